@@ -1,0 +1,146 @@
+// httpapi-echo: answers every request with what it received, as JSON.
+// The tool tests and users poke the service with; see README.md for the JSON keys.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <httpapi/httpapi.hpp>
+
+namespace {
+
+std::string endpoint(const sockaddr_storage& address) {
+  char ip[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (address.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+    inet_ntop(AF_INET, &v4.sin_addr, ip, sizeof ip);
+    port = ntohs(v4.sin_port);
+    return std::string(ip) + ":" + std::to_string(port);
+  }
+  const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+  port = ntohs(v6.sin6_port);
+  if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
+    inet_ntop(AF_INET, &v6.sin6_addr.s6_addr[12], ip, sizeof ip);
+    return std::string(ip) + ":" + std::to_string(port);
+  }
+  inet_ntop(AF_INET6, &v6.sin6_addr, ip, sizeof ip);
+  return "[" + std::string(ip) + "]:" + std::to_string(port);
+}
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  void update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
+  std::string hex() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned length = 0;
+    EVP_DigestFinal_ex(ctx_, digest, &length);
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < length; ++i) {
+      out += digits[digest[i] >> 4];
+      out += digits[digest[i] & 15];
+    }
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+// Invalid UTF-8 is replaced (U+FFFD) when the JSON is written, never an error.
+std::string text(std::string_view bytes) { return std::string(bytes); }
+
+nlohmann::json describe(httpapi::Request& request, const std::string& app,
+                        std::uint64_t body_length, const std::string& body_sha256) {
+  const httpapi_request_info& info = request.info();
+  nlohmann::json headers = nlohmann::json::array();
+  for (std::size_t i = 0; i < info.header_count; ++i) {
+    headers.push_back({text(httpapi::view(info.headers[i].name)),
+                       text(httpapi::view(info.headers[i].value))});
+  }
+  return {
+      {"app", app},
+      {"method", text(request.method())},
+      {"raw_url", text(request.raw_url())},
+      {"url",
+       {{"full", text(httpapi::view(info.url.full))},
+        {"host", text(httpapi::view(info.url.host))},
+        {"port", info.url.port},
+        {"path", text(request.path())},
+        {"query", text(request.query())}}},
+      {"version", "HTTP/" + std::to_string(info.version_major) + "." +
+                      std::to_string(info.version_minor)},
+      {"headers", headers},
+      {"body_length", body_length},
+      {"body_sha256", body_sha256},
+      {"remote", endpoint(info.remote_address)},
+      {"local", endpoint(info.local_address)},
+      {"url_context", info.url_context},
+      {"request_id", info.request_id},
+      {"connection_id", info.connection_id},
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> urls;
+  std::string queue_name;
+  std::string app_name = "echo";
+  CLI::App cli{"httpapi-echo: answers every request with what it received, as JSON"};
+  cli.add_option("--url", urls, "URL prefix to register (repeatable); its context is its "
+                                "position, 1, 2, ...")
+      ->required();
+  cli.add_option("--queue", queue_name, "Name of the request queue to create");
+  cli.add_option("--name", app_name, "Name reported as \"app\" in every answer");
+  CLI11_PARSE(cli, argc, argv);
+
+  httpapi::Runtime runtime;
+  auto fail = [](const char* what, httpapi_error e) {
+    std::fprintf(stderr, "httpapi-echo: %s: %s: %s %s\n", what, httpapi_error_name(e),
+                 httpapi_strerror(e), httpapi_error_detail());
+    return 2;
+  };
+  if (runtime.error()) return fail("initialize", runtime.error());
+  auto session = httpapi::Session::create();
+  if (!session) return fail("session", session.error());
+  auto group = session->create_url_group();
+  if (!group) return fail("URL group", group.error());
+  auto queue = httpapi::Queue::create(queue_name);
+  if (!queue) return fail("request queue", queue.error());
+  if (auto e = group->bind(*queue)) return fail("bind", e);
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    if (auto e = group->add(urls[i], i + 1)) return fail(urls[i].c_str(), e);
+  }
+  std::printf("ready\n");
+  std::fflush(stdout);
+
+  for (;;) {
+    auto request = httpapi::Request::receive(*queue);
+    if (!request) {
+      std::fprintf(stderr, "httpapi-echo: receive: %s: %s\n", request.name(), request.what());
+      return 1;
+    }
+    auto body = request->read_body();
+    if (!body) continue;  // the client left while sending its body
+    Sha256 hash;
+    hash.update(*body);
+    const std::string json =
+        describe(*request, app_name, body->size(), hash.hex()).dump(-1, ' ', false,
+                                                                   nlohmann::json::error_handler_t::replace) +
+        "\n";
+    const std::string length = std::to_string(json.size());
+    const bool head = request->method() == "HEAD";
+    request->respond(200, {{"Content-Type", "application/json"}, {"Content-Length", length}},
+                     head ? std::string_view() : std::string_view(json));
+  }
+}

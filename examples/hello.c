@@ -1,0 +1,37 @@
+/* hello.c: the shortest complete httpapi application.
+ * Registers a URL prefix (default http://+:8080/hello/) and answers every request with
+ * "Hello, World!". Run httpapid first; then: ./httpapi-hello http://+:8080/hello/ */
+#include <httpapi/httpapi.h>
+#include <stdio.h>
+
+int main(int argc, char **argv) {
+  const char *prefix = argc > 1 ? argv[1] : "http://+:8080/hello/";
+  httpapi_session *session;
+  httpapi_url_group *group;
+  httpapi_queue *queue;
+  httpapi_error e;
+
+  if ((e = httpapi_initialize(HTTPAPI_VERSION_1, 0)) ||
+      (e = httpapi_session_create(&session)) ||
+      (e = httpapi_url_group_create(session, &group)) ||
+      (e = httpapi_queue_create(NULL, 0, &queue)) ||
+      (e = httpapi_url_group_bind(group, queue)) ||
+      (e = httpapi_url_add(group, prefix, 0))) {
+    fprintf(stderr, "hello: %s: %s %s\n", httpapi_error_name(e), httpapi_strerror(e),
+            httpapi_error_detail());
+    return 2;
+  }
+  printf("ready\n");
+  fflush(stdout);
+
+  for (;;) {
+    httpapi_request *request;
+    if ((e = httpapi_receive(queue, -1, &request))) break;
+    static const httpapi_header type = {{"Content-Type", 12}, {"text/plain", 10}};
+    httpapi_response response = {200, NULL, &type, 1, "Hello, World!", 13};
+    httpapi_send_response(request, &response, 0);
+    httpapi_request_release(request);
+  }
+  fprintf(stderr, "hello: %s\n", httpapi_strerror(e));
+  return 1;
+}

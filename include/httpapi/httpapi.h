@@ -1,0 +1,307 @@
+/*
+ * httpapi.h: the HTTP Server API for Linux, version 1.
+ *
+ * Applications register URL prefixes (http://+:8080/app/) with the httpapid service, which
+ * owns the ports, parses HTTP and routes each request to the request queue of the URL group
+ * that registered the best-matching prefix. The application receives requests from its
+ * queue and sends responses through this API. Concepts map one-to-one to HTTP Server API
+ * 2.0: server session -> URL group -> request queue.
+ *
+ * Conventions for every function below:
+ * - Functions return HTTPAPI_OK or an httpapi_error; httpapi_strerror() tells what went
+ *   wrong and what to do. Output parameters are written only on HTTPAPI_OK.
+ * - Handles are opaque. Each create/open has exactly one matching close; closing NULL is a
+ *   no-op. A handle must not be used after it is closed.
+ * - Strings are NUL-terminated UTF-8 unless passed as an httpapi_bytes view.
+ * - Views returned to the caller (httpapi_bytes) stay valid until the object they came from
+ *   is released; they are not NUL-terminated.
+ * - Thread safety: sessions, URL groups and queues may be used from several threads at once.
+ *   A request handle must be used by one thread at a time.
+ * - The library finds the service through the environment variable HTTPAPI_CONTROL (path of
+ *   its control socket), else /run/httpapi/control.sock for root, else
+ *   $XDG_RUNTIME_DIR/httpapi/control.sock.
+ */
+#ifndef HTTPAPI_HTTPAPI_H
+#define HTTPAPI_HTTPAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HTTPAPI_VERSION_1 1u
+
+#if defined(__GNUC__)
+#define HTTPAPI_API __attribute__((visibility("default")))
+#else
+#define HTTPAPI_API
+#endif
+
+/* ------------------------------------------------------------------------------------ */
+/* Errors                                                                                 */
+/* ------------------------------------------------------------------------------------ */
+
+/* One error enum for the whole API. Values are stable across versions; the Win32 code each
+ * one mirrors is in the comment. */
+typedef enum httpapi_error {
+  HTTPAPI_OK = 0,
+  HTTPAPI_ERROR_INVALID_PARAMETER = 1,  /* ERROR_INVALID_PARAMETER: malformed argument */
+  HTTPAPI_ERROR_ALREADY_EXISTS = 2,     /* ERROR_ALREADY_EXISTS: prefix or queue name taken */
+  HTTPAPI_ERROR_ACCESS_DENIED = 3,      /* ERROR_ACCESS_DENIED: no reservation lets you */
+  HTTPAPI_ERROR_SHARING_VIOLATION = 4,  /* ERROR_SHARING_VIOLATION: port held outside httpapid */
+  HTTPAPI_ERROR_NOT_FOUND = 5,          /* ERROR_FILE_NOT_FOUND: no such URL, queue or request */
+  HTTPAPI_ERROR_TIMEOUT = 6,            /* the timeout passed before anything arrived */
+  HTTPAPI_ERROR_WOULD_BLOCK = 7,        /* non-blocking call: nothing ready yet */
+  HTTPAPI_ERROR_END_OF_BODY = 8,        /* ERROR_HANDLE_EOF: the request body is complete */
+  HTTPAPI_ERROR_CONNECTION_GONE = 9,    /* ERROR_CONNECTION_INVALID: the client went away */
+  HTTPAPI_ERROR_SERVICE_UNAVAILABLE = 10, /* httpapid cannot be reached */
+  HTTPAPI_ERROR_NOT_INITIALIZED = 11,   /* ERROR_DLL_INIT_FAILED: httpapi_initialize first */
+  HTTPAPI_ERROR_VERSION_MISMATCH = 12,  /* ERROR_REVISION_MISMATCH */
+  HTTPAPI_ERROR_NO_MEMORY = 13,         /* ERROR_NOT_ENOUGH_MEMORY */
+  HTTPAPI_ERROR_INVALID_STATE = 14,     /* call not valid now (e.g. body sent after the end) */
+  HTTPAPI_ERROR_PROTOCOL = 15,          /* the service sent something this library rejects */
+  HTTPAPI_ERROR_SHUTDOWN = 16,          /* the queue or session was closed or shut down */
+  HTTPAPI_ERROR_TOO_LARGE = 17          /* a message exceeds the protocol's size limit */
+} httpapi_error;
+
+/* Short stable name of `error`, e.g. "HTTPAPI_ERROR_ALREADY_EXISTS". Never NULL; unknown
+ * values give "HTTPAPI_ERROR_UNKNOWN". Static storage; any thread. */
+HTTPAPI_API const char *httpapi_error_name(httpapi_error error);
+
+/* One sentence saying what went wrong and what to do. Never NULL. Static storage; any
+ * thread. */
+HTTPAPI_API const char *httpapi_strerror(httpapi_error error);
+
+/* The service's one-line explanation of the last call that failed on this thread, e.g.
+ * "'http://+:80/a': the path must end in '/'", or "" when it gave none. Thread-local
+ * storage, valid until the next API call on this thread. */
+HTTPAPI_API const char *httpapi_error_detail(void);
+
+/* ------------------------------------------------------------------------------------ */
+/* Initialisation                                                                         */
+/* ------------------------------------------------------------------------------------ */
+
+/* Prepares the library for this process. `version` must be HTTPAPI_VERSION_1; `flags` must
+ * be 0. Reference-counted: each successful call is matched by one httpapi_terminate().
+ * Does not contact the service (sessions and queues do).
+ * Errors: VERSION_MISMATCH, INVALID_PARAMETER. Any thread. */
+HTTPAPI_API httpapi_error httpapi_initialize(uint32_t version, uint32_t flags);
+
+/* Drops one reference taken by httpapi_initialize. The last one requires every handle to be
+ * closed already. Any thread. */
+HTTPAPI_API void httpapi_terminate(void);
+
+/* ------------------------------------------------------------------------------------ */
+/* Server sessions, URL groups, request queues                                            */
+/* ------------------------------------------------------------------------------------ */
+
+typedef struct httpapi_session httpapi_session;
+typedef struct httpapi_url_group httpapi_url_group;
+typedef struct httpapi_queue httpapi_queue;
+typedef struct httpapi_request httpapi_request;
+
+/* Opens a server session: this process's connection to the service. Closing it (or the
+ * process exiting) releases every URL group and registration it owns at once.
+ * Errors: NOT_INITIALIZED, SERVICE_UNAVAILABLE (service not running, or socket not
+ * accessible), VERSION_MISMATCH, NO_MEMORY. On success *out owns the session. */
+HTTPAPI_API httpapi_error httpapi_session_create(httpapi_session **out);
+
+/* Closes the session and, with it, its URL groups (their handles must not be used again,
+ * but must still be closed with httpapi_url_group_close to free them). NULL is a no-op. */
+HTTPAPI_API void httpapi_session_close(httpapi_session *session);
+
+/* Creates a URL group in `session`. A group has no URLs and no queue until given them.
+ * Requests that match a group with no queue bound are answered 503 by the service.
+ * Errors: INVALID_PARAMETER (NULL), SHUTDOWN (session closed), SERVICE_UNAVAILABLE. */
+HTTPAPI_API httpapi_error httpapi_url_group_create(httpapi_session *session, httpapi_url_group **out);
+
+/* Removes the group's URLs and frees it. NULL is a no-op. */
+HTTPAPI_API void httpapi_url_group_close(httpapi_url_group *group);
+
+/* Flags for httpapi_queue_create. */
+#define HTTPAPI_QUEUE_FLAG_OPEN_EXISTING 0x1u /* open the named queue another process made */
+#define HTTPAPI_QUEUE_FLAG_CONTROLLER 0x2u    /* this process never receives from it */
+#define HTTPAPI_QUEUE_FLAG_PERSISTENT 0x4u    /* the queue outlives its creator's handle */
+
+/* Creates a request queue, or opens an existing named one with OPEN_EXISTING. `name` may be
+ * NULL for an anonymous queue (then OPEN_EXISTING is invalid); names are at most 255 bytes
+ * of [A-Za-z0-9._-].
+ * Errors: INVALID_PARAMETER (bad name or flags), ALREADY_EXISTS (name taken), NOT_FOUND
+ * (OPEN_EXISTING and no such queue), ACCESS_DENIED (queue owned by another user),
+ * SERVICE_UNAVAILABLE, NOT_INITIALIZED. Each queue handle holds its own connection to the
+ * service; *out owns it. */
+HTTPAPI_API httpapi_error httpapi_queue_create(const char *name, uint32_t flags, httpapi_queue **out);
+
+/* Closes the handle. Requests received through it and not yet answered are answered 503 by
+ * the service; requests still waiting in an anonymous queue are answered 503 too. NULL is a
+ * no-op. The caller must not be blocked in httpapi_receive on this queue from another thread. */
+HTTPAPI_API void httpapi_queue_close(httpapi_queue *queue);
+
+/* A file descriptor that becomes readable when httpapi_receive may make progress, for
+ * epoll/poll/select. Owned by the queue: do not read, write or close it. Readable does not
+ * promise a request: call httpapi_receive with timeout 0 until it says WOULD_BLOCK. */
+HTTPAPI_API int httpapi_queue_fd(const httpapi_queue *queue);
+
+/* Routes the group's requests to `queue` (replacing an earlier binding). Both must belong
+ * to this process. Errors: INVALID_PARAMETER, SHUTDOWN, SERVICE_UNAVAILABLE. */
+HTTPAPI_API httpapi_error httpapi_url_group_bind(httpapi_url_group *group, httpapi_queue *queue);
+
+/* Registers `prefix` (scheme://host:port/path/, see docs/routing.md) in `group`, with the
+ * 64-bit `url_context` that comes back in every request it routes. The service starts
+ * listening on the port if it was not already.
+ * Errors: INVALID_PARAMETER (malformed prefix), ALREADY_EXISTS (registered by anyone in
+ * the same host bucket), ACCESS_DENIED (no reservation lets this user listen there),
+ * SHARING_VIOLATION (the port is in use by a program outside httpapid), SHUTDOWN,
+ * SERVICE_UNAVAILABLE. */
+HTTPAPI_API httpapi_error httpapi_url_add(httpapi_url_group *group, const char *prefix,
+                              uint64_t url_context);
+
+/* Unregisters `prefix` from `group` (compared after canonicalisation). The service stops
+ * listening on a port when its last prefix goes. Errors: INVALID_PARAMETER, NOT_FOUND. */
+HTTPAPI_API httpapi_error httpapi_url_remove(httpapi_url_group *group, const char *prefix);
+
+/* ------------------------------------------------------------------------------------ */
+/* Requests                                                                               */
+/* ------------------------------------------------------------------------------------ */
+
+/* A byte view; not NUL-terminated. */
+typedef struct httpapi_bytes {
+  const char *data;
+  size_t length;
+} httpapi_bytes;
+
+typedef struct httpapi_header {
+  httpapi_bytes name;
+  httpapi_bytes value;
+} httpapi_header;
+
+/* Request headers HTTP.sys knows by index (HTTP_HEADER_ID order). */
+typedef enum httpapi_known_header {
+  HTTPAPI_HEADER_CACHE_CONTROL = 0, HTTPAPI_HEADER_CONNECTION = 1, HTTPAPI_HEADER_DATE = 2,
+  HTTPAPI_HEADER_KEEP_ALIVE = 3, HTTPAPI_HEADER_PRAGMA = 4, HTTPAPI_HEADER_TRAILER = 5,
+  HTTPAPI_HEADER_TRANSFER_ENCODING = 6, HTTPAPI_HEADER_UPGRADE = 7, HTTPAPI_HEADER_VIA = 8,
+  HTTPAPI_HEADER_WARNING = 9, HTTPAPI_HEADER_ALLOW = 10, HTTPAPI_HEADER_CONTENT_LENGTH = 11,
+  HTTPAPI_HEADER_CONTENT_TYPE = 12, HTTPAPI_HEADER_CONTENT_ENCODING = 13,
+  HTTPAPI_HEADER_CONTENT_LANGUAGE = 14, HTTPAPI_HEADER_CONTENT_LOCATION = 15,
+  HTTPAPI_HEADER_CONTENT_MD5 = 16, HTTPAPI_HEADER_CONTENT_RANGE = 17,
+  HTTPAPI_HEADER_EXPIRES = 18, HTTPAPI_HEADER_LAST_MODIFIED = 19, HTTPAPI_HEADER_ACCEPT = 20,
+  HTTPAPI_HEADER_ACCEPT_CHARSET = 21, HTTPAPI_HEADER_ACCEPT_ENCODING = 22,
+  HTTPAPI_HEADER_ACCEPT_LANGUAGE = 23, HTTPAPI_HEADER_AUTHORIZATION = 24,
+  HTTPAPI_HEADER_COOKIE = 25, HTTPAPI_HEADER_EXPECT = 26, HTTPAPI_HEADER_FROM = 27,
+  HTTPAPI_HEADER_HOST = 28, HTTPAPI_HEADER_IF_MATCH = 29,
+  HTTPAPI_HEADER_IF_MODIFIED_SINCE = 30, HTTPAPI_HEADER_IF_NONE_MATCH = 31,
+  HTTPAPI_HEADER_IF_RANGE = 32, HTTPAPI_HEADER_IF_UNMODIFIED_SINCE = 33,
+  HTTPAPI_HEADER_MAX_FORWARDS = 34, HTTPAPI_HEADER_PROXY_AUTHORIZATION = 35,
+  HTTPAPI_HEADER_REFERER = 36, HTTPAPI_HEADER_RANGE = 37, HTTPAPI_HEADER_TE = 38,
+  HTTPAPI_HEADER_TRANSLATE = 39, HTTPAPI_HEADER_USER_AGENT = 40,
+  HTTPAPI_HEADER_REQUEST_MAXIMUM = 41
+} httpapi_known_header;
+
+/* Flags in httpapi_request_info.flags. */
+#define HTTPAPI_REQUEST_FLAG_MORE_BODY 0x1u  /* body bytes beyond `body` are still to be read */
+#define HTTPAPI_REQUEST_FLAG_IP_ROUTED 0x2u  /* routed by an IP-literal prefix */
+#define HTTPAPI_REQUEST_FLAG_SECURE 0x4u     /* arrived over TLS */
+
+/* Everything the service tells about one request. All views point into memory owned by
+ * the request handle and stay valid until httpapi_request_release(). */
+typedef struct httpapi_request_info {
+  uint64_t request_id;     /* unique while the service runs */
+  uint64_t connection_id;  /* the client connection it arrived on */
+  uint64_t url_context;    /* the context given with the prefix that routed it */
+  httpapi_bytes method;    /* as sent, e.g. "GET" */
+  httpapi_bytes raw_url;   /* the request target exactly as sent */
+  struct {
+    httpapi_bytes full;   /* http://host:port/path?query, canonical */
+    httpapi_bytes host;   /* lower-cased */
+    uint16_t port;        /* the local port the connection arrived on */
+    httpapi_bytes path;   /* decoded and canonical, starts with '/' */
+    httpapi_bytes query;  /* raw, without '?' */
+  } url;
+  uint16_t version_major, version_minor;
+  const httpapi_header *headers;  /* every header line in arrival order */
+  size_t header_count;
+  /* Known headers by index; repeated ones merged as docs/http1.md says. Empty view (NULL
+   * data) when absent. */
+  httpapi_bytes known_headers[HTTPAPI_HEADER_REQUEST_MAXIMUM];
+  struct sockaddr_storage local_address;   /* where it arrived */
+  struct sockaddr_storage remote_address;  /* the client */
+  uint32_t flags;                          /* HTTPAPI_REQUEST_FLAG_* */
+  httpapi_bytes body;                      /* the first body bytes, delivered with the head */
+} httpapi_request_info;
+
+/* Waits for the next request on `queue`. `timeout_ms` < 0 waits forever; 0 never waits
+ * (then the queue's fd tells when to call again); > 0 waits at most that long.
+ * A request is handed to this process only while it waits here: requests it has not asked
+ * for stay in the service, for other workers of the same queue.
+ * Errors: TIMEOUT, WOULD_BLOCK (timeout 0), SHUTDOWN (queue shut down or closed),
+ * SERVICE_UNAVAILABLE (connection to the service lost), NO_MEMORY, PROTOCOL.
+ * On success *out owns the request: answer it (httpapi_send_response), then release it. */
+HTTPAPI_API httpapi_error httpapi_receive(httpapi_queue *queue, int timeout_ms, httpapi_request **out);
+
+/* The request's contents. Valid until httpapi_request_release(). Never NULL for a valid
+ * request. */
+HTTPAPI_API const httpapi_request_info *httpapi_request_get_info(const httpapi_request *request);
+
+/* Reads the next piece of the request body into `buffer` (at most `capacity` bytes) and
+ * stores the count in *length. Bytes already given in info->body are not repeated. Waits as
+ * for httpapi_receive (timeout_ms < 0 forever, 0 never, > 0 at most that long).
+ * Errors: END_OF_BODY (the body is complete; *length is 0), TIMEOUT, WOULD_BLOCK,
+ * CONNECTION_GONE (the client left), INVALID_PARAMETER (capacity 0 or NULL buffer),
+ * SERVICE_UNAVAILABLE. */
+HTTPAPI_API httpapi_error httpapi_read_body(httpapi_request *request, void *buffer, size_t capacity,
+                                size_t *length, int timeout_ms);
+
+/* ------------------------------------------------------------------------------------ */
+/* Responses                                                                              */
+/* ------------------------------------------------------------------------------------ */
+
+/* Flags for httpapi_send_response and httpapi_send_body. */
+#define HTTPAPI_SEND_FLAG_DISCONNECT 0x1u /* close the connection after this response */
+#define HTTPAPI_SEND_FLAG_MORE_DATA 0x2u  /* more body follows in httpapi_send_body calls */
+
+typedef struct httpapi_response {
+  uint16_t status;                /* 100..999 */
+  const char *reason;             /* NULL = the standard phrase; printable ASCII only */
+  const httpapi_header *headers;  /* header_count entries; names are tokens, values
+                                     contain no CR, LF or NUL */
+  size_t header_count;
+  const void *body;               /* body_length bytes (may be NULL when 0) */
+  size_t body_length;
+} httpapi_response;
+
+/* Sends the status line, headers and first body bytes of the response to `request`.
+ * Framing: if the application gives Content-Length, exactly that many body bytes must
+ * follow in total; otherwise a response sent in one call (no MORE_DATA) gets a
+ * Content-Length computed by the service; a response continued with MORE_DATA and no
+ * Content-Length is sent chunked to HTTP/1.1 clients and delimited by close for HTTP/1.0.
+ * The service adds Date and Server (after the application's headers) unless given.
+ * Returns once the response is handed to the service (not when the client got it).
+ * Errors: INVALID_PARAMETER (bad status, reason, header), INVALID_STATE (a response was
+ * already sent), CONNECTION_GONE (the client left; the response is dropped),
+ * SERVICE_UNAVAILABLE, TOO_LARGE. The caller keeps ownership of `response`. */
+HTTPAPI_API httpapi_error httpapi_send_response(httpapi_request *request, const httpapi_response *response,
+                                    uint32_t flags);
+
+/* Sends more body after httpapi_send_response(..., MORE_DATA). Clear MORE_DATA on the last
+ * call (an empty last call is fine) to finish the response.
+ * Errors: INVALID_STATE (no response started, or already finished), CONNECTION_GONE,
+ * SERVICE_UNAVAILABLE, TOO_LARGE. */
+HTTPAPI_API httpapi_error httpapi_send_body(httpapi_request *request, const void *data, size_t length,
+                                uint32_t flags);
+
+/* Abandons the request: the service closes its client connection (as HTTP.sys's
+ * HttpCancelHttpRequest). Errors: SERVICE_UNAVAILABLE. The handle must still be released. */
+HTTPAPI_API httpapi_error httpapi_cancel(httpapi_request *request);
+
+/* Frees the request handle. A request released before its response finished is cancelled
+ * (its connection closed). NULL is a no-op. */
+HTTPAPI_API void httpapi_request_release(httpapi_request *request);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HTTPAPI_HTTPAPI_H */

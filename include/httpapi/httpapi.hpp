@@ -1,0 +1,234 @@
+// httpapi.hpp: a header-only C++20 wrapper over <httpapi/httpapi.h> with RAII handles.
+//
+// Nothing here throws: fallible calls return httpapi_error, or Result<T> for factories.
+// Handles are move-only and close themselves. The threading and lifetime rules are those
+// of the C API (httpapi.h): a request must be released before its queue is closed.
+#ifndef HTTPAPI_HTTPAPI_HPP
+#define HTTPAPI_HTTPAPI_HPP
+
+#include <httpapi/httpapi.h>
+
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace httpapi {
+
+inline std::string_view view(httpapi_bytes b) { return {b.data ? b.data : "", b.length}; }
+
+// A value or the error that prevented it.
+template <typename T>
+class Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}                // NOLINT: implicit on purpose
+  Result(httpapi_error error) : error_(error) {}               // NOLINT
+  explicit operator bool() const noexcept { return value_.has_value(); }
+  T& operator*() { return *value_; }
+  T* operator->() { return &*value_; }
+  httpapi_error error() const noexcept { return error_; }
+  const char* name() const noexcept { return httpapi_error_name(error_); }
+  const char* what() const noexcept { return httpapi_strerror(error_); }
+
+ private:
+  std::optional<T> value_;
+  httpapi_error error_ = HTTPAPI_OK;
+};
+
+// Owns one httpapi_initialize() reference for its lifetime.
+class Runtime {
+ public:
+  Runtime() : error_(httpapi_initialize(HTTPAPI_VERSION_1, 0)) {}
+  ~Runtime() {
+    if (error_ == HTTPAPI_OK) httpapi_terminate();
+  }
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  httpapi_error error() const noexcept { return error_; }
+
+ private:
+  httpapi_error error_;
+};
+
+namespace detail {
+// A move-only owner of a C handle with its close function.
+template <typename H, void (*Close)(H*)>
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(H* h) : h_(h) {}
+  Handle(Handle&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+  Handle& operator=(Handle&& other) noexcept {
+    if (this != &other) {
+      reset();
+      h_ = std::exchange(other.h_, nullptr);
+    }
+    return *this;
+  }
+  ~Handle() { reset(); }
+  void reset() {
+    if (h_) Close(h_);
+    h_ = nullptr;
+  }
+  H* get() const noexcept { return h_; }
+
+ private:
+  H* h_ = nullptr;
+};
+}  // namespace detail
+
+class Queue {
+ public:
+  // Anonymous queue when `name` is empty.
+  static Result<Queue> create(std::string_view name = {}, std::uint32_t flags = 0) {
+    std::string n(name);
+    httpapi_queue* q = nullptr;
+    if (auto e = httpapi_queue_create(n.empty() ? nullptr : n.c_str(), flags, &q)) return e;
+    return Queue(q);
+  }
+  httpapi_queue* get() const noexcept { return h_.get(); }
+  int fd() const noexcept { return httpapi_queue_fd(h_.get()); }
+
+ private:
+  explicit Queue(httpapi_queue* q) : h_(q) {}
+  detail::Handle<httpapi_queue, httpapi_queue_close> h_;
+};
+
+class UrlGroup {
+ public:
+  httpapi_error add(const std::string& prefix, std::uint64_t context) {
+    return httpapi_url_add(h_.get(), prefix.c_str(), context);
+  }
+  httpapi_error remove(const std::string& prefix) {
+    return httpapi_url_remove(h_.get(), prefix.c_str());
+  }
+  httpapi_error bind(const Queue& queue) { return httpapi_url_group_bind(h_.get(), queue.get()); }
+
+ private:
+  friend class Session;
+  explicit UrlGroup(httpapi_url_group* g) : h_(g) {}
+  detail::Handle<httpapi_url_group, httpapi_url_group_close> h_;
+};
+
+class Session {
+ public:
+  static Result<Session> create() {
+    httpapi_session* s = nullptr;
+    if (auto e = httpapi_session_create(&s)) return e;
+    return Session(s);
+  }
+  Result<UrlGroup> create_url_group() {
+    httpapi_url_group* g = nullptr;
+    if (auto e = httpapi_url_group_create(h_.get(), &g)) return e;
+    return UrlGroup(g);
+  }
+
+ private:
+  explicit Session(httpapi_session* s) : h_(s) {}
+  detail::Handle<httpapi_session, httpapi_session_close> h_;
+};
+
+struct Header {
+  std::string_view name;
+  std::string_view value;
+};
+
+class Request {
+ public:
+  // Waits for the next request (timeout_ms < 0: forever, 0: never).
+  static Result<Request> receive(Queue& queue, int timeout_ms = -1) {
+    httpapi_request* r = nullptr;
+    if (auto e = httpapi_receive(queue.get(), timeout_ms, &r)) return e;
+    return Request(r);
+  }
+
+  const httpapi_request_info& info() const { return *httpapi_request_get_info(h_.get()); }
+  std::string_view method() const { return view(info().method); }
+  std::string_view raw_url() const { return view(info().raw_url); }
+  std::string_view path() const { return view(info().url.path); }
+  std::string_view query() const { return view(info().url.query); }
+  std::uint64_t url_context() const { return info().url_context; }
+
+  // The first header with this name (case-insensitive), if any.
+  std::optional<std::string_view> header(std::string_view name) const {
+    const auto& i = info();
+    for (std::size_t k = 0; k < i.header_count; ++k) {
+      if (equal_nocase(view(i.headers[k].name), name)) return view(i.headers[k].value);
+    }
+    return std::nullopt;
+  }
+
+  // Reads the whole body (the inline part and the rest) into a string.
+  Result<std::string> read_body(int timeout_ms = -1) {
+    std::string body(view(info().body));
+    char buffer[64 * 1024];
+    for (;;) {
+      std::size_t n = 0;
+      const httpapi_error e = httpapi_read_body(h_.get(), buffer, sizeof buffer, &n, timeout_ms);
+      if (e == HTTPAPI_ERROR_END_OF_BODY) return body;
+      if (e != HTTPAPI_OK) return e;
+      body.append(buffer, n);
+    }
+  }
+
+  // Sends a complete response in one call.
+  httpapi_error respond(std::uint16_t status, std::initializer_list<Header> headers,
+                        std::string_view body, std::uint32_t flags = 0) {
+    return start(status, std::span<const Header>(headers.begin(), headers.size()), body, flags);
+  }
+  httpapi_error respond(std::uint16_t status, std::span<const Header> headers,
+                        std::string_view body, std::uint32_t flags = 0) {
+    return start(status, headers, body, flags);
+  }
+  // Streams: begin() then any number of write(), then end().
+  httpapi_error begin(std::uint16_t status, std::initializer_list<Header> headers) {
+    return start(status, std::span<const Header>(headers.begin(), headers.size()), {},
+                 HTTPAPI_SEND_FLAG_MORE_DATA);
+  }
+  httpapi_error write(std::string_view data) {
+    return httpapi_send_body(h_.get(), data.data(), data.size(), HTTPAPI_SEND_FLAG_MORE_DATA);
+  }
+  httpapi_error end(std::string_view data = {}) {
+    return httpapi_send_body(h_.get(), data.data(), data.size(), 0);
+  }
+  httpapi_error cancel() { return httpapi_cancel(h_.get()); }
+
+ private:
+  explicit Request(httpapi_request* r) : h_(r) {}
+
+  static bool equal_nocase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] + 32) : a[i];
+      const char y = (b[i] >= 'A' && b[i] <= 'Z') ? static_cast<char>(b[i] + 32) : b[i];
+      if (x != y) return false;
+    }
+    return true;
+  }
+
+  httpapi_error start(std::uint16_t status, std::span<const Header> headers,
+                      std::string_view body, std::uint32_t flags) {
+    std::vector<httpapi_header> c_headers;
+    c_headers.reserve(headers.size());
+    for (const Header& h : headers) {
+      c_headers.push_back({{h.name.data(), h.name.size()}, {h.value.data(), h.value.size()}});
+    }
+    httpapi_response response{};
+    response.status = status;
+    response.headers = c_headers.data();
+    response.header_count = c_headers.size();
+    response.body = body.data();
+    response.body_length = body.size();
+    return httpapi_send_response(h_.get(), &response, flags);
+  }
+
+  detail::Handle<httpapi_request, httpapi_request_release> h_;
+};
+
+}  // namespace httpapi
+
+#endif  // HTTPAPI_HTTPAPI_HPP

@@ -1,0 +1,136 @@
+#include "client/channel.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace httpapi::client {
+namespace {
+
+int remaining_ms(const Clock::time_point* deadline) {
+  if (!deadline) return -1;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
+  if (left.count() <= 0) return 0;
+  return left.count() > INT32_MAX ? INT32_MAX : static_cast<int>(left.count());
+}
+
+}  // namespace
+
+std::string control_socket_path() {
+  if (const char* path = std::getenv("HTTPAPI_CONTROL"); path && *path) return path;
+  if (geteuid() == 0) return "/run/httpapi/control.sock";
+  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime) {
+    return std::string(runtime) + "/httpapi/control.sock";
+  }
+  return "/tmp/httpapi-" + std::to_string(geteuid()) + "/control.sock";
+}
+
+Channel::~Channel() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+httpapi_error Channel::open(ipc::Role role) {
+  const std::string path = control_socket_path();
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return HTTPAPI_ERROR_NO_MEMORY;
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  }
+  std::string hello;
+  ipc::Hello message;
+  message.role = role;
+  ipc::encode(hello, message);
+  if (httpapi_error e = write_all(hello); e != HTTPAPI_OK) return e;
+  // The hello is answered at once; a service that does not answer within a few seconds
+  // is not one we can talk to.
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    ipc::Frame frame;
+    bool broken = false;
+    if (take_frame(frame, broken)) {
+      ipc::HelloAck ack;
+      if (!ipc::decode(frame, ack)) return HTTPAPI_ERROR_PROTOCOL;
+      if (ack.status != HTTPAPI_OK) return static_cast<httpapi_error>(ack.status);
+      return ack.version == ipc::kProtocolVersion ? HTTPAPI_OK : HTTPAPI_ERROR_VERSION_MISMATCH;
+    }
+    if (broken) return HTTPAPI_ERROR_PROTOCOL;
+    if (httpapi_error e = read_some(&deadline); e != HTTPAPI_OK) {
+      return e == HTTPAPI_ERROR_TIMEOUT ? HTTPAPI_ERROR_SERVICE_UNAVAILABLE : e;
+    }
+  }
+}
+
+httpapi_error Channel::write_all(std::string_view bytes) {
+  std::lock_guard lock(write_mutex_);
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd_, POLLOUT, 0};
+      ::poll(&p, 1, -1);
+      continue;
+    }
+    return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  }
+  return HTTPAPI_OK;
+}
+
+httpapi_error Channel::read_some(const Clock::time_point* deadline) {
+  if (in_start_ == in_.size()) {
+    in_.clear();
+    in_start_ = 0;
+  } else if (in_start_ > 256 * 1024) {
+    in_.erase(0, in_start_);
+    in_start_ = 0;
+  }
+  for (;;) {
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, remaining_ms(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) return HTTPAPI_ERROR_TIMEOUT;
+    break;
+  }
+  char buffer[64 * 1024];
+  bool got = false;
+  for (;;) {
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) {
+      in_.append(buffer, static_cast<std::size_t>(n));
+      got = true;
+      if (static_cast<std::size_t>(n) < sizeof buffer) return HTTPAPI_OK;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return got ? HTTPAPI_OK : HTTPAPI_ERROR_TIMEOUT;
+    }
+    return got ? HTTPAPI_OK : HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  }
+}
+
+bool Channel::take_frame(ipc::Frame& frame, bool& broken) {
+  std::size_t consumed = 0;
+  const auto status =
+      ipc::next_frame(std::string_view(in_).substr(in_start_), frame, consumed);
+  if (status == ipc::FrameStatus::complete) {
+    in_start_ += consumed;
+    return true;
+  }
+  broken = status != ipc::FrameStatus::incomplete;
+  return false;
+}
+
+}  // namespace httpapi::client

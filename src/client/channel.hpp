@@ -1,0 +1,53 @@
+// A connection from the library to httpapid over its control socket: connect, hello, and
+// whole-frame writes and reads. Internal to libhttpapi.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "httpapi/httpapi.h"
+#include "ipc/frame.hpp"
+#include "ipc/messages.hpp"
+
+namespace httpapi::client {
+
+using Clock = std::chrono::steady_clock;
+
+// The control socket path: $HTTPAPI_CONTROL, else the service's default for this user.
+std::string control_socket_path();
+
+class Channel {
+ public:
+  Channel() = default;
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // Connects and exchanges hellos. Errors: SERVICE_UNAVAILABLE, VERSION_MISMATCH, PROTOCOL.
+  httpapi_error open(ipc::Role role);
+  int fd() const noexcept { return fd_; }
+
+  // Writes all of `bytes` (waiting for socket space as needed). Any thread: serialised.
+  httpapi_error write_all(std::string_view bytes);
+
+  // Reads what is available, waiting until `deadline` for the first byte (no deadline:
+  // wait forever; deadline in the past: do not wait). One reader at a time.
+  // Errors: TIMEOUT (nothing arrived), SERVICE_UNAVAILABLE (closed by the service).
+  httpapi_error read_some(const Clock::time_point* deadline);
+
+  // Takes the next complete frame from what was read. The views stay valid until the next
+  // read_some or take_frame. false when no complete frame is buffered; sets `broken` when
+  // the buffered bytes can never form a frame.
+  bool take_frame(ipc::Frame& frame, bool& broken);
+
+ private:
+  int fd_ = -1;
+  std::mutex write_mutex_;
+  std::string in_;
+  std::size_t in_start_ = 0;
+};
+
+}  // namespace httpapi::client

@@ -1,0 +1,292 @@
+// Request queues: receiving requests and reading their bodies.
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <new>
+
+#include "client/objects.hpp"
+#include "http1/header_id.hpp"
+
+using httpapi::client::Clock;
+using httpapi::client::QueueCore;
+namespace ipc = httpapi::ipc;
+
+namespace httpapi::client {
+
+extern std::atomic<int> g_initialized;
+
+namespace {
+
+httpapi_bytes view(std::string_view s) { return {s.data(), s.size()}; }
+
+// Builds the request handle from its frame; false when the frame is malformed.
+bool build_request(httpapi_request& r) {
+  ipc::Frame frame;
+  std::size_t consumed = 0;
+  ipc::Request m;
+  if (ipc::next_frame(r.frame, frame, consumed) != ipc::FrameStatus::complete ||
+      !ipc::decode(frame, m)) {
+    return false;
+  }
+  httpapi_request_info& info = r.info;
+  info.request_id = m.request;
+  info.connection_id = m.connection;
+  info.url_context = m.url_context;
+  info.method = view(m.method);
+  info.raw_url = view(m.raw_url);
+  info.url.full = view(m.full_url);
+  info.url.host = view(m.host);
+  info.url.port = m.port;
+  info.url.path = view(m.path);
+  info.url.query = view(m.query);
+  info.version_major = m.version_major;
+  info.version_minor = m.version_minor;
+  std::memcpy(&info.local_address, m.local_address.data(), sizeof info.local_address);
+  std::memcpy(&info.remote_address, m.remote_address.data(), sizeof info.remote_address);
+  info.flags = m.flags;
+  info.body = view(m.body);
+  r.body_end = !(m.flags & HTTPAPI_REQUEST_FLAG_MORE_BODY);
+
+  ipc::HeaderListReader reader(m.headers);
+  std::string_view name, value;
+  while (reader.next(name, value)) r.headers.push_back({view(name), view(value)});
+  info.headers = r.headers.data();
+  info.header_count = r.headers.size();
+
+  // Known headers: the first occurrence, or all occurrences merged (docs/http1.md).
+  // merged[] never holds more than one string per known header, so reserving that many
+  // keeps the views into it valid while it grows.
+  r.merged.reserve(HTTPAPI_HEADER_REQUEST_MAXIMUM);
+  int merged_at[HTTPAPI_HEADER_REQUEST_MAXIMUM];
+  std::fill(std::begin(merged_at), std::end(merged_at), -1);
+  for (const auto& h : r.headers) {
+    const int id = http1::known_request_header({h.name.data, h.name.length});
+    if (id < 0 || id >= HTTPAPI_HEADER_REQUEST_MAXIMUM) continue;
+    httpapi_bytes& slot = info.known_headers[id];
+    if (!slot.data) {
+      slot = h.value;
+      continue;
+    }
+    const auto rule = http1::header_merge_rule(id);
+    if (rule == http1::HeaderMerge::first) continue;
+    if (merged_at[id] < 0) {
+      merged_at[id] = static_cast<int>(r.merged.size());
+      r.merged.emplace_back(slot.data, slot.length);
+    }
+    std::string& joined = r.merged[static_cast<std::size_t>(merged_at[id])];
+    joined.append(rule == http1::HeaderMerge::semicolon ? "; " : ", ");
+    joined.append(h.value.data, h.value.length);
+    slot = view(joined);
+  }
+  return reader.ok();
+}
+
+}  // namespace
+
+// Files one arriving frame where its waiter will look. Mutex held.
+void QueueCore::file(const ipc::Frame& frame) {
+  switch (static_cast<ipc::Type>(frame.type)) {
+    case ipc::Type::request: {
+      auto request = std::make_unique<httpapi_request>();
+      request->frame.assign(frame.fixed.data() - ipc::kHeaderSize,
+                            ipc::kHeaderSize + frame.fixed.size() + frame.variable.size());
+      if (!build_request(*request)) {
+        broken = true;
+        return;
+      }
+      if (credits_outstanding > 0) credits_outstanding--;
+      ready.push_back(std::move(request));
+      return;
+    }
+    case ipc::Type::body: {
+      ipc::Body m;
+      if (!ipc::decode(frame, m)) {
+        broken = true;
+        return;
+      }
+      auto it = live.find(m.request);
+      if (it == live.end()) return;
+      httpapi_request& r = *it->second;
+      r.body.append(m.data);
+      r.read_outstanding = false;
+      if (m.flags & ipc::kBodyEnd) r.body_end = true;
+      if (m.flags & ipc::kBodyGone) r.gone = true;
+      return;
+    }
+    case ipc::Type::request_gone: {
+      auto it = live.find(frame.tag);
+      if (it != live.end()) it->second->gone = true;
+      for (auto& queued : ready) {
+        if (queued->info.request_id == frame.tag) queued->gone = true;
+      }
+      return;
+    }
+    default:
+      broken = true;
+  }
+}
+
+template <typename Done>
+httpapi_error QueueCore::wait(std::unique_lock<std::mutex>& lock,
+                              const Clock::time_point* deadline, Done done) {
+  for (;;) {
+    if (done()) return HTTPAPI_OK;
+    if (broken) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+    if (closed) return HTTPAPI_ERROR_SHUTDOWN;
+    if (reader_active) {
+      if (!deadline) {
+        arrived.wait(lock);
+      } else if (arrived.wait_until(lock, *deadline) == std::cv_status::timeout) {
+        return done() ? HTTPAPI_OK : HTTPAPI_ERROR_TIMEOUT;
+      }
+      continue;
+    }
+    reader_active = true;
+    lock.unlock();
+    const httpapi_error read = channel.read_some(deadline);
+    lock.lock();
+    if (read == HTTPAPI_OK) {
+      ipc::Frame frame;
+      bool malformed = false;
+      while (!broken && channel.take_frame(frame, malformed)) file(frame);
+      if (malformed) broken = true;
+    } else if (read == HTTPAPI_ERROR_SERVICE_UNAVAILABLE) {
+      broken = true;
+    }
+    reader_active = false;
+    arrived.notify_all();
+    if (read == HTTPAPI_ERROR_TIMEOUT && !done()) return HTTPAPI_ERROR_TIMEOUT;
+  }
+}
+
+}  // namespace httpapi::client
+
+namespace {
+
+Clock::time_point deadline_after(int timeout_ms) {
+  return Clock::now() + std::chrono::milliseconds(timeout_ms);
+}
+
+}  // namespace
+
+extern "C" httpapi_error httpapi_queue_create(const char* name, uint32_t flags,
+                                              httpapi_queue** out) {
+  if (!out) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  if (httpapi::client::g_initialized.load() <= 0) return HTTPAPI_ERROR_NOT_INITIALIZED;
+  constexpr uint32_t known = HTTPAPI_QUEUE_FLAG_OPEN_EXISTING | HTTPAPI_QUEUE_FLAG_CONTROLLER |
+                             HTTPAPI_QUEUE_FLAG_PERSISTENT;
+  if ((flags & ~known) || ((flags & HTTPAPI_QUEUE_FLAG_OPEN_EXISTING) && !name)) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  auto core = std::make_shared<QueueCore>();
+  if (httpapi_error e = core->channel.open(ipc::Role::queue); e != HTTPAPI_OK) return e;
+  std::string frame;
+  if (!ipc::encode(frame, ipc::CreateQueue{1, flags, name ? name : ""})) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  if (httpapi_error e = core->channel.write_all(frame); e != HTTPAPI_OK) return e;
+  // Nothing but the result can arrive before the queue exists.
+  const Clock::time_point deadline = deadline_after(10000);
+  for (;;) {
+    ipc::Frame reply;
+    bool malformed = false;
+    if (core->channel.take_frame(reply, malformed)) {
+      ipc::Result result;
+      if (!ipc::decode(reply, result) || result.call != 1) return HTTPAPI_ERROR_PROTOCOL;
+      httpapi::client::set_error_detail(result.detail);
+      if (result.status != HTTPAPI_OK) return static_cast<httpapi_error>(result.status);
+      core->queue_id = result.value;
+      break;
+    }
+    if (malformed) return HTTPAPI_ERROR_PROTOCOL;
+    if (httpapi_error e = core->channel.read_some(&deadline); e != HTTPAPI_OK) {
+      return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+    }
+  }
+  auto* queue = new (std::nothrow) httpapi_queue{std::move(core)};
+  if (!queue) return HTTPAPI_ERROR_NO_MEMORY;
+  *out = queue;
+  return HTTPAPI_OK;
+}
+
+extern "C" void httpapi_queue_close(httpapi_queue* queue) {
+  if (!queue) return;
+  {
+    std::lock_guard lock(queue->core->mutex);
+    queue->core->closed = true;
+    ::shutdown(queue->core->channel.fd(), SHUT_RDWR);
+    queue->core->arrived.notify_all();
+  }
+  delete queue;
+}
+
+extern "C" int httpapi_queue_fd(const httpapi_queue* queue) {
+  return queue ? queue->core->channel.fd() : -1;
+}
+
+extern "C" httpapi_error httpapi_receive(httpapi_queue* queue, int timeout_ms,
+                                         httpapi_request** out) {
+  if (!queue || !out) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  // Ask for one more request per waiting receiver: the service hands a request only to a
+  // process that asked, so the others stay available to other workers.
+  core.waiting_receivers++;
+  if (core.ready.empty() && core.credits_outstanding < core.waiting_receivers && !core.broken) {
+    std::string frame;
+    ipc::encode(frame, ipc::Receive{1});
+    core.credits_outstanding++;
+    if (core.channel.write_all(frame) != HTTPAPI_OK) core.broken = true;
+  }
+  const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
+  httpapi_error e =
+      core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, [&] { return !core.ready.empty(); });
+  core.waiting_receivers--;
+  if (e != HTTPAPI_OK) return e == HTTPAPI_ERROR_TIMEOUT && timeout_ms == 0 ? HTTPAPI_ERROR_WOULD_BLOCK : e;
+  std::unique_ptr<httpapi_request> request = std::move(core.ready.front());
+  core.ready.pop_front();
+  request->queue = queue->core;
+  core.live[request->info.request_id] = request.get();
+  *out = request.release();
+  return HTTPAPI_OK;
+}
+
+extern "C" const httpapi_request_info* httpapi_request_get_info(const httpapi_request* request) {
+  return request ? &request->info : nullptr;
+}
+
+extern "C" httpapi_error httpapi_read_body(httpapi_request* request, void* buffer,
+                                           size_t capacity, size_t* length, int timeout_ms) {
+  if (!request || !buffer || capacity == 0 || !length) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  QueueCore& core = *request->queue;
+  std::unique_lock lock(core.mutex);
+  *length = 0;
+  auto has_news = [&] {
+    return request->body.size() > request->body_start || request->body_end || request->gone;
+  };
+  if (!has_news() && !request->read_outstanding && !core.broken) {
+    std::string frame;
+    const auto max = static_cast<std::uint32_t>(std::clamp<size_t>(capacity, 4096, ipc::kMaxBodyPiece));
+    ipc::encode(frame, ipc::ReadBody{request->info.request_id, max});
+    request->read_outstanding = true;
+    if (core.channel.write_all(frame) != HTTPAPI_OK) core.broken = true;
+  }
+  const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
+  httpapi_error e = core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, has_news);
+  if (e != HTTPAPI_OK) return e == HTTPAPI_ERROR_TIMEOUT && timeout_ms == 0 ? HTTPAPI_ERROR_WOULD_BLOCK : e;
+  const std::size_t available = request->body.size() - request->body_start;
+  if (available > 0) {
+    const std::size_t n = std::min(available, capacity);
+    std::memcpy(buffer, request->body.data() + request->body_start, n);
+    request->body_start += n;
+    if (request->body_start == request->body.size()) {
+      request->body.clear();
+      request->body_start = 0;
+    }
+    *length = n;
+    return HTTPAPI_OK;
+  }
+  return request->gone ? HTTPAPI_ERROR_CONNECTION_GONE : HTTPAPI_ERROR_END_OF_BODY;
+}

@@ -1,0 +1,134 @@
+#include "daemon/app_channel.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "daemon/event_loop.hpp"
+#include "daemon/service.hpp"
+
+namespace httpapi::daemon {
+
+AppChannel::AppChannel(Service& service, EventLoop& loop, int fd, std::uint64_t id,
+                       PeerIdentity peer)
+    : service_(service), loop_(loop), fd_(fd), id_(id), peer_(peer) {
+  loop_.watch(fd_, EPOLLIN | EPOLLRDHUP, [this](std::uint32_t events) { on_events(events); });
+}
+
+AppChannel::~AppChannel() {
+  loop_.unwatch(fd_);
+  ::close(fd_);
+}
+
+void AppChannel::close(std::string_view why) {
+  if (closing_) return;
+  closing_ = true;
+  if (!why.empty()) {
+    fmt::print(stderr, "httpapid: application pid {} uid {} disconnected: {}\n", peer_.pid,
+               peer_.uid, why);
+  }
+  service_.on_channel_closed(*this);
+}
+
+void AppChannel::on_events(std::uint32_t events) {
+  if (closing_) return;
+  if (events & EPOLLOUT) flush();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable();
+}
+
+void AppChannel::on_readable() {
+  char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    if (n > 0) {
+      in_.append(buffer, static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) < sizeof buffer) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    process_input();  // whatever arrived before the close still counts
+    if (!closing_) close({});
+    return;
+  }
+  process_input();
+  flush();
+}
+
+void AppChannel::process_input() {
+  std::size_t at = 0;
+  while (!closing_) {
+    ipc::Frame frame;
+    std::size_t consumed = 0;
+    const auto status = ipc::next_frame(std::string_view(in_).substr(at), frame, consumed);
+    if (status == ipc::FrameStatus::incomplete) break;
+    if (status != ipc::FrameStatus::complete) {
+      close(status == ipc::FrameStatus::oversized ? "oversized message" : "malformed frame");
+      return;
+    }
+    at += consumed;
+    if (!greeted_) {
+      if (!handle_hello(frame)) return;
+      continue;
+    }
+    service_.on_frame(*this, frame);
+  }
+  in_.erase(0, at);
+}
+
+bool AppChannel::handle_hello(const ipc::Frame& frame) {
+  ipc::Hello hello;
+  if (!ipc::decode(frame, hello)) {
+    close("first message is not a valid hello");
+    return false;
+  }
+  ipc::HelloAck ack;
+  ack.peer_id = id_;
+  if (hello.min_version > ipc::kProtocolVersion || hello.max_version < ipc::kProtocolVersion) {
+    ack.status = 12;  // HTTPAPI_ERROR_VERSION_MISMATCH
+    ipc::encode(out_, ack);
+    flush();
+    close(fmt::format("protocol versions {}..{} not supported", hello.min_version,
+                      hello.max_version));
+    return false;
+  }
+  role_ = hello.role;
+  greeted_ = true;
+  ipc::encode(out_, ack);
+  return true;
+}
+
+void AppChannel::flush() {
+  while (out_sent_ < out_.size()) {
+    const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      out_sent_ += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    out_.clear();
+    out_sent_ = 0;
+    if (!closing_) close({});
+    return;
+  }
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+  } else if (out_sent_ > 1024 * 1024) {
+    out_.erase(0, out_sent_);
+    out_sent_ = 0;
+  }
+  const bool need_write = !out_.empty();
+  if (need_write != want_write_ && !closing_) {
+    want_write_ = need_write;
+    loop_.modify(fd_, EPOLLIN | EPOLLRDHUP | (need_write ? EPOLLOUT : 0u));
+  }
+}
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,72 @@
+// One application connection on the control socket: a server session (URL groups) or a
+// request-queue handle (requests and responses). Lives on the service loop (loop 0).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ipc/frame.hpp"
+#include "ipc/messages.hpp"
+
+namespace httpapi::daemon {
+
+class EventLoop;
+class Service;
+
+struct PeerIdentity {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+class AppChannel {
+ public:
+  AppChannel(Service& service, EventLoop& loop, int fd, std::uint64_t id, PeerIdentity peer);
+  ~AppChannel();
+  AppChannel(const AppChannel&) = delete;
+  AppChannel& operator=(const AppChannel&) = delete;
+
+  std::uint64_t id() const noexcept { return id_; }
+  const PeerIdentity& peer() const noexcept { return peer_; }
+  bool greeted() const noexcept { return greeted_; }
+  ipc::Role role() const noexcept { return role_; }
+
+  // Appends to the output buffer; written at the end of the current loop iteration batch.
+  std::string& output() { return out_; }
+  void flush();
+  // Marks the channel for closing: the service forgets it after the current event.
+  void close(std::string_view why);
+  bool closing() const noexcept { return closing_; }
+
+  // Receive credits: requests this process asked for and has not been given yet.
+  std::uint32_t credits = 0;
+  std::uint64_t queue_id = 0;  // queue role: the queue this handle created or opened
+  std::unordered_set<std::uint64_t> delivered;  // requests handed over, not yet answered
+  std::unordered_map<std::uint64_t, std::uint64_t> groups;  // client group id -> service id
+
+ private:
+  void on_events(std::uint32_t events);
+  void on_readable();
+  void process_input();
+  bool handle_hello(const ipc::Frame& frame);
+
+  Service& service_;
+  EventLoop& loop_;
+  int fd_;
+  std::uint64_t id_;
+  PeerIdentity peer_;
+  ipc::Role role_ = ipc::Role::session;
+  bool greeted_ = false;
+  bool closing_ = false;
+  bool want_write_ = false;
+  std::string in_;
+  std::string out_;
+  std::size_t out_sent_ = 0;
+};
+
+}  // namespace httpapi::daemon

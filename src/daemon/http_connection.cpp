@@ -1,0 +1,684 @@
+#include "daemon/http_connection.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "daemon/http_date.hpp"
+#include "daemon/io_worker.hpp"
+#include "daemon/service.hpp"
+#include "daemon/socket_address.hpp"
+#include "http1/url_cooker.hpp"
+#include "httpapi/httpapi.h"
+#include "ipc/messages.hpp"
+
+namespace httpapi::daemon {
+namespace {
+
+// Unconsumed input held per connection; past this the socket is not read until the request
+// in progress (or the application reading its body) consumes some. TCP pushes back on the
+// client from there.
+constexpr std::size_t kMaxBuffered = 256 * 1024;
+constexpr std::size_t kMaxFields = 256;
+constexpr unsigned kLingerSeconds = 2;
+
+unsigned monotonic_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<unsigned>(now.tv_sec);
+}
+
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool valid_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!is_tchar(c)) return false;
+  }
+  return true;
+}
+
+// Field values and reason phrases: no CR, LF or NUL, so an application cannot split or
+// smuggle a response.
+bool valid_text(std::string_view value) {
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string_view standard_reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 103: return "Early Hints";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 416: return "Requested Range Not Satisfiable";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection(IoWorker& worker, int fd, std::uint64_t id,
+                               const sockaddr_storage& local, const sockaddr_storage& remote)
+    : worker_(worker), fd_(fd), id_(id), local_(local), remote_(remote),
+      local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)) {
+  last_activity_ = monotonic_seconds();
+  head_started_ = last_activity_;
+  interest_ = EPOLLIN | EPOLLRDHUP;
+  worker_.loop().watch(fd_, interest_, [this](std::uint32_t events) { on_events(events); });
+}
+
+HttpConnection::~HttpConnection() {
+  if (fd_ >= 0) {
+    worker_.loop().unwatch(fd_);
+    ::close(fd_);
+  }
+}
+
+// ---- input ------------------------------------------------------------------------------
+
+void HttpConnection::on_events(std::uint32_t events) {
+  if (phase_ == Phase::closed) return;
+  if (events & EPOLLOUT) flush();
+  if (phase_ == Phase::closed) return;
+  if (events & (EPOLLIN | EPOLLRDHUP)) on_readable();
+  if (phase_ == Phase::closed) return;
+  // Both directions are gone (reset, or our shutdown plus theirs): nothing can be delivered.
+  if (events & (EPOLLHUP | EPOLLERR)) close_now();
+}
+
+void HttpConnection::on_readable() {
+  if (in_start_ == in_.size()) {
+    in_.clear();
+    in_start_ = 0;
+  } else if (in_start_ > 64 * 1024) {
+    in_.erase(0, in_start_);
+    in_start_ = 0;
+  }
+  const bool was_empty = in_.size() == in_start_;
+  char buffer[64 * 1024];
+  while (!peer_eof_ && in_.size() - in_start_ < kMaxBuffered) {
+    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    if (n > 0) {
+      if (phase_ == Phase::closing) continue;  // lingering: discard what still arrives
+      in_.append(buffer, static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) < sizeof buffer) break;
+      continue;
+    }
+    if (n == 0) {
+      peer_eof_ = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    close_now();
+    return;
+  }
+  last_activity_ = monotonic_seconds();
+  if (was_empty && phase_ == Phase::reading_head) head_started_ = last_activity_;
+  if (phase_ == Phase::closing) {
+    if (peer_eof_) close_now();
+    return;
+  }
+  process();
+  if (phase_ == Phase::closed) return;
+  if (peer_eof_ && phase_ == Phase::reading_head) {
+    close_now();  // nothing more can arrive, and nothing is owed
+    return;
+  }
+  flush();
+}
+
+void HttpConnection::process() {
+  for (;;) {
+    switch (phase_) {
+      case Phase::reading_head:
+        if (in_start_ == in_.size()) {
+          if (shutting_down_) close_now();
+          return;
+        }
+        if (!parse_head()) return;
+        continue;
+      case Phase::with_app:
+        try_fulfil_body_read();
+        return;
+      case Phase::draining:
+        decode_body(SIZE_MAX, nullptr);
+        if (phase_ != Phase::draining) return;  // a framing error closed it
+        if (!body_done_) return;
+        finish_exchange();
+        continue;
+      case Phase::closing:
+      case Phase::closed:
+        return;
+    }
+  }
+}
+
+bool HttpConnection::parse_head() {
+  const std::string_view input(in_.data() + in_start_, in_.size() - in_start_);
+  http1::Field fields[kMaxFields];
+  http1::RequestHead head;
+  const auto& limits = worker_.service().options().limits;
+  const auto result = http1::parse_request_head(input, limits, fields, head, scanner_);
+  switch (result.status) {
+    case http1::Status::incomplete:
+      return false;
+    case http1::Status::error:
+      reject(answer_for(result.error));
+      return false;
+    case http1::Status::complete:
+      start_request(head);
+      return true;
+  }
+  return false;
+}
+
+void HttpConnection::start_request(const http1::RequestHead& head) {
+  const Options& options = worker_.service().options();
+  scanner_ = {};
+  served_any_ = true;
+  method_.assign(head.method);
+  uri_.assign(head.target.substr(0, 4096));
+  version_minor_ = head.version_minor;
+  head_only_ = head.method == "HEAD";
+  keep_alive_ = head.keep_alive;
+  expect_continue_ = head.expect_continue;
+  continue_sent_ = false;
+  response_started_ = false;
+  close_after_ = false;
+  pending_read_ = 0;
+  chunked_ = {};
+  body_mode_ = head.framing == http1::Framing::chunked        ? BodyMode::chunked
+               : head.framing == http1::Framing::content_length ? BodyMode::length
+                                                                : BodyMode::none;
+  body_remaining_ = head.content_length;
+  body_done_ = body_mode_ == BodyMode::none ||
+               (body_mode_ == BodyMode::length && body_remaining_ == 0);
+  in_start_ += head.head_length;  // the views in `head` stay valid: in_ is not modified here
+
+  cooked_.resize(http1::cooked_url_capacity(head.target, head.host));
+  http1::CookedUrl url;
+  if (const auto error = http1::cook_url(head.target, head.target_form, head.host, local_ip_,
+                                         local_port_, false, options.limits, cooked_, url);
+      error != http1::Error::none) {
+    return reject(answer_for(error));
+  }
+  const auto routes = worker_.service().routes();
+  const route::Match match = routes->match(false, local_port_, url.host, local_ip_, url.path);
+  if (match.kind == route::MatchKind::no_host) {
+    return reject(answer_for(http1::Error::invalid_hostname));
+  }
+  if (match.kind == route::MatchKind::no_path) return reject(not_found());
+  if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
+
+  std::string headers;
+  headers.reserve(head.head_length + 8 * head.field_count);
+  for (std::size_t i = 0; i < head.field_count; ++i) {
+    ipc::append_header(headers, head.fields[i].name, head.fields[i].value);
+  }
+  std::string body;
+  if (!body_done_) {
+    decode_body(options.inline_body_bytes, &body);
+    if (body_failed_) return reject(answer_for(body_error_));
+  }
+  request_id_ = worker_.service().next_request_id();
+  ipc::Request message;
+  message.request = request_id_;
+  message.connection = id_;
+  message.url_context = match.target.url_context;
+  message.flags = (body_done_ ? 0u : HTTPAPI_REQUEST_FLAG_MORE_BODY) |
+                  (match.ip_routed ? HTTPAPI_REQUEST_FLAG_IP_ROUTED : 0u);
+  message.version_major = static_cast<std::uint16_t>(head.version_major);
+  message.version_minor = static_cast<std::uint16_t>(head.version_minor);
+  message.port = local_port_;
+  message.local_address = {reinterpret_cast<const char*>(&local_), sizeof local_};
+  message.remote_address = {reinterpret_cast<const char*>(&remote_), sizeof remote_};
+  message.method = head.method;
+  message.raw_url = head.target;
+  message.full_url = url.full;
+  message.host = url.host;
+  message.path = url.path;
+  message.query = url.query;
+  message.headers = headers;
+  message.body = body;
+  InboundRequest inbound{request_id_, match.target.queue_id, worker_.index(), id_, {}};
+  if (!ipc::encode(inbound.frame, message)) {
+    return reject(answer_for(http1::Error::request_too_long));
+  }
+  phase_ = Phase::with_app;
+  worker_.service().submit(std::move(inbound));
+}
+
+void HttpConnection::reject(const SelfAnswer& answer) {
+  log_error(answer.status, answer.log_reason);
+  send(render_self_answer(answer, head_only_, worker_.service().options().server_header));
+  phase_ = Phase::closing;
+  flush();
+}
+
+// Decodes up to about `max` body bytes from the buffered input (a chunked piece may run
+// past it; the library keeps the excess). Appends them to `out` when given.
+std::size_t HttpConnection::decode_body(std::size_t max, std::string* out) {
+  std::size_t produced = 0;
+  while (!body_done_ && produced < max && in_start_ < in_.size()) {
+    const std::string_view input(in_.data() + in_start_, in_.size() - in_start_);
+    if (body_mode_ == BodyMode::length) {
+      const std::size_t take = static_cast<std::size_t>(
+          std::min<std::uint64_t>({input.size(), body_remaining_, max - produced}));
+      if (out) out->append(input.substr(0, take));
+      in_start_ += take;
+      body_remaining_ -= take;
+      produced += take;
+      body_done_ = body_remaining_ == 0;
+      continue;
+    }
+    const auto step = chunked_.decode(input, worker_.service().options().chunked_limits);
+    in_start_ += step.consumed;
+    switch (step.status) {
+      case http1::ChunkedDecoder::Status::data:
+        if (out) out->append(step.data);
+        produced += step.data.size();
+        break;
+      case http1::ChunkedDecoder::Status::done:
+        body_done_ = true;
+        break;
+      case http1::ChunkedDecoder::Status::error:
+        body_failed_ = true;
+        body_error_ = step.error;
+        body_done_ = true;
+        return produced;
+      case http1::ChunkedDecoder::Status::incomplete:
+        return produced;
+    }
+  }
+  if (phase_ == Phase::draining && body_failed_) close_now();
+  return produced;
+}
+
+void HttpConnection::on_read_body(std::uint64_t request_id, std::uint32_t max) {
+  if (request_id != request_id_ || phase_ != Phase::with_app) {
+    worker_.service().body_ready(request_id, {}, ipc::kBodyGone);
+    return;
+  }
+  pending_read_ = max;
+  try_fulfil_body_read();
+  if (phase_ != Phase::closed) flush();
+}
+
+void HttpConnection::try_fulfil_body_read() {
+  if (pending_read_ == 0) return;
+  // The client waits for 100 Continue before sending the body: send it once the application
+  // shows it wants the body, so a request it refuses costs no upload.
+  if (expect_continue_ && !continue_sent_ && !body_done_ && in_start_ == in_.size() &&
+      !response_started_) {
+    send("HTTP/1.1 100 Continue\r\n\r\n");
+    continue_sent_ = true;
+  }
+  std::string data;
+  decode_body(pending_read_, &data);
+  if (body_failed_) {
+    worker_.service().body_ready(request_id_, {}, ipc::kBodyGone);
+    pending_read_ = 0;
+    if (!response_started_) {
+      worker_.service().request_gone(request_id_);
+      phase_ = Phase::reading_head;  // the request is over for the service
+      return reject(answer_for(body_error_));
+    }
+    return close_now();
+  }
+  if (data.empty() && !body_done_) {
+    if (peer_eof_) {
+      worker_.service().body_ready(request_id_, {}, ipc::kBodyGone);
+      pending_read_ = 0;
+    }
+    return;
+  }
+  worker_.service().body_ready(request_id_, std::move(data), body_done_ ? ipc::kBodyEnd : 0);
+  pending_read_ = 0;
+}
+
+void HttpConnection::finish_exchange() {
+  request_id_ = 0;
+  method_.clear();
+  uri_.clear();
+  body_failed_ = false;
+  head_only_ = false;
+  phase_ = Phase::reading_head;
+  head_started_ = monotonic_seconds();
+}
+
+// ---- responses --------------------------------------------------------------------------
+
+void HttpConnection::on_response(std::uint64_t request_id, std::string frame) {
+  if (request_id != request_id_ || phase_ != Phase::with_app) return;  // stale
+  ipc::Frame f;
+  std::size_t consumed = 0;
+  if (ipc::next_frame(frame, f, consumed) != ipc::FrameStatus::complete) {
+    return abort("Internal");
+  }
+  if (f.type == static_cast<std::uint16_t>(ipc::Type::send_response)) {
+    ipc::SendResponse m;
+    if (!ipc::decode(f, m) || response_started_) return abort("Internal");
+    if (!write_response_head(m.flags, m.status, m.reason, m.headers, m.body.size())) {
+      return abort("Internal");
+    }
+    if (!response_started_) return flush();  // an interim 1xx response
+    append_body(m.body);
+    if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) finish_response();
+  } else {
+    ipc::SendBody m;
+    if (!ipc::decode(f, m) || !response_started_) return abort("Internal");
+    append_body(m.data);
+    if (phase_ == Phase::closed) return;
+    if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
+      close_after_ = close_after_ || (m.flags & HTTPAPI_SEND_FLAG_DISCONNECT);
+      finish_response();
+    }
+  }
+  if (phase_ != Phase::closed) flush();
+}
+
+bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t status,
+                                         std::string_view reason, std::string_view headers,
+                                         std::size_t body_size) {
+  if (status < 100 || status > 999 || !valid_text(reason)) return false;
+  if (reason.empty()) reason = standard_reason(status);
+  std::string head = fmt::format("HTTP/1.1 {} {}\r\n", status, reason);
+  bool has_length = false, has_coding = false, has_date = false, has_server = false;
+  bool has_connection = false, app_close = false;
+  std::uint64_t length = 0;
+  ipc::HeaderListReader reader(headers);
+  std::string_view name, value;
+  while (reader.next(name, value)) {
+    if (!valid_name(name) || !valid_text(value)) return false;
+    if (iequals(name, "Content-Length")) {
+      std::uint64_t parsed = 0;
+      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+      if (error != std::errc() || end != value.data() + value.size() || value.empty()) return false;
+      if (has_length && parsed != length) return false;
+      has_length = true;
+      length = parsed;
+    } else if (iequals(name, "Transfer-Encoding")) {
+      has_coding = true;
+    } else if (iequals(name, "Connection")) {
+      has_connection = true;
+      app_close = app_close || has_token(value, "close");
+    } else if (iequals(name, "Date")) {
+      has_date = true;
+    } else if (iequals(name, "Server")) {
+      has_server = true;
+    }
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (!reader.ok()) return false;
+  const bool interim = status < 200 && status != 101;
+  if (interim) {
+    send(head.append("\r\n"));
+    return true;
+  }
+  const bool final_piece = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+  const bool status_allows_body = status != 204 && status != 304 && status != 101;
+  body_allowed_ = status_allows_body && !head_only_;
+  close_after_ = !keep_alive_ || app_close || (flags & HTTPAPI_SEND_FLAG_DISCONNECT) ||
+                 shutting_down_;
+  declared_length_ = 0;
+  if (has_coding) {
+    framing_ = ResponseFraming::raw;  // the application frames the body itself
+  } else if (has_length) {
+    framing_ = ResponseFraming::length;
+    declared_length_ = length;
+  } else if (!status_allows_body) {
+    framing_ = ResponseFraming::length;
+  } else if (final_piece) {
+    framing_ = ResponseFraming::length;
+    declared_length_ = body_size;
+    if (!head_only_ || body_size > 0) head += fmt::format("Content-Length: {}\r\n", body_size);
+  } else if (version_minor_ >= 1) {
+    framing_ = ResponseFraming::chunked;
+    if (!head_only_) head += "Transfer-Encoding: chunked\r\n";
+  } else {
+    framing_ = ResponseFraming::close_delimited;
+    close_after_ = true;
+  }
+  if (!has_date) head.append("Date: ").append(http_date_now()).append("\r\n");
+  const std::string& server = worker_.service().options().server_header;
+  if (!has_server && !server.empty()) head.append("Server: ").append(server).append("\r\n");
+  if (!has_connection) {
+    if (close_after_) {
+      head += "Connection: close\r\n";
+    } else if (version_minor_ == 0) {
+      head += "Connection: keep-alive\r\n";
+    }
+  }
+  head += "\r\n";
+  send(head);
+  response_started_ = true;
+  body_sent_ = 0;
+  return true;
+}
+
+void HttpConnection::append_body(std::string_view data) {
+  if (!body_allowed_ || data.empty()) return;
+  switch (framing_) {
+    case ResponseFraming::length:
+      if (body_sent_ + data.size() > declared_length_) {
+        send(data.substr(0, static_cast<std::size_t>(declared_length_ - body_sent_)));
+        body_sent_ = declared_length_;
+        return abort("Internal");  // more than its Content-Length: end it here
+      }
+      send(data);
+      break;
+    case ResponseFraming::chunked:
+      send(fmt::format("{:x}\r\n", data.size()));
+      send(data);
+      send("\r\n");
+      break;
+    case ResponseFraming::close_delimited:
+    case ResponseFraming::raw:
+      send(data);
+      break;
+  }
+  body_sent_ += data.size();
+}
+
+void HttpConnection::finish_response() {
+  if (body_allowed_ && framing_ == ResponseFraming::chunked) send("0\r\n\r\n");
+  if (body_allowed_ && framing_ == ResponseFraming::length && body_sent_ != declared_length_) {
+    // Fewer bytes than declared: the client would wait forever for the rest.
+    log_error(0, "Internal");
+    phase_ = Phase::closing;
+    return;
+  }
+  if (close_after_ || framing_ == ResponseFraming::close_delimited) {
+    phase_ = Phase::closing;
+    return;
+  }
+  phase_ = body_done_ ? Phase::reading_head : Phase::draining;
+  if (phase_ == Phase::reading_head) finish_exchange();
+  process();
+}
+
+void HttpConnection::on_fail(std::uint64_t request_id, const SelfAnswer& answer) {
+  if (request_id != request_id_ || phase_ != Phase::with_app) return;
+  if (response_started_) {
+    log_error(0, answer.log_reason);
+    return close_now();
+  }
+  reject(answer);
+}
+
+void HttpConnection::on_cancel(std::uint64_t request_id) {
+  if (request_id != request_id_ || phase_ != Phase::with_app) return;
+  log_error(0, "Request_Cancelled");
+  close_now();
+}
+
+// The application broke the response: the stream to the client cannot be trusted anymore.
+void HttpConnection::abort(std::string_view log_reason) {
+  worker_.service().request_gone(request_id_);
+  log_error(0, log_reason);
+  close_now();
+}
+
+void HttpConnection::begin_shutdown() {
+  shutting_down_ = true;
+  if (phase_ == Phase::reading_head && in_start_ == in_.size()) close_now();
+}
+
+void HttpConnection::on_tick(unsigned now) {
+  const Options& options = worker_.service().options();
+  switch (phase_) {
+    case Phase::closing:
+      if (out_sent_ == out_.size() && now - linger_started_ >= kLingerSeconds) close_now();
+      return;
+    case Phase::reading_head:
+      if (in_start_ < in_.size()) {
+        if (now - head_started_ >= options.header_wait_seconds) {
+          log_error(0, "Timer_HeaderWait");
+          close_now();
+        }
+      } else if (now - last_activity_ >= options.idle_connection_seconds) {
+        if (served_any_) log_error(0, "Timer_ConnectionIdle");
+        close_now();
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+// ---- plumbing ---------------------------------------------------------------------------
+
+void HttpConnection::log_error(int status, std::string_view reason) {
+  const std::string version = method_.empty() ? "" : fmt::format("HTTP/1.{}", version_minor_);
+  ErrorLogEntry entry;
+  entry.client_ip = remote_ip_;
+  entry.client_port = port_of(remote_);
+  entry.server_ip = local_ip_;
+  entry.server_port = local_port_;
+  entry.version = version;
+  entry.method = method_;
+  entry.uri = uri_;
+  entry.status = status;
+  entry.reason = reason;
+  worker_.service().error_log().write(entry);
+}
+
+void HttpConnection::send(std::string_view bytes) { out_.append(bytes); }
+
+void HttpConnection::flush() {
+  while (out_sent_ < out_.size()) {
+    const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      out_sent_ += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return close_now();
+  }
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+    if (phase_ == Phase::closing && !lingering_) {
+      // Half-close and read what the client still sends, so our last response is not
+      // destroyed by a reset when unread request bytes are in the kernel buffer.
+      lingering_ = true;
+      linger_started_ = monotonic_seconds();
+      ::shutdown(fd_, SHUT_WR);
+      if (peer_eof_) return close_now();
+    }
+  }
+  update_interest();
+}
+
+void HttpConnection::update_interest() {
+  std::uint32_t want = 0;
+  if (!peer_eof_ && (in_.size() - in_start_ < kMaxBuffered || phase_ == Phase::closing)) {
+    want |= EPOLLIN | EPOLLRDHUP;
+  }
+  if (out_sent_ < out_.size()) want |= EPOLLOUT;
+  if (want != interest_) {
+    interest_ = want;
+    worker_.loop().modify(fd_, want);
+  }
+}
+
+void HttpConnection::close_now() {
+  if (phase_ == Phase::closed) return;
+  if (phase_ == Phase::with_app) worker_.service().request_gone(request_id_);
+  phase_ = Phase::closed;
+  worker_.loop().unwatch(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  worker_.destroy_later(id_);
+}
+
+}  // namespace httpapi::daemon

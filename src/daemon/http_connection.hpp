@@ -1,0 +1,125 @@
+// One client connection speaking HTTP/1.1, owned by the I/O worker that accepted it.
+//
+// Requests are taken one at a time: the head is parsed and routed, the request goes to its
+// queue, and the next pipelined request is parsed only when this one's response is complete
+// and its body consumed. Responses arrive as ipc frames from the service loop and are
+// framed here (Content-Length, chunking, close-delimited, HEAD).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/self_answer.hpp"
+#include "http1/chunked_decoder.hpp"
+#include "http1/request_parser.hpp"
+
+namespace httpapi::daemon {
+
+class IoWorker;
+
+class HttpConnection {
+ public:
+  HttpConnection(IoWorker& worker, int fd, std::uint64_t id, const sockaddr_storage& local,
+                 const sockaddr_storage& remote);
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  std::uint64_t id() const noexcept { return id_; }
+
+  void on_events(std::uint32_t events);
+  void on_response(std::uint64_t request_id, std::string frame);
+  void on_read_body(std::uint64_t request_id, std::uint32_t max);
+  void on_fail(std::uint64_t request_id, const SelfAnswer& answer);
+  void on_cancel(std::uint64_t request_id);
+  void on_tick(unsigned now_seconds);
+  void begin_shutdown();  // stop taking new requests; close when idle
+
+ private:
+  enum class Phase : std::uint8_t {
+    reading_head,  // waiting for (the rest of) a request head
+    with_app,      // the request is queued or with the application
+    draining,      // response done; discarding the rest of the request body
+    closing,       // flushing the last bytes, then close
+    closed,
+  };
+  enum class BodyMode : std::uint8_t { none, length, chunked };
+  enum class ResponseFraming : std::uint8_t { length, chunked, close_delimited, raw };
+
+  void on_readable();
+  void process();
+  bool parse_head();
+  void start_request(const http1::RequestHead& head);
+  void reject(const SelfAnswer& answer);
+  std::size_t decode_body(std::size_t max, std::string* out);
+  void try_fulfil_body_read();
+  void finish_exchange();
+
+  bool write_response_head(std::uint32_t flags, std::uint16_t status, std::string_view reason,
+                           std::string_view headers, std::size_t body_size);
+  void append_body(std::string_view data);
+  void finish_response();
+  void abort(std::string_view log_reason);
+
+  void log_error(int status, std::string_view reason);
+  void send(std::string_view bytes);
+  void flush();
+  void update_interest();
+  void close_now();
+
+  IoWorker& worker_;
+  int fd_;
+  std::uint64_t id_;
+  sockaddr_storage local_;
+  sockaddr_storage remote_;
+  std::string local_ip_;
+  std::string remote_ip_;
+  std::uint16_t local_port_;
+
+  Phase phase_ = Phase::reading_head;
+  std::string in_;
+  std::size_t in_start_ = 0;  // bytes of in_ already consumed
+  std::string out_;
+  std::size_t out_sent_ = 0;
+  bool peer_eof_ = false;
+  bool shutting_down_ = false;
+  std::uint32_t interest_ = 0;
+  unsigned last_activity_ = 0;
+  unsigned head_started_ = 0;
+  bool lingering_ = false;
+  unsigned linger_started_ = 0;
+  bool served_any_ = false;
+  http1::HeadScanner scanner_;
+  std::string cooked_;  // the cooked URL of the request in progress (reused buffer)
+
+  // the request in progress
+  std::uint64_t request_id_ = 0;
+  std::string method_;
+  std::string uri_;  // for the error log
+  int version_minor_ = 1;
+  bool head_only_ = false;
+  bool keep_alive_ = true;
+  bool expect_continue_ = false;
+  bool continue_sent_ = false;
+  BodyMode body_mode_ = BodyMode::none;
+  std::uint64_t body_remaining_ = 0;
+  http1::ChunkedDecoder chunked_;
+  bool body_done_ = true;
+  bool body_failed_ = false;
+  http1::Error body_error_ = http1::Error::none;
+  std::uint32_t pending_read_ = 0;
+
+  // its response
+  bool response_started_ = false;
+  ResponseFraming framing_ = ResponseFraming::length;
+  std::uint64_t declared_length_ = 0;
+  std::uint64_t body_sent_ = 0;
+  bool body_allowed_ = true;
+  bool close_after_ = false;
+};
+
+}  // namespace httpapi::daemon

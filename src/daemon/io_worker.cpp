@@ -1,0 +1,120 @@
+#include "daemon/io_worker.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "daemon/http_connection.hpp"
+#include "daemon/service.hpp"
+
+namespace httpapi::daemon {
+
+IoWorker::IoWorker(Service& service, unsigned index) : service_(service), loop_(index) {
+  loop_.every_second([this] { tick(); });
+}
+
+IoWorker::~IoWorker() {
+  connections_.clear();
+  for (auto& [port, fd] : listeners_) ::close(fd);
+}
+
+void IoWorker::start_thread() {
+  thread_ = std::thread([this] { loop_.run(); });
+}
+
+void IoWorker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void IoWorker::add_listener(std::uint16_t port, int fd) {
+  if (!accepting_) {
+    ::close(fd);
+    return;
+  }
+  listeners_[port] = fd;
+  loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t) { on_accept(fd); });
+}
+
+void IoWorker::remove_listener(std::uint16_t port) {
+  auto it = listeners_.find(port);
+  if (it == listeners_.end()) return;
+  loop_.unwatch(it->second);
+  ::close(it->second);
+  listeners_.erase(it);
+}
+
+void IoWorker::stop_accepting() {
+  accepting_ = false;
+  while (!listeners_.empty()) remove_listener(listeners_.begin()->first);
+  std::vector<HttpConnection*> all;
+  for (auto& [id, connection] : connections_) all.push_back(connection.get());
+  for (HttpConnection* connection : all) connection->begin_shutdown();
+  if (connections_.empty()) service_.worker_drained();
+}
+
+void IoWorker::on_accept(int listen_fd) {
+  for (int accepted = 0; accepted < 64; ++accepted) {
+    sockaddr_storage remote{};
+    socklen_t length = sizeof remote;
+    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&remote), &length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    sockaddr_storage local{};
+    length = sizeof local;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const std::uint64_t id = service_.next_connection_id();
+    connections_[id] = std::make_unique<HttpConnection>(*this, fd, id, local, remote);
+  }
+}
+
+void IoWorker::destroy_later(std::uint64_t connection_id) {
+  loop_.defer([this, connection_id] {
+    connections_.erase(connection_id);
+    if (!accepting_ && connections_.empty()) service_.worker_drained();
+  });
+}
+
+HttpConnection* IoWorker::find(std::uint64_t connection_id) {
+  auto it = connections_.find(connection_id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void IoWorker::deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
+                                std::string frame) {
+  if (HttpConnection* c = find(connection_id)) c->on_response(request_id, std::move(frame));
+}
+
+void IoWorker::read_body(std::uint64_t connection_id, std::uint64_t request_id,
+                         std::uint32_t max) {
+  if (HttpConnection* c = find(connection_id)) {
+    c->on_read_body(request_id, max);
+  } else {
+    service_.body_ready(request_id, {}, 2);  // ipc::kBodyGone
+  }
+}
+
+void IoWorker::fail_request(std::uint64_t connection_id, std::uint64_t request_id,
+                            SelfAnswer answer) {
+  if (HttpConnection* c = find(connection_id)) c->on_fail(request_id, answer);
+}
+
+void IoWorker::cancel_request(std::uint64_t connection_id, std::uint64_t request_id) {
+  if (HttpConnection* c = find(connection_id)) c->on_cancel(request_id);
+}
+
+void IoWorker::tick() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  std::vector<HttpConnection*> all;
+  all.reserve(connections_.size());
+  for (auto& [id, connection] : connections_) all.push_back(connection.get());
+  for (HttpConnection* connection : all) connection->on_tick(static_cast<unsigned>(now.tv_sec));
+}
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,60 @@
+// An I/O thread: its event loop, its listening sockets (SO_REUSEPORT, one per port) and the
+// client connections accepted on them. Shared-nothing: other threads reach it via post().
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "daemon/event_loop.hpp"
+#include "daemon/self_answer.hpp"
+
+namespace httpapi::daemon {
+
+class HttpConnection;
+class Service;
+
+class IoWorker {
+ public:
+  IoWorker(Service& service, unsigned index);
+  ~IoWorker();
+
+  EventLoop& loop() noexcept { return loop_; }
+  Service& service() noexcept { return service_; }
+  unsigned index() const noexcept { return loop_.index(); }
+
+  void start_thread();  // workers other than 0 run on their own thread
+  void join();
+
+  // --- loop thread only
+  void add_listener(std::uint16_t port, int fd);
+  void remove_listener(std::uint16_t port);
+  void stop_accepting();
+  void destroy_later(std::uint64_t connection_id);
+  std::size_t connection_count() const noexcept { return connections_.size(); }
+
+  // --- from the service loop, through post(): act on the connection if it still exists
+  void deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
+                        std::string frame);
+  void read_body(std::uint64_t connection_id, std::uint64_t request_id, std::uint32_t max);
+  void fail_request(std::uint64_t connection_id, std::uint64_t request_id,
+                    SelfAnswer answer);
+  void cancel_request(std::uint64_t connection_id, std::uint64_t request_id);
+
+ private:
+  void on_accept(int listen_fd);
+  void tick();
+  HttpConnection* find(std::uint64_t connection_id);
+
+  Service& service_;
+  EventLoop loop_;
+  std::thread thread_;
+  std::map<std::uint16_t, int> listeners_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<HttpConnection>> connections_;
+  bool accepting_ = true;
+};
+
+}  // namespace httpapi::daemon

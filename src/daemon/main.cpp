@@ -1,0 +1,71 @@
+// httpapid: the service that owns the HTTP ports (DESIGN.md). Runs in the foreground and
+// logs to stderr.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "daemon/service.hpp"
+
+namespace {
+
+std::string default_state_dir() {
+  if (geteuid() == 0) return "/run/httpapi";
+  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime) {
+    return std::string(runtime) + "/httpapi";
+  }
+  return fmt::format("/tmp/httpapi-{}", geteuid());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  httpapi::daemon::Options options;
+  options.state_dir = default_state_dir();
+  CLI::App app{"httpapid: the HTTP Server API service. Owns the HTTP ports and routes each "
+               "request to the application that registered its URL prefix."};
+  app.add_option("--state-dir", options.state_dir,
+                 "Directory for control.sock, configuration and logs/ (default: /run/httpapi "
+                 "for root, $XDG_RUNTIME_DIR/httpapi otherwise)");
+  app.add_option("--io-threads", options.io_threads,
+                 "I/O threads, one event loop each (default: one per usable CPU)");
+  app.add_option("--queue-length", options.queue_length,
+                 "Default request queue length; more waiting requests get 503")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--max-request-bytes", options.limits.max_request_bytes,
+                 "Request line plus headers (HTTP.sys MaxRequestBytes)")
+      ->check(CLI::Range(256, 16 * 1024 * 1024));
+  app.add_option("--max-field-length", options.limits.max_field_length,
+                 "One header line (HTTP.sys MaxFieldLength)")
+      ->check(CLI::Range(64, 65534));
+  app.add_option("--header-wait-timeout", options.header_wait_seconds,
+                 "Seconds a request head may take to arrive");
+  app.add_option("--idle-connection-timeout", options.idle_connection_seconds,
+                 "Seconds an idle keep-alive connection is kept");
+  app.add_option("--shutdown-timeout", options.shutdown_seconds,
+                 "Seconds SIGTERM waits for in-flight responses");
+  app.add_option("--server-header", options.server_header,
+                 "Server header value added to responses; empty to add none");
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals are taken by the service loop through a signalfd: block them in every thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  try {
+    httpapi::daemon::Service service(options);
+    return service.run();
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "httpapid: {}\n", error.what());
+    return 1;
+  }
+}

@@ -1,0 +1,53 @@
+// A request queue: bounded FIFO of routed requests waiting for a process to ask for one.
+// Lives on the service loop (loop 0) only; I/O threads reach it through EventLoop::post.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace httpapi::daemon {
+
+class AppChannel;
+
+class RequestQueue {
+ public:
+  RequestQueue(std::uint64_t id, std::string name, std::uint32_t owner_uid,
+               std::uint32_t flags, std::size_t capacity)
+      : id_(id), name_(std::move(name)), owner_uid_(owner_uid), flags_(flags),
+        capacity_(capacity) {}
+
+  std::uint64_t id() const noexcept { return id_; }
+  const std::string& name() const noexcept { return name_; }
+  std::uint32_t owner_uid() const noexcept { return owner_uid_; }
+  std::uint32_t flags() const noexcept { return flags_; }
+  bool full() const noexcept { return waiting_.size() >= capacity_; }
+  std::size_t length() const noexcept { return waiting_.size(); }
+
+  void push(std::uint64_t request_id) { waiting_.push_back(request_id); }
+  void remove(std::uint64_t request_id);
+  bool pop(std::uint64_t& request_id);
+  std::vector<std::uint64_t> take_all();
+
+  // Processes attached to receive from this queue.
+  void attach(AppChannel* channel);
+  void detach(AppChannel* channel);
+  const std::vector<AppChannel*>& receivers() const noexcept { return receivers_; }
+  // The next receiver with credits, round robin; nullptr when none asked.
+  AppChannel* next_receiver();
+
+  unsigned handles = 0;  // open handles (creator, openers); the last close ends the queue
+
+ private:
+  std::uint64_t id_;
+  std::string name_;
+  std::uint32_t owner_uid_;
+  std::uint32_t flags_;
+  std::size_t capacity_;
+  std::deque<std::uint64_t> waiting_;
+  std::vector<AppChannel*> receivers_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,643 @@
+#include "daemon/service.hpp"
+
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "daemon/app_channel.hpp"
+#include "daemon/io_worker.hpp"
+#include "httpapi/httpapi.h"
+#include "ipc/messages.hpp"
+
+namespace httpapi::daemon {
+namespace {
+
+constexpr std::uint32_t kOk = HTTPAPI_OK;
+
+unsigned usable_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int count = CPU_COUNT(&set);
+    if (count > 0) return static_cast<unsigned>(count);
+  }
+  return 1;
+}
+
+bool valid_queue_name(std::string_view name) {
+  if (name.size() > 255) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Until reservations exist (the URL namespace issue), the namespace is closed as on a fresh
+// Windows machine: root may register anything, others only http://localhost:PORT/ above 1024.
+bool may_listen(const PeerIdentity& peer, const route::UrlPrefix& prefix) {
+  if (peer.uid == 0) return true;
+  return !prefix.secure && prefix.host_kind == route::HostKind::explicit_name &&
+         prefix.host == "localhost" && prefix.port > 1024;
+}
+
+int make_listener(std::uint16_t port, int& error) {
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const bool v6 = fd >= 0;
+  if (!v6) fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = errno;
+    return -1;
+  }
+  const int one = 1;
+  const int zero = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  int rc;
+  if (v6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    sockaddr_in6 address{};
+    address.sin6_family = AF_INET6;
+    address.sin6_addr = in6addr_any;
+    address.sin6_port = htons(port);
+    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  } else {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_ANY);
+    address.sin_port = htons(port);
+    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  }
+  if (rc != 0 || ::listen(fd, 4096) != 0) {
+    error = errno;
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+Service::Service(Options options) : options_(std::move(options)) {
+  std::filesystem::create_directories(options_.state_dir);
+  error_log_ = std::make_unique<ErrorLog>(options_.state_dir + "/logs",
+                                          options_.error_log_rollover_bytes);
+  const unsigned threads = options_.io_threads ? options_.io_threads : usable_cpus();
+  for (unsigned i = 0; i < threads; ++i) {
+    workers_.push_back(std::make_unique<IoWorker>(*this, i));
+  }
+  routes_.store(std::make_shared<const route::PrefixTable>());
+}
+
+Service::~Service() {
+  if (control_fd_ >= 0) ::close(control_fd_);
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+int Service::run() {
+  setup_control_socket();
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  EventLoop& loop = workers_[0]->loop();
+  loop.watch(signal_fd_, EPOLLIN, [this](std::uint32_t) { handle_signal(); });
+  loop.watch(control_fd_, EPOLLIN, [this](std::uint32_t) { accept_control(); });
+  loop.every_second([this] { tick(); });
+  for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->start_thread();
+  fmt::print(stderr, "httpapid {}: listening for applications on {} ({} I/O thread{})\n",
+             HTTPAPI_VERSION_STRING, control_path_, workers_.size(),
+             workers_.size() == 1 ? "" : "s");
+  loop.run();
+  for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->join();
+  channels_.clear();
+  ::unlink(control_path_.c_str());
+  fmt::print(stderr, "httpapid: stopped\n");
+  return 0;
+}
+
+void Service::setup_control_socket() {
+  control_path_ = options_.state_dir + "/control.sock";
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (control_path_.size() >= sizeof address.sun_path) {
+    throw std::runtime_error("state directory path too long for a Unix socket: " +
+                             control_path_);
+  }
+  std::memcpy(address.sun_path, control_path_.c_str(), control_path_.size() + 1);
+  // A socket file left by a crashed service is removed; a live service is not displaced.
+  int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    ::close(probe);
+    throw std::runtime_error("another httpapid is already running on " + control_path_);
+  }
+  ::close(probe);
+  ::unlink(control_path_.c_str());
+  control_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (::bind(control_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(control_fd_, 512) != 0) {
+    throw std::runtime_error(fmt::format("cannot listen on {}: {}", control_path_,
+                                         std::strerror(errno)));
+  }
+  // Every local user may connect: what each may do is decided by its SO_PEERCRED identity.
+  ::chmod(control_path_.c_str(), 0666);
+  ::chmod(options_.state_dir.c_str(), 0755);
+}
+
+void Service::accept_control() {
+  for (;;) {
+    const int fd = ::accept4(control_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    ucred credentials{};
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+      ::close(fd);
+      continue;
+    }
+    const std::uint64_t id = ++next_id_;
+    PeerIdentity peer{credentials.pid, credentials.uid, credentials.gid};
+    channels_[id] = std::make_unique<AppChannel>(*this, workers_[0]->loop(), fd, id, peer);
+  }
+}
+
+void Service::handle_signal() {
+  signalfd_siginfo info{};
+  while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+    fmt::print(stderr, "httpapid: signal {} received, finishing in-flight responses\n",
+               info.ssi_signo);
+    begin_shutdown();
+  }
+}
+
+void Service::begin_shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& worker : workers_) {
+    IoWorker* w = worker.get();
+    w->loop().post([w] { w->stop_accepting(); });
+  }
+}
+
+void Service::worker_drained() {
+  workers_[0]->loop().post([this] {
+    if (++drained_workers_ < workers_.size()) return;
+    for (auto& worker : workers_) worker->loop().stop();
+  });
+}
+
+void Service::tick() {
+  if (stopping_ && ++shutdown_ticks_ > options_.shutdown_seconds) {
+    fmt::print(stderr, "httpapid: shutdown timer expired, closing remaining connections\n");
+    for (auto& worker : workers_) worker->loop().stop();
+  }
+}
+
+// ---- application messages -------------------------------------------------------------
+
+void Service::reply(AppChannel& channel, std::uint64_t call, std::uint32_t status,
+                    std::uint64_t value, std::string_view detail) {
+  ipc::encode(channel.output(), ipc::Result{call, status, value, detail});
+  channel.flush();
+}
+
+void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
+  using ipc::Type;
+  const auto type = static_cast<Type>(frame.type);
+  const bool session = channel.role() == ipc::Role::session;
+  if (session) {
+    switch (type) {
+      case Type::create_group: return on_create_group(channel, frame);
+      case Type::close_group: return on_close_group(channel, frame);
+      case Type::add_url: return on_add_url(channel, frame);
+      case Type::remove_url: return on_remove_url(channel, frame);
+      case Type::bind_group: return on_bind_group(channel, frame);
+      default: break;
+    }
+  } else {
+    switch (type) {
+      case Type::create_queue: return on_create_queue(channel, frame);
+      case Type::receive: return on_receive(channel, frame);
+      case Type::read_body: return on_read_body(channel, frame);
+      case Type::send_response: return on_send(channel, frame);
+      case Type::send_body: return on_send(channel, frame);
+      case Type::cancel: return on_cancel(channel, frame);
+      default: break;
+    }
+  }
+  channel.close(fmt::format("message type {} is not valid on a {} connection", frame.type,
+                            session ? "session" : "queue"));
+}
+
+Service::Group* Service::find_group(AppChannel& channel, std::uint64_t client_group) {
+  auto it = channel.groups.find(client_group);
+  if (it == channel.groups.end()) return nullptr;
+  auto group = groups_.find(it->second);
+  return group == groups_.end() ? nullptr : &group->second;
+}
+
+void Service::on_create_group(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::GroupCall call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed create_group");
+  if (channel.groups.count(call.group)) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "group id in use");
+  }
+  const std::uint64_t id = ++next_id_;
+  groups_[id] = Group{id, &channel, 0, {}};
+  channel.groups[call.group] = id;
+  reply(channel, call.call, kOk, id);
+}
+
+void Service::on_close_group(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::GroupCall call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed close_group");
+  Group* group = find_group(channel, call.group);
+  if (!group) return reply(channel, call.call, HTTPAPI_ERROR_NOT_FOUND, 0, "no such group");
+  remove_group(*group);
+  channel.groups.erase(call.group);
+  publish_routes();
+  close_unused_ports();
+  reply(channel, call.call, kOk);
+}
+
+void Service::remove_group(Group& group) {
+  for (const auto& [text, context] : group.urls) table_.remove(text);
+  groups_.erase(group.id);
+}
+
+void Service::on_add_url(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::UrlCall call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed add_url");
+  Group* group = find_group(channel, call.group);
+  if (!group) return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "no such group");
+  route::UrlPrefix prefix;
+  if (auto error = route::parse_url_prefix(call.prefix, prefix);
+      error != route::PrefixError::none) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                 fmt::format("'{}': {}", call.prefix, route::describe(error)));
+  }
+  if (prefix.secure) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                 "https prefixes need TLS certificate bindings, which this version lacks");
+  }
+  if (!may_listen(channel.peer(), prefix)) {
+    return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                 fmt::format("uid {} may not listen on {}: only root may, or anyone on "
+                             "http://localhost:PORT/ with PORT > 1024",
+                             channel.peer().uid, prefix.text));
+  }
+  const route::Target target{group->queue_id, call.context, group->id};
+  switch (table_.add(prefix, target)) {
+    case route::PrefixTable::AddResult::already_exists:
+      return reply(channel, call.call, HTTPAPI_ERROR_ALREADY_EXISTS, 0,
+                   fmt::format("{} is already registered", prefix.text));
+    case route::PrefixTable::AddResult::scheme_conflict:
+      return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                   fmt::format("port {} already carries the other scheme", prefix.port));
+    case route::PrefixTable::AddResult::added: break;
+  }
+  std::string detail;
+  if (const std::uint32_t status = open_port(prefix.port, detail); status != kOk) {
+    table_.remove(prefix.text);
+    return reply(channel, call.call, status, 0, detail);
+  }
+  group->urls[prefix.text] = call.context;
+  publish_routes();
+  reply(channel, call.call, kOk);
+}
+
+void Service::on_remove_url(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::UrlCall call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed remove_url");
+  Group* group = find_group(channel, call.group);
+  route::UrlPrefix prefix;
+  if (!group || route::parse_url_prefix(call.prefix, prefix) != route::PrefixError::none) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                 "no such group, or malformed prefix");
+  }
+  if (!group->urls.erase(prefix.text)) {
+    return reply(channel, call.call, HTTPAPI_ERROR_NOT_FOUND, 0,
+                 fmt::format("{} is not registered in this group", prefix.text));
+  }
+  table_.remove(prefix.text);
+  publish_routes();
+  close_unused_ports();
+  reply(channel, call.call, kOk);
+}
+
+void Service::on_bind_group(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::BindGroup call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed bind_group");
+  Group* group = find_group(channel, call.group);
+  auto queue = queues_.find(call.queue);
+  if (!group || queue == queues_.end()) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                 "no such group or queue");
+  }
+  if (channel.peer().uid != 0 && queue->second->owner_uid() != channel.peer().uid) {
+    return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                 "the queue belongs to another user");
+  }
+  group->queue_id = call.queue;
+  for (const auto& [text, context] : group->urls) {
+    route::UrlPrefix prefix;
+    route::parse_url_prefix(text, prefix);
+    table_.remove(text);
+    table_.add(prefix, route::Target{group->queue_id, context, group->id});
+  }
+  publish_routes();
+  reply(channel, call.call, kOk);
+}
+
+void Service::on_create_queue(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::CreateQueue call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed create_queue");
+  if (channel.queue_id != 0) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_STATE, 0, "handle has a queue");
+  }
+  if (!valid_queue_name(call.name) ||
+      ((call.flags & HTTPAPI_QUEUE_FLAG_OPEN_EXISTING) && call.name.empty())) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                 "queue names are 1-255 characters of A-Z a-z 0-9 . _ -");
+  }
+  RequestQueue* existing = nullptr;
+  if (!call.name.empty()) {
+    for (auto& [id, queue] : queues_) {
+      if (queue->name() == call.name) existing = queue.get();
+    }
+  }
+  if (call.flags & HTTPAPI_QUEUE_FLAG_OPEN_EXISTING) {
+    if (!existing) {
+      return reply(channel, call.call, HTTPAPI_ERROR_NOT_FOUND, 0,
+                   fmt::format("no queue named '{}'", call.name));
+    }
+    if (channel.peer().uid != 0 && existing->owner_uid() != channel.peer().uid) {
+      return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                   fmt::format("queue '{}' belongs to another user", call.name));
+    }
+    channel.queue_id = existing->id();
+    existing->handles++;
+    existing->attach(&channel);
+    reply(channel, call.call, kOk, existing->id());
+    return dispatch(*existing);
+  }
+  if (existing) {
+    return reply(channel, call.call, HTTPAPI_ERROR_ALREADY_EXISTS, 0,
+                 fmt::format("a queue named '{}' exists", call.name));
+  }
+  const std::uint64_t id = ++next_id_;
+  auto queue = std::make_unique<RequestQueue>(id, std::string(call.name), channel.peer().uid,
+                                               call.flags, options_.queue_length);
+  queue->handles = 1;
+  if (!(call.flags & HTTPAPI_QUEUE_FLAG_CONTROLLER)) queue->attach(&channel);
+  channel.queue_id = id;
+  queues_[id] = std::move(queue);
+  reply(channel, call.call, kOk, id);
+}
+
+void Service::on_receive(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::Receive call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed receive");
+  channel.credits = std::min<std::uint32_t>(channel.credits + call.credits, 65535);
+  auto queue = queues_.find(channel.queue_id);
+  if (queue != queues_.end()) dispatch(*queue->second);
+}
+
+void Service::dispatch(RequestQueue& queue) {
+  AppChannel* touched[8] = {};
+  std::size_t touched_count = 0;
+  while (AppChannel* receiver = queue.next_receiver()) {
+    std::uint64_t id;
+    if (!queue.pop(id)) break;
+    auto pending = requests_.find(id);
+    if (pending == requests_.end()) continue;  // the client left while it waited
+    receiver->output().append(pending->second.frame);
+    std::string().swap(pending->second.frame);
+    pending->second.channel = receiver;
+    receiver->credits--;
+    receiver->delivered.insert(id);
+    bool seen = false;
+    for (std::size_t i = 0; i < touched_count; ++i) seen |= touched[i] == receiver;
+    if (!seen) {
+      if (touched_count == 8) {
+        receiver->flush();
+      } else {
+        touched[touched_count++] = receiver;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < touched_count; ++i) touched[i]->flush();
+}
+
+void Service::on_read_body(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::ReadBody call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed read_body");
+  auto pending = requests_.find(call.request);
+  if (pending == requests_.end() || pending->second.channel != &channel) {
+    ipc::encode(channel.output(), ipc::Body{call.request, ipc::kBodyGone, {}});
+    return channel.flush();
+  }
+  IoWorker& worker = *workers_[pending->second.worker];
+  const std::uint64_t connection = pending->second.connection_id;
+  const std::uint32_t max = std::max<std::uint32_t>(1, std::min<std::uint32_t>(call.max_bytes, ipc::kMaxBodyPiece));
+  worker.loop().post([&worker, connection, id = call.request, max] {
+    worker.read_body(connection, id, max);
+  });
+}
+
+void Service::on_send(AppChannel& channel, const ipc::Frame& frame) {
+  if (frame.fixed.size() < 4) return channel.close("malformed send");
+  const std::uint32_t flags = static_cast<std::uint32_t>(static_cast<unsigned char>(frame.fixed[0])) |
+                              static_cast<std::uint32_t>(static_cast<unsigned char>(frame.fixed[1])) << 8;
+  auto pending = requests_.find(frame.tag);
+  if (pending == requests_.end() || pending->second.channel != &channel) return;
+  const bool final_piece = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+  std::string bytes(frame.fixed.data() - ipc::kHeaderSize,
+                    ipc::kHeaderSize + frame.fixed.size() + frame.variable.size());
+  IoWorker& worker = *workers_[pending->second.worker];
+  const std::uint64_t connection = pending->second.connection_id;
+  worker.loop().post([&worker, connection, id = frame.tag, bytes = std::move(bytes)]() mutable {
+    worker.deliver_response(connection, id, std::move(bytes));
+  });
+  if (final_piece) {
+    channel.delivered.erase(frame.tag);
+    requests_.erase(pending);
+  }
+}
+
+void Service::on_cancel(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::Cancel call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed cancel");
+  auto pending = requests_.find(call.request);
+  if (pending == requests_.end() || pending->second.channel != &channel) return;
+  IoWorker& worker = *workers_[pending->second.worker];
+  worker.loop().post([&worker, connection = pending->second.connection_id, id = call.request] {
+    worker.cancel_request(connection, id);
+  });
+  channel.delivered.erase(call.request);
+  requests_.erase(pending);
+}
+
+// ---- from the I/O threads -------------------------------------------------------------
+
+void Service::submit(InboundRequest request) {
+  workers_[0]->loop().post([this, request = std::move(request)]() mutable {
+    Pending pending{request.queue_id, request.worker, request.connection_id, nullptr,
+                    std::move(request.frame)};
+    auto queue = queues_.find(request.queue_id);
+    if (stopping_ || queue == queues_.end()) return fail(request.request_id, pending, "N/A");
+    if (queue->second->full()) return fail(request.request_id, pending, "QueueFull");
+    requests_.emplace(request.request_id, std::move(pending));
+    queue->second->push(request.request_id);
+    dispatch(*queue->second);
+  });
+}
+
+void Service::request_gone(std::uint64_t request_id) {
+  workers_[0]->loop().post([this, request_id] {
+    auto pending = requests_.find(request_id);
+    if (pending == requests_.end()) return;
+    if (AppChannel* channel = pending->second.channel) {
+      ipc::encode(channel->output(), ipc::RequestGone{request_id});
+      channel->delivered.erase(request_id);
+      channel->flush();
+    } else if (auto queue = queues_.find(pending->second.queue_id); queue != queues_.end()) {
+      queue->second->remove(request_id);
+    }
+    requests_.erase(pending);
+  });
+}
+
+void Service::body_ready(std::uint64_t request_id, std::string data, std::uint32_t flags) {
+  workers_[0]->loop().post([this, request_id, data = std::move(data), flags] {
+    auto pending = requests_.find(request_id);
+    if (pending == requests_.end() || !pending->second.channel) return;
+    AppChannel& channel = *pending->second.channel;
+    ipc::encode(channel.output(), ipc::Body{request_id, flags, data});
+    channel.flush();
+  });
+}
+
+// ---- endings ------------------------------------------------------------------------------
+
+void Service::fail(std::uint64_t request_id, const Pending& pending,
+                   std::string_view log_reason) {
+  IoWorker& worker = *workers_[pending.worker];
+  worker.loop().post([&worker, connection = pending.connection_id, request_id,
+                      answer = service_unavailable(log_reason)] {
+    worker.fail_request(connection, request_id, answer);
+  });
+}
+
+void Service::on_channel_closed(AppChannel& channel) {
+  if (channel.role() == ipc::Role::session) {
+    for (const auto& [client_id, id] : channel.groups) {
+      if (auto group = groups_.find(id); group != groups_.end()) remove_group(group->second);
+    }
+    channel.groups.clear();
+    publish_routes();
+    close_unused_ports();
+  } else {
+    detach_from_queue(channel);
+  }
+  workers_[0]->loop().defer([this, id = channel.id()] { channels_.erase(id); });
+}
+
+void Service::detach_from_queue(AppChannel& channel) {
+  for (std::uint64_t id : channel.delivered) {
+    auto pending = requests_.find(id);
+    if (pending == requests_.end()) continue;
+    fail(id, pending->second, "Connection_Abandoned_By_ReqQueue");
+    requests_.erase(pending);
+  }
+  channel.delivered.clear();
+  auto queue = queues_.find(channel.queue_id);
+  if (queue == queues_.end()) return;
+  queue->second->detach(&channel);
+  RequestQueue& q = *queue->second;
+  if (--q.handles == 0 && !(q.flags() & HTTPAPI_QUEUE_FLAG_PERSISTENT)) destroy_queue(q);
+}
+
+void Service::destroy_queue(RequestQueue& queue) {
+  for (std::uint64_t id : queue.take_all()) {
+    auto pending = requests_.find(id);
+    if (pending == requests_.end()) continue;
+    fail(id, pending->second, "Connection_Abandoned_By_ReqQueue");
+    requests_.erase(pending);
+  }
+  // Groups bound to it stay registered; their requests get 503 until bound again.
+  const std::uint64_t id = queue.id();
+  for (auto& [group_id, group] : groups_) {
+    if (group.queue_id != id) continue;
+    group.queue_id = 0;
+    for (const auto& [text, context] : group.urls) {
+      route::UrlPrefix prefix;
+      route::parse_url_prefix(text, prefix);
+      table_.remove(text);
+      table_.add(prefix, route::Target{0, context, group.id});
+    }
+  }
+  queues_.erase(id);
+  publish_routes();
+}
+
+void Service::publish_routes() {
+  routes_.store(std::make_shared<const route::PrefixTable>(table_));
+}
+
+std::uint32_t Service::open_port(std::uint16_t port, std::string& detail) {
+  if (open_ports_.count(port)) return kOk;
+  std::vector<int> fds;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    int error = 0;
+    const int fd = make_listener(port, error);
+    if (fd < 0) {
+      for (int opened : fds) ::close(opened);
+      detail = fmt::format("cannot listen on port {}: {}", port, std::strerror(error));
+      if (error == EADDRINUSE) {
+        detail = fmt::format("port {} is in use by a program outside httpapid", port);
+        return HTTPAPI_ERROR_SHARING_VIOLATION;
+      }
+      return error == EACCES ? HTTPAPI_ERROR_ACCESS_DENIED : HTTPAPI_ERROR_INVALID_PARAMETER;
+    }
+    fds.push_back(fd);
+  }
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    IoWorker* worker = workers_[i].get();
+    worker->loop().post([worker, port, fd = fds[i]] { worker->add_listener(port, fd); });
+  }
+  open_ports_[port] = true;
+  fmt::print(stderr, "httpapid: listening on port {}\n", port);
+  return kOk;
+}
+
+void Service::close_unused_ports() {
+  for (auto it = open_ports_.begin(); it != open_ports_.end();) {
+    if (table_.has_port(it->first)) {
+      ++it;
+      continue;
+    }
+    const std::uint16_t port = it->first;
+    for (auto& worker : workers_) {
+      IoWorker* w = worker.get();
+      w->loop().post([w, port] { w->remove_listener(port); });
+    }
+    fmt::print(stderr, "httpapid: port {} closed (no prefix left)\n", port);
+    it = open_ports_.erase(it);
+  }
+}
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,127 @@
+// The service: the registry of sessions, URL groups, request queues and in-flight requests,
+// the routing table, and the listeners. Its state lives on loop 0 (the service loop); I/O
+// threads hand it requests through post() and read the routing table through an immutable
+// snapshot.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "daemon/error_log.hpp"
+#include "daemon/options.hpp"
+#include "daemon/request_queue.hpp"
+#include "ipc/frame.hpp"
+#include "route/prefix_table.hpp"
+
+namespace httpapi::daemon {
+
+class AppChannel;
+class IoWorker;
+
+// A request an I/O thread routed to a queue; `frame` is the encoded ipc::Request.
+struct InboundRequest {
+  std::uint64_t request_id = 0;
+  std::uint64_t queue_id = 0;
+  unsigned worker = 0;
+  std::uint64_t connection_id = 0;
+  std::string frame;
+};
+
+class Service {
+ public:
+  explicit Service(Options options);
+  ~Service();
+
+  // Runs until SIGTERM/SIGINT, then drains and returns the exit status.
+  int run();
+
+  const Options& options() const noexcept { return options_; }
+  ErrorLog& error_log() noexcept { return *error_log_; }
+  std::shared_ptr<const route::PrefixTable> routes() const { return routes_.load(); }
+  std::uint64_t next_request_id() { return ++request_ids_; }
+  std::uint64_t next_connection_id() { return ++connection_ids_; }
+  IoWorker& worker(unsigned index) { return *workers_[index]; }
+
+  // --- any thread: posts to the service loop
+  void submit(InboundRequest request);
+  void request_gone(std::uint64_t request_id);
+  void body_ready(std::uint64_t request_id, std::string data, std::uint32_t flags);
+  void worker_drained();
+
+  // --- service loop only (AppChannel)
+  void on_frame(AppChannel& channel, const ipc::Frame& frame);
+  void on_channel_closed(AppChannel& channel);
+
+ private:
+  struct Group {
+    std::uint64_t id = 0;
+    AppChannel* owner = nullptr;
+    std::uint64_t queue_id = 0;
+    std::map<std::string, std::uint64_t> urls;  // canonical prefix -> context
+  };
+  struct Pending {  // a request the service knows about, queued or delivered
+    std::uint64_t queue_id = 0;
+    unsigned worker = 0;
+    std::uint64_t connection_id = 0;
+    AppChannel* channel = nullptr;  // set once delivered
+    std::string frame;              // emptied once delivered
+  };
+
+  void accept_control();
+  void setup_control_socket();
+  void handle_signal();
+  void begin_shutdown();
+  void tick();
+
+  void reply(AppChannel& channel, std::uint64_t call, std::uint32_t status,
+             std::uint64_t value = 0, std::string_view detail = {});
+  void on_create_group(AppChannel& channel, const ipc::Frame& frame);
+  void on_close_group(AppChannel& channel, const ipc::Frame& frame);
+  void on_add_url(AppChannel& channel, const ipc::Frame& frame);
+  void on_remove_url(AppChannel& channel, const ipc::Frame& frame);
+  void on_bind_group(AppChannel& channel, const ipc::Frame& frame);
+  void on_create_queue(AppChannel& channel, const ipc::Frame& frame);
+  void on_receive(AppChannel& channel, const ipc::Frame& frame);
+  void on_read_body(AppChannel& channel, const ipc::Frame& frame);
+  void on_send(AppChannel& channel, const ipc::Frame& frame);
+  void on_cancel(AppChannel& channel, const ipc::Frame& frame);
+
+  Group* find_group(AppChannel& channel, std::uint64_t client_group);
+  void remove_group(Group& group);
+  void publish_routes();
+  std::uint32_t open_port(std::uint16_t port, std::string& detail);
+  void close_unused_ports();
+  void dispatch(RequestQueue& queue);
+  void fail(std::uint64_t request_id, const Pending& pending, std::string_view log_reason);
+  void destroy_queue(RequestQueue& queue);
+  void detach_from_queue(AppChannel& channel);
+
+  Options options_;
+  std::unique_ptr<ErrorLog> error_log_;
+  std::vector<std::unique_ptr<IoWorker>> workers_;
+  std::atomic<std::shared_ptr<const route::PrefixTable>> routes_;
+  std::atomic<std::uint64_t> request_ids_{0};
+  std::atomic<std::uint64_t> connection_ids_{0};
+
+  // service loop state
+  int control_fd_ = -1;
+  int signal_fd_ = -1;
+  std::string control_path_;
+  std::uint64_t next_id_ = 0;
+  std::unordered_map<std::uint64_t, std::unique_ptr<AppChannel>> channels_;
+  std::unordered_map<std::uint64_t, Group> groups_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<RequestQueue>> queues_;
+  std::unordered_map<std::uint64_t, Pending> requests_;
+  route::PrefixTable table_;
+  std::map<std::uint16_t, bool> open_ports_;
+  bool stopping_ = false;
+  unsigned drained_workers_ = 0;
+  unsigned shutdown_ticks_ = 0;
+};
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,334 @@
+// Request-head parser. Two passes over the head, both linear:
+//  1. scan: walks complete lines as they arrive, validating each one's syntax and the size
+//     limits, so a malformed line is rejected without waiting for the blank line (HTTP.sys
+//     answers before the head is complete, too). Progress lives in HeadScanner, so bytes are
+//     examined once however the head is segmented.
+//  2. finish: once the blank line is in, re-walks the (already valid) lines to fill the
+//     fields and apply the cross-field rules: Host, framing, Connection, Expect.
+// Errors are decided in byte order: the first line that breaks a rule decides, and a size
+// limit counts as broken at the byte that crosses it. That makes the answer independent of
+// how the input was split across calls (the fuzzers check this).
+#include "http1/request_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "http1/header_id.hpp"
+#include "http1/syntax.hpp"
+
+namespace httpapi::http1 {
+namespace {
+
+using syntax::is;
+using syntax::is_tchar;
+
+struct RequestLine {
+  std::string_view method;
+  std::string_view target;
+  TargetForm form = TargetForm::origin;
+  std::string_view authority;  // absolute-form or authority-form host[:port]
+  int major = 1;
+  int minor = 1;
+};
+
+// RFC 9112 §3.2.1-3.2.4: which target forms a method may use, and the authority they carry.
+Error classify_target(std::string_view method, std::string_view target, RequestLine& out) {
+  // A fragment is never sent by a conforming client (RFC 9112 §3.2); accepting it would
+  // make the raw and cooked URLs disagree about where the path ends.
+  if (target.find('#') != std::string_view::npos) return Error::invalid_url;
+  const bool connect = method == "CONNECT";
+  if (target.front() == '/') {
+    out.form = TargetForm::origin;
+    return connect ? Error::invalid_url : Error::none;
+  }
+  if (target == "*") {
+    out.form = TargetForm::asterisk;
+    return method == "OPTIONS" ? Error::none : Error::invalid_url;
+  }
+  syntax::Authority parts;
+  if (connect) {
+    out.form = TargetForm::authority;
+    out.authority = target;
+    // CONNECT names a tunnel endpoint: host and port are both required.
+    if (!syntax::split_authority(target, parts) || parts.port.empty()) return Error::invalid_url;
+    return Error::none;
+  }
+  const std::size_t colon = target.find("://");
+  if (colon == std::string_view::npos) return Error::invalid_url;
+  const std::string_view scheme = target.substr(0, colon);
+  if (!syntax::iequals(scheme, "http") && !syntax::iequals(scheme, "https")) {
+    return Error::invalid_url;
+  }
+  const std::string_view rest = target.substr(colon + 3);
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  // Userinfo is deprecated for http(s) (RFC 9110 §4.2.4) and a classic spoofing vector.
+  if (authority.empty() || authority.find('@') != std::string_view::npos) {
+    return Error::invalid_url;
+  }
+  out.form = TargetForm::absolute;
+  out.authority = authority;
+  return syntax::split_authority(authority, parts) ? Error::none : Error::invalid_hostname;
+}
+
+// NUL and CR may appear nowhere inside a line (the terminating CR is already stripped):
+// both are classic request-smuggling tools, so they get a plain 400 before anything else.
+using syntax::has_nul_or_cr;
+using syntax::parse_field_line;
+
+// request-line = method SP request-target SP HTTP-version (RFC 9112 §3), single spaces.
+Error parse_request_line(std::string_view line, const Limits& limits, RequestLine& out) {
+  if (has_nul_or_cr(line)) return Error::bad_request;
+  std::size_t i = 0;
+  while (i < line.size() && is_tchar(line[i])) ++i;
+  if (i == line.size()) return Error::bad_request;  // "foo": not a request line at all
+  if (i == 0 || line[i] != ' ') return Error::invalid_verb;
+  out.method = line.substr(0, i);
+
+  const std::string_view after_method = line.substr(i + 1);
+  const std::size_t sp = after_method.find(' ');
+  out.target = after_method.substr(0, sp);
+  if (out.target.size() > limits.max_field_length) return Error::url_too_long;
+  // No second space: an HTTP/0.9 request line, which we do not serve.
+  if (out.target.empty() || sp == std::string_view::npos) return Error::bad_request;
+  if (!syntax::all_of(out.target, syntax::k_target)) return Error::invalid_url;
+
+  const std::string_view version = after_method.substr(sp + 1);
+  if (version.size() != 8 || !version.starts_with("HTTP/") || !syntax::is_digit(version[5]) ||
+      version[6] != '.' || !syntax::is_digit(version[7])) {
+    return Error::bad_request;
+  }
+  out.major = version[5] - '0';
+  out.minor = version[7] - '0';
+  // HTTP/0.x is not a version anyone speaks over this syntax: plain 400, as HTTP.sys does
+  // (A025). Anything newer than 1.1, including 1.2-1.9, is answered 505.
+  if (out.major == 0) return Error::bad_request;
+  if (out.major != 1 || out.minor > 1) return Error::version_not_supported;
+  return classify_target(out.method, out.target, out);
+}
+
+// The first `limit + 1` head bytes decide between 414 and the generic "request too long":
+// if the target alone already exceeds a field's length, the URL is what is too long.
+Error overflow_error(std::string_view input, const HeadScanner& scanner, const Limits& limits) {
+  if (scanner.in_fields) return Error::request_too_long;
+  std::string_view line = input.substr(0, limits.max_request_bytes + 1);
+  line.remove_prefix(std::min(scanner.request_line, line.size()));
+  const std::size_t sp = line.find(' ');
+  if (sp == std::string_view::npos) return Error::request_too_long;
+  const std::string_view target = line.substr(sp + 1, line.find(' ', sp + 1) - sp - 1);
+  return target.size() > limits.max_field_length ? Error::url_too_long : Error::request_too_long;
+}
+
+// Size limits for the line starting at scanner.line_start, given `held` bytes of input of
+// which the line's content is `content` bytes (a lower bound while it is incomplete).
+// A header line breaks MaxFieldLength at byte line_start + max_field_length + 2 (the first
+// byte count at which its content must exceed the limit whatever follows); the head breaks
+// MaxRequestBytes at byte max_request_bytes + 1. The earlier crossing decides.
+Error limit_error(std::string_view input, const HeadScanner& scanner, const Limits& limits,
+                  std::size_t held, bool field_too_long) {
+  const std::size_t request_cross = limits.max_request_bytes + 1;
+  if (scanner.in_fields && field_too_long) {
+    const std::size_t field_cross = scanner.line_start + limits.max_field_length + 2;
+    if (field_cross <= request_cross) return Error::field_too_long;
+  }
+  if (held >= request_cross) return overflow_error(input, scanner, limits);
+  return field_too_long && scanner.in_fields ? Error::field_too_long : Error::none;
+}
+
+struct FramingFields {
+  bool cl_seen = false;
+  bool cl_invalid = false;
+  bool cl_conflict = false;
+  std::uint64_t cl = 0;
+  bool te_seen = false;
+  std::size_t te_codings = 0;  // transfer-codings listed across all TE lines
+  std::size_t te_chunked = 0;  // how many of them are "chunked"
+  bool te_last_chunked = false;
+};
+
+void note_content_length(std::string_view value, FramingFields& f) {
+  std::uint64_t v = 0;
+  // Strict: one decimal number. "5, 5" list forms, signs, hex and inner spaces are 400s.
+  if (!syntax::parse_decimal(value, v)) {
+    f.cl_invalid = true;
+    return;
+  }
+  if (f.cl_seen && f.cl != v) f.cl_conflict = true;  // identical repeats are accepted (A040)
+  f.cl_seen = true;
+  f.cl = v;
+}
+
+void note_transfer_encoding(std::string_view value, FramingFields& f) {
+  f.te_seen = true;
+  std::string_view element;
+  while (syntax::next_list_element(value, element)) {
+    ++f.te_codings;
+    f.te_last_chunked = syntax::iequals(element, "chunked");
+    if (f.te_last_chunked) ++f.te_chunked;
+  }
+}
+
+struct Semantics {
+  std::size_t host_count = 0;
+  std::string_view host;
+  FramingFields framing;
+  bool conn_close = false;
+  bool conn_keep_alive = false;
+  bool conn_upgrade = false;
+  bool upgrade_field = false;
+  bool expect_continue = false;
+};
+
+void note_field(const Field& field, Semantics& s) {
+  switch (static_cast<HeaderId>(known_request_header(field.name))) {
+    case HeaderId::host:
+      ++s.host_count;
+      s.host = field.value;
+      break;
+    case HeaderId::content_length:
+      note_content_length(field.value, s.framing);
+      break;
+    case HeaderId::transfer_encoding:
+      note_transfer_encoding(field.value, s.framing);
+      break;
+    case HeaderId::connection:
+      s.conn_close |= syntax::list_contains(field.value, "close");
+      s.conn_keep_alive |= syntax::list_contains(field.value, "keep-alive");
+      s.conn_upgrade |= syntax::list_contains(field.value, "upgrade");
+      break;
+    case HeaderId::upgrade:
+      s.upgrade_field = true;
+      break;
+    case HeaderId::expect:
+      // Other expectations are ignored rather than answered 417 (docs/http1.md).
+      s.expect_continue |= syntax::iequals(field.value, "100-continue");
+      break;
+    default:
+      break;
+  }
+}
+
+Error check_host(const RequestLine& rl, const Semantics& s, const Limits& limits) {
+  if (s.host_count > 1) return Error::bad_request;
+  const bool http11 = rl.minor == 1;
+  if (s.host_count == 0) {
+    return http11 && limits.require_host ? Error::bad_request : Error::none;
+  }
+  if (s.host.empty()) return http11 ? Error::invalid_hostname : Error::none;
+  syntax::Authority parts;
+  return syntax::split_authority(s.host, parts) ? Error::none : Error::invalid_hostname;
+}
+
+Error check_framing(const RequestLine& rl, const FramingFields& f, const Limits& limits) {
+  if (f.cl_invalid || f.cl_conflict) return Error::bad_request;
+  // Both present is the request-smuggling pattern (RFC 9112 §6.3 allows rejecting it).
+  if (f.te_seen && f.cl_seen) return Error::bad_request;
+  if (f.te_seen) {
+    if (f.te_codings == 0 || f.te_chunked > 1) return Error::bad_request;
+    // We decode only chunked; any other coding, or chunked not alone, is not implemented.
+    if (f.te_codings != 1 || !f.te_last_chunked) return Error::not_implemented;
+    return Error::none;
+  }
+  if (f.cl_seen) return f.cl > limits.max_body_bytes ? Error::entity_too_large : Error::none;
+  if (rl.method == "POST" || rl.method == "PUT") return Error::length_required;
+  return Error::none;
+}
+
+// Second pass: the head [scanner.request_line, end) is complete and every line is valid.
+HeadResult finish(std::string_view input, std::size_t end, const Limits& limits,
+                  std::span<Field> storage, RequestHead& head, const HeadScanner& scanner) {
+  std::string_view rest = input.substr(scanner.request_line, end - scanner.request_line);
+  auto next_line = [&rest]() {
+    const std::size_t lf = rest.find('\n');
+    std::string_view line = rest.substr(0, lf);
+    rest.remove_prefix(lf + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+  };
+  RequestLine rl;
+  parse_request_line(next_line(), limits, rl);
+  Semantics sem;
+  std::size_t count = 0;
+  for (std::string_view line = next_line(); !line.empty(); line = next_line()) {
+    // The scan counted these lines against the storage; this guards a caller that
+    // shrank the storage between calls without resetting the scanner.
+    if (count == storage.size()) return {Status::error, Error::request_too_long, 0};
+    Field& field = storage[count++];
+    parse_field_line(line, field);
+    note_field(field, sem);
+  }
+  Error error = check_host(rl, sem, limits);
+  if (error == Error::none) error = check_framing(rl, sem.framing, limits);
+  if (error != Error::none) return {Status::error, error, 0};
+
+  const bool http11 = rl.minor == 1;
+  head.method = rl.method;
+  head.target = rl.target;
+  head.target_form = rl.form;
+  head.version_major = rl.major;
+  head.version_minor = rl.minor;
+  head.fields = storage.data();
+  head.field_count = count;
+  head.host = rl.form == TargetForm::origin || rl.form == TargetForm::asterisk ? sem.host
+                                                                               : rl.authority;
+  const FramingFields& f = sem.framing;
+  head.framing = f.te_seen ? Framing::chunked : f.cl_seen ? Framing::content_length : Framing::none;
+  head.content_length = f.cl_seen ? f.cl : 0;
+  // close wins over keep-alive; a chunked HTTP/1.0 message has faulty framing by
+  // definition (RFC 9112 §6.1), so its connection is not reused either.
+  head.keep_alive = !sem.conn_close && (http11 || sem.conn_keep_alive) &&
+                    !(f.te_seen && !http11);
+  head.expect_continue = http11 && sem.expect_continue;
+  head.upgrade = http11 && sem.conn_upgrade && sem.upgrade_field;  // RFC 9110 §7.8
+  head.head_length = end;
+  return {Status::complete, Error::none, end};
+}
+
+}  // namespace
+
+HeadResult parse_request_head(std::string_view input, const Limits& limits,
+                              std::span<Field> field_storage, RequestHead& head,
+                              HeadScanner& scanner) noexcept {
+  // A scanner that does not fit this input was not reset between requests: start over.
+  if (scanner.scanned > input.size() || scanner.line_start > scanner.scanned) scanner = {};
+  while (true) {
+    const std::size_t from = scanner.scanned;
+    const void* lf_ptr = std::memchr(input.data() + from, '\n', input.size() - from);
+    if (lf_ptr == nullptr) {
+      scanner.scanned = input.size();
+      const std::size_t partial = input.size() - scanner.line_start;
+      const Error e = limit_error(input, scanner, limits, input.size(),
+                                  partial >= limits.max_field_length + 2);
+      if (e != Error::none) return {Status::error, e, 0};
+      return {Status::incomplete, Error::none, 0};
+    }
+    const auto lf = static_cast<std::size_t>(static_cast<const char*>(lf_ptr) - input.data());
+    std::string_view line = input.substr(scanner.line_start, lf - scanner.line_start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // bare LF also ends lines
+    const Error limit = limit_error(input, scanner, limits, lf + 1,
+                                    line.size() > limits.max_field_length);
+    if (limit != Error::none) return {Status::error, limit, 0};
+    scanner.line_start = scanner.scanned = lf + 1;
+
+    if (!scanner.in_fields) {
+      if (line.empty()) {  // RFC 9112 §2.2: ignore empty lines before the request line
+        scanner.request_line = lf + 1;
+        continue;
+      }
+      RequestLine rl;
+      const Error e = parse_request_line(line, limits, rl);
+      if (e != Error::none) return {Status::error, e, 0};
+      scanner.in_fields = true;
+      continue;
+    }
+    if (line.empty()) return finish(input, lf + 1, limits, field_storage, head, scanner);
+    if (++scanner.field_lines > field_storage.size()) {
+      return {Status::error, Error::request_too_long, 0};
+    }
+    if (has_nul_or_cr(line)) return {Status::error, Error::bad_request, 0};
+    Field field;
+    const Error e = parse_field_line(line, field);
+    if (e != Error::none) return {Status::error, e, 0};
+  }
+}
+
+}  // namespace httpapi::http1

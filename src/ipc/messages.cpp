@@ -1,0 +1,307 @@
+#include "ipc/messages.hpp"
+
+#include <cstring>
+
+namespace httpapi::ipc {
+namespace {
+
+constexpr std::uint16_t raw(Type t) { return static_cast<std::uint16_t>(t); }
+
+bool is(const Frame& f, Type t) { return f.type == raw(t); }
+
+void append_u32(std::string& out, std::uint32_t v) {
+  char b[4] = {static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff),
+               static_cast<char>((v >> 16) & 0xff), static_cast<char>((v >> 24) & 0xff)};
+  out.append(b, 4);
+}
+
+std::uint32_t load_u32(const char* p) {
+  return static_cast<std::uint32_t>(static_cast<unsigned char>(p[0])) |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(p[1])) << 8 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(p[2])) << 16 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(p[3])) << 24;
+}
+
+}  // namespace
+
+void append_header(std::string& list, std::string_view name, std::string_view value) {
+  append_u32(list, static_cast<std::uint32_t>(name.size()));
+  append_u32(list, static_cast<std::uint32_t>(value.size()));
+  list.append(name);
+  list.append(value);
+}
+
+bool HeaderListReader::next(std::string_view& name, std::string_view& value) {
+  if (rest_.empty() || !ok_) return false;
+  if (rest_.size() < 8) {
+    ok_ = false;
+    return false;
+  }
+  const std::uint32_t name_length = load_u32(rest_.data());
+  const std::uint32_t value_length = load_u32(rest_.data() + 4);
+  rest_.remove_prefix(8);
+  if (name_length > rest_.size() || value_length > rest_.size() - name_length) {
+    ok_ = false;
+    return false;
+  }
+  name = rest_.substr(0, name_length);
+  value = rest_.substr(name_length, value_length);
+  rest_.remove_prefix(name_length + value_length);
+  return true;
+}
+
+long count_headers(std::string_view list) {
+  HeaderListReader reader(list);
+  std::string_view name, value;
+  long count = 0;
+  while (reader.next(name, value)) ++count;
+  return reader.ok() ? count : -1;
+}
+
+bool encode(std::string& out, const Hello& m) {
+  FrameWriter w(out, raw(Type::hello), 0);
+  w.u32(m.magic).u16(m.min_version).u16(m.max_version).u8(static_cast<std::uint8_t>(m.role));
+  return w.finish();
+}
+
+bool decode(const Frame& f, Hello& m) {
+  if (!is(f, Type::hello)) return false;
+  FrameReader r(f);
+  m.magic = r.u32();
+  m.min_version = r.u16();
+  m.max_version = r.u16();
+  const std::uint8_t role = r.u8();
+  if (role != static_cast<std::uint8_t>(Role::session) &&
+      role != static_cast<std::uint8_t>(Role::queue)) {
+    return false;
+  }
+  m.role = static_cast<Role>(role);
+  return r.ok() && m.magic == kMagic;
+}
+
+bool encode(std::string& out, const HelloAck& m) {
+  FrameWriter w(out, raw(Type::hello_ack), 0);
+  w.u32(m.magic).u16(m.version).u32(m.status).u64(m.peer_id);
+  return w.finish();
+}
+
+bool decode(const Frame& f, HelloAck& m) {
+  if (!is(f, Type::hello_ack)) return false;
+  FrameReader r(f);
+  m.magic = r.u32();
+  m.version = r.u16();
+  m.status = r.u32();
+  m.peer_id = r.u64();
+  return r.ok() && m.magic == kMagic;
+}
+
+bool encode(std::string& out, const Result& m) {
+  FrameWriter w(out, raw(Type::result), m.call);
+  w.u32(m.status).u64(m.value).bytes(m.detail);
+  return w.finish();
+}
+
+bool decode(const Frame& f, Result& m) {
+  if (!is(f, Type::result)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.status = r.u32();
+  m.value = r.u64();
+  m.detail = r.bytes();
+  return r.ok();
+}
+
+bool encode(std::string& out, Type type, const GroupCall& m) {
+  FrameWriter w(out, raw(type), m.call);
+  w.u64(m.group);
+  return w.finish();
+}
+
+bool decode(const Frame& f, GroupCall& m) {
+  if (!is(f, Type::create_group) && !is(f, Type::close_group)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.group = r.u64();
+  return r.ok();
+}
+
+bool encode(std::string& out, Type type, const UrlCall& m) {
+  FrameWriter w(out, raw(type), m.call);
+  w.u64(m.group).u64(m.context).bytes(m.prefix);
+  return w.finish();
+}
+
+bool decode(const Frame& f, UrlCall& m) {
+  if (!is(f, Type::add_url) && !is(f, Type::remove_url)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.group = r.u64();
+  m.context = r.u64();
+  m.prefix = r.bytes();
+  return r.ok();
+}
+
+bool encode(std::string& out, const BindGroup& m) {
+  FrameWriter w(out, raw(Type::bind_group), m.call);
+  w.u64(m.group).u64(m.queue);
+  return w.finish();
+}
+
+bool decode(const Frame& f, BindGroup& m) {
+  if (!is(f, Type::bind_group)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.group = r.u64();
+  m.queue = r.u64();
+  return r.ok();
+}
+
+bool encode(std::string& out, const CreateQueue& m) {
+  FrameWriter w(out, raw(Type::create_queue), m.call);
+  w.u32(m.flags).bytes(m.name);
+  return w.finish();
+}
+
+bool decode(const Frame& f, CreateQueue& m) {
+  if (!is(f, Type::create_queue)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.flags = r.u32();
+  m.name = r.bytes();
+  return r.ok();
+}
+
+bool encode(std::string& out, const Receive& m) {
+  FrameWriter w(out, raw(Type::receive), 0);
+  w.u32(m.credits);
+  return w.finish();
+}
+
+bool decode(const Frame& f, Receive& m) {
+  if (!is(f, Type::receive)) return false;
+  FrameReader r(f);
+  m.credits = r.u32();
+  return r.ok();
+}
+
+bool encode(std::string& out, const ReadBody& m) {
+  FrameWriter w(out, raw(Type::read_body), m.request);
+  w.u32(m.max_bytes);
+  return w.finish();
+}
+
+bool decode(const Frame& f, ReadBody& m) {
+  if (!is(f, Type::read_body)) return false;
+  FrameReader r(f);
+  m.request = f.tag;
+  m.max_bytes = r.u32();
+  return r.ok();
+}
+
+bool encode(std::string& out, const SendResponse& m) {
+  FrameWriter w(out, raw(Type::send_response), m.request);
+  w.u32(m.flags).u16(m.status).bytes(m.reason).bytes(m.headers).bytes(m.body);
+  return w.finish();
+}
+
+bool decode(const Frame& f, SendResponse& m) {
+  if (!is(f, Type::send_response)) return false;
+  FrameReader r(f);
+  m.request = f.tag;
+  m.flags = r.u32();
+  m.status = r.u16();
+  m.reason = r.bytes();
+  m.headers = r.bytes();
+  m.body = r.bytes();
+  return r.ok() && count_headers(m.headers) >= 0;
+}
+
+bool encode(std::string& out, const SendBody& m) {
+  FrameWriter w(out, raw(Type::send_body), m.request);
+  w.u32(m.flags).bytes(m.data);
+  return w.finish();
+}
+
+bool decode(const Frame& f, SendBody& m) {
+  if (!is(f, Type::send_body)) return false;
+  FrameReader r(f);
+  m.request = f.tag;
+  m.flags = r.u32();
+  m.data = r.bytes();
+  return r.ok();
+}
+
+bool encode(std::string& out, const Cancel& m) {
+  FrameWriter w(out, raw(Type::cancel), m.request);
+  return w.finish();
+}
+
+bool decode(const Frame& f, Cancel& m) {
+  if (!is(f, Type::cancel)) return false;
+  m.request = f.tag;
+  return true;
+}
+
+bool encode(std::string& out, const Request& m) {
+  if (m.local_address.size() != kSockaddrSize || m.remote_address.size() != kSockaddrSize) {
+    return false;
+  }
+  FrameWriter w(out, raw(Type::request), m.request);
+  w.u64(m.connection).u64(m.url_context).u32(m.flags);
+  w.u16(m.version_major).u16(m.version_minor).u16(m.port);
+  w.raw(m.local_address).raw(m.remote_address);
+  w.bytes(m.method).bytes(m.raw_url).bytes(m.full_url).bytes(m.host).bytes(m.path);
+  w.bytes(m.query).bytes(m.headers).bytes(m.body);
+  return w.finish();
+}
+
+bool decode(const Frame& f, Request& m) {
+  if (!is(f, Type::request)) return false;
+  FrameReader r(f);
+  m.request = f.tag;
+  m.connection = r.u64();
+  m.url_context = r.u64();
+  m.flags = r.u32();
+  m.version_major = r.u16();
+  m.version_minor = r.u16();
+  m.port = r.u16();
+  m.local_address = r.raw(kSockaddrSize);
+  m.remote_address = r.raw(kSockaddrSize);
+  m.method = r.bytes();
+  m.raw_url = r.bytes();
+  m.full_url = r.bytes();
+  m.host = r.bytes();
+  m.path = r.bytes();
+  m.query = r.bytes();
+  m.headers = r.bytes();
+  m.body = r.bytes();
+  return r.ok() && count_headers(m.headers) >= 0;
+}
+
+bool encode(std::string& out, const Body& m) {
+  FrameWriter w(out, raw(Type::body), m.request);
+  w.u32(m.flags).bytes(m.data);
+  return w.finish();
+}
+
+bool decode(const Frame& f, Body& m) {
+  if (!is(f, Type::body)) return false;
+  FrameReader r(f);
+  m.request = f.tag;
+  m.flags = r.u32();
+  m.data = r.bytes();
+  return r.ok();
+}
+
+bool encode(std::string& out, const RequestGone& m) {
+  FrameWriter w(out, raw(Type::request_gone), m.request);
+  return w.finish();
+}
+
+bool decode(const Frame& f, RequestGone& m) {
+  if (!is(f, Type::request_gone)) return false;
+  m.request = f.tag;
+  return true;
+}
+
+}  // namespace httpapi::ipc

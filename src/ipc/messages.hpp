@@ -1,0 +1,197 @@
+// The messages of the service <-> library protocol, version 1 (docs/protocol.md).
+// Each message has a typed struct, an encoder that appends a frame to a buffer, and a
+// decoder that validates a frame completely before anything uses it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ipc/frame.hpp"
+
+namespace httpapi::ipc {
+
+enum class Type : std::uint16_t {
+  // both directions
+  hello = 1,
+  hello_ack = 2,
+  result = 3,  // the answer to a call; tag = the call's tag
+  // library -> service, on a session connection
+  create_group = 10,
+  close_group = 11,
+  add_url = 12,
+  remove_url = 13,
+  bind_group = 14,
+  // library -> service, on a queue connection
+  create_queue = 20,
+  receive = 21,        // receive credits
+  read_body = 22,      // tag = request id
+  send_response = 23,  // tag = request id
+  send_body = 24,      // tag = request id
+  cancel = 25,         // tag = request id
+  // service -> library, on a queue connection
+  request = 40,       // tag = request id
+  body = 41,          // tag = request id; answers read_body
+  request_gone = 42,  // tag = request id; the client connection closed
+};
+
+enum class Role : std::uint8_t { session = 1, queue = 2 };
+
+struct Hello {
+  std::uint32_t magic = kMagic;
+  std::uint16_t min_version = kProtocolVersion;
+  std::uint16_t max_version = kProtocolVersion;
+  Role role = Role::session;
+};
+
+struct HelloAck {
+  std::uint32_t magic = kMagic;
+  std::uint16_t version = kProtocolVersion;
+  std::uint32_t status = 0;  // httpapi_error
+  std::uint64_t peer_id = 0;
+};
+
+struct Result {
+  std::uint64_t call = 0;    // tag of the call answered
+  std::uint32_t status = 0;  // httpapi_error
+  std::uint64_t value = 0;   // e.g. the queue id of create_queue
+  std::string_view detail;   // one line for logs and tools; may be empty
+};
+
+struct GroupCall {  // create_group, close_group
+  std::uint64_t call = 0;
+  std::uint64_t group = 0;
+};
+
+struct UrlCall {  // add_url, remove_url
+  std::uint64_t call = 0;
+  std::uint64_t group = 0;
+  std::uint64_t context = 0;  // add_url only
+  std::string_view prefix;
+};
+
+struct BindGroup {
+  std::uint64_t call = 0;
+  std::uint64_t group = 0;
+  std::uint64_t queue = 0;  // service queue id from create_queue's result
+};
+
+struct CreateQueue {
+  std::uint64_t call = 0;
+  std::uint32_t flags = 0;  // HTTPAPI_QUEUE_FLAG_*
+  std::string_view name;
+};
+
+struct Receive {
+  std::uint32_t credits = 0;
+};
+
+struct ReadBody {
+  std::uint64_t request = 0;
+  std::uint32_t max_bytes = 0;
+};
+
+// Headers travel as one variable field: repeated {u32 name length, u32 value length,
+// name bytes, value bytes}.
+void append_header(std::string& list, std::string_view name, std::string_view value);
+
+class HeaderListReader {
+ public:
+  explicit HeaderListReader(std::string_view list) : rest_(list) {}
+  // Returns false at the end or on malformed input (then ok() is false).
+  bool next(std::string_view& name, std::string_view& value);
+  bool ok() const noexcept { return ok_; }
+
+ private:
+  std::string_view rest_;
+  bool ok_ = true;
+};
+
+// Returns the number of headers, or -1 when the list is malformed.
+long count_headers(std::string_view list);
+
+struct SendResponse {
+  std::uint64_t request = 0;
+  std::uint32_t flags = 0;  // HTTPAPI_SEND_FLAG_*
+  std::uint16_t status = 0;
+  std::string_view reason;
+  std::string_view headers;  // header list
+  std::string_view body;
+};
+
+struct SendBody {
+  std::uint64_t request = 0;
+  std::uint32_t flags = 0;
+  std::string_view data;
+};
+
+struct Cancel {
+  std::uint64_t request = 0;
+};
+
+inline constexpr std::size_t kSockaddrSize = 128;  // sizeof(sockaddr_storage) on Linux
+
+struct Request {
+  std::uint64_t request = 0;
+  std::uint64_t connection = 0;
+  std::uint64_t url_context = 0;
+  std::uint32_t flags = 0;  // HTTPAPI_REQUEST_FLAG_*
+  std::uint16_t version_major = 1;
+  std::uint16_t version_minor = 1;
+  std::uint16_t port = 0;
+  std::string_view local_address;   // kSockaddrSize bytes
+  std::string_view remote_address;  // kSockaddrSize bytes
+  std::string_view method, raw_url, full_url, host, path, query;
+  std::string_view headers;  // header list
+  std::string_view body;     // first body bytes
+};
+
+struct Body {
+  std::uint64_t request = 0;
+  std::uint32_t flags = 0;  // kBodyEnd, kBodyGone
+  std::string_view data;
+};
+inline constexpr std::uint32_t kBodyEnd = 1;   // no more body after data
+inline constexpr std::uint32_t kBodyGone = 2;  // the client left before the body ended
+
+struct RequestGone {
+  std::uint64_t request = 0;
+};
+
+// Encoders append one frame to `out`; false when it would exceed the protocol limits
+// (nothing is appended then).
+bool encode(std::string& out, const Hello& m);
+bool encode(std::string& out, const HelloAck& m);
+bool encode(std::string& out, const Result& m);
+bool encode(std::string& out, Type type, const GroupCall& m);
+bool encode(std::string& out, Type type, const UrlCall& m);
+bool encode(std::string& out, const BindGroup& m);
+bool encode(std::string& out, const CreateQueue& m);
+bool encode(std::string& out, const Receive& m);
+bool encode(std::string& out, const ReadBody& m);
+bool encode(std::string& out, const SendResponse& m);
+bool encode(std::string& out, const SendBody& m);
+bool encode(std::string& out, const Cancel& m);
+bool encode(std::string& out, const Request& m);
+bool encode(std::string& out, const Body& m);
+bool encode(std::string& out, const RequestGone& m);
+
+// Decoders check the frame type, the fixed part and every reference; false on anything
+// malformed. Views point into the frame.
+bool decode(const Frame& f, Hello& m);
+bool decode(const Frame& f, HelloAck& m);
+bool decode(const Frame& f, Result& m);
+bool decode(const Frame& f, GroupCall& m);  // create_group or close_group
+bool decode(const Frame& f, UrlCall& m);    // add_url or remove_url
+bool decode(const Frame& f, BindGroup& m);
+bool decode(const Frame& f, CreateQueue& m);
+bool decode(const Frame& f, Receive& m);
+bool decode(const Frame& f, ReadBody& m);
+bool decode(const Frame& f, SendResponse& m);
+bool decode(const Frame& f, SendBody& m);
+bool decode(const Frame& f, Cancel& m);
+bool decode(const Frame& f, Request& m);
+bool decode(const Frame& f, Body& m);
+bool decode(const Frame& f, RequestGone& m);
+
+}  // namespace httpapi::ipc
