@@ -67,6 +67,10 @@ nlohmann::json describe(httpapi::Request& request, const std::string& app,
     headers.push_back({text(httpapi::view(info.headers[i].name)),
                        text(httpapi::view(info.headers[i].value))});
   }
+  nlohmann::json trailers = nlohmann::json::array();
+  for (const httpapi_header& t : request.trailers()) {
+    trailers.push_back({text(httpapi::view(t.name)), text(httpapi::view(t.value))});
+  }
   return {
       {"app", app},
       {"method", text(request.method())},
@@ -80,6 +84,7 @@ nlohmann::json describe(httpapi::Request& request, const std::string& app,
       {"version", "HTTP/" + std::to_string(info.version_major) + "." +
                       std::to_string(info.version_minor)},
       {"headers", headers},
+      {"trailers", trailers},
       {"body_length", body_length},
       {"body_sha256", body_sha256},
       {"remote", endpoint(info.remote_address)},

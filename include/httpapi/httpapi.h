@@ -254,6 +254,13 @@ HTTPAPI_API const httpapi_request_info *httpapi_request_get_info(const httpapi_r
 HTTPAPI_API httpapi_error httpapi_read_body(httpapi_request *request, void *buffer, size_t capacity,
                                 size_t *length, int timeout_ms);
 
+/* Trailer fields that followed a chunked request body, in arrival order. Available once
+ * httpapi_read_body returned END_OF_BODY, or at once when the whole body arrived with the
+ * head (no HTTPAPI_REQUEST_FLAG_MORE_BODY); before that, or when there were none, *count is
+ * 0. The views stay valid until httpapi_request_release(). NULL request: *count 0. */
+HTTPAPI_API const httpapi_header *httpapi_request_trailers(const httpapi_request *request,
+                                                           size_t *count);
+
 /* ------------------------------------------------------------------------------------ */
 /* Responses                                                                              */
 /* ------------------------------------------------------------------------------------ */

@@ -175,6 +175,13 @@ class Request {
     }
   }
 
+  // Trailer fields of a chunked body, once the body has been read to its end.
+  std::span<const httpapi_header> trailers() const {
+    std::size_t count = 0;
+    const httpapi_header* fields = httpapi_request_trailers(h_.get(), &count);
+    return {fields, count};
+  }
+
   // Sends a complete response in one call.
   httpapi_error respond(std::uint16_t status, std::initializer_list<Header> headers,
                         std::string_view body, std::uint32_t flags = 0) {

@@ -81,6 +81,9 @@ struct httpapi_request {
   bool read_outstanding = false;
   bool body_end = false;
   bool gone = false;
+  std::string trailer_list;  // ipc header list; `trailers` views point into it
+  std::vector<httpapi_header> trailers;
+  void keep_trailers(std::string_view list);
   // response progress
   bool response_started = false;
   bool response_finished = false;

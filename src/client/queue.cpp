@@ -48,6 +48,7 @@ bool build_request(httpapi_request& r) {
   info.flags = m.flags;
   info.body = view(m.body);
   r.body_end = !(m.flags & HTTPAPI_REQUEST_FLAG_MORE_BODY);
+  r.keep_trailers(m.trailers);
 
   ipc::HeaderListReader reader(m.headers);
   std::string_view name, value;
@@ -111,7 +112,10 @@ void QueueCore::file(const ipc::Frame& frame) {
       httpapi_request& r = *it->second;
       r.body.append(m.data);
       r.read_outstanding = false;
-      if (m.flags & ipc::kBodyEnd) r.body_end = true;
+      if (m.flags & ipc::kBodyEnd) {
+        r.body_end = true;
+        r.keep_trailers(m.trailers);
+      }
       if (m.flags & ipc::kBodyGone) r.gone = true;
       return;
     }
@@ -289,4 +293,25 @@ extern "C" httpapi_error httpapi_read_body(httpapi_request* request, void* buffe
     return HTTPAPI_OK;
   }
   return request->gone ? HTTPAPI_ERROR_CONNECTION_GONE : HTTPAPI_ERROR_END_OF_BODY;
+}
+
+void httpapi_request::keep_trailers(std::string_view list) {
+  trailer_list.assign(list);
+  trailers.clear();
+  ipc::HeaderListReader reader(trailer_list);
+  std::string_view name, value;
+  while (reader.next(name, value)) {
+    trailers.push_back({{name.data(), name.size()}, {value.data(), value.size()}});
+  }
+}
+
+extern "C" const httpapi_header* httpapi_request_trailers(const httpapi_request* request,
+                                                         size_t* count) {
+  if (!count) return nullptr;
+  *count = 0;
+  if (!request || !request->body_end || request->body.size() > request->body_start) {
+    return nullptr;
+  }
+  *count = request->trailers.size();
+  return request->trailers.data();
 }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <ctime>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -254,6 +255,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   close_after_ = false;
   pending_read_ = 0;
   chunked_ = {};
+  trailers_.clear();
   body_mode_ = head.framing == http1::Framing::chunked        ? BodyMode::chunked
                : head.framing == http1::Framing::content_length ? BodyMode::length
                                                                 : BodyMode::none;
@@ -307,6 +309,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   message.query = url.query;
   message.headers = headers;
   message.body = body;
+  message.trailers = trailers_;
   InboundRequest inbound{request_id_, match.target.queue_id, worker_.index(), id_, {}};
   if (!ipc::encode(inbound.frame, message)) {
     return reject(answer_for(http1::Error::request_too_long));
@@ -347,6 +350,11 @@ std::size_t HttpConnection::decode_body(std::size_t max, std::string* out) {
         break;
       case http1::ChunkedDecoder::Status::done:
         body_done_ = true;
+        if (!keep_trailers(step.trailers)) {
+          body_failed_ = true;
+          body_error_ = http1::Error::bad_request;
+          return produced;
+        }
         break;
       case http1::ChunkedDecoder::Status::error:
         body_failed_ = true;
@@ -361,9 +369,18 @@ std::size_t HttpConnection::decode_body(std::size_t max, std::string* out) {
   return produced;
 }
 
+// Turns the raw trailer section into the header list the application receives.
+bool HttpConnection::keep_trailers(std::string_view raw) {
+  http1::Field fields[64];
+  const int count = http1::parse_trailer_fields(raw, fields, std::size(fields));
+  if (count < 0) return false;
+  for (int i = 0; i < count; ++i) ipc::append_header(trailers_, fields[i].name, fields[i].value);
+  return true;
+}
+
 void HttpConnection::on_read_body(std::uint64_t request_id, std::uint32_t max) {
   if (request_id != request_id_ || phase_ != Phase::with_app) {
-    worker_.service().body_ready(request_id, {}, ipc::kBodyGone);
+    worker_.service().body_ready(request_id, {}, {}, ipc::kBodyGone);
     return;
   }
   pending_read_ = max;
@@ -383,7 +400,7 @@ void HttpConnection::try_fulfil_body_read() {
   std::string data;
   decode_body(pending_read_, &data);
   if (body_failed_) {
-    worker_.service().body_ready(request_id_, {}, ipc::kBodyGone);
+    worker_.service().body_ready(request_id_, {}, {}, ipc::kBodyGone);
     pending_read_ = 0;
     if (!response_started_) {
       worker_.service().request_gone(request_id_);
@@ -394,12 +411,14 @@ void HttpConnection::try_fulfil_body_read() {
   }
   if (data.empty() && !body_done_) {
     if (peer_eof_) {
-      worker_.service().body_ready(request_id_, {}, ipc::kBodyGone);
+      worker_.service().body_ready(request_id_, {}, {}, ipc::kBodyGone);
       pending_read_ = 0;
     }
     return;
   }
-  worker_.service().body_ready(request_id_, std::move(data), body_done_ ? ipc::kBodyEnd : 0);
+  worker_.service().body_ready(request_id_, std::move(data),
+                               body_done_ ? std::exchange(trailers_, {}) : std::string(),
+                               body_done_ ? ipc::kBodyEnd : 0);
   pending_read_ = 0;
 }
 

@@ -57,6 +57,7 @@ class HttpConnection {
   void reject(const SelfAnswer& answer);
   std::size_t decode_body(std::size_t max, std::string* out);
   void try_fulfil_body_read();
+  bool keep_trailers(std::string_view raw);
   void finish_exchange();
 
   bool write_response_head(std::uint32_t flags, std::uint16_t status, std::string_view reason,
@@ -110,6 +111,7 @@ class HttpConnection {
   http1::ChunkedDecoder chunked_;
   bool body_done_ = true;
   bool body_failed_ = false;
+  std::string trailers_;  // ipc header list of the chunked body's trailer fields
   http1::Error body_error_ = http1::Error::none;
   std::uint32_t pending_read_ = 0;
 

@@ -10,6 +10,7 @@
 
 #include "daemon/http_connection.hpp"
 #include "daemon/service.hpp"
+#include "ipc/messages.hpp"
 
 namespace httpapi::daemon {
 
@@ -95,7 +96,7 @@ void IoWorker::read_body(std::uint64_t connection_id, std::uint64_t request_id,
   if (HttpConnection* c = find(connection_id)) {
     c->on_read_body(request_id, max);
   } else {
-    service_.body_ready(request_id, {}, 2);  // ipc::kBodyGone
+    service_.body_ready(request_id, {}, {}, ipc::kBodyGone);
   }
 }
 

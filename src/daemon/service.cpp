@@ -447,7 +447,7 @@ void Service::on_read_body(AppChannel& channel, const ipc::Frame& frame) {
   if (!ipc::decode(frame, call)) return channel.close("malformed read_body");
   auto pending = requests_.find(call.request);
   if (pending == requests_.end() || pending->second.channel != &channel) {
-    ipc::encode(channel.output(), ipc::Body{call.request, ipc::kBodyGone, {}});
+    ipc::encode(channel.output(), ipc::Body{call.request, ipc::kBodyGone, {}, {}});
     return channel.flush();
   }
   IoWorker& worker = *workers_[pending->second.worker];
@@ -521,12 +521,14 @@ void Service::request_gone(std::uint64_t request_id) {
   });
 }
 
-void Service::body_ready(std::uint64_t request_id, std::string data, std::uint32_t flags) {
-  workers_[0]->loop().post([this, request_id, data = std::move(data), flags] {
+void Service::body_ready(std::uint64_t request_id, std::string data, std::string trailers,
+                         std::uint32_t flags) {
+  workers_[0]->loop().post([this, request_id, data = std::move(data),
+                            trailers = std::move(trailers), flags] {
     auto pending = requests_.find(request_id);
     if (pending == requests_.end() || !pending->second.channel) return;
     AppChannel& channel = *pending->second.channel;
-    ipc::encode(channel.output(), ipc::Body{request_id, flags, data});
+    ipc::encode(channel.output(), ipc::Body{request_id, flags, data, trailers});
     channel.flush();
   });
 }

@@ -50,7 +50,8 @@ class Service {
   // --- any thread: posts to the service loop
   void submit(InboundRequest request);
   void request_gone(std::uint64_t request_id);
-  void body_ready(std::uint64_t request_id, std::string data, std::uint32_t flags);
+  void body_ready(std::uint64_t request_id, std::string data, std::string trailers,
+                  std::uint32_t flags);
   void worker_drained();
 
   // --- service loop only (AppChannel)

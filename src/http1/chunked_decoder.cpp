@@ -18,6 +18,14 @@ using syntax::is_ows;
 // Leading zeros beyond this are not a real client.
 constexpr std::size_t k_max_size_digits = 64;
 
+// memchr over [from, s.size()); never called with a null pointer for an empty range.
+std::size_t find_lf(std::string_view s, std::size_t from) {
+  if (from >= s.size()) return std::string_view::npos;
+  const void* p = std::memchr(s.data() + from, '\n', s.size() - from);
+  return p == nullptr ? std::string_view::npos
+                      : static_cast<std::size_t>(static_cast<const char*>(p) - s.data());
+}
+
 std::size_t skip_ows(std::string_view s, std::size_t i) {
   while (i < s.size() && is_ows(s[i])) ++i;
   return i;
@@ -90,17 +98,16 @@ ChunkedDecoder::Step ChunkedDecoder::fail(Error error) noexcept {
 ChunkedDecoder::Step ChunkedDecoder::size_line(std::string_view input, std::size_t& pos,
                                                const ChunkedLimits& limits) noexcept {
   const std::string_view rest = input.substr(pos);
-  const std::size_t max_line = k_max_size_digits + limits.max_extension_bytes;
-  const void* lf_ptr = std::memchr(rest.data() + scanned_, '\n', rest.size() - scanned_);
-  if (lf_ptr == nullptr) {
+  const std::size_t max_line = syntax::sat_add(k_max_size_digits, limits.max_extension_bytes);
+  const std::size_t lf = find_lf(rest, scanned_);
+  if (lf == std::string_view::npos) {
     scanned_ = rest.size();
     // Content is at least size - 1 bytes (the last byte may be the CR): already too long?
-    if (rest.size() >= max_line + 2) return fail(Error::bad_request);
+    if (rest.size() >= syntax::sat_add(max_line, 2)) return fail(Error::bad_request);
     Step step;
     step.consumed = pos;
     return step;
   }
-  const auto lf = static_cast<std::size_t>(static_cast<const char*>(lf_ptr) - rest.data());
   scanned_ = 0;
   std::string_view line;
   if (!strip_crlf(rest.substr(0, lf + 1), line)) return fail(Error::bad_request);
@@ -133,23 +140,27 @@ ChunkedDecoder::Step ChunkedDecoder::trailers(std::string_view input, std::size_
                                               const ChunkedLimits& limits) noexcept {
   const std::string_view section = input.substr(pos);
   while (true) {
-    const void* lf_ptr =
-        std::memchr(section.data() + scanned_, '\n', section.size() - scanned_);
-    if (lf_ptr == nullptr) {
+    const std::size_t lf = find_lf(section, scanned_);
+    if (lf == std::string_view::npos) {
       scanned_ = section.size();
       // The section is at least size - 1 bytes (a final CR may start the last CRLF).
-      if (section.size() >= limits.max_trailer_bytes + 2) return fail(Error::request_too_long);
+      if (section.size() >= syntax::sat_add(limits.max_trailer_bytes, 2)) {
+        return fail(Error::request_too_long);
+      }
       Step step;
       step.consumed = pos;
       return step;
     }
-    const auto lf = static_cast<std::size_t>(static_cast<const char*>(lf_ptr) - section.data());
-    std::string_view line;
-    if (!strip_crlf(section.substr(trailer_line_, lf + 1 - trailer_line_), line)) {
-      return fail(Error::bad_request);
+    const std::string_view raw = section.substr(trailer_line_, lf + 1 - trailer_line_);
+    // Size before syntax: the limit is crossed at an earlier byte than this line's end
+    // whenever it applies, and the byte-order rule keeps split and whole input agreeing.
+    const bool last = raw == "\r\n";
+    if (last ? trailer_line_ > limits.max_trailer_bytes : lf + 1 > limits.max_trailer_bytes) {
+      return fail(Error::request_too_long);
     }
-    if (line.empty()) {
-      if (trailer_line_ > limits.max_trailer_bytes) return fail(Error::request_too_long);
+    std::string_view line;
+    if (!strip_crlf(raw, line)) return fail(Error::bad_request);
+    if (last) {
       state_ = State::finished;
       Step step;
       step.status = Status::done;
@@ -158,7 +169,6 @@ ChunkedDecoder::Step ChunkedDecoder::trailers(std::string_view input, std::size_
       scanned_ = trailer_line_ = 0;
       return step;
     }
-    if (lf + 1 > limits.max_trailer_bytes) return fail(Error::request_too_long);
     Field field;
     if (syntax::has_nul_or_cr(line) || syntax::parse_field_line(line, field) != Error::none) {
       return fail(Error::bad_request);

@@ -110,7 +110,7 @@ Error parse_request_line(std::string_view line, const Limits& limits, RequestLin
 // if the target alone already exceeds a field's length, the URL is what is too long.
 Error overflow_error(std::string_view input, const HeadScanner& scanner, const Limits& limits) {
   if (scanner.in_fields) return Error::request_too_long;
-  std::string_view line = input.substr(0, limits.max_request_bytes + 1);
+  std::string_view line = input.substr(0, syntax::sat_add(limits.max_request_bytes, 1));
   line.remove_prefix(std::min(scanner.request_line, line.size()));
   const std::size_t sp = line.find(' ');
   if (sp == std::string_view::npos) return Error::request_too_long;
@@ -118,16 +118,17 @@ Error overflow_error(std::string_view input, const HeadScanner& scanner, const L
   return target.size() > limits.max_field_length ? Error::url_too_long : Error::request_too_long;
 }
 
-// Size limits for the line starting at scanner.line_start, given `held` bytes of input of
-// which the line's content is `content` bytes (a lower bound while it is incomplete).
+// Size limits for the line starting at scanner.line_start, once `held` bytes of input have
+// arrived; `field_too_long` says the line's content is known to exceed max_field_length.
 // A header line breaks MaxFieldLength at byte line_start + max_field_length + 2 (the first
 // byte count at which its content must exceed the limit whatever follows); the head breaks
 // MaxRequestBytes at byte max_request_bytes + 1. The earlier crossing decides.
 Error limit_error(std::string_view input, const HeadScanner& scanner, const Limits& limits,
                   std::size_t held, bool field_too_long) {
-  const std::size_t request_cross = limits.max_request_bytes + 1;
+  const std::size_t request_cross = syntax::sat_add(limits.max_request_bytes, 1);
   if (scanner.in_fields && field_too_long) {
-    const std::size_t field_cross = scanner.line_start + limits.max_field_length + 2;
+    const std::size_t field_cross =
+        syntax::sat_add(scanner.line_start, syntax::sat_add(limits.max_field_length, 2));
     if (field_cross <= request_cross) return Error::field_too_long;
   }
   if (held >= request_cross) return overflow_error(input, scanner, limits);
@@ -292,12 +293,14 @@ HeadResult parse_request_head(std::string_view input, const Limits& limits,
   if (scanner.scanned > input.size() || scanner.line_start > scanner.scanned) scanner = {};
   while (true) {
     const std::size_t from = scanner.scanned;
-    const void* lf_ptr = std::memchr(input.data() + from, '\n', input.size() - from);
+    const void* lf_ptr = from < input.size()  // memchr must not see a null empty range
+                             ? std::memchr(input.data() + from, '\n', input.size() - from)
+                             : nullptr;
     if (lf_ptr == nullptr) {
       scanner.scanned = input.size();
       const std::size_t partial = input.size() - scanner.line_start;
       const Error e = limit_error(input, scanner, limits, input.size(),
-                                  partial >= limits.max_field_length + 2);
+                                  partial >= syntax::sat_add(limits.max_field_length, 2));
       if (e != Error::none) return {Status::error, e, 0};
       return {Status::incomplete, Error::none, 0};
     }
@@ -328,6 +331,13 @@ HeadResult parse_request_head(std::string_view input, const Limits& limits,
     Field field;
     const Error e = parse_field_line(line, field);
     if (e != Error::none) return {Status::error, e, 0};
+    // A malformed Content-Length is fatal whatever follows: answer it now, as we do
+    // malformed lines, instead of waiting for the rest of the head.
+    std::uint64_t ignored = 0;
+    if (known_request_header(field.name) == static_cast<int>(HeaderId::content_length) &&
+        !syntax::parse_decimal(field.value, ignored)) {
+      return {Status::error, Error::bad_request, 0};
+    }
   }
 }
 

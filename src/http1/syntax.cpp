@@ -100,6 +100,7 @@ bool split_authority(std::string_view authority, Authority& out) noexcept {
 }
 
 bool has_nul_or_cr(std::string_view line) noexcept {
+  if (line.empty()) return false;  // memchr must not see a null pointer
   return std::memchr(line.data(), '\0', line.size()) != nullptr ||
          std::memchr(line.data(), '\r', line.size()) != nullptr;
 }

@@ -81,6 +81,11 @@ constexpr bool all_of(std::string_view s, std::uint8_t cls) noexcept {
   return true;
 }
 
+// a + b without wrapping: limits may be set to SIZE_MAX to mean "unlimited".
+constexpr std::size_t sat_add(std::size_t a, std::size_t b) noexcept {
+  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
 constexpr bool is_token(std::string_view s) noexcept { return !s.empty() && all_of(s, k_tchar); }
 
 constexpr std::string_view trim_ows(std::string_view s) noexcept {

@@ -251,7 +251,7 @@ bool encode(std::string& out, const Request& m) {
   w.u16(m.version_major).u16(m.version_minor).u16(m.port);
   w.raw(m.local_address).raw(m.remote_address);
   w.bytes(m.method).bytes(m.raw_url).bytes(m.full_url).bytes(m.host).bytes(m.path);
-  w.bytes(m.query).bytes(m.headers).bytes(m.body);
+  w.bytes(m.query).bytes(m.headers).bytes(m.body).bytes(m.trailers);
   return w.finish();
 }
 
@@ -275,12 +275,13 @@ bool decode(const Frame& f, Request& m) {
   m.query = r.bytes();
   m.headers = r.bytes();
   m.body = r.bytes();
-  return r.ok() && count_headers(m.headers) >= 0;
+  m.trailers = r.bytes();
+  return r.ok() && count_headers(m.headers) >= 0 && count_headers(m.trailers) >= 0;
 }
 
 bool encode(std::string& out, const Body& m) {
   FrameWriter w(out, raw(Type::body), m.request);
-  w.u32(m.flags).bytes(m.data);
+  w.u32(m.flags).bytes(m.data).bytes(m.trailers);
   return w.finish();
 }
 
@@ -290,7 +291,8 @@ bool decode(const Frame& f, Body& m) {
   m.request = f.tag;
   m.flags = r.u32();
   m.data = r.bytes();
-  return r.ok();
+  m.trailers = r.bytes();
+  return r.ok() && count_headers(m.trailers) >= 0;
 }
 
 bool encode(std::string& out, const RequestGone& m) {

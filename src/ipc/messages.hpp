@@ -142,14 +142,16 @@ struct Request {
   std::string_view local_address;   // kSockaddrSize bytes
   std::string_view remote_address;  // kSockaddrSize bytes
   std::string_view method, raw_url, full_url, host, path, query;
-  std::string_view headers;  // header list
-  std::string_view body;     // first body bytes
+  std::string_view headers;   // header list
+  std::string_view body;      // first body bytes
+  std::string_view trailers;  // header list; set when the whole chunked body came along
 };
 
 struct Body {
   std::uint64_t request = 0;
   std::uint32_t flags = 0;  // kBodyEnd, kBodyGone
   std::string_view data;
+  std::string_view trailers;  // header list; with kBodyEnd after a chunked body
 };
 inline constexpr std::uint32_t kBodyEnd = 1;   // no more body after data
 inline constexpr std::uint32_t kBodyGone = 2;  // the client left before the body ended

@@ -131,6 +131,19 @@ TEST(ChunkedDecoder, TrailerLimit) {
   EXPECT_EQ(decode("0\r\nA: 12345678\r\n\r\n", limits).error, Error::request_too_long);
   EXPECT_EQ(decode("0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits).error, Error::request_too_long);
   EXPECT_EQ(decode("0\r\nA: " + std::string(100, 'x'), limits).error, Error::request_too_long);
+  // Found by fuzz_chunked: a malformed line that ends past the limit is "too long" whether
+  // it arrives whole or in pieces (the limit is crossed at an earlier byte).
+  EXPECT_EQ(decode("0\r\nhell" + std::string(30, '\0') + "\n\r\n", limits).error,
+            Error::request_too_long);
+}
+
+TEST(ChunkedDecoder, UnlimitedLimitsDoNotWrap) {
+  ChunkedLimits limits;
+  limits.max_extension_bytes = SIZE_MAX;
+  limits.max_trailer_bytes = SIZE_MAX;
+  EXPECT_EQ(decode("1;a=b\r\nx\r\n0\r\nT: 1\r\n\r\n", limits).status, Status::done);
+  EXPECT_EQ(decode("1;a=b", limits).status, Status::incomplete);
+  EXPECT_EQ(decode("0\r\nT: 1", limits).status, Status::incomplete);
 }
 
 TEST(ChunkedDecoder, ErrorAndDoneAreSticky) {

@@ -345,6 +345,14 @@ TEST(RequestParser, RequestTooLong) {
   EXPECT_EQ(error_of(std::string(16385, '\n')), Error::request_too_long);
 }
 
+TEST(RequestParser, UnlimitedLimitsDoNotWrap) {
+  Limits limits;
+  limits.max_request_bytes = SIZE_MAX;
+  limits.max_field_length = SIZE_MAX;
+  EXPECT_TRUE(parse(get("/a", "X: y\r\n"), limits).ok());
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nX: y", limits).status, Status::incomplete);
+}
+
 TEST(RequestParser, TooManyFieldsForStorage) {
   EXPECT_TRUE(parse(get("/", "A: 1\r\nB: 2\r\n"), {}, 3).ok());
   EXPECT_EQ(error_of(get("/", "A: 1\r\nB: 2\r\nC: 3\r\n"), {}, 3), Error::request_too_long);

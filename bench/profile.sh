@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# bench/profile.sh: where httpapid's (and httpapi-hello's) per-request time goes.
+#
+#  1. callgrind: httpapid --io-threads 1 and httpapi-hello each run under
+#     valgrind --tool=callgrind; counters are zeroed after a warm-up, exactly N requests are
+#     sent (bench/loop_client.py, C connections, one request in flight each), then dumped.
+#     Prints instructions per request and the top functions, inclusive and exclusive.
+#  2. strace -c: system calls per request of both processes, same fixed load, no valgrind.
+#  3. perf (when it works here): cpu-clock samples of both processes under full wrk load
+#     (server on CPU 0, wrk on CPU 1), kernel included: the share of time in syscalls.
+#
+# Uses its own build with symbols: <repo>/build-profile (Release flags plus
+# -g -fno-omit-frame-pointer), built if missing.
+#
+# Usage: bench/profile.sh [--requests N] [--connections C] [--top K] [--perf-seconds S]
+#                         [--keep]
+set -euo pipefail
+
+REQUESTS=20000
+CONNECTIONS=10
+TOP=25
+PERF_SECONDS=5
+KEEP=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --requests) REQUESTS=$2; shift ;;
+    --connections) CONNECTIONS=$2; shift ;;
+    --top) TOP=$2; shift ;;
+    --perf-seconds) PERF_SECONDS=$2; shift ;;
+    --keep) KEEP=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "profile.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH/.." && pwd)
+BUILD_DIR=${PROFILE_BUILD_DIR:-$ROOT/build-profile}
+log() { printf '[profile] %s\n' "$*" >&2; }
+die() { printf '[profile] error: %s\n' "$*" >&2; exit 1; }
+for tool in valgrind callgrind_annotate callgrind_control strace wrk curl python3 taskset; do
+  command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+taskset -pc 1 $$ >/dev/null
+
+if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+  log "configuring $BUILD_DIR (Release + -g -fno-omit-frame-pointer)"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHTTPAPI_TESTS=OFF \
+    "-DCMAKE_CXX_FLAGS=-g -fno-omit-frame-pointer" "-DCMAKE_C_FLAGS=-g -fno-omit-frame-pointer" >&2
+fi
+cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || die "build failed"
+HTTPAPID=$BUILD_DIR/src/daemon/httpapid
+HELLO=$BUILD_DIR/examples/httpapi-hello
+
+WORK=$(mktemp -d /tmp/httpapi-profile.XXXXXX)
+STARTED=()
+cleanup() {
+  local i pid
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    pid=${STARTED[i]}
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    pid=${STARTED[i]}
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ $KEEP == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_for() {
+  local seconds=$1 what=$2; shift 2
+  for _ in $(seq $((seconds * 10))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  die "timed out waiting for $what"
+}
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts httpapid + hello, optionally each under a wrapper; sets DAEMON_PID HELLO_PID URL.
+start_pair() {  # start_pair NAME WRAPPER...
+  local name=$1; shift
+  local dir=$WORK/$name port
+  mkdir -p "$dir"
+  port=$(free_port)
+  (cd "$dir" && exec taskset -c 0 "$@" ${1:+--callgrind-out-file=$dir/callgrind.httpapid} \
+     "$HTTPAPID" --state-dir "$dir/state" --io-threads 1) >"$dir/httpapid.log" 2>&1 &
+  DAEMON_PID=$!
+  STARTED+=("$DAEMON_PID")
+  wait_for 60 "httpapid control socket" test -S "$dir/state/control.sock"
+  (cd "$dir" && HTTPAPI_CONTROL=$dir/state/control.sock exec taskset -c 0 "$@" \
+     ${1:+--callgrind-out-file=$dir/callgrind.hello} "$HELLO" "http://+:$port/") \
+    >"$dir/hello.log" 2>&1 &
+  HELLO_PID=$!
+  STARTED+=("$HELLO_PID")
+  wait_for 60 "httpapi-hello" grep -q '^ready$' "$dir/hello.log"
+  URL="http://127.0.0.1:$port/"
+  [[ $(curl -sS "$URL") == "Hello, World!" ]] || die "($name) $URL does not answer Hello, World!"
+}
+stop_pair() {
+  local pid
+  for pid in "$HELLO_PID" "$DAEMON_PID"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    wait "$pid" 2>/dev/null || true
+  done
+}
+load() { taskset -c 1 python3 "$BENCH/loop_client.py" --requests "$1" --connections "$CONNECTIONS" "$URL" >&2; }
+
+echo "## Profile of $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD)"
+echo
+echo "Build: $BUILD_DIR (Release -O3 plus -g -fno-omit-frame-pointer). Load: $REQUESTS requests,"
+echo "$CONNECTIONS keep-alive connections, one request in flight each (bench/loop_client.py)."
+echo
+
+# ---- 1. callgrind -------------------------------------------------------------------------
+log "callgrind: starting httpapid and httpapi-hello under valgrind"
+VG=(valgrind --tool=callgrind --vgdb-prefix="$WORK/vgdb" --dump-instr=no --collect-jumps=no)
+start_pair callgrind "${VG[@]}"
+CG_DAEMON=$DAEMON_PID CG_HELLO=$HELLO_PID
+load 500                                   # warm-up, not counted
+callgrind_control --vgdb-prefix="$WORK/vgdb" --zero "$CG_DAEMON" >/dev/null
+callgrind_control --vgdb-prefix="$WORK/vgdb" --zero "$CG_HELLO" >/dev/null
+log "callgrind: $REQUESTS requests"
+load "$REQUESTS"
+callgrind_control --vgdb-prefix="$WORK/vgdb" --dump "$CG_DAEMON" >/dev/null
+callgrind_control --vgdb-prefix="$WORK/vgdb" --dump "$CG_HELLO" >/dev/null
+stop_pair
+
+annotate() {  # annotate FILE LABEL
+  local file=$1 label=$2 total
+  total=$(sed -n 's/^summary: *//p;s/^totals: *//p' "$file" | head -1 | awk '{print $1}')
+  echo "### $label: $(python3 -c "print(f'{$total / $REQUESTS:,.0f}')") instructions per request"
+  echo "($(python3 -c "print(f'{$total:,}')") Ir for $REQUESTS requests)"
+  echo
+  echo "Exclusive (self) cost, top $TOP:"
+  echo '```'
+  callgrind_annotate --inclusive=no --threshold=100 "$file" 2>/dev/null |
+    sed -n '/^-* *$/,$p' | grep -E '^ *[0-9,]+ ' | head -n "$TOP" |
+    sed -E 's#/[^ ]*/(src|include|examples)/#\1/#g'
+  echo '```'
+  echo
+  echo "Inclusive cost, top $TOP:"
+  echo '```'
+  callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null |
+    sed -n '/^-* *$/,$p' | grep -E '^ *[0-9,]+ ' | head -n "$TOP" |
+    sed -E 's#/[^ ]*/(src|include|examples)/#\1/#g'
+  echo '```'
+  echo
+}
+# The first dump (.1) holds exactly the measured interval: zeroed before, dumped after.
+annotate "$WORK/callgrind/callgrind.httpapid.1" "httpapid (callgrind)"
+annotate "$WORK/callgrind/callgrind.hello.1" "httpapi-hello + libhttpapi (callgrind)"
+
+# ---- 2. strace -c -------------------------------------------------------------------------
+log "strace: system calls per request"
+start_pair strace
+load 500
+strace -c -f -q -o "$WORK/strace.httpapid" -p "$DAEMON_PID" & S1=$!
+strace -c -f -q -o "$WORK/strace.hello" -p "$HELLO_PID" & S2=$!
+sleep 1
+load "$REQUESTS"
+kill -INT "$S1" "$S2"
+wait "$S1" "$S2" 2>/dev/null || true
+stop_pair
+syscalls() {  # syscalls FILE LABEL
+  echo "### $2: system calls per request (strace -c, $REQUESTS requests)"
+  echo '```'
+  python3 - "$1" "$REQUESTS" <<'EOF'
+import sys
+rows, total = [], 0
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) >= 5 and f[0][0].isdigit() and f[-1] not in ("total",):
+        calls = int(f[3]); name = f[-1]
+        rows.append((calls, name)); total += calls
+n = int(sys.argv[2])
+for calls, name in sorted(rows, reverse=True)[:10]:
+    print(f"{name:16s} {calls / n:6.2f}")
+print(f"{'all':16s} {total / n:6.2f}")
+EOF
+  echo '```'
+  echo
+}
+syscalls "$WORK/strace.httpapid" "httpapid"
+syscalls "$WORK/strace.hello" "httpapi-hello"
+
+# ---- 3. perf --------------------------------------------------------------------------------
+if [[ $PERF_SECONDS != 0 ]] && command -v perf >/dev/null &&
+   perf record -q -e cpu-clock -o "$WORK/perf.probe" true >/dev/null 2>&1; then
+  log "perf: cpu-clock samples under wrk load for ${PERF_SECONDS}s"
+  start_pair perf
+  taskset -c 1 wrk -t1 -c50 -d$((PERF_SECONDS + 2))s "$URL" >"$WORK/wrk.perf" 2>&1 & W=$!
+  sleep 1
+  perf record -q -e cpu-clock -F 4999 -g -p "$DAEMON_PID,$HELLO_PID" -o "$WORK/perf.data" \
+    -- sleep "$PERF_SECONDS" >/dev/null 2>&1 || true
+  wait "$W" || true
+  stop_pair
+  echo "### perf: cpu-clock samples of httpapid + httpapi-hello under wrk -c50 (self time, kernel included)"
+  echo
+  echo "$(grep Requests/sec "$WORK/wrk.perf")"
+  echo
+  echo "By process and user/kernel:"
+  echo '```'
+  perf report -i "$WORK/perf.data" --stdio --no-children --sort comm,dso 2>/dev/null |
+    grep -E '^ +[0-9]' | head -12
+  echo '```'
+  echo
+  echo "Top symbols:"
+  echo '```'
+  perf report -i "$WORK/perf.data" --stdio --no-children --sort comm,sym -g none 2>/dev/null |
+    grep -E '^ +[0-9]' | head -n "$TOP"
+  echo '```'
+else
+  echo "(perf sampling skipped: not available or --perf-seconds 0)"
+fi

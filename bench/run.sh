@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# bench/run.sh: httpapid vs nginx on loopback, "Hello, World!" over HTTP/1.1 keep-alive.
+#
+#   (a) httpapid --io-threads 1 -> httpapi-hello on http://+:PORT/
+#   (b) nginx `return 200 "Hello, World!"` (1 worker)
+#   (c) nginx reverse proxy -> bench/upstream_hello.c on a Unix socket (upstream keepalive 32)
+#   (d) the same three with wrk pipelining 16 requests per write (bench/pipeline.lua)
+#
+# The server side (service + app, or nginx + its upstream) runs on CPU 0, wrk on CPU 1 (this
+# script and its helpers too). Every round runs a, b, c, a|p16, b|p16, c|p16 back to back.
+# Reported per scenario: median (min-max) over rounds of req/s, p99 latency and server CPU
+# microseconds per request (utime+stime of the server-side processes / requests completed).
+#
+# Usage: bench/run.sh [--record] [--duration SECONDS] [--rounds N] [--connections N]
+#                     [--depth N] [--no-build] [--keep]
+#   --record     append the table, machine, commit and commands to bench/RESULTS.md
+#   --duration   seconds per wrk run (default 10)
+#   --rounds     rounds (default 3)
+#   --no-build   do not run the (incremental) release build first
+#   --keep       keep the temporary directory (logs, configs) for inspection
+# Environment: BUILD_DIR (default <repo>/build-release), WARMUP seconds (default 2),
+#   QUIET_WAIT seconds (default 30): before each run, wait up to this long for CPUs 0-1 to be
+#   less than QUIET_PERCENT (default 10) busy with other work; the run goes ahead anyway after.
+set -euo pipefail
+
+DURATION=10
+ROUNDS=3
+CONNECTIONS=50
+DEPTH=16
+RECORD=0
+BUILD=1
+KEEP=0
+WARMUP=${WARMUP:-2}
+QUIET_WAIT=${QUIET_WAIT:-30}
+QUIET_PERCENT=${QUIET_PERCENT:-10}
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --record) RECORD=1 ;;
+    --duration) DURATION=$2; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --connections) CONNECTIONS=$2; shift ;;
+    --depth) DEPTH=$2; shift ;;
+    --no-build) BUILD=0 ;;
+    --keep) KEEP=1 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
+STATS="python3 $BENCH/stats.py"
+SERVER_CPU=0
+CLIENT_CPU=1
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+for tool in wrk nginx curl taskset python3 cc cmake ninja; do
+  command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+[[ $(nproc --all) -ge 2 ]] || die "needs 2 CPUs (server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
+
+# This script, its helpers and wrk stay off the server's CPU.
+taskset -pc "$CLIENT_CPU" $$ >/dev/null
+
+# ---- build ------------------------------------------------------------------------------
+HTTPAPID=$BUILD_DIR/src/daemon/httpapid
+HELLO=$BUILD_DIR/examples/httpapi-hello
+if [[ $BUILD == 1 || ! -x $HTTPAPID || ! -x $HELLO ]]; then
+  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+    log "configuring a release build in $BUILD_DIR"
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DHTTPAPI_TESTS=OFF >"$BUILD_DIR.configure.log" 2>&1 ||
+      { cat "$BUILD_DIR.configure.log" >&2; die "cmake configure failed"; }
+    rm -f "$BUILD_DIR.configure.log"
+  fi
+  log "building (release) in $BUILD_DIR"
+  cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || die "build failed"
+fi
+grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD_DIR/CMakeCache.txt" ||
+  die "$BUILD_DIR is not a Release build"
+
+# ---- temporary state, process bookkeeping -------------------------------------------------
+WORK=$(mktemp -d /tmp/httpapi-bench.XXXXXX)
+STARTED=()  # PIDs this script started, stopped in reverse order
+
+cleanup() {
+  local i pid
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    pid=${STARTED[i]}
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    pid=${STARTED[i]}
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "pid $pid did not stop on SIGTERM; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ $KEEP == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+  local seconds=$1 what=$2; shift 2
+  for _ in $(seq $((seconds * 20))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.05
+  done
+  die "timed out waiting for $what"
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+children_of() { cat "/proc/$1/task/$1/children" 2>/dev/null || true; }
+
+PORT_A=$(free_port); PORT_B=$(free_port); PORT_C=$(free_port)
+while [[ $PORT_B == "$PORT_A" ]]; do PORT_B=$(free_port); done
+while [[ $PORT_C == "$PORT_A" || $PORT_C == "$PORT_B" ]]; do PORT_C=$(free_port); done
+
+declare -A URL SERVER_PIDS COMMANDS
+
+# ---- (a) httpapid -> httpapi-hello --------------------------------------------------------
+mkdir -p "$WORK/a"
+COMMANDS[a]="taskset -c $SERVER_CPU $HTTPAPID --state-dir $WORK/a/state --io-threads 1
+HTTPAPI_CONTROL=$WORK/a/state/control.sock taskset -c $SERVER_CPU $HELLO http://+:$PORT_A/"
+taskset -c "$SERVER_CPU" "$HTTPAPID" --state-dir "$WORK/a/state" --io-threads 1 \
+  >"$WORK/a/httpapid.log" 2>&1 &
+HTTPAPID_PID=$!
+STARTED+=("$HTTPAPID_PID")
+wait_for 10 "httpapid control socket" test -S "$WORK/a/state/control.sock"
+HTTPAPI_CONTROL="$WORK/a/state/control.sock" taskset -c "$SERVER_CPU" "$HELLO" \
+  "http://+:$PORT_A/" >"$WORK/a/hello.log" 2>&1 &
+HELLO_PID=$!
+STARTED+=("$HELLO_PID")
+wait_for 10 "httpapi-hello to register (see $WORK/a/hello.log)" grep -q '^ready$' "$WORK/a/hello.log"
+URL[a]="http://127.0.0.1:$PORT_A/"
+SERVER_PIDS[a]="$HTTPAPID_PID,$HELLO_PID"
+
+# ---- nginx instances ----------------------------------------------------------------------
+write_nginx_conf() {  # write_nginx_conf DIR PORT SERVER_BLOCK_BODY [HTTP_EXTRA]
+  local dir=$1 port=$2 body=$3 extra=${4:-}
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
+# generated by bench/run.sh
+worker_processes 1;
+pid $dir/nginx.pid;
+lock_file $dir/nginx.lock;
+error_log $dir/error.log warn;
+events {
+    worker_connections 4096;
+}
+http {
+    access_log off;
+    default_type text/plain;
+    keepalive_requests 100000000;
+    keepalive_timeout 120s;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+$extra
+    server {
+        listen 127.0.0.1:$port;
+$body
+    }
+}
+EOF
+}
+
+start_nginx() {  # start_nginx NAME DIR PORT -> sets NGINX_PID
+  local name=$1 dir=$2 port=$3
+  nginx -t -q -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' ||
+    die "nginx config for ($name) is invalid"
+  taskset -c "$SERVER_CPU" nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
+    -g 'daemon off;' >"$dir/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  STARTED+=("$NGINX_PID")
+  wait_for 10 "nginx ($name) on port $port" curl -fsS -o /dev/null "http://127.0.0.1:$port/"
+  local workers
+  workers=$(children_of "$NGINX_PID")
+  [[ -n $workers ]] || die "nginx ($name) has no worker process"
+  NGINX_PIDS="$NGINX_PID,$(echo $workers | tr ' ' ',')"
+}
+
+# ---- (b) nginx return 200 -------------------------------------------------------------------
+write_nginx_conf "$WORK/b" "$PORT_B" '        location / {
+            return 200 "Hello, World!";
+        }'
+start_nginx b "$WORK/b" "$PORT_B"
+URL[b]="http://127.0.0.1:$PORT_B/"
+SERVER_PIDS[b]=$NGINX_PIDS
+COMMANDS[b]="taskset -c $SERVER_CPU nginx -p $WORK/b/ -c $WORK/b/nginx.conf -e $WORK/b/error.log -g 'daemon off;'"
+
+# ---- (c) nginx -> upstream_hello on a Unix socket -------------------------------------------
+mkdir -p "$WORK/c"
+cc -O2 -Wall -o "$WORK/c/upstream_hello" "$BENCH/upstream_hello.c" || die "cc upstream_hello.c failed"
+taskset -c "$SERVER_CPU" "$WORK/c/upstream_hello" "$WORK/c/hello.sock" >"$WORK/c/upstream.log" 2>&1 &
+UPSTREAM_PID=$!
+STARTED+=("$UPSTREAM_PID")
+wait_for 10 "upstream_hello" grep -q '^ready$' "$WORK/c/upstream.log"
+# When run as root, nginx's worker runs as "nobody": let it reach the socket.
+chmod 711 "$WORK" "$WORK/c"
+chmod 666 "$WORK/c/hello.sock"
+write_nginx_conf "$WORK/c" "$PORT_C" '        location / {
+            proxy_pass http://hello;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }' "    upstream hello {
+        server unix:$WORK/c/hello.sock;
+        keepalive 32;
+    }"
+start_nginx c "$WORK/c" "$PORT_C"
+URL[c]="http://127.0.0.1:$PORT_C/"
+SERVER_PIDS[c]="$NGINX_PIDS,$UPSTREAM_PID"
+COMMANDS[c]="cc -O2 -o $WORK/c/upstream_hello bench/upstream_hello.c
+taskset -c $SERVER_CPU $WORK/c/upstream_hello $WORK/c/hello.sock
+taskset -c $SERVER_CPU nginx -p $WORK/c/ -c $WORK/c/nginx.conf -e $WORK/c/error.log -g 'daemon off;'"
+
+# ---- sanity checks --------------------------------------------------------------------------
+for s in a b c; do
+  body=$(curl -sS --max-time 5 -o - -w '\n%{http_code} %{content_type}' "${URL[$s]}") ||
+    die "($s) curl ${URL[$s]} failed"
+  status_line=${body##*$'\n'}
+  body=${body%$'\n'*}
+  if [[ $body != "Hello, World!" || ${status_line%% *} != 200 ]]; then
+    die "($s) ${URL[$s]} answered '$status_line' with body '$body', not 200 'Hello, World!'"
+  fi
+  log "($s) ${URL[$s]}: $status_line, body '$body' (ok); server pids ${SERVER_PIDS[$s]}"
+done
+for p in ${SERVER_PIDS[a]//,/ } ${SERVER_PIDS[b]//,/ } ${SERVER_PIDS[c]//,/ }; do
+  alive "$p" || die "server process $p is not running"
+done
+
+# ---- measurement ----------------------------------------------------------------------------
+WRK_BASE="taskset -c $CLIENT_CPU wrk -t1 -c$CONNECTIONS --latency --timeout 5s"
+RUNS=$WORK/runs.jsonl
+: >"$RUNS"
+
+wrk_command() {  # wrk_command SCENARIO SECONDS -> the command line
+  local s=$1 seconds=$2 base=${1%%-p*}
+  if [[ $s == *-p* ]]; then
+    echo "$WRK_BASE -d${seconds}s -s $BENCH/pipeline.lua ${URL[$base]} -- ${s##*-p}"
+  else
+    echo "$WRK_BASE -d${seconds}s ${URL[$base]}"
+  fi
+}
+
+SCENARIOS=(a b c "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH")
+log "warm-up: ${WARMUP}s per scenario (not recorded)"
+for s in "${SCENARIOS[@]}"; do
+  $(wrk_command "$s" "$WARMUP") >/dev/null
+done
+
+total=$(( ROUNDS * ${#SCENARIOS[@]} * DURATION ))
+log "measuring: $ROUNDS rounds x ${#SCENARIOS[@]} runs x ${DURATION}s (~${total}s)"
+for round in $(seq "$ROUNDS"); do
+  for s in "${SCENARIOS[@]}"; do
+    base=${s%%-p*}
+    for p in ${SERVER_PIDS[$base]//,/ }; do
+      alive "$p" || die "server process $p of ($base) died before round $round"
+    done
+    if ! busy=$($STATS wait-quiet "$QUIET_WAIT" "$QUIET_PERCENT"); then
+      log "WARNING: CPUs 0-1 still ${busy}% busy with other work after ${QUIET_WAIT}s; measuring anyway"
+    fi
+    echo "=== round $round, scenario $s: $(wrk_command "$s" "$DURATION")" >&2
+    $STATS measure --out "$RUNS" --scenario "$s" --round "$round" --pids "${SERVER_PIDS[$base]}" \
+      -- $(wrk_command "$s" "$DURATION") >&2
+  done
+done
+
+for s in a b c; do
+  for p in ${SERVER_PIDS[$s]//,/ }; do
+    alive "$p" || log "WARNING: server process $p of ($s) is gone after the runs"
+  done
+done
+# Lines in httpapid's error log (httperrN.log, W3C: '#' lines are headers) are requests it
+# rejected or connections it dropped; wrk closing its connections at the end may add a few.
+errors=$(cat "$WORK"/a/state/logs/httperr*.log 2>/dev/null | grep -vc '^#' || true)
+[[ ${errors:-0} == 0 ]] || log "httpapid error log has $errors entries (keep them with --keep)"
+
+# ---- report -------------------------------------------------------------------------------
+TABLE=$($STATS report "$RUNS")
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+MODEL=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
+[[ $DIRTY == 0 ]] && TREE="clean" || TREE="$DIRTY tracked files modified"
+NGINX_VERSION=$(nginx -v 2>&1 | sed 's/^nginx version: //')
+WRK_VERSION=$(wrk -v 2>&1 | head -1 | awk '{print $2}')
+
+REPORT=$(cat <<EOF
+### Run of $DATE
+
+- machine: $(nproc) CPUs, $MODEL, Linux $(uname -r)
+- commit: $COMMIT (working tree: $TREE), build: $BUILD_DIR (Release)
+- peers: $NGINX_VERSION, wrk $WRK_VERSION; $ROUNDS rounds × ${DURATION} s per run, ${WARMUP} s warm-up per scenario; $CONNECTIONS connections, pipelining depth $DEPTH in (d)
+- script: \`bench/run.sh$( [[ $RECORD == 1 ]] && echo " --record")$( [[ $DURATION != 10 ]] && echo " --duration $DURATION")$( [[ $ROUNDS != 3 ]] && echo " --rounds $ROUNDS")\`
+
+$TABLE
+
+<details><summary>exact commands</summary>
+
+\`\`\`
+# (a)
+${COMMANDS[a]}
+# (b)
+${COMMANDS[b]}
+# (c)
+${COMMANDS[c]}
+# wrk, per round in this order:
+$(for s in "${SCENARIOS[@]}"; do wrk_command "$s" "$DURATION"; done)
+\`\`\`
+
+nginx.conf of (c):
+\`\`\`nginx
+$(cat "$WORK/c/nginx.conf")
+\`\`\`
+</details>
+EOF
+)
+
+echo "$REPORT"
+if [[ $RECORD == 1 ]]; then
+  printf '\n%s\n' "$REPORT" >>"$BENCH/RESULTS.md"
+  log "appended to $BENCH/RESULTS.md"
+fi

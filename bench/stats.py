@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Helpers for bench/run.sh.
+
+  stats.py measure --out RUNS.jsonl --scenario NAME --round N --pids PID[,PID...] -- WRK-COMMAND...
+      Runs one wrk command, reads utime+stime of the server-side processes from
+      /proc/PID/stat before and after it, parses wrk's output, checks for errors and appends
+      one JSON record to RUNS.jsonl. Prints wrk's output and a one-line summary.
+
+  stats.py report RUNS.jsonl
+      Prints the markdown results table: median and (min-max) over rounds per scenario, and
+      the per-round ratios (a)/(c) and (a)/(b).
+
+  stats.py cputicks PID...
+      Sum of utime+stime (clock ticks) of the given processes.
+"""
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid):
+    """utime + stime of a whole process (all its threads), in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()  # fields from 3 (state) on
+    return int(fields[11]) + int(fields[12])      # fields 14 and 15 of proc(5)
+
+
+def sum_ticks(pids):
+    return sum(cpu_ticks(p) for p in pids)
+
+
+def busy_ticks(cpus):
+    """Busy (non-idle, non-iowait) ticks of the given CPUs since boot, from /proc/stat."""
+    total = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            name, *values = line.split()
+            if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+                v = [int(x) for x in values]
+                # user nice system idle iowait irq softirq steal (guest is inside user)
+                total += v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+    return total
+
+
+def wait_quiet(argv):
+    """wait_quiet MAX_SECONDS THRESHOLD_PERCENT: waits until CPUs 0 and 1 are together less
+    than THRESHOLD% busy over one second (the servers being idle, that is other work on the
+    machine). Prints the last busy percentage; exit status 1 if it never got quiet."""
+    max_s, threshold = float(argv[0]), float(argv[1])
+    deadline = time.monotonic() + max_s
+    while True:
+        b0 = busy_ticks({0, 1})
+        time.sleep(1.0)
+        busy = (busy_ticks({0, 1}) - b0) * 100.0 / CLK_TCK
+        if busy < threshold:
+            print(f"{busy:.0f}")
+            return 0
+        if time.monotonic() > deadline:
+            print(f"{busy:.0f}")
+            return 1
+
+
+UNITS_US = {"us": 1.0, "ms": 1000.0, "s": 1_000_000.0, "m": 60_000_000.0}
+
+
+def to_us(text):
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text.strip())
+    if not m:
+        raise ValueError(f"cannot read latency {text!r}")
+    return float(m.group(1)) * UNITS_US[m.group(2)]
+
+
+def parse_wrk(output):
+    """The numbers run.sh reports, from wrk 4.x text output (run with --latency)."""
+    r = {}
+    m = re.search(r"^\s*(\d+) requests in ([0-9.]+)(us|ms|s|m),", output, re.M)
+    r["requests"] = int(m.group(1)) if m else 0
+    r["wrk_seconds"] = to_us(m.group(2) + m.group(3)) / 1e6 if m else 0.0
+    m = re.search(r"^Requests/sec:\s*([0-9.]+)", output, re.M)
+    r["rps"] = float(m.group(1)) if m else 0.0
+    m = re.search(r"^\s*99(?:\.000)?%\s+(\S+)", output, re.M)
+    r["p99_us"] = to_us(m.group(1)) if m else None
+    m = re.search(r"^\s*50(?:\.000)?%\s+(\S+)", output, re.M)
+    r["p50_us"] = to_us(m.group(1)) if m else None
+    m = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
+    r["non2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    r["socket_errors"] = {k: int(v) for k, v in zip(("connect", "read", "write", "timeout"),
+                                                        m.groups())} if m else {}
+    return r
+
+
+def measure(argv):
+    import argparse
+    ap = argparse.ArgumentParser(prog="stats.py measure")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--scenario", required=True)
+    ap.add_argument("--round", type=int, required=True)
+    ap.add_argument("--pids", required=True)
+    ap.add_argument("command", nargs=argparse.REMAINDER)
+    a = ap.parse_args(argv)
+    command = a.command[1:] if a.command and a.command[0] == "--" else a.command
+    pids = [int(p) for p in a.pids.split(",") if p]
+
+    before = sum_ticks(pids)
+    busy_before = busy_ticks({0, 1})
+    t0 = time.monotonic()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output, _ = proc.communicate()
+    elapsed = time.monotonic() - t0
+    after = sum_ticks(pids)
+    busy_after = busy_ticks({0, 1})
+    # communicate() reaped the child; its rusage is in the children totals.
+    ru = os.times()
+    sys.stdout.write(output)
+
+    r = parse_wrk(output)
+    r.update(scenario=a.scenario, round=a.round, command=" ".join(command),
+             server_ticks=after - before, elapsed=elapsed,
+             client_cpu_s=ru.children_user + ru.children_system)
+    r["server_cpu_us_per_req"] = ((after - before) * 1e6 / CLK_TCK / r["requests"]
+                                  if r["requests"] else None)
+    r["server_cpu_util"] = (after - before) / CLK_TCK / elapsed if elapsed else None
+    r["client_cpu_util"] = r["client_cpu_s"] / elapsed if elapsed else None
+    # CPU time on CPUs 0-1 used by anything but the servers and wrk: other work on the machine
+    # competing with the benchmark (and this script's own small share).
+    other = (busy_after - busy_before) / CLK_TCK - (after - before) / CLK_TCK - r["client_cpu_s"]
+    r["other_cpu_util"] = max(other, 0.0) / elapsed if elapsed else None
+    r["pipelined"] = "pipeline.lua" in r["command"]
+    problems = []
+    if proc.returncode != 0:
+        problems.append(f"wrk exit status {proc.returncode}")
+    if r["requests"] == 0:
+        problems.append("no requests completed")
+    if r["non2xx"]:
+        problems.append(f"{r['non2xx']} non-2xx/3xx responses")
+    bad = {k: v for k, v in r["socket_errors"].items() if v}
+    if bad:
+        problems.append("socket errors " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+    r["valid"] = not problems
+    r["problems"] = problems
+    with open(a.out, "a") as f:
+        f.write(json.dumps(r) + "\n")
+    cpu = r["server_cpu_us_per_req"]
+    print(f"  -> {a.scenario} round {a.round}: {r['rps']:.0f} req/s, "
+          f"p99 {fmt_latency(r['p99_us'])}, server CPU "
+          f"{cpu:.2f} us/req ({r['server_cpu_util'] * 100:.0f}% of a core), client CPU "
+          f"{r['client_cpu_util'] * 100:.0f}%, other load {r['other_cpu_util'] * 100:.0f}%"
+          if cpu is not None else "  -> no requests")
+    if problems:
+        print(f"  !! INVALID RUN ({a.scenario} round {a.round}): " + "; ".join(problems))
+    return 0
+
+
+def fmt_latency(us):
+    if us is None:
+        return "-"
+    if us >= 1000:
+        return f"{us / 1000:.2f} ms"
+    return f"{us:.0f} us"
+
+
+def spread(values, fmt):
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt(med)
+    return f"{fmt(med)} ({fmt(min(values))}–{fmt(max(values))})"
+
+
+SCENARIO_TITLES = {
+    "a": "(a) httpapid → httpapi-hello",
+    "b": "(b) nginx `return 200`",
+    "c": "(c) nginx → upstream_hello (unix, keepalive)",
+}
+
+
+def title(name):
+    base, _, depth = name.partition("-p")
+    t = SCENARIO_TITLES.get(base, base)
+    return f"(d) {t}, pipelined ×{depth}" if depth else t
+
+
+def report(argv):
+    path = argv[0]
+    runs = [json.loads(line) for line in open(path) if line.strip()]
+    order = []
+    for r in runs:
+        if r["scenario"] not in order:
+            order.append(r["scenario"])
+    by = {s: [r for r in runs if r["scenario"] == s] for s in order}
+    rounds = sorted({r["round"] for r in runs})
+
+    out = []
+    out.append("| scenario | req/s | p99 latency | server CPU µs/req | server CPU | client CPU | other load | valid runs |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for s in order:
+        ok = [r for r in by[s] if r["valid"]]
+        pipelined = any(r.get("pipelined") for r in by[s])
+        out.append("| {} | {} | {} | {} | {} | {} | {} | {}/{} |".format(
+            title(s),
+            spread([r["rps"] for r in ok], lambda v: f"{v:,.0f}"),
+            "n/a ¹" if pipelined else
+            spread([r["p99_us"] for r in ok if r["p99_us"] is not None], fmt_latency),
+            spread([r["server_cpu_us_per_req"] for r in ok], lambda v: f"{v:.2f}"),
+            spread([r["server_cpu_util"] * 100 for r in ok], lambda v: f"{v:.0f}%"),
+            spread([r["client_cpu_util"] * 100 for r in ok], lambda v: f"{v:.0f}%"),
+            spread([r.get("other_cpu_util", 0) * 100 for r in ok], lambda v: f"{v:.0f}%"),
+            len(ok), len(by[s])))
+    out.append("")
+    out.append("Server CPU is the server side's utime+stime over the run as a share of one core "
+               "(it is pinned to CPU 0, so 100% is the ceiling); client CPU is wrk's (CPU 1); "
+               "other load is CPU time on CPUs 0-1 used by neither (other work on the machine). "
+               "¹ wrk 4.1 corrects latencies for coordinated omission assuming one request in "
+               "flight per connection, which is wrong with pipelining (its percentiles then come "
+               "out as 0 or meaningless), so no p99 is reported for pipelined runs.")
+    out.append("")
+    out.append("Ratios are taken per round (same round, back-to-back runs), then median (min–max) over rounds.")
+    out.append("")
+    out.append("| ratio | req/s | server CPU µs/req |")
+    out.append("|---|---:|---:|")
+
+    def ratio(num, den, key):
+        vals = []
+        for rnd in rounds:
+            x = [r for r in by.get(num, []) if r["round"] == rnd and r["valid"]]
+            y = [r for r in by.get(den, []) if r["round"] == rnd and r["valid"]]
+            if x and y and x[0][key] and y[0][key]:
+                vals.append(x[0][key] / y[0][key])
+        return spread(vals, lambda v: f"{v:.2f}×")
+
+    suffixes = sorted({s.partition("-p")[1] + s.partition("-p")[2] for s in order})
+    for suffix in suffixes:
+        label = f", pipelined ×{suffix[2:]}" if suffix else ""
+        for den in ("c", "b"):
+            num_s, den_s = "a" + suffix, den + suffix
+            if num_s in by and den_s in by:
+                out.append(f"| (a)/({den}){label} | {ratio(num_s, den_s, 'rps')} | "
+                           f"{ratio(num_s, den_s, 'server_cpu_us_per_req')} |")
+    invalid = [r for r in runs if not r["valid"]]
+    if invalid:
+        out.append("")
+        out.append("Invalid runs (excluded above):")
+        for r in invalid:
+            out.append(f"- {r['scenario']} round {r['round']}: {'; '.join(r['problems'])}")
+    print("\n".join(out))
+    return 0
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    cmd, rest = sys.argv[1], sys.argv[2:]
+    if cmd == "measure":
+        return measure(rest)
+    if cmd == "report":
+        return report(rest)
+    if cmd == "wait-quiet":
+        return wait_quiet(rest)
+    if cmd == "cputicks":
+        print(sum_ticks([int(p) for p in rest]))
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The main job: installs what is needed, builds (release), starts httpapid on a fresh state
+# directory and three example applications sharing one port, prints the URLs to try, and
+# runs until Ctrl-C (or SIGTERM), then stops what it started.
+# Usage: scripts/run.sh [PORT]   (default 8080)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=${1:-8080}
+
+bash scripts/install-deps.sh
+bash scripts/build.sh release >/dev/null
+bin=build/release
+
+state=$(mktemp -d /tmp/httpapi-run.XXXXXX)
+export HTTPAPI_CONTROL=$state/control.sock
+pids=()
+stop_all() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "run.sh: stopped; logs are in $state"
+}
+trap stop_all EXIT
+trap 'exit 0' INT TERM
+
+"$bin/src/daemon/httpapid" --state-dir "$state" 2> >(sed 's/^/[httpapid] /' >&2) &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$state/control.sock" ] && break; sleep 0.05; done
+
+start_app() {  # start_app NAME COMMAND... : waits for its "ready"
+  local name=$1; shift
+  local out=$state/$name.out
+  "$@" > "$out" 2> >(sed "s/^/[$name] /" >&2) &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q '^ready$' "$out" 2>/dev/null && return 0; sleep 0.05; done
+  echo "run.sh: $name did not become ready" >&2
+  exit 1
+}
+start_app echo "$bin/examples/httpapi-echo" --url "http://+:$port/echo/" --name echo
+start_app hello "$bin/examples/httpapi-hello" "http://+:$port/hello/"
+start_app counter "$bin/examples/httpapi-counter" "http://+:$port/count/"
+
+cat <<TEXT
+
+httpapid is running (state directory $state); three applications share port $port:
+  curl -i http://127.0.0.1:$port/hello/            # hello.c: "Hello, World!"
+  curl -s http://127.0.0.1:$port/echo/a?b=c        # httpapi-echo: the request as JSON
+  curl -s -d 'some body' http://127.0.0.1:$port/echo/post
+  curl -i http://127.0.0.1:$port/count/page        # counter (C++ wrapper): a chunked answer
+  curl -i http://127.0.0.1:$port/nothing/          # no prefix matches: 404 from the service
+  cat $state/logs/httperr1.log                     # what the service rejected itself
+Press Ctrl-C to stop.
+TEXT
+wait "${pids[0]}"

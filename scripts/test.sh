@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test: the whole ctest suite (unit,
+# conformance, integration) in a debug build and again under ASan+UBSan, a compile check of
+# the public headers, and a short run of every libFuzzer target.
+# Usage: scripts/test.sh [--quick]   (--quick: debug build only, no sanitizers, no fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+bash scripts/install-deps.sh
+if [ ! -d ../shared/conformance ]; then
+  echo "test.sh: ../shared (beside the checkout) is missing: the conformance vectors live there" >&2
+  exit 1
+fi
+
+run_suite() {
+  local flavour=$1
+  echo "== build: $flavour"
+  bash scripts/build.sh "$flavour"
+  echo "== ctest: $flavour"
+  ctest --test-dir "build/$flavour" --output-on-failure -j 2 --timeout 300
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite debug
+if [ $quick -eq 0 ]; then
+  run_suite sanitize
+  echo "== fuzz smoke (each target ${FUZZ_SECONDS:-15} s)"
+  bash scripts/build.sh fuzz
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
+fi
+echo "test.sh: all tests passed"
