@@ -138,20 +138,19 @@ annotate() {  # annotate FILE LABEL
   local file=$1 label=$2 total
   total=$(sed -n 's/^summary: *//p;s/^totals: *//p' "$file" | head -1 | awk '{print $1}')
   echo "### $label: $(python3 -c "print(f'{$total / $REQUESTS:,.0f}')") instructions per request"
-  echo "($(python3 -c "print(f'{$total:,}')") Ir for $REQUESTS requests)"
   echo
-  echo "Exclusive (self) cost, top $TOP:"
+  echo "($(python3 -c "print(f'{$total:,}')") Ir for $REQUESTS requests; Ir/request = a function's count / $REQUESTS.)"
+  echo
+  callgrind_annotate --auto=no --inclusive=no --threshold=100 "$file" >"$file.self" 2>/dev/null
+  callgrind_annotate --auto=no --inclusive=yes --threshold=100 "$file" >"$file.incl" 2>/dev/null
+  echo "Exclusive (self), top $TOP:"
   echo '```'
-  callgrind_annotate --inclusive=no --threshold=100 "$file" 2>/dev/null |
-    sed -n '/^-* *$/,$p' | grep -E '^ *[0-9,]+ ' | head -n "$TOP" |
-    sed -E 's#/[^ ]*/(src|include|examples)/#\1/#g'
+  python3 "$BENCH/stats.py" callgrind-top "$file.self" "$REQUESTS" "$TOP" self
   echo '```'
   echo
-  echo "Inclusive cost, top $TOP:"
+  echo "Inclusive, top $TOP:"
   echo '```'
-  callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null |
-    sed -n '/^-* *$/,$p' | grep -E '^ *[0-9,]+ ' | head -n "$TOP" |
-    sed -E 's#/[^ ]*/(src|include|examples)/#\1/#g'
+  python3 "$BENCH/stats.py" callgrind-top "$file.incl" "$REQUESTS" "$TOP" incl
   echo '```'
   echo
 }
@@ -194,30 +193,69 @@ syscalls "$WORK/strace.hello" "httpapi-hello"
 
 # ---- 3. perf --------------------------------------------------------------------------------
 if [[ $PERF_SECONDS != 0 ]] && command -v perf >/dev/null &&
-   perf record -q -e cpu-clock -o "$WORK/perf.probe" true >/dev/null 2>&1; then
-  log "perf: cpu-clock samples under wrk load for ${PERF_SECONDS}s"
+   perf stat -e raw_syscalls:sys_enter,context-switches -o /dev/null true >/dev/null 2>&1; then
   start_pair perf
-  taskset -c 1 wrk -t1 -c50 -d$((PERF_SECONDS + 2))s "$URL" >"$WORK/wrk.perf" 2>&1 & W=$!
-  sleep 1
+  taskset -c 1 wrk -t1 -c50 -d2s "$URL" >/dev/null  # warm-up
+  log "perf stat: system calls and context switches per request under wrk -c50, ${PERF_SECONDS}s"
+  perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$DAEMON_PID" \
+    -o "$WORK/perfstat.httpapid" & P1=$!
+  perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$HELLO_PID" \
+    -o "$WORK/perfstat.hello" & P2=$!
+  sleep 0.5
+  taskset -c 1 wrk -t1 -c50 -d"${PERF_SECONDS}s" "$URL" >"$WORK/wrk.stat" 2>&1
+  kill -INT "$P1" "$P2"
+  wait "$P1" "$P2" 2>/dev/null || true
+  log "perf record: cpu-clock samples under wrk -c50, ${PERF_SECONDS}s"
   perf record -q -e cpu-clock -F 4999 -g -p "$DAEMON_PID,$HELLO_PID" -o "$WORK/perf.data" \
-    -- sleep "$PERF_SECONDS" >/dev/null 2>&1 || true
-  wait "$W" || true
+    >/dev/null 2>&1 & P3=$!
+  sleep 0.5
+  taskset -c 1 wrk -t1 -c50 -d"${PERF_SECONDS}s" "$URL" >"$WORK/wrk.perf" 2>&1
+  kill -INT "$P3"
+  wait "$P3" 2>/dev/null || true
   stop_pair
-  echo "### perf: cpu-clock samples of httpapid + httpapi-hello under wrk -c50 (self time, kernel included)"
+
+  echo "### Under full load: wrk -t1 -c50 on CPU 1, httpapid + httpapi-hello on CPU 0 (no valgrind)"
   echo
-  echo "$(grep Requests/sec "$WORK/wrk.perf")"
+  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.stat")
+  echo "perf stat over a ${PERF_SECONDS}s wrk run: $(grep Requests/sec "$WORK/wrk.stat" | tr -s ' '), $requests requests."
   echo
-  echo "By process and user/kernel:"
+  echo '```'
+  printf '%-16s %14s %16s\n' process syscalls/req ctx-switches/req
+  for who in httpapid hello; do
+    python3 - "$WORK/perfstat.$who" "$requests" "$who" <<'EOF2'
+import sys
+counts = {}
+for line in open(sys.argv[1]):
+    f = line.strip().split(",")
+    if len(f) > 2 and f[0].replace(".", "").isdigit():
+        counts[f[2]] = float(f[0])
+n = int(sys.argv[2])
+print(f"{sys.argv[3]:16s} {counts.get('raw_syscalls:sys_enter', 0) / n:14.2f} "
+      f"{counts.get('context-switches', 0) / n:16.2f}")
+EOF2
+  done
+  echo '```'
+  echo
+  echo "perf record (cpu-clock, -g) over another ${PERF_SECONDS}s run ($(grep Requests/sec "$WORK/wrk.perf" | tr -s ' ')): self time by process and object:"
+  echo
   echo '```'
   perf report -i "$WORK/perf.data" --stdio --no-children --sort comm,dso 2>/dev/null |
-    grep -E '^ +[0-9]' | head -12
+    grep -E '^ +[0-9]' | head -12 || true
   echo '```'
   echo
-  echo "Top symbols:"
+  echo "Top symbols (self time, [k] = kernel):"
+  echo
   echo '```'
   perf report -i "$WORK/perf.data" --stdio --no-children --sort comm,sym -g none 2>/dev/null |
-    grep -E '^ +[0-9]' | head -n "$TOP"
+    grep -E '^ +[0-9]' | head -n "$TOP" || true
+  echo '```'
+  echo
+  echo "Kernel time by system call entry point (children = inclusive), top 12:"
+  echo
+  echo '```'
+  perf report -i "$WORK/perf.data" --stdio --children --sort comm,sym -g none 2>/dev/null |
+    grep -E '^ +[0-9].*\[k\] (__x64_sys_|do_epoll_wait|schedule$)' | head -12 || true
   echo '```'
 else
-  echo "(perf sampling skipped: not available or --perf-seconds 0)"
+  echo "(perf skipped: not available here, or --perf-seconds 0)"
 fi

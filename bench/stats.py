@@ -36,6 +36,21 @@ def sum_ticks(pids):
     return sum(cpu_ticks(p) for p in pids)
 
 
+def context_switches(pids):
+    """Voluntary + involuntary context switches of all threads of the given processes."""
+    total = 0
+    for pid in pids:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                            total += int(line.split()[1])
+            except FileNotFoundError:
+                pass  # a thread that just ended
+    return total
+
+
 def busy_ticks(cpus):
     """Busy (non-idle, non-iowait) ticks of the given CPUs since boot, from /proc/stat."""
     total = 0
@@ -110,12 +125,14 @@ def measure(argv):
     pids = [int(p) for p in a.pids.split(",") if p]
 
     before = sum_ticks(pids)
+    switches_before = context_switches(pids)
     busy_before = busy_ticks({0, 1})
     t0 = time.monotonic()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output, _ = proc.communicate()
     elapsed = time.monotonic() - t0
     after = sum_ticks(pids)
+    switches_after = context_switches(pids)
     busy_after = busy_ticks({0, 1})
     # communicate() reaped the child; its rusage is in the children totals.
     ru = os.times()
@@ -127,6 +144,8 @@ def measure(argv):
              client_cpu_s=ru.children_user + ru.children_system)
     r["server_cpu_us_per_req"] = ((after - before) * 1e6 / CLK_TCK / r["requests"]
                                   if r["requests"] else None)
+    r["server_switches_per_req"] = ((switches_after - switches_before) / r["requests"]
+                                    if r["requests"] else None)
     r["server_cpu_util"] = (after - before) / CLK_TCK / elapsed if elapsed else None
     r["client_cpu_util"] = r["client_cpu_s"] / elapsed if elapsed else None
     # CPU time on CPUs 0-1 used by anything but the servers and wrk: other work on the machine
@@ -151,7 +170,8 @@ def measure(argv):
     cpu = r["server_cpu_us_per_req"]
     print(f"  -> {a.scenario} round {a.round}: {r['rps']:.0f} req/s, "
           f"p99 {fmt_latency(r['p99_us'])}, server CPU "
-          f"{cpu:.2f} us/req ({r['server_cpu_util'] * 100:.0f}% of a core), client CPU "
+          f"{cpu:.2f} us/req ({r['server_cpu_util'] * 100:.0f}% of a core, "
+          f"{r['server_switches_per_req']:.2f} context switches/req), client CPU "
           f"{r['client_cpu_util'] * 100:.0f}%, other load {r['other_cpu_util'] * 100:.0f}%"
           if cpu is not None else "  -> no requests")
     if problems:
@@ -200,24 +220,27 @@ def report(argv):
     rounds = sorted({r["round"] for r in runs})
 
     out = []
-    out.append("| scenario | req/s | p99 latency | server CPU µs/req | server CPU | client CPU | other load | valid runs |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("| scenario | req/s | p99 latency | server CPU µs/req | server ctx switches/req | server CPU | client CPU | other load | valid runs |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s in order:
         ok = [r for r in by[s] if r["valid"]]
         pipelined = any(r.get("pipelined") for r in by[s])
-        out.append("| {} | {} | {} | {} | {} | {} | {} | {}/{} |".format(
+        out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {}/{} |".format(
             title(s),
             spread([r["rps"] for r in ok], lambda v: f"{v:,.0f}"),
             "n/a ¹" if pipelined else
             spread([r["p99_us"] for r in ok if r["p99_us"] is not None], fmt_latency),
             spread([r["server_cpu_us_per_req"] for r in ok], lambda v: f"{v:.2f}"),
+            spread([r["server_switches_per_req"] for r in ok if r.get("server_switches_per_req") is not None],
+                   lambda v: f"{v:.2f}"),
             spread([r["server_cpu_util"] * 100 for r in ok], lambda v: f"{v:.0f}%"),
             spread([r["client_cpu_util"] * 100 for r in ok], lambda v: f"{v:.0f}%"),
             spread([r.get("other_cpu_util", 0) * 100 for r in ok], lambda v: f"{v:.0f}%"),
             len(ok), len(by[s])))
     out.append("")
     out.append("Server CPU is the server side's utime+stime over the run as a share of one core "
-               "(it is pinned to CPU 0, so 100% is the ceiling); client CPU is wrk's (CPU 1); "
+               "(it is pinned to CPU 0, so 100% is the ceiling); context switches are the server "
+               "processes' voluntary + involuntary ones (/proc/PID/task/*/status) per request; client CPU is wrk's (CPU 1); "
                "other load is CPU time on CPUs 0-1 used by neither (other work on the machine). "
                "¹ wrk 4.1 corrects latencies for coordinated omission assuming one request in "
                "flight per connection, which is wrong with pipelining (its percentiles then come "
@@ -255,6 +278,74 @@ def report(argv):
     return 0
 
 
+def short_function(text):
+    """'N (P%)  file:function [object]' -> a readable function name."""
+    text = text.strip()
+    text = re.sub(r"\s*\[[^\]]*\]\s*$", "", text)           # [object]
+    text = re.sub(r"\s*\[clone [^\]]*\]\s*$", "", text)     # [clone .constprop.0]
+    file, _, fn = text.partition(":") if not text.startswith("???:") else ("", "", text[4:])
+    if not fn:
+        fn, file = file, ""
+    fn = fn.strip()
+    fn = fn.replace("std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >",
+                    "std::string")
+    fn = fn.replace("std::basic_string_view<char, std::char_traits<char> >", "std::string_view")
+    # drop the trailing argument list (balanced parentheses at the end)
+    if fn.endswith(")") or fn.endswith(") const"):
+        end = fn.rfind(")")
+        depth = 0
+        for i in range(end, -1, -1):
+            depth += fn[i] == ")"
+            depth -= fn[i] == "("
+            if depth == 0:
+                fn = fn[:i] + fn[end + 1:]
+                break
+    fn = fn.replace("httpapi::daemon::", "").replace("httpapi::", "")
+    if len(fn) > 110:
+        fn = fn[:107] + "..."
+    base = os.path.basename(file) if file and not file.startswith("./") else ""
+    return f"{fn}" + (f"  ({base})" if base and base not in ("std_function.h",) else "")
+
+
+def callgrind_top(argv):
+    """callgrind-top ANNOTATE_OUTPUT REQUESTS TOP self|incl: the listing as Ir per request."""
+    path, requests, top = argv[0], int(argv[1]), int(argv[2])
+    inclusive = len(argv) > 3 and argv[3] == "incl"
+    total = None
+    rows = []
+    for line in open(path):
+        m = re.match(r"^\s*([0-9,]+)\s+\(\s*([0-9.]+)%\)\s+(.*)$", line)
+        if not m:
+            continue
+        cost = int(m.group(1).replace(",", ""))
+        what = m.group(3)
+        if what.startswith("PROGRAM TOTALS"):
+            total = cost
+            continue
+        rows.append((cost, what))
+    # One function's code may be listed under several source files (inlined headers): merge.
+    # Self costs split by file add up; inclusive ones each cover the whole call: take the max.
+    merged = {}
+    for cost, what in rows:
+        # Functions that were on the stack when counters were zeroed show the whole total:
+        # main, the event loop and libc's start-up frames. They say nothing; skip them.
+        if total and cost >= total * 0.999:
+            continue
+        name = short_function(what)
+        key = re.sub(r"  \([^)]*\)$", "", name)
+        cost0, name0 = merged.get(key, (0, name))
+        merged[key] = ((max(cost0, cost) if inclusive else cost0 + cost),
+                       name0 if cost0 >= cost else name)
+    shown = 0
+    print(f"{'Ir/request':>10}  {'share':>6}  function")
+    for cost, name in sorted(merged.values(), key=lambda x: -x[0]):
+        print(f"{cost / requests:10,.0f}  {cost * 100.0 / total:5.1f}%  {name}")
+        shown += 1
+        if shown == top:
+            break
+    return 0
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -264,6 +355,8 @@ def main():
         return measure(rest)
     if cmd == "report":
         return report(rest)
+    if cmd == "callgrind-top":
+        return callgrind_top(rest)
     if cmd == "wait-quiet":
         return wait_quiet(rest)
     if cmd == "cputicks":

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Configures and builds one flavour: release (default), debug, sanitize (ASan+UBSan) or fuzz.
-# Usage: scripts/build.sh [release|debug|sanitize|fuzz]   -> build/<flavour>/
+# Usage: scripts/build.sh [release|debug|sanitize|fuzz] [TARGET...]   -> build/<flavour>/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
+shift || true
 dir=build/$flavour
 jobs=$(nproc)
 case "$flavour" in
@@ -15,4 +16,6 @@ case "$flavour" in
   *) echo "build.sh: unknown flavour '$flavour' (release, debug, sanitize, fuzz)" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
-cmake --build "$dir" -j "$jobs"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$dir" -j "$jobs" "${targets[@]}"

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 port=${1:-8080}
 
 bash scripts/install-deps.sh
-bash scripts/build.sh release >/dev/null
+bash scripts/build.sh release httpapid httpapi-echo httpapi-hello httpapi-counter >/dev/null
 bin=build/release
 
 state=$(mktemp -d /tmp/httpapi-run.XXXXXX)

@@ -124,11 +124,26 @@ void AppChannel::flush() {
     out_.erase(0, out_sent_);
     out_sent_ = 0;
   }
-  const bool need_write = !out_.empty();
-  if (need_write != want_write_ && !closing_) {
-    want_write_ = need_write;
-    loop_.modify(fd_, EPOLLIN | EPOLLRDHUP | (need_write ? EPOLLOUT : 0u));
+  if (want_write_ != !out_.empty()) {
+    want_write_ = !out_.empty();
+    update_interest();
   }
+}
+
+void AppChannel::pause_reading(bool pause) {
+  if (pause) {
+    ++pauses_;
+  } else if (pauses_ > 0) {
+    --pauses_;
+  }
+  update_interest();
+  if (!pause && pauses_ == 0 && !closing_) on_readable();  // what arrived meanwhile
+}
+
+void AppChannel::update_interest() {
+  if (closing_) return;
+  const std::uint32_t read = pauses_ == 0 ? EPOLLIN | EPOLLRDHUP : 0u;
+  loop_.modify(fd_, read | (want_write_ ? EPOLLOUT : 0u));
 }
 
 }  // namespace httpapi::daemon

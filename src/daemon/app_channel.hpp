@@ -42,6 +42,8 @@ class AppChannel {
   // Marks the channel for closing: the service forgets it after the current event.
   void close(std::string_view why);
   bool closing() const noexcept { return closing_; }
+  // Counted: reading resumes when every pause was matched by a resume.
+  void pause_reading(bool pause);
 
   // Receive credits: requests this process asked for and has not been given yet.
   std::uint32_t credits = 0;
@@ -64,6 +66,8 @@ class AppChannel {
   bool greeted_ = false;
   bool closing_ = false;
   bool want_write_ = false;
+  unsigned pauses_ = 0;
+  void update_interest();
   std::string in_;
   std::string out_;
   std::size_t out_sent_ = 0;

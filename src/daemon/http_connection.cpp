@@ -28,6 +28,10 @@ namespace {
 constexpr std::size_t kMaxBuffered = 256 * 1024;
 constexpr std::size_t kMaxFields = 256;
 constexpr unsigned kLingerSeconds = 2;
+// Response bytes queued for a slow client before the application is asked to pause, and
+// the level at which it may resume.
+constexpr std::size_t kOutputHighWater = 1024 * 1024;
+constexpr std::size_t kOutputLowWater = 256 * 1024;
 
 unsigned monotonic_seconds() {
   timespec now{};
@@ -434,8 +438,10 @@ void HttpConnection::finish_exchange() {
 
 // ---- responses --------------------------------------------------------------------------
 
-void HttpConnection::on_response(std::uint64_t request_id, std::string frame) {
+void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel_id,
+                                 std::string frame) {
   if (request_id != request_id_ || phase_ != Phase::with_app) return;  // stale
+  response_channel_ = channel_id;
   ipc::Frame f;
   std::size_t consumed = 0;
   if (ipc::next_frame(frame, f, consumed) != ipc::FrameStatus::complete) {
@@ -612,6 +618,12 @@ void HttpConnection::begin_shutdown() {
 
 void HttpConnection::on_tick(unsigned now) {
   const Options& options = worker_.service().options();
+  // A client that takes nothing of what we owe it for this long is gone for our purposes
+  // (HTTP.sys's minimum send rate, in its simplest form until the timers issue).
+  if (out_sent_ < out_.size() && now - last_write_progress_ >= options.idle_connection_seconds) {
+    log_error(0, "Timer_MinBytesPerSecond");
+    return close_now();
+  }
   switch (phase_) {
     case Phase::closing:
       if (out_sent_ == out_.size() && now - linger_started_ >= kLingerSeconds) close_now();
@@ -649,7 +661,10 @@ void HttpConnection::log_error(int status, std::string_view reason) {
   worker_.service().error_log().write(entry);
 }
 
-void HttpConnection::send(std::string_view bytes) { out_.append(bytes); }
+void HttpConnection::send(std::string_view bytes) {
+  if (out_sent_ == out_.size()) last_write_progress_ = monotonic_seconds();
+  out_.append(bytes);
+}
 
 void HttpConnection::flush() {
   while (out_sent_ < out_.size()) {
@@ -657,11 +672,17 @@ void HttpConnection::flush() {
                              MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       out_sent_ += static_cast<std::size_t>(n);
+      last_write_progress_ = monotonic_seconds();
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     return close_now();
+  }
+  update_throttle();
+  if (out_sent_ > kOutputLowWater && out_sent_ * 2 > out_.size()) {
+    out_.erase(0, out_sent_);  // keep the buffer from growing with what was already sent
+    out_sent_ = 0;
   }
   if (out_sent_ == out_.size()) {
     out_.clear();
@@ -676,6 +697,16 @@ void HttpConnection::flush() {
     }
   }
   update_interest();
+}
+
+void HttpConnection::update_throttle() {
+  const std::size_t backlog = out_.size() - out_sent_;
+  if (!throttled_channel_ && backlog > kOutputHighWater && response_channel_) {
+    throttled_channel_ = response_channel_;
+    worker_.service().throttle(throttled_channel_, true);
+  } else if (throttled_channel_ && (backlog < kOutputLowWater || phase_ == Phase::closed)) {
+    worker_.service().throttle(std::exchange(throttled_channel_, 0), false);
+  }
 }
 
 void HttpConnection::update_interest() {
@@ -694,6 +725,7 @@ void HttpConnection::close_now() {
   if (phase_ == Phase::closed) return;
   if (phase_ == Phase::with_app) worker_.service().request_gone(request_id_);
   phase_ = Phase::closed;
+  update_throttle();
   worker_.loop().unwatch(fd_);
   ::close(fd_);
   fd_ = -1;

@@ -32,7 +32,7 @@ class HttpConnection {
   std::uint64_t id() const noexcept { return id_; }
 
   void on_events(std::uint32_t events);
-  void on_response(std::uint64_t request_id, std::string frame);
+  void on_response(std::uint64_t request_id, std::uint64_t channel_id, std::string frame);
   void on_read_body(std::uint64_t request_id, std::uint32_t max);
   void on_fail(std::uint64_t request_id, const SelfAnswer& answer);
   void on_cancel(std::uint64_t request_id);
@@ -70,6 +70,7 @@ class HttpConnection {
   void send(std::string_view bytes);
   void flush();
   void update_interest();
+  void update_throttle();
   void close_now();
 
   IoWorker& worker_;
@@ -92,6 +93,9 @@ class HttpConnection {
   unsigned last_activity_ = 0;
   unsigned head_started_ = 0;
   bool lingering_ = false;
+  unsigned last_write_progress_ = 0;
+  std::uint64_t response_channel_ = 0;   // the application channel sending our responses
+  std::uint64_t throttled_channel_ = 0;  // non-zero while we asked it to pause
   unsigned linger_started_ = 0;
   bool served_any_ = false;
   http1::HeadScanner scanner_;

@@ -38,7 +38,7 @@ class IoWorker {
 
   // --- from the service loop, through post(): act on the connection if it still exists
   void deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
-                        std::string frame);
+                        std::uint64_t channel_id, std::string frame);
   void read_body(std::uint64_t connection_id, std::uint64_t request_id, std::uint32_t max);
   void fail_request(std::uint64_t connection_id, std::uint64_t request_id,
                     SelfAnswer answer);

@@ -192,6 +192,13 @@ void Service::begin_shutdown() {
   }
 }
 
+void Service::throttle(std::uint64_t channel_id, bool on) {
+  workers_[0]->loop().post([this, channel_id, on] {
+    auto channel = channels_.find(channel_id);
+    if (channel != channels_.end()) channel->second->pause_reading(on);
+  });
+}
+
 void Service::worker_drained() {
   workers_[0]->loop().post([this] {
     if (++drained_workers_ < workers_.size()) return;
@@ -469,8 +476,9 @@ void Service::on_send(AppChannel& channel, const ipc::Frame& frame) {
                     ipc::kHeaderSize + frame.fixed.size() + frame.variable.size());
   IoWorker& worker = *workers_[pending->second.worker];
   const std::uint64_t connection = pending->second.connection_id;
-  worker.loop().post([&worker, connection, id = frame.tag, bytes = std::move(bytes)]() mutable {
-    worker.deliver_response(connection, id, std::move(bytes));
+  worker.loop().post([&worker, connection, id = frame.tag, channel = channel.id(),
+                      bytes = std::move(bytes)]() mutable {
+    worker.deliver_response(connection, id, channel, std::move(bytes));
   });
   if (final_piece) {
     channel.delivered.erase(frame.tag);

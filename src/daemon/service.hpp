@@ -53,6 +53,9 @@ class Service {
   void body_ready(std::uint64_t request_id, std::string data, std::string trailers,
                   std::uint32_t flags);
   void worker_drained();
+  // A client reads slower than the application sends: stop (or resume) reading the
+  // application's channel so responses do not pile up in the service.
+  void throttle(std::uint64_t channel_id, bool on);
 
   // --- service loop only (AppChannel)
   void on_frame(AppChannel& channel, const ipc::Frame& frame);

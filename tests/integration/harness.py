@@ -15,7 +15,8 @@ Rules the harness keeps:
 - at tearDown the service is stopped with SIGTERM and must exit 0, and no process may have
   reported a sanitizer error on stderr;
 - when a test fails, the service's stderr, the error log and every app's stderr are
-  printed, so ctest --output-on-failure shows what happened.
+  printed, so ctest --output-on-failure shows what happened; the temporary directory is
+  removed unless HTTPAPI_IT_KEEP=1.
 """
 
 import errno
@@ -607,10 +608,13 @@ class ServiceTestCase(unittest.TestCase):
                     break
         if problems or self._failed():
             sys.stderr.write(f"\n==== diagnostics for {self.id()}\n{self.diagnostics()}\n")
-        if not problems:
+        keep = bool(os.environ.get("HTTPAPI_IT_KEEP")) and (problems or self._failed())
+        if keep:
+            sys.stderr.write(f"(kept {self.tmp})\n")
+        else:
             shutil.rmtree(self.tmp, ignore_errors=True)
         if problems:
-            self.fail("; ".join(problems) + f" (kept {self.tmp})")
+            self.fail("; ".join(problems))
 
 
 def main():

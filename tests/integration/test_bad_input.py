@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Bad input from clients (issue 2 "Bad input", DESIGN.md §3 and §8): every request the
+service rejects itself gets the right status, Connection: close, a closed connection and a
+line with the right reason in httperr1.log, while other connections carry on."""
+
+import os
+import random
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Conn, ServiceTestCase, build_request, free_port, http  # noqa: E402
+
+# (name, request bytes, status, text in the page, httperr reason)
+CASES = [
+    ("garbage", b"this is not http\r\n\r\n", 400, b"Bad Request", "BadRequest"),
+    ("binary garbage", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400,
+     b"Bad Request", "BadRequest"),
+    ("HTTP/1.2", b"GET /a/ HTTP/1.2\r\nHost: h\r\n\r\n", 505, b"HTTP Version Not Supported",
+     "Version_N/S"),
+    ("HTTP/2.0 request line", b"GET /a/ HTTP/2.0\r\nHost: h\r\n\r\n", 505,
+     b"HTTP Version Not Supported", "Version_N/S"),
+    ("Content-Length and Transfer-Encoding",
+     b"POST /a/ HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"0\r\n\r\n", 400, b"Bad Request", "BadRequest"),
+    ("Transfer-Encoding: gzip", b"POST /a/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
+     501, b"Not Implemented", "N/I"),
+    ("POST without length", b"POST /a/ HTTP/1.1\r\nHost: h\r\n\r\n", 411, b"Length Required",
+     "LengthRequired"),
+    ("header field over 16 KiB",
+     b"GET /a/ HTTP/1.1\r\nHost: h\r\nX-Big: " + b"v" * (17 * 1024) + b"\r\n\r\n", 400,
+     b"Header Field Too Long", "FieldLength"),
+    ("headers over 16 KiB in total",
+     b"GET /a/ HTTP/1.1\r\nHost: h\r\n" +
+     b"".join(b"X-H%02d: %s\r\n" % (i, b"v" * 1000) for i in range(20)) + b"\r\n", 400,
+     b"Request Too Long", "RequestLength"),
+    ("two different Content-Lengths",
+     b"POST /a/ HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx", 400,
+     b"Bad Request", "BadRequest"),
+    ("negative Content-Length", b"POST /a/ HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+     400, b"Bad Request", "BadRequest"),
+    ("bad chunk size", b"POST /a/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"zz\r\nabc\r\n0\r\n\r\n", 400, b"Bad Request", "BadRequest"),
+    ("HTTP/1.1 without Host", b"GET /a/ HTTP/1.1\r\n\r\n", 400, b"Bad Request", None),
+    ("space before colon", b"GET /a/ HTTP/1.1\r\nHost: h\r\nX-A : b\r\n\r\n", 400,
+     b"Bad Request", None),
+]
+
+
+class BadInput(ServiceTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.port = free_port()
+        self.start_echo(f"http://+:{self.port}/a/", name="A")
+        self.start_echo(f"http://+:{self.port}/b/", name="B")
+
+    def assert_serves(self, keep=None):
+        if keep is not None:
+            self.assertEqual(keep.request("GET", "/b/keep").json()["app"], "B")
+        self.assertEqual(http(self.port, path="/a/fresh").json()["app"], "A")
+
+    def reject(self, wire):
+        """Sends wire on a new connection; returns (response, client port, closed)."""
+        c = self.conn(self.port)
+        try:
+            c.send(wire)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        r = c.read_response(timeout=5)
+        closed = c.wait_closed(5)
+        return r, c.local_port, closed
+
+    def test_self_generated_errors(self):
+        keep = self.conn(self.port)
+        self.assertEqual(keep.request("GET", "/b/first").status, 200)
+        for name, wire, status, text, reason in CASES:
+            with self.subTest(case=name):
+                r, client_port, closed = self.reject(wire)
+                self.assertEqual(r.status, status, r.body[:300])
+                self.assertIn(text, r.body)
+                self.assertEqual(r.header("Connection"), "close")
+                self.assertEqual(r.header("Content-Type"), "text/html; charset=us-ascii")
+                self.assertEqual(int(r.header("Content-Length")), len(r.body))
+                self.assertTrue(closed, "the service closes the connection after its error")
+                e = self.log_for(client_port)
+                self.assertEqual(e.sc_status, str(status))
+                if reason:
+                    self.assertEqual(e.s_reason, reason)
+                self.assertEqual((e.c_ip, e.s_ip, e.s_port),
+                                 ("127.0.0.1", "127.0.0.1", str(self.port)))
+                # the open keep-alive connection is not disturbed
+                self.assertEqual(keep.request("GET", f"/b/{reason}").json()["app"], "B")
+        self.assert_serves(keep)
+
+    def test_log_line_carries_parsed_request_line(self):
+        # The request line was valid, so httperr knows version, method and URI (as HTTP.sys
+        # writes them); only the framing was refused.
+        r, client_port, _ = self.reject(b"POST /a/nolength HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(r.status, 411)
+        e = self.log_for(client_port)
+        self.assertEqual((e.cs_version, e.cs_method, e.cs_uri),
+                         ("HTTP/1.1", "POST", "/a/nolength"), e.line)
+
+    def test_garbage_after_valid_request_on_keepalive_connection(self):
+        c = self.conn(self.port)
+        c.send(build_request("GET", "/a/ok") + b"\x00\x01garbage\r\n\r\n")
+        self.assertEqual(c.read_response().json()["raw_url"], "/a/ok")
+        r = c.read_response()
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.header("Connection"), "close")
+        self.assertTrue(c.wait_closed())
+        self.assert_serves()
+
+    def test_head_request_error_has_no_body(self):
+        c = self.conn(self.port)
+        c.send(b"HEAD /nothing/ HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.read_response(head_request=True)
+        self.assertEqual(r.status, 404)
+        self.assertTrue(c.wait_closed())
+        self.assertEqual(c.buf, b"", "no page after the head of a HEAD answer")
+
+    def test_client_disconnecting_mid_request_does_not_disturb_others(self):
+        keep = self.conn(self.port)
+        self.assertEqual(keep.request("GET", "/a/").status, 200)
+        # mid-head
+        for partial in (b"GET /a/ HT", b"GET /b/x HTTP/1.1\r\nHost: h\r\nX-Half: va",
+                        b"POST /a/ HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\nonly-some",
+                        b"POST /b/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"10\r\nabc"):
+            c = Conn(self.port)
+            c.send(partial)
+            time.sleep(0.1)
+            c.close()
+            self.assertEqual(keep.request("GET", "/b/").json()["app"], "B")
+        # reset (RST) instead of FIN, mid-body while the app reads it
+        c = Conn(self.port)
+        c.send(b"POST /a/ HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n" + b"x" * 5000)
+        time.sleep(0.2)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.close()
+        time.sleep(0.2)
+        self.assert_serves(keep)
+        # the apps survived the client leaving mid-body
+        self.assertTrue(all(p.alive() for p in self.procs))
+
+    def test_1000_random_garbage_connections(self):
+        keep = self.conn(self.port)
+        self.assertEqual(keep.request("GET", "/a/").status, 200)
+        rng = random.Random(20260101)
+        template = build_request("POST", "/a/x?y=1", [("X-Test", "1")], b"hello")
+        inputs = []
+        for i in range(1000):
+            if i % 2 == 0:
+                data = rng.randbytes(rng.randint(1, 400))
+                if i % 4 == 0:
+                    data += b"\r\n\r\n"
+            else:  # a valid request with a few bytes mutated
+                data = bytearray(template)
+                for _ in range(rng.randint(1, 6)):
+                    data[rng.randrange(len(data))] = rng.randrange(256)
+                data = bytes(data)
+            inputs.append(data)
+        statuses = {}
+        errors = []
+        lock = threading.Lock()
+
+        def worker(chunk):
+            for data in chunk:
+                try:
+                    s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+                    try:
+                        s.sendall(data)
+                        s.shutdown(socket.SHUT_WR)
+                        out = b""
+                        while True:
+                            d = s.recv(65536)
+                            if not d:
+                                break
+                            out += d
+                    except ConnectionResetError:
+                        out = b"<reset>"
+                    finally:
+                        s.close()
+                    key = out[:12].decode("latin-1")
+                    with lock:
+                        statuses[key] = statuses.get(key, 0) + 1
+                except OSError as e:
+                    with lock:
+                        errors.append(repr(e))
+
+        threads = [threading.Thread(target=worker, args=(inputs[k::8],)) for k in range(8)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertFalse(any(t.is_alive() for t in threads), "garbage clients hung")
+        self.assertEqual(errors, [], f"connections failed (service down?); statuses {statuses}")
+        self.assertTrue(self.service.alive(), "the service survived")
+        self.assertLess(time.monotonic() - t0, 45)
+        self.assert_serves(keep)
+        self.assertGreater(statuses.get("HTTP/1.1 400", 0), 300, statuses)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""The JSON contract of httpapi-echo (issue 2 item 5): every key, with the value the service
+and the library must deliver for what the client actually sent."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import ServiceTestCase, curl, free_port, http, sha256_hex  # noqa: E402
+
+KEYS = {"app", "method", "raw_url", "url", "version", "headers", "body_length", "body_sha256",
+        "remote", "local", "url_context", "request_id", "connection_id"}
+URL_KEYS = {"full", "host", "port", "path", "query"}
+EMPTY_SHA = sha256_hex(b"")
+
+
+class EchoContract(ServiceTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.port = free_port()
+        p = self.port
+        self.start_echo(f"http://+:{p}/a/", f"http://+:{p}/a/two/", name="A")
+        self.start_echo(f"http://+:{p}/b/", name="B")
+
+    def test_every_key_for_a_raw_request(self):
+        p = self.port
+        c = self.conn(p)
+        raw_url = "/a/x%41y/%7e/%20sp?q=1&r=%20&s=%2F&t=%41"
+        request = (f"GET {raw_url} HTTP/1.1\r\n"
+                   f"Host: 127.0.0.1:{p}\r\n"
+                   "X-Dup: one\r\n"
+                   "User-Agent: integration\r\n"
+                   "x-dup: two\r\n"
+                   "X-Empty:\r\n"
+                   "X-Spaces:   padded value  \r\n"
+                   "X-Dup: three\r\n"
+                   "\r\n")
+        c.send(request)
+        r = c.read_response()
+        self.assertEqual((r.version, r.status, r.reason), ("HTTP/1.1", 200, "OK"))
+        self.assertEqual(r.header("Content-Type"), "application/json")
+        self.assertEqual(int(r.header("Content-Length")), len(r.body))
+        self.assertIsNotNone(r.header("Date"), "the service adds Date")
+        self.assertTrue(r.header("Server", "").startswith("httpapi/"), "the service adds Server")
+        j = r.json()
+        self.assertEqual(set(j), KEYS)
+        self.assertEqual(set(j["url"]), URL_KEYS)
+        self.assertEqual(j["app"], "A")
+        self.assertEqual(j["method"], "GET")
+        self.assertEqual(j["raw_url"], raw_url, "raw_url is exactly as sent")
+        self.assertEqual(j["url"]["path"], "/a/xAy/~/ sp", "url.path is cooked (decoded)")
+        self.assertEqual(j["url"]["query"], "q=1&r=%20&s=%2F&t=%41", "query is raw, without '?'")
+        self.assertEqual(j["url"]["host"], "127.0.0.1")
+        self.assertEqual(j["url"]["port"], p)
+        self.assertTrue(j["url"]["full"].startswith(f"http://127.0.0.1:{p}/a/xAy/~/"),
+                        j["url"]["full"])
+        self.assertTrue(j["url"]["full"].endswith("?q=1&r=%20&s=%2F&t=%41"), j["url"]["full"])
+        self.assertEqual(j["version"], "HTTP/1.1")
+        self.assertEqual(j["headers"], [["Host", f"127.0.0.1:{p}"], ["X-Dup", "one"],
+                                        ["User-Agent", "integration"], ["x-dup", "two"],
+                                        ["X-Empty", ""], ["X-Spaces", "padded value"],
+                                        ["X-Dup", "three"]],
+                         "headers in arrival order, duplicates kept, names as sent")
+        self.assertEqual(j["body_length"], 0)
+        self.assertEqual(j["body_sha256"], EMPTY_SHA)
+        self.assertEqual(j["remote"], f"127.0.0.1:{c.local_port}")
+        self.assertEqual(j["local"], f"127.0.0.1:{p}")
+        self.assertEqual(j["url_context"], 1)
+        self.assertIsInstance(j["request_id"], int)
+        self.assertIsInstance(j["connection_id"], int)
+
+    def test_url_context_is_position(self):
+        self.assertEqual(http(self.port, path="/a/two/x").json()["url_context"], 2)
+        self.assertEqual(http(self.port, path="/a/one").json()["url_context"], 1)
+        self.assertEqual(http(self.port, path="/b/").json()["url_context"], 1)
+
+    def test_host_is_lowercased_and_absolute_form(self):
+        p = self.port
+        j = http(p, path="/b/x?y", host=f"Some.Example.COM:{p}").json()
+        self.assertEqual(j["url"]["host"], "some.example.com")
+        self.assertEqual(j["url"]["full"], f"http://some.example.com:{p}/b/x?y")
+        self.assertEqual(j["headers"][0], ["Host", f"Some.Example.COM:{p}"])
+        # absolute-form target: raw_url as sent, cooked URL from it
+        target = f"http://Absolute.Example:{p}/b/abs%2Dpath?k=v"
+        c = self.conn(p)
+        r = c.request("GET", target, host=f"ignored.example:{p}")
+        self.assertEqual(r.status, 200, r.body)
+        j = r.json()
+        self.assertEqual(j["raw_url"], target)
+        self.assertEqual(j["url"]["host"], "absolute.example")
+        self.assertEqual(j["url"]["path"], "/b/abs-path")
+        self.assertEqual(j["url"]["query"], "k=v")
+
+    def test_http10_request(self):
+        c = self.conn(self.port)
+        c.send(b"GET /a/old HTTP/1.0\r\nX-Old: yes\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        j = r.json()
+        self.assertEqual(j["version"], "HTTP/1.0")
+        self.assertEqual(j["headers"], [["X-Old", "yes"]])
+        self.assertEqual(j["url"]["host"], "127.0.0.1", "no Host: the local address")
+        self.assertEqual(j["url"]["port"], self.port)
+        self.assertTrue(c.wait_closed(), "HTTP/1.0 without keep-alive is closed after the answer")
+
+    def test_post_body_length_and_sha(self):
+        body = bytes(range(256)) * 41 + b"tail"
+        r = http(self.port, "POST", "/b/upload", body=body,
+                 headers=[("Content-Type", "application/octet-stream")])
+        j = r.json()
+        self.assertEqual(j["method"], "POST")
+        self.assertEqual(j["body_length"], len(body))
+        self.assertEqual(j["body_sha256"], sha256_hex(body))
+        self.assertIn(["Content-Length", str(len(body))], j["headers"])
+
+    def test_other_methods_as_sent(self):
+        for method in ("PUT", "DELETE", "OPTIONS", "PATCH", "PROPFIND", "X-CUSTOM"):
+            with self.subTest(method=method):
+                r = http(self.port, method, "/a/m", body=b"x" if method in ("PUT", "PATCH") else b"")
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual(r.json()["method"], method)
+
+    def test_head_gets_headers_only_with_length_of_json(self):
+        c = self.conn(self.port)
+        # HEAD then GET pipelined on the same connection: if the HEAD answer carried a body,
+        # the GET's status line would not come next.
+        c.send(harness.build_request("HEAD", "/a/same", host="h") +
+               harness.build_request("GET", "/a/same", host="h"))
+        head = c.read_response(head_request=True)
+        get = c.read_response()
+        self.assertEqual(head.status, 200)
+        self.assertEqual(head.header("Content-Type"), "application/json")
+        self.assertEqual(get.status, 200)
+        jg = get.json()
+        self.assertEqual(jg["method"], "GET")
+        # The HEAD answer's JSON differs from the GET's only in "HEAD" vs "GET" and in the
+        # request_id (the previous one on this service).
+        expected = len(get.body) + 1 - len(str(jg["request_id"])) + len(str(jg["request_id"] - 1))
+        self.assertEqual(int(head.header("Content-Length")), expected)
+        # curl -I too
+        res = curl("-I", f"http://127.0.0.1:{self.port}/b/head")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        blocks = harness.parse_curl_head(res.stdout)
+        self.assertEqual(blocks[-1][0], 200)
+        self.assertGreater(int(dict(blocks[-1][1])["Content-Length"]), 100)
+
+    def test_request_ids_unique_connection_id_per_connection(self):
+        request_ids = []
+        connection_ids = []
+        for _ in range(4):
+            c = self.conn(self.port)
+            seen = set()
+            for i in range(5):
+                j = c.request("GET", f"/{'ab'[i % 2]}/{i}").json()
+                request_ids.append(j["request_id"])
+                seen.add(j["connection_id"])
+            self.assertEqual(len(seen), 1, "one keep-alive connection, one connection_id")
+            connection_ids.append(seen.pop())
+            c.close()
+        self.assertEqual(len(set(request_ids)), len(request_ids), "request_id is unique")
+        self.assertEqual(len(set(connection_ids)), 4, "connections have distinct ids")
+
+
+if __name__ == "__main__":
+    harness.main()

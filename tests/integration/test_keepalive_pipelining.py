@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Keep-alive and pipelining across two applications on one port (issue 2 items 2 and 8):
+one connection going /a/ -> /b/ -> /a/, pipelined requests to both apps answered in order,
+a pipeline of 50 alternating requests. Run with one and with two I/O threads."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import ServiceTestCase, build_request, free_port, sha256_hex  # noqa: E402
+
+
+class KeepAlivePipelining(ServiceTestCase):
+    IO_THREADS = 1
+
+    def setUp(self):
+        super().setUp()
+        self.port = free_port()
+        self.start_echo(f"http://+:{self.port}/a/", name="A")
+        self.start_echo(f"http://+:{self.port}/b/", name="B")
+
+    def test_keepalive_a_b_a(self):
+        c = self.conn(self.port)
+        results = []
+        for path in ("/a/1", "/b/2", "/a/3"):
+            r = c.request("GET", path)
+            self.assertEqual(r.status, 200)
+            self.assertIsNone(r.header("Connection"), "HTTP/1.1 keep-alive needs no Connection")
+            results.append(r.json())
+        self.assertEqual([j["app"] for j in results], ["A", "B", "A"])
+        self.assertEqual([j["raw_url"] for j in results], ["/a/1", "/b/2", "/a/3"])
+        self.assertEqual(len({j["connection_id"] for j in results}), 1,
+                         "same connection_id on one keep-alive connection")
+        ids = [j["request_id"] for j in results]
+        self.assertEqual(len(set(ids)), 3)
+        self.assertEqual(ids, sorted(ids), "request ids grow on one connection")
+        self.assertEqual({j["remote"] for j in results}, {f"127.0.0.1:{c.local_port}"})
+
+    def test_keepalive_http10_with_keep_alive_header(self):
+        c = self.conn(self.port)
+        apps = []
+        for path in ("/a/x", "/b/y"):
+            r = c.request("GET", path, headers=[("Connection", "keep-alive")], version="HTTP/1.0")
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.header("Connection", "").lower(), "keep-alive")
+            apps.append(r.json()["app"])
+        self.assertEqual(apps, ["A", "B"])
+
+    def test_connection_close_request_is_honoured(self):
+        c = self.conn(self.port)
+        r = c.request("GET", "/b/", headers=[("Connection", "close")])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Connection"), "close")
+        self.assertTrue(c.wait_closed())
+
+    def test_pipelined_to_both_apps_in_one_write(self):
+        c = self.conn(self.port)
+        paths = ["/a/p1", "/b/p2", "/a/p3", "/b/p4?x=1"]
+        c.send(b"".join(build_request("GET", p) for p in paths))
+        got = [c.read_response().json() for _ in paths]
+        self.assertEqual([j["raw_url"] for j in got], paths, "answered in request order")
+        self.assertEqual([j["app"] for j in got], ["A", "B", "A", "B"])
+        self.assertEqual(len({j["connection_id"] for j in got}), 1)
+
+    def test_pipeline_of_50_alternating_with_bodies(self):
+        c = self.conn(self.port, timeout=30)
+        wire = b""
+        expected = []
+        for i in range(50):
+            app = "A" if i % 2 == 0 else "B"
+            path = f"/{app.lower()}/n{i}"
+            body = (f"body-{i}-" * (i * 7)).encode() if i % 3 == 0 else b""
+            method = "POST" if body else "GET"
+            wire += build_request(method, path, body=body)
+            expected.append((app, path, method, len(body), sha256_hex(body)))
+        c.send(wire)
+        got = []
+        deadline = time.monotonic() + 30
+        for _ in expected:
+            got.append(c.read_response(timeout=deadline - time.monotonic()).json())
+        self.assertEqual([(j["app"], j["raw_url"], j["method"], j["body_length"], j["body_sha256"])
+                          for j in got], expected)
+        self.assertEqual(len({j["connection_id"] for j in got}), 1)
+        # still usable afterwards
+        self.assertEqual(c.request("GET", "/a/after").json()["raw_url"], "/a/after")
+
+    def test_pipeline_split_across_writes(self):
+        # A pipeline delivered in odd pieces (a request split mid-header) still parses.
+        c = self.conn(self.port)
+        wire = b"".join(build_request("GET", f"/{'ab'[i % 2]}/s{i}") for i in range(10))
+        for i in range(0, len(wire), 37):
+            c.send(wire[i:i + 37])
+            time.sleep(0.002)
+        got = [c.read_response().json()["raw_url"] for _ in range(10)]
+        self.assertEqual(got, [f"/{'ab'[i % 2]}/s{i}" for i in range(10)])
+
+    def test_pipeline_with_head_and_404_in_the_middle(self):
+        c = self.conn(self.port)
+        c.send(build_request("GET", "/a/1") + build_request("HEAD", "/b/2") +
+               build_request("GET", "/b/3"))
+        r1 = c.read_response()
+        r2 = c.read_response(head_request=True)
+        r3 = c.read_response()
+        self.assertEqual([r1.json()["raw_url"], r2.status, r3.json()["raw_url"]],
+                         ["/a/1", 200, "/b/3"])
+        # a 404 ends the pipeline here: the service answers it with Connection: close
+        c2 = self.conn(self.port)
+        c2.send(build_request("GET", "/a/x") + build_request("GET", "/nothing/") +
+                build_request("GET", "/b/never"))
+        self.assertEqual(c2.read_response().json()["raw_url"], "/a/x")
+        r = c2.read_response()
+        self.assertEqual(r.status, 404)
+
+    def test_many_keepalive_connections_interleaved(self):
+        conns = [self.conn(self.port) for _ in range(8)]
+        for round_ in range(3):
+            for i, c in enumerate(conns):
+                c.send(build_request("GET", f"/{'ab'[(i + round_) % 2]}/c{i}r{round_}"))
+            for i, c in enumerate(conns):
+                j = c.read_response().json()
+                self.assertEqual(j["raw_url"], f"/{'ab'[(i + round_) % 2]}/c{i}r{round_}")
+                self.assertEqual(j["remote"], f"127.0.0.1:{c.local_port}")
+        self.assertEqual(len({c.request("GET", "/a/").json()["connection_id"] for c in conns}), 8)
+
+
+class KeepAlivePipeliningTwoIoThreads(KeepAlivePipelining):
+    IO_THREADS = 2
+
+
+if __name__ == "__main__":
+    harness.main()
