@@ -300,8 +300,8 @@ MODEL=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
 [[ $DIRTY == 0 ]] && TREE="clean" || TREE="$DIRTY tracked files modified"
-NGINX_VERSION=$(nginx -v 2>&1 | sed 's/^nginx version: //')
-WRK_VERSION=$(wrk -v 2>&1 | head -1 | awk '{print $2}')
+NGINX_VERSION=$( (nginx -v 2>&1 || true) | sed 's/^nginx version: //')
+WRK_VERSION=$( (wrk -v 2>&1 || true) | head -1 | awk '{print $2}')
 
 REPORT=$(cat <<EOF
 ### Run of $DATE

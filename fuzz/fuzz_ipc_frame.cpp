@@ -51,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     decode_and_reencode<ipc::UrlCall>(frame);
     decode_and_reencode<ipc::BindGroup>(frame);
     decode_and_reencode<ipc::CreateQueue>(frame);
+    decode_and_reencode<ipc::AdminCall>(frame);
     decode_and_reencode<ipc::Receive>(frame);
     decode_and_reencode<ipc::ReadBody>(frame);
     decode_and_reencode<ipc::SendResponse>(frame);

@@ -72,7 +72,8 @@ bool decode(const Frame& f, Hello& m) {
   m.max_version = r.u16();
   const std::uint8_t role = r.u8();
   if (role != static_cast<std::uint8_t>(Role::session) &&
-      role != static_cast<std::uint8_t>(Role::queue)) {
+      role != static_cast<std::uint8_t>(Role::queue) &&
+      role != static_cast<std::uint8_t>(Role::admin)) {
     return false;
   }
   m.role = static_cast<Role>(role);
@@ -168,6 +169,20 @@ bool decode(const Frame& f, CreateQueue& m) {
   m.call = f.tag;
   m.flags = r.u32();
   m.name = r.bytes();
+  return r.ok();
+}
+
+bool encode(std::string& out, const AdminCall& m) {
+  FrameWriter w(out, raw(Type::admin), m.call);
+  w.bytes(m.json);
+  return w.finish();
+}
+
+bool decode(const Frame& f, AdminCall& m) {
+  if (!is(f, Type::admin)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.json = r.bytes();
   return r.ok();
 }
 

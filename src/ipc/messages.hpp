@@ -22,6 +22,8 @@ enum class Type : std::uint16_t {
   add_url = 12,
   remove_url = 13,
   bind_group = 14,
+  // library/httpcfg -> service, on an admin connection: one JSON command (docs/protocol.md)
+  admin = 30,
   // library -> service, on a queue connection
   create_queue = 20,
   receive = 21,        // receive credits
@@ -35,7 +37,7 @@ enum class Type : std::uint16_t {
   request_gone = 42,  // tag = request id; the client connection closed
 };
 
-enum class Role : std::uint8_t { session = 1, queue = 2 };
+enum class Role : std::uint8_t { session = 1, queue = 2, admin = 3 };
 
 struct Hello {
   std::uint32_t magic = kMagic;
@@ -80,6 +82,13 @@ struct CreateQueue {
   std::uint64_t call = 0;
   std::uint32_t flags = 0;  // HTTPAPI_QUEUE_FLAG_*
   std::string_view name;
+};
+
+// An administration command as JSON; answered by a Result whose detail is JSON on success
+// (for the show commands) or the one-line reason on failure.
+struct AdminCall {
+  std::uint64_t call = 0;
+  std::string_view json;
 };
 
 struct Receive {
@@ -169,6 +178,7 @@ bool encode(std::string& out, Type type, const GroupCall& m);
 bool encode(std::string& out, Type type, const UrlCall& m);
 bool encode(std::string& out, const BindGroup& m);
 bool encode(std::string& out, const CreateQueue& m);
+bool encode(std::string& out, const AdminCall& m);
 bool encode(std::string& out, const Receive& m);
 bool encode(std::string& out, const ReadBody& m);
 bool encode(std::string& out, const SendResponse& m);
@@ -187,6 +197,7 @@ bool decode(const Frame& f, GroupCall& m);  // create_group or close_group
 bool decode(const Frame& f, UrlCall& m);    // add_url or remove_url
 bool decode(const Frame& f, BindGroup& m);
 bool decode(const Frame& f, CreateQueue& m);
+bool decode(const Frame& f, AdminCall& m);
 bool decode(const Frame& f, Receive& m);
 bool decode(const Frame& f, ReadBody& m);
 bool decode(const Frame& f, SendResponse& m);

@@ -1,0 +1,67 @@
+// The persistent service configuration (DESIGN.md §2, §8): reservations (URL ACLs), the IP
+// listen list and server-wide settings, in SQLite (WAL mode, one transaction per change,
+// versioned schema with migrations). Only httpapid writes it; httpcfg goes through the
+// service. Not thread-safe: the service loop owns the store.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace httpapi::config {
+
+struct AclEntry {
+  enum class Kind : std::uint8_t { user, group };
+  Kind kind = Kind::user;
+  std::uint32_t id = 0;     // uid or gid
+  bool listen = true;       // may register prefixes under the reservation
+  bool delegate = false;    // may add reservations below it
+};
+
+struct Reservation {
+  std::string prefix;             // canonical text (route::UrlPrefix::text)
+  std::vector<AclEntry> acl;
+};
+
+// Every failure carries a message that says what is wrong and what to do.
+struct StoreError {
+  std::string message;
+};
+
+class ConfigStore {
+ public:
+  // Opens (creating if missing) the store at `path`, migrating an older schema in one
+  // transaction. A file that is not a database, is corrupt (PRAGMA quick_check fails), or
+  // has a schema newer than this build is an error: the caller stops with the message; the
+  // file is never reset or overwritten.
+  static std::unique_ptr<ConfigStore> open(const std::string& path, StoreError& error);
+  ~ConfigStore();
+
+  static constexpr int kSchemaVersion = 1;
+  int schema_version() const;
+
+  // Reservations. add fails (returns false, sets error) when the prefix exists already.
+  bool add_reservation(const Reservation& reservation, StoreError& error);
+  bool delete_reservation(const std::string& prefix, StoreError& error);  // false if absent
+  std::vector<Reservation> reservations() const;
+
+  // IP listen list: textual addresses ("127.0.0.1", "::1", "0.0.0.0", "::").
+  bool add_listen_address(const std::string& address, StoreError& error);
+  bool delete_listen_address(const std::string& address, StoreError& error);
+  std::vector<std::string> listen_addresses() const;
+
+  // Server-wide settings as text (limits and timers, e.g. "header_wait_seconds" = "120").
+  bool set_setting(const std::string& key, const std::string& value, StoreError& error);
+  bool delete_setting(const std::string& key, StoreError& error);
+  std::map<std::string, std::string> settings() const;
+
+ private:
+  struct Impl;
+  explicit ConfigStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace httpapi::config
