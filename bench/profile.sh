@@ -28,7 +28,7 @@ while [[ $# -gt 0 ]]; do
     --top) TOP=$2; shift ;;
     --perf-seconds) PERF_SECONDS=$2; shift ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift

@@ -8,12 +8,19 @@
 #
 # The server side (service + app, or nginx + its upstream) runs on CPU 0, wrk on CPU 1 (this
 # script and its helpers too). Every round runs a, b, c, a|p16, b|p16, c|p16 back to back.
-# Reported per scenario: median (min-max) over rounds of req/s, p99 latency and server CPU
-# microseconds per request (utime+stime of the server-side processes / requests completed).
+# Reported per scenario: median (min-max) over rounds of req/s, p99 latency, server CPU
+# microseconds per request (utime+stime of the server-side processes / requests completed),
+# server context switches per request, CPU use of server and wrk, and "other load": CPU time
+# on CPUs 0-1 used by other work on the machine during the run. A run disturbed by other work
+# (> 20% of a CPU) is run once more. Runs with non-2xx answers or socket errors are invalid
+# and left out of the medians. Ratios (a)/(c) and (a)/(b) are taken per round.
 #
 # Usage: bench/run.sh [--record] [--duration SECONDS] [--rounds N] [--connections N]
-#                     [--depth N] [--no-build] [--keep]
+#                     [--depth N] [--commit REV] [--no-build] [--keep]
 #   --record     append the table, machine, commit and commands to bench/RESULTS.md
+#   --commit     benchmark a committed revision instead of the working tree: its sources are
+#                exported with `git archive` to a temporary directory and built once into
+#                <repo>/build-release-<sha> (kept for the next run); git state is not touched
 #   --duration   seconds per wrk run (default 10)
 #   --rounds     rounds (default 3)
 #   --no-build   do not run the (incremental) release build first
@@ -23,6 +30,7 @@
 #   less than QUIET_PERCENT (default 10) busy with other work; the run goes ahead anyway after.
 set -euo pipefail
 
+ARGS="$*"
 DURATION=10
 ROUNDS=3
 CONNECTIONS=50
@@ -30,6 +38,7 @@ DEPTH=16
 RECORD=0
 BUILD=1
 KEEP=0
+COMMIT_REV=
 WARMUP=${WARMUP:-2}
 QUIET_WAIT=${QUIET_WAIT:-30}
 QUIET_PERCENT=${QUIET_PERCENT:-10}
@@ -41,9 +50,10 @@ while [[ $# -gt 0 ]]; do
     --rounds) ROUNDS=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
     --depth) DEPTH=$2; shift ;;
+    --commit) COMMIT_REV=$2; shift ;;
     --no-build) BUILD=0 ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -64,22 +74,47 @@ for tool in wrk nginx curl taskset python3 cc cmake ninja; do
 done
 [[ $(nproc --all) -ge 2 ]] || die "needs 2 CPUs (server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
 
+CPUS=$(nproc)  # before this script pins itself to one CPU
 # This script, its helpers and wrk stay off the server's CPU.
 taskset -pc "$CLIENT_CPU" $$ >/dev/null
 
 # ---- build ------------------------------------------------------------------------------
+SOURCE_DIR=$ROOT
+SOURCE_NOTE=
+if [[ -n $COMMIT_REV ]]; then
+  SHA=$(git -C "$ROOT" rev-parse --verify "$COMMIT_REV^{commit}") || die "no commit $COMMIT_REV"
+  BUILD_DIR=$ROOT/build-release-${SHA:0:12}
+  SOURCE_NOTE="sources of ${SHA:0:12} exported with git archive"
+fi
 HTTPAPID=$BUILD_DIR/src/daemon/httpapid
 HELLO=$BUILD_DIR/examples/httpapi-hello
-if [[ $BUILD == 1 || ! -x $HTTPAPID || ! -x $HELLO ]]; then
+EXPORT_DIR=
+if [[ -n $COMMIT_REV ]]; then
+  if [[ ! -x $HTTPAPID || ! -x $HELLO ]]; then
+    EXPORT_DIR=$(mktemp -d /tmp/httpapi-bench-src.XXXXXX)
+    log "exporting ${SHA:0:12} to $EXPORT_DIR and building it in $BUILD_DIR"
+    git -C "$ROOT" archive --format=tar "$SHA" | tar -x -C "$EXPORT_DIR"
+    rc=0
+    cmake -S "$EXPORT_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DHTTPAPI_TESTS=OFF >&2 || rc=$?
+    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || rc=$?
+    rm -rf "$EXPORT_DIR"
+    [[ $rc == 0 ]] || die "building ${SHA:0:12} failed"
+  fi
+elif [[ $BUILD == 1 || ! -x $HTTPAPID || ! -x $HELLO ]]; then
   if [[ ! -f $BUILD_DIR/build.ninja ]]; then
     log "configuring a release build in $BUILD_DIR"
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DHTTPAPI_TESTS=OFF >"$BUILD_DIR.configure.log" 2>&1 ||
-      { cat "$BUILD_DIR.configure.log" >&2; die "cmake configure failed"; }
-    rm -f "$BUILD_DIR.configure.log"
+      -DHTTPAPI_TESTS=OFF >&2 || die "cmake configure failed"
   fi
   log "building (release) in $BUILD_DIR"
-  cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || die "build failed"
+  if ! cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2; then
+    # The working tree may be mid-edit (others change it concurrently): use what was last
+    # built, and say so in the report.
+    [[ -x $HTTPAPID && -x $HELLO ]] || die "build failed"
+    SOURCE_NOTE="the working tree did not build; used the binaries built $(date -u -r "$HTTPAPID" '+%Y-%m-%d %H:%M UTC')"
+    log "WARNING: $SOURCE_NOTE"
+  fi
 fi
 grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD_DIR/CMakeCache.txt" ||
   die "$BUILD_DIR is not a Release build"
@@ -274,12 +309,22 @@ for round in $(seq "$ROUNDS"); do
     for p in ${SERVER_PIDS[$base]//,/ }; do
       alive "$p" || die "server process $p of ($base) died before round $round"
     done
-    if ! busy=$($STATS wait-quiet "$QUIET_WAIT" "$QUIET_PERCENT"); then
-      log "WARNING: CPUs 0-1 still ${busy}% busy with other work after ${QUIET_WAIT}s; measuring anyway"
-    fi
-    echo "=== round $round, scenario $s: $(wrk_command "$s" "$DURATION")" >&2
-    $STATS measure --out "$RUNS" --scenario "$s" --round "$round" --pids "${SERVER_PIDS[$base]}" \
-      -- $(wrk_command "$s" "$DURATION") >&2
+    for attempt in 1 2; do
+      if ! busy=$($STATS wait-quiet "$QUIET_WAIT" "$QUIET_PERCENT"); then
+        log "WARNING: CPUs 0-1 still ${busy}% busy with other work after ${QUIET_WAIT}s; measuring anyway"
+      fi
+      echo "=== round $round, scenario $s: $(wrk_command "$s" "$DURATION")" >&2
+      rc=0
+      $STATS measure --out "$WORK/run.json" --scenario "$s" --round "$round" \
+        --pids "${SERVER_PIDS[$base]}" -- $(wrk_command "$s" "$DURATION") >&2 || rc=$?
+      [[ $rc == 0 || $rc == 3 ]] || die "stats.py measure failed ($rc)"
+      if [[ $rc == 3 && $attempt == 1 ]]; then
+        log "other work disturbed this run; running it again"
+        continue
+      fi
+      cat "$WORK/run.json" >>"$RUNS"
+      break
+    done
   done
 done
 
@@ -297,19 +342,25 @@ errors=$(cat "$WORK"/a/state/logs/httperr*.log 2>/dev/null | grep -vc '^#' || tr
 TABLE=$($STATS report "$RUNS")
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 MODEL=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
-[[ $DIRTY == 0 ]] && TREE="clean" || TREE="$DIRTY tracked files modified"
+if [[ -n $COMMIT_REV ]]; then
+  COMMIT=${SHA:0:12}
+  TREE="clean export"
+else
+  COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
+  [[ $DIRTY == 0 ]] && TREE="clean" || TREE="working tree with $DIRTY tracked files modified"
+fi
+[[ -z $SOURCE_NOTE ]] || TREE="$TREE; $SOURCE_NOTE"
 NGINX_VERSION=$( (nginx -v 2>&1 || true) | sed 's/^nginx version: //')
 WRK_VERSION=$( (wrk -v 2>&1 || true) | head -1 | awk '{print $2}')
 
 REPORT=$(cat <<EOF
 ### Run of $DATE
 
-- machine: $(nproc) CPUs, $MODEL, Linux $(uname -r)
-- commit: $COMMIT (working tree: $TREE), build: $BUILD_DIR (Release)
+- machine: $CPUS CPUs, $MODEL, Linux $(uname -r)
+- commit: $COMMIT ($TREE), build: $BUILD_DIR (Release)
 - peers: $NGINX_VERSION, wrk $WRK_VERSION; $ROUNDS rounds × ${DURATION} s per run, ${WARMUP} s warm-up per scenario; $CONNECTIONS connections, pipelining depth $DEPTH in (d)
-- script: \`bench/run.sh$( [[ $RECORD == 1 ]] && echo " --record")$( [[ $DURATION != 10 ]] && echo " --duration $DURATION")$( [[ $ROUNDS != 3 ]] && echo " --rounds $ROUNDS")\`
+- script: \`bench/run.sh $ARGS\`
 
 $TABLE
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Helpers for bench/run.sh.
 
-  stats.py measure --out RUNS.jsonl --scenario NAME --round N --pids PID[,PID...] -- WRK-COMMAND...
+  stats.py measure --out RUN.json --scenario NAME --round N --pids PID[,PID...] -- WRK-COMMAND...
       Runs one wrk command, reads utime+stime of the server-side processes from
-      /proc/PID/stat before and after it, parses wrk's output, checks for errors and appends
-      one JSON record to RUNS.jsonl. Prints wrk's output and a one-line summary.
+      /proc/PID/stat before and after it, parses wrk's output, checks for errors and writes
+      one JSON record to RUN.json. Prints wrk's output and a one-line summary. Exit status 0,
+      or 3 when other work on the machine took more than --noisy-percent (default 20) of
+      CPUs 0-1 during the run (the caller may run it again).
 
   stats.py report RUNS.jsonl
       Prints the markdown results table: median and (min-max) over rounds per scenario, and
@@ -119,6 +121,7 @@ def measure(argv):
     ap.add_argument("--scenario", required=True)
     ap.add_argument("--round", type=int, required=True)
     ap.add_argument("--pids", required=True)
+    ap.add_argument("--noisy-percent", type=float, default=20.0)
     ap.add_argument("command", nargs=argparse.REMAINDER)
     a = ap.parse_args(argv)
     command = a.command[1:] if a.command and a.command[0] == "--" else a.command
@@ -165,7 +168,8 @@ def measure(argv):
         problems.append("socket errors " + ", ".join(f"{k} {v}" for k, v in bad.items()))
     r["valid"] = not problems
     r["problems"] = problems
-    with open(a.out, "a") as f:
+    r["noisy"] = (r["other_cpu_util"] or 0) * 100 > a.noisy_percent
+    with open(a.out, "w") as f:
         f.write(json.dumps(r) + "\n")
     cpu = r["server_cpu_us_per_req"]
     print(f"  -> {a.scenario} round {a.round}: {r['rps']:.0f} req/s, "
@@ -176,6 +180,9 @@ def measure(argv):
           if cpu is not None else "  -> no requests")
     if problems:
         print(f"  !! INVALID RUN ({a.scenario} round {a.round}): " + "; ".join(problems))
+    if r["noisy"]:
+        print(f"  !! noisy: other work used {r['other_cpu_util'] * 100:.0f}% of a CPU meanwhile")
+        return 3
     return 0
 
 
@@ -268,6 +275,14 @@ def report(argv):
             if num_s in by and den_s in by:
                 out.append(f"| (a)/({den}){label} | {ratio(num_s, den_s, 'rps')} | "
                            f"{ratio(num_s, den_s, 'server_cpu_us_per_req')} |")
+    noisy = [r for r in runs if r.get("noisy") and r["valid"]]
+    if noisy:
+        out.append("")
+        out.append("Runs during which other work on the machine used more than 20% of a CPU "
+                   "(kept above; each was already retried once):")
+        for r in noisy:
+            out.append(f"- {r['scenario']} round {r['round']}: other load "
+                       f"{r['other_cpu_util'] * 100:.0f}%")
     invalid = [r for r in runs if not r["valid"]]
     if invalid:
         out.append("")

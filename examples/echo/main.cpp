@@ -1,6 +1,7 @@
 // httpapi-echo: answers every request with what it received, as JSON.
 // The tool tests and users poke the service with; see README.md for the JSON keys.
 #include <arpa/inet.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 
@@ -103,11 +104,22 @@ int main(int argc, char** argv) {
   std::string app_name = "echo";
   CLI::App cli{"httpapi-echo: answers every request with what it received, as JSON"};
   cli.add_option("--url", urls, "URL prefix to register (repeatable); its context is its "
-                                "position, 1, 2, ...")
-      ->required();
-  cli.add_option("--queue", queue_name, "Name of the request queue to create");
+                                "position, 1, 2, ...");
+  cli.add_option("--queue", queue_name, "Name of the request queue to create (or to join "
+                                        "with --open)");
   cli.add_option("--name", app_name, "Name reported as \"app\" in every answer");
+  bool join = false;
+  cli.add_flag("--open", join, "Join the existing named --queue as one more worker; "
+                               "register no URLs");
+  std::vector<std::string> allowed_users;
+  cli.add_option("--allow-user", allowed_users,
+                 "Let this user's processes open the named --queue too (repeatable)");
   CLI11_PARSE(cli, argc, argv);
+  if (join != urls.empty() || (join && queue_name.empty())) {
+    std::fprintf(stderr, "httpapi-echo: give --url PREFIX (one or more), or --open with "
+                         "--queue NAME\n");
+    return 2;
+  }
 
   httpapi::Runtime runtime;
   auto fail = [](const char* what, httpapi_error e) {
@@ -116,15 +128,28 @@ int main(int argc, char** argv) {
     return 2;
   };
   if (runtime.error()) return fail("initialize", runtime.error());
-  auto session = httpapi::Session::create();
-  if (!session) return fail("session", session.error());
-  auto group = session->create_url_group();
-  if (!group) return fail("URL group", group.error());
-  auto queue = httpapi::Queue::create(queue_name);
+  // A worker that joins a queue needs no session: the queue's creator routes URLs to it.
+  httpapi::Result<httpapi::Session> session = HTTPAPI_ERROR_NOT_INITIALIZED;
+  httpapi::Result<httpapi::UrlGroup> group = HTTPAPI_ERROR_NOT_INITIALIZED;
+  auto queue = httpapi::Queue::create(queue_name, join ? HTTPAPI_QUEUE_FLAG_OPEN_EXISTING : 0);
   if (!queue) return fail("request queue", queue.error());
-  if (auto e = group->bind(*queue)) return fail("bind", e);
-  for (std::size_t i = 0; i < urls.size(); ++i) {
-    if (auto e = group->add(urls[i], i + 1)) return fail(urls[i].c_str(), e);
+  if (!join) {
+    session = httpapi::Session::create();
+    if (!session) return fail("session", session.error());
+    group = session->create_url_group();
+    if (!group) return fail("URL group", group.error());
+    if (auto e = group->bind(*queue)) return fail("bind", e);
+    for (const std::string& user : allowed_users) {
+      const passwd* pw = getpwnam(user.c_str());
+      if (!pw) {
+        std::fprintf(stderr, "httpapi-echo: --allow-user: no user named '%s'\n", user.c_str());
+        return 2;
+      }
+      if (auto e = queue->allow_user(pw->pw_uid)) return fail("allow user", e);
+    }
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+      if (auto e = group->add(urls[i], i + 1)) return fail(urls[i].c_str(), e);
+    }
   }
   std::printf("ready\n");
   std::fflush(stdout);

@@ -135,6 +135,18 @@ HTTPAPI_API void httpapi_url_group_close(httpapi_url_group *group);
  * service; *out owns it. */
 HTTPAPI_API httpapi_error httpapi_queue_create(const char *name, uint32_t flags, httpapi_queue **out);
 
+/* Principals for httpapi_queue_allow. */
+#define HTTPAPI_PRINCIPAL_USER 1u
+#define HTTPAPI_PRINCIPAL_GROUP 2u
+
+/* Lets processes of another user (kind USER, id = uid) or of a group's members (kind
+ * GROUP, id = gid) open this named queue with OPEN_EXISTING. By default only the queue's
+ * owner and root may. Only the handle that created the queue may call this; the grant
+ * lasts as long as the queue.
+ * Errors: INVALID_PARAMETER (bad kind, anonymous queue), ACCESS_DENIED (this handle did not
+ * create the queue), SERVICE_UNAVAILABLE. Any thread. */
+HTTPAPI_API httpapi_error httpapi_queue_allow(httpapi_queue *queue, uint32_t kind, uint32_t id);
+
 /* Closes the handle. Requests received through it and not yet answered are answered 503 by
  * the service; requests still waiting in an anonymous queue are answered 503 too. NULL is a
  * no-op. The caller must not be blocked in httpapi_receive on this queue from another thread. */

@@ -92,6 +92,12 @@ class Queue {
   }
   httpapi_queue* get() const noexcept { return h_.get(); }
   int fd() const noexcept { return httpapi_queue_fd(h_.get()); }
+  httpapi_error allow_user(std::uint32_t uid) {
+    return httpapi_queue_allow(h_.get(), HTTPAPI_PRINCIPAL_USER, uid);
+  }
+  httpapi_error allow_group(std::uint32_t gid) {
+    return httpapi_queue_allow(h_.get(), HTTPAPI_PRINCIPAL_GROUP, gid);
+  }
 
  private:
   explicit Queue(httpapi_queue* q) : h_(q) {}

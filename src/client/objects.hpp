@@ -44,6 +44,8 @@ struct QueueCore {
   std::uint32_t credits_outstanding = 0;
   std::uint32_t waiting_receivers = 0;
   std::deque<std::unique_ptr<httpapi_request>> ready;
+  std::uint64_t next_call = 1;  // 1 was create_queue
+  std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::string>> results;
   std::unordered_map<std::uint64_t, httpapi_request*> live;
 
   // Waits (holding `lock` except while reading) until `done()` or the deadline.

@@ -119,6 +119,15 @@ void QueueCore::file(const ipc::Frame& frame) {
       if (m.flags & ipc::kBodyGone) r.gone = true;
       return;
     }
+    case ipc::Type::result: {
+      ipc::Result m;
+      if (!ipc::decode(frame, m)) {
+        broken = true;
+        return;
+      }
+      results[m.call] = {m.status, std::string(m.detail)};
+      return;
+    }
     case ipc::Type::request_gone: {
       auto it = live.find(frame.tag);
       if (it != live.end()) it->second->gone = true;
@@ -314,4 +323,25 @@ extern "C" const httpapi_header* httpapi_request_trailers(const httpapi_request*
   }
   *count = request->trailers.size();
   return request->trailers.data();
+}
+
+extern "C" httpapi_error httpapi_queue_allow(httpapi_queue* queue, uint32_t kind, uint32_t id) {
+  if (!queue || (kind != HTTPAPI_PRINCIPAL_USER && kind != HTTPAPI_PRINCIPAL_GROUP)) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  const std::uint64_t call = ++core.next_call;
+  std::string frame;
+  ipc::encode(frame, ipc::QueueAllow{call, kind, id});
+  if (core.channel.write_all(frame) != HTTPAPI_OK) {
+    core.broken = true;
+    return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  }
+  const httpapi_error e = core.wait(lock, nullptr, [&] { return core.results.count(call) > 0; });
+  if (e != HTTPAPI_OK) return e;
+  const auto [status, detail] = core.results[call];
+  core.results.erase(call);
+  httpapi::client::set_error_detail(detail);
+  return static_cast<httpapi_error>(status);
 }

@@ -28,7 +28,12 @@ struct Reservation {
 
 // Every failure carries a message that says what is wrong and what to do.
 struct StoreError {
+  // What kind of failure, so the service can answer with the matching httpapi_error
+  // (already_exists → HTTPAPI_ERROR_ALREADY_EXISTS, not_found → HTTPAPI_ERROR_NOT_FOUND,
+  // invalid → HTTPAPI_ERROR_INVALID_PARAMETER, storage → the database itself failed).
+  enum class Kind : std::uint8_t { none, already_exists, not_found, invalid, storage };
   std::string message;
+  Kind kind = Kind::none;
 };
 
 class ConfigStore {
@@ -42,6 +47,7 @@ class ConfigStore {
 
   static constexpr int kSchemaVersion = 1;
   int schema_version() const;
+  const std::string& path() const;
 
   // Reservations. add fails (returns false, sets error) when the prefix exists already.
   bool add_reservation(const Reservation& reservation, StoreError& error);

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "daemon/peer_identity.hpp"
 #include "ipc/frame.hpp"
 #include "ipc/messages.hpp"
 
@@ -17,12 +18,6 @@ namespace httpapi::daemon {
 
 class EventLoop;
 class Service;
-
-struct PeerIdentity {
-  pid_t pid = 0;
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
 
 class AppChannel {
  public:

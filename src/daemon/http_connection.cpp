@@ -644,6 +644,20 @@ void HttpConnection::on_tick(unsigned now) {
   }
 }
 
+std::string HttpConnection::remote_text() const { return endpoint_text(remote_); }
+std::string HttpConnection::local_text() const { return endpoint_text(local_); }
+
+std::string_view HttpConnection::phase_name() const noexcept {
+  switch (phase_) {
+    case Phase::reading_head: return in_start_ < in_.size() ? "reading request" : "idle";
+    case Phase::with_app: return response_started_ ? "sending response" : "with application";
+    case Phase::draining: return "draining body";
+    case Phase::closing: return "closing";
+    case Phase::closed: return "closed";
+  }
+  return "unknown";
+}
+
 // ---- plumbing ---------------------------------------------------------------------------
 
 void HttpConnection::log_error(int status, std::string_view reason) {

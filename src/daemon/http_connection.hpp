@@ -30,6 +30,9 @@ class HttpConnection {
   HttpConnection& operator=(const HttpConnection&) = delete;
 
   std::uint64_t id() const noexcept { return id_; }
+  std::string remote_text() const;
+  std::string local_text() const;
+  std::string_view phase_name() const noexcept;
 
   void on_events(std::uint32_t events);
   void on_response(std::uint64_t request_id, std::uint64_t channel_id, std::string frame);

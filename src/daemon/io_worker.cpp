@@ -8,6 +8,8 @@
 
 #include <ctime>
 
+#include <nlohmann/json.hpp>
+
 #include "daemon/http_connection.hpp"
 #include "daemon/service.hpp"
 #include "ipc/messages.hpp"
@@ -20,7 +22,9 @@ IoWorker::IoWorker(Service& service, unsigned index) : service_(service), loop_(
 
 IoWorker::~IoWorker() {
   connections_.clear();
-  for (auto& [port, fd] : listeners_) ::close(fd);
+  for (auto& [port, fds] : listeners_) {
+    for (int fd : fds) ::close(fd);
+  }
 }
 
 void IoWorker::start_thread() {
@@ -36,15 +40,17 @@ void IoWorker::add_listener(std::uint16_t port, int fd) {
     ::close(fd);
     return;
   }
-  listeners_[port] = fd;
+  listeners_[port].push_back(fd);
   loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t) { on_accept(fd); });
 }
 
 void IoWorker::remove_listener(std::uint16_t port) {
   auto it = listeners_.find(port);
   if (it == listeners_.end()) return;
-  loop_.unwatch(it->second);
-  ::close(it->second);
+  for (int fd : it->second) {
+    loop_.unwatch(fd);
+    ::close(fd);
+  }
   listeners_.erase(it);
 }
 
@@ -79,6 +85,18 @@ void IoWorker::destroy_later(std::uint64_t connection_id) {
     connections_.erase(connection_id);
     if (!accepting_ && connections_.empty()) service_.worker_drained();
   });
+}
+
+nlohmann::json IoWorker::describe_connections() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [id, c] : connections_) {
+    list.push_back({{"id", id},
+                    {"worker", index()},
+                    {"remote", c->remote_text()},
+                    {"local", c->local_text()},
+                    {"state", c->phase_name()}});
+  }
+  return list;
 }
 
 HttpConnection* IoWorker::find(std::uint64_t connection_id) {

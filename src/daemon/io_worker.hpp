@@ -8,6 +8,9 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "daemon/event_loop.hpp"
 #include "daemon/self_answer.hpp"
@@ -35,6 +38,7 @@ class IoWorker {
   void stop_accepting();
   void destroy_later(std::uint64_t connection_id);
   std::size_t connection_count() const noexcept { return connections_.size(); }
+  nlohmann::json describe_connections() const;  // for httpcfg show servicestate
 
   // --- from the service loop, through post(): act on the connection if it still exists
   void deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
@@ -52,7 +56,7 @@ class IoWorker {
   Service& service_;
   EventLoop loop_;
   std::thread thread_;
-  std::map<std::uint16_t, int> listeners_;
+  std::map<std::uint16_t, std::vector<int>> listeners_;  // a socket per listen address
   std::unordered_map<std::uint64_t, std::unique_ptr<HttpConnection>> connections_;
   bool accepting_ = true;
 };

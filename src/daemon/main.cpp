@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", options.state_dir,
                  "Directory for control.sock, configuration and logs/ (default: /run/httpapi "
                  "for root, $XDG_RUNTIME_DIR/httpapi otherwise)");
+  app.add_option("--config-db", options.config_db,
+                 "The configuration store, an SQLite file (default: STATE_DIR/config.db)");
   app.add_option("--io-threads", options.io_threads,
                  "I/O threads, one event loop each (default: one per usable CPU)");
   app.add_option("--queue-length", options.queue_length,

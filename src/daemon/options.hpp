@@ -12,6 +12,7 @@ namespace httpapi::daemon {
 
 struct Options {
   std::string state_dir;
+  std::string config_db;    // empty = STATE_DIR/config.db
   unsigned io_threads = 0;  // 0 = one per CPU this process may run on
   http1::Limits limits;
   http1::ChunkedLimits chunked_limits;

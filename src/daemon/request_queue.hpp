@@ -38,6 +38,9 @@ class RequestQueue {
   AppChannel* next_receiver();
 
   unsigned handles = 0;  // open handles (creator, openers); the last close ends the queue
+  std::uint64_t creator_channel = 0;   // the handle that created it (may grant access)
+  std::vector<std::uint32_t> allowed_uids;  // besides the owner and root
+  std::vector<std::uint32_t> allowed_gids;
 
  private:
   std::uint64_t id_;

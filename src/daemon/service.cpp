@@ -1,5 +1,6 @@
 #include "daemon/service.hpp"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -46,42 +47,55 @@ bool valid_queue_name(std::string_view name) {
   return true;
 }
 
-// Until reservations exist (the URL namespace issue), the namespace is closed as on a fresh
-// Windows machine: root may register anything, others only http://localhost:PORT/ above 1024.
-bool may_listen(const PeerIdentity& peer, const route::UrlPrefix& prefix) {
-  if (peer.uid == 0) return true;
-  return !prefix.secure && prefix.host_kind == route::HostKind::explicit_name &&
-         prefix.host == "localhost" && prefix.port > 1024;
-}
-
-int make_listener(std::uint16_t port, int& error) {
-  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  const bool v6 = fd >= 0;
-  if (!v6) fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+// Binds `address` ("" = every address, dual-stack when IPv6 exists) on `port`.
+int make_listener(const std::string& address, std::uint16_t port, int& error) {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  int family = AF_INET6;
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  if (address.empty() || address == "::") {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_addr = in6addr_any;
+    v6->sin6_port = htons(port);
+    length = sizeof *v6;
+  } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    length = sizeof *v6;
+  } else if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    family = AF_INET;
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    length = sizeof *v4;
+  } else {
+    error = EINVAL;
+    return -1;
+  }
+  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 && address.empty()) {  // no IPv6 on this machine: IPv4 wildcard
+    family = AF_INET;
+    storage = {};
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(INADDR_ANY);
+    v4->sin_port = htons(port);
+    length = sizeof *v4;
+    fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  }
   if (fd < 0) {
     error = errno;
     return -1;
   }
   const int one = 1;
-  const int zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  int rc;
-  if (v6) {
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    sockaddr_in6 address{};
-    address.sin6_family = AF_INET6;
-    address.sin6_addr = in6addr_any;
-    address.sin6_port = htons(port);
-    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  } else {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_ANY);
-    address.sin_port = htons(port);
-    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  if (family == AF_INET6) {
+    // The wildcard serves IPv4 too; an explicit IPv6 address only itself.
+    const int v6only = address.empty() ? 0 : 1;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
   }
-  if (rc != 0 || ::listen(fd, 4096) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
+      ::listen(fd, 4096) != 0) {
     error = errno;
     ::close(fd);
     return -1;
@@ -93,13 +107,22 @@ int make_listener(std::uint16_t port, int& error) {
 
 Service::Service(Options options) : options_(std::move(options)) {
   std::filesystem::create_directories(options_.state_dir);
+  const std::string db = options_.config_db.empty() ? options_.state_dir + "/config.db"
+                                                    : options_.config_db;
+  config::StoreError error;
+  store_ = config::ConfigStore::open(db, error);
+  if (!store_) throw std::runtime_error(error.message);
+  if (const std::size_t skipped = namespace_.load(store_->reservations()); skipped > 0) {
+    fmt::print(stderr, "httpapid: {} reservation(s) in {} no longer parse and are ignored\n",
+               skipped, db);
+  }
   error_log_ = std::make_unique<ErrorLog>(options_.state_dir + "/logs",
                                           options_.error_log_rollover_bytes);
   const unsigned threads = options_.io_threads ? options_.io_threads : usable_cpus();
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<IoWorker>(*this, i));
   }
-  routes_.store(std::make_shared<const route::PrefixTable>());
+  publish_routes();
 }
 
 Service::~Service() {
@@ -162,14 +185,12 @@ void Service::accept_control() {
   for (;;) {
     const int fd = ::accept4(control_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    ucred credentials{};
-    socklen_t length = sizeof credentials;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+    PeerIdentity peer;
+    if (!read_peer_identity(fd, peer)) {
       ::close(fd);
       continue;
     }
     const std::uint64_t id = ++next_id_;
-    PeerIdentity peer{credentials.pid, credentials.uid, credentials.gid};
     channels_[id] = std::make_unique<AppChannel>(*this, workers_[0]->loop(), fd, id, peer);
   }
 }
@@ -225,7 +246,9 @@ void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
   using ipc::Type;
   const auto type = static_cast<Type>(frame.type);
   const bool session = channel.role() == ipc::Role::session;
-  if (session) {
+  if (channel.role() == ipc::Role::admin) {
+    if (type == Type::admin) return on_admin(channel, frame);
+  } else if (session) {
     switch (type) {
       case Type::create_group: return on_create_group(channel, frame);
       case Type::close_group: return on_close_group(channel, frame);
@@ -242,11 +265,12 @@ void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
       case Type::send_response: return on_send(channel, frame);
       case Type::send_body: return on_send(channel, frame);
       case Type::cancel: return on_cancel(channel, frame);
+      case Type::queue_allow: return on_queue_allow(channel, frame);
       default: break;
     }
   }
   channel.close(fmt::format("message type {} is not valid on a {} connection", frame.type,
-                            session ? "session" : "queue"));
+                            static_cast<int>(channel.role())));
 }
 
 Service::Group* Service::find_group(AppChannel& channel, std::uint64_t client_group) {
@@ -300,11 +324,12 @@ void Service::on_add_url(AppChannel& channel, const ipc::Frame& frame) {
     return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
                  "https prefixes need TLS certificate bindings, which this version lacks");
   }
-  if (!may_listen(channel.peer(), prefix)) {
+  if (!namespace_.may_listen(channel.peer(), prefix)) {
     return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
-                 fmt::format("uid {} may not listen on {}: only root may, or anyone on "
-                             "http://localhost:PORT/ with PORT > 1024",
-                             channel.peer().uid, prefix.text));
+                 fmt::format("uid {} may not listen on {}: no reservation lets it (httpcfg "
+                             "urlacl add --url {} --user NAME); without one, only "
+                             "http://localhost:PORT/ with PORT > 1024 is open to every user",
+                             channel.peer().uid, prefix.text, prefix.text));
   }
   const route::Target target{group->queue_id, call.context, group->id};
   switch (table_.add(prefix, target)) {
@@ -391,9 +416,10 @@ void Service::on_create_queue(AppChannel& channel, const ipc::Frame& frame) {
       return reply(channel, call.call, HTTPAPI_ERROR_NOT_FOUND, 0,
                    fmt::format("no queue named '{}'", call.name));
     }
-    if (channel.peer().uid != 0 && existing->owner_uid() != channel.peer().uid) {
+    if (!may_open(channel.peer(), *existing)) {
       return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
-                   fmt::format("queue '{}' belongs to another user", call.name));
+                   fmt::format("queue '{}' belongs to uid {} and does not allow uid {}",
+                               call.name, existing->owner_uid(), channel.peer().uid));
     }
     channel.queue_id = existing->id();
     existing->handles++;
@@ -409,10 +435,40 @@ void Service::on_create_queue(AppChannel& channel, const ipc::Frame& frame) {
   auto queue = std::make_unique<RequestQueue>(id, std::string(call.name), channel.peer().uid,
                                                call.flags, options_.queue_length);
   queue->handles = 1;
+  queue->creator_channel = channel.id();
   if (!(call.flags & HTTPAPI_QUEUE_FLAG_CONTROLLER)) queue->attach(&channel);
   channel.queue_id = id;
   queues_[id] = std::move(queue);
   reply(channel, call.call, kOk, id);
+}
+
+bool Service::may_open(const PeerIdentity& peer, const RequestQueue& queue) const {
+  if (peer.is_root() || peer.uid == queue.owner_uid()) return true;
+  for (std::uint32_t uid : queue.allowed_uids) {
+    if (uid == peer.uid) return true;
+  }
+  for (std::uint32_t gid : queue.allowed_gids) {
+    if (peer.in_group(gid)) return true;
+  }
+  return false;
+}
+
+void Service::on_queue_allow(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::QueueAllow call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed queue_allow");
+  auto queue = queues_.find(channel.queue_id);
+  if (queue == queues_.end() || queue->second->name().empty() ||
+      (call.kind != HTTPAPI_PRINCIPAL_USER && call.kind != HTTPAPI_PRINCIPAL_GROUP)) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                 "only a named queue can be opened by others; kind is user or group");
+  }
+  RequestQueue& q = *queue->second;
+  if (q.creator_channel != channel.id()) {
+    return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                 "only the handle that created the queue may grant access to it");
+  }
+  (call.kind == HTTPAPI_PRINCIPAL_USER ? q.allowed_uids : q.allowed_gids).push_back(call.id);
+  reply(channel, call.call, kOk);
 }
 
 void Service::on_receive(AppChannel& channel, const ipc::Frame& frame) {
@@ -604,30 +660,45 @@ void Service::destroy_queue(RequestQueue& queue) {
   publish_routes();
 }
 
+// The I/O threads see registrations plus every reservation nobody has registered: a request
+// whose best match is such a reservation is answered 503 and goes no further (DESIGN.md §4).
 void Service::publish_routes() {
-  routes_.store(std::make_shared<const route::PrefixTable>(table_));
+  auto snapshot = std::make_shared<route::PrefixTable>(table_);
+  for (const auto& reservation : namespace_.all()) {
+    snapshot->add(reservation.prefix, route::Target{});
+  }
+  routes_.store(std::shared_ptr<const route::PrefixTable>(std::move(snapshot)));
 }
 
+// Listens on `port` on every address of the IP listen list (all addresses when it is
+// empty), one SO_REUSEPORT socket per I/O thread and address.
 std::uint32_t Service::open_port(std::uint16_t port, std::string& detail) {
   if (open_ports_.count(port)) return kOk;
-  std::vector<int> fds;
+  std::vector<std::string> addresses = store_->listen_addresses();
+  if (addresses.empty()) addresses.push_back("");
+  std::vector<std::pair<unsigned, int>> fds;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
-    int error = 0;
-    const int fd = make_listener(port, error);
-    if (fd < 0) {
-      for (int opened : fds) ::close(opened);
-      detail = fmt::format("cannot listen on port {}: {}", port, std::strerror(error));
+    for (const std::string& address : addresses) {
+      int error = 0;
+      const int fd = make_listener(address, port, error);
+      if (fd >= 0) {
+        fds.emplace_back(static_cast<unsigned>(i), fd);
+        continue;
+      }
+      for (auto& opened : fds) ::close(opened.second);
+      const std::string where = address.empty() ? fmt::format("port {}", port)
+                                                : fmt::format("{} port {}", address, port);
+      detail = fmt::format("cannot listen on {}: {}", where, std::strerror(error));
       if (error == EADDRINUSE) {
-        detail = fmt::format("port {} is in use by a program outside httpapid", port);
+        detail = fmt::format("{} is in use by a program outside httpapid", where);
         return HTTPAPI_ERROR_SHARING_VIOLATION;
       }
       return error == EACCES ? HTTPAPI_ERROR_ACCESS_DENIED : HTTPAPI_ERROR_INVALID_PARAMETER;
     }
-    fds.push_back(fd);
   }
-  for (std::size_t i = 0; i < workers_.size(); ++i) {
-    IoWorker* worker = workers_[i].get();
-    worker->loop().post([worker, port, fd = fds[i]] { worker->add_listener(port, fd); });
+  for (const auto& [index, fd] : fds) {
+    IoWorker* worker = workers_[index].get();
+    worker->loop().post([worker, port, fd = fd] { worker->add_listener(port, fd); });
   }
   open_ports_[port] = true;
   fmt::print(stderr, "httpapid: listening on port {}\n", port);

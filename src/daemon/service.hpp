@@ -12,9 +12,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
+#include "config/config_store.hpp"
 #include "daemon/error_log.hpp"
 #include "daemon/options.hpp"
 #include "daemon/request_queue.hpp"
+#include "daemon/url_namespace.hpp"
 #include "ipc/frame.hpp"
 #include "route/prefix_table.hpp"
 
@@ -91,9 +95,17 @@ class Service {
   void on_bind_group(AppChannel& channel, const ipc::Frame& frame);
   void on_create_queue(AppChannel& channel, const ipc::Frame& frame);
   void on_receive(AppChannel& channel, const ipc::Frame& frame);
+  void on_queue_allow(AppChannel& channel, const ipc::Frame& frame);
+  bool may_open(const PeerIdentity& peer, const RequestQueue& queue) const;
   void on_read_body(AppChannel& channel, const ipc::Frame& frame);
   void on_send(AppChannel& channel, const ipc::Frame& frame);
   void on_cancel(AppChannel& channel, const ipc::Frame& frame);
+  // administration (service_admin.cpp)
+  void on_admin(AppChannel& channel, const ipc::Frame& frame);
+  void admin_reserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void admin_unreserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void admin_listen_list(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void admin_service_state(AppChannel& channel, std::uint64_t call);
 
   Group* find_group(AppChannel& channel, std::uint64_t client_group);
   void remove_group(Group& group);
@@ -107,6 +119,8 @@ class Service {
 
   Options options_;
   std::unique_ptr<ErrorLog> error_log_;
+  std::unique_ptr<config::ConfigStore> store_;
+  UrlNamespace namespace_;
   std::vector<std::unique_ptr<IoWorker>> workers_;
   std::atomic<std::shared_ptr<const route::PrefixTable>> routes_;
   std::atomic<std::uint64_t> request_ids_{0};

@@ -1,10 +1,17 @@
-// Request-head parser. Two passes over the head, both linear:
-//  1. scan: walks complete lines as they arrive, validating each one's syntax and the size
-//     limits, so a malformed line is rejected without waiting for the blank line (HTTP.sys
-//     answers before the head is complete, too). Progress lives in HeadScanner, so bytes are
-//     examined once however the head is segmented.
-//  2. finish: once the blank line is in, re-walks the (already valid) lines to fill the
-//     fields and apply the cross-field rules: Host, framing, Connection, Expect.
+// Request-head parser. One linear pass over the head, line by line as lines arrive:
+//  - every complete line is checked against the size limits and its syntax, so a malformed
+//    line is rejected without waiting for the blank line (HTTP.sys answers before the head
+//    is complete, too). Progress lives in HeadScanner, so bytes are examined once however
+//    the head is segmented;
+//  - on the way, field lines go into the caller's storage and the fields that matter here
+//    (Host, framing, Connection, Upgrade, Expect) are noted; at the blank line the
+//    cross-field rules are applied. When earlier calls already validated part of the head
+//    (the storage of those calls is gone: the daemon passes a fresh array each time), the
+//    complete head is parsed again from its start, once.
+// Each line is first tried by a fast path (SSE2 scans, no per-byte branches beyond a table
+// lookup for tokens) that accepts only lines the full rules accept and gives the same
+// result. Anything unusual — a line cut off by the end of the input, a CTL, an error of any
+// kind — goes to the general code, which decides the exact answer.
 // Errors are decided in byte order: the first line that breaks a rule decides, and a size
 // limit counts as broken at the byte that crosses it. That makes the answer independent of
 // how the input was split across calls (the fuzzers check this).
@@ -146,18 +153,6 @@ struct FramingFields {
   bool te_last_chunked = false;
 };
 
-void note_content_length(std::string_view value, FramingFields& f) {
-  std::uint64_t v = 0;
-  // Strict: one decimal number. "5, 5" list forms, signs, hex and inner spaces are 400s.
-  if (!syntax::parse_decimal(value, v)) {
-    f.cl_invalid = true;
-    return;
-  }
-  if (f.cl_seen && f.cl != v) f.cl_conflict = true;  // identical repeats are accepted (A040)
-  f.cl_seen = true;
-  f.cl = v;
-}
-
 void note_transfer_encoding(std::string_view value, FramingFields& f) {
   f.te_seen = true;
   std::string_view element;
@@ -179,23 +174,66 @@ struct Semantics {
   bool expect_continue = false;
 };
 
-void note_field(const Field& field, Semantics& s) {
-  switch (static_cast<HeaderId>(known_request_header(field.name))) {
+// Index of the headers the parser itself interprets, -1 for all others. Same answer as
+// known_request_header() for these six; `name` is a token (every byte a tchar).
+int interpreted_header(std::string_view name) noexcept {
+  const char* p = name.data();
+  switch (name.size()) {
+    case 4:
+      return syntax::token_equals_lower(p, "host", 4) ? static_cast<int>(HeaderId::host) : -1;
+    case 6:
+      return syntax::token_equals_lower(p, "expect", 6) ? static_cast<int>(HeaderId::expect) : -1;
+    case 7:
+      return syntax::token_equals_lower(p, "upgrade", 7) ? static_cast<int>(HeaderId::upgrade)
+                                                          : -1;
+    case 10:
+      return syntax::token_equals_lower(p, "connection", 10)
+                 ? static_cast<int>(HeaderId::connection)
+                 : -1;
+    case 14:
+      return syntax::token_equals_lower(p, "content-length", 14)
+                 ? static_cast<int>(HeaderId::content_length)
+                 : -1;
+    case 17:
+      return syntax::token_equals_lower(p, "transfer-encoding", 17)
+                 ? static_cast<int>(HeaderId::transfer_encoding)
+                 : -1;
+    default:
+      return -1;
+  }
+}
+
+// Notes one valid field line. False when it is a malformed Content-Length: that is fatal
+// whatever follows, so it is answered as soon as its line ends, like malformed lines.
+bool note_field(const Field& field, Semantics& s) {
+  switch (static_cast<HeaderId>(interpreted_header(field.name))) {
     case HeaderId::host:
       ++s.host_count;
       s.host = field.value;
       break;
-    case HeaderId::content_length:
-      note_content_length(field.value, s.framing);
+    case HeaderId::content_length: {
+      std::uint64_t v = 0;
+      // Strict: one decimal number. "5, 5" list forms, signs, hex and inner spaces are 400s.
+      if (!syntax::parse_decimal(field.value, v)) return false;
+      FramingFields& f = s.framing;
+      if (f.cl_seen && f.cl != v) f.cl_conflict = true;  // identical repeats are accepted (A040)
+      f.cl_seen = true;
+      f.cl = v;
       break;
+    }
     case HeaderId::transfer_encoding:
       note_transfer_encoding(field.value, s.framing);
       break;
-    case HeaderId::connection:
-      s.conn_close |= syntax::list_contains(field.value, "close");
-      s.conn_keep_alive |= syntax::list_contains(field.value, "keep-alive");
-      s.conn_upgrade |= syntax::list_contains(field.value, "upgrade");
+    case HeaderId::connection: {
+      std::string_view rest = field.value;
+      std::string_view token;
+      while (syntax::next_list_element(rest, token)) {
+        s.conn_close |= syntax::iequals(token, "close");
+        s.conn_keep_alive |= syntax::iequals(token, "keep-alive");
+        s.conn_upgrade |= syntax::iequals(token, "upgrade");
+      }
       break;
+    }
     case HeaderId::upgrade:
       s.upgrade_field = true;
       break;
@@ -206,6 +244,7 @@ void note_field(const Field& field, Semantics& s) {
     default:
       break;
   }
+  return true;
 }
 
 Error check_host(const RequestLine& rl, const Semantics& s, const Limits& limits) {
@@ -234,29 +273,10 @@ Error check_framing(const RequestLine& rl, const FramingFields& f, const Limits&
   return Error::none;
 }
 
-// Second pass: the head [scanner.request_line, end) is complete and every line is valid.
-HeadResult finish(std::string_view input, std::size_t end, const Limits& limits,
-                  std::span<Field> storage, RequestHead& head, const HeadScanner& scanner) {
-  std::string_view rest = input.substr(scanner.request_line, end - scanner.request_line);
-  auto next_line = [&rest]() {
-    const std::size_t lf = rest.find('\n');
-    std::string_view line = rest.substr(0, lf);
-    rest.remove_prefix(lf + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    return line;
-  };
-  RequestLine rl;
-  parse_request_line(next_line(), limits, rl);
-  Semantics sem;
-  std::size_t count = 0;
-  for (std::string_view line = next_line(); !line.empty(); line = next_line()) {
-    // The scan counted these lines against the storage; this guards a caller that
-    // shrank the storage between calls without resetting the scanner.
-    if (count == storage.size()) return {Status::error, Error::request_too_long, 0};
-    Field& field = storage[count++];
-    parse_field_line(line, field);
-    note_field(field, sem);
-  }
+// The blank line ending at `end` completed the head; `rl`, `sem` and the first `count`
+// entries of `storage` describe all of it.
+HeadResult finish(const RequestLine& rl, const Semantics& sem, std::span<Field> storage,
+                  std::size_t count, std::size_t end, const Limits& limits, RequestHead& head) {
   Error error = check_host(rl, sem, limits);
   if (error == Error::none) error = check_framing(rl, sem.framing, limits);
   if (error != Error::none) return {Status::error, error, 0};
@@ -284,6 +304,88 @@ HeadResult finish(std::string_view input, std::size_t end, const Limits& limits,
   return {Status::complete, Error::none, end};
 }
 
+// ---- fast path --------------------------------------------------------------------------
+// Both functions look at the line starting at `start` and succeed only when it is complete
+// (its LF is in the input) and valid; they then report where its LF is and where its
+// content ends (before the CR, if any). On failure nothing they wrote is used.
+
+enum class FastLine : std::uint8_t { unknown, line, blank };
+
+// "token SP VCHAR-without-# SP HTTP/1.x" ending in CRLF or LF, which the full rules accept.
+FastLine fast_request_line(const char* s, std::size_t n, std::size_t start, const Limits& limits,
+                           RequestLine& rl, std::size_t& lf, std::size_t& content_end) {
+  std::size_t i = syntax::scan_tchar(s, start, n);
+  if (i == start || i >= n || s[i] != ' ') return FastLine::unknown;
+  const std::size_t t = i + 1;
+  i = syntax::scan_target(s, t, n);
+  if (i == t || i >= n || s[i] != ' ') return FastLine::unknown;
+  const std::size_t v = i + 1;
+  if (n - v < 9 || std::memcmp(s + v, "HTTP/1.", 7) != 0) return FastLine::unknown;
+  const char minor = s[v + 7];
+  if (minor != '0' && minor != '1') return FastLine::unknown;
+  const std::size_t e = v + 8;
+  if (s[e] == '\n') {
+    lf = e;
+  } else if (s[e] == '\r' && e + 1 < n && s[e + 1] == '\n') {
+    lf = e + 1;
+  } else {
+    return FastLine::unknown;
+  }
+  content_end = e;
+  rl.method = std::string_view(s + start, t - 1 - start);
+  rl.target = std::string_view(s + t, i - t);
+  if (rl.target.size() > limits.max_field_length) return FastLine::unknown;
+  rl.major = 1;
+  rl.minor = minor - '0';
+  if (s[t] == '/' && rl.method != "CONNECT") {
+    rl.form = TargetForm::origin;
+  } else if (classify_target(rl.method, rl.target, rl) != Error::none) {
+    return FastLine::unknown;
+  }
+  return FastLine::line;
+}
+
+// A blank line, or "token ':' value" with a value of VCHAR, obs-text, SP and HTAB.
+FastLine fast_field_line(const char* s, std::size_t n, std::size_t start, Field& field,
+                         std::size_t& lf, std::size_t& content_end) {
+  if (start >= n) return FastLine::unknown;
+  if (s[start] == '\n' || s[start] == '\r') {
+    const std::size_t at = start + (s[start] == '\r' ? 1 : 0);
+    if (at >= n || s[at] != '\n') return FastLine::unknown;
+    lf = at;
+    content_end = start;
+    return FastLine::blank;
+  }
+  std::size_t i = syntax::scan_tchar(s, start, n);
+  if (i == start || i >= n || s[i] != ':') return FastLine::unknown;
+  const std::size_t name_end = i++;
+  while (i < n && syntax::is_ows(s[i])) ++i;
+  const std::size_t value_start = i;
+  while (true) {
+    i = syntax::scan_value(s, i, n);
+    if (i >= n) return FastLine::unknown;
+    if (s[i] == '\t') {
+      ++i;
+      continue;
+    }
+    if (s[i] == '\n') {
+      lf = i;
+      break;
+    }
+    if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') {
+      lf = i + 1;
+      break;
+    }
+    return FastLine::unknown;
+  }
+  content_end = i;
+  std::size_t value_end = i;
+  while (value_end > value_start && syntax::is_ows(s[value_end - 1])) --value_end;
+  field.name = std::string_view(s + start, name_end - start);
+  field.value = std::string_view(s + value_start, value_end - value_start);
+  return FastLine::line;
+}
+
 }  // namespace
 
 HeadResult parse_request_head(std::string_view input, const Limits& limits,
@@ -291,25 +393,47 @@ HeadResult parse_request_head(std::string_view input, const Limits& limits,
                               HeadScanner& scanner) noexcept {
   // A scanner that does not fit this input was not reset between requests: start over.
   if (scanner.scanned > input.size() || scanner.line_start > scanner.scanned) scanner = {};
+  // What this call gathers describes the whole head only if it starts before the request
+  // line has been accepted; otherwise the completed head is parsed again from its start.
+  const bool whole_head = !scanner.in_fields;
+  RequestLine rl;
+  Semantics sem;
+  const char* const s = input.data();
+  const std::size_t n = input.size();
+  const std::size_t request_cross = syntax::sat_add(limits.max_request_bytes, 1);
   while (true) {
-    const std::size_t from = scanner.scanned;
-    const void* lf_ptr = from < input.size()  // memchr must not see a null empty range
-                             ? std::memchr(input.data() + from, '\n', input.size() - from)
-                             : nullptr;
-    if (lf_ptr == nullptr) {
-      scanner.scanned = input.size();
-      const std::size_t partial = input.size() - scanner.line_start;
-      const Error e = limit_error(input, scanner, limits, input.size(),
-                                  partial >= syntax::sat_add(limits.max_field_length, 2));
-      if (e != Error::none) return {Status::error, e, 0};
-      return {Status::incomplete, Error::none, 0};
+    const std::size_t start = scanner.line_start;
+    std::size_t lf = 0;
+    std::size_t content_end = 0;
+    Field field;
+    FastLine fast = FastLine::unknown;
+    if (scanner.scanned == start) {  // a line already partly searched is not scanned again
+      fast = scanner.in_fields ? fast_field_line(s, n, start, field, lf, content_end)
+                               : fast_request_line(s, n, start, limits, rl, lf, content_end);
     }
-    const auto lf = static_cast<std::size_t>(static_cast<const char*>(lf_ptr) - input.data());
-    std::string_view line = input.substr(scanner.line_start, lf - scanner.line_start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // bare LF also ends lines
-    const Error limit = limit_error(input, scanner, limits, lf + 1,
-                                    line.size() > limits.max_field_length);
-    if (limit != Error::none) return {Status::error, limit, 0};
+    if (fast == FastLine::unknown) {
+      const std::size_t from = scanner.scanned;
+      const void* lf_ptr = from < n  // memchr must not see a null empty range
+                               ? std::memchr(s + from, '\n', n - from)
+                               : nullptr;
+      if (lf_ptr == nullptr) {
+        scanner.scanned = n;
+        const std::size_t partial = n - start;
+        const Error e = limit_error(input, scanner, limits, n,
+                                    partial >= syntax::sat_add(limits.max_field_length, 2));
+        if (e != Error::none) return {Status::error, e, 0};
+        return {Status::incomplete, Error::none, 0};
+      }
+      lf = static_cast<std::size_t>(static_cast<const char*>(lf_ptr) - s);
+      // bare LF also ends lines
+      content_end = lf > start && s[lf - 1] == '\r' ? lf - 1 : lf;
+    }
+    const std::string_view line(s + start, content_end - start);
+    if (line.size() > limits.max_field_length || lf + 1 >= request_cross) {
+      const Error limit = limit_error(input, scanner, limits, lf + 1,
+                                      line.size() > limits.max_field_length);
+      if (limit != Error::none) return {Status::error, limit, 0};
+    }
     scanner.line_start = scanner.scanned = lf + 1;
 
     if (!scanner.in_fields) {
@@ -317,27 +441,33 @@ HeadResult parse_request_head(std::string_view input, const Limits& limits,
         scanner.request_line = lf + 1;
         continue;
       }
-      RequestLine rl;
-      const Error e = parse_request_line(line, limits, rl);
-      if (e != Error::none) return {Status::error, e, 0};
+      if (fast == FastLine::unknown) {
+        rl = RequestLine{};
+        const Error e = parse_request_line(line, limits, rl);
+        if (e != Error::none) return {Status::error, e, 0};
+      }
       scanner.in_fields = true;
       continue;
     }
-    if (line.empty()) return finish(input, lf + 1, limits, field_storage, head, scanner);
+    if (line.empty()) {
+      if (whole_head) {
+        return finish(rl, sem, field_storage, scanner.field_lines, lf + 1, limits, head);
+      }
+      HeadScanner again{};
+      const HeadResult r = parse_request_head(input, limits, field_storage, head, again);
+      scanner = again;
+      return r;
+    }
     if (++scanner.field_lines > field_storage.size()) {
       return {Status::error, Error::request_too_long, 0};
     }
-    if (has_nul_or_cr(line)) return {Status::error, Error::bad_request, 0};
-    Field field;
-    const Error e = parse_field_line(line, field);
-    if (e != Error::none) return {Status::error, e, 0};
-    // A malformed Content-Length is fatal whatever follows: answer it now, as we do
-    // malformed lines, instead of waiting for the rest of the head.
-    std::uint64_t ignored = 0;
-    if (known_request_header(field.name) == static_cast<int>(HeaderId::content_length) &&
-        !syntax::parse_decimal(field.value, ignored)) {
-      return {Status::error, Error::bad_request, 0};
+    if (fast == FastLine::unknown) {
+      if (syntax::has_nul_or_cr(line)) return {Status::error, Error::bad_request, 0};
+      const Error e = syntax::parse_field_line(line, field);
+      if (e != Error::none) return {Status::error, e, 0};
     }
+    if (!note_field(field, sem)) return {Status::error, Error::bad_request, 0};
+    field_storage[scanner.field_lines - 1] = field;
   }
 }
 

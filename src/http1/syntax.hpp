@@ -7,7 +7,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "http1/errors.hpp"
 #include "http1/request_parser.hpp"
@@ -126,6 +131,105 @@ constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
     v = v * 10 + d;
   }
   out = v;
+  return true;
+}
+
+// ---- scanners for the parser's fast path ----------------------------------------------
+// Each returns the index of the first byte at or after `i` (and before `n`) that stops the
+// scan, or `n`. They never read outside [i, n): the tests put inputs flush against a guard
+// page. With SSE2 (every x86-64) they look at 16 bytes per step; the tail is scalar.
+
+// Token characters (a method, a field name).
+inline std::size_t scan_tchar(const char* s, std::size_t i, std::size_t n) noexcept {
+  while (i + 4 <= n) {
+    if (!is_tchar(s[i])) return i;
+    if (!is_tchar(s[i + 1])) return i + 1;
+    if (!is_tchar(s[i + 2])) return i + 2;
+    if (!is_tchar(s[i + 3])) return i + 3;
+    i += 4;
+  }
+  while (i < n && is_tchar(s[i])) ++i;
+  return i;
+}
+
+// Field-value bytes other than HTAB: stops at any CTL (0x00-0x1F, including HTAB, CR, LF)
+// and at DEL. Everything else (VCHAR, SP, obs-text) is passed over.
+inline std::size_t scan_value(const char* s, std::size_t i, std::size_t n) noexcept {
+#if defined(__SSE2__)
+  const __m128i ctl_max = _mm_set1_epi8(0x1F);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (i + 16 <= n) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, ctl_max), x);  // x <= 0x1F unsigned
+    const int mask = _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(x, del)));
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    i += 16;
+  }
+#endif
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) return i;
+    ++i;
+  }
+  return i;
+}
+
+// Request-target bytes: VCHAR (0x21-0x7E) except '#'.
+inline std::size_t scan_target(const char* s, std::size_t i, std::size_t n) noexcept {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  const __m128i hash = _mm_set1_epi8('#');
+  while (i + 16 <= n) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    // Signed compares: bytes >= 0x80 are negative, so they fail "> 0x20".
+    const __m128i vchar = _mm_and_si128(_mm_cmpgt_epi8(x, space), _mm_cmplt_epi8(x, del));
+    const __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(x, hash), vchar);
+    const int mask = _mm_movemask_epi8(ok) ^ 0xFFFF;
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    i += 16;
+  }
+#endif
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c <= 0x20 || c >= 0x7F || c == '#') return i;
+    ++i;
+  }
+  return i;
+}
+
+// Case-insensitive comparison of a token (every byte a tchar) with a lowercase literal made
+// of letters and '-' only, of the same length. Setting bit 0x20 folds exactly the letters
+// here: no other tchar lands on a lowercase letter or on '-' that way.
+inline bool token_equals_lower(const char* token, const char* lower, std::size_t len) noexcept {
+  constexpr std::uint64_t fold8 = 0x2020202020202020ULL;
+  auto load8 = [](const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  if (len >= 8) {
+    std::size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+      if ((load8(token + i) | fold8) != load8(lower + i)) return false;
+    }
+    return i == len || (load8(token + len - 8) | fold8) == load8(lower + len - 8);
+  }
+  if (len >= 4) {
+    constexpr std::uint32_t fold4 = 0x20202020U;
+    auto load4 = [](const char* p) {
+      std::uint32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    };
+    return (load4(token) | fold4) == load4(lower) &&
+           (load4(token + len - 4) | fold4) == load4(lower + len - 4);
+  }
+  for (std::size_t i = 0; i < len; ++i) {
+    if ((static_cast<unsigned char>(token[i]) | 0x20U) != static_cast<unsigned char>(lower[i])) {
+      return false;
+    }
+  }
   return true;
 }
 

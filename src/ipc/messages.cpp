@@ -199,6 +199,21 @@ bool decode(const Frame& f, Receive& m) {
   return r.ok();
 }
 
+bool encode(std::string& out, const QueueAllow& m) {
+  FrameWriter w(out, raw(Type::queue_allow), m.call);
+  w.u32(m.kind).u32(m.id);
+  return w.finish();
+}
+
+bool decode(const Frame& f, QueueAllow& m) {
+  if (!is(f, Type::queue_allow)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.kind = r.u32();
+  m.id = r.u32();
+  return r.ok();
+}
+
 bool encode(std::string& out, const ReadBody& m) {
   FrameWriter w(out, raw(Type::read_body), m.request);
   w.u32(m.max_bytes);

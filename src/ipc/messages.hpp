@@ -31,6 +31,7 @@ enum class Type : std::uint16_t {
   send_response = 23,  // tag = request id
   send_body = 24,      // tag = request id
   cancel = 25,         // tag = request id
+  queue_allow = 26,    // let another user or group open this named queue
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -93,6 +94,12 @@ struct AdminCall {
 
 struct Receive {
   std::uint32_t credits = 0;
+};
+
+struct QueueAllow {
+  std::uint64_t call = 0;
+  std::uint32_t kind = 0;  // HTTPAPI_PRINCIPAL_USER or HTTPAPI_PRINCIPAL_GROUP
+  std::uint32_t id = 0;    // uid or gid
 };
 
 struct ReadBody {
@@ -180,6 +187,7 @@ bool encode(std::string& out, const BindGroup& m);
 bool encode(std::string& out, const CreateQueue& m);
 bool encode(std::string& out, const AdminCall& m);
 bool encode(std::string& out, const Receive& m);
+bool encode(std::string& out, const QueueAllow& m);
 bool encode(std::string& out, const ReadBody& m);
 bool encode(std::string& out, const SendResponse& m);
 bool encode(std::string& out, const SendBody& m);
@@ -199,6 +207,7 @@ bool decode(const Frame& f, BindGroup& m);
 bool decode(const Frame& f, CreateQueue& m);
 bool decode(const Frame& f, AdminCall& m);
 bool decode(const Frame& f, Receive& m);
+bool decode(const Frame& f, QueueAllow& m);
 bool decode(const Frame& f, ReadBody& m);
 bool decode(const Frame& f, SendResponse& m);
 bool decode(const Frame& f, SendBody& m);

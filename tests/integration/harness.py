@@ -565,8 +565,11 @@ class ServiceTestCase(unittest.TestCase):
     def diagnostics(self):
         out = [f"---- state dir: {self.state_dir}"]
         for p in self.procs:
+            text = p.stderr()
+            if len(text) > 8000:  # keep the start (a sanitizer report's first frames) and end
+                text = text[:6000] + "\n[...]\n" + text[-2000:]
             out.append(f"---- {p.name} (pid {p.pid}, exit {p.popen.returncode}): "
-                       f"{' '.join(p.argv)}\n{p.stderr()[-6000:]}")
+                       f"{' '.join(p.argv)}\n{text}")
         try:
             with open(self.error_log_path, encoding="latin-1") as f:
                 out.append("---- httperr1.log\n" + f.read()[-6000:])

@@ -55,6 +55,20 @@ class KeepAlivePipelining(ServiceTestCase):
         self.assertEqual(r.header("Connection"), "close")
         self.assertTrue(c.wait_closed())
 
+    def test_client_half_close_after_request(self):
+        # The client sends a whole request and shuts down its sending side (FIN). It gets its
+        # answer, and since nothing more can arrive, the service closes the connection
+        # instead of keeping it for the idle timeout.
+        for path in ("/a/half-close", "/b/half-close"):
+            with self.subTest(path=path):
+                c = self.conn(self.port)
+                c.send(build_request("GET", path))
+                c.sock.shutdown(harness.socket.SHUT_WR)
+                r = c.read_response()
+                self.assertEqual(r.json()["raw_url"], path)
+                self.assertTrue(c.wait_closed(3), "connection still open 3 s after the answer "
+                                "although the client had half-closed it")
+
     def test_pipelined_to_both_apps_in_one_write(self):
         c = self.conn(self.port)
         paths = ["/a/p1", "/b/p2", "/a/p3", "/b/p4?x=1"]

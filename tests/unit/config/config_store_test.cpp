@@ -1,0 +1,404 @@
+// The configuration store (src/config): persistence, migrations, refusal of damaged or
+// too-new files without touching them, and concurrent writers in separate processes.
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "config/config_store.hpp"
+
+namespace fs = std::filesystem;
+using httpapi::config::AclEntry;
+using httpapi::config::ConfigStore;
+using httpapi::config::Reservation;
+using httpapi::config::StoreError;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "httpapi-config-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) std::abort();
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+// Runs SQL on the file with the plain SQLite API (no ConfigStore), for hand-made files and
+// checks behind the store's back. Returns the first column of the last row, as text.
+std::string raw_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  std::string last;
+  char* message = nullptr;
+  const int rc = sqlite3_exec(
+      db, sql.c_str(),
+      [](void* out, int columns, char** values, char**) {
+        if (columns > 0) *static_cast<std::string*>(out) = values[0] ? values[0] : "NULL";
+        return 0;
+      },
+      &last, &message);
+  EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << (message ? message : "");
+  sqlite3_free(message);
+  sqlite3_close(db);
+  return last;
+}
+
+Reservation make_reservation(const std::string& prefix) {
+  Reservation r;
+  r.prefix = prefix;
+  r.acl.push_back({AclEntry::Kind::user, 1001, true, false});
+  r.acl.push_back({AclEntry::Kind::group, 50, true, true});
+  return r;
+}
+
+std::unique_ptr<ConfigStore> open_ok(const std::string& path) {
+  StoreError error;
+  auto store = ConfigStore::open(path, error);
+  EXPECT_TRUE(store) << error.message;
+  return store;
+}
+
+// Opens a file that must be refused; checks the message names the file and that the file
+// is byte for byte what it was.
+std::string expect_refused(const std::string& path) {
+  const std::string before = read_bytes(path);
+  StoreError error;
+  auto store = ConfigStore::open(path, error);
+  EXPECT_FALSE(store);
+  EXPECT_NE(error.message.find(path), std::string::npos) << error.message;
+  EXPECT_TRUE(read_bytes(path) == before) << "a refused store file was modified";
+  return error.message;
+}
+
+TEST(ConfigStore, CreatesAndPersistsAcrossReopen) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  {
+    auto store = open_ok(path);
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->schema_version(), ConfigStore::kSchemaVersion);
+    EXPECT_EQ(store->path(), path);
+    EXPECT_TRUE(store->reservations().empty());
+    StoreError error;
+    ASSERT_TRUE(store->add_reservation(make_reservation("http://+:80/shop/"), error))
+        << error.message;
+    ASSERT_TRUE(store->add_reservation({"https://example.com:443/", {}}, error));
+    ASSERT_TRUE(store->add_listen_address("127.0.0.1", error)) << error.message;
+    ASSERT_TRUE(store->set_setting("header_wait_seconds", "30", error)) << error.message;
+  }
+  EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "1");
+
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  const auto reservations = store->reservations();
+  ASSERT_EQ(reservations.size(), 2u);
+  EXPECT_EQ(reservations[0].prefix, "http://+:80/shop/");
+  ASSERT_EQ(reservations[0].acl.size(), 2u);
+  EXPECT_EQ(reservations[0].acl[0].kind, AclEntry::Kind::user);
+  EXPECT_EQ(reservations[0].acl[0].id, 1001u);
+  EXPECT_TRUE(reservations[0].acl[0].listen);
+  EXPECT_FALSE(reservations[0].acl[0].delegate);
+  EXPECT_EQ(reservations[0].acl[1].kind, AclEntry::Kind::group);
+  EXPECT_EQ(reservations[0].acl[1].id, 50u);
+  EXPECT_TRUE(reservations[0].acl[1].delegate);
+  EXPECT_EQ(reservations[1].prefix, "https://example.com:443/");
+  EXPECT_TRUE(reservations[1].acl.empty());
+  EXPECT_EQ(store->listen_addresses(), std::vector<std::string>{"127.0.0.1"});
+  EXPECT_EQ(store->settings().at("header_wait_seconds"), "30");
+}
+
+TEST(ConfigStore, MigratesAnEmptyFile) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  write_bytes(path, "");
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), 1);
+  StoreError error;
+  EXPECT_TRUE(store->add_reservation(make_reservation("http://+:8080/"), error));
+}
+
+TEST(ConfigStore, MigratesAHandMadeVersion0File) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  // A database from before the schema existed: user_version 0, rollback journal, an
+  // unrelated table that must survive.
+  raw_sql(path, "CREATE TABLE notes(x TEXT); INSERT INTO notes VALUES ('kept');");
+  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "0");
+  {
+    auto store = open_ok(path);
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->schema_version(), 1);
+    StoreError error;
+    EXPECT_TRUE(store->add_listen_address("::1", error)) << error.message;
+  }
+  EXPECT_EQ(raw_sql(path, "SELECT x FROM notes"), "kept");
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                          "('reservations','reservation_acl','listen_addresses','settings')"),
+            "4");
+  EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
+}
+
+TEST(ConfigStore, FailedMigrationLeavesTheFileUnchanged) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  // Version 0 but a table in the way of migration 1: the migration fails as a whole.
+  raw_sql(path, "CREATE TABLE settings(other INTEGER);");
+  const std::string message = expect_refused(path);
+  EXPECT_NE(message.find("migrate"), std::string::npos) << message;
+  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "0");
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM sqlite_schema WHERE name='reservations'"), "0");
+}
+
+TEST(ConfigStore, DuplicateReservationIsRefused) {
+  TempDir dir;
+  auto store = open_ok(dir.file("config.db"));
+  ASSERT_TRUE(store);
+  StoreError error;
+  ASSERT_TRUE(store->add_reservation(make_reservation("http://+:80/x/"), error));
+  Reservation other{"http://+:80/x/", {{AclEntry::Kind::user, 7, true, true}}};
+  EXPECT_FALSE(store->add_reservation(other, error));
+  EXPECT_EQ(error.kind, StoreError::Kind::already_exists);
+  EXPECT_NE(error.message.find("http://+:80/x/"), std::string::npos);
+  // Reservations compare like routing does: case-insensitively.
+  other.prefix = "http://+:80/X/";
+  EXPECT_FALSE(store->add_reservation(other, error));
+  EXPECT_EQ(error.kind, StoreError::Kind::already_exists);
+  const auto all = store->reservations();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].acl.size(), 2u);
+  EXPECT_EQ(all[0].acl[0].id, 1001u);
+}
+
+TEST(ConfigStore, AclNamingAnIdentityTwiceIsRefusedWhole) {
+  TempDir dir;
+  auto store = open_ok(dir.file("config.db"));
+  ASSERT_TRUE(store);
+  Reservation r{"http://+:80/y/",
+                {{AclEntry::Kind::user, 5, true, false}, {AclEntry::Kind::user, 5, true, true}}};
+  StoreError error;
+  EXPECT_FALSE(store->add_reservation(r, error));
+  EXPECT_EQ(error.kind, StoreError::Kind::invalid);
+  EXPECT_TRUE(store->reservations().empty()) << "half a reservation was stored";
+  // A user and a group with the same number are different identities.
+  r.acl[1].kind = AclEntry::Kind::group;
+  EXPECT_TRUE(store->add_reservation(r, error)) << error.message;
+}
+
+TEST(ConfigStore, DeleteCascadesToTheAccessList) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  StoreError error;
+  ASSERT_TRUE(store->add_reservation(make_reservation("http://+:80/a/"), error));
+  ASSERT_TRUE(store->add_reservation(make_reservation("http://+:80/b/"), error));
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM reservation_acl"), "4");
+  ASSERT_TRUE(store->delete_reservation("http://+:80/a/", error)) << error.message;
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM reservation_acl"), "2");
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM reservation_acl WHERE prefix='http://+:80/a/'"),
+            "0");
+  ASSERT_EQ(store->reservations().size(), 1u);
+  EXPECT_EQ(store->reservations()[0].prefix, "http://+:80/b/");
+
+  EXPECT_FALSE(store->delete_reservation("http://+:80/a/", error));
+  EXPECT_EQ(error.kind, StoreError::Kind::not_found);
+  EXPECT_NE(error.message.find("http://+:80/a/"), std::string::npos);
+}
+
+TEST(ConfigStore, ListenListRoundTrip) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  {
+    auto store = open_ok(path);
+    ASSERT_TRUE(store);
+    StoreError error;
+    EXPECT_TRUE(store->add_listen_address("::0001", error)) << error.message;
+    EXPECT_TRUE(store->add_listen_address("10.0.0.1", error));
+    EXPECT_TRUE(store->add_listen_address("0.0.0.0", error));
+    EXPECT_TRUE(store->add_listen_address("[::]", error));
+    EXPECT_FALSE(store->add_listen_address("::1", error));
+    EXPECT_EQ(error.kind, StoreError::Kind::already_exists);
+    for (const char* bad : {"", "1.2.3.4:80", "localhost", "300.1.1.1", "::1%lo"}) {
+      EXPECT_FALSE(store->add_listen_address(bad, error)) << bad;
+      EXPECT_EQ(error.kind, StoreError::Kind::invalid) << bad;
+    }
+    EXPECT_TRUE(store->delete_listen_address("10.0.0.1", error)) << error.message;
+    EXPECT_FALSE(store->delete_listen_address("10.0.0.1", error));
+    EXPECT_EQ(error.kind, StoreError::Kind::not_found);
+  }
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->listen_addresses(), (std::vector<std::string>{"::1", "0.0.0.0", "::"}));
+}
+
+TEST(ConfigStore, SettingsRoundTrip) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  {
+    auto store = open_ok(path);
+    ASSERT_TRUE(store);
+    StoreError error;
+    EXPECT_TRUE(store->set_setting("max_request_bytes", "16384", error));
+    EXPECT_TRUE(store->set_setting("header_wait_seconds", "120", error));
+    EXPECT_TRUE(store->set_setting("header_wait_seconds", "30", error));
+    EXPECT_TRUE(store->set_setting("server_header", "", error));
+    EXPECT_FALSE(store->set_setting("", "x", error));
+    EXPECT_EQ(error.kind, StoreError::Kind::invalid);
+    EXPECT_TRUE(store->delete_setting("max_request_bytes", error));
+    EXPECT_FALSE(store->delete_setting("max_request_bytes", error));
+    EXPECT_EQ(error.kind, StoreError::Kind::not_found);
+  }
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  const std::map<std::string, std::string> expected{{"header_wait_seconds", "30"},
+                                                    {"server_header", ""}};
+  EXPECT_EQ(store->settings(), expected);
+}
+
+TEST(ConfigStore, RefusesAFileThatIsNotADatabase) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  std::string garbage;
+  for (int i = 0; i < 300; ++i) garbage += "this is not a database, it is a text file\n";
+  write_bytes(path, garbage);
+  const std::string message = expect_refused(path);
+  EXPECT_NE(message.find("not an SQLite database"), std::string::npos) << message;
+  EXPECT_NE(message.find("backup"), std::string::npos) << message;
+}
+
+// A real store with enough rows to span many pages, closed cleanly (WAL checkpointed).
+std::string make_populated_store(const TempDir& dir) {
+  const std::string path = dir.file("config.db");
+  auto store = open_ok(path);
+  StoreError error;
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_TRUE(store->add_reservation(
+        make_reservation("http://+:80/some/fairly/long/path/number/" + std::to_string(i) + "/"),
+        error));
+  }
+  store.reset();
+  EXPECT_FALSE(fs::exists(path + "-wal"));
+  return path;
+}
+
+TEST(ConfigStore, RefusesATruncatedDatabase) {
+  TempDir dir;
+  const std::string path = make_populated_store(dir);
+  const auto size = fs::file_size(path);
+  ASSERT_GT(size, 16u * 4096u);
+  fs::resize_file(path, size / 2);
+  const std::string message = expect_refused(path);
+  EXPECT_NE(message.find("corrupt"), std::string::npos) << message;
+}
+
+TEST(ConfigStore, RefusesADatabaseWithDamagedPages) {
+  TempDir dir;
+  const std::string path = make_populated_store(dir);
+  std::string bytes = read_bytes(path);
+  // Overwrite pages 4..6 (keeping the header page intact) with a pattern.
+  ASSERT_GT(bytes.size(), 8u * 4096u);
+  for (std::size_t i = 3 * 4096; i < 6 * 4096; ++i) bytes[i] = static_cast<char>(0xa5);
+  write_bytes(path, bytes);
+  const std::string message = expect_refused(path);
+  EXPECT_NE(message.find("corrupt"), std::string::npos) << message;
+}
+
+TEST(ConfigStore, RefusesANewerSchema) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  raw_sql(path, "CREATE TABLE future(x); PRAGMA user_version=2;");
+  const std::string message = expect_refused(path);
+  EXPECT_NE(message.find("schema version 2"), std::string::npos) << message;
+  EXPECT_NE(message.find("newer"), std::string::npos) << message;
+  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "2");
+}
+
+TEST(ConfigStore, RefusesADirectoryAndAMissingDirectory) {
+  TempDir dir;
+  StoreError error;
+  EXPECT_FALSE(ConfigStore::open(dir.file(""), error));
+  EXPECT_FALSE(error.message.empty());
+  EXPECT_FALSE(ConfigStore::open(dir.file("no/such/dir/config.db"), error));
+  EXPECT_NE(error.message.find("no/such/dir/config.db"), std::string::npos) << error.message;
+}
+
+TEST(ConfigStore, ConcurrentWritersInTwoProcesses) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  open_ok(path).reset();  // created and migrated once, as httpapid would on start
+
+  constexpr int kPerProcess = 200;
+  pid_t children[2];
+  for (int c = 0; c < 2; ++c) {
+    children[c] = fork();
+    ASSERT_GE(children[c], 0);
+    if (children[c] == 0) {
+      StoreError error;
+      auto store = ConfigStore::open(path, error);
+      if (!store) _exit(10);
+      for (int i = 0; i < kPerProcess; ++i) {
+        Reservation r = make_reservation("http://+:80/p" + std::to_string(c) + "/" +
+                                         std::to_string(i) + "/");
+        if (!store->add_reservation(r, error)) _exit(11);
+        if (i % 50 == 0 && !store->set_setting("writer" + std::to_string(c),
+                                               std::to_string(i), error)) {
+          _exit(12);
+        }
+      }
+      store.reset();
+      _exit(0);
+    }
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  const auto all = store->reservations();
+  EXPECT_EQ(all.size(), 2u * kPerProcess);
+  std::set<std::string> prefixes;
+  for (const auto& r : all) {
+    prefixes.insert(r.prefix);
+    EXPECT_EQ(r.acl.size(), 2u) << r.prefix;
+  }
+  EXPECT_EQ(prefixes.size(), 2u * kPerProcess);
+  EXPECT_TRUE(prefixes.count("http://+:80/p0/199/"));
+  EXPECT_TRUE(prefixes.count("http://+:80/p1/0/"));
+  store.reset();
+  EXPECT_EQ(raw_sql(path, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM reservation_acl"), "800");
+}
+
+}  // namespace

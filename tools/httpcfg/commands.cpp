@@ -1,0 +1,288 @@
+#include "commands.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+namespace httpcfg {
+namespace {
+
+std::optional<std::uint32_t> parse_id(const std::string& text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (value >= 0xffffffffu) return std::nullopt;  // (uid_t)-1 means "no id"
+  return static_cast<std::uint32_t>(value);
+}
+
+// Field access that tolerates a service answer with missing or mistyped fields.
+std::uint64_t number(const Json& object, const char* key) {
+  if (!object.is_object()) return 0;
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number_integer()) return 0;
+  return it->is_number_unsigned() ? it->get<std::uint64_t>()
+                                  : static_cast<std::uint64_t>(it->get<std::int64_t>());
+}
+
+std::string text(const Json& object, const char* key) {
+  if (!object.is_object()) return {};
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool flag(const Json& object, const char* key) {
+  if (!object.is_object()) return false;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_boolean() && it->get<bool>();
+}
+
+const Json& list(const Json& object, const char* key) {
+  static const Json empty = Json::array();
+  if (!object.is_object()) return empty;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_array() ? *it : empty;
+}
+
+const char* yes_no(bool value) { return value ? "Yes" : "No"; }
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::uint32_t id32(std::uint64_t value) { return static_cast<std::uint32_t>(value); }
+
+// Lays out rows of cells in columns separated by three spaces; no trailing blanks.
+std::string table(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    if (row.size() > widths.size()) widths.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line = indent;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 3, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::uint32_t> resolve_user(const std::string& name) {
+  if (const passwd* entry = ::getpwnam(name.c_str())) return entry->pw_uid;
+  return parse_id(name);
+}
+
+std::optional<std::uint32_t> resolve_group(const std::string& name) {
+  if (const group* entry = ::getgrnam(name.c_str())) return entry->gr_gid;
+  return parse_id(name);
+}
+
+std::string describe(Identity::Kind kind, std::uint32_t id) {
+  if (kind == Identity::Kind::user) {
+    if (const passwd* entry = ::getpwuid(id)) return fmt::format("{} ({})", entry->pw_name, id);
+    return fmt::format("uid {}", id);
+  }
+  if (const group* entry = ::getgrgid(id)) return fmt::format("{} ({})", entry->gr_name, id);
+  return fmt::format("gid {}", id);
+}
+
+Json urlacl_add_command(const std::string& url, const std::vector<Identity>& acl,
+                        bool delegate) {
+  Json entries = Json::array();
+  for (const Identity& who : acl) {
+    entries.push_back({{"kind", who.kind == Identity::Kind::user ? "user" : "group"},
+                       {"id", who.id},
+                       {"listen", true},
+                       {"delegate", delegate}});
+  }
+  return {{"command", "urlacl.add"}, {"url", url}, {"acl", entries}};
+}
+
+Json urlacl_delete_command(const std::string& url) {
+  return {{"command", "urlacl.delete"}, {"url", url}};
+}
+
+Json urlacl_show_command() { return {{"command", "urlacl.show"}}; }
+
+Json iplisten_command(const std::string& verb, const std::string& address) {
+  return {{"command", "iplisten." + verb}, {"address", address}};
+}
+
+Json iplisten_show_command() { return {{"command", "iplisten.show"}}; }
+
+Json servicestate_command() { return {{"command", "servicestate"}}; }
+
+bool filter_reservations(Json& answer, const std::string& url) {
+  Json kept = Json::array();
+  for (const Json& r : list(answer, "reservations")) {
+    if (lower(text(r, "url")) == lower(url)) kept.push_back(r);
+  }
+  const bool found = !kept.empty();
+  answer = Json{{"reservations", kept}};
+  return found;
+}
+
+std::string format_urlacl(const Json& answer) {
+  const Json& reservations = list(answer, "reservations");
+  if (reservations.empty()) return "No URL reservations.\n";
+  std::size_t width = 0;
+  for (const Json& r : reservations) {
+    for (const Json& entry : list(r, "acl")) {
+      const auto kind = text(entry, "kind") == "group" ? Identity::Kind::group
+                                                       : Identity::Kind::user;
+      width = std::max(width, describe(kind, id32(number(entry, "id"))).size());
+    }
+  }
+  std::string out;
+  bool first = true;
+  for (const Json& r : reservations) {
+    if (!first) out += "\n";
+    first = false;
+    out += fmt::format("Reserved URL : {}\n", text(r, "url"));
+    const Json& acl = list(r, "acl");
+    if (acl.empty()) out += "    (no users or groups: only root may register or delegate here)\n";
+    for (const Json& entry : acl) {
+      const bool is_group = text(entry, "kind") == "group";
+      const std::string who = describe(is_group ? Identity::Kind::group : Identity::Kind::user,
+                                       id32(number(entry, "id")));
+      out += fmt::format("    {:<7}{:<{}}  Listen: {:<3}  Delegate: {}\n",
+                         is_group ? "Group:" : "User:", who, width,
+                         yes_no(flag(entry, "listen")), yes_no(flag(entry, "delegate")));
+    }
+  }
+  return out;
+}
+
+std::string format_iplisten(const Json& answer) {
+  const Json& addresses = list(answer, "addresses");
+  if (addresses.empty()) {
+    return "IP listen list: empty (httpapid listens on all addresses)\n";
+  }
+  std::string out = "IP listen list:\n";
+  for (const Json& a : addresses) out += "    " + (a.is_string() ? a.get<std::string>() : a.dump()) + "\n";
+  return out;
+}
+
+std::string format_servicestate(const Json& answer) {
+  std::string out;
+  const Json& sessions = list(answer, "sessions");
+  out += fmt::format("Server sessions: {}\n", sessions.size());
+  for (const Json& s : sessions) {
+    out += fmt::format("\n    Server session {}\n", number(s, "id"));
+    out += fmt::format("        Process: {}   User: {}\n", number(s, "pid"),
+                       describe(Identity::Kind::user, id32(number(s, "uid"))));
+    const Json& groups = list(s, "groups");
+    if (groups.empty()) out += "        (no URL groups)\n";
+    for (const Json& g : groups) {
+      const std::uint64_t queue = number(g, "queue");
+      out += queue ? fmt::format("        URL group {} -> request queue {}\n", number(g, "id"),
+                                 queue)
+                   : fmt::format("        URL group {} (not bound to a request queue)\n",
+                                 number(g, "id"));
+      std::vector<std::vector<std::string>> rows;
+      for (const Json& u : list(g, "urls")) {
+        rows.push_back({text(u, "url"), fmt::format("context {}", number(u, "context"))});
+      }
+      if (rows.empty()) out += "            (no URLs)\n";
+      out += table(rows, "            ");
+    }
+  }
+
+  const Json& queues = list(answer, "queues");
+  out += fmt::format("\nRequest queues: {}\n", queues.size());
+  for (const Json& q : queues) {
+    const std::string name = text(q, "name");
+    out += fmt::format("\n    Request queue {}  {}\n", number(q, "id"),
+                       name.empty() ? std::string("(unnamed)") : "\"" + name + "\"");
+    out += fmt::format("        Owner: {}\n",
+                       describe(Identity::Kind::user, id32(number(q, "owner_uid"))));
+    out += fmt::format(
+        "        Length: {}   Workers: {}   Handles: {}   Persistent: {}   Controller: {}\n",
+        number(q, "length"), number(q, "workers"), number(q, "handles"),
+        yes_no(flag(q, "persistent")), yes_no(flag(q, "controller")));
+  }
+
+  const Json& endpoints = list(answer, "endpoints");
+  out += fmt::format("\nListening endpoints: {}\n", endpoints.size());
+  if (!endpoints.empty()) out += "\n";
+  for (const Json& e : endpoints) out += fmt::format("    port {}\n", number(e, "port"));
+
+  const Json& connections = list(answer, "connections");
+  out += fmt::format("\nConnections: {}\n", connections.size());
+  if (!connections.empty()) {
+    std::vector<std::vector<std::string>> rows{{"ID", "Worker", "State", "Remote", "Local"}};
+    for (const Json& c : connections) {
+      rows.push_back({std::to_string(number(c, "id")), std::to_string(number(c, "worker")),
+                      text(c, "state"), text(c, "remote"), text(c, "local")});
+    }
+    out += "\n" + table(rows, "    ");
+  }
+  return out;
+}
+
+std::string status_text(std::uint32_t status) {
+  switch (status) {
+    case 0: return "success";
+    case 1: return "invalid parameter";
+    case 2: return "already exists";
+    case 3: return "access denied";
+    case 4: return "sharing violation";
+    case 5: return "not found";
+    case 6: return "timed out";
+    case 10: return "service unavailable";
+    case 12: return "protocol version mismatch";
+    case 13: return "out of memory";
+    case 14: return "not valid now";
+    case 15: return "protocol error";
+    case 16: return "shutting down";
+    case 17: return "too large";
+    default: return fmt::format("error {}", status);
+  }
+}
+
+std::string advice(const std::string& command, std::uint32_t status, const std::string& subject) {
+  constexpr std::uint32_t kInvalid = 1, kExists = 2, kDenied = 3, kNotFound = 5;
+  const bool urlacl = command.rfind("urlacl.", 0) == 0;
+  const bool iplisten = command.rfind("iplisten.", 0) == 0;
+  if (status == kDenied) {
+    if (command == "urlacl.add") {
+      return "run it as root, or as a user with delegate rights on a reservation above this "
+             "URL";
+    }
+    return "run it as root";
+  }
+  if (status == kExists && urlacl) {
+    return fmt::format("delete it first with 'httpcfg urlacl delete --url {}' to change it",
+                       subject);
+  }
+  if (status == kExists && iplisten) return "see 'httpcfg iplisten show'";
+  if (status == kNotFound && urlacl) {
+    return "list the reservations with 'httpcfg urlacl show'; the URL must match one exactly";
+  }
+  if (status == kNotFound && iplisten) return "see 'httpcfg iplisten show'";
+  if (status == kInvalid && urlacl) {
+    return "a URL prefix is scheme://host:port/path/, e.g. http://+:80/app/ (see 'httpcfg "
+           "urlacl add --help')";
+  }
+  if (status == kInvalid && iplisten) {
+    return "give an IPv4 or IPv6 address without a port, e.g. 127.0.0.1 or ::1";
+  }
+  return "see httpapid's log for details";
+}
+
+}  // namespace httpcfg

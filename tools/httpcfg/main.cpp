@@ -1,0 +1,413 @@
+// httpcfg: the administration tool of httpapi, the `netsh http` of Linux (docs/httpcfg.md).
+//
+// Every command is one JSON admin call to the running httpapid over its control socket; the
+// service checks the caller's identity (SO_PEERCRED), applies the change to its
+// configuration store and to the live routing table, and answers. httpcfg never opens the
+// configuration database itself: the store belongs to the service, and a change made behind
+// its back would neither be checked nor take effect. When httpapid is not running, httpcfg
+// says so and exits with status 3.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "admin_client.hpp"
+#include "commands.hpp"
+
+namespace {
+
+using httpcfg::Identity;
+using httpcfg::Json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitNotRunning = 3;
+
+struct Options {
+  std::string state_dir;
+  std::string url;
+  std::vector<std::string> users;
+  std::vector<std::string> groups;
+  bool delegate = false;
+  std::string address;
+  bool json = false;
+};
+
+// Breaks `text` into lines of at most `width` columns at spaces; existing newlines stay.
+std::string wrap(const std::string& text, std::size_t width) {
+  std::string out;
+  std::size_t column = 0;
+  std::istringstream lines(text);
+  std::string line;
+  bool first_line = true;
+  while (std::getline(lines, line)) {
+    if (!first_line) out += '\n';
+    first_line = false;
+    column = 0;
+    std::istringstream words(line);
+    std::string word;
+    while (words >> word) {
+      if (column > 0 && column + 1 + word.size() > width) {
+        out += '\n';
+        column = 0;
+      } else if (column > 0) {
+        out += ' ';
+        ++column;
+      }
+      out += word;
+      column += word.size();
+    }
+  }
+  return out;
+}
+
+constexpr std::size_t kHelpWidth = 79;
+constexpr std::size_t kHelpColumn = 26;
+
+// Help that reads like a man page on an 80-column terminal: paragraphs wrapped, option
+// descriptions wrapped beside their names, and one summary sentence per subcommand in the
+// parent's list (the whole description heads the subcommand's own help).
+class HelpFormatter : public CLI::Formatter {
+ public:
+  HelpFormatter() { column_width(kHelpColumn); }
+  std::string make_description(const CLI::App* app) const override {
+    return wrap(app->get_description(), kHelpWidth) + "\n\n";
+  }
+  std::string make_option_desc(const CLI::Option* option) const override {
+    return wrap(option->get_description(), kHelpWidth - kHelpColumn);
+  }
+  std::string make_subcommand(const CLI::App* sub) const override {
+    std::string summary = sub->get_description();
+    if (const auto end = summary.find(". "); end != std::string::npos) summary.resize(end + 1);
+    std::stringstream out;
+    CLI::detail::format_help(out, sub->get_name(), wrap(summary, kHelpWidth - kHelpColumn),
+                             kHelpColumn);
+    return out.str();
+  }
+};
+
+// Every error is one line on stderr: "httpcfg: <what failed>: <reason>; <what to do>".
+void error_line(const std::string& text) {
+  std::string line = "httpcfg: " + text;
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+void print(const std::string& text) { std::fputs(text.c_str(), stdout); }
+
+// Sends `command` to the service. On success returns kExitOk with the answer's detail;
+// otherwise reports the failure and returns the exit status.
+int call_service(const Options& options, const Json& command, const std::string& what,
+                 const std::string& subject, std::string& detail) {
+  const std::string path = httpcfg::control_socket_path(options.state_dir);
+  httpcfg::AdminClient client;
+  std::string error;
+  switch (client.connect(path, error)) {
+    case httpcfg::ConnectStatus::ok:
+      break;
+    case httpcfg::ConnectStatus::not_running:
+      error_line(fmt::format("httpapid is not running (no control socket at {}); start it, or "
+                             "pass --state-dir / set HTTPAPI_CONTROL",
+                             path));
+      return kExitNotRunning;
+    case httpcfg::ConnectStatus::failed:
+      error_line(fmt::format("cannot talk to httpapid at {}: {}; check that httpapid is running "
+                             "and that httpcfg and httpapid come from the same release",
+                             path, error));
+      return kExitFailed;
+  }
+  httpcfg::Answer answer;
+  const std::string name = command.value("command", "");
+  if (!client.call(command.dump(), answer, error)) {
+    error_line(fmt::format("{}: {}; see httpapid's log for why", what, error));
+    return kExitFailed;
+  }
+  if (answer.status != 0) {
+    const std::string reason =
+        answer.detail.empty() ? httpcfg::status_text(answer.status) : answer.detail;
+    error_line(fmt::format("{}: {}; {}", what, reason,
+                           httpcfg::advice(name, answer.status, subject)));
+    return kExitFailed;
+  }
+  detail = std::move(answer.detail);
+  return kExitOk;
+}
+
+// Runs a show command: prints the service's JSON (--json) or the human form.
+int show(const Options& options, const Json& command, const std::string& what,
+         std::string (*format)(const Json&), const std::string& url_filter = {}) {
+  std::string detail;
+  if (int status = call_service(options, command, what, url_filter, detail); status != kExitOk) {
+    return status;
+  }
+  Json answer = Json::parse(detail, nullptr, /*allow_exceptions=*/false);
+  if (answer.is_discarded() || !answer.is_object()) {
+    error_line(fmt::format("{}: httpapid's answer is not a JSON object; use the httpcfg of the "
+                           "same release as httpapid",
+                           what));
+    return kExitFailed;
+  }
+  if (!url_filter.empty() && !httpcfg::filter_reservations(answer, url_filter)) {
+    error_line(fmt::format("no reservation for {}; list them all with 'httpcfg urlacl show'",
+                           url_filter));
+    return kExitFailed;
+  }
+  print(options.json ? answer.dump(2) + "\n" : format(answer));
+  return kExitOk;
+}
+
+// Runs a command that changes the configuration and prints `done` on success.
+int change(const Options& options, const Json& command, const std::string& what,
+           const std::string& subject, const std::string& done) {
+  std::string detail;
+  if (int status = call_service(options, command, what, subject, detail); status != kExitOk) {
+    return status;
+  }
+  print(done + "\n");
+  if (!detail.empty()) print(detail + "\n");
+  return kExitOk;
+}
+
+int urlacl_add(const Options& options) {
+  if (options.users.empty() && options.groups.empty()) {
+    error_line("urlacl add needs at least one --user or --group; e.g. httpcfg urlacl add "
+               "--url http://+:80/app/ --user www-data");
+    return kExitUsage;
+  }
+  std::vector<Identity> acl;
+  std::set<std::pair<int, std::uint32_t>> seen;
+  for (const std::string& name : options.users) {
+    const auto uid = httpcfg::resolve_user(name);
+    if (!uid) {
+      error_line(fmt::format("unknown user '{}': not in the user database and not a numeric "
+                             "uid; give an existing user name or a uid",
+                             name));
+      return kExitUsage;
+    }
+    if (seen.emplace(0, *uid).second) acl.push_back({Identity::Kind::user, *uid});
+  }
+  for (const std::string& name : options.groups) {
+    const auto gid = httpcfg::resolve_group(name);
+    if (!gid) {
+      error_line(fmt::format("unknown group '{}': not in the group database and not a numeric "
+                             "gid; give an existing group name or a gid",
+                             name));
+      return kExitUsage;
+    }
+    if (seen.emplace(1, *gid).second) acl.push_back({Identity::Kind::group, *gid});
+  }
+  return change(options, httpcfg::urlacl_add_command(options.url, acl, options.delegate),
+                fmt::format("cannot add the reservation for {}", options.url), options.url,
+                "URL reservation successfully added");
+}
+
+const char* const kMainFooter = R"(EXAMPLES:
+  Reserve http://+:80/shop/ for the user shop, so that its unprivileged program may serve it:
+      httpcfg urlacl add --url http://+:80/shop/ --user shop
+  Show the reservations, the listen list, and what the service is doing now:
+      httpcfg urlacl show
+      httpcfg iplisten show
+      httpcfg show servicestate --json
+
+EXIT STATUS:
+  0 success; 1 the service refused the command or failed; 2 wrong command line;
+  3 httpapid is not running (no control socket).
+
+ENVIRONMENT:
+  HTTPAPI_CONTROL   the control socket, when --state-dir is not given.
+
+FILES:
+  /run/httpapi/control.sock (root), $XDG_RUNTIME_DIR/httpapi/control.sock (other users).
+  httpcfg never edits httpapid's configuration database; the service owns it.
+
+See httpcfg(1) and docs/httpcfg.md.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{
+      "httpcfg - administer httpapid, the HTTP Server API service (the netsh http of Linux).\n"
+      "Reserves URL namespace for users and groups (urlacl), chooses which local addresses "
+      "the service listens on (iplisten), and shows its live state (show servicestate). "
+      "Every command goes to the running httpapid through its control socket; the service "
+      "decides by your identity what you may change.",
+      "httpcfg"};
+  app.formatter(std::make_shared<HelpFormatter>());
+  app.set_version_flag("--version", std::string("httpcfg ") + HTTPAPI_VERSION_STRING,
+                       "Print the version and exit");
+  app.fallthrough();  // global options are accepted after the subcommand too
+  app.require_subcommand(1);
+  app.add_option("--state-dir", options.state_dir,
+                 "httpapid's state directory; the control socket is DIR/control.sock "
+                 "(default: $HTTPAPI_CONTROL, else /run/httpapi for root, "
+                 "$XDG_RUNTIME_DIR/httpapi otherwise)")
+      ->option_text("DIR");
+
+  // urlacl
+  CLI::App* urlacl = app.add_subcommand(
+      "urlacl",
+      "Add, delete and show URL reservations. A reservation is a URL prefix plus the users and "
+      "groups allowed to register it (listen) and to reserve URLs below it (delegate). "
+      "Without one, only root may register a prefix, except http://localhost:PORT/ with "
+      "PORT > 1024.");
+  urlacl->require_subcommand(1);
+  urlacl->footer(R"(EXAMPLES:
+  httpcfg urlacl add --url http://+:80/shop/ --user shop
+  httpcfg urlacl add --url https://+:443/api/ --group api-team --delegate
+  httpcfg urlacl delete --url http://+:80/shop/
+  httpcfg urlacl show --url http://+:80/shop/)");
+
+  CLI::App* urlacl_add_cmd = urlacl->add_subcommand(
+      "add",
+      "Reserve a URL prefix for users and groups. Each one named may register URLs under the "
+      "prefix (listen); with --delegate each may also add reservations below it. The prefix "
+      "is scheme://host:port/path/ with host + (every host name, strong wildcard), * (weak "
+      "wildcard), a host name or an IP literal; the path ends in /. Adding needs root, or "
+      "delegate rights on a reservation above the prefix. An existing reservation is not "
+      "changed: delete it first.");
+  urlacl_add_cmd->add_option("--url", options.url, "The URL prefix to reserve")
+      ->required()
+      ->option_text("PREFIX (required)");
+  urlacl_add_cmd
+      ->add_option("--user", options.users,
+                   "A user who may listen (name or uid); repeat for more")
+      ->option_text("NAME")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  urlacl_add_cmd
+      ->add_option("--group", options.groups,
+                   "A group whose members may listen (name or gid); repeat for more")
+      ->option_text("NAME")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  urlacl_add_cmd->add_flag("--delegate", options.delegate,
+                           "Also let them add reservations below this prefix");
+  urlacl_add_cmd->footer(R"(EXAMPLES:
+  httpcfg urlacl add --url http://+:80/shop/ --user shop
+  httpcfg urlacl add --url http://+:8080/ --user alice --user bob --group web
+  httpcfg urlacl add --url https://+:443/api/ --group api-team --delegate
+
+Prints "URL reservation successfully added" on success.)");
+
+  CLI::App* urlacl_delete = urlacl->add_subcommand(
+      "delete",
+      "Delete a URL reservation. The URL must match the reservation as 'httpcfg urlacl show' "
+      "prints it. Registrations already made under it stay until their owners remove them, "
+      "but nobody new may register there.");
+  urlacl_delete->add_option("--url", options.url, "The reserved URL prefix")
+      ->required()
+      ->option_text("PREFIX (required)");
+  urlacl_delete->footer(R"(EXAMPLE:
+  httpcfg urlacl delete --url http://+:80/shop/)");
+
+  CLI::App* urlacl_show = urlacl->add_subcommand(
+      "show", "Show the URL reservations with their users, groups and rights.");
+  urlacl_show->add_option("--url", options.url, "Show only this reservation")
+      ->option_text("PREFIX");
+  urlacl_show->add_flag("--json", options.json, "Print the service's answer as JSON");
+  urlacl_show->footer(R"(EXAMPLES:
+  httpcfg urlacl show
+  httpcfg urlacl show --url http://+:80/shop/ --json)");
+
+  // iplisten
+  CLI::App* iplisten = app.add_subcommand(
+      "iplisten",
+      "Add, delete and show the IP listen list: the local addresses httpapid binds its ports "
+      "on. Empty (the default) means all addresses. 0.0.0.0 stands for every IPv4 address, :: "
+      "for every IPv6 address.");
+  iplisten->require_subcommand(1);
+  iplisten->footer(R"(EXAMPLES:
+  httpcfg iplisten add --address 127.0.0.1
+  httpcfg iplisten delete --address 127.0.0.1
+  httpcfg iplisten show)");
+  CLI::App* iplisten_add = iplisten->add_subcommand(
+      "add", "Add an address to the IP listen list (an IPv4 or IPv6 address, no port).");
+  iplisten_add->add_option("--address", options.address, "The local address")
+      ->required()
+      ->option_text("ADDRESS (required)");
+  iplisten_add->footer(R"(EXAMPLES:
+  httpcfg iplisten add --address 127.0.0.1
+  httpcfg iplisten add --address ::1)");
+  CLI::App* iplisten_delete =
+      iplisten->add_subcommand("delete", "Remove an address from the IP listen list.");
+  iplisten_delete->add_option("--address", options.address, "The local address")
+      ->required()
+      ->option_text("ADDRESS (required)");
+  iplisten_delete->footer(R"(EXAMPLE:
+  httpcfg iplisten delete --address 127.0.0.1)");
+  CLI::App* iplisten_show = iplisten->add_subcommand("show", "Show the IP listen list.");
+  iplisten_show->add_flag("--json", options.json, "Print the service's answer as JSON");
+  iplisten_show->footer(R"(EXAMPLE:
+  httpcfg iplisten show --json)");
+
+  // show
+  CLI::App* show_cmd = app.add_subcommand("show", "Show the service's live state.");
+  show_cmd->require_subcommand(1);
+  show_cmd->footer(R"(EXAMPLE:
+  httpcfg show servicestate)");
+  CLI::App* servicestate = show_cmd->add_subcommand(
+      "servicestate",
+      "Show what httpapid is doing now: server sessions with their process and user, their URL "
+      "groups with URLs and URL contexts, request queues with length and workers, listening "
+      "endpoints, and open connections.");
+  servicestate->add_flag("--json", options.json, "Print the service's answer as JSON");
+  servicestate->footer(R"(EXAMPLES:
+  httpcfg show servicestate
+  httpcfg show servicestate --json | jq '.queues[] | {name, length}')");
+
+  app.footer(kMainFooter);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::string where = "httpcfg";
+    for (const CLI::App* level = &app; !level->get_subcommands().empty();) {
+      level = level->get_subcommands().front();
+      where += " " + level->get_name();
+    }
+    error_line(fmt::format("{}; run '{} --help' for usage", e.what(), where));
+    return kExitUsage;
+  }
+
+  if (urlacl_add_cmd->parsed()) return urlacl_add(options);
+  if (urlacl_delete->parsed()) {
+    return change(options, httpcfg::urlacl_delete_command(options.url),
+                  fmt::format("cannot delete the reservation for {}", options.url), options.url,
+                  "URL reservation successfully deleted");
+  }
+  if (urlacl_show->parsed()) {
+    return show(options, httpcfg::urlacl_show_command(), "cannot show the URL reservations",
+                httpcfg::format_urlacl, options.url);
+  }
+  if (iplisten_add->parsed()) {
+    return change(options, httpcfg::iplisten_command("add", options.address),
+                  fmt::format("cannot add {} to the IP listen list", options.address),
+                  options.address, "IP address successfully added");
+  }
+  if (iplisten_delete->parsed()) {
+    return change(options, httpcfg::iplisten_command("delete", options.address),
+                  fmt::format("cannot delete {} from the IP listen list", options.address),
+                  options.address, "IP address successfully deleted");
+  }
+  if (iplisten_show->parsed()) {
+    return show(options, httpcfg::iplisten_show_command(), "cannot show the IP listen list",
+                httpcfg::format_iplisten);
+  }
+  if (servicestate->parsed()) {
+    return show(options, httpcfg::servicestate_command(), "cannot show the service state",
+                httpcfg::format_servicestate);
+  }
+  error_line("no command given; run 'httpcfg --help'");
+  return kExitUsage;
+}
