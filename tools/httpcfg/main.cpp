@@ -71,7 +71,7 @@ std::string wrap(const std::string& text, std::size_t width) {
 }
 
 constexpr std::size_t kHelpWidth = 79;
-constexpr std::size_t kHelpColumn = 26;
+constexpr std::size_t kHelpColumn = 28;
 
 // Help that reads like a man page on an 80-column terminal: paragraphs wrapped, option
 // descriptions wrapped beside their names, and one summary sentence per subcommand in the
@@ -238,7 +238,7 @@ See httpcfg(1) and docs/httpcfg.md.)";
 int main(int argc, char** argv) {
   Options options;
   CLI::App app{
-      "httpcfg - administer httpapid, the HTTP Server API service (the netsh http of Linux).\n"
+      "httpcfg - administer httpapid, the HTTP Server API service (the netsh http of Linux).\n\n"
       "Reserves URL namespace for users and groups (urlacl), chooses which local addresses "
       "the service listens on (iplisten), and shows its live state (show servicestate). "
       "Every command goes to the running httpapid through its control socket; the service "
