@@ -32,7 +32,7 @@ def as_user(name, argv):
     return ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", "--"] + argv
 
 
-class NamespaceTest(ServiceTestCase):
+class NamespaceBase(ServiceTestCase):
 
     @classmethod
     def setUpClass(cls):
@@ -77,6 +77,10 @@ class NamespaceTest(ServiceTestCase):
         err = r.stderr.decode("utf-8", "replace")
         self.assertEqual(r.returncode, 2, f"expected exit 2, got {r.returncode}: {err}")
         return err
+
+
+
+class NamespaceTest(NamespaceBase):
 
     # -- registration rights
 
@@ -214,6 +218,51 @@ class NamespaceTest(ServiceTestCase):
                                 "127.0.0.2 was accepted although only 127.0.0.1 is listed")
         finally:
             s.close()
+
+
+class WorkedExamplesTest(NamespaceBase):
+    """HTTP.sys's own routing and reservation examples (reference §3.2, §3.3), answered by
+    the real service; docs/namespace.md walks through the same ones."""
+
+    def app_at(self, host, path):
+        return http(self.port, path=path, host=f"{host}:{self.port}").json()["app"]
+
+    def test_longest_path_in_one_bucket(self):
+        p = self.port
+        self.echo_as("root", f"http://www.adatum.com:{p}/", name="Queue1")
+        self.echo_as("root", f"http://www.adatum.com:{p}/dir/sna/", name="Queue2")
+        self.assertEqual(self.app_at("www.adatum.com", "/default.htm"), "Queue1")
+        self.assertEqual(self.app_at("www.adatum.com", "/dir/sna/snadefault.htm"), "Queue2")
+        self.assertEqual(self.app_at("www.adatum.com", "/dir/app.htm"), "Queue1")
+
+    def test_buckets_in_order(self):
+        p = self.port
+        self.echo_as("root", f"http://+:{p}/vroot/", name="app1")
+        self.echo_as("root", f"http://adatum.com:{p}/", name="app2")
+        self.echo_as("root", f"http://*:{p}/", name="app3")
+        self.assertEqual(self.app_at("adatum.com", "/vroot/subdir/file.htm"), "app1")
+        self.assertEqual(self.app_at("adatum.com", "/default.htm"), "app2")
+        self.assertEqual(self.app_at("otheradatum.com", "/file.htm"), "app3")
+
+    def test_explicit_reservation_governs_explicit_registrations(self):
+        p = self.port
+        self.httpcfg("urlacl", "add", "--url", f"http://adatum.com:{p}/vroot/", "--user", USER_B)
+        self.httpcfg("urlacl", "add", "--url", f"http://+:{p}/vroot/subdir/", "--user", USER_A)
+        # A holds the strong-wildcard reservation, which says nothing about explicit hosts.
+        err = self.echo_as_fails(USER_A, f"http://adatum.com:{p}/vroot/subdir/")
+        self.assertIn("HTTPAPI_ERROR_ACCESS_DENIED", err)
+        self.echo_as(USER_A, f"http://+:{p}/vroot/subdir/", name="A")
+
+    def test_later_reservation_takes_a_subtree(self):
+        p = self.port
+        self.echo_as("root", f"http://adatum.com:{p}/vroot/", name="root-app")
+        self.assertEqual(self.app_at("adatum.com", "/vroot/subdir/file.htm"), "root-app")
+        self.httpcfg("urlacl", "add", "--url", f"http://+:{p}/vroot/subdir/", "--user", USER_B)
+        r = http(p, path="/vroot/subdir/file.htm", host=f"adatum.com:{p}")
+        self.assertEqual(r.status, 503)
+        self.echo_as(USER_B, f"http://+:{p}/vroot/subdir/", name="B")
+        self.assertEqual(self.app_at("adatum.com", "/vroot/subdir/file.htm"), "B")
+        self.assertEqual(self.app_at("adatum.com", "/vroot/other.htm"), "root-app")
 
 
 class HttpcfgWithoutServiceTest(unittest.TestCase):
