@@ -10,10 +10,11 @@
 #     (server on CPU 0, wrk on CPU 1), kernel included: the share of time in syscalls.
 #
 # Uses its own build with symbols: <repo>/build-profile (Release flags plus
-# -g -fno-omit-frame-pointer), built if missing.
+# -g -fno-omit-frame-pointer), built (incrementally) first; with --commit REV the sources of
+# that commit are exported with `git archive` and built once into build-profile-<sha>.
 #
 # Usage: bench/profile.sh [--requests N] [--connections C] [--top K] [--perf-seconds S]
-#                         [--keep]
+#                         [--commit REV] [--keep]
 set -euo pipefail
 
 REQUESTS=20000
@@ -21,12 +22,14 @@ CONNECTIONS=10
 TOP=25
 PERF_SECONDS=5
 KEEP=0
+COMMIT_REV=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --requests) REQUESTS=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
     --top) TOP=$2; shift ;;
     --perf-seconds) PERF_SECONDS=$2; shift ;;
+    --commit) COMMIT_REV=$2; shift ;;
     --keep) KEEP=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown argument $1" >&2; exit 2 ;;
@@ -44,12 +47,30 @@ for tool in valgrind callgrind_annotate callgrind_control strace wrk curl python
 done
 taskset -pc 1 $$ >/dev/null
 
-if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-  log "configuring $BUILD_DIR (Release + -g -fno-omit-frame-pointer)"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHTTPAPI_TESTS=OFF \
-    "-DCMAKE_CXX_FLAGS=-g -fno-omit-frame-pointer" "-DCMAKE_C_FLAGS=-g -fno-omit-frame-pointer" >&2
+FLAGS=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DHTTPAPI_TESTS=OFF
+       "-DCMAKE_CXX_FLAGS=-g -fno-omit-frame-pointer" "-DCMAKE_C_FLAGS=-g -fno-omit-frame-pointer")
+if [[ -n $COMMIT_REV ]]; then
+  SHA=$(git -C "$ROOT" rev-parse --verify "$COMMIT_REV^{commit}") || die "no commit $COMMIT_REV"
+  BUILD_DIR=$ROOT/build-profile-${SHA:0:12}
+  REVISION=${SHA:0:12}
+  if [[ ! -x $BUILD_DIR/src/daemon/httpapid || ! -x $BUILD_DIR/examples/httpapi-hello ]]; then
+    EXPORT_DIR=$(mktemp -d /tmp/httpapi-profile-src.XXXXXX)
+    log "exporting $REVISION to $EXPORT_DIR and building it in $BUILD_DIR"
+    git -C "$ROOT" archive --format=tar "$SHA" | tar -x -C "$EXPORT_DIR"
+    rc=0
+    cmake -S "$EXPORT_DIR" -B "$BUILD_DIR" "${FLAGS[@]}" >&2 || rc=$?
+    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || rc=$?
+    rm -rf "$EXPORT_DIR"
+    [[ $rc == 0 ]] || die "building $REVISION failed"
+  fi
+else
+  REVISION="$(git -C "$ROOT" rev-parse --short HEAD) + working tree"
+  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+    log "configuring $BUILD_DIR (Release + -g -fno-omit-frame-pointer)"
+    cmake -S "$ROOT" -B "$BUILD_DIR" "${FLAGS[@]}" >&2
+  fi
+  cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || die "build failed"
 fi
-cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || die "build failed"
 HTTPAPID=$BUILD_DIR/src/daemon/httpapid
 HELLO=$BUILD_DIR/examples/httpapi-hello
 
@@ -114,7 +135,7 @@ stop_pair() {
 }
 load() { taskset -c 1 python3 "$BENCH/loop_client.py" --requests "$1" --connections "$CONNECTIONS" "$URL" >&2; }
 
-echo "## Profile of $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD)"
+echo "## Profile of $(date -u '+%Y-%m-%d %H:%M UTC'), $REVISION"
 echo
 echo "Build: $BUILD_DIR (Release -O3 plus -g -fno-omit-frame-pointer). Load: $REQUESTS requests,"
 echo "$CONNECTIONS keep-alive connections, one request in flight each (bench/loop_client.py)."
@@ -250,11 +271,12 @@ EOF2
     grep -E '^ +[0-9]' | head -n "$TOP" || true
   echo '```'
   echo
-  echo "Kernel time by system call entry point (children = inclusive), top 12:"
+  echo "Kernel paths, inclusive (share of all samples of both processes):"
   echo
   echo '```'
   perf report -i "$WORK/perf.data" --stdio --children --sort comm,sym -g none 2>/dev/null |
-    grep -E '^ +[0-9].*\[k\] (__x64_sys_|do_epoll_wait|schedule$)' | head -12 || true
+    grep -E '^ +[0-9].*\[k\] (do_syscall_64|__x64_sys_sendto|tcp_sendmsg|unix_stream_sendmsg|ksys_read|__x64_sys_recvfrom|__x64_sys_poll|do_epoll_wait|schedule|handle_softirqs)$' |
+    head -20 || true
   echo '```'
 else
   echo "(perf skipped: not available here, or --perf-seconds 0)"

@@ -84,7 +84,7 @@ SOURCE_NOTE=
 if [[ -n $COMMIT_REV ]]; then
   SHA=$(git -C "$ROOT" rev-parse --verify "$COMMIT_REV^{commit}") || die "no commit $COMMIT_REV"
   BUILD_DIR=$ROOT/build-release-${SHA:0:12}
-  SOURCE_NOTE="sources of ${SHA:0:12} exported with git archive"
+  SOURCE_NOTE=
 fi
 HTTPAPID=$BUILD_DIR/src/daemon/httpapid
 HELLO=$BUILD_DIR/examples/httpapi-hello
@@ -344,7 +344,7 @@ DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 MODEL=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 if [[ -n $COMMIT_REV ]]; then
   COMMIT=${SHA:0:12}
-  TREE="clean export"
+  TREE="clean export of the commit"
 else
   COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc -l)

@@ -192,10 +192,8 @@ void HttpConnection::on_readable() {
   }
   process();
   if (phase_ == Phase::closed) return;
-  if (peer_eof_ && phase_ == Phase::reading_head) {
-    close_now();  // nothing more can arrive, and nothing is owed
-    return;
-  }
+  // A partial head that can never complete: nothing is owed for it.
+  if (peer_eof_ && phase_ == Phase::reading_head) phase_ = Phase::closing;
   flush();
 }
 
@@ -204,7 +202,9 @@ void HttpConnection::process() {
     switch (phase_) {
       case Phase::reading_head:
         if (in_start_ == in_.size()) {
-          if (shutting_down_) close_now();
+          // Nothing more will come (the client half-closed) or be taken (shutdown): finish
+          // writing what is owed, then close.
+          if (shutting_down_ || peer_eof_) phase_ = Phase::closing;
           return;
         }
         if (!parse_head()) return;
@@ -229,12 +229,17 @@ bool HttpConnection::parse_head() {
   const std::string_view input(in_.data() + in_start_, in_.size() - in_start_);
   http1::Field fields[kMaxFields];
   http1::RequestHead head;
-  const auto& limits = worker_.service().options().limits;
+  const auto& limits = worker_.settings().limits;
   const auto result = http1::parse_request_head(input, limits, fields, head, scanner_);
   switch (result.status) {
     case http1::Status::incomplete:
       return false;
     case http1::Status::error:
+      if (!head.method.empty()) {
+        method_.assign(head.method);
+        uri_.assign(head.target.substr(0, 4096));
+        version_minor_ = head.version_minor;
+      }
       reject(answer_for(result.error));
       return false;
     case http1::Status::complete:
@@ -245,7 +250,7 @@ bool HttpConnection::parse_head() {
 }
 
 void HttpConnection::start_request(const http1::RequestHead& head) {
-  const Options& options = worker_.service().options();
+  const Settings& options = worker_.settings();
   scanner_ = {};
   served_any_ = true;
   method_.assign(head.method);
@@ -324,7 +329,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
 
 void HttpConnection::reject(const SelfAnswer& answer) {
   log_error(answer.status, answer.log_reason);
-  send(render_self_answer(answer, head_only_, worker_.service().options().server_header));
+  send(render_self_answer(answer, head_only_, worker_.settings().server_header));
   phase_ = Phase::closing;
   flush();
 }
@@ -345,7 +350,7 @@ std::size_t HttpConnection::decode_body(std::size_t max, std::string* out) {
       body_done_ = body_remaining_ == 0;
       continue;
     }
-    const auto step = chunked_.decode(input, worker_.service().options().chunked_limits);
+    const auto step = chunked_.decode(input, worker_.settings().chunked_limits);
     in_start_ += step.consumed;
     switch (step.status) {
       case http1::ChunkedDecoder::Status::data:
@@ -430,6 +435,7 @@ void HttpConnection::finish_exchange() {
   request_id_ = 0;
   method_.clear();
   uri_.clear();
+  queue_name_.clear();
   body_failed_ = false;
   head_only_ = false;
   phase_ = Phase::reading_head;
@@ -532,7 +538,7 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
     close_after_ = true;
   }
   if (!has_date) head.append("Date: ").append(http_date_now()).append("\r\n");
-  const std::string& server = worker_.service().options().server_header;
+  const std::string& server = worker_.settings().server_header;
   if (!has_server && !server.empty()) head.append("Server: ").append(server).append("\r\n");
   if (!has_connection) {
     if (close_after_) {
@@ -589,8 +595,10 @@ void HttpConnection::finish_response() {
   process();
 }
 
-void HttpConnection::on_fail(std::uint64_t request_id, const SelfAnswer& answer) {
+void HttpConnection::on_fail(std::uint64_t request_id, const SelfAnswer& answer,
+                             const std::string& queue_name) {
   if (request_id != request_id_ || phase_ != Phase::with_app) return;
+  queue_name_ = queue_name;
   if (response_started_) {
     log_error(0, answer.log_reason);
     return close_now();
@@ -613,11 +621,14 @@ void HttpConnection::abort(std::string_view log_reason) {
 
 void HttpConnection::begin_shutdown() {
   shutting_down_ = true;
-  if (phase_ == Phase::reading_head && in_start_ == in_.size()) close_now();
+  if (phase_ == Phase::reading_head && in_start_ == in_.size()) {
+    phase_ = Phase::closing;
+    flush();
+  }
 }
 
 void HttpConnection::on_tick(unsigned now) {
-  const Options& options = worker_.service().options();
+  const Settings& options = worker_.settings();
   // A client that takes nothing of what we owe it for this long is gone for our purposes
   // (HTTP.sys's minimum send rate, in its simplest form until the timers issue).
   if (out_sent_ < out_.size() && now - last_write_progress_ >= options.idle_connection_seconds) {
@@ -672,6 +683,7 @@ void HttpConnection::log_error(int status, std::string_view reason) {
   entry.uri = uri_;
   entry.status = status;
   entry.reason = reason;
+  entry.queue = queue_name_;
   worker_.service().error_log().write(entry);
 }
 

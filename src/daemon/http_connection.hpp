@@ -37,7 +37,8 @@ class HttpConnection {
   void on_events(std::uint32_t events);
   void on_response(std::uint64_t request_id, std::uint64_t channel_id, std::string frame);
   void on_read_body(std::uint64_t request_id, std::uint32_t max);
-  void on_fail(std::uint64_t request_id, const SelfAnswer& answer);
+  void on_fail(std::uint64_t request_id, const SelfAnswer& answer,
+               const std::string& queue_name);
   void on_cancel(std::uint64_t request_id);
   void on_tick(unsigned now_seconds);
   void begin_shutdown();  // stop taking new requests; close when idle
@@ -107,7 +108,8 @@ class HttpConnection {
   // the request in progress
   std::uint64_t request_id_ = 0;
   std::string method_;
-  std::string uri_;  // for the error log
+  std::string uri_;         // for the error log
+  std::string queue_name_;  // for the error log, when the queue answered for it
   int version_minor_ = 1;
   bool head_only_ = false;
   bool keep_alive_ = true;

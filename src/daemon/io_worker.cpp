@@ -121,8 +121,8 @@ void IoWorker::read_body(std::uint64_t connection_id, std::uint64_t request_id,
 }
 
 void IoWorker::fail_request(std::uint64_t connection_id, std::uint64_t request_id,
-                            SelfAnswer answer) {
-  if (HttpConnection* c = find(connection_id)) c->on_fail(request_id, answer);
+                            SelfAnswer answer, const std::string& queue_name) {
+  if (HttpConnection* c = find(connection_id)) c->on_fail(request_id, answer, queue_name);
 }
 
 void IoWorker::cancel_request(std::uint64_t connection_id, std::uint64_t request_id) {

@@ -14,6 +14,7 @@
 
 #include "daemon/event_loop.hpp"
 #include "daemon/self_answer.hpp"
+#include "daemon/settings.hpp"
 
 namespace httpapi::daemon {
 
@@ -26,6 +27,9 @@ class IoWorker {
   ~IoWorker();
 
   EventLoop& loop() noexcept { return loop_; }
+  // This thread's copy of the settings; replaced by the service loop through post().
+  const Settings& settings() const noexcept { return settings_; }
+  void set_settings(Settings settings) { settings_ = std::move(settings); }
   Service& service() noexcept { return service_; }
   unsigned index() const noexcept { return loop_.index(); }
 
@@ -45,7 +49,7 @@ class IoWorker {
                         std::uint64_t channel_id, std::string frame);
   void read_body(std::uint64_t connection_id, std::uint64_t request_id, std::uint32_t max);
   void fail_request(std::uint64_t connection_id, std::uint64_t request_id,
-                    SelfAnswer answer);
+                    SelfAnswer answer, const std::string& queue_name);
   void cancel_request(std::uint64_t connection_id, std::uint64_t request_id);
 
  private:
@@ -55,6 +59,7 @@ class IoWorker {
 
   Service& service_;
   EventLoop loop_;
+  Settings settings_;
   std::thread thread_;
   std::map<std::uint16_t, std::vector<int>> listeners_;  // a socket per listen address
   std::unordered_map<std::uint64_t, std::unique_ptr<HttpConnection>> connections_;

@@ -36,24 +36,32 @@ int main(int argc, char** argv) {
                  "The configuration store, an SQLite file (default: STATE_DIR/config.db)");
   app.add_option("--io-threads", options.io_threads,
                  "I/O threads, one event loop each (default: one per usable CPU)");
-  app.add_option("--queue-length", options.queue_length,
+  app.add_option("--queue-length", options.settings.queue_length,
                  "Default request queue length; more waiting requests get 503")
       ->check(CLI::Range(1, 65535));
-  app.add_option("--max-request-bytes", options.limits.max_request_bytes,
+  app.add_option("--max-request-bytes", options.settings.limits.max_request_bytes,
                  "Request line plus headers (HTTP.sys MaxRequestBytes)")
       ->check(CLI::Range(256, 16 * 1024 * 1024));
-  app.add_option("--max-field-length", options.limits.max_field_length,
+  app.add_option("--max-field-length", options.settings.limits.max_field_length,
                  "One header line (HTTP.sys MaxFieldLength)")
       ->check(CLI::Range(64, 65534));
-  app.add_option("--header-wait-timeout", options.header_wait_seconds,
+  std::uint64_t max_body = 0;
+  app.add_option("--max-body-bytes", max_body,
+                 "Largest request body accepted (413 above it); 0 = no limit");
+  app.add_option("--header-wait-timeout", options.settings.header_wait_seconds,
                  "Seconds a request head may take to arrive");
-  app.add_option("--idle-connection-timeout", options.idle_connection_seconds,
+  app.add_option("--idle-connection-timeout", options.settings.idle_connection_seconds,
                  "Seconds an idle keep-alive connection is kept");
   app.add_option("--shutdown-timeout", options.shutdown_seconds,
                  "Seconds SIGTERM waits for in-flight responses");
-  app.add_option("--server-header", options.server_header,
+  app.add_option("--server-header", options.settings.server_header,
                  "Server header value added to responses; empty to add none");
+  app.footer("Settings in the configuration store (httpcfg set setting) override these "
+             "boot values. Stop with SIGTERM: in-flight responses finish, then it exits 0.");
   CLI11_PARSE(app, argc, argv);
+  std::string unused;
+  httpapi::daemon::apply_setting(options.settings, "max_body_bytes", std::to_string(max_body),
+                                 unused);
 
   // Signals are taken by the service loop through a signalfd: block them in every thread.
   sigset_t signals;

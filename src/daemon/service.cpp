@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -112,6 +113,13 @@ Service::Service(Options options) : options_(std::move(options)) {
   config::StoreError error;
   store_ = config::ConfigStore::open(db, error);
   if (!store_) throw std::runtime_error(error.message);
+  settings_ = options_.settings;
+  for (const auto& [key, value] : store_->settings()) {
+    std::string why;
+    if (!apply_setting(settings_, key, value, why)) {
+      fmt::print(stderr, "httpapid: setting '{}' in {} ignored: {}\n", key, db, why);
+    }
+  }
   if (const std::size_t skipped = namespace_.load(store_->reservations()); skipped > 0) {
     fmt::print(stderr, "httpapid: {} reservation(s) in {} no longer parse and are ignored\n",
                skipped, db);
@@ -121,6 +129,7 @@ Service::Service(Options options) : options_(std::move(options)) {
   const unsigned threads = options_.io_threads ? options_.io_threads : usable_cpus();
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<IoWorker>(*this, i));
+    workers_.back()->set_settings(settings_);
   }
   publish_routes();
 }
@@ -433,7 +442,7 @@ void Service::on_create_queue(AppChannel& channel, const ipc::Frame& frame) {
   }
   const std::uint64_t id = ++next_id_;
   auto queue = std::make_unique<RequestQueue>(id, std::string(call.name), channel.peer().uid,
-                                               call.flags, options_.queue_length);
+                                               call.flags, settings_.queue_length);
   queue->handles = 1;
   queue->creator_channel = channel.id();
   if (!(call.flags & HTTPAPI_QUEUE_FLAG_CONTROLLER)) queue->attach(&channel);
@@ -527,19 +536,20 @@ void Service::on_send(AppChannel& channel, const ipc::Frame& frame) {
                               static_cast<std::uint32_t>(static_cast<unsigned char>(frame.fixed[1])) << 8;
   auto pending = requests_.find(frame.tag);
   if (pending == requests_.end() || pending->second.channel != &channel) return;
-  const bool final_piece = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
   std::string bytes(frame.fixed.data() - ipc::kHeaderSize,
                     ipc::kHeaderSize + frame.fixed.size() + frame.variable.size());
   IoWorker& worker = *workers_[pending->second.worker];
   const std::uint64_t connection = pending->second.connection_id;
+  // The last piece ends the service's part: forget the request before the connection runs
+  // (it may run inline and report back).
+  if (!(flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
+    channel.delivered.erase(frame.tag);
+    requests_.erase(pending);
+  }
   worker.loop().post([&worker, connection, id = frame.tag, channel = channel.id(),
                       bytes = std::move(bytes)]() mutable {
     worker.deliver_response(connection, id, channel, std::move(bytes));
   });
-  if (final_piece) {
-    channel.delivered.erase(frame.tag);
-    requests_.erase(pending);
-  }
 }
 
 void Service::on_cancel(AppChannel& channel, const ipc::Frame& frame) {
@@ -548,11 +558,12 @@ void Service::on_cancel(AppChannel& channel, const ipc::Frame& frame) {
   auto pending = requests_.find(call.request);
   if (pending == requests_.end() || pending->second.channel != &channel) return;
   IoWorker& worker = *workers_[pending->second.worker];
-  worker.loop().post([&worker, connection = pending->second.connection_id, id = call.request] {
-    worker.cancel_request(connection, id);
-  });
+  const std::uint64_t connection = pending->second.connection_id;
   channel.delivered.erase(call.request);
   requests_.erase(pending);
+  worker.loop().post([&worker, connection, id = call.request] {
+    worker.cancel_request(connection, id);
+  });
 }
 
 // ---- from the I/O threads -------------------------------------------------------------
@@ -599,12 +610,27 @@ void Service::body_ready(std::uint64_t request_id, std::string data, std::string
 
 // ---- endings ------------------------------------------------------------------------------
 
+// Forgets the request first, then tells its connection: the connection's own notices
+// (request_gone) must find nothing to change.
+void Service::abandon(std::uint64_t request_id) {
+  auto pending = requests_.find(request_id);
+  if (pending == requests_.end()) return;
+  const Pending copy{pending->second.queue_id, pending->second.worker,
+                     pending->second.connection_id, nullptr, {}};
+  requests_.erase(pending);
+  fail(request_id, copy, "Connection_Abandoned_By_ReqQueue");
+}
+
+// Always queued, never run inline: failing happens while the service walks its own tables.
 void Service::fail(std::uint64_t request_id, const Pending& pending,
                    std::string_view log_reason) {
   IoWorker& worker = *workers_[pending.worker];
-  worker.loop().post([&worker, connection = pending.connection_id, request_id,
-                      answer = service_unavailable(log_reason)] {
-    worker.fail_request(connection, request_id, answer);
+  const auto queue = queues_.find(pending.queue_id);
+  std::string queue_name = queue == queues_.end() ? std::string() : queue->second->name();
+  worker.loop().defer([&worker, connection = pending.connection_id, request_id,
+                       answer = service_unavailable(log_reason),
+                       queue_name = std::move(queue_name)] {
+    worker.fail_request(connection, request_id, answer, queue_name);
   });
 }
 
@@ -623,13 +649,8 @@ void Service::on_channel_closed(AppChannel& channel) {
 }
 
 void Service::detach_from_queue(AppChannel& channel) {
-  for (std::uint64_t id : channel.delivered) {
-    auto pending = requests_.find(id);
-    if (pending == requests_.end()) continue;
-    fail(id, pending->second, "Connection_Abandoned_By_ReqQueue");
-    requests_.erase(pending);
-  }
-  channel.delivered.clear();
+  const auto delivered = std::exchange(channel.delivered, {});
+  for (std::uint64_t id : delivered) abandon(id);
   auto queue = queues_.find(channel.queue_id);
   if (queue == queues_.end()) return;
   queue->second->detach(&channel);
@@ -638,12 +659,7 @@ void Service::detach_from_queue(AppChannel& channel) {
 }
 
 void Service::destroy_queue(RequestQueue& queue) {
-  for (std::uint64_t id : queue.take_all()) {
-    auto pending = requests_.find(id);
-    if (pending == requests_.end()) continue;
-    fail(id, pending->second, "Connection_Abandoned_By_ReqQueue");
-    requests_.erase(pending);
-  }
+  for (std::uint64_t id : queue.take_all()) abandon(id);
   // Groups bound to it stay registered; their requests get 503 until bound again.
   const std::uint64_t id = queue.id();
   for (auto& [group_id, group] : groups_) {

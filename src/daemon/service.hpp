@@ -106,6 +106,7 @@ class Service {
   void admin_unreserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void admin_listen_list(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void admin_service_state(AppChannel& channel, std::uint64_t call);
+  void admin_settings(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
 
   Group* find_group(AppChannel& channel, std::uint64_t client_group);
   void remove_group(Group& group);
@@ -114,6 +115,7 @@ class Service {
   void close_unused_ports();
   void dispatch(RequestQueue& queue);
   void fail(std::uint64_t request_id, const Pending& pending, std::string_view log_reason);
+  void abandon(std::uint64_t request_id);
   void destroy_queue(RequestQueue& queue);
   void detach_from_queue(AppChannel& channel);
 
@@ -121,6 +123,7 @@ class Service {
   std::unique_ptr<ErrorLog> error_log_;
   std::unique_ptr<config::ConfigStore> store_;
   UrlNamespace namespace_;
+  Settings settings_;  // the master copy; each I/O worker has its own
   std::vector<std::unique_ptr<IoWorker>> workers_;
   std::atomic<std::shared_ptr<const route::PrefixTable>> routes_;
   std::atomic<std::uint64_t> request_ids_{0};

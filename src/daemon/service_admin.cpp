@@ -77,6 +77,7 @@ void Service::on_admin(AppChannel& channel, const ipc::Frame& frame) {
   }
   if (name.starts_with("iplisten.")) return admin_listen_list(channel, call.call, command);
   if (name == "servicestate") return admin_service_state(channel, call.call);
+  if (name.starts_with("settings.")) return admin_settings(channel, call.call, command);
   reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
         fmt::format("unknown command '{}'", name));
 }
@@ -234,6 +235,49 @@ void Service::admin_service_state(AppChannel& channel, std::uint64_t call) {
       });
     });
   }
+}
+
+// Settings change live: the store first (so an acknowledged change survives a restart),
+// then the master copy, then each I/O thread's copy through its loop.
+void Service::admin_settings(AppChannel& channel, std::uint64_t call, const json& command) {
+  const std::string name = command.value("command", "");
+  if (name == "settings.show") {
+    return reply(channel, call, HTTPAPI_OK, 0, json{{"settings", describe(settings_)}}.dump());
+  }
+  if (!channel.peer().is_root()) {
+    return reply(channel, call, HTTPAPI_ERROR_ACCESS_DENIED, 0, "only root may change settings");
+  }
+  const std::string key = command.value("key", "");
+  Settings changed = options_.settings;
+  config::StoreError error;
+  std::string why;
+  if (name == "settings.set") {
+    const std::string value = command.value("value", "");
+    changed = settings_;
+    if (!apply_setting(changed, key, value, why)) {
+      return reply(channel, call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, why);
+    }
+    if (!store_->set_setting(key, value, error)) {
+      return reply(channel, call, HTTPAPI_ERROR_INVALID_STATE, 0, error.message);
+    }
+  } else if (name == "settings.delete") {
+    // Back to the boot value: rebuild from the command line and what remains stored.
+    if (!store_->delete_setting(key, error)) {
+      return reply(channel, call, HTTPAPI_ERROR_NOT_FOUND, 0,
+                   error.message.empty() ? fmt::format("'{}' is not set", key) : error.message);
+    }
+    for (const auto& [k, v] : store_->settings()) apply_setting(changed, k, v, why);
+  } else {
+    return reply(channel, call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                 fmt::format("unknown command '{}'", name));
+  }
+  settings_ = changed;
+  for (auto& worker : workers_) {
+    IoWorker* w = worker.get();
+    w->loop().post([w, copy = settings_] { w->set_settings(copy); });
+  }
+  fmt::print(stderr, "httpapid: uid {} changed setting {}\n", channel.peer().uid, key);
+  reply(channel, call, HTTPAPI_OK);
 }
 
 }  // namespace httpapi::daemon

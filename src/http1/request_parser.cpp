@@ -18,6 +18,7 @@
 #include "http1/request_parser.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "http1/header_id.hpp"
@@ -43,14 +44,14 @@ Error classify_target(std::string_view method, std::string_view target, RequestL
   // A fragment is never sent by a conforming client (RFC 9112 §3.2); accepting it would
   // make the raw and cooked URLs disagree about where the path ends.
   if (target.find('#') != std::string_view::npos) return Error::invalid_url;
-  const bool connect = method == "CONNECT";
+  const bool connect = syntax::equals(method, "CONNECT");
   if (target.front() == '/') {
     out.form = TargetForm::origin;
     return connect ? Error::invalid_url : Error::none;
   }
   if (target == "*") {
     out.form = TargetForm::asterisk;
-    return method == "OPTIONS" ? Error::none : Error::invalid_url;
+    return syntax::equals(method, "OPTIONS") ? Error::none : Error::invalid_url;
   }
   syntax::Authority parts;
   if (connect) {
@@ -115,7 +116,7 @@ Error parse_request_line(std::string_view line, const Limits& limits, RequestLin
 
 // The first `limit + 1` head bytes decide between 414 and the generic "request too long":
 // if the target alone already exceeds a field's length, the URL is what is too long.
-Error overflow_error(std::string_view input, const HeadScanner& scanner, const Limits& limits) {
+Error overflow_error(std::string_view input, HeadScanner scanner, const Limits& limits) {
   if (scanner.in_fields) return Error::request_too_long;
   std::string_view line = input.substr(0, syntax::sat_add(limits.max_request_bytes, 1));
   line.remove_prefix(std::min(scanner.request_line, line.size()));
@@ -130,7 +131,7 @@ Error overflow_error(std::string_view input, const HeadScanner& scanner, const L
 // A header line breaks MaxFieldLength at byte line_start + max_field_length + 2 (the first
 // byte count at which its content must exceed the limit whatever follows); the head breaks
 // MaxRequestBytes at byte max_request_bytes + 1. The earlier crossing decides.
-Error limit_error(std::string_view input, const HeadScanner& scanner, const Limits& limits,
+Error limit_error(std::string_view input, HeadScanner scanner, const Limits& limits,
                   std::size_t held, bool field_too_long) {
   const std::size_t request_cross = syntax::sat_add(limits.max_request_bytes, 1);
   if (scanner.in_fields && field_too_long) {
@@ -247,7 +248,8 @@ bool note_field(const Field& field, Semantics& s) {
   return true;
 }
 
-Error check_host(const RequestLine& rl, const Semantics& s, const Limits& limits) {
+Error check_host(std::string_view input, const RequestLine& rl, const Semantics& s,
+                 const Limits& limits) {
   if (s.host_count > 1) return Error::bad_request;
   const bool http11 = rl.minor == 1;
   if (s.host_count == 0) {
@@ -255,7 +257,10 @@ Error check_host(const RequestLine& rl, const Semantics& s, const Limits& limits
   }
   if (s.host.empty()) return http11 ? Error::invalid_hostname : Error::none;
   syntax::Authority parts;
-  return syntax::split_authority(s.host, parts) ? Error::none : Error::invalid_hostname;
+  const auto begin = static_cast<std::size_t>(s.host.data() - input.data());
+  return syntax::split_authority_in(input, begin, begin + s.host.size(), parts)
+             ? Error::none
+             : Error::invalid_hostname;
 }
 
 Error check_framing(const RequestLine& rl, const FramingFields& f, const Limits& limits) {
@@ -269,24 +274,28 @@ Error check_framing(const RequestLine& rl, const FramingFields& f, const Limits&
     return Error::none;
   }
   if (f.cl_seen) return f.cl > limits.max_body_bytes ? Error::entity_too_large : Error::none;
-  if (rl.method == "POST" || rl.method == "PUT") return Error::length_required;
+  if (syntax::equals(rl.method, "POST") || syntax::equals(rl.method, "PUT")) {
+    return Error::length_required;
+  }
   return Error::none;
 }
 
 // The blank line ending at `end` completed the head; `rl`, `sem` and the first `count`
 // entries of `storage` describe all of it.
-HeadResult finish(const RequestLine& rl, const Semantics& sem, std::span<Field> storage,
-                  std::size_t count, std::size_t end, const Limits& limits, RequestHead& head) {
-  Error error = check_host(rl, sem, limits);
-  if (error == Error::none) error = check_framing(rl, sem.framing, limits);
-  if (error != Error::none) return {Status::error, error, 0};
-
-  const bool http11 = rl.minor == 1;
+HeadResult finish(std::string_view input, const RequestLine& rl, const Semantics& sem,
+                  std::span<Field> storage, std::size_t count, std::size_t end,
+                  const Limits& limits, RequestHead& head) {
+  // The request line is known even when the head is refused: the error log shows it.
   head.method = rl.method;
   head.target = rl.target;
   head.target_form = rl.form;
   head.version_major = rl.major;
   head.version_minor = rl.minor;
+  Error error = check_host(input, rl, sem, limits);
+  if (error == Error::none) error = check_framing(rl, sem.framing, limits);
+  if (error != Error::none) return {Status::error, error, 0};
+
+  const bool http11 = rl.minor == 1;
   head.fields = storage.data();
   head.field_count = count;
   head.host = rl.form == TargetForm::origin || rl.form == TargetForm::asterisk ? sem.host
@@ -311,6 +320,19 @@ HeadResult finish(const RequestLine& rl, const Semantics& sem, std::span<Field> 
 
 enum class FastLine : std::uint8_t { unknown, line, blank };
 
+// Do the 8 bytes at p start with "HTTP/1."?
+inline bool http_1_dot(const char* p) {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    std::uint64_t expected = 0;
+    std::memcpy(&expected, "HTTP/1.", 7);
+    return (word & 0x00FFFFFFFFFFFFFFULL) == expected;
+  } else {
+    return std::memcmp(p, "HTTP/1.", 7) == 0;
+  }
+}
+
 // "token SP VCHAR-without-# SP HTTP/1.x" ending in CRLF or LF, which the full rules accept.
 FastLine fast_request_line(const char* s, std::size_t n, std::size_t start, const Limits& limits,
                            RequestLine& rl, std::size_t& lf, std::size_t& content_end) {
@@ -320,7 +342,7 @@ FastLine fast_request_line(const char* s, std::size_t n, std::size_t start, cons
   i = syntax::scan_target(s, t, n);
   if (i == t || i >= n || s[i] != ' ') return FastLine::unknown;
   const std::size_t v = i + 1;
-  if (n - v < 9 || std::memcmp(s + v, "HTTP/1.", 7) != 0) return FastLine::unknown;
+  if (n - v < 9 || !http_1_dot(s + v)) return FastLine::unknown;
   const char minor = s[v + 7];
   if (minor != '0' && minor != '1') return FastLine::unknown;
   const std::size_t e = v + 8;
@@ -337,7 +359,7 @@ FastLine fast_request_line(const char* s, std::size_t n, std::size_t start, cons
   if (rl.target.size() > limits.max_field_length) return FastLine::unknown;
   rl.major = 1;
   rl.minor = minor - '0';
-  if (s[t] == '/' && rl.method != "CONNECT") {
+  if (s[t] == '/' && !syntax::equals(rl.method, "CONNECT")) {
     rl.form = TargetForm::origin;
   } else if (classify_target(rl.method, rl.target, rl) != Error::none) {
     return FastLine::unknown;
@@ -396,78 +418,89 @@ HeadResult parse_request_head(std::string_view input, const Limits& limits,
   // What this call gathers describes the whole head only if it starts before the request
   // line has been accepted; otherwise the completed head is parsed again from its start.
   const bool whole_head = !scanner.in_fields;
+  // The scanner is worked on in a local copy (registers, no aliasing with the field
+  // storage) and stored back on every return.
+  HeadScanner sc = scanner;
+  auto leave = [&scanner, &sc](HeadResult r) {
+    scanner = sc;
+    return r;
+  };
+  auto fail = [&](Error e) { return leave({Status::error, e, 0}); };
   RequestLine rl;
   Semantics sem;
   const char* const s = input.data();
   const std::size_t n = input.size();
   const std::size_t request_cross = syntax::sat_add(limits.max_request_bytes, 1);
   while (true) {
-    const std::size_t start = scanner.line_start;
+    const std::size_t start = sc.line_start;
     std::size_t lf = 0;
     std::size_t content_end = 0;
     Field field;
     FastLine fast = FastLine::unknown;
-    if (scanner.scanned == start) {  // a line already partly searched is not scanned again
-      fast = scanner.in_fields ? fast_field_line(s, n, start, field, lf, content_end)
-                               : fast_request_line(s, n, start, limits, rl, lf, content_end);
+    if (sc.scanned == start) {  // a line already partly searched is not scanned again
+      fast = sc.in_fields ? fast_field_line(s, n, start, field, lf, content_end)
+                          : fast_request_line(s, n, start, limits, rl, lf, content_end);
     }
     if (fast == FastLine::unknown) {
-      const std::size_t from = scanner.scanned;
+      const std::size_t from = sc.scanned;
       const void* lf_ptr = from < n  // memchr must not see a null empty range
                                ? std::memchr(s + from, '\n', n - from)
                                : nullptr;
       if (lf_ptr == nullptr) {
-        scanner.scanned = n;
+        sc.scanned = n;
         const std::size_t partial = n - start;
-        const Error e = limit_error(input, scanner, limits, n,
+        const Error e = limit_error(input, sc, limits, n,
                                     partial >= syntax::sat_add(limits.max_field_length, 2));
-        if (e != Error::none) return {Status::error, e, 0};
-        return {Status::incomplete, Error::none, 0};
+        if (e != Error::none) return fail(e);
+        return leave({Status::incomplete, Error::none, 0});
       }
       lf = static_cast<std::size_t>(static_cast<const char*>(lf_ptr) - s);
       // bare LF also ends lines
       content_end = lf > start && s[lf - 1] == '\r' ? lf - 1 : lf;
     }
-    const std::string_view line(s + start, content_end - start);
-    if (line.size() > limits.max_field_length || lf + 1 >= request_cross) {
-      const Error limit = limit_error(input, scanner, limits, lf + 1,
-                                      line.size() > limits.max_field_length);
-      if (limit != Error::none) return {Status::error, limit, 0};
+    const std::size_t length = content_end - start;
+    if (length > limits.max_field_length || lf + 1 >= request_cross) {
+      const Error limit =
+          limit_error(input, sc, limits, lf + 1, length > limits.max_field_length);
+      if (limit != Error::none) return fail(limit);
     }
-    scanner.line_start = scanner.scanned = lf + 1;
+    sc.line_start = sc.scanned = lf + 1;
 
-    if (!scanner.in_fields) {
+    if (fast == FastLine::line && sc.in_fields) {  // the common case: a valid field line
+      if (++sc.field_lines > field_storage.size()) return fail(Error::request_too_long);
+      if (!note_field(field, sem)) return fail(Error::bad_request);
+      field_storage[sc.field_lines - 1] = field;
+      continue;
+    }
+    const std::string_view line(s + start, length);
+    if (!sc.in_fields) {
       if (line.empty()) {  // RFC 9112 §2.2: ignore empty lines before the request line
-        scanner.request_line = lf + 1;
+        sc.request_line = lf + 1;
         continue;
       }
       if (fast == FastLine::unknown) {
         rl = RequestLine{};
         const Error e = parse_request_line(line, limits, rl);
-        if (e != Error::none) return {Status::error, e, 0};
+        if (e != Error::none) return fail(e);
       }
-      scanner.in_fields = true;
+      sc.in_fields = true;
       continue;
     }
     if (line.empty()) {
       if (whole_head) {
-        return finish(rl, sem, field_storage, scanner.field_lines, lf + 1, limits, head);
+        return leave(finish(input, rl, sem, field_storage, sc.field_lines, lf + 1, limits, head));
       }
       HeadScanner again{};
       const HeadResult r = parse_request_head(input, limits, field_storage, head, again);
       scanner = again;
       return r;
     }
-    if (++scanner.field_lines > field_storage.size()) {
-      return {Status::error, Error::request_too_long, 0};
-    }
-    if (fast == FastLine::unknown) {
-      if (syntax::has_nul_or_cr(line)) return {Status::error, Error::bad_request, 0};
-      const Error e = syntax::parse_field_line(line, field);
-      if (e != Error::none) return {Status::error, e, 0};
-    }
-    if (!note_field(field, sem)) return {Status::error, Error::bad_request, 0};
-    field_storage[scanner.field_lines - 1] = field;
+    if (++sc.field_lines > field_storage.size()) return fail(Error::request_too_long);
+    if (syntax::has_nul_or_cr(line)) return fail(Error::bad_request);
+    const Error e = syntax::parse_field_line(line, field);
+    if (e != Error::none) return fail(e);
+    if (!note_field(field, sem)) return fail(Error::bad_request);
+    field_storage[sc.field_lines - 1] = field;
   }
 }
 

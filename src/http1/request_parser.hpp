@@ -81,7 +81,9 @@ struct HeadScanner {
 // - complete: `head` is filled; views point into `input`; `consumed` bytes belong to the head.
 // - incomplete: call again with the same bytes plus more. Fails with request_too_long once
 //   `input` holds more than limits.max_request_bytes without a complete head.
-// - error: `error` says why; the connection must be answered and closed.
+// - error: `error` says why; the connection must be answered and closed. When the whole
+//   head arrived and only its meaning was refused (Host, framing, 411, 413, 501), method,
+//   target and version are filled, for the error log.
 // More fields than `field_storage` holds -> request_too_long.
 HeadResult parse_request_head(std::string_view input, const Limits& limits,
                               std::span<Field> field_storage, RequestHead& head,

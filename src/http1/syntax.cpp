@@ -72,6 +72,12 @@ bool valid_port(std::string_view port) noexcept {
 }  // namespace
 
 bool split_authority(std::string_view authority, Authority& out) noexcept {
+  return split_authority_in(authority, 0, authority.size(), out);
+}
+
+bool split_authority_in(std::string_view buffer, std::size_t begin, std::size_t end,
+                        Authority& out) noexcept {
+  const std::string_view authority = buffer.substr(begin, end - begin);
   std::string_view host = authority;
   std::string_view port;
   if (authority.starts_with('[')) {
@@ -86,13 +92,15 @@ bool split_authority(std::string_view authority, Authority& out) noexcept {
     }
     if (!valid_ipv6(host.substr(1, host.size() - 2))) return false;
   } else {
-    const std::size_t colon = authority.find(':');
-    if (colon != std::string_view::npos) {
-      host = authority.substr(0, colon);
-      port = authority.substr(colon + 1);
+    // The host runs to the first ':' and must be reg-name characters all the way.
+    const std::size_t stop = scan_reg_name(buffer.data(), begin, end) - begin;
+    if (stop != authority.size()) {
+      if (authority[stop] != ':') return false;
+      host = authority.substr(0, stop);
+      port = authority.substr(stop + 1);
       if (!valid_port(port)) return false;  // also rejects a second ':' (bare IPv6)
     }
-    if (host.empty() || !all_of(host, k_reg_name)) return false;
+    if (host.empty()) return false;
   }
   if (host.size() > k_max_host_length) return false;
   out = Authority{host, port};

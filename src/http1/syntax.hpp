@@ -79,6 +79,12 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// s == lit, case-sensitive, as a size check and a fixed-size compare (inlined).
+template <std::size_t N>
+inline bool equals(std::string_view s, const char (&lit)[N]) noexcept {
+  return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+}
+
 constexpr bool all_of(std::string_view s, std::uint8_t cls) noexcept {
   for (char c : s) {
     if (!is(c, cls)) return false;
@@ -136,35 +142,83 @@ constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
 
 // ---- scanners for the parser's fast path ----------------------------------------------
 // Each returns the index of the first byte at or after `i` (and before `n`) that stops the
-// scan, or `n`. They never read outside [i, n): the tests put inputs flush against a guard
-// page. With SSE2 (every x86-64) they look at 16 bytes per step; the tail is scalar.
+// scan, or `n`. They never read outside [0, n): the tests put inputs flush against a guard
+// page. With SSE2 (every x86-64) they test 16 bytes per step; the last partial block is
+// handled with a block that ends at `n` (overlapping bytes already passed), or byte by byte
+// when the whole input is shorter than a block.
 
-// Token characters (a method, a field name).
-inline std::size_t scan_tchar(const char* s, std::size_t i, std::size_t n) noexcept {
-  while (i + 4 <= n) {
-    if (!is_tchar(s[i])) return i;
-    if (!is_tchar(s[i + 1])) return i + 1;
-    if (!is_tchar(s[i + 2])) return i + 2;
-    if (!is_tchar(s[i + 3])) return i + 3;
-    i += 4;
-  }
-  while (i < n && is_tchar(s[i])) ++i;
-  return i;
+#if defined(__SSE2__)
+namespace simd {
+
+inline __m128i splat(int c) noexcept { return _mm_set1_epi8(static_cast<char>(c)); }
+
+// 0xFF where the byte is an ASCII letter or digit. Signed compares after a bias: a byte b is
+// in [lo, lo + k) exactly when (b + 0x80 - lo) as a signed byte is below -128 + k.
+inline __m128i alnum(__m128i x) noexcept {
+  const __m128i lower = _mm_or_si128(x, splat(0x20));
+  const __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(lower, splat(0x80 - 'a')), splat(-128 + 26));
+  const __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, splat(0x80 - '0')), splat(-128 + 10));
+  return _mm_or_si128(letter, digit);
 }
+
+// Stop masks: bit k set when byte k of the block stops the scan.
+struct ValueStops {  // CTLs (HTAB included) and DEL
+  int operator()(__m128i x) const noexcept {
+    const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, splat(0x1F)), x);  // x <= 0x1F
+    return _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(x, splat(0x7F))));
+  }
+};
+struct TargetStops {  // anything but VCHAR, and '#'
+  int operator()(__m128i x) const noexcept {
+    // Bytes >= 0x80 are negative as signed bytes, so they fail "> 0x20".
+    const __m128i vchar = _mm_and_si128(_mm_cmpgt_epi8(x, splat(0x20)), _mm_cmplt_epi8(x, splat(0x7F)));
+    return _mm_movemask_epi8(_mm_andnot_si128(_mm_cmpeq_epi8(x, splat('#')), vchar)) ^ 0xFFFF;
+  }
+};
+struct TokenStops {  // anything but ALPHA, DIGIT and '-' (the usual token characters)
+  int operator()(__m128i x) const noexcept {
+    return _mm_movemask_epi8(_mm_or_si128(alnum(x), _mm_cmpeq_epi8(x, splat('-')))) ^ 0xFFFF;
+  }
+};
+struct RegNameStops {  // anything but ALPHA, DIGIT, '-', '.' and '_'
+  int operator()(__m128i x) const noexcept {
+    const __m128i punct = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, splat('-')), _mm_cmpeq_epi8(x, splat('.'))),
+                                       _mm_cmpeq_epi8(x, splat('_')));
+    return _mm_movemask_epi8(_mm_or_si128(alnum(x), punct)) ^ 0xFFFF;
+  }
+};
+
+inline __m128i load(const char* p) noexcept {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+
+inline std::size_t first_bit(unsigned mask) noexcept {
+  return static_cast<std::size_t>(__builtin_ctz(mask));
+}
+
+// First stop at or after i; requires n >= 16.
+template <typename Stops>
+inline std::size_t scan(const char* s, std::size_t i, std::size_t n, Stops stops) noexcept {
+  while (i + 16 <= n) {
+    const auto mask = static_cast<unsigned>(stops(load(s + i)));
+    if (mask != 0) return i + first_bit(mask);
+    i += 16;
+  }
+  if (i < n) {  // the last block ends at n; drop the bits of bytes before i
+    const auto mask = static_cast<unsigned>(stops(load(s + n - 16))) >> (i + 16 - n);
+    if (mask != 0) return i + first_bit(mask);
+  }
+  return n;
+}
+
+}  // namespace simd
+#endif
 
 // Field-value bytes other than HTAB: stops at any CTL (0x00-0x1F, including HTAB, CR, LF)
 // and at DEL. Everything else (VCHAR, SP, obs-text) is passed over.
 inline std::size_t scan_value(const char* s, std::size_t i, std::size_t n) noexcept {
 #if defined(__SSE2__)
-  const __m128i ctl_max = _mm_set1_epi8(0x1F);
-  const __m128i del = _mm_set1_epi8(0x7F);
-  while (i + 16 <= n) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-    const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, ctl_max), x);  // x <= 0x1F unsigned
-    const int mask = _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(x, del)));
-    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-    i += 16;
-  }
+  if (n >= 16) return simd::scan(s, i, n, simd::ValueStops{});
 #endif
   while (i < n) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -177,24 +231,38 @@ inline std::size_t scan_value(const char* s, std::size_t i, std::size_t n) noexc
 // Request-target bytes: VCHAR (0x21-0x7E) except '#'.
 inline std::size_t scan_target(const char* s, std::size_t i, std::size_t n) noexcept {
 #if defined(__SSE2__)
-  const __m128i space = _mm_set1_epi8(0x20);
-  const __m128i del = _mm_set1_epi8(0x7F);
-  const __m128i hash = _mm_set1_epi8('#');
-  while (i + 16 <= n) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-    // Signed compares: bytes >= 0x80 are negative, so they fail "> 0x20".
-    const __m128i vchar = _mm_and_si128(_mm_cmpgt_epi8(x, space), _mm_cmplt_epi8(x, del));
-    const __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(x, hash), vchar);
-    const int mask = _mm_movemask_epi8(ok) ^ 0xFFFF;
-    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-    i += 16;
-  }
+  if (n >= 16) return simd::scan(s, i, n, simd::TargetStops{});
 #endif
   while (i < n) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c <= 0x20 || c >= 0x7F || c == '#') return i;
     ++i;
   }
+  return i;
+}
+
+// Token characters (a method, a field name). The block test knows ALPHA, DIGIT and '-';
+// a stop on another tchar is stepped over.
+inline std::size_t scan_tchar(const char* s, std::size_t i, std::size_t n) noexcept {
+#if defined(__SSE2__)
+  if (n >= 16) {
+    while (true) {
+      i = simd::scan(s, i, n, simd::TokenStops{});
+      if (i == n || !is_tchar(s[i])) return i;
+      ++i;
+    }
+  }
+#endif
+  while (i < n && is_tchar(s[i])) ++i;
+  return i;
+}
+
+// reg-name characters as accepted in a host (k_reg_name): ALPHA DIGIT - . _
+inline std::size_t scan_reg_name(const char* s, std::size_t i, std::size_t n) noexcept {
+#if defined(__SSE2__)
+  if (n >= 16) return simd::scan(s, i, n, simd::RegNameStops{});
+#endif
+  while (i < n && is(s[i], k_reg_name)) ++i;
   return i;
 }
 
@@ -243,6 +311,11 @@ struct Authority {
 // host: reg-name of ALPHA DIGIT - . _ (IPv4 is a subset), or an IPv6 literal in brackets;
 // port: 1-5 digits <= 65535. Empty host, userinfo, zone ids and IPvFuture are rejected.
 bool split_authority(std::string_view authority, Authority& out) noexcept;
+
+// The same for the authority buffer[begin, end): identical answer, but the scans may read
+// all of `buffer` before `end` (a Host value inside a request head).
+bool split_authority_in(std::string_view buffer, std::size_t begin, std::size_t end,
+                        Authority& out) noexcept;
 
 // NUL and CR may appear nowhere inside a line (a terminating CR is stripped before):
 // both are request-smuggling tools, so they get a plain 400 before anything else.

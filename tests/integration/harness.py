@@ -5,7 +5,7 @@ applications (httpapi-echo, httpapi-hello, httpapi-counter, the misbehaving test
 find it through HTTPAPI_CONTROL, and drives them over 127.0.0.1 with raw sockets and curl.
 
 Binaries come from the environment (set by tests/integration/CMakeLists.txt):
-  HTTPAPID, HTTPAPI_ECHO, HTTPAPI_HELLO, HTTPAPI_COUNTER, HTTPAPI_HALF_RESPONSE
+  HTTPAPID, HTTPAPI_ECHO, HTTPAPI_HELLO, HTTPAPI_COUNTER, HTTPAPI_HALF_RESPONSE, HTTPCFG
 When one is missing, the build-it/ tree beside this checkout is tried, so a test file can
 also be run by hand: python3 tests/integration/test_routing.py -v
 
@@ -19,10 +19,9 @@ Rules the harness keeps:
   removed unless HTTPAPI_IT_KEEP=1.
 """
 
-import errno
+import atexit
 import json
 import os
-import random
 import select
 import shutil
 import signal
@@ -42,6 +41,7 @@ _DEFAULTS = {
     "HTTPAPI_HELLO": "examples/httpapi-hello",
     "HTTPAPI_COUNTER": "examples/httpapi-counter",
     "HTTPAPI_HALF_RESPONSE": "tests/integration/httpapi-it-half-response",
+    "HTTPCFG": "tools/httpcfg/httpcfg",
 }
 
 
@@ -51,8 +51,9 @@ def binary(var):
     if not path:
         path = os.path.join(REPO, "build-it", _DEFAULTS[var])
     if not os.access(path, os.X_OK):
-        raise unittest.SkipTest(f"{var}: {path} is not an executable; build first "
-                                "(cmake --build build-it) or set {var}")
+        # A failure, not a skip: a wrong path must never make the suite pass vacuously.
+        raise AssertionError(f"{var}: {path} is not an executable; build first "
+                             f"(cmake --build build-it) or set {var}")
     return path
 
 
@@ -333,6 +334,30 @@ def parse_curl_head(text):
 
 # ---- processes ------------------------------------------------------------------------------
 
+_LIVE = {}  # pid -> Proc, every process started and not yet released
+
+
+def _die_with_parent():
+    """In the child before exec: get SIGKILL when the test process dies, so a test killed by
+    a ctest timeout leaves no service or application behind (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except Exception:  # noqa: BLE001 - best effort; tearDown and atexit still clean up
+        pass
+
+
+@atexit.register
+def _kill_leftovers():
+    for pid, proc in list(_LIVE.items()):
+        if proc.popen.poll() is None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                proc.popen.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+
+
 class Proc:
     """A process this harness started: stdout is a pipe (for `ready`), stderr goes to a file."""
 
@@ -343,8 +368,10 @@ class Proc:
         self.stdout_path = os.path.join(directory, f"{name}.stdout")
         self._stderr = open(self.stderr_path, "wb")
         self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=self._stderr, env=env, start_new_session=True)
+                                      stderr=self._stderr, env=env, start_new_session=True,
+                                      preexec_fn=_die_with_parent)
         self.pid = self.popen.pid
+        _LIVE[self.pid] = self
         self.out = b""
 
     def read_line(self, timeout=DEFAULT_TIMEOUT):
@@ -399,6 +426,7 @@ class Proc:
                 self.popen.wait(5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
+        _LIVE.pop(self.pid, None)
         if self.popen.stdout:
             self.popen.stdout.close()
         self._stderr.close()
@@ -437,6 +465,7 @@ class ServiceTestCase(unittest.TestCase):
     START_SERVICE = True
 
     def setUp(self):
+        self._problems_at_start = self._reported_problems()
         self.tmp = tempfile.mkdtemp(prefix="httpapi-it-")
         self.state_dir = os.path.join(self.tmp, "state")
         self.procs = []
@@ -577,13 +606,14 @@ class ServiceTestCase(unittest.TestCase):
             pass
         return "\n".join(out)
 
+    def _reported_problems(self):
+        # unittest resets its per-part success flag for tearDown, so count what the result
+        # object holds instead: a failure or error of this test (or a subtest) raised it.
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        return len(getattr(result, "errors", ())) + len(getattr(result, "failures", ()))
+
     def _failed(self):
-        outcome = getattr(self, "_outcome", None)
-        if outcome is None:
-            return False
-        if hasattr(outcome, "success"):
-            return not outcome.success
-        return bool(getattr(outcome, "errors", None))
+        return self._reported_problems() > self._problems_at_start
 
     def tearDown(self):
         problems = []
@@ -594,6 +624,11 @@ class ServiceTestCase(unittest.TestCase):
             if p.name != "httpapid":
                 p.stop(signal.SIGTERM, 5)
         for p in self.procs:
+            # A service that exited by itself with a failure status crashed during the test
+            # (a test that stops it on purpose checks for exit 0 itself).
+            if p.name == "httpapid" and not p.alive() and p.popen.returncode != 0:
+                problems.append(f"httpapid died during the test (exit status "
+                                f"{p.popen.returncode})")
             if p.name == "httpapid" and p.alive():
                 try:
                     p.send_signal(signal.SIGTERM)

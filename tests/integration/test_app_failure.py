@@ -140,6 +140,9 @@ class HalfResponse(ServiceTestCase):
         c = self.conn(self.port)
         c.send(harness.build_request("GET", "/half/x"))
         self.check_cut_chunked(c)
+        e = self.log_for(c.local_port)
+        self.assertEqual(e.s_reason, "Connection_Abandoned_By_ReqQueue", e.line)
+        self.assertEqual((e.cs_method, e.cs_uri), ("GET", "/half/x"))
         # the others are unaffected
         self.assertEqual(keep_b.request("GET", "/b/after").json()["app"], "B")
         self.assertEqual(http(self.port, path="/b/new").json()["app"], "B")

@@ -52,11 +52,13 @@ class Shutdown(ServiceTestCase):
         self.assertEqual(j["body_sha256"], harness.sha256_hex(b"0123456789abcdefghij"))
         self.assertEqual(r.header("Connection"), "close")
         self.assertTrue(slow_a.wait_closed(3))
+        slow_a.close()  # our FIN ends the service's linger at once
 
         slow_b.send(b"def")
         r = slow_b.read_response(timeout=5)
         self.assertEqual(r.json()["body_sha256"], harness.sha256_hex(b"abcdef"))
         self.assertTrue(slow_b.wait_closed(3))
+        slow_b.close()
 
         status = self.service.wait(self.SHUTDOWN_TIMEOUT + 3)
         self.assertEqual(status, 0)
@@ -98,6 +100,7 @@ class Shutdown(ServiceTestCase):
         self.assertEqual(r.json()["body_length"], 4)
         self.assertEqual(r.header("Connection"), "close")
         self.assertTrue(c.wait_closed(3))
+        c.close()
         self.assertEqual(self.service.wait(self.SHUTDOWN_TIMEOUT + 3), 0)
 
 

@@ -213,7 +213,8 @@ int urlacl_add(const Options& options) {
 }
 
 const char* const kMainFooter = R"(EXAMPLES:
-  Reserve http://+:80/shop/ for the user shop, so that its unprivileged program may serve it:
+  Reserve http://+:80/shop/ for the user shop, whose unprivileged program
+  may then serve it:
       httpcfg urlacl add --url http://+:80/shop/ --user shop
   Show the reservations, the listen list, and what the service is doing now:
       httpcfg urlacl show
@@ -228,7 +229,8 @@ ENVIRONMENT:
   HTTPAPI_CONTROL   the control socket, when --state-dir is not given.
 
 FILES:
-  /run/httpapi/control.sock (root), $XDG_RUNTIME_DIR/httpapi/control.sock (other users).
+  /run/httpapi/control.sock (root),
+  $XDG_RUNTIME_DIR/httpapi/control.sock (other users).
   httpcfg never edits httpapid's configuration database; the service owns it.
 
 See httpcfg(1) and docs/httpcfg.md.)";

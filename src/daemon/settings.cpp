@@ -1,0 +1,97 @@
+#include "daemon/settings.hpp"
+
+#include <charconv>
+#include <functional>
+
+#include <fmt/format.h>
+
+namespace httpapi::daemon {
+namespace {
+
+struct Knob {
+  std::string_view key;
+  std::uint64_t min;
+  std::uint64_t max;
+  std::function<void(Settings&, std::uint64_t)> set;
+  std::function<std::uint64_t(const Settings&)> get;
+};
+
+// Ranges are HTTP.sys's registry ranges where it has one (reference §4.1).
+const std::vector<Knob>& knobs() {
+  static const std::vector<Knob> all = {
+      {"max_request_bytes", 256, 16 * 1024 * 1024,
+       [](Settings& s, std::uint64_t v) { s.limits.max_request_bytes = v; },
+       [](const Settings& s) { return std::uint64_t{s.limits.max_request_bytes}; }},
+      {"max_field_length", 64, 65534,
+       [](Settings& s, std::uint64_t v) { s.limits.max_field_length = v; },
+       [](const Settings& s) { return std::uint64_t{s.limits.max_field_length}; }},
+      {"url_segment_max_length", 0, 32766,
+       [](Settings& s, std::uint64_t v) { s.limits.url_segment_max_length = v; },
+       [](const Settings& s) { return std::uint64_t{s.limits.url_segment_max_length}; }},
+      {"url_segment_max_count", 0, 16383,
+       [](Settings& s, std::uint64_t v) { s.limits.url_segment_max_count = v; },
+       [](const Settings& s) { return std::uint64_t{s.limits.url_segment_max_count}; }},
+      {"max_body_bytes", 0, UINT64_MAX,
+       [](Settings& s, std::uint64_t v) {
+         s.limits.max_body_bytes = v == 0 ? UINT64_MAX : v;
+         s.chunked_limits.max_body_bytes = s.limits.max_body_bytes;
+       },
+       [](const Settings& s) {
+         return s.limits.max_body_bytes == UINT64_MAX ? 0 : s.limits.max_body_bytes;
+       }},
+      {"queue_length", 1, 65535,
+       [](Settings& s, std::uint64_t v) { s.queue_length = v; },
+       [](const Settings& s) { return std::uint64_t{s.queue_length}; }},
+      {"header_wait_seconds", 1, 0xffffffff,
+       [](Settings& s, std::uint64_t v) { s.header_wait_seconds = static_cast<unsigned>(v); },
+       [](const Settings& s) { return std::uint64_t{s.header_wait_seconds}; }},
+      {"idle_connection_seconds", 1, 0xffffffff,
+       [](Settings& s, std::uint64_t v) { s.idle_connection_seconds = static_cast<unsigned>(v); },
+       [](const Settings& s) { return std::uint64_t{s.idle_connection_seconds}; }},
+  };
+  return all;
+}
+
+}  // namespace
+
+bool apply_setting(Settings& settings, std::string_view key, std::string_view value,
+                   std::string& error) {
+  if (key == "server_header") {
+    for (char c : value) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        error = "server_header must be printable text";
+        return false;
+      }
+    }
+    settings.server_header.assign(value);
+    return true;
+  }
+  for (const Knob& knob : knobs()) {
+    if (knob.key != key) continue;
+    std::uint64_t number = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
+      error = fmt::format("{} takes a whole number, not '{}'", key, value);
+      return false;
+    }
+    if (number < knob.min || number > knob.max) {
+      error = fmt::format("{} must be between {} and {}", key, knob.min, knob.max);
+      return false;
+    }
+    knob.set(settings, number);
+    return true;
+  }
+  std::string known = "server_header";
+  for (const Knob& knob : knobs()) known += fmt::format(", {}", knob.key);
+  error = fmt::format("unknown setting '{}'; settings are {}", key, known);
+  return false;
+}
+
+std::map<std::string, std::string> describe(const Settings& settings) {
+  std::map<std::string, std::string> out;
+  for (const Knob& knob : knobs()) out[std::string(knob.key)] = std::to_string(knob.get(settings));
+  out["server_header"] = settings.server_header;
+  return out;
+}
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,527 @@
+// httpcfg against a fake admin service: a thread that listens on a temporary control socket,
+// speaks the real framing (src/ipc), records each JSON command and answers with canned
+// results. The real binary runs as a child process, so the command line, the JSON sent, the
+// output, the error line and the exit status are all checked as a user would see them.
+// (The real httpapid answering these commands is covered by the integration tests.)
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "ipc/frame.hpp"
+#include "ipc/messages.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+namespace ipc = httpapi::ipc;
+using nlohmann::json;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "httpcfg-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) std::abort();
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+struct Reply {
+  std::uint32_t status = 0;
+  std::string detail;
+};
+
+class FakeService {
+ public:
+  explicit FakeService(const std::string& socket_path) {
+    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_EQ(::listen(listener_, 8), 0);
+    EXPECT_EQ(::pipe(stop_), 0);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~FakeService() {
+    (void)!::write(stop_[1], "x", 1);
+    thread_.join();
+    ::close(listener_);
+    ::close(stop_[0]);
+    ::close(stop_[1]);
+  }
+
+  void queue_reply(std::uint32_t status, std::string detail) {
+    std::lock_guard lock(mutex_);
+    replies_.push_back({status, std::move(detail)});
+  }
+  std::vector<std::string> commands() {
+    std::lock_guard lock(mutex_);
+    return commands_;
+  }
+  std::vector<ipc::Role> roles() {
+    std::lock_guard lock(mutex_);
+    return roles_;
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      pollfd fds[2] = {{listener_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) continue;
+      if (fds[1].revents) return;
+      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd >= 0) {
+        serve(fd);
+        ::close(fd);
+      }
+    }
+  }
+
+  void serve(int fd) {
+    std::string in;
+    for (;;) {
+      ipc::Frame frame;
+      std::size_t consumed = 0;
+      const auto status = ipc::next_frame(in, frame, consumed);
+      if (status == ipc::FrameStatus::incomplete) {
+        char buffer[4096];
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) return;
+        in.append(buffer, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (status != ipc::FrameStatus::complete) return;
+      std::string out;
+      ipc::Hello hello;
+      ipc::AdminCall call;
+      if (ipc::decode(frame, hello)) {
+        {
+          std::lock_guard lock(mutex_);
+          roles_.push_back(hello.role);
+        }
+        ipc::HelloAck ack;
+        ack.peer_id = 1;
+        ipc::encode(out, ack);
+      } else if (ipc::decode(frame, call)) {
+        Reply reply;
+        {
+          std::lock_guard lock(mutex_);
+          commands_.emplace_back(call.json);
+          if (!replies_.empty()) {
+            reply = replies_.front();
+            replies_.pop_front();
+          }
+        }
+        ipc::encode(out, ipc::Result{call.call, reply.status, 0, reply.detail});
+      } else {
+        return;
+      }
+      in.erase(0, consumed);
+      if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) {
+        return;
+      }
+    }
+  }
+
+  int listener_ = -1;
+  int stop_[2] = {-1, -1};
+  std::thread thread_;
+  std::mutex mutex_;
+  std::deque<Reply> replies_;
+  std::vector<std::string> commands_;
+  std::vector<ipc::Role> roles_;
+};
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Runs httpcfg with `args`; HTTPAPI_CONTROL is removed from its environment unless given.
+Outcome httpcfg(const std::vector<std::string>& args,
+            const std::optional<std::string>& control = std::nullopt) {
+  TempDir io;
+  const std::string out_path = io.path() + "/out", err_path = io.path() + "/err";
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "HTTPAPI_CONTROL=", 16) != 0) env_strings.emplace_back(*e);
+  }
+  if (control) env_strings.push_back("HTTPAPI_CONTROL=" + *control);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings{HTTPCFG_BINARY};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  pid_t pid = -1;
+  Outcome run;
+  if (posix_spawn(&pid, HTTPCFG_BINARY, &actions, nullptr, argv.data(), envp.data()) != 0) {
+    ADD_FAILURE() << "cannot run " << HTTPCFG_BINARY;
+    return run;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  run.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  run.out = slurp(out_path);
+  run.err = slurp(err_path);
+  return run;
+}
+
+// One line on stderr, starting "httpcfg: ".
+void expect_one_error_line(const Outcome& run) {
+  EXPECT_EQ(run.err.rfind("httpcfg: ", 0), 0u) << run.err;
+  ASSERT_FALSE(run.err.empty());
+  EXPECT_EQ(run.err.back(), '\n');
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+}
+
+class HttpcfgTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::string socket_path = dir.path() + "/control.sock";
+  FakeService service{socket_path};
+  std::vector<std::string> state_dir{"--state-dir", dir.path()};
+
+  Outcome run(std::vector<std::string> args) {
+    args.insert(args.end(), state_dir.begin(), state_dir.end());
+    return httpcfg(args);
+  }
+  json only_command() {
+    const auto sent = service.commands();
+    EXPECT_EQ(sent.size(), 1u);
+    return sent.empty() ? json() : json::parse(sent.back());
+  }
+};
+
+TEST_F(HttpcfgTest, UrlaclAddSendsTheAccessList) {
+  const Outcome r = run({"urlacl", "add", "--url", "http://+:80/shop/", "--user", "root", "--user",
+                     "4000000", "--group", "0", "--user", "0", "--delegate"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "URL reservation successfully added\n");
+  EXPECT_EQ(r.err, "");
+  const json expected = json::parse(R"({"command":"urlacl.add","url":"http://+:80/shop/","acl":[
+      {"kind":"user","id":0,"listen":true,"delegate":true},
+      {"kind":"user","id":4000000,"listen":true,"delegate":true},
+      {"kind":"group","id":0,"listen":true,"delegate":true}]})");
+  EXPECT_EQ(only_command(), expected);
+  EXPECT_EQ(service.roles(), std::vector<ipc::Role>{ipc::Role::admin});
+}
+
+TEST_F(HttpcfgTest, UrlaclAddWithoutDelegate) {
+  const Outcome r = run({"urlacl", "add", "--url", "http://+:8080/", "--group", "root"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(only_command(), json::parse(R"({"command":"urlacl.add","url":"http://+:8080/",
+      "acl":[{"kind":"group","id":0,"listen":true,"delegate":false}]})"));
+}
+
+TEST_F(HttpcfgTest, UsageErrorsExit2WithoutCallingTheService) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"urlacl", "add", "--url", "http://+:80/x/"},
+           {"urlacl", "add", "--user", "root"},
+           {"urlacl", "add", "--url", "http://+:80/x/", "--user", "no-such-user-hopefully"},
+           {"urlacl", "add", "--url", "http://+:80/x/", "--group", "no-such-group-hopefully"},
+           {"urlacl", "frobnicate"},
+           {"urlacl"},
+           {},
+           {"iplisten", "add"},
+           {"show", "servicestate", "--bogus"}}) {
+    const Outcome r = run(args);
+    EXPECT_EQ(r.status, 2) << testing::PrintToString(args) << r.err;
+    expect_one_error_line(r);
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_TRUE(service.commands().empty());
+  const Outcome r = run({"urlacl", "add", "--url", "http://+:80/x/", "--user", "nobody-zz"});
+  EXPECT_EQ(r.err,
+            "httpcfg: unknown user 'nobody-zz': not in the user database and not a numeric uid; "
+            "give an existing user name or a uid\n");
+}
+
+TEST_F(HttpcfgTest, UrlaclDeleteRefusedByTheService) {
+  service.queue_reply(5, "there is no reservation for http://+:80/gone/");
+  const Outcome r = run({"urlacl", "delete", "--url", "http://+:80/gone/"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(only_command(),
+            json::parse(R"({"command":"urlacl.delete","url":"http://+:80/gone/"})"));
+  EXPECT_EQ(r.out, "");
+  expect_one_error_line(r);
+  EXPECT_EQ(r.err,
+            "httpcfg: cannot delete the reservation for http://+:80/gone/: there is no "
+            "reservation for http://+:80/gone/; list the reservations with 'httpcfg urlacl "
+            "show'; the URL must match one exactly\n");
+}
+
+TEST_F(HttpcfgTest, AccessDeniedWithoutDetailUsesTheStatusText) {
+  service.queue_reply(3, "");
+  const Outcome r = run({"urlacl", "add", "--url", "http://+:80/x/", "--user", "root"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "httpcfg: cannot add the reservation for http://+:80/x/: access denied; run it as "
+            "root, or as a user with delegate rights on a reservation above this URL\n");
+}
+
+const char* const kReservations = R"({"reservations":[
+  {"url":"http://+:80/shop/","acl":[
+     {"kind":"user","id":0,"listen":true,"delegate":false},
+     {"kind":"group","id":4000001,"listen":true,"delegate":true}]},
+  {"url":"https://www.example.com:443/","acl":[
+     {"kind":"user","id":4000000,"listen":true,"delegate":false}]}]})";
+
+TEST_F(HttpcfgTest, UrlaclShowHuman) {
+  service.queue_reply(0, kReservations);
+  const Outcome r = run({"urlacl", "show"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(only_command(), json::parse(R"({"command":"urlacl.show"})"));
+  EXPECT_EQ(r.out,
+            "Reserved URL : http://+:80/shop/\n"
+            "    User:  root (0)     Listen: Yes  Delegate: No\n"
+            "    Group: gid 4000001  Listen: Yes  Delegate: Yes\n"
+            "\n"
+            "Reserved URL : https://www.example.com:443/\n"
+            "    User:  uid 4000000  Listen: Yes  Delegate: No\n");
+}
+
+TEST_F(HttpcfgTest, UrlaclShowJsonAndFilter) {
+  service.queue_reply(0, kReservations);
+  Outcome r = run({"urlacl", "show", "--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out), json::parse(kReservations));
+  EXPECT_NE(r.out.find("\n  "), std::string::npos) << "not pretty-printed: " << r.out;
+
+  service.queue_reply(0, kReservations);
+  r = run({"urlacl", "show", "--url", "HTTPS://www.example.com:443/", "--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const json filtered = json::parse(r.out);
+  ASSERT_EQ(filtered["reservations"].size(), 1u);
+  EXPECT_EQ(filtered["reservations"][0]["url"], "https://www.example.com:443/");
+
+  service.queue_reply(0, kReservations);
+  r = run({"urlacl", "show", "--url", "http://+:81/none/"});
+  EXPECT_EQ(r.status, 1);
+  expect_one_error_line(r);
+
+  service.queue_reply(0, R"({"reservations":[]})");
+  r = run({"urlacl", "show"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "No URL reservations.\n");
+}
+
+TEST_F(HttpcfgTest, IplistenCommands) {
+  Outcome r = run({"iplisten", "add", "--address", "127.0.0.1"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "IP address successfully added\n");
+  r = run({"iplisten", "delete", "--address", "::1"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "IP address successfully deleted\n");
+  service.queue_reply(0, R"({"addresses":["127.0.0.1","::1"]})");
+  r = run({"iplisten", "show"});
+  EXPECT_EQ(r.out, "IP listen list:\n    127.0.0.1\n    ::1\n");
+  service.queue_reply(0, R"({"addresses":[]})");
+  r = run({"iplisten", "show", "--json"});
+  EXPECT_EQ(json::parse(r.out), json::parse(R"({"addresses":[]})"));
+  service.queue_reply(0, R"({"addresses":[]})");
+  r = run({"iplisten", "show"});
+  EXPECT_EQ(r.out, "IP listen list: empty (httpapid listens on all addresses)\n");
+  service.queue_reply(1, "'1.2.3.4:80' is not an IPv4 or IPv6 address");
+  r = run({"iplisten", "add", "--address", "1.2.3.4:80"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "httpcfg: cannot add 1.2.3.4:80 to the IP listen list: '1.2.3.4:80' is not an IPv4 "
+            "or IPv6 address; give an IPv4 or IPv6 address without a port, e.g. 127.0.0.1 or "
+            "::1\n");
+
+  std::vector<json> sent;
+  for (const auto& text : service.commands()) sent.push_back(json::parse(text));
+  const std::vector<json> expected{
+      json::parse(R"({"command":"iplisten.add","address":"127.0.0.1"})"),
+      json::parse(R"({"command":"iplisten.delete","address":"::1"})"),
+      json::parse(R"({"command":"iplisten.show"})"),
+      json::parse(R"({"command":"iplisten.show"})"),
+      json::parse(R"({"command":"iplisten.show"})"),
+      json::parse(R"({"command":"iplisten.add","address":"1.2.3.4:80"})")};
+  EXPECT_EQ(sent, expected);
+}
+
+const char* const kState = R"({
+  "sessions":[{"id":1,"pid":4242,"uid":0,"groups":[
+      {"id":7,"queue":3,"urls":[{"url":"http://+:80/shop/","context":42},
+                                {"url":"http://localhost:8080/","context":7}]},
+      {"id":8,"queue":0,"urls":[]}]}],
+  "queues":[{"id":3,"name":"shop","owner_uid":0,"length":5,"workers":2,"handles":3,
+             "persistent":true,"controller":false},
+            {"id":4,"name":"","owner_uid":4000000,"length":0,"workers":0,"handles":1,
+             "persistent":false,"controller":false}],
+  "endpoints":[{"port":80},{"port":8080}],
+  "connections":[{"id":12,"worker":1,"remote":"127.0.0.1:51234","local":"127.0.0.1:80",
+                  "state":"reading"}]})";
+
+TEST_F(HttpcfgTest, ServicestateHumanAndJson) {
+  service.queue_reply(0, kState);
+  Outcome r = run({"show", "servicestate"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(only_command(), json::parse(R"({"command":"servicestate"})"));
+  EXPECT_EQ(r.out,
+            "Server sessions: 1\n"
+            "\n"
+            "    Server session 1\n"
+            "        Process: 4242   User: root (0)\n"
+            "        URL group 7 -> request queue 3\n"
+            "            http://+:80/shop/        context 42\n"
+            "            http://localhost:8080/   context 7\n"
+            "        URL group 8 (not bound to a request queue)\n"
+            "            (no URLs)\n"
+            "\n"
+            "Request queues: 2\n"
+            "\n"
+            "    Request queue 3  \"shop\"\n"
+            "        Owner: root (0)\n"
+            "        Length: 5   Workers: 2   Handles: 3   Persistent: Yes   Controller: No\n"
+            "\n"
+            "    Request queue 4  (unnamed)\n"
+            "        Owner: uid 4000000\n"
+            "        Length: 0   Workers: 0   Handles: 1   Persistent: No   Controller: No\n"
+            "\n"
+            "Listening endpoints: 2\n"
+            "\n"
+            "    port 80\n"
+            "    port 8080\n"
+            "\n"
+            "Connections: 1\n"
+            "\n"
+            "    ID   Worker   State     Remote            Local\n"
+            "    12   1        reading   127.0.0.1:51234   127.0.0.1:80\n");
+
+  service.queue_reply(0, kState);
+  r = run({"show", "servicestate", "--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out), json::parse(kState));
+
+  service.queue_reply(0, "{}");
+  r = run({"show", "servicestate"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Server sessions: 0\n\nRequest queues: 0\n\nListening endpoints: 0\n\n"
+            "Connections: 0\n");
+}
+
+TEST_F(HttpcfgTest, MalformedAnswerIsAnError) {
+  service.queue_reply(0, "this is not json");
+  const Outcome r = run({"show", "servicestate"});
+  EXPECT_EQ(r.status, 1);
+  expect_one_error_line(r);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(HttpcfgTest, GlobalOptionBeforeTheSubcommandAndEnvironment) {
+  service.queue_reply(0, R"({"addresses":["::1"]})");
+  Outcome r = httpcfg({"--state-dir", dir.path(), "iplisten", "show"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "IP listen list:\n    ::1\n");
+  service.queue_reply(0, R"({"addresses":["::1"]})");
+  r = httpcfg({"iplisten", "show"}, socket_path);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "IP listen list:\n    ::1\n");
+}
+
+TEST(Httpcfg, ServiceNotRunningExits3) {
+  TempDir dir;
+  Outcome r = httpcfg({"urlacl", "show", "--state-dir", dir.path()});
+  EXPECT_EQ(r.status, 3);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "httpcfg: httpapid is not running (no control socket at " + dir.path() +
+                       "/control.sock); start it, or pass --state-dir / set HTTPAPI_CONTROL\n");
+
+  // A stale socket file nobody listens on (the service died): ECONNREFUSED.
+  const std::string stale = dir.path() + "/stale.sock";
+  {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, stale.c_str(), sizeof address.sun_path - 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ::close(fd);
+  }
+  r = httpcfg({"iplisten", "add", "--address", "::1"}, stale);
+  EXPECT_EQ(r.status, 3);
+  EXPECT_EQ(r.err, "httpcfg: httpapid is not running (no control socket at " + stale +
+                       "); start it, or pass --state-dir / set HTTPAPI_CONTROL\n");
+}
+
+TEST(Httpcfg, HelpAtEveryLevel) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--help"},
+           {"urlacl", "--help"},
+           {"urlacl", "add", "--help"},
+           {"urlacl", "delete", "--help"},
+           {"urlacl", "show", "--help"},
+           {"iplisten", "--help"},
+           {"iplisten", "add", "--help"},
+           {"iplisten", "delete", "--help"},
+           {"iplisten", "show", "--help"},
+           {"show", "--help"},
+           {"show", "servicestate", "--help"}}) {
+    const Outcome r = httpcfg(args);
+    EXPECT_EQ(r.status, 0) << testing::PrintToString(args);
+    EXPECT_NE(r.out.find("Usage: httpcfg"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("EXAMPLE"), std::string::npos) << r.out;
+    EXPECT_EQ(r.err, "");
+    std::size_t start = 0;
+    while (start < r.out.size()) {
+      std::size_t end = r.out.find('\n', start);
+      if (end == std::string::npos) end = r.out.size();
+      EXPECT_LE(end - start, 80u) << "help line too long: " << r.out.substr(start, end - start);
+      start = end + 1;
+    }
+  }
+  const Outcome version = httpcfg({"--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_EQ(version.out.rfind("httpcfg ", 0), 0u);
+}
+
+}  // namespace
