@@ -517,8 +517,7 @@ bool ConfigStore::delete_reservation(const std::string& prefix, StoreError& erro
   }
   if (sqlite3_changes(impl_->db) == 0) {
     error.kind = StoreError::Kind::not_found;
-    error.message = "there is no reservation for " + prefix +
-                    "; list the reservations with `httpcfg urlacl show`";
+    error.message = "there is no reservation for " + prefix;
     return false;
   }
   if ((rc = transaction.commit()) != SQLITE_OK) {
@@ -609,7 +608,7 @@ bool ConfigStore::delete_listen_address(const std::string& address, StoreError& 
   }
   if (sqlite3_changes(impl_->db) == 0) {
     error.kind = StoreError::Kind::not_found;
-    error.message = address + " is not in the IP listen list; see `httpcfg iplisten show`";
+    error.message = address + " is not in the IP listen list";
     return false;
   }
   if ((rc = transaction.commit()) != SQLITE_OK) {

@@ -25,6 +25,16 @@ bool valid_address(const std::string& address) {
          inet_pton(AF_INET6, address.c_str(), buffer) == 1;
 }
 
+// The store says what kind of failure it was; applications and httpcfg get the matching code.
+std::uint32_t status_of(const config::StoreError& error) {
+  switch (error.kind) {
+    case config::StoreError::Kind::already_exists: return HTTPAPI_ERROR_ALREADY_EXISTS;
+    case config::StoreError::Kind::not_found: return HTTPAPI_ERROR_NOT_FOUND;
+    case config::StoreError::Kind::invalid: return HTTPAPI_ERROR_INVALID_PARAMETER;
+    default: return HTTPAPI_ERROR_INVALID_STATE;
+  }
+}
+
 json acl_json(const std::vector<config::AclEntry>& acl) {
   json out = json::array();
   for (const auto& a : acl) {
@@ -106,7 +116,7 @@ void Service::admin_reserve(AppChannel& channel, std::uint64_t call, const json&
   }
   config::StoreError error;
   if (!store_->add_reservation({prefix.text, acl}, error)) {
-    return reply(channel, call, HTTPAPI_ERROR_INVALID_STATE, 0, error.message);
+    return reply(channel, call, status_of(error), 0, error.message);
   }
   namespace_.add({prefix, acl});
   publish_routes();
@@ -132,7 +142,7 @@ void Service::admin_unreserve(AppChannel& channel, std::uint64_t call, const jso
   }
   config::StoreError error;
   if (!store_->delete_reservation(prefix.text, error)) {
-    return reply(channel, call, HTTPAPI_ERROR_INVALID_STATE, 0, error.message);
+    return reply(channel, call, status_of(error), 0, error.message);
   }
   namespace_.remove(prefix.text);
   publish_routes();
@@ -164,18 +174,11 @@ void Service::admin_listen_list(AppChannel& channel, std::uint64_t call, const j
     done = store_->add_listen_address(address, error);
   } else if (name == "iplisten.delete") {
     done = store_->delete_listen_address(address, error);
-    if (!done && error.message.empty()) {
-      return reply(channel, call, HTTPAPI_ERROR_NOT_FOUND, 0,
-                   fmt::format("{} is not in the IP listen list", address));
-    }
   } else {
     return reply(channel, call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
                  fmt::format("unknown command '{}'", name));
   }
-  if (!done) {
-    return reply(channel, call, HTTPAPI_ERROR_ALREADY_EXISTS, 0,
-                 error.message.empty() ? "already listed" : error.message);
-  }
+  if (!done) return reply(channel, call, status_of(error), 0, error.message);
   reply(channel, call, HTTPAPI_OK);
 }
 
@@ -258,12 +261,12 @@ void Service::admin_settings(AppChannel& channel, std::uint64_t call, const json
       return reply(channel, call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, why);
     }
     if (!store_->set_setting(key, value, error)) {
-      return reply(channel, call, HTTPAPI_ERROR_INVALID_STATE, 0, error.message);
+      return reply(channel, call, status_of(error), 0, error.message);
     }
   } else if (name == "settings.delete") {
     // Back to the boot value: rebuild from the command line and what remains stored.
     if (!store_->delete_setting(key, error)) {
-      return reply(channel, call, HTTPAPI_ERROR_NOT_FOUND, 0,
+      return reply(channel, call, status_of(error), 0,
                    error.message.empty() ? fmt::format("'{}' is not set", key) : error.message);
     }
     for (const auto& [k, v] : store_->settings()) apply_setting(changed, k, v, why);

@@ -265,6 +265,53 @@ class WorkedExamplesTest(NamespaceBase):
         self.assertEqual(self.app_at("adatum.com", "/vroot/other.htm"), "root-app")
 
 
+class SettingsTest(NamespaceBase):
+    """Server-wide limits and timers live in the store and change without a restart."""
+
+    def test_header_wait_changes_live_and_survives_restart(self):
+        import json, time
+        self.echo_as("root", f"http://+:{self.port}/", name="root-app")
+        slow = self.conn(self.port)
+        slow.send(b"GET / HTTP/1.1\r\n")  # a head that never completes
+        self.httpcfg("set", "setting", "--key", "header_wait_seconds", "--value", "1")
+        late = self.conn(self.port)
+        late.send(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        self.assertTrue(late.wait_closed(5), "the 1 s header wait timer did not fire")
+        self.wait_log(lambda e: e.s_reason == "Timer_HeaderWait" and
+                      e.c_port == str(late.local_port))
+        shown = json.loads(self.httpcfg("show", "settings", "--json").stdout)
+        self.assertEqual(shown["settings"]["header_wait_seconds"], "1")
+        self.assertEqual(self.service.stop(), 0)
+        self.service = self.start_service()
+        shown = json.loads(self.httpcfg("show", "settings", "--json").stdout)
+        self.assertEqual(shown["settings"]["header_wait_seconds"], "1")
+        self.httpcfg("delete", "setting", "--key", "header_wait_seconds")
+        shown = json.loads(self.httpcfg("show", "settings", "--json").stdout)
+        self.assertEqual(shown["settings"]["header_wait_seconds"], "120")
+
+    def test_limit_changes_apply_to_the_next_request(self):
+        self.echo_as("root", f"http://+:{self.port}/", name="root-app")
+        big = "x" * 3000
+        self.assertEqual(http(self.port, path="/", headers=[("X-Big", big)]).status, 200)
+        self.httpcfg("set", "setting", "--key", "max_field_length", "--value", "1024")
+        r = http(self.port, path="/", headers=[("X-Big", big)])
+        self.assertEqual(r.status, 400)
+        self.assertIn(b"Header Field Too Long", r.body)
+
+    def test_out_of_range_and_unknown_settings_are_refused(self):
+        r = self.httpcfg("set", "setting", "--key", "max_field_length", "--value", "5",
+                         check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("between 64 and 65534", r.stderr)
+        r = self.httpcfg("set", "setting", "--key", "no_such_thing", "--value", "5", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("unknown setting", r.stderr)
+        r = self.httpcfg("set", "setting", "--key", "queue_length", "--value", "1", user=USER_A,
+                         check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("only root", r.stderr)
+
+
 class HttpcfgWithoutServiceTest(unittest.TestCase):
 
     def test_says_the_service_is_not_running(self):

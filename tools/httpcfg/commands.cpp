@@ -127,6 +127,24 @@ Json iplisten_show_command() { return {{"command", "iplisten.show"}}; }
 
 Json servicestate_command() { return {{"command", "servicestate"}}; }
 
+Json settings_command(const std::string& verb, const std::string& key,
+                      const std::string& value) {
+  Json command{{"command", "settings." + verb}};
+  if (verb != "show") command["key"] = key;
+  if (verb == "set") command["value"] = value;
+  return command;
+}
+
+std::string format_settings(const Json& answer) {
+  std::string out = "Server-wide settings:\n";
+  const auto it = answer.find("settings");
+  if (it == answer.end() || !it->is_object()) return out;
+  for (const auto& [key, value] : it->items()) {
+    out += fmt::format("    {:<26}: {}\n", key, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out;
+}
+
 bool filter_reservations(Json& answer, const std::string& url) {
   Json kept = Json::array();
   for (const Json& r : list(answer, "reservations")) {

@@ -35,6 +35,8 @@ Json urlacl_show_command();
 Json iplisten_command(const std::string& verb, const std::string& address);  // add|delete
 Json iplisten_show_command();
 Json servicestate_command();
+Json settings_command(const std::string& verb, const std::string& key,
+                      const std::string& value);  // set|delete|show
 
 // Keeps only the reservation whose URL equals `url` (compared case-insensitively, as
 // routing does). Returns false when there is none.
@@ -45,6 +47,7 @@ bool filter_reservations(Json& reservations_answer, const std::string& url);
 std::string format_urlacl(const Json& answer);
 std::string format_iplisten(const Json& answer);
 std::string format_servicestate(const Json& answer);
+std::string format_settings(const Json& answer);
 
 // The text of an httpapi_error value ("access denied"), and the advice for a failed command.
 std::string status_text(std::uint32_t status);

@@ -39,6 +39,8 @@ struct Options {
   std::vector<std::string> groups;
   bool delegate = false;
   std::string address;
+  std::string key;
+  std::string value;
   bool json = false;
 };
 
@@ -136,8 +138,13 @@ int call_service(const Options& options, const Json& command, const std::string&
   if (answer.status != 0) {
     const std::string reason =
         answer.detail.empty() ? httpcfg::status_text(answer.status) : answer.detail;
-    error_line(fmt::format("{}: {}; {}", what, reason,
-                           httpcfg::advice(name, answer.status, subject)));
+    // A reason that already says what to do ("...; delete it first") is shown as it is.
+    if (reason.find("; ") != std::string::npos) {
+      error_line(fmt::format("{}: {}", what, reason));
+    } else {
+      error_line(fmt::format("{}: {}; {}", what, reason,
+                             httpcfg::advice(name, answer.status, subject)));
+    }
     return kExitFailed;
   }
   detail = std::move(answer.detail);
@@ -367,6 +374,34 @@ Prints "URL reservation successfully added" on success.)");
   httpcfg show servicestate
   httpcfg show servicestate --json | jq '.queues[] | {name, length}')");
 
+  CLI::App* settings_show = show_cmd->add_subcommand(
+      "settings", "Show the server-wide limits and timers in force (HTTP.sys defaults, the "
+                  "boot values of httpapid, and what 'httpcfg set setting' changed).");
+  settings_show->add_flag("--json", options.json, "Print the service's answer as JSON");
+
+  // set / delete setting
+  CLI::App* set_cmd = app.add_subcommand("set", "Change a server-wide setting, live.");
+  set_cmd->require_subcommand(1);
+  CLI::App* setting_set = set_cmd->add_subcommand(
+      "setting", "Change one server-wide limit or timer. It applies at once to new requests "
+                 "and connections and is kept in the configuration store across restarts. "
+                 "Keys: max_request_bytes, max_field_length, url_segment_max_length, "
+                 "url_segment_max_count, max_body_bytes (0 = no limit), queue_length (for "
+                 "queues created afterwards), header_wait_seconds, idle_connection_seconds, "
+                 "server_header.");
+  setting_set->add_option("--key", options.key, "The setting")->required();
+  setting_set->add_option("--value", options.value, "Its new value")->required();
+  setting_set->footer(R"(EXAMPLES:
+  httpcfg set setting --key header_wait_seconds --value 30
+  httpcfg set setting --key max_request_bytes --value 65536)");
+  CLI::App* delete_cmd = app.add_subcommand("delete", "Undo a 'set'.");
+  delete_cmd->require_subcommand(1);
+  CLI::App* setting_delete = delete_cmd->add_subcommand(
+      "setting", "Return a setting to the value httpapid was started with.");
+  setting_delete->add_option("--key", options.key, "The setting")->required();
+  setting_delete->footer(R"(EXAMPLE:
+  httpcfg delete setting --key header_wait_seconds)");
+
   app.footer(kMainFooter);
 
   try {
@@ -405,6 +440,20 @@ Prints "URL reservation successfully added" on success.)");
   if (iplisten_show->parsed()) {
     return show(options, httpcfg::iplisten_show_command(), "cannot show the IP listen list",
                 httpcfg::format_iplisten);
+  }
+  if (settings_show->parsed()) {
+    return show(options, httpcfg::settings_command("show", "", ""), "cannot show the settings",
+                httpcfg::format_settings);
+  }
+  if (setting_set->parsed()) {
+    return change(options, httpcfg::settings_command("set", options.key, options.value),
+                  fmt::format("cannot set {}", options.key), options.key,
+                  "Setting successfully changed");
+  }
+  if (setting_delete->parsed()) {
+    return change(options, httpcfg::settings_command("delete", options.key, ""),
+                  fmt::format("cannot delete the setting {}", options.key), options.key,
+                  "Setting successfully deleted");
   }
   if (servicestate->parsed()) {
     return show(options, httpcfg::servicestate_command(), "cannot show the service state",

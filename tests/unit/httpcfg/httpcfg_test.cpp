@@ -297,6 +297,15 @@ TEST_F(HttpcfgTest, UrlaclDeleteRefusedByTheService) {
             "show'; the URL must match one exactly\n");
 }
 
+TEST_F(HttpcfgTest, ReasonWithItsOwnAdviceIsNotGivenASecondOne) {
+  service.queue_reply(2, "http://+:80/x/ is already reserved; delete it first to change it");
+  const Outcome r = run({"urlacl", "add", "--url", "http://+:80/x/", "--user", "root"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "httpcfg: cannot add the reservation for http://+:80/x/: http://+:80/x/ is already "
+            "reserved; delete it first to change it\n");
+}
+
 TEST_F(HttpcfgTest, AccessDeniedWithoutDetailUsesTheStatusText) {
   service.queue_reply(3, "");
   const Outcome r = run({"urlacl", "add", "--url", "http://+:80/x/", "--user", "root"});
