@@ -244,6 +244,16 @@ typedef struct httpapi_request_info {
   httpapi_bytes body;                      /* the first body bytes, delivered with the head */
 } httpapi_request_info;
 
+/* How many requests the service may hand this queue handle ahead of httpapi_receive calls.
+ * 1 (the default) is HTTP.sys's rule: a request is handed over only to a thread waiting in
+ * httpapi_receive, so every worker of a shared queue gets the next request when it asks.
+ * A larger window (up to 1024) lets a busy process take requests in batches, one read for
+ * many, which is much faster under load; requests taken ahead are delivered to this
+ * process, so if it dies they are answered 503 rather than given to another worker.
+ * Errors: INVALID_PARAMETER (0 or > 1024). Any thread. */
+HTTPAPI_API httpapi_error httpapi_queue_set_receive_window(httpapi_queue *queue,
+                                                           uint32_t requests);
+
 /* Waits for the next request on `queue`. `timeout_ms` < 0 waits forever; 0 never waits
  * (then the queue's fd tells when to call again); > 0 waits at most that long.
  * A request is handed to this process only while it waits here: requests it has not asked

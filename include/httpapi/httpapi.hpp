@@ -92,6 +92,9 @@ class Queue {
   }
   httpapi_queue* get() const noexcept { return h_.get(); }
   int fd() const noexcept { return httpapi_queue_fd(h_.get()); }
+  httpapi_error set_receive_window(std::uint32_t requests) {
+    return httpapi_queue_set_receive_window(h_.get(), requests);
+  }
   httpapi_error allow_user(std::uint32_t uid) {
     return httpapi_queue_allow(h_.get(), HTTPAPI_PRINCIPAL_USER, uid);
   }

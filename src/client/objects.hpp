@@ -43,6 +43,7 @@ struct QueueCore {
   bool closed = false;
   std::uint32_t credits_outstanding = 0;
   std::uint32_t waiting_receivers = 0;
+  std::uint32_t window = 1;  // httpapi_queue_set_receive_window
   std::deque<std::unique_ptr<httpapi_request>> ready;
   std::uint64_t next_call = 1;  // 1 was create_queue
   std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::string>> results;

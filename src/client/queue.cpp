@@ -244,13 +244,14 @@ extern "C" httpapi_error httpapi_receive(httpapi_queue* queue, int timeout_ms,
   if (!queue || !out) return HTTPAPI_ERROR_INVALID_PARAMETER;
   QueueCore& core = *queue->core;
   std::unique_lock lock(core.mutex);
-  // Ask for one more request per waiting receiver: the service hands a request only to a
-  // process that asked, so the others stay available to other workers.
+  // Ask for one request per waiting receiver (or the window, if larger): the service hands
+  // a request only to a process that asked, so the others stay available to other workers.
   core.waiting_receivers++;
-  if (core.ready.empty() && core.credits_outstanding < core.waiting_receivers && !core.broken) {
+  const std::uint32_t wanted = std::max(core.window, core.waiting_receivers);
+  if (core.ready.empty() && core.credits_outstanding < wanted && !core.broken) {
     std::string frame;
-    ipc::encode(frame, ipc::Receive{1});
-    core.credits_outstanding++;
+    ipc::encode(frame, ipc::Receive{wanted - core.credits_outstanding});
+    core.credits_outstanding = wanted;
     if (core.channel.write_all(frame) != HTTPAPI_OK) core.broken = true;
   }
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
@@ -344,4 +345,12 @@ extern "C" httpapi_error httpapi_queue_allow(httpapi_queue* queue, uint32_t kind
   core.results.erase(call);
   httpapi::client::set_error_detail(detail);
   return static_cast<httpapi_error>(status);
+}
+
+extern "C" httpapi_error httpapi_queue_set_receive_window(httpapi_queue* queue,
+                                                         uint32_t requests) {
+  if (!queue || requests == 0 || requests > 1024) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  std::lock_guard lock(queue->core->mutex);
+  queue->core->window = requests;
+  return HTTPAPI_OK;
 }

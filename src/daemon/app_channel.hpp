@@ -43,6 +43,7 @@ class AppChannel {
   // Receive credits: requests this process asked for and has not been given yet.
   std::uint32_t credits = 0;
   std::uint64_t queue_id = 0;  // queue role: the queue this handle created or opened
+  bool flush_queued = false;   // output waits for the end of the event batch
   std::unordered_set<std::uint64_t> delivered;  // requests handed over, not yet answered
   std::unordered_map<std::uint64_t, std::uint64_t> groups;  // client group id -> service id
 

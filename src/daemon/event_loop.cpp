@@ -116,6 +116,7 @@ void EventLoop::run() {
       Handler handler = it->second;  // keep the callable alive while it runs
       handler(events[i].events);
     }
+    if (batch_end_) batch_end_();
   }
   drain_tasks();
 }

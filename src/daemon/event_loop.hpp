@@ -36,6 +36,10 @@ class EventLoop {
   // Always queued, even from the loop's own thread (runs after the current event).
   void defer(Task task);
 
+  // Runs `hook` after every batch of events, so work queued during the batch (e.g. output
+  // for one peer from many events) is done once. One hook per loop.
+  void on_batch_end(Task hook) { batch_end_ = std::move(hook); }
+
   // Runs `tick` once a second on this loop (timers that need second resolution).
   void every_second(Task tick);
 
@@ -56,6 +60,7 @@ class EventLoop {
   std::atomic<std::thread::id> owner_{};
   std::unordered_map<int, Handler> handlers_;
   std::vector<Task> ticks_;
+  Task batch_end_;
   std::mutex tasks_mutex_;
   std::vector<Task> tasks_;
 };

@@ -235,11 +235,7 @@ bool HttpConnection::parse_head() {
     case http1::Status::incomplete:
       return false;
     case http1::Status::error:
-      if (!head.method.empty()) {
-        method_.assign(head.method);
-        uri_.assign(head.target.substr(0, 4096));
-        version_minor_ = head.version_minor;
-      }
+      remember_request_line(input, head);
       reject(answer_for(result.error));
       return false;
     case http1::Status::complete:
@@ -247,6 +243,29 @@ bool HttpConnection::parse_head() {
       return true;
   }
   return false;
+}
+
+// For the error log: the request line of a refused head, as far as it can be read. The
+// parser fills it when only the head's meaning was refused; otherwise the first line is
+// split here if it has the shape "METHOD TARGET HTTP/1.x".
+void HttpConnection::remember_request_line(std::string_view input,
+                                           const http1::RequestHead& head) {
+  if (!head.method.empty()) {
+    method_.assign(head.method);
+    uri_.assign(head.target.substr(0, 4096));
+    version_minor_ = head.version_minor;
+    return;
+  }
+  const std::string_view line = input.substr(0, input.find('\n'));
+  const std::size_t first = line.find(' ');
+  const std::size_t last = line.rfind(' ');
+  if (first == std::string_view::npos || last <= first) return;
+  std::string_view version = line.substr(last + 1);
+  if (!version.empty() && version.back() == '\r') version.remove_suffix(1);
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return;
+  method_.assign(line.substr(0, std::min<std::size_t>(first, 255)));
+  uri_.assign(line.substr(first + 1, std::min<std::size_t>(last - first - 1, 4096)));
+  version_minor_ = version.back() - '0';
 }
 
 void HttpConnection::start_request(const http1::RequestHead& head) {

@@ -58,6 +58,7 @@ class HttpConnection {
   void process();
   bool parse_head();
   void start_request(const http1::RequestHead& head);
+  void remember_request_line(std::string_view input, const http1::RequestHead& head);
   void reject(const SelfAnswer& answer);
   std::size_t decode_body(std::size_t max, std::string* out);
   void try_fulfil_body_read();

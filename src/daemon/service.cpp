@@ -150,6 +150,7 @@ int Service::run() {
   loop.watch(signal_fd_, EPOLLIN, [this](std::uint32_t) { handle_signal(); });
   loop.watch(control_fd_, EPOLLIN, [this](std::uint32_t) { accept_control(); });
   loop.every_second([this] { tick(); });
+  loop.on_batch_end([this] { flush_queued_channels(); });
   for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->start_thread();
   fmt::print(stderr, "httpapid {}: listening for applications on {} ({} I/O thread{})\n",
              HTTPAPI_VERSION_STRING, control_path_, workers_.size(),
@@ -222,8 +223,10 @@ void Service::begin_shutdown() {
   }
 }
 
+// Deferred: resuming reads the channel, and what it reads must not re-enter the connection
+// that asked (it is in the middle of writing).
 void Service::throttle(std::uint64_t channel_id, bool on) {
-  workers_[0]->loop().post([this, channel_id, on] {
+  workers_[0]->loop().defer([this, channel_id, on] {
     auto channel = channels_.find(channel_id);
     if (channel != channels_.end()) channel->second->pause_reading(on);
   });
@@ -489,8 +492,6 @@ void Service::on_receive(AppChannel& channel, const ipc::Frame& frame) {
 }
 
 void Service::dispatch(RequestQueue& queue) {
-  AppChannel* touched[8] = {};
-  std::size_t touched_count = 0;
   while (AppChannel* receiver = queue.next_receiver()) {
     std::uint64_t id;
     if (!queue.pop(id)) break;
@@ -501,17 +502,29 @@ void Service::dispatch(RequestQueue& queue) {
     pending->second.channel = receiver;
     receiver->credits--;
     receiver->delivered.insert(id);
-    bool seen = false;
-    for (std::size_t i = 0; i < touched_count; ++i) seen |= touched[i] == receiver;
-    if (!seen) {
-      if (touched_count == 8) {
-        receiver->flush();
-      } else {
-        touched[touched_count++] = receiver;
-      }
+    flush_soon(*receiver);
+  }
+}
+
+// Output for applications is written once per batch of events: requests from many client
+// connections that became readable together reach an application in one write.
+void Service::flush_soon(AppChannel& channel) {
+  if (channel.flush_queued) return;
+  channel.flush_queued = true;
+  to_flush_.push_back(channel.id());
+}
+
+void Service::flush_queued_channels() {
+  while (!to_flush_.empty()) {
+    std::vector<std::uint64_t> ids;
+    ids.swap(to_flush_);
+    for (std::uint64_t id : ids) {
+      auto channel = channels_.find(id);
+      if (channel == channels_.end()) continue;
+      channel->second->flush_queued = false;
+      channel->second->flush();
     }
   }
-  for (std::size_t i = 0; i < touched_count; ++i) touched[i]->flush();
 }
 
 void Service::on_read_body(AppChannel& channel, const ipc::Frame& frame) {
@@ -588,7 +601,7 @@ void Service::request_gone(std::uint64_t request_id) {
     if (AppChannel* channel = pending->second.channel) {
       ipc::encode(channel->output(), ipc::RequestGone{request_id});
       channel->delivered.erase(request_id);
-      channel->flush();
+      flush_soon(*channel);
     } else if (auto queue = queues_.find(pending->second.queue_id); queue != queues_.end()) {
       queue->second->remove(request_id);
     }
@@ -604,7 +617,7 @@ void Service::body_ready(std::uint64_t request_id, std::string data, std::string
     if (pending == requests_.end() || !pending->second.channel) return;
     AppChannel& channel = *pending->second.channel;
     ipc::encode(channel.output(), ipc::Body{request_id, flags, data, trailers});
-    channel.flush();
+    flush_soon(channel);
   });
 }
 

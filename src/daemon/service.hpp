@@ -114,6 +114,8 @@ class Service {
   std::uint32_t open_port(std::uint16_t port, std::string& detail);
   void close_unused_ports();
   void dispatch(RequestQueue& queue);
+  void flush_soon(AppChannel& channel);
+  void flush_queued_channels();
   void fail(std::uint64_t request_id, const Pending& pending, std::string_view log_reason);
   void abandon(std::uint64_t request_id);
   void destroy_queue(RequestQueue& queue);
@@ -138,6 +140,7 @@ class Service {
   std::unordered_map<std::uint64_t, Group> groups_;
   std::unordered_map<std::uint64_t, std::unique_ptr<RequestQueue>> queues_;
   std::unordered_map<std::uint64_t, Pending> requests_;
+  std::vector<std::uint64_t> to_flush_;  // channels with output, written at the batch end
   route::PrefixTable table_;
   std::map<std::uint16_t, bool> open_ports_;
   bool stopping_ = false;
