@@ -54,6 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     decode_and_reencode<ipc::AdminCall>(frame);
     decode_and_reencode<ipc::Receive>(frame);
     decode_and_reencode<ipc::QueueAllow>(frame);
+    decode_and_reencode<ipc::QueueProperty>(frame);
     decode_and_reencode<ipc::ReadBody>(frame);
     decode_and_reencode<ipc::SendResponse>(frame);
     decode_and_reencode<ipc::SendBody>(frame);

@@ -5,7 +5,11 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -114,10 +118,29 @@ int main(int argc, char** argv) {
   std::vector<std::string> allowed_users;
   cli.add_option("--allow-user", allowed_users,
                  "Let this user's processes open the named --queue too (repeatable)");
+  bool controller = false;
+  cli.add_flag("--controller", controller,
+               "Create the named --queue and register the --urls, but receive nothing (like "
+               "IIS's process manager); workers join with --open");
+  bool persistent = false;
+  cli.add_flag("--persistent", persistent, "The queue outlives the processes attached to it");
+  std::uint64_t queue_length = 0;
+  cli.add_option("--queue-length", queue_length, "Requests the queue holds before 503")
+      ->check(CLI::Range(1, 65535));
+  unsigned delay_ms = 0;
+  cli.add_option("--delay-ms", delay_ms, "Wait this long before answering each request");
+  unsigned window = 1;
+  cli.add_option("--receive-window", window,
+                 "Requests taken ahead of receive calls (1 = HTTP.sys's rule)")
+      ->check(CLI::Range(1, 1024));
+  std::string verbosity;
+  cli.add_option("--503-verbosity", verbosity, "How refused requests are answered")
+      ->check(CLI::IsMember({"basic", "limited", "full"}));
   CLI11_PARSE(cli, argc, argv);
-  if (join != urls.empty() || (join && queue_name.empty())) {
+  if (join != urls.empty() || ((join || controller) && queue_name.empty()) ||
+      (join && controller)) {
     std::fprintf(stderr, "httpapi-echo: give --url PREFIX (one or more), or --open with "
-                         "--queue NAME\n");
+                         "--queue NAME; --controller needs --queue and --url\n");
     return 2;
   }
 
@@ -131,8 +154,25 @@ int main(int argc, char** argv) {
   // A worker that joins a queue needs no session: the queue's creator routes URLs to it.
   httpapi::Result<httpapi::Session> session = HTTPAPI_ERROR_NOT_INITIALIZED;
   httpapi::Result<httpapi::UrlGroup> group = HTTPAPI_ERROR_NOT_INITIALIZED;
-  auto queue = httpapi::Queue::create(queue_name, join ? HTTPAPI_QUEUE_FLAG_OPEN_EXISTING : 0);
+  const std::uint32_t flags = (join ? HTTPAPI_QUEUE_FLAG_OPEN_EXISTING : 0) |
+                              (controller ? HTTPAPI_QUEUE_FLAG_CONTROLLER : 0) |
+                              (persistent ? HTTPAPI_QUEUE_FLAG_PERSISTENT : 0);
+  auto queue = httpapi::Queue::create(queue_name, flags);
   if (!queue) return fail("request queue", queue.error());
+  if (auto e = queue->set_receive_window(window)) return fail("receive window", e);
+  if (queue_length) {
+    if (auto e = queue->set_property(HTTPAPI_QUEUE_LENGTH, queue_length)) {
+      return fail("queue length", e);
+    }
+  }
+  if (!verbosity.empty()) {
+    const std::uint64_t level = verbosity == "basic"     ? HTTPAPI_503_BASIC
+                                : verbosity == "limited" ? HTTPAPI_503_LIMITED
+                                                         : HTTPAPI_503_FULL;
+    if (auto e = queue->set_property(HTTPAPI_QUEUE_VERBOSITY, level)) {
+      return fail("503 verbosity", e);
+    }
+  }
   if (!join) {
     session = httpapi::Session::create();
     if (!session) return fail("session", session.error());
@@ -153,6 +193,9 @@ int main(int argc, char** argv) {
   }
   std::printf("ready\n");
   std::fflush(stdout);
+  if (controller) {
+    for (;;) pause();  // the queue and its URLs live as long as this process
+  }
 
   for (;;) {
     auto request = httpapi::Request::receive(*queue);
@@ -160,6 +203,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "httpapi-echo: receive: %s: %s\n", request.name(), request.what());
       return 1;
     }
+    if (delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     auto body = request->read_body();
     if (!body) continue;  // the client left while sending its body
     Sha256 hash;

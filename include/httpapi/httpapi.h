@@ -147,6 +147,27 @@ HTTPAPI_API httpapi_error httpapi_queue_create(const char *name, uint32_t flags,
  * create the queue), SERVICE_UNAVAILABLE. Any thread. */
 HTTPAPI_API httpapi_error httpapi_queue_allow(httpapi_queue *queue, uint32_t kind, uint32_t id);
 
+/* Queue properties (HTTP.sys's HttpServerQueueLengthProperty, HttpServerStateProperty,
+ * HttpServer503VerbosityProperty). */
+typedef enum httpapi_queue_property {
+  HTTPAPI_QUEUE_LENGTH = 1,     /* requests waiting before new ones get 503: 1..65535 */
+  HTTPAPI_QUEUE_STATE = 2,      /* HTTPAPI_QUEUE_ACTIVE or HTTPAPI_QUEUE_INACTIVE */
+  HTTPAPI_QUEUE_VERBOSITY = 3   /* how refused requests are answered: HTTPAPI_503_* */
+} httpapi_queue_property;
+
+#define HTTPAPI_QUEUE_INACTIVE 0u /* new requests get 503 (logged Disabled); queued ones wait */
+#define HTTPAPI_QUEUE_ACTIVE 1u
+#define HTTPAPI_503_BASIC 0u      /* reset the connection, send nothing */
+#define HTTPAPI_503_LIMITED 1u    /* 503 Service Unavailable (the default) */
+#define HTTPAPI_503_FULL 2u       /* 503 whose page says why (queue full, inactive, ...) */
+
+/* Sets a property of the queue. Only the handle that created the queue may.
+ * Errors: INVALID_PARAMETER (unknown property or value out of range), ACCESS_DENIED (not
+ * the creating handle), SERVICE_UNAVAILABLE. Any thread. */
+HTTPAPI_API httpapi_error httpapi_queue_set_property(httpapi_queue *queue,
+                                                     httpapi_queue_property property,
+                                                     uint64_t value);
+
 /* Closes the handle. Requests received through it and not yet answered are answered 503 by
  * the service; requests still waiting in an anonymous queue are answered 503 too. NULL is a
  * no-op. The caller must not be blocked in httpapi_receive on this queue from another thread. */

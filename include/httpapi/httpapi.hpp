@@ -95,6 +95,9 @@ class Queue {
   httpapi_error set_receive_window(std::uint32_t requests) {
     return httpapi_queue_set_receive_window(h_.get(), requests);
   }
+  httpapi_error set_property(httpapi_queue_property property, std::uint64_t value) {
+    return httpapi_queue_set_property(h_.get(), property, value);
+  }
   httpapi_error allow_user(std::uint32_t uid) {
     return httpapi_queue_allow(h_.get(), HTTPAPI_PRINCIPAL_USER, uid);
   }

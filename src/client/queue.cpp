@@ -326,15 +326,12 @@ extern "C" const httpapi_header* httpapi_request_trailers(const httpapi_request*
   return request->trailers.data();
 }
 
-extern "C" httpapi_error httpapi_queue_allow(httpapi_queue* queue, uint32_t kind, uint32_t id) {
-  if (!queue || (kind != HTTPAPI_PRINCIPAL_USER && kind != HTTPAPI_PRINCIPAL_GROUP)) {
-    return HTTPAPI_ERROR_INVALID_PARAMETER;
-  }
-  QueueCore& core = *queue->core;
-  std::unique_lock lock(core.mutex);
-  const std::uint64_t call = ++core.next_call;
-  std::string frame;
-  ipc::encode(frame, ipc::QueueAllow{call, kind, id});
+namespace {
+
+// A call on the queue's own connection: results arrive among requests and bodies, so the
+// waiting thread looks for its result in what the reader files.
+httpapi_error queue_call(QueueCore& core, std::unique_lock<std::mutex>& lock,
+                         std::uint64_t call, const std::string& frame) {
   if (core.channel.write_all(frame) != HTTPAPI_OK) {
     core.broken = true;
     return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
@@ -345,6 +342,32 @@ extern "C" httpapi_error httpapi_queue_allow(httpapi_queue* queue, uint32_t kind
   core.results.erase(call);
   httpapi::client::set_error_detail(detail);
   return static_cast<httpapi_error>(status);
+}
+
+}  // namespace
+
+extern "C" httpapi_error httpapi_queue_allow(httpapi_queue* queue, uint32_t kind, uint32_t id) {
+  if (!queue || (kind != HTTPAPI_PRINCIPAL_USER && kind != HTTPAPI_PRINCIPAL_GROUP)) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  const std::uint64_t call = ++core.next_call;
+  std::string frame;
+  ipc::encode(frame, ipc::QueueAllow{call, kind, id});
+  return queue_call(core, lock, call, frame);
+}
+
+extern "C" httpapi_error httpapi_queue_set_property(httpapi_queue* queue,
+                                                   httpapi_queue_property property,
+                                                   uint64_t value) {
+  if (!queue) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  const std::uint64_t call = ++core.next_call;
+  std::string frame;
+  ipc::encode(frame, ipc::QueueProperty{call, static_cast<std::uint32_t>(property), value});
+  return queue_call(core, lock, call, frame);
 }
 
 extern "C" httpapi_error httpapi_queue_set_receive_window(httpapi_queue* queue,

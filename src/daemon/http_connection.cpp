@@ -618,6 +618,12 @@ void HttpConnection::on_fail(std::uint64_t request_id, const SelfAnswer& answer,
                              const std::string& queue_name) {
   if (request_id != request_id_ || phase_ != Phase::with_app) return;
   queue_name_ = queue_name;
+  if (answer.status == 0) {  // 503 verbosity "basic": a reset, no answer
+    log_error(0, answer.log_reason);
+    const linger reset{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    return close_now();
+  }
   if (response_started_) {
     log_error(0, answer.log_reason);
     return close_now();

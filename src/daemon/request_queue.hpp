@@ -23,6 +23,9 @@ class RequestQueue {
   std::uint32_t owner_uid() const noexcept { return owner_uid_; }
   std::uint32_t flags() const noexcept { return flags_; }
   bool full() const noexcept { return waiting_.size() >= capacity_; }
+  void set_capacity(std::size_t capacity) noexcept { capacity_ = capacity; }
+  // The request that has waited longest, if any.
+  bool front(std::uint64_t& request_id) const;
   std::size_t length() const noexcept { return waiting_.size(); }
 
   void push(std::uint64_t request_id) { waiting_.push_back(request_id); }
@@ -41,6 +44,8 @@ class RequestQueue {
   std::uint64_t creator_channel = 0;   // the handle that created it (may grant access)
   std::vector<std::uint32_t> allowed_uids;  // besides the owner and root
   std::vector<std::uint32_t> allowed_gids;
+  bool active = true;          // inactive: new requests get 503 Disabled
+  std::uint32_t verbosity = 1; // HTTPAPI_503_*
 
  private:
   std::uint64_t id_;

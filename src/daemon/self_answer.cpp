@@ -15,6 +15,24 @@ SelfAnswer service_unavailable(std::string_view log_reason) {
           log_reason};
 }
 
+SelfAnswer service_unavailable(std::string_view log_reason, std::uint32_t verbosity) {
+  SelfAnswer answer = service_unavailable(log_reason);
+  if (verbosity == 0) {
+    answer.status = 0;
+  } else if (verbosity >= 2) {
+    if (log_reason == "QueueFull") {
+      answer.message = "The service is unavailable: its request queue is full.";
+    } else if (log_reason == "Disabled") {
+      answer.message = "The service is unavailable: its request queue is not active.";
+    } else if (log_reason == "Timer_ReqQueue") {
+      answer.message = "The service is unavailable: the request waited too long in its queue.";
+    } else if (log_reason == "Connection_Abandoned_By_ReqQueue") {
+      answer.message = "The service is unavailable: the application left without answering.";
+    }
+  }
+  return answer;
+}
+
 std::string render_self_answer(const SelfAnswer& answer, bool head_only,
                                std::string_view server_header) {
   // HTTP.sys's page, byte for byte in structure (reference §4.3).

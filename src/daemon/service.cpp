@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <stdexcept>
 #include <utility>
@@ -28,6 +29,12 @@ namespace httpapi::daemon {
 namespace {
 
 constexpr std::uint32_t kOk = HTTPAPI_OK;
+
+unsigned monotonic_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<unsigned>(now.tv_sec);
+}
 
 unsigned usable_cpus() {
   cpu_set_t set;
@@ -240,6 +247,7 @@ void Service::worker_drained() {
 }
 
 void Service::tick() {
+  expire_waiting_requests();
   if (stopping_ && ++shutdown_ticks_ > options_.shutdown_seconds) {
     fmt::print(stderr, "httpapid: shutdown timer expired, closing remaining connections\n");
     for (auto& worker : workers_) worker->loop().stop();
@@ -278,6 +286,7 @@ void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
       case Type::send_body: return on_send(channel, frame);
       case Type::cancel: return on_cancel(channel, frame);
       case Type::queue_allow: return on_queue_allow(channel, frame);
+      case Type::queue_property: return on_queue_property(channel, frame);
       default: break;
     }
   }
@@ -483,6 +492,39 @@ void Service::on_queue_allow(AppChannel& channel, const ipc::Frame& frame) {
   reply(channel, call.call, kOk);
 }
 
+void Service::on_queue_property(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::QueueProperty call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed queue_property");
+  auto queue = queues_.find(channel.queue_id);
+  if (queue == queues_.end()) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "no queue");
+  }
+  RequestQueue& q = *queue->second;
+  if (q.creator_channel != channel.id()) {
+    return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                 "only the handle that created the queue may set its properties");
+  }
+  switch (call.property) {
+    case HTTPAPI_QUEUE_LENGTH:
+      if (call.value < 1 || call.value > 65535) break;
+      q.set_capacity(static_cast<std::size_t>(call.value));
+      return reply(channel, call.call, kOk);
+    case HTTPAPI_QUEUE_STATE:
+      if (call.value > HTTPAPI_QUEUE_ACTIVE) break;
+      q.active = call.value == HTTPAPI_QUEUE_ACTIVE;
+      if (q.active) dispatch(q);
+      return reply(channel, call.call, kOk);
+    case HTTPAPI_QUEUE_VERBOSITY:
+      if (call.value > HTTPAPI_503_FULL) break;
+      q.verbosity = static_cast<std::uint32_t>(call.value);
+      return reply(channel, call.call, kOk);
+    default:
+      break;
+  }
+  reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+        fmt::format("property {} does not take the value {}", call.property, call.value));
+}
+
 void Service::on_receive(AppChannel& channel, const ipc::Frame& frame) {
   ipc::Receive call;
   if (!ipc::decode(frame, call)) return channel.close("malformed receive");
@@ -584,9 +626,10 @@ void Service::on_cancel(AppChannel& channel, const ipc::Frame& frame) {
 void Service::submit(InboundRequest request) {
   workers_[0]->loop().post([this, request = std::move(request)]() mutable {
     Pending pending{request.queue_id, request.worker, request.connection_id, nullptr,
-                    std::move(request.frame)};
+                    std::move(request.frame), monotonic_seconds()};
     auto queue = queues_.find(request.queue_id);
     if (stopping_ || queue == queues_.end()) return fail(request.request_id, pending, "N/A");
+    if (!queue->second->active) return fail(request.request_id, pending, "Disabled");
     if (queue->second->full()) return fail(request.request_id, pending, "QueueFull");
     requests_.emplace(request.request_id, std::move(pending));
     queue->second->push(request.request_id);
@@ -625,13 +668,31 @@ void Service::body_ready(std::uint64_t request_id, std::string data, std::string
 
 // Forgets the request first, then tells its connection: the connection's own notices
 // (request_gone) must find nothing to change.
-void Service::abandon(std::uint64_t request_id) {
+void Service::abandon(std::uint64_t request_id, std::string_view log_reason) {
   auto pending = requests_.find(request_id);
   if (pending == requests_.end()) return;
   const Pending copy{pending->second.queue_id, pending->second.worker,
-                     pending->second.connection_id, nullptr, {}};
+                     pending->second.connection_id, nullptr, {}, 0};
   requests_.erase(pending);
-  fail(request_id, copy, "Connection_Abandoned_By_ReqQueue");
+  fail(request_id, copy, log_reason);
+}
+
+// HTTP.sys's request-queue timer: a request nobody took in time gets 503 Timer_ReqQueue.
+// Queues are FIFO, so only the oldest entries need looking at.
+void Service::expire_waiting_requests() {
+  const unsigned now = monotonic_seconds();
+  for (auto& [id, queue] : queues_) {
+    std::uint64_t oldest;
+    while (queue->front(oldest)) {
+      auto pending = requests_.find(oldest);
+      if (pending != requests_.end() &&
+          now - pending->second.queued_at < settings_.request_queue_seconds) {
+        break;
+      }
+      queue->pop(oldest);
+      abandon(oldest, "Timer_ReqQueue");
+    }
+  }
 }
 
 // Always queued, never run inline: failing happens while the service walks its own tables.
@@ -640,8 +701,10 @@ void Service::fail(std::uint64_t request_id, const Pending& pending,
   IoWorker& worker = *workers_[pending.worker];
   const auto queue = queues_.find(pending.queue_id);
   std::string queue_name = queue == queues_.end() ? std::string() : queue->second->name();
+  const std::uint32_t verbosity =
+      queue == queues_.end() ? HTTPAPI_503_LIMITED : queue->second->verbosity;
   worker.loop().defer([&worker, connection = pending.connection_id, request_id,
-                       answer = service_unavailable(log_reason),
+                       answer = service_unavailable(log_reason, verbosity),
                        queue_name = std::move(queue_name)] {
     worker.fail_request(connection, request_id, answer, queue_name);
   });
@@ -663,7 +726,7 @@ void Service::on_channel_closed(AppChannel& channel) {
 
 void Service::detach_from_queue(AppChannel& channel) {
   const auto delivered = std::exchange(channel.delivered, {});
-  for (std::uint64_t id : delivered) abandon(id);
+  for (std::uint64_t id : delivered) abandon(id, "Connection_Abandoned_By_ReqQueue");
   auto queue = queues_.find(channel.queue_id);
   if (queue == queues_.end()) return;
   queue->second->detach(&channel);
@@ -672,7 +735,7 @@ void Service::detach_from_queue(AppChannel& channel) {
 }
 
 void Service::destroy_queue(RequestQueue& queue) {
-  for (std::uint64_t id : queue.take_all()) abandon(id);
+  for (std::uint64_t id : queue.take_all()) abandon(id, "Connection_Abandoned_By_ReqQueue");
   // Groups bound to it stay registered; their requests get 503 until bound again.
   const std::uint64_t id = queue.id();
   for (auto& [group_id, group] : groups_) {

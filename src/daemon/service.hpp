@@ -78,6 +78,7 @@ class Service {
     std::uint64_t connection_id = 0;
     AppChannel* channel = nullptr;  // set once delivered
     std::string frame;              // emptied once delivered
+    unsigned queued_at = 0;         // monotonic seconds, for the request-queue timer
   };
 
   void accept_control();
@@ -96,6 +97,7 @@ class Service {
   void on_create_queue(AppChannel& channel, const ipc::Frame& frame);
   void on_receive(AppChannel& channel, const ipc::Frame& frame);
   void on_queue_allow(AppChannel& channel, const ipc::Frame& frame);
+  void on_queue_property(AppChannel& channel, const ipc::Frame& frame);
   bool may_open(const PeerIdentity& peer, const RequestQueue& queue) const;
   void on_read_body(AppChannel& channel, const ipc::Frame& frame);
   void on_send(AppChannel& channel, const ipc::Frame& frame);
@@ -117,7 +119,8 @@ class Service {
   void flush_soon(AppChannel& channel);
   void flush_queued_channels();
   void fail(std::uint64_t request_id, const Pending& pending, std::string_view log_reason);
-  void abandon(std::uint64_t request_id);
+  void abandon(std::uint64_t request_id, std::string_view log_reason);
+  void expire_waiting_requests();
   void destroy_queue(RequestQueue& queue);
   void detach_from_queue(AppChannel& channel);
 

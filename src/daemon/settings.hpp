@@ -22,6 +22,7 @@ struct Settings {
   std::string server_header = std::string("httpapi/") + HTTPAPI_VERSION_STRING;
   unsigned header_wait_seconds = 120;
   unsigned idle_connection_seconds = 120;
+  unsigned request_queue_seconds = 120;  // longest wait in a request queue, then 503
   std::size_t inline_body_bytes = 64 * 1024;  // body delivered with the head
 };
 

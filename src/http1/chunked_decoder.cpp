@@ -75,6 +75,23 @@ bool valid_extensions(std::string_view s) {
   return true;
 }
 
+// A size line of 1 to 16 hex digits and CRLF, nothing else (most size lines): returns its
+// length including the CRLF and its value, or 0 when the line is anything else (including
+// not complete yet). Such a line cannot overflow nor exceed the line limits.
+std::size_t plain_size_line(const char* s, std::size_t n, std::uint64_t& size) {
+  std::size_t digits = 0;
+  std::uint64_t value = 0;
+  while (digits < n && digits < 16) {
+    const int v = syntax::hex_value(s[digits]);
+    if (v < 0) break;
+    value = (value << 4) | static_cast<std::uint64_t>(v);
+    ++digits;
+  }
+  if (digits == 0 || n - digits < 2 || s[digits] != '\r' || s[digits + 1] != '\n') return 0;
+  size = value;
+  return digits + 2;
+}
+
 // A framing line must end in CRLF; returns the content without it, or false on a bare LF.
 bool strip_crlf(std::string_view line_with_lf, std::string_view& content) {
   if (line_with_lf.size() < 2 || line_with_lf[line_with_lf.size() - 2] != '\r') return false;
@@ -139,6 +156,16 @@ ChunkedDecoder::Step ChunkedDecoder::size_line(std::string_view input, std::size
 ChunkedDecoder::Step ChunkedDecoder::trailers(std::string_view input, std::size_t pos,
                                               const ChunkedLimits& limits) noexcept {
   const std::string_view section = input.substr(pos);
+  // Fast path: no trailers, the section is just the final CRLF.
+  if (scanned_ == 0 && section.size() >= 2 && section[0] == '\r' && section[1] == '\n') {
+    state_ = State::finished;
+    Step step;
+    step.status = Status::done;
+    step.consumed = pos + 2;
+    step.trailers = section.substr(0, 0);
+    trailer_line_ = 0;
+    return step;
+  }
   while (true) {
     const std::size_t lf = find_lf(section, scanned_);
     if (lf == std::string_view::npos) {
@@ -183,6 +210,18 @@ ChunkedDecoder::Step ChunkedDecoder::decode(std::string_view input,
   while (true) {
     switch (state_) {
       case State::size_line: {
+        if (scanned_ == 0) {  // fast path: a plain size line, as size_line() would take it
+          std::uint64_t size = 0;
+          const std::size_t length = plain_size_line(input.data() + pos, input.size() - pos, size);
+          if (length != 0 &&
+              size <= limits.max_body_bytes - std::min(body_bytes_, limits.max_body_bytes)) {
+            pos += length;
+            chunk_remaining_ = size;
+            state_ = size == 0 ? State::trailers : State::data;
+            trailer_line_ = 0;
+            break;
+          }
+        }
         const Step step = size_line(input, pos, limits);
         if (step.status == Status::error || state_ == State::size_line) return step;
         break;

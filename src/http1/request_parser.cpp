@@ -204,18 +204,24 @@ int interpreted_header(std::string_view name) noexcept {
   }
 }
 
+// False for name lengths none of the interpreted headers has (most fields).
+constexpr bool may_be_interpreted(std::size_t length) noexcept {
+  constexpr std::uint32_t lengths = 1U << 4 | 1U << 6 | 1U << 7 | 1U << 10 | 1U << 14 | 1U << 17;
+  return length < 32 && ((lengths >> length) & 1U) != 0;
+}
+
 // Notes one valid field line. False when it is a malformed Content-Length: that is fatal
 // whatever follows, so it is answered as soon as its line ends, like malformed lines.
-bool note_field(const Field& field, Semantics& s) {
-  switch (static_cast<HeaderId>(interpreted_header(field.name))) {
+bool note_field(std::string_view name, std::string_view value, Semantics& s) {
+  switch (static_cast<HeaderId>(interpreted_header(name))) {
     case HeaderId::host:
       ++s.host_count;
-      s.host = field.value;
+      s.host = value;
       break;
     case HeaderId::content_length: {
       std::uint64_t v = 0;
       // Strict: one decimal number. "5, 5" list forms, signs, hex and inner spaces are 400s.
-      if (!syntax::parse_decimal(field.value, v)) return false;
+      if (!syntax::parse_decimal(value, v)) return false;
       FramingFields& f = s.framing;
       if (f.cl_seen && f.cl != v) f.cl_conflict = true;  // identical repeats are accepted (A040)
       f.cl_seen = true;
@@ -223,10 +229,10 @@ bool note_field(const Field& field, Semantics& s) {
       break;
     }
     case HeaderId::transfer_encoding:
-      note_transfer_encoding(field.value, s.framing);
+      note_transfer_encoding(value, s.framing);
       break;
     case HeaderId::connection: {
-      std::string_view rest = field.value;
+      std::string_view rest = value;
       std::string_view token;
       while (syntax::next_list_element(rest, token)) {
         s.conn_close |= syntax::iequals(token, "close");
@@ -240,7 +246,7 @@ bool note_field(const Field& field, Semantics& s) {
       break;
     case HeaderId::expect:
       // Other expectations are ignored rather than answered 417 (docs/http1.md).
-      s.expect_continue |= syntax::iequals(field.value, "100-continue");
+      s.expect_continue |= syntax::iequals(value, "100-continue");
       break;
     default:
       break;
@@ -256,11 +262,13 @@ Error check_host(std::string_view input, const RequestLine& rl, const Semantics&
     return http11 && limits.require_host ? Error::bad_request : Error::none;
   }
   if (s.host.empty()) return http11 ? Error::invalid_hostname : Error::none;
-  syntax::Authority parts;
   const auto begin = static_cast<std::size_t>(s.host.data() - input.data());
-  return syntax::split_authority_in(input, begin, begin + s.host.size(), parts)
-             ? Error::none
-             : Error::invalid_hostname;
+  const std::size_t end = begin + s.host.size();
+  // Most Host values are a short name without a port: all reg-name characters is valid.
+  if (syntax::all_reg_name_short(input.data(), begin, end)) return Error::none;
+  syntax::Authority parts;
+  return syntax::split_authority_in(input, begin, end, parts) ? Error::none
+                                                              : Error::invalid_hostname;
 }
 
 Error check_framing(const RequestLine& rl, const FramingFields& f, const Limits& limits) {
@@ -282,12 +290,40 @@ Error check_framing(const RequestLine& rl, const FramingFields& f, const Limits&
 
 // The blank line ending at `end` completed the head; `rl`, `sem` and the first `count`
 // entries of `storage` describe all of it.
+// Copies a view through two registers. A plain copy of a view that was just written as two
+// 8-byte stores compiles to one 16-byte load, which the CPU cannot forward from those stores:
+// it waits for them to reach the cache, a stall of a dozen cycles or more per copy.
+inline std::string_view fresh_view(std::string_view from) noexcept {
+  const char* data = from.data();
+  std::size_t size = from.size();
+#if defined(__GNUC__)
+  asm("" : "+r"(data), "+r"(size));  // keep them in general registers: no vector copy
+#endif
+  return {data, size};
+}
+
+// scanner = from, member by member through registers (see fresh_view).
+inline void store_scanner(HeadScanner& to, const HeadScanner& from) noexcept {
+  std::size_t scanned = from.scanned;
+  std::size_t line_start = from.line_start;
+  std::size_t request_line = from.request_line;
+  std::size_t field_lines = from.field_lines;
+#if defined(__GNUC__)
+  asm("" : "+r"(scanned), "+r"(line_start), "+r"(request_line), "+r"(field_lines));
+#endif
+  to.scanned = scanned;
+  to.line_start = line_start;
+  to.request_line = request_line;
+  to.field_lines = field_lines;
+  to.in_fields = from.in_fields;
+}
+
 HeadResult finish(std::string_view input, const RequestLine& rl, const Semantics& sem,
                   std::span<Field> storage, std::size_t count, std::size_t end,
                   const Limits& limits, RequestHead& head) {
   // The request line is known even when the head is refused: the error log shows it.
-  head.method = rl.method;
-  head.target = rl.target;
+  head.method = fresh_view(rl.method);
+  head.target = fresh_view(rl.target);
   head.target_form = rl.form;
   head.version_major = rl.major;
   head.version_minor = rl.minor;
@@ -298,8 +334,9 @@ HeadResult finish(std::string_view input, const RequestLine& rl, const Semantics
   const bool http11 = rl.minor == 1;
   head.fields = storage.data();
   head.field_count = count;
-  head.host = rl.form == TargetForm::origin || rl.form == TargetForm::asterisk ? sem.host
-                                                                               : rl.authority;
+  head.host = fresh_view(rl.form == TargetForm::origin || rl.form == TargetForm::asterisk
+                             ? sem.host
+                             : rl.authority);
   const FramingFields& f = sem.framing;
   head.framing = f.te_seen ? Framing::chunked : f.cl_seen ? Framing::content_length : Framing::none;
   head.content_length = f.cl_seen ? f.cl : 0;
@@ -318,8 +355,6 @@ HeadResult finish(std::string_view input, const RequestLine& rl, const Semantics
 // (its LF is in the input) and valid; they then report where its LF is and where its
 // content ends (before the CR, if any). On failure nothing they wrote is used.
 
-enum class FastLine : std::uint8_t { unknown, line, blank };
-
 // Do the 8 bytes at p start with "HTTP/1."?
 inline bool http_1_dot(const char* p) {
   if constexpr (std::endian::native == std::endian::little) {
@@ -333,11 +368,36 @@ inline bool http_1_dot(const char* p) {
   }
 }
 
+// "GET " and "POST " are most requests: recognised with one compare. Returns the index of
+// the space after the method, or `start` when it is another method (or too short).
+inline std::size_t common_method(const char* s, std::size_t start, std::size_t n) {
+  if (n - start < 5) return start;
+  std::uint32_t word;
+  std::memcpy(&word, s + start, 4);
+  std::uint32_t get;
+  std::uint32_t post;
+  std::memcpy(&get, "GET ", 4);
+  std::memcpy(&post, "POST", 4);
+  if (word == get) return start + 3;
+  if (word == post && s[start + 4] == ' ') return start + 4;
+  return start;
+}
+
+// ---- fast path --------------------------------------------------------------------------
+// The fast functions look at the line starting at `start` and succeed only when it is
+// complete (its LF is in the input) and valid; they then report where its LF is and where
+// its content ends (before the CR, if any). On failure what they wrote is not used.
+enum class FastLine : std::uint8_t { unknown, line, blank };
+
 // "token SP VCHAR-without-# SP HTTP/1.x" ending in CRLF or LF, which the full rules accept.
-FastLine fast_request_line(const char* s, std::size_t n, std::size_t start, const Limits& limits,
+[[gnu::always_inline]] inline FastLine fast_request_line(const char* s, std::size_t n,
+                                                         std::size_t start, const Limits& limits,
                            RequestLine& rl, std::size_t& lf, std::size_t& content_end) {
-  std::size_t i = syntax::scan_tchar(s, start, n);
-  if (i == start || i >= n || s[i] != ' ') return FastLine::unknown;
+  std::size_t i = common_method(s, start, n);
+  if (i == start) {
+    i = syntax::scan_tchar(s, start, n);
+    if (i == start || i >= n || s[i] != ' ') return FastLine::unknown;
+  }
   const std::size_t t = i + 1;
   i = syntax::scan_target(s, t, n);
   if (i == t || i >= n || s[i] != ' ') return FastLine::unknown;
@@ -367,45 +427,116 @@ FastLine fast_request_line(const char* s, std::size_t n, std::size_t start, cons
   return FastLine::line;
 }
 
+// What fast_field_line found: positions in the input (kept in registers, not in a Field:
+// copying a Field just written piecewise would stall on store forwarding).
+struct FastField {
+  FastLine kind = FastLine::unknown;
+  std::size_t name_end = 0;
+  std::size_t value_start = 0;
+  std::size_t value_end = 0;
+  std::size_t lf = 0;
+  std::size_t content_end = 0;
+};
+
 // A blank line, or "token ':' value" with a value of VCHAR, obs-text, SP and HTAB.
-FastLine fast_field_line(const char* s, std::size_t n, std::size_t start, Field& field,
-                         std::size_t& lf, std::size_t& content_end) {
-  if (start >= n) return FastLine::unknown;
-  if (s[start] == '\n' || s[start] == '\r') {
+[[gnu::always_inline]] inline FastField fast_field_line(const char* s, std::size_t n,
+                                                        std::size_t start) {
+  FastField f;
+  if (start >= n) return f;
+  if (static_cast<unsigned char>(s[start]) <= '\r') {  // CR or LF: the blank line, or a CTL
     const std::size_t at = start + (s[start] == '\r' ? 1 : 0);
-    if (at >= n || s[at] != '\n') return FastLine::unknown;
-    lf = at;
-    content_end = start;
-    return FastLine::blank;
+    if (at >= n || s[at] != '\n') return f;
+    f.kind = FastLine::blank;
+    f.lf = at;
+    f.content_end = start;
+    return f;
   }
   std::size_t i = syntax::scan_tchar(s, start, n);
-  if (i == start || i >= n || s[i] != ':') return FastLine::unknown;
-  const std::size_t name_end = i++;
+  if (i == start || i >= n || s[i] != ':') return f;
+  f.name_end = i++;
+  if (i < n && s[i] == ' ') ++i;  // the usual single space
   while (i < n && syntax::is_ows(s[i])) ++i;
-  const std::size_t value_start = i;
+  f.value_start = i;
   while (true) {
     i = syntax::scan_value(s, i, n);
-    if (i >= n) return FastLine::unknown;
+    if (i >= n) return f;
     if (s[i] == '\t') {
       ++i;
       continue;
     }
     if (s[i] == '\n') {
-      lf = i;
+      f.lf = i;
       break;
     }
     if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') {
-      lf = i + 1;
+      f.lf = i + 1;
       break;
     }
-    return FastLine::unknown;
+    return f;
   }
-  content_end = i;
+  f.content_end = i;
   std::size_t value_end = i;
-  while (value_end > value_start && syntax::is_ows(s[value_end - 1])) --value_end;
-  field.name = std::string_view(s + start, name_end - start);
-  field.value = std::string_view(s + value_start, value_end - value_start);
-  return FastLine::line;
+  while (value_end > f.value_start && syntax::is_ows(s[value_end - 1])) --value_end;
+  f.value_end = value_end;
+  f.kind = FastLine::line;
+  return f;
+}
+
+// Runs the fast path over consecutive lines from sc.line_start (== sc.scanned), committing
+// each line it accepts exactly as the general code would: complete, valid, limits not
+// reached, a free storage slot, a well-formed Content-Length. Stops before the first line
+// it cannot take (the general code then decides that line); returns true when it consumed
+// the blank line ending the head.
+bool fast_lines(const char* s, std::size_t n, const Limits& limits, std::size_t request_cross,
+                std::span<Field> storage, HeadScanner& sc, RequestLine& rl, Semantics& sem) {
+  std::size_t pos = sc.line_start;
+  std::size_t lf = 0;
+  std::size_t content_end = 0;
+  if (!sc.in_fields) {
+    if (fast_request_line(s, n, pos, limits, rl, lf, content_end) != FastLine::line ||
+        lf + 1 >= request_cross) {  // the target is within max_field_length: checked there
+      return false;
+    }
+    pos = lf + 1;
+    sc.in_fields = true;
+  }
+  std::size_t count = sc.field_lines;
+  bool blank = false;
+  while (true) {
+    const FastField f = fast_field_line(s, n, pos);
+    if (f.kind == FastLine::unknown || f.lf + 1 >= request_cross ||
+        f.content_end - pos > limits.max_field_length) {
+      break;
+    }
+    if (f.kind == FastLine::blank) {
+      pos = f.lf + 1;
+      blank = true;
+      break;
+    }
+    const std::string_view name(s + pos, f.name_end - pos);
+    const std::string_view value(s + f.value_start, f.value_end - f.value_start);
+    if (count == storage.size()) break;
+    if (may_be_interpreted(name.size())) {
+      if (name.size() == 4 && syntax::token_equals_lower(name.data(), "host", 4)) {
+        ++sem.host_count;  // note_field() inline for the one field every request has
+        sem.host = value;
+      } else if (!note_field(name, value, sem)) {
+        break;
+      }
+    }
+    Field& slot = storage[count++];
+    slot.name = name;
+    slot.value = value;
+    pos = f.lf + 1;
+  }
+  sc.line_start = sc.scanned = pos;
+  sc.field_lines = count;
+  return blank;
+}
+
+// The content of the line [start, lf): without the CR of a CRLF (a bare LF also ends lines).
+inline std::size_t content_end_of(const char* s, std::size_t start, std::size_t lf) {
+  return lf > start && s[lf - 1] == '\r' ? lf - 1 : lf;
 }
 
 }  // namespace
@@ -422,84 +553,74 @@ HeadResult parse_request_head(std::string_view input, const Limits& limits,
   // storage) and stored back on every return.
   HeadScanner sc = scanner;
   auto leave = [&scanner, &sc](HeadResult r) {
-    scanner = sc;
+    store_scanner(scanner, sc);
     return r;
   };
   auto fail = [&](Error e) { return leave({Status::error, e, 0}); };
   RequestLine rl;
   Semantics sem;
+  // The blank line ending at `end` is in.
+  auto head_complete = [&](std::size_t end) {
+    if (whole_head) {
+      return leave(finish(input, rl, sem, field_storage, sc.field_lines, end, limits, head));
+    }
+    HeadScanner again{};
+    const HeadResult r = parse_request_head(input, limits, field_storage, head, again);
+    scanner = again;
+    return r;
+  };
   const char* const s = input.data();
   const std::size_t n = input.size();
   const std::size_t request_cross = syntax::sat_add(limits.max_request_bytes, 1);
+  std::size_t fast_gave_up = SIZE_MAX;  // the line the fast path last stopped at
   while (true) {
     const std::size_t start = sc.line_start;
-    std::size_t lf = 0;
-    std::size_t content_end = 0;
-    Field field;
-    FastLine fast = FastLine::unknown;
-    if (sc.scanned == start) {  // a line already partly searched is not scanned again
-      fast = sc.in_fields ? fast_field_line(s, n, start, field, lf, content_end)
-                          : fast_request_line(s, n, start, limits, rl, lf, content_end);
-    }
-    if (fast == FastLine::unknown) {
-      const std::size_t from = sc.scanned;
-      const void* lf_ptr = from < n  // memchr must not see a null empty range
-                               ? std::memchr(s + from, '\n', n - from)
-                               : nullptr;
-      if (lf_ptr == nullptr) {
-        sc.scanned = n;
-        const std::size_t partial = n - start;
-        const Error e = limit_error(input, sc, limits, n,
-                                    partial >= syntax::sat_add(limits.max_field_length, 2));
-        if (e != Error::none) return fail(e);
-        return leave({Status::incomplete, Error::none, 0});
+    // The fast path takes the lines it can, from a line not searched before.
+    if (sc.scanned == start && start != fast_gave_up) {
+      if (fast_lines(s, n, limits, request_cross, field_storage, sc, rl, sem)) {
+        return head_complete(sc.line_start);
       }
-      lf = static_cast<std::size_t>(static_cast<const char*>(lf_ptr) - s);
-      // bare LF also ends lines
-      content_end = lf > start && s[lf - 1] == '\r' ? lf - 1 : lf;
-    }
-    const std::size_t length = content_end - start;
-    if (length > limits.max_field_length || lf + 1 >= request_cross) {
-      const Error limit =
-          limit_error(input, sc, limits, lf + 1, length > limits.max_field_length);
-      if (limit != Error::none) return fail(limit);
-    }
-    sc.line_start = sc.scanned = lf + 1;
-
-    if (fast == FastLine::line && sc.in_fields) {  // the common case: a valid field line
-      if (++sc.field_lines > field_storage.size()) return fail(Error::request_too_long);
-      if (!note_field(field, sem)) return fail(Error::bad_request);
-      field_storage[sc.field_lines - 1] = field;
+      fast_gave_up = sc.line_start;
       continue;
     }
-    const std::string_view line(s + start, length);
+    // The general code: one line, searched from where earlier calls left off.
+    const std::size_t from = sc.scanned;
+    const void* lf_ptr = from < n  // memchr must not see a null empty range
+                             ? std::memchr(s + from, '\n', n - from)
+                             : nullptr;
+    if (lf_ptr == nullptr) {
+      sc.scanned = n;
+      const std::size_t partial = n - start;
+      const Error e = limit_error(input, sc, limits, n,
+                                  partial >= syntax::sat_add(limits.max_field_length, 2));
+      if (e != Error::none) return fail(e);
+      return leave({Status::incomplete, Error::none, 0});
+    }
+    const auto lf = static_cast<std::size_t>(static_cast<const char*>(lf_ptr) - s);
+    const std::string_view line(s + start, content_end_of(s, start, lf) - start);
+    const Error limit = limit_error(input, sc, limits, lf + 1,
+                                    line.size() > limits.max_field_length);
+    if (limit != Error::none) return fail(limit);
+    sc.line_start = sc.scanned = lf + 1;
+
     if (!sc.in_fields) {
       if (line.empty()) {  // RFC 9112 §2.2: ignore empty lines before the request line
         sc.request_line = lf + 1;
         continue;
       }
-      if (fast == FastLine::unknown) {
-        rl = RequestLine{};
-        const Error e = parse_request_line(line, limits, rl);
-        if (e != Error::none) return fail(e);
-      }
+      rl = RequestLine{};
+      const Error e = parse_request_line(line, limits, rl);
+      if (e != Error::none) return fail(e);
       sc.in_fields = true;
       continue;
     }
-    if (line.empty()) {
-      if (whole_head) {
-        return leave(finish(input, rl, sem, field_storage, sc.field_lines, lf + 1, limits, head));
-      }
-      HeadScanner again{};
-      const HeadResult r = parse_request_head(input, limits, field_storage, head, again);
-      scanner = again;
-      return r;
-    }
+    if (line.empty()) return head_complete(lf + 1);
     if (++sc.field_lines > field_storage.size()) return fail(Error::request_too_long);
     if (syntax::has_nul_or_cr(line)) return fail(Error::bad_request);
+    Field field;
     const Error e = syntax::parse_field_line(line, field);
     if (e != Error::none) return fail(e);
-    if (!note_field(field, sem)) return fail(Error::bad_request);
+    if (!note_field(field.name, field.value, sem)) return fail(Error::bad_request);
     field_storage[sc.field_lines - 1] = field;
   }
 }

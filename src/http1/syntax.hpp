@@ -82,7 +82,11 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 // s == lit, case-sensitive, as a size check and a fixed-size compare (inlined).
 template <std::size_t N>
 inline bool equals(std::string_view s, const char (&lit)[N]) noexcept {
-  return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+  if (s.size() != N - 1) return false;
+  for (std::size_t i = 0; i + 1 < N; ++i) {
+    if (s[i] != lit[i]) return false;
+  }
+  return true;
 }
 
 constexpr bool all_of(std::string_view s, std::uint8_t cls) noexcept {
@@ -264,6 +268,22 @@ inline std::size_t scan_reg_name(const char* s, std::size_t i, std::size_t n) no
 #endif
   while (i < n && is(s[i], k_reg_name)) ++i;
   return i;
+}
+
+// True when buffer[begin, end) is 1 to 16 reg-name characters (so a valid host without a
+// port), tested with one block; false means "not known": ask split_authority_in().
+inline bool all_reg_name_short(const char* buffer, std::size_t begin, std::size_t end) noexcept {
+#if defined(__SSE2__)
+  const std::size_t length = end - begin;
+  if (end < 16 || length == 0 || length > 16) return false;
+  const auto stops = static_cast<unsigned>(simd::RegNameStops{}(simd::load(buffer + end - 16)));
+  return (stops >> (16 - length)) == 0;
+#else
+  (void)buffer;
+  (void)begin;
+  (void)end;
+  return false;
+#endif
 }
 
 // Case-insensitive comparison of a token (every byte a tchar) with a lowercase literal made

@@ -214,6 +214,21 @@ bool decode(const Frame& f, QueueAllow& m) {
   return r.ok();
 }
 
+bool encode(std::string& out, const QueueProperty& m) {
+  FrameWriter w(out, raw(Type::queue_property), m.call);
+  w.u32(m.property).u64(m.value);
+  return w.finish();
+}
+
+bool decode(const Frame& f, QueueProperty& m) {
+  if (!is(f, Type::queue_property)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.property = r.u32();
+  m.value = r.u64();
+  return r.ok();
+}
+
 bool encode(std::string& out, const ReadBody& m) {
   FrameWriter w(out, raw(Type::read_body), m.request);
   w.u32(m.max_bytes);

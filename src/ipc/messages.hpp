@@ -32,6 +32,7 @@ enum class Type : std::uint16_t {
   send_body = 24,      // tag = request id
   cancel = 25,         // tag = request id
   queue_allow = 26,    // let another user or group open this named queue
+  queue_property = 27, // set a queue property
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -94,6 +95,12 @@ struct AdminCall {
 
 struct Receive {
   std::uint32_t credits = 0;
+};
+
+struct QueueProperty {
+  std::uint64_t call = 0;
+  std::uint32_t property = 0;  // httpapi_queue_property
+  std::uint64_t value = 0;
 };
 
 struct QueueAllow {
@@ -188,6 +195,7 @@ bool encode(std::string& out, const CreateQueue& m);
 bool encode(std::string& out, const AdminCall& m);
 bool encode(std::string& out, const Receive& m);
 bool encode(std::string& out, const QueueAllow& m);
+bool encode(std::string& out, const QueueProperty& m);
 bool encode(std::string& out, const ReadBody& m);
 bool encode(std::string& out, const SendResponse& m);
 bool encode(std::string& out, const SendBody& m);
@@ -208,6 +216,7 @@ bool decode(const Frame& f, CreateQueue& m);
 bool decode(const Frame& f, AdminCall& m);
 bool decode(const Frame& f, Receive& m);
 bool decode(const Frame& f, QueueAllow& m);
+bool decode(const Frame& f, QueueProperty& m);
 bool decode(const Frame& f, ReadBody& m);
 bool decode(const Frame& f, SendResponse& m);
 bool decode(const Frame& f, SendBody& m);
