@@ -44,6 +44,7 @@ class AppChannel {
   std::uint32_t credits = 0;
   std::uint64_t queue_id = 0;  // queue role: the queue this handle created or opened
   bool flush_queued = false;   // output waits for the end of the event batch
+  unsigned opened_at = 0;      // monotonic seconds; a hello must come soon after
   std::unordered_set<std::uint64_t> delivered;  // requests handed over, not yet answered
   std::unordered_map<std::uint64_t, std::uint64_t> groups;  // client group id -> service id
 

@@ -29,6 +29,7 @@ namespace httpapi::daemon {
 namespace {
 
 constexpr std::uint32_t kOk = HTTPAPI_OK;
+constexpr unsigned kHelloSeconds = 5;
 
 unsigned monotonic_seconds() {
   timespec now{};
@@ -208,7 +209,9 @@ void Service::accept_control() {
       continue;
     }
     const std::uint64_t id = ++next_id_;
-    channels_[id] = std::make_unique<AppChannel>(*this, workers_[0]->loop(), fd, id, peer);
+    auto channel = std::make_unique<AppChannel>(*this, workers_[0]->loop(), fd, id, peer);
+    channel->opened_at = monotonic_seconds();
+    channels_[id] = std::move(channel);
   }
 }
 
@@ -248,6 +251,15 @@ void Service::worker_drained() {
 
 void Service::tick() {
   expire_waiting_requests();
+  // A peer that connects and never completes its hello holds a slot for nothing.
+  const unsigned now = monotonic_seconds();
+  std::vector<AppChannel*> silent;
+  for (auto& [id, channel] : channels_) {
+    if (!channel->greeted() && !channel->closing() && now - channel->opened_at >= kHelloSeconds) {
+      silent.push_back(channel.get());
+    }
+  }
+  for (AppChannel* channel : silent) channel->close("no valid hello within 5 seconds");
   if (stopping_ && ++shutdown_ticks_ > options_.shutdown_seconds) {
     fmt::print(stderr, "httpapid: shutdown timer expired, closing remaining connections\n");
     for (auto& worker : workers_) worker->loop().stop();

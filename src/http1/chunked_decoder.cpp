@@ -82,7 +82,7 @@ std::size_t plain_size_line(const char* s, std::size_t n, std::uint64_t& size) {
   std::size_t digits = 0;
   std::uint64_t value = 0;
   while (digits < n && digits < 16) {
-    const int v = syntax::hex_value(s[digits]);
+    const int v = syntax::hex_table[static_cast<unsigned char>(s[digits])];
     if (v < 0) break;
     value = (value << 4) | static_cast<std::uint64_t>(v);
     ++digits;
@@ -132,9 +132,11 @@ ChunkedDecoder::Step ChunkedDecoder::size_line(std::string_view input, std::size
 
   std::uint64_t size = 0;
   std::size_t i = 0;
-  for (; i < line.size() && is(line[i], syntax::k_hex); ++i) {
+  for (; i < line.size(); ++i) {
+    const int digit = syntax::hex_table[static_cast<unsigned char>(line[i])];
+    if (digit < 0) break;
     if (size > (UINT64_MAX >> 4)) return fail(Error::bad_request);  // would overflow
-    size = (size << 4) | static_cast<std::uint64_t>(syntax::hex_value(line[i]));
+    size = (size << 4) | static_cast<std::uint64_t>(digit);
   }
   const std::string_view extensions = line.substr(i);
   if (i == 0 || extensions.size() > limits.max_extension_bytes ||

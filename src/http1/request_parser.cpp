@@ -288,8 +288,6 @@ Error check_framing(const RequestLine& rl, const FramingFields& f, const Limits&
   return Error::none;
 }
 
-// The blank line ending at `end` completed the head; `rl`, `sem` and the first `count`
-// entries of `storage` describe all of it.
 // Copies a view through two registers. A plain copy of a view that was just written as two
 // 8-byte stores compiles to one 16-byte load, which the CPU cannot forward from those stores:
 // it waits for them to reach the cache, a stall of a dozen cycles or more per copy.
@@ -318,6 +316,8 @@ inline void store_scanner(HeadScanner& to, const HeadScanner& from) noexcept {
   to.in_fields = from.in_fields;
 }
 
+// The blank line ending at `end` completed the head; `rl`, `sem` and the first `count`
+// entries of `storage` describe all of it.
 HeadResult finish(std::string_view input, const RequestLine& rl, const Semantics& sem,
                   std::span<Field> storage, std::size_t count, std::size_t end,
                   const Limits& limits, RequestHead& head) {
@@ -351,9 +351,9 @@ HeadResult finish(std::string_view input, const RequestLine& rl, const Semantics
 }
 
 // ---- fast path --------------------------------------------------------------------------
-// Both functions look at the line starting at `start` and succeed only when it is complete
-// (its LF is in the input) and valid; they then report where its LF is and where its
-// content ends (before the CR, if any). On failure nothing they wrote is used.
+// The fast functions look at the line starting at `start` and succeed only when it is
+// complete (its LF is in the input) and valid; they then report where its LF is and where
+// its content ends (before the CR, if any). On failure what they wrote is not used.
 
 // Do the 8 bytes at p start with "HTTP/1."?
 inline bool http_1_dot(const char* p) {
@@ -383,16 +383,13 @@ inline std::size_t common_method(const char* s, std::size_t start, std::size_t n
   return start;
 }
 
-// ---- fast path --------------------------------------------------------------------------
-// The fast functions look at the line starting at `start` and succeed only when it is
-// complete (its LF is in the input) and valid; they then report where its LF is and where
-// its content ends (before the CR, if any). On failure what they wrote is not used.
 enum class FastLine : std::uint8_t { unknown, line, blank };
 
 // "token SP VCHAR-without-# SP HTTP/1.x" ending in CRLF or LF, which the full rules accept.
 [[gnu::always_inline]] inline FastLine fast_request_line(const char* s, std::size_t n,
                                                          std::size_t start, const Limits& limits,
-                           RequestLine& rl, std::size_t& lf, std::size_t& content_end) {
+                                                         RequestLine& rl, std::size_t& lf,
+                                                         std::size_t& content_end) {
   std::size_t i = common_method(s, start, n);
   if (i == start) {
     i = syntax::scan_tchar(s, start, n);

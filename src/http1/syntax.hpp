@@ -67,6 +67,16 @@ constexpr int hex_value(char c) noexcept {
   return -1;
 }
 
+// hex_value() as a table: -1 for bytes that are not HEXDIG.
+constexpr std::array<std::int8_t, 256> make_hex_table() {
+  std::array<std::int8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(hex_value(static_cast<char>(c)));
+  }
+  return t;
+}
+inline constexpr std::array<std::int8_t, 256> hex_table = make_hex_table();
+
 constexpr char to_lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -160,7 +170,8 @@ inline __m128i splat(int c) noexcept { return _mm_set1_epi8(static_cast<char>(c)
 // in [lo, lo + k) exactly when (b + 0x80 - lo) as a signed byte is below -128 + k.
 inline __m128i alnum(__m128i x) noexcept {
   const __m128i lower = _mm_or_si128(x, splat(0x20));
-  const __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(lower, splat(0x80 - 'a')), splat(-128 + 26));
+  const __m128i letter =
+      _mm_cmplt_epi8(_mm_add_epi8(lower, splat(0x80 - 'a')), splat(-128 + 26));
   const __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, splat(0x80 - '0')), splat(-128 + 10));
   return _mm_or_si128(letter, digit);
 }
@@ -175,7 +186,8 @@ struct ValueStops {  // CTLs (HTAB included) and DEL
 struct TargetStops {  // anything but VCHAR, and '#'
   int operator()(__m128i x) const noexcept {
     // Bytes >= 0x80 are negative as signed bytes, so they fail "> 0x20".
-    const __m128i vchar = _mm_and_si128(_mm_cmpgt_epi8(x, splat(0x20)), _mm_cmplt_epi8(x, splat(0x7F)));
+    const __m128i vchar =
+        _mm_and_si128(_mm_cmpgt_epi8(x, splat(0x20)), _mm_cmplt_epi8(x, splat(0x7F)));
     return _mm_movemask_epi8(_mm_andnot_si128(_mm_cmpeq_epi8(x, splat('#')), vchar)) ^ 0xFFFF;
   }
 };
@@ -186,8 +198,9 @@ struct TokenStops {  // anything but ALPHA, DIGIT and '-' (the usual token chara
 };
 struct RegNameStops {  // anything but ALPHA, DIGIT, '-', '.' and '_'
   int operator()(__m128i x) const noexcept {
-    const __m128i punct = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, splat('-')), _mm_cmpeq_epi8(x, splat('.'))),
-                                       _mm_cmpeq_epi8(x, splat('_')));
+    const __m128i punct = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(x, splat('-')), _mm_cmpeq_epi8(x, splat('.'))),
+        _mm_cmpeq_epi8(x, splat('_')));
     return _mm_movemask_epi8(_mm_or_si128(alnum(x), punct)) ^ 0xFFFF;
   }
 };
