@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 port=${1:-8080}
 
 bash scripts/install-deps.sh
-bash scripts/build.sh release httpapid httpapi-echo httpapi-hello httpapi-counter >/dev/null
+bash scripts/build.sh release httpapid httpcfg httpapi-echo httpapi-hello httpapi-counter >/dev/null
 bin=build/release
 
 state=$(mktemp -d /tmp/httpapi-run.XXXXXX)
@@ -48,6 +48,7 @@ httpapid is running (state directory $state); three applications share port $por
   curl -i http://127.0.0.1:$port/count/page        # counter (C++ wrapper): a chunked answer
   curl -i http://127.0.0.1:$port/nothing/          # no prefix matches: 404 from the service
   cat $state/logs/httperr1.log                     # what the service rejected itself
+  $bin/tools/httpcfg/httpcfg --state-dir $state show servicestate   # who serves what
 Press Ctrl-C to stop.
 TEXT
 wait "${pids[0]}"
