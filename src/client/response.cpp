@@ -4,43 +4,22 @@
 #include <string_view>
 
 #include "client/objects.hpp"
+#include "http1/syntax.hpp"
 
 using httpapi::client::QueueCore;
 namespace ipc = httpapi::ipc;
 
 namespace {
 
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 bool valid_name(httpapi_bytes name) {
-  if (!name.data || name.length == 0) return false;
-  for (size_t i = 0; i < name.length; ++i) {
-    if (!is_tchar(name.data[i])) return false;
-  }
-  return true;
+  return name.data && httpapi::http1::syntax::is_token({name.data, name.length});
 }
 
+// No CR, LF, NUL or other control characters but tab: an application cannot split or
+// smuggle a response.
 bool valid_text(const char* data, size_t length) {
-  if (!data && length) return false;
-  for (size_t i = 0; i < length; ++i) {
-    const auto c = static_cast<unsigned char>(data[i]);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
-}
-
-bool iequals(httpapi_bytes a, std::string_view b) {
-  if (a.length != b.size()) return false;
-  for (size_t i = 0; i < a.length; ++i) {
-    char x = a.data[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
+  if (!data) return length == 0;
+  return httpapi::http1::syntax::all_of({data, length}, httpapi::http1::syntax::k_field);
 }
 
 // Checks the request can still take a send and the connection to the service is usable.
@@ -96,7 +75,8 @@ extern "C" httpapi_error httpapi_send_response(httpapi_request* request,
     if (!valid_name(h.name) || !valid_text(h.value.data, h.value.length)) {
       return HTTPAPI_ERROR_INVALID_PARAMETER;
     }
-    has_length = has_length || iequals(h.name, "Content-Length");
+    has_length = has_length ||
+                 httpapi::http1::syntax::iequals({h.name.data, h.name.length}, "Content-Length");
     ipc::append_header(headers, {h.name.data, h.name.length}, {h.value.data, h.value.length});
   }
   if (httpapi_error e = sendable(request); e != HTTPAPI_OK) return e;

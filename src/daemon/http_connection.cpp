@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <ctime>
 #include <utility>
 
@@ -15,6 +14,7 @@
 #include "daemon/io_worker.hpp"
 #include "daemon/service.hpp"
 #include "daemon/socket_address.hpp"
+#include "http1/syntax.hpp"
 #include "http1/url_cooker.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
@@ -37,59 +37,6 @@ unsigned monotonic_seconds() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   return static_cast<unsigned>(now.tv_sec);
-}
-
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool valid_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    if (!is_tchar(c)) return false;
-  }
-  return true;
-}
-
-// Field values and reason phrases: no CR, LF or NUL, so an application cannot split or
-// smuggle a response.
-bool valid_text(std::string_view value) {
-  for (char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
-  }
-  return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool has_token(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    const std::size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (iequals(item, token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
 }
 
 std::string_view standard_reason(int status) {
@@ -497,7 +444,9 @@ void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel
 bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t status,
                                          std::string_view reason, std::string_view headers,
                                          std::size_t body_size) {
-  if (status < 100 || status > 999 || !valid_text(reason)) return false;
+  if (status < 100 || status > 999 || !http1::syntax::all_of(reason, http1::syntax::k_field)) {
+    return false;
+  }
   if (reason.empty()) reason = standard_reason(status);
   std::string head = fmt::format("HTTP/1.1 {} {}\r\n", status, reason);
   bool has_length = false, has_coding = false, has_date = false, has_server = false;
@@ -506,22 +455,25 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
   ipc::HeaderListReader reader(headers);
   std::string_view name, value;
   while (reader.next(name, value)) {
-    if (!valid_name(name) || !valid_text(value)) return false;
-    if (iequals(name, "Content-Length")) {
+    // The application may not split or smuggle a response: names are tokens, values have no
+    // CR, LF or NUL (the library checks this too).
+    if (!http1::syntax::is_token(name) || !http1::syntax::all_of(value, http1::syntax::k_field)) {
+      return false;
+    }
+    if (http1::syntax::iequals(name, "Content-Length")) {
       std::uint64_t parsed = 0;
-      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
-      if (error != std::errc() || end != value.data() + value.size() || value.empty()) return false;
+      if (!http1::syntax::parse_decimal(value, parsed)) return false;
       if (has_length && parsed != length) return false;
       has_length = true;
       length = parsed;
-    } else if (iequals(name, "Transfer-Encoding")) {
+    } else if (http1::syntax::iequals(name, "Transfer-Encoding")) {
       has_coding = true;
-    } else if (iequals(name, "Connection")) {
+    } else if (http1::syntax::iequals(name, "Connection")) {
       has_connection = true;
-      app_close = app_close || has_token(value, "close");
-    } else if (iequals(name, "Date")) {
+      app_close = app_close || http1::syntax::list_contains(value, "close");
+    } else if (http1::syntax::iequals(name, "Date")) {
       has_date = true;
-    } else if (iequals(name, "Server")) {
+    } else if (http1::syntax::iequals(name, "Server")) {
       has_server = true;
     }
     head.append(name).append(": ").append(value).append("\r\n");
