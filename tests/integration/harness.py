@@ -12,8 +12,9 @@ also be run by hand: python3 tests/integration/test_routing.py -v
 Rules the harness keeps:
 - every wait has a deadline, so nothing hangs;
 - only processes this harness started are signalled, always by PID;
-- at tearDown the service is stopped with SIGTERM and must exit 0, and no process may have
-  reported a sanitizer error on stderr;
+- at the end of every test (a cleanup, so also after a failed setUp) the applications and
+  then the service are stopped with SIGTERM; the service must exit 0, must not have died
+  during the test, and no process may have reported a sanitizer error on stderr;
 - when a test fails, the service's stderr, the error log and every app's stderr are
   printed, so ctest --output-on-failure shows what happened; the temporary directory is
   removed unless HTTPAPI_IT_KEEP=1.
@@ -42,6 +43,7 @@ _DEFAULTS = {
     "HTTPAPI_COUNTER": "examples/httpapi-counter",
     "HTTPAPI_HALF_RESPONSE": "tests/integration/httpapi-it-half-response",
     "HTTPCFG": "tools/httpcfg/httpcfg",
+    "HTTPAPI_POLL_APP": "tests/integration/httpapi-it-poll-app",
 }
 
 
@@ -49,6 +51,9 @@ def binary(var):
     """Path of a binary: from the environment, else from ../../build-it."""
     path = os.environ.get(var)
     if not path:
+        if var not in _DEFAULTS:
+            raise AssertionError(f"{var} is not set: it names a binary this test needs "
+                                 "(tests/integration/CMakeLists.txt passes it to ctest)")
         path = os.path.join(REPO, "build-it", _DEFAULTS[var])
     if not os.access(path, os.X_OK):
         # A failure, not a skip: a wrong path must never make the suite pass vacuously.
@@ -343,7 +348,7 @@ def _die_with_parent():
     try:
         import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
-    except Exception:  # noqa: BLE001 - best effort; tearDown and atexit still clean up
+    except Exception:  # noqa: BLE001 - best effort; the cleanup and atexit still act
         pass
 
 
@@ -361,8 +366,9 @@ def _kill_leftovers():
 class Proc:
     """A process this harness started: stdout is a pipe (for `ready`), stderr goes to a file."""
 
-    def __init__(self, name, argv, env, directory):
+    def __init__(self, name, argv, env, directory, is_service=False):
         self.name = name
+        self.is_service = is_service
         self.argv = argv
         self.stderr_path = os.path.join(directory, f"{name}.stderr")
         self.stdout_path = os.path.join(directory, f"{name}.stdout")
@@ -468,10 +474,14 @@ class ServiceTestCase(unittest.TestCase):
         self._problems_at_start = self._reported_problems()
         self.tmp = tempfile.mkdtemp(prefix="httpapi-it-")
         self.state_dir = os.path.join(self.tmp, "state")
+        self.control = os.path.join(self.state_dir, "control.sock")
         self.procs = []
         self.conns = []
         self.service = None
         self._app_count = 0
+        # A cleanup, not tearDown: it also runs when setUp (or a subclass's setUp starting
+        # apps) fails, so no process or directory is left behind.
+        self.addCleanup(self._stop_everything)
         if self.START_SERVICE:
             self.service = self.start_service()
 
@@ -482,7 +492,9 @@ class ServiceTestCase(unittest.TestCase):
                 "--io-threads", str(io_threads or self.IO_THREADS),
                 "--shutdown-timeout", str(self.SHUTDOWN_TIMEOUT)]
         argv += list(self.SERVICE_ARGS) + list(extra)
-        proc = Proc("httpapid", argv, dict(os.environ), self.tmp)
+        count = sum(1 for p in self.procs if p.is_service)
+        name = "httpapid" if count == 0 else f"httpapid-{count + 1}"
+        proc = Proc(name, argv, dict(os.environ), self.tmp, is_service=True)
         self.procs.append(proc)
         self.control = os.path.join(self.state_dir, "control.sock")
 
@@ -615,26 +627,26 @@ class ServiceTestCase(unittest.TestCase):
     def _failed(self):
         return self._reported_problems() > self._problems_at_start
 
-    def tearDown(self):
+    def _stop_everything(self):
         problems = []
         for c in self.conns:
             c.close()
         # Applications first (SIGTERM; they have no handler), then the service.
         for p in self.procs:
-            if p.name != "httpapid":
+            if not p.is_service:
                 p.stop(signal.SIGTERM, 5)
         for p in self.procs:
             # A service that exited by itself with a failure status crashed during the test
             # (a test that stops it on purpose checks for exit 0 itself).
-            if p.name == "httpapid" and not p.alive() and p.popen.returncode != 0:
-                problems.append(f"httpapid died during the test (exit status "
+            if p.is_service and not p.alive() and p.popen.returncode != 0:
+                problems.append(f"{p.name} died during the test (exit status "
                                 f"{p.popen.returncode})")
-            if p.name == "httpapid" and p.alive():
+            if p.is_service and p.alive():
                 try:
                     p.send_signal(signal.SIGTERM)
                     status = p.wait(self.SHUTDOWN_TIMEOUT + 15)
                     if status != 0:
-                        problems.append(f"httpapid exited with {status} after SIGTERM")
+                        problems.append(f"{p.name} exited with {status} after SIGTERM")
                 except AssertionError as e:
                     problems.append(str(e))
         for p in self.procs:

@@ -114,13 +114,28 @@ class BadInput(ServiceTestCase):
         self.assert_serves(keep)
 
     def test_log_line_carries_parsed_request_line(self):
-        # The request line was valid, so httperr knows version, method and URI (as HTTP.sys
-        # writes them); only the framing was refused.
-        r, client_port, _ = self.reject(b"POST /a/nolength HTTP/1.1\r\nHost: h\r\n\r\n")
-        self.assertEqual(r.status, 411)
-        e = self.log_for(client_port)
-        self.assertEqual((e.cs_version, e.cs_method, e.cs_uri),
-                         ("HTTP/1.1", "POST", "/a/nolength"), e.line)
+        # When the request line was valid, httperr knows version, method and URI and writes
+        # them (as HTTP.sys does), whatever was wrong after it: framing or a header.
+        cases = [
+            (b"POST /a/nolength HTTP/1.1\r\nHost: h\r\n\r\n", 411, "POST", "/a/nolength"),
+            (b"POST /a/gz HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
+             "POST", "/a/gz"),
+            (b"POST /a/both HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "POST", "/a/both"),
+            (b"POST /a/badlen HTTP/1.1\r\nHost: h\r\nContent-Length: 1e3\r\n\r\n", 400,
+             "POST", "/a/badlen"),
+            (b"GET /a/nul HTTP/1.1\r\nHost: h\r\nX-A: a\x00b\r\n\r\n", 400, "GET", "/a/nul"),
+            (b"GET /a/hosts HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n", 400, "GET", "/a/hosts"),
+            (b"PUT /a/big HTTP/1.1\r\nHost: h\r\nX-Big: " + b"v" * (17 * 1024) + b"\r\n\r\n",
+             400, "PUT", "/a/big"),
+        ]
+        for wire, status, method, uri in cases:
+            with self.subTest(uri=uri):
+                r, client_port, _ = self.reject(wire)
+                self.assertEqual(r.status, status)
+                e = self.log_for(client_port)
+                self.assertEqual((e.cs_version, e.cs_method, e.cs_uri, e.sc_status),
+                                 ("HTTP/1.1", method, uri, str(status)), e.line)
 
     def test_garbage_after_valid_request_on_keepalive_connection(self):
         c = self.conn(self.port)
@@ -248,6 +263,107 @@ class BadInputLargeRequestLimit(ServiceTestCase):
         # and a field just under 16 KiB passes
         r = http(self.port, path="/a/big", headers=[("X-Big", "v" * (16 * 1024 - 100))])
         self.assertEqual(r.status, 200)
+
+
+class Timers(ServiceTestCase):
+    """Slow clients meet the HTTP.sys timers (DESIGN.md §5), shortened for the test."""
+    SERVICE_ARGS = ("--header-wait-timeout", "1", "--idle-connection-timeout", "2")
+
+    def setUp(self):
+        super().setUp()
+        self.port = free_port()
+        self.start_echo(f"http://+:{self.port}/a/", name="A")
+
+    def test_incomplete_head_is_dropped_after_header_wait(self):
+        c = self.conn(self.port)
+        c.send(b"GET /a/ HTTP/1.1\r\nHost: h\r\n")
+        t0 = time.monotonic()
+        self.assertTrue(c.wait_closed(5), "still open 5 s into a 1 s header wait")
+        self.assertLess(time.monotonic() - t0, 4)
+        e = self.log_for(c.local_port)
+        self.assertEqual(e.s_reason, "Timer_HeaderWait", e.line)
+        self.assertEqual(http(self.port, path="/a/").status, 200)
+
+    def test_trickled_head_is_dropped_after_header_wait(self):
+        # One byte every 0.2 s keeps the connection busy but the head never completes in
+        # time: the timer covers the whole head, not the gap between bytes.
+        c = self.conn(self.port)
+        wire = b"GET /a/slowloris HTTP/1.1\r\nHost: h\r\nX-Slow: " + b"s" * 100
+        t0 = time.monotonic()
+        closed = False
+        for i in range(len(wire)):
+            try:
+                c.send(wire[i:i + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if c.wait_closed(0.2):
+                closed = True
+                break
+            if time.monotonic() - t0 > 6:
+                break
+        self.assertTrue(closed, "a trickling client kept its connection for 6 s")
+        self.assertLess(time.monotonic() - t0, 4.5)
+        self.assertEqual(self.log_for(c.local_port).s_reason, "Timer_HeaderWait")
+
+    def test_idle_keepalive_connection_is_closed(self):
+        c = self.conn(self.port)
+        self.assertEqual(c.request("GET", "/a/").status, 200)
+        t0 = time.monotonic()
+        self.assertTrue(c.wait_closed(6), "idle connection still open after 6 s (timeout 2 s)")
+        self.assertGreater(time.monotonic() - t0, 1.0)
+        self.assertEqual(self.log_for(c.local_port).s_reason, "Timer_ConnectionIdle")
+
+    def test_request_with_the_app_is_not_cut_by_idle_or_header_timers(self):
+        # The head is complete and the app reads the body: neither the header-wait nor the
+        # idle timer applies (the entity-body timer is 120 s).
+        c = self.conn(self.port)
+        c.send(b"POST /a/slowbody HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n\r\nabc")
+        self.assertFalse(c.wait_closed(3.5), "closed while the app was reading its body")
+        c.send(b"def")
+        j = c.read_response().json()
+        self.assertEqual(j["body_sha256"], harness.sha256_hex(b"abcdef"))
+
+
+class QueueFull(ServiceTestCase):
+    """A request queue that is full answers 503, logged QueueFull (DESIGN.md §3, §5)."""
+    SERVICE_ARGS = ("--queue-length", "1")
+
+    def test_queue_full_gets_503(self):
+        port = free_port()
+        self.start_echo(f"http://+:{port}/a/", name="A")
+        # The app is busy with a request whose body has not all arrived...
+        busy = self.conn(port)
+        busy.send(b"POST /a/busy HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab")
+        time.sleep(0.4)
+        # ...so the next ones wait in the queue, until it is full.
+        waiting, statuses = [], []
+        for i in range(4):
+            c = self.conn(port)
+            c.send(build_request("GET", f"/a/w{i}"))
+            waiting.append(c)
+            time.sleep(0.1)
+        full = None
+        for i, c in enumerate(waiting):
+            try:
+                r = c.read_response(timeout=0.5)
+            except (socket.timeout, TimeoutError):
+                continue  # still queued
+            statuses.append((i, r.status))
+            if r.status == 503:
+                full = full or c
+        self.assertTrue(statuses, "no request was refused although the queue holds 1")
+        self.assertTrue(all(st == 503 for _, st in statuses), statuses)
+        e = self.log_for(full.local_port)
+        self.assertEqual((e.sc_status, e.s_reason), ("503", "QueueFull"), e.line)
+        # The app finishes the busy request, then serves the queued one.
+        busy.send(b"cd")
+        self.assertEqual(busy.read_response().json()["body_length"], 4)
+        refused = {i for i, _ in statuses}
+        served = [c.read_response().json()["raw_url"] for i, c in enumerate(waiting)
+                  if i not in refused]
+        self.assertEqual(len(served), 4 - len(refused))
+        self.assertGreaterEqual(len(served), 1)
 
 
 if __name__ == "__main__":

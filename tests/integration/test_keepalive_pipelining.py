@@ -5,6 +5,7 @@ a pipeline of 50 alternating requests. Run with one and with two I/O threads."""
 
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -137,6 +138,50 @@ class KeepAlivePipelining(ServiceTestCase):
                 self.assertEqual(j["raw_url"], f"/{'ab'[(i + round_) % 2]}/c{i}r{round_}")
                 self.assertEqual(j["remote"], f"127.0.0.1:{c.local_port}")
         self.assertEqual(len({c.request("GET", "/a/").json()["connection_id"] for c in conns}), 8)
+
+    def test_concurrent_clients_get_their_own_answers(self):
+        # 8 clients at once, each on its own keep-alive connection, pipelining in bursts of
+        # 5 to both apps: every answer must be the one for that client's request (no answer
+        # crosses connections, whichever I/O thread or app handled it).
+        errors = []
+        request_ids = []
+        lock = threading.Lock()
+
+        def client(k):
+            try:
+                c = harness.Conn(self.port, timeout=20)
+                port = c.local_port
+                for burst in range(10):
+                    wire, expected = b"", []
+                    for i in range(5):
+                        app = "ab"[(k + burst + i) % 2]
+                        path = f"/{app}/k{k}b{burst}i{i}"
+                        body = f"{k}:{burst}:{i}".encode() * (1 + i)
+                        wire += build_request("POST", path, body=body)
+                        expected.append((app.upper(), path, sha256_hex(body),
+                                         f"127.0.0.1:{port}"))
+                    c.send(wire)
+                    for exp in expected:
+                        j = c.read_response().json()
+                        got = (j["app"], j["raw_url"], j["body_sha256"], j["remote"])
+                        if got != exp:
+                            raise AssertionError(f"client {k}: expected {exp}, got {got}")
+                        with lock:
+                            request_ids.append(j["request_id"])
+                c.close()
+            except Exception as e:  # noqa: BLE001 - reported below
+                with lock:
+                    errors.append(f"client {k}: {e!r}")
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(40)
+        self.assertFalse(any(t.is_alive() for t in threads), "clients hung")
+        self.assertEqual(errors, [])
+        self.assertEqual(len(request_ids), 400)
+        self.assertEqual(len(set(request_ids)), 400, "request_id unique across threads")
 
 
 class KeepAlivePipeliningTwoIoThreads(KeepAlivePipelining):
