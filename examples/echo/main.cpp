@@ -194,7 +194,9 @@ int main(int argc, char** argv) {
   std::printf("ready\n");
   std::fflush(stdout);
   if (controller) {
-    for (;;) pause();  // the queue and its URLs live as long as this process
+    // A controller takes no requests; waiting in receive keeps its queue and URLs alive,
+    // and made again if the service restarts.
+    for (;;) httpapi::Request::receive(*queue, 60000);
   }
 
   for (;;) {

@@ -10,6 +10,9 @@
 #include <cstring>
 
 namespace httpapi::client {
+
+void set_error_detail(std::string_view detail);
+
 namespace {
 
 int remaining_ms(const Clock::time_point* deadline) {
@@ -30,11 +33,35 @@ std::string control_socket_path() {
   return "/tmp/httpapi-" + std::to_string(geteuid()) + "/control.sock";
 }
 
-Channel::~Channel() {
+Channel::~Channel() { reset(); }
+
+void Channel::reset() {
+  std::lock_guard lock(write_mutex_);  // a sender on another thread never writes a stale fd
   if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  in_.clear();
+  in_start_ = 0;
+}
+
+httpapi_error Channel::call(std::uint64_t tag, const std::string& frame, std::uint64_t* value) {
+  if (httpapi_error e = write_all(frame); e != HTTPAPI_OK) return e;
+  for (;;) {
+    ipc::Frame reply;
+    bool malformed = false;
+    if (take_frame(reply, malformed)) {
+      ipc::Result result;
+      if (!ipc::decode(reply, result) || result.call != tag) return HTTPAPI_ERROR_PROTOCOL;
+      if (value) *value = result.value;
+      set_error_detail(result.detail);
+      return static_cast<httpapi_error>(result.status);
+    }
+    if (malformed) return HTTPAPI_ERROR_PROTOCOL;
+    if (read_some(nullptr) != HTTPAPI_OK) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  }
 }
 
 httpapi_error Channel::open(ipc::Role role) {
+  reset();
   const std::string path = control_socket_path();
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
@@ -71,6 +98,7 @@ httpapi_error Channel::open(ipc::Role role) {
 
 httpapi_error Channel::write_all(std::string_view bytes) {
   std::lock_guard lock(write_mutex_);
+  if (fd_ < 0) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {

@@ -28,7 +28,14 @@ class Channel {
 
   // Connects and exchanges hellos. Errors: SERVICE_UNAVAILABLE, VERSION_MISMATCH, PROTOCOL.
   httpapi_error open(ipc::Role role);
+  // Closes the connection (if any) and forgets buffered input, ready for open() again.
+  void reset();
   int fd() const noexcept { return fd_; }
+
+  // Sends one call (an encoded frame tagged `tag`) and waits for its result, on a
+  // connection that carries nothing else at that moment. The result's detail goes to
+  // httpapi_error_detail(). Errors: the call's status, SERVICE_UNAVAILABLE, PROTOCOL.
+  httpapi_error call(std::uint64_t tag, const std::string& frame, std::uint64_t* value);
 
   // Writes all of `bytes` (waiting for socket space as needed). Any thread: serialised.
   httpapi_error write_all(std::string_view bytes);

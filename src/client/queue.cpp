@@ -1,10 +1,14 @@
 // Request queues: receiving requests and reading their bodies.
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <new>
+#include <thread>
 
 #include "client/objects.hpp"
 #include "http1/header_id.hpp"
@@ -141,6 +145,99 @@ void QueueCore::file(const ipc::Frame& frame) {
   }
 }
 
+QueueCore::QueueCore()
+    : poll_fd(epoll_create1(EPOLL_CLOEXEC)),
+      retry_fd(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  epoll_ctl(poll_fd, EPOLL_CTL_ADD, retry_fd, &ev);
+}
+
+QueueCore::~QueueCore() {
+  ::close(retry_fd);
+  ::close(poll_fd);
+}
+
+httpapi_error QueueCore::connect() {
+  if (httpapi_error e = channel.open(ipc::Role::queue); e != HTTPAPI_OK) return e;
+  std::string frame;
+  const std::uint64_t create = ++next_call;
+  if (!ipc::encode(frame, ipc::CreateQueue{create, flags, name})) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  // Nothing but results can arrive before this handle asks for requests.
+  std::uint64_t id = 0;
+  if (httpapi_error e = channel.call(create, frame, &id); e != HTTPAPI_OK) return e;
+  for (const auto& [property, value] : properties) {
+    frame.clear();
+    ipc::encode(frame, ipc::QueueProperty{++next_call, property, value});
+    if (httpapi_error e = channel.call(next_call, frame, nullptr); e != HTTPAPI_OK) return e;
+  }
+  for (const auto& [kind, principal] : grants) {
+    frame.clear();
+    ipc::encode(frame, ipc::QueueAllow{++next_call, kind, principal});
+    if (httpapi_error e = channel.call(next_call, frame, nullptr); e != HTTPAPI_OK) return e;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  epoll_ctl(poll_fd, EPOLL_CTL_ADD, channel.fd(), &ev);
+  queue_id = id;
+  generation++;
+  return HTTPAPI_OK;
+}
+
+// The requests handed over on the lost connection cannot be answered any more; everything
+// else this handle did is made again by try_revive once the service is back.
+void QueueCore::go_down() {
+  // A thread reading the socket right now will see it closed and come here itself; the
+  // socket must not be closed under it.
+  if (down || reader_active) return;
+  down = true;
+  queue_id = 0;
+  if (channel.fd() >= 0) epoll_ctl(poll_fd, EPOLL_CTL_DEL, channel.fd(), nullptr);
+  channel.reset();
+  for (auto& [id, request] : live) request->gone = true;
+  ready.clear();
+  credits_outstanding = 0;
+  for (std::uint64_t call : pending_calls) {
+    results[call] = {HTTPAPI_ERROR_SERVICE_UNAVAILABLE, "the service went away"};
+  }
+  backoff_ms = 50;
+  next_attempt = Clock::now() + std::chrono::milliseconds(backoff_ms);
+  itimerspec when{};
+  when.it_value.tv_nsec = static_cast<long>(backoff_ms) * 1000000;
+  timerfd_settime(retry_fd, 0, &when, nullptr);
+  arrived.notify_all();
+}
+
+bool QueueCore::try_revive() {
+  if (Clock::now() < next_attempt) return false;
+  std::uint64_t expirations;
+  while (::read(retry_fd, &expirations, sizeof expirations) > 0) {
+  }
+  if (connect() == HTTPAPI_OK) {
+    down = false;
+    const std::uint32_t wanted = std::max(window, waiting_receivers);
+    if (waiting_receivers > 0) {
+      std::string frame;
+      ipc::encode(frame, ipc::Receive{wanted});
+      credits_outstanding = wanted;
+      if (channel.write_all(frame) != HTTPAPI_OK) go_down();
+    }
+    // Sessions are made again now that the service is back (they need this queue's id).
+    revive_sessions();
+    return !down;
+  }
+  channel.reset();
+  backoff_ms = std::min(backoff_ms * 2, 1000u);
+  next_attempt = Clock::now() + std::chrono::milliseconds(backoff_ms);
+  itimerspec when{};
+  when.it_value.tv_sec = backoff_ms / 1000;
+  when.it_value.tv_nsec = static_cast<long>(backoff_ms % 1000) * 1000000;
+  timerfd_settime(retry_fd, 0, &when, nullptr);
+  return false;
+}
+
 template <typename Done>
 httpapi_error QueueCore::wait(std::unique_lock<std::mutex>& lock,
                               const Clock::time_point* deadline, Done done) {
@@ -148,6 +245,17 @@ httpapi_error QueueCore::wait(std::unique_lock<std::mutex>& lock,
     if (done()) return HTTPAPI_OK;
     if (broken) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
     if (closed) return HTTPAPI_ERROR_SHUTDOWN;
+    if (down) {
+      // The service restarts: retry with backoff until it is back or time is up.
+      if (try_revive()) continue;
+      if (deadline && Clock::now() >= *deadline) return HTTPAPI_ERROR_TIMEOUT;
+      const Clock::time_point until =
+          deadline && *deadline < next_attempt ? *deadline : next_attempt;
+      lock.unlock();
+      std::this_thread::sleep_until(until);
+      lock.lock();
+      continue;
+    }
     if (reader_active) {
       if (!deadline) {
         arrived.wait(lock);
@@ -160,15 +268,15 @@ httpapi_error QueueCore::wait(std::unique_lock<std::mutex>& lock,
     lock.unlock();
     const httpapi_error read = channel.read_some(deadline);
     lock.lock();
+    reader_active = false;
     if (read == HTTPAPI_OK) {
       ipc::Frame frame;
       bool malformed = false;
       while (!broken && channel.take_frame(frame, malformed)) file(frame);
       if (malformed) broken = true;
-    } else if (read == HTTPAPI_ERROR_SERVICE_UNAVAILABLE) {
-      broken = true;
+    } else if (read == HTTPAPI_ERROR_SERVICE_UNAVAILABLE && !closed) {
+      go_down();
     }
-    reader_active = false;
     arrived.notify_all();
     if (read == HTTPAPI_ERROR_TIMEOUT && !done()) return HTTPAPI_ERROR_TIMEOUT;
   }
@@ -194,30 +302,9 @@ extern "C" httpapi_error httpapi_queue_create(const char* name, uint32_t flags,
     return HTTPAPI_ERROR_INVALID_PARAMETER;
   }
   auto core = std::make_shared<QueueCore>();
-  if (httpapi_error e = core->channel.open(ipc::Role::queue); e != HTTPAPI_OK) return e;
-  std::string frame;
-  if (!ipc::encode(frame, ipc::CreateQueue{1, flags, name ? name : ""})) {
-    return HTTPAPI_ERROR_INVALID_PARAMETER;
-  }
-  if (httpapi_error e = core->channel.write_all(frame); e != HTTPAPI_OK) return e;
-  // Nothing but the result can arrive before the queue exists.
-  const Clock::time_point deadline = deadline_after(10000);
-  for (;;) {
-    ipc::Frame reply;
-    bool malformed = false;
-    if (core->channel.take_frame(reply, malformed)) {
-      ipc::Result result;
-      if (!ipc::decode(reply, result) || result.call != 1) return HTTPAPI_ERROR_PROTOCOL;
-      httpapi::client::set_error_detail(result.detail);
-      if (result.status != HTTPAPI_OK) return static_cast<httpapi_error>(result.status);
-      core->queue_id = result.value;
-      break;
-    }
-    if (malformed) return HTTPAPI_ERROR_PROTOCOL;
-    if (httpapi_error e = core->channel.read_some(&deadline); e != HTTPAPI_OK) {
-      return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
-    }
-  }
+  core->name = name ? name : "";
+  core->flags = flags;
+  if (httpapi_error e = core->connect(); e != HTTPAPI_OK) return e;
   auto* queue = new (std::nothrow) httpapi_queue{std::move(core)};
   if (!queue) return HTTPAPI_ERROR_NO_MEMORY;
   *out = queue;
@@ -236,7 +323,7 @@ extern "C" void httpapi_queue_close(httpapi_queue* queue) {
 }
 
 extern "C" int httpapi_queue_fd(const httpapi_queue* queue) {
-  return queue ? queue->core->channel.fd() : -1;
+  return queue ? queue->core->poll_fd : -1;
 }
 
 extern "C" httpapi_error httpapi_receive(httpapi_queue* queue, int timeout_ms,
@@ -248,11 +335,11 @@ extern "C" httpapi_error httpapi_receive(httpapi_queue* queue, int timeout_ms,
   // a request only to a process that asked, so the others stay available to other workers.
   core.waiting_receivers++;
   const std::uint32_t wanted = std::max(core.window, core.waiting_receivers);
-  if (core.ready.empty() && core.credits_outstanding < wanted && !core.broken) {
+  if (core.ready.empty() && core.credits_outstanding < wanted && !core.broken && !core.down) {
     std::string frame;
     ipc::encode(frame, ipc::Receive{wanted - core.credits_outstanding});
     core.credits_outstanding = wanted;
-    if (core.channel.write_all(frame) != HTTPAPI_OK) core.broken = true;
+    if (core.channel.write_all(frame) != HTTPAPI_OK) core.go_down();
   }
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
   httpapi_error e =
@@ -280,12 +367,12 @@ extern "C" httpapi_error httpapi_read_body(httpapi_request* request, void* buffe
   auto has_news = [&] {
     return request->body.size() > request->body_start || request->body_end || request->gone;
   };
-  if (!has_news() && !request->read_outstanding && !core.broken) {
+  if (!has_news() && !request->read_outstanding && !core.broken && !core.down) {
     std::string frame;
     const auto max = static_cast<std::uint32_t>(std::clamp<size_t>(capacity, 4096, ipc::kMaxBodyPiece));
     ipc::encode(frame, ipc::ReadBody{request->info.request_id, max});
     request->read_outstanding = true;
-    if (core.channel.write_all(frame) != HTTPAPI_OK) core.broken = true;
+    if (core.channel.write_all(frame) != HTTPAPI_OK) core.go_down();
   }
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
   httpapi_error e = core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, has_news);
@@ -332,11 +419,14 @@ namespace {
 // waiting thread looks for its result in what the reader files.
 httpapi_error queue_call(QueueCore& core, std::unique_lock<std::mutex>& lock,
                          std::uint64_t call, const std::string& frame) {
+  if (core.down) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   if (core.channel.write_all(frame) != HTTPAPI_OK) {
-    core.broken = true;
+    core.go_down();
     return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   }
+  core.pending_calls.insert(call);
   const httpapi_error e = core.wait(lock, nullptr, [&] { return core.results.count(call) > 0; });
+  core.pending_calls.erase(call);
   if (e != HTTPAPI_OK) return e;
   const auto [status, detail] = core.results[call];
   core.results.erase(call);
@@ -355,7 +445,9 @@ extern "C" httpapi_error httpapi_queue_allow(httpapi_queue* queue, uint32_t kind
   const std::uint64_t call = ++core.next_call;
   std::string frame;
   ipc::encode(frame, ipc::QueueAllow{call, kind, id});
-  return queue_call(core, lock, call, frame);
+  const httpapi_error e = queue_call(core, lock, call, frame);
+  if (e == HTTPAPI_OK) core.grants.emplace_back(kind, id);  // granted again after a restart
+  return e;
 }
 
 extern "C" httpapi_error httpapi_queue_set_property(httpapi_queue* queue,
@@ -367,7 +459,12 @@ extern "C" httpapi_error httpapi_queue_set_property(httpapi_queue* queue,
   const std::uint64_t call = ++core.next_call;
   std::string frame;
   ipc::encode(frame, ipc::QueueProperty{call, static_cast<std::uint32_t>(property), value});
-  return queue_call(core, lock, call, frame);
+  const httpapi_error e = queue_call(core, lock, call, frame);
+  if (e == HTTPAPI_OK) {  // set again after a restart
+    std::erase_if(core.properties, [&](const auto& p) { return p.first == property; });
+    core.properties.emplace_back(property, value);
+  }
+  return e;
 }
 
 extern "C" httpapi_error httpapi_queue_set_receive_window(httpapi_queue* queue,

@@ -28,15 +28,15 @@ httpapi_error sendable(httpapi_request* request) {
   std::lock_guard lock(core.mutex);
   if (core.closed) return HTTPAPI_ERROR_SHUTDOWN;
   if (core.broken) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
-  if (request->gone) return HTTPAPI_ERROR_CONNECTION_GONE;
+  if (request->gone || core.down) return HTTPAPI_ERROR_CONNECTION_GONE;
   return HTTPAPI_OK;
 }
 
+// A failed write means the service went away: the request dies with the connection (its
+// reader reconnects the queue).
 httpapi_error write_or_break(QueueCore& core, const std::string& frames) {
   if (core.channel.write_all(frames) == HTTPAPI_OK) return HTTPAPI_OK;
-  std::lock_guard lock(core.mutex);
-  core.broken = true;
-  return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  return HTTPAPI_ERROR_CONNECTION_GONE;
 }
 
 // Appends send_body frames for `data`, split at the protocol's piece size; the last one
@@ -134,7 +134,9 @@ extern "C" httpapi_error httpapi_cancel(httpapi_request* request) {
   request->response_finished = true;
   {
     std::lock_guard lock(request->queue->mutex);
-    if (request->queue->broken || request->queue->closed) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+    if (request->queue->broken || request->queue->closed || request->queue->down) {
+      return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+    }
   }
   std::string frame;
   ipc::encode(frame, ipc::Cancel{request->info.request_id});

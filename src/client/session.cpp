@@ -1,9 +1,13 @@
 // Initialisation, server sessions and URL groups.
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <new>
 
 #include "client/objects.hpp"
 
+using httpapi::client::GroupRecord;
 using httpapi::client::SessionCore;
 namespace ipc = httpapi::ipc;
 
@@ -11,35 +15,85 @@ namespace httpapi::client {
 
 std::atomic<int> g_initialized{0};
 
+namespace {
+
+std::mutex g_sessions_mutex;
+std::vector<std::weak_ptr<SessionCore>> g_sessions;
+
+}  // namespace
+
+void register_session(const std::shared_ptr<SessionCore>& session) {
+  std::lock_guard lock(g_sessions_mutex);
+  std::erase_if(g_sessions, [](const auto& s) { return s.expired(); });
+  g_sessions.push_back(session);
+}
+
+void revive_sessions() {
+  std::vector<std::shared_ptr<SessionCore>> sessions;
+  {
+    std::lock_guard lock(g_sessions_mutex);
+    for (const auto& weak : g_sessions) {
+      if (auto s = weak.lock()) sessions.push_back(std::move(s));
+    }
+  }
+  for (const auto& session : sessions) {
+    std::lock_guard lock(session->mutex);
+    if (session->closed) continue;
+    if (!session->connected()) {
+      session->revive();
+    } else {
+      session->rebind();
+    }
+  }
+}
+
+// A session connection carries only answers to calls, so anything readable while no call
+// is waiting means the service closed it.
+bool SessionCore::connected() {
+  if (channel.fd() < 0) return false;
+  pollfd p{channel.fd(), POLLIN, 0};
+  if (::poll(&p, 1, 0) == 0) return true;
+  char byte;
+  return ::recv(channel.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+httpapi_error SessionCore::revive() {
+  if (httpapi_error e = channel.open(ipc::Role::session); e != HTTPAPI_OK) return e;
+  for (auto& [id, group] : groups) {
+    std::string frame;
+    ipc::encode(frame, ipc::Type::create_group, ipc::GroupCall{++next_call, id});
+    if (httpapi_error e = channel.call(next_call, frame, nullptr); e != HTTPAPI_OK) return e;
+    for (const auto& [prefix, context] : group.urls) {
+      frame.clear();
+      ipc::encode(frame, ipc::Type::add_url, ipc::UrlCall{++next_call, id, context, prefix});
+      channel.call(next_call, frame, nullptr);  // a prefix taken meanwhile stays lost
+    }
+    group.bound_generation = 0;
+  }
+  rebind();
+  return HTTPAPI_OK;
+}
+
+void SessionCore::rebind() {
+  for (auto& [id, group] : groups) {
+    const auto queue = group.queue.lock();
+    if (!queue) continue;
+    const std::uint64_t queue_id = queue->queue_id.load();
+    const std::uint64_t generation = queue->generation.load();
+    if (queue_id == 0 || generation == group.bound_generation) continue;
+    std::string frame;
+    ipc::encode(frame, ipc::BindGroup{++next_call, id, queue_id});
+    if (channel.call(next_call, frame, nullptr) == HTTPAPI_OK) {
+      group.bound_generation = generation;
+    }
+  }
+}
+
 httpapi_error SessionCore::call(std::uint64_t tag, const std::string& frame,
                                 std::uint64_t* value) {
-  if (broken) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
-  if (httpapi_error e = channel.write_all(frame); e != HTTPAPI_OK) {
-    broken = true;
-    return e;
-  }
-  for (;;) {
-    ipc::Frame reply;
-    bool malformed = false;
-    if (channel.take_frame(reply, malformed)) {
-      ipc::Result result;
-      if (!ipc::decode(reply, result) || result.call != tag) {
-        broken = true;
-        return HTTPAPI_ERROR_PROTOCOL;
-      }
-      if (value) *value = result.value;
-      set_error_detail(result.detail);
-      return static_cast<httpapi_error>(result.status);
-    }
-    if (malformed) {
-      broken = true;
-      return HTTPAPI_ERROR_PROTOCOL;
-    }
-    if (httpapi_error e = channel.read_some(nullptr); e != HTTPAPI_OK) {
-      broken = true;
-      return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
-    }
-  }
+  if (closed) return HTTPAPI_ERROR_SHUTDOWN;
+  if (!connected() && revive() != HTTPAPI_OK) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  return channel.call(tag, frame, value);
 }
 
 }  // namespace httpapi::client
@@ -63,6 +117,7 @@ extern "C" httpapi_error httpapi_session_create(httpapi_session** out) {
   if (httpapi::client::g_initialized.load() <= 0) return HTTPAPI_ERROR_NOT_INITIALIZED;
   auto core = std::make_shared<SessionCore>();
   if (httpapi_error e = core->channel.open(ipc::Role::session); e != HTTPAPI_OK) return e;
+  httpapi::client::register_session(core);
   auto* session = new (std::nothrow) httpapi_session{std::move(core)};
   if (!session) return HTTPAPI_ERROR_NO_MEMORY;
   *out = session;
@@ -75,8 +130,8 @@ extern "C" void httpapi_session_close(httpapi_session* session) {
   if (!session) return;
   {
     std::lock_guard lock(session->core->mutex);
-    session->core->broken = true;
-    ::shutdown(session->core->channel.fd(), SHUT_RDWR);
+    session->core->closed = true;
+    session->core->channel.reset();
   }
   delete session;
 }
@@ -86,12 +141,12 @@ extern "C" httpapi_error httpapi_url_group_create(httpapi_session* session,
   if (!session || !out) return HTTPAPI_ERROR_INVALID_PARAMETER;
   SessionCore& core = *session->core;
   std::lock_guard lock(core.mutex);
-  if (core.broken) return HTTPAPI_ERROR_SHUTDOWN;
   const std::uint64_t tag = ++core.next_call;
   const std::uint64_t group = ++core.next_group;
   std::string frame;
   ipc::encode(frame, ipc::Type::create_group, ipc::GroupCall{tag, group});
   if (httpapi_error e = core.call(tag, frame, nullptr); e != HTTPAPI_OK) return e;
+  core.groups[group] = {};
   auto* handle = new (std::nothrow) httpapi_url_group{session->core, group};
   if (!handle) return HTTPAPI_ERROR_NO_MEMORY;
   *out = handle;
@@ -103,12 +158,13 @@ extern "C" void httpapi_url_group_close(httpapi_url_group* group) {
   SessionCore& core = *group->session;
   {
     std::lock_guard lock(core.mutex);
-    if (!core.broken) {
+    if (!core.closed) {
       const std::uint64_t tag = ++core.next_call;
       std::string frame;
       ipc::encode(frame, ipc::Type::close_group, ipc::GroupCall{tag, group->id});
       core.call(tag, frame, nullptr);
     }
+    core.groups.erase(group->id);
   }
   delete group;
 }
@@ -120,13 +176,21 @@ httpapi_error url_call(httpapi_url_group* group, ipc::Type type, const char* pre
   if (!group || !prefix) return HTTPAPI_ERROR_INVALID_PARAMETER;
   SessionCore& core = *group->session;
   std::lock_guard lock(core.mutex);
-  if (core.broken) return HTTPAPI_ERROR_SHUTDOWN;
   const std::uint64_t tag = ++core.next_call;
   std::string frame;
   if (!ipc::encode(frame, type, ipc::UrlCall{tag, group->id, context, prefix})) {
     return HTTPAPI_ERROR_INVALID_PARAMETER;
   }
-  return core.call(tag, frame, nullptr);
+  const httpapi_error e = core.call(tag, frame, nullptr);
+  if (e == HTTPAPI_OK) {  // remembered, to be registered again after a service restart
+    auto& urls = core.groups[group->id].urls;
+    if (type == ipc::Type::add_url) {
+      urls[prefix] = context;
+    } else {
+      urls.erase(prefix);
+    }
+  }
+  return e;
 }
 
 }  // namespace
@@ -143,17 +207,19 @@ extern "C" httpapi_error httpapi_url_remove(httpapi_url_group* group, const char
 extern "C" httpapi_error httpapi_url_group_bind(httpapi_url_group* group,
                                                 httpapi_queue* queue) {
   if (!group || !queue) return HTTPAPI_ERROR_INVALID_PARAMETER;
-  std::uint64_t queue_id;
-  {
-    std::lock_guard lock(queue->core->mutex);
-    if (queue->core->closed || queue->core->broken) return HTTPAPI_ERROR_SHUTDOWN;
-    queue_id = queue->core->queue_id;
-  }
+  const std::uint64_t queue_id = queue->core->queue_id.load();
+  const std::uint64_t generation = queue->core->generation.load();
+  if (queue_id == 0) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   SessionCore& core = *group->session;
   std::lock_guard lock(core.mutex);
-  if (core.broken) return HTTPAPI_ERROR_SHUTDOWN;
   const std::uint64_t tag = ++core.next_call;
   std::string frame;
   ipc::encode(frame, ipc::BindGroup{tag, group->id, queue_id});
-  return core.call(tag, frame, nullptr);
+  const httpapi_error e = core.call(tag, frame, nullptr);
+  if (e == HTTPAPI_OK) {
+    GroupRecord& record = core.groups[group->id];
+    record.queue = queue->core;
+    record.bound_generation = generation;
+  }
+  return e;
 }
