@@ -175,7 +175,9 @@ HTTPAPI_API void httpapi_queue_close(httpapi_queue *queue);
 
 /* A file descriptor that becomes readable when httpapi_receive may make progress, for
  * epoll/poll/select. Owned by the queue: do not read, write or close it. Readable does not
- * promise a request: call httpapi_receive with timeout 0 until it says WOULD_BLOCK. */
+ * promise a request: call httpapi_receive with timeout 0 until it says WOULD_BLOCK. It is
+ * the same descriptor for the queue's whole life, across reconnections to a restarted
+ * service (it is an epoll set holding the current connection and a retry timer). */
 HTTPAPI_API int httpapi_queue_fd(const httpapi_queue *queue);
 
 /* Routes the group's requests to `queue` (replacing an earlier binding). Both must belong
@@ -279,8 +281,12 @@ HTTPAPI_API httpapi_error httpapi_queue_set_receive_window(httpapi_queue *queue,
  * (then the queue's fd tells when to call again); > 0 waits at most that long.
  * A request is handed to this process only while it waits here: requests it has not asked
  * for stay in the service, for other workers of the same queue.
+ * If the service restarts, this call keeps waiting while the library reconnects (every 50 ms
+ * to 1 s) and makes this queue, this process's URL groups, URLs and bindings, and the
+ * queue's properties and grants again; requests received before the restart fail with
+ * CONNECTION_GONE. Applications need not restart.
  * Errors: TIMEOUT, WOULD_BLOCK (timeout 0), SHUTDOWN (queue shut down or closed),
- * SERVICE_UNAVAILABLE (connection to the service lost), NO_MEMORY, PROTOCOL.
+ * SERVICE_UNAVAILABLE (the service sent something malformed), NO_MEMORY, PROTOCOL.
  * On success *out owns the request: answer it (httpapi_send_response), then release it. */
 HTTPAPI_API httpapi_error httpapi_receive(httpapi_queue *queue, int timeout_ms, httpapi_request **out);
 
