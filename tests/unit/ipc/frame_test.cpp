@@ -184,7 +184,8 @@ TEST(Messages, RequestRoundTrip) {
   m.path = "/a/b";
   m.query = "x";
   m.headers = headers;
-  m.body = std::string("\0body", 5);
+  const std::string body("\0body", 5);
+  m.body = body;
   std::string out;
   ASSERT_TRUE(ipc::encode(out, m));
   ipc::Request back;
@@ -197,7 +198,7 @@ TEST(Messages, RequestRoundTrip) {
   EXPECT_EQ(back.local_address, local);
   EXPECT_EQ(back.remote_address, remote);
   EXPECT_EQ(back.raw_url, "/a%2Fb?x");
-  EXPECT_EQ(back.body, std::string("\0body", 5));
+  EXPECT_EQ(back.body, body);
   ipc::HeaderListReader reader(back.headers);
   std::string_view name, value;
   ASSERT_TRUE(reader.next(name, value));
