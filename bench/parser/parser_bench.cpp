@@ -24,9 +24,9 @@
 
 #include <algorithm>
 #include <array>
-#include <span>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,7 +59,8 @@ std::vector<Entry> make_corpus() {
        "GET /docs/api/v2/orders?status=open&page=3 HTTP/1.1\r\n"
        "Host: www.example.com\r\n"
        "Connection: keep-alive\r\n"
-       "sec-ch-ua: \"Chromium\";v=\"124\", \"Google Chrome\";v=\"124\", \"Not-A.Brand\";v=\"99\"\r\n"
+       "sec-ch-ua: \"Chromium\";v=\"124\", \"Google Chrome\";v=\"124\", "
+       "\"Not-A.Brand\";v=\"99\"\r\n"
        "sec-ch-ua-mobile: ?0\r\n"
        "sec-ch-ua-platform: \"Windows\"\r\n"
        "Upgrade-Insecure-Requests: 1\r\n"
