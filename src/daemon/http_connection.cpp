@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <ctime>
 #include <utility>
 
@@ -174,7 +176,9 @@ void HttpConnection::process() {
 
 bool HttpConnection::parse_head() {
   const std::string_view input(in_.data() + in_start_, in_.size() - in_start_);
-  http1::Field fields[kMaxFields];
+  // One field array per thread: the views are used up before the next parse, and a fresh
+  // array per call would cost more than parsing a small request.
+  thread_local std::array<http1::Field, kMaxFields> fields;
   http1::RequestHead head;
   const auto& limits = worker_.settings().limits;
   const auto result = http1::parse_request_head(input, limits, fields, head, scanner_);
@@ -286,6 +290,8 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   message.body = body;
   message.trailers = trailers_;
   InboundRequest inbound{request_id_, match.target.queue_id, worker_.index(), id_, {}};
+  inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
+                        body.size() + 256);
   if (!ipc::encode(inbound.frame, message)) {
     return reject(answer_for(http1::Error::request_too_long));
   }
@@ -448,7 +454,11 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
     return false;
   }
   if (reason.empty()) reason = standard_reason(status);
-  std::string head = fmt::format("HTTP/1.1 {} {}\r\n", status, reason);
+  std::string head;
+  head.reserve(128 + headers.size());
+  char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
+                  static_cast<char>('0' + status % 10), ' '};
+  head.append("HTTP/1.1 ").append(code, 4).append(reason).append("\r\n");
   bool has_length = false, has_coding = false, has_date = false, has_server = false;
   bool has_connection = false, app_close = false;
   std::uint64_t length = 0;
@@ -500,7 +510,11 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
   } else if (final_piece) {
     framing_ = ResponseFraming::length;
     declared_length_ = body_size;
-    if (!head_only_ || body_size > 0) head += fmt::format("Content-Length: {}\r\n", body_size);
+    if (!head_only_ || body_size > 0) {
+      char digits[24];
+      const auto end = std::to_chars(digits, digits + sizeof digits, body_size).ptr;
+      head.append("Content-Length: ").append(digits, end).append("\r\n");
+    }
   } else if (version_minor_ >= 1) {
     framing_ = ResponseFraming::chunked;
     if (!head_only_) head += "Transfer-Encoding: chunked\r\n";
