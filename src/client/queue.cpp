@@ -62,8 +62,7 @@ bool build_request(httpapi_request& r) {
 
   // Known headers: the first occurrence, or all occurrences merged (docs/http1.md).
   // merged[] never holds more than one string per known header, so reserving that many
-  // keeps the views into it valid while it grows.
-  r.merged.reserve(HTTPAPI_HEADER_REQUEST_MAXIMUM);
+  // (before the first view into it) keeps the views valid while it grows.
   int merged_at[HTTPAPI_HEADER_REQUEST_MAXIMUM];
   std::fill(std::begin(merged_at), std::end(merged_at), -1);
   for (const auto& h : r.headers) {
@@ -77,6 +76,7 @@ bool build_request(httpapi_request& r) {
     const auto rule = http1::header_merge_rule(id);
     if (rule == http1::HeaderMerge::first) continue;
     if (merged_at[id] < 0) {
+      if (r.merged.empty()) r.merged.reserve(HTTPAPI_HEADER_REQUEST_MAXIMUM);  // most need none
       merged_at[id] = static_cast<int>(r.merged.size());
       r.merged.emplace_back(slot.data, slot.length);
     }
