@@ -220,7 +220,7 @@ void HttpConnection::remember_request_line(std::string_view input,
 }
 
 void HttpConnection::start_request(const http1::RequestHead& head) {
-  const Settings& options = worker_.settings();
+  const Settings& settings = worker_.settings();
   scanner_ = {};
   served_any_ = true;
   method_.assign(head.method);
@@ -246,7 +246,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   cooked_.resize(http1::cooked_url_capacity(head.target, head.host));
   http1::CookedUrl url;
   if (const auto error = http1::cook_url(head.target, head.target_form, head.host, local_ip_,
-                                         local_port_, false, options.limits, cooked_, url);
+                                         local_port_, false, settings.limits, cooked_, url);
       error != http1::Error::none) {
     return reject(answer_for(error));
   }
@@ -265,7 +265,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   }
   std::string body;
   if (!body_done_) {
-    decode_body(options.inline_body_bytes, &body);
+    decode_body(settings.inline_body_bytes, &body);
     if (body_failed_) return reject(answer_for(body_error_));
   }
   request_id_ = worker_.service().next_request_id();
@@ -619,10 +619,10 @@ void HttpConnection::begin_shutdown() {
 }
 
 void HttpConnection::on_tick(unsigned now) {
-  const Settings& options = worker_.settings();
+  const Settings& settings = worker_.settings();
   // A client that takes nothing of what we owe it for this long is gone for our purposes
   // (HTTP.sys's minimum send rate, in its simplest form until the timers issue).
-  if (out_sent_ < out_.size() && now - last_write_progress_ >= options.idle_connection_seconds) {
+  if (out_sent_ < out_.size() && now - last_write_progress_ >= settings.idle_connection_seconds) {
     log_error(0, "Timer_MinBytesPerSecond");
     return close_now();
   }
@@ -632,11 +632,11 @@ void HttpConnection::on_tick(unsigned now) {
       return;
     case Phase::reading_head:
       if (in_start_ < in_.size()) {
-        if (now - head_started_ >= options.header_wait_seconds) {
+        if (now - head_started_ >= settings.header_wait_seconds) {
           log_error(0, "Timer_HeaderWait");
           close_now();
         }
-      } else if (now - last_activity_ >= options.idle_connection_seconds) {
+      } else if (now - last_activity_ >= settings.idle_connection_seconds) {
         if (served_any_) log_error(0, "Timer_ConnectionIdle");
         close_now();
       }

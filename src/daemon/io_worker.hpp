@@ -41,7 +41,6 @@ class IoWorker {
   void remove_listener(std::uint16_t port);
   void stop_accepting();
   void destroy_later(std::uint64_t connection_id);
-  std::size_t connection_count() const noexcept { return connections_.size(); }
   nlohmann::json describe_connections() const;  // for httpcfg show servicestate
 
   // --- from the service loop, through post(): act on the connection if it still exists

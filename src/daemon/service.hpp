@@ -44,7 +44,6 @@ class Service {
   // Runs until SIGTERM/SIGINT, then drains and returns the exit status.
   int run();
 
-  const Options& options() const noexcept { return options_; }
   ErrorLog& error_log() noexcept { return *error_log_; }
   std::shared_ptr<const route::PrefixTable> routes() const { return routes_.load(); }
   std::uint64_t next_request_id() { return ++request_ids_; }
