@@ -100,6 +100,17 @@ nlohmann::json describe(httpapi::Request& request, const std::string& app,
   };
 }
 
+// The body in `pieces` calls of about equal size, the first with the head.
+void send_in_pieces(httpapi::Request& request, std::string_view body, unsigned pieces) {
+  const std::size_t size = (body.size() + pieces - 1) / pieces;
+  if (request.begin(200, {{"Content-Type", "application/json"}}) != HTTPAPI_OK) return;
+  while (body.size() > size) {
+    if (request.write(body.substr(0, size)) != HTTPAPI_OK) return;
+    body.remove_prefix(size);
+  }
+  request.end(body);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +144,12 @@ int main(int argc, char** argv) {
   cli.add_option("--receive-window", window,
                  "Requests taken ahead of receive calls (1 = HTTP.sys's rule)")
       ->check(CLI::Range(1, 1024));
+  unsigned stream = 1;
+  cli.add_option("--stream", stream,
+                 "Send each answer in this many separate calls without a Content-Length "
+                 "(chunked on the wire for HTTP/1.1)")
+      ->check(CLI::Range(1, 4096));
+  std::uint64_t served = 0;
   std::string verbosity;
   cli.add_option("--503-verbosity", verbosity, "How refused requests are answered")
       ->check(CLI::IsMember({"basic", "limited", "full"}));
@@ -210,10 +227,14 @@ int main(int argc, char** argv) {
     if (!body) continue;  // the client left while sending its body
     Sha256 hash;
     hash.update(*body);
+    nlohmann::json answer = describe(*request, app_name, body->size(), hash.hex());
+    answer["served"] = ++served;
     const std::string json =
-        describe(*request, app_name, body->size(), hash.hex()).dump(-1, ' ', false,
-                                                                   nlohmann::json::error_handler_t::replace) +
-        "\n";
+        answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (stream > 1) {
+      send_in_pieces(*request, json, stream);
+      continue;
+    }
     const std::string length = std::to_string(json.size());
     const bool head = request->method() == "HEAD";
     request->respond(200, {{"Content-Type", "application/json"}, {"Content-Length", length}},

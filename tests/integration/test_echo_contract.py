@@ -7,12 +7,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import ServiceTestCase, curl, free_port, http, sha256_hex  # noqa: E402
+from harness import ServiceTestCase, binary, curl, free_port, http, sha256_hex  # noqa: E402
 
 KEYS = {"app", "method", "raw_url", "url", "version", "headers", "body_length", "body_sha256",
         "remote", "local", "url_context", "request_id", "connection_id"}
-# Keys added after issue 2 (request trailers); allowed, and checked where they apply.
-OPTIONAL_KEYS = {"trailers"}
+# Keys added after issue 2 (request trailers; issue 6's "served", the number of requests
+# this process answered); allowed, and checked where they apply.
+OPTIONAL_KEYS = {"trailers", "served"}
 URL_KEYS = {"full", "host", "port", "path", "query"}
 EMPTY_SHA = sha256_hex(b"")
 
@@ -164,6 +165,31 @@ class EchoContract(ServiceTestCase):
             c.close()
         self.assertEqual(len(set(request_ids)), len(request_ids), "request_id is unique")
         self.assertEqual(len(set(connection_ids)), 4, "connections have distinct ids")
+
+
+class StreamedEchoTest(ServiceTestCase):
+    """httpapi-echo --stream N: the answer in N calls without Content-Length, so the service
+    chunks it for HTTP/1.1 and delimits it by closing for HTTP/1.0; "served" counts."""
+
+    def test_streamed_answer_is_chunked_and_counts(self):
+        port = free_port()
+        self.start_app([binary("HTTPAPI_ECHO"), "--url", f"http://+:{port}/", "--stream", "4"],
+                       "stream")
+        c = self.conn(port)
+        c.send(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.header("Transfer-Encoding"), "chunked")
+        self.assertIsNone(r.header("Content-Length"))
+        self.assertGreaterEqual(len(r.chunks), 4)
+        self.assertEqual(r.json()["served"], 1)
+        c.send(b"GET /two HTTP/1.1\r\nHost: x\r\n\r\n")  # same connection, still in sync
+        self.assertEqual(c.read_response().json()["served"], 2)
+        old = self.conn(port)
+        old.send(b"GET /three HTTP/1.0\r\n\r\n")
+        r = old.read_response()
+        self.assertIsNone(r.header("Transfer-Encoding"))
+        self.assertEqual(r.json()["raw_url"], "/three")
+        self.assertTrue(old.wait_closed(5))
 
 
 if __name__ == "__main__":
