@@ -14,7 +14,7 @@
 # that commit are exported with `git archive` and built once into build-profile-<sha>.
 #
 # Usage: bench/profile.sh [--requests N] [--connections C] [--top K] [--perf-seconds S]
-#                         [--commit REV] [--keep]
+#                         [--commit REV] [--upstream-keepalive N] [--keep]
 set -euo pipefail
 
 REQUESTS=20000
@@ -23,6 +23,7 @@ TOP=25
 PERF_SECONDS=5
 KEEP=0
 COMMIT_REV=
+UPSTREAM_KEEPALIVE=32  # nginx's idle upstream connections in (c), as in run.sh
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --requests) REQUESTS=$2; shift ;;
@@ -30,6 +31,7 @@ while [[ $# -gt 0 ]]; do
     --top) TOP=$2; shift ;;
     --perf-seconds) PERF_SECONDS=$2; shift ;;
     --commit) COMMIT_REV=$2; shift ;;
+    --upstream-keepalive) UPSTREAM_KEEPALIVE=$2; shift ;;
     --keep) KEEP=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown argument $1" >&2; exit 2 ;;
@@ -213,19 +215,89 @@ syscalls "$WORK/strace.httpapid" "httpapid"
 syscalls "$WORK/strace.hello" "httpapi-hello"
 
 # ---- 3. perf --------------------------------------------------------------------------------
+# count_per_request LABEL URL NAME=PID...: system calls and context switches per request of
+# each process over a wrk run (perf stat on tracepoints, counted in the kernel: cheap).
+count_per_request() {
+  local label=$1 url=$2; shift 2
+  local spec name pid pids=() names=() requests
+  taskset -c 1 wrk -t1 -c50 -d2s "$url" >/dev/null  # warm-up
+  for spec in "$@"; do
+    name=${spec%%=*} pid=${spec#*=}
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$pid" \
+      -o "$WORK/perfstat.$name" & pids+=($!)
+    names+=("$name")
+  done
+  sleep 0.5
+  taskset -c 1 wrk -t1 -c50 -d"${PERF_SECONDS}s" "$url" >"$WORK/wrk.count" 2>&1
+  kill -INT "${pids[@]}"
+  wait "${pids[@]}" 2>/dev/null || true
+  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.count")
+  for name in "${names[@]}"; do
+    python3 - "$WORK/perfstat.$name" "$requests" "$label" "$name" \
+      "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/wrk.count")" <<'EOF2'
+import sys
+counts = {}
+for line in open(sys.argv[1]):
+    f = line.strip().split(",")
+    if len(f) > 2 and f[0].replace(".", "").isdigit():
+        counts[f[2]] = float(f[0])
+n = int(sys.argv[2])
+print(f"| {sys.argv[3]} | {sys.argv[4]} | {int(sys.argv[5]):,} | "
+      f"{counts.get('raw_syscalls:sys_enter', 0) / n:.2f} | {counts.get('context-switches', 0) / n:.2f} |")
+EOF2
+  done
+}
+
 if [[ $PERF_SECONDS != 0 ]] && command -v perf >/dev/null &&
    perf stat -e raw_syscalls:sys_enter,context-switches -o /dev/null true >/dev/null 2>&1; then
+  log "perf stat: system calls and context switches per request under wrk -c50, ${PERF_SECONDS}s each"
+  COUNTS=$WORK/counts.md
   start_pair perf
+  count_per_request "(a) httpapid → hello" "$URL" "httpapid=$DAEMON_PID" "httpapi-hello=$HELLO_PID" >"$COUNTS"
+  stop_pair
+  # The peers, configured as in bench/run.sh: (b) nginx return 200, (c) nginx -> upstream_hello.
+  if command -v nginx >/dev/null && command -v cc >/dev/null; then
+    chmod 711 "$WORK"
+    mkdir -p "$WORK/peers/tmp" && chmod 711 "$WORK/peers"
+    cc -O2 -o "$WORK/peers/upstream_hello" "$BENCH/upstream_hello.c"
+    taskset -c 0 "$WORK/peers/upstream_hello" "$WORK/peers/up.sock" >"$WORK/peers/up.log" 2>&1 &
+    UP_PID=$!; STARTED+=("$UP_PID")
+    wait_for 10 "upstream_hello" grep -q '^ready$' "$WORK/peers/up.log"
+    chmod 666 "$WORK/peers/up.sock"
+    PB=$(free_port) PC=$(free_port)
+    while [[ $PC == "$PB" ]]; do PC=$(free_port); done
+    d=$WORK/peers
+    cat >"$d/nginx.conf" <<EOF2
+worker_processes 1;
+pid $d/nginx.pid;
+lock_file $d/nginx.lock;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off; default_type text/plain; keepalive_requests 100000000;
+    client_body_temp_path $d/tmp/body; proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi; uwsgi_temp_path $d/tmp/uwsgi; scgi_temp_path $d/tmp/scgi;
+    upstream hello { server unix:$d/up.sock; keepalive $UPSTREAM_KEEPALIVE; }
+    server { listen 127.0.0.1:$PB; location / { return 200 "Hello, World!"; } }
+    server {
+        listen 127.0.0.1:$PC;
+        location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    }
+}
+EOF2
+    taskset -c 0 nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" -g 'daemon off;' \
+      >"$d/nginx.log" 2>&1 &
+    NGINX_PID=$!; STARTED+=("$NGINX_PID")
+    wait_for 10 "nginx" curl -fsS -o /dev/null "http://127.0.0.1:$PB/"
+    NGINX_WORKER=$(tr -d " \n" <"/proc/$NGINX_PID/task/$NGINX_PID/children")
+    count_per_request "(b) nginx return 200" "http://127.0.0.1:$PB/" "nginx-worker=$NGINX_WORKER" >>"$COUNTS"
+    count_per_request "(c) nginx → upstream_hello, keepalive $UPSTREAM_KEEPALIVE" "http://127.0.0.1:$PC/" \
+      "nginx-worker=$NGINX_WORKER" "upstream_hello=$UP_PID" >>"$COUNTS"
+    kill -TERM "$NGINX_PID" "$UP_PID"
+    wait "$NGINX_PID" "$UP_PID" 2>/dev/null || true
+  fi
+  start_pair perf2
   taskset -c 1 wrk -t1 -c50 -d2s "$URL" >/dev/null  # warm-up
-  log "perf stat: system calls and context switches per request under wrk -c50, ${PERF_SECONDS}s"
-  perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$DAEMON_PID" \
-    -o "$WORK/perfstat.httpapid" & P1=$!
-  perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$HELLO_PID" \
-    -o "$WORK/perfstat.hello" & P2=$!
-  sleep 0.5
-  taskset -c 1 wrk -t1 -c50 -d"${PERF_SECONDS}s" "$URL" >"$WORK/wrk.stat" 2>&1
-  kill -INT "$P1" "$P2"
-  wait "$P1" "$P2" 2>/dev/null || true
   log "perf record: cpu-clock samples under wrk -c50, ${PERF_SECONDS}s"
   perf record -q -e cpu-clock -F 4999 -g -p "$DAEMON_PID,$HELLO_PID" -o "$WORK/perf.data" \
     >/dev/null 2>&1 & P3=$!
@@ -235,27 +307,14 @@ if [[ $PERF_SECONDS != 0 ]] && command -v perf >/dev/null &&
   wait "$P3" 2>/dev/null || true
   stop_pair
 
-  echo "### Under full load: wrk -t1 -c50 on CPU 1, httpapid + httpapi-hello on CPU 0 (no valgrind)"
+  echo "### Under full load: wrk -t1 -c50 on CPU 1, the server side on CPU 0 (no valgrind)"
   echo
-  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.stat")
-  echo "perf stat over a ${PERF_SECONDS}s wrk run: $(grep Requests/sec "$WORK/wrk.stat" | tr -s ' '), $requests requests."
+  echo "System calls and context switches per request (perf stat, ${PERF_SECONDS} s wrk run each; the"
+  echo "nginx master and idle processes are left out):"
   echo
-  echo '```'
-  printf '%-16s %14s %16s\n' process syscalls/req ctx-switches/req
-  for who in httpapid hello; do
-    python3 - "$WORK/perfstat.$who" "$requests" "$who" <<'EOF2'
-import sys
-counts = {}
-for line in open(sys.argv[1]):
-    f = line.strip().split(",")
-    if len(f) > 2 and f[0].replace(".", "").isdigit():
-        counts[f[2]] = float(f[0])
-n = int(sys.argv[2])
-print(f"{sys.argv[3]:16s} {counts.get('raw_syscalls:sys_enter', 0) / n:14.2f} "
-      f"{counts.get('context-switches', 0) / n:16.2f}")
-EOF2
-  done
-  echo '```'
+  echo "| scenario | process | req/s | syscalls/req | context switches/req |"
+  echo "|---|---|---:|---:|---:|"
+  cat "$COUNTS"
   echo
   echo "perf record (cpu-clock, -g) over another ${PERF_SECONDS}s run ($(grep Requests/sec "$WORK/wrk.perf" | tr -s ' ')): self time by process and object:"
   echo

@@ -16,18 +16,24 @@
 # and left out of the medians. Ratios (a)/(c) and (a)/(b) are taken per round.
 #
 # Usage: bench/run.sh [--record] [--duration SECONDS] [--rounds N] [--connections N]
-#                     [--depth N] [--commit REV] [--no-build] [--keep]
+#                     [--depth N] [--upstream-keepalive N] [--commit REV] [--no-build]
+#                     [--keep]
 #   --record     append the table, machine, commit and commands to bench/RESULTS.md
 #   --commit     benchmark a committed revision instead of the working tree: its sources are
 #                exported with `git archive` to a temporary directory and built once into
 #                <repo>/build-release-<sha> (kept for the next run); git state is not touched
 #   --duration   seconds per wrk run (default 10)
 #   --rounds     rounds (default 3)
+#   --upstream-keepalive  idle upstream connections nginx keeps in (c) (default 64: at least
+#                the 50 client connections, so nginx never reconnects to its upstream; with
+#                32 it reconnects for about a quarter of the requests, see RESULTS.md)
 #   --no-build   do not run the (incremental) release build first
 #   --keep       keep the temporary directory (logs, configs) for inspection
 # Environment: BUILD_DIR (default <repo>/build-release), WARMUP seconds (default 2),
-#   QUIET_WAIT seconds (default 30): before each run, wait up to this long for CPUs 0-1 to be
+#   QUIET_WAIT seconds (default 20): before each run, wait up to this long for CPUs 0-1 to be
 #   less than QUIET_PERCENT (default 10) busy with other work; the run goes ahead anyway after.
+#   QUIET_BUDGET seconds (default 300): total time spent waiting for quiet and re-running
+#   disturbed runs; once used up, runs go ahead without either (keeps the total bounded).
 set -euo pipefail
 
 ARGS="$*"
@@ -35,13 +41,15 @@ DURATION=10
 ROUNDS=3
 CONNECTIONS=50
 DEPTH=16
+UPSTREAM_KEEPALIVE=64
 RECORD=0
 BUILD=1
 KEEP=0
 COMMIT_REV=
 WARMUP=${WARMUP:-2}
-QUIET_WAIT=${QUIET_WAIT:-30}
+QUIET_WAIT=${QUIET_WAIT:-20}
 QUIET_PERCENT=${QUIET_PERCENT:-10}
+QUIET_BUDGET=${QUIET_BUDGET:-300}
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -50,6 +58,7 @@ while [[ $# -gt 0 ]]; do
     --rounds) ROUNDS=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
     --depth) DEPTH=$2; shift ;;
+    --upstream-keepalive) UPSTREAM_KEEPALIVE=$2; shift ;;
     --commit) COMMIT_REV=$2; shift ;;
     --no-build) BUILD=0 ;;
     --keep) KEEP=1 ;;
@@ -162,6 +171,9 @@ alive() { kill -0 "$1" 2>/dev/null; }
 
 children_of() { cat "/proc/$1/task/$1/children" 2>/dev/null || true; }
 
+SRV=(taskset -c "$SERVER_CPU")
+CLI=(taskset -c "$CLIENT_CPU")
+
 PORT_A=$(free_port); PORT_B=$(free_port); PORT_C=$(free_port)
 while [[ $PORT_B == "$PORT_A" ]]; do PORT_B=$(free_port); done
 while [[ $PORT_C == "$PORT_A" || $PORT_C == "$PORT_B" ]]; do PORT_C=$(free_port); done
@@ -170,14 +182,14 @@ declare -A URL SERVER_PIDS COMMANDS
 
 # ---- (a) httpapid -> httpapi-hello --------------------------------------------------------
 mkdir -p "$WORK/a"
-COMMANDS[a]="taskset -c $SERVER_CPU $HTTPAPID --state-dir $WORK/a/state --io-threads 1
-HTTPAPI_CONTROL=$WORK/a/state/control.sock taskset -c $SERVER_CPU $HELLO http://+:$PORT_A/"
-taskset -c "$SERVER_CPU" "$HTTPAPID" --state-dir "$WORK/a/state" --io-threads 1 \
+COMMANDS[a]="${SRV[*]} $HTTPAPID --state-dir $WORK/a/state --io-threads 1
+HTTPAPI_CONTROL=$WORK/a/state/control.sock ${SRV[*]} $HELLO http://+:$PORT_A/"
+"${SRV[@]}" "$HTTPAPID" --state-dir "$WORK/a/state" --io-threads 1 \
   >"$WORK/a/httpapid.log" 2>&1 &
 HTTPAPID_PID=$!
 STARTED+=("$HTTPAPID_PID")
 wait_for 10 "httpapid control socket" test -S "$WORK/a/state/control.sock"
-HTTPAPI_CONTROL="$WORK/a/state/control.sock" taskset -c "$SERVER_CPU" "$HELLO" \
+HTTPAPI_CONTROL="$WORK/a/state/control.sock" "${SRV[@]}" "$HELLO" \
   "http://+:$PORT_A/" >"$WORK/a/hello.log" 2>&1 &
 HELLO_PID=$!
 STARTED+=("$HELLO_PID")
@@ -221,7 +233,7 @@ start_nginx() {  # start_nginx NAME DIR PORT -> sets NGINX_PID
   local name=$1 dir=$2 port=$3
   nginx -t -q -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' ||
     die "nginx config for ($name) is invalid"
-  taskset -c "$SERVER_CPU" nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
+  "${SRV[@]}" nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
     -g 'daemon off;' >"$dir/stdout.log" 2>&1 &
   NGINX_PID=$!
   STARTED+=("$NGINX_PID")
@@ -239,12 +251,12 @@ write_nginx_conf "$WORK/b" "$PORT_B" '        location / {
 start_nginx b "$WORK/b" "$PORT_B"
 URL[b]="http://127.0.0.1:$PORT_B/"
 SERVER_PIDS[b]=$NGINX_PIDS
-COMMANDS[b]="taskset -c $SERVER_CPU nginx -p $WORK/b/ -c $WORK/b/nginx.conf -e $WORK/b/error.log -g 'daemon off;'"
+COMMANDS[b]="${SRV[*]} nginx -p $WORK/b/ -c $WORK/b/nginx.conf -e $WORK/b/error.log -g 'daemon off;'"
 
 # ---- (c) nginx -> upstream_hello on a Unix socket -------------------------------------------
 mkdir -p "$WORK/c"
 cc -O2 -Wall -o "$WORK/c/upstream_hello" "$BENCH/upstream_hello.c" || die "cc upstream_hello.c failed"
-taskset -c "$SERVER_CPU" "$WORK/c/upstream_hello" "$WORK/c/hello.sock" >"$WORK/c/upstream.log" 2>&1 &
+"${SRV[@]}" "$WORK/c/upstream_hello" "$WORK/c/hello.sock" >"$WORK/c/upstream.log" 2>&1 &
 UPSTREAM_PID=$!
 STARTED+=("$UPSTREAM_PID")
 wait_for 10 "upstream_hello" grep -q '^ready$' "$WORK/c/upstream.log"
@@ -257,14 +269,14 @@ write_nginx_conf "$WORK/c" "$PORT_C" '        location / {
             proxy_set_header Connection "";
         }' "    upstream hello {
         server unix:$WORK/c/hello.sock;
-        keepalive 32;
+        keepalive $UPSTREAM_KEEPALIVE;
     }"
 start_nginx c "$WORK/c" "$PORT_C"
 URL[c]="http://127.0.0.1:$PORT_C/"
 SERVER_PIDS[c]="$NGINX_PIDS,$UPSTREAM_PID"
 COMMANDS[c]="cc -O2 -o $WORK/c/upstream_hello bench/upstream_hello.c
-taskset -c $SERVER_CPU $WORK/c/upstream_hello $WORK/c/hello.sock
-taskset -c $SERVER_CPU nginx -p $WORK/c/ -c $WORK/c/nginx.conf -e $WORK/c/error.log -g 'daemon off;'"
+${SRV[*]} $WORK/c/upstream_hello $WORK/c/hello.sock
+${SRV[*]} nginx -p $WORK/c/ -c $WORK/c/nginx.conf -e $WORK/c/error.log -g 'daemon off;'"
 
 # ---- sanity checks --------------------------------------------------------------------------
 for s in a b c; do
@@ -282,7 +294,7 @@ for p in ${SERVER_PIDS[a]//,/ } ${SERVER_PIDS[b]//,/ } ${SERVER_PIDS[c]//,/ }; d
 done
 
 # ---- measurement ----------------------------------------------------------------------------
-WRK_BASE="taskset -c $CLIENT_CPU wrk -t1 -c$CONNECTIONS --latency --timeout 5s"
+WRK_BASE="${CLI[*]} wrk -t1 -c$CONNECTIONS --latency --timeout 5s"
 RUNS=$WORK/runs.jsonl
 : >"$RUNS"
 
@@ -301,6 +313,7 @@ for s in "${SCENARIOS[@]}"; do
   $(wrk_command "$s" "$WARMUP") >/dev/null
 done
 
+BUDGET_END=$(( SECONDS + QUIET_BUDGET ))
 total=$(( ROUNDS * ${#SCENARIOS[@]} * DURATION ))
 log "measuring: $ROUNDS rounds x ${#SCENARIOS[@]} runs x ${DURATION}s (~${total}s)"
 for round in $(seq "$ROUNDS"); do
@@ -310,15 +323,18 @@ for round in $(seq "$ROUNDS"); do
       alive "$p" || die "server process $p of ($base) died before round $round"
     done
     for attempt in 1 2; do
-      if ! busy=$($STATS wait-quiet "$QUIET_WAIT" "$QUIET_PERCENT"); then
-        log "WARNING: CPUs 0-1 still ${busy}% busy with other work after ${QUIET_WAIT}s; measuring anyway"
+      if (( SECONDS < BUDGET_END )); then
+        wait_s=$(( BUDGET_END - SECONDS < QUIET_WAIT ? BUDGET_END - SECONDS : QUIET_WAIT ))
+        if ! busy=$($STATS wait-quiet "$wait_s" "$QUIET_PERCENT"); then
+          log "WARNING: CPUs 0-1 still ${busy}% busy with other work after ${wait_s}s; measuring anyway"
+        fi
       fi
       echo "=== round $round, scenario $s: $(wrk_command "$s" "$DURATION")" >&2
       rc=0
       $STATS measure --out "$WORK/run.json" --scenario "$s" --round "$round" \
         --pids "${SERVER_PIDS[$base]}" -- $(wrk_command "$s" "$DURATION") >&2 || rc=$?
       [[ $rc == 0 || $rc == 3 ]] || die "stats.py measure failed ($rc)"
-      if [[ $rc == 3 && $attempt == 1 ]]; then
+      if [[ $rc == 3 && $attempt == 1 ]] && (( SECONDS < BUDGET_END )); then
         log "other work disturbed this run; running it again"
         continue
       fi
@@ -339,7 +355,7 @@ errors=$(cat "$WORK"/a/state/logs/httperr*.log 2>/dev/null | grep -vc '^#' || tr
 [[ ${errors:-0} == 0 ]] || log "httpapid error log has $errors entries (keep them with --keep)"
 
 # ---- report -------------------------------------------------------------------------------
-TABLE=$($STATS report "$RUNS")
+TABLE=$(C_KEEPALIVE=$UPSTREAM_KEEPALIVE $STATS report "$RUNS")
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 MODEL=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 if [[ -n $COMMIT_REV ]]; then
@@ -360,6 +376,7 @@ REPORT=$(cat <<EOF
 - machine: $CPUS CPUs, $MODEL, Linux $(uname -r)
 - commit: $COMMIT ($TREE), build: $BUILD_DIR (Release)
 - peers: $NGINX_VERSION, wrk $WRK_VERSION; $ROUNDS rounds × ${DURATION} s per run, ${WARMUP} s warm-up per scenario; $CONNECTIONS connections, pipelining depth $DEPTH in (d)
+- isolation: server side on CPU 0, wrk on CPU 1; before each run waited up to ${QUIET_WAIT} s for CPUs 0-1 to be < ${QUIET_PERCENT}% busy with other work, disturbed runs (> 20% of a CPU) run again once, within a ${QUIET_BUDGET} s budget
 - script: \`bench/run.sh $ARGS\`
 
 $TABLE
@@ -375,6 +392,14 @@ ${COMMANDS[b]}
 ${COMMANDS[c]}
 # wrk, per round in this order:
 $(for s in "${SCENARIOS[@]}"; do wrk_command "$s" "$DURATION"; done)
+\`\`\`
+
+per-run records (bench/stats.py measure; \`bench/stats.py report FILE\` rebuilds the tables):
+\`\`\`json
+$(cut -c1-2000 "$RUNS" | python3 -c 'import json,sys
+for line in sys.stdin:
+    r = json.loads(line); r.pop("command", None)
+    print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}))')
 \`\`\`
 
 nginx.conf of (c):

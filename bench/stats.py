@@ -213,6 +213,8 @@ SCENARIO_TITLES = {
 def title(name):
     base, _, depth = name.partition("-p")
     t = SCENARIO_TITLES.get(base, base)
+    if base == "c" and os.environ.get("C_KEEPALIVE"):
+        t = t.replace("keepalive)", f"keepalive {os.environ['C_KEEPALIVE']})")
     return f"(d) {t}, pipelined ×{depth}" if depth else t
 
 
@@ -253,6 +255,20 @@ def report(argv):
                "flight per connection, which is wrong with pipelining (its percentiles then come "
                "out as 0 or meaningless), so no p99 is reported for pipelined runs.")
     out.append("")
+    clean = [r for r in runs if r["valid"] and not r.get("noisy")]
+    if noisy_count := sum(1 for r in runs if r.get("noisy") and r["valid"]):
+        out.append(f"Undisturbed runs only ({len(clean)} of {len(runs)}; other load ≤ 20%), "
+                   "req/s and server CPU µs/req, median (min–max):")
+        out.append("")
+        for sc in order:
+            c = [r for r in clean if r["scenario"] == sc]
+            if c:
+                out.append(f"- {title(sc)}: {spread([r['rps'] for r in c], lambda v: f'{v:,.0f}')} req/s, "
+                           f"{spread([r['server_cpu_us_per_req'] for r in c], lambda v: f'{v:.2f}')} µs/req "
+                           f"({len(c)} run{'s' if len(c) > 1 else ''})")
+            else:
+                out.append(f"- {title(sc)}: none")
+        out.append("")
     out.append("Ratios are taken per round (same round, back-to-back runs), then median (min–max) over rounds.")
     out.append("")
     out.append("| ratio | req/s | server CPU µs/req |")
@@ -279,7 +295,7 @@ def report(argv):
     if noisy:
         out.append("")
         out.append("Runs during which other work on the machine used more than 20% of a CPU "
-                   "(kept above; each was already retried once):")
+                   "(kept above; each was run once more first while the retry budget lasted):")
         for r in noisy:
             out.append(f"- {r['scenario']} round {r['round']}: other load "
                        f"{r['other_cpu_util'] * 100:.0f}%")
