@@ -40,6 +40,17 @@ class PollingApplicationTest(ServiceTestCase):
         self.assertLess(int(words[7]), 300000, r.body)
 
 
+    def test_known_headers_are_merged(self):
+        port = free_port()
+        self.start_app([binary("HTTPAPI_POLL_APP"), f"http://+:{port}/p/"], "poll")
+        r = http(port, path="/p/h", headers=[("Cookie", "a=1"), ("Accept", "text/html"),
+                                              ("Cookie", "b=2"), ("Accept", "*/*")])
+        lines = r.body.decode().splitlines()
+        self.assertIn("cookie=a=1; b=2", lines)
+        self.assertIn("accept=text/html, */*", lines)
+        self.assertIn(f"host=127.0.0.1:{port}", lines)
+
+
 class ControlSocketAbuseTest(ServiceTestCase):
 
     def setUp(self):

@@ -54,10 +54,20 @@ int main(int argc, char **argv) {
       continue;
     }
     if (e) return fail("receive", e);
-    char body[128];
-    int n = snprintf(body, sizeof body, "polled %lu after %lu wakeups, longest receive %ld us\n",
-                     ++answered, wakeups, longest_us);
     const httpapi_request_info *info = httpapi_request_get_info(request);
+    /* Known headers as the library merged them (docs/http1.md): repeated Cookie lines
+     * joined with "; ", repeated Accept lines with ", ", Host (a singleton) kept first. */
+    const httpapi_bytes cookie = info->known_headers[HTTPAPI_HEADER_COOKIE];
+    const httpapi_bytes accept = info->known_headers[HTTPAPI_HEADER_ACCEPT];
+    const httpapi_bytes host = info->known_headers[HTTPAPI_HEADER_HOST];
+    char body[512];
+    int n = snprintf(body, sizeof body,
+                     "polled %lu after %lu wakeups, longest receive %ld us\n"
+                     "cookie=%.*s\naccept=%.*s\nhost=%.*s\n",
+                     ++answered, wakeups, longest_us, (int)cookie.length,
+                     cookie.data ? cookie.data : "", (int)accept.length,
+                     accept.data ? accept.data : "", (int)host.length,
+                     host.data ? host.data : "");
     static const httpapi_header type = {{"Content-Type", 12}, {"text/plain", 10}};
     httpapi_response response = {200, NULL, &type, 1, body, (size_t)n};
     if (info->url_context != 7) response.status = 500;
