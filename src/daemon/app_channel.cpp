@@ -42,7 +42,10 @@ void AppChannel::on_events(std::uint32_t events) {
 
 void AppChannel::on_readable() {
   char buffer[64 * 1024];
-  for (;;) {
+  // A bounded read per event: an application writing as fast as we read would otherwise
+  // keep this loop going, and its responses would pile up here before any slow client's
+  // backpressure (pause_reading) could take effect. Epoll calls again for the rest.
+  for (int reads = 0; reads < 4 && pauses_ == 0; ++reads) {
     const ssize_t n = ::read(fd_, buffer, sizeof buffer);
     if (n > 0) {
       in_.append(buffer, static_cast<std::size_t>(n));

@@ -44,6 +44,7 @@ _DEFAULTS = {
     "HTTPAPI_HALF_RESPONSE": "tests/integration/httpapi-it-half-response",
     "HTTPCFG": "tools/httpcfg/httpcfg",
     "HTTPAPI_POLL_APP": "tests/integration/httpapi-it-poll-app",
+    "HTTPAPI_BIG_RESPONSE": "tests/integration/httpapi-it-big-response",
 }
 
 

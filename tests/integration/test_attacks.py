@@ -6,7 +6,7 @@ import socket
 import time
 import unittest
 
-from harness import ServiceTestCase, free_port, http
+from harness import ServiceTestCase, binary, free_port, http
 
 MAX_REQUEST_BYTES = 4096
 MAX_FIELD_LENGTH = 1024
@@ -158,6 +158,47 @@ class AttackTest(ServiceTestCase):
         finally:
             for s in idle:
                 s.close()
+
+
+class SlowReaderTest(ServiceTestCase):
+    """A client that reads slowly while the application sends fast: the service holds about
+    1 MiB for the connection and makes the application wait, instead of buffering the whole
+    response; the response arrives complete."""
+
+    def test_fast_application_slow_client(self):
+        port = free_port()
+        mib = 48
+        self.start_app([binary("HTTPAPI_BIG_RESPONSE"), f"http://+:{port}/big/", str(mib)],
+                       "big")
+        pid = self.service.pid
+        before = rss_kib(pid)
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        s.sendall(b"GET /big/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        time.sleep(2)  # the application could have sent everything by now
+        grown = rss_kib(pid) - before
+        self.assertLess(grown, 12 * 1024, f"httpapid buffered {grown} KiB for a slow client")
+        data = bytearray()
+        s.settimeout(30)
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        head, _, body = bytes(data).partition(b"\r\n\r\n")
+        self.assertIn(b"Transfer-Encoding: chunked", head)
+        payload = bytearray()
+        while True:  # de-chunk
+            line, _, body = body.partition(b"\r\n")
+            size = int(line, 16)
+            if size == 0:
+                break
+            payload += body[:size]
+            body = body[size + 2:]
+        self.assertEqual(len(payload), mib * 1024 * 1024)
+        self.assertEqual(payload[:26], b"abcdefghijklmnopqrstuvwxyz")
+        self.assertEqual(http(port, path="/big/", timeout=30).status, 200)
 
 
 if __name__ == "__main__":
