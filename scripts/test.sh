@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test: the whole ctest suite (unit,
-# conformance, integration) in a debug build and again under ASan+UBSan, a compile check of
-# the public headers, and a short run of every libFuzzer target.
+# conformance, integration) in a debug build and again under ASan+UBSan, the release build,
+# a compile check of the public headers, and a short run of every libFuzzer target.
 # Usage: scripts/test.sh [--quick]   (--quick: debug build only, no sanitizers, no fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,10 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite debug
 if [ $quick -eq 0 ]; then
+  # The main job (scripts/run.sh) and the benchmarks use the optimised build: it must compile
+  # too (optimisation brings warnings of its own, and warnings are errors).
+  echo "== build: release"
+  bash scripts/build.sh release
   run_suite sanitize
   echo "== fuzz smoke (each target ${FUZZ_SECONDS:-15} s)"
   bash scripts/build.sh fuzz

@@ -248,7 +248,8 @@ std::string format_servicestate(const Json& answer) {
       rows.push_back({std::to_string(number(c, "id")), std::to_string(number(c, "worker")),
                       text(c, "state"), text(c, "remote"), text(c, "local")});
     }
-    out += "\n" + table(rows, "    ");
+    out += '\n';  // appended in two steps: GCC 12's -Wrestrict misfires on "\n" + string
+    out += table(rows, "    ");
   }
   return out;
 }
