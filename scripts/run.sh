@@ -8,7 +8,13 @@ cd "$(dirname "$0")/.."
 port=${1:-8080}
 
 bash scripts/install-deps.sh
-bash scripts/build.sh release httpapid httpcfg httpapi-echo httpapi-hello httpapi-counter >/dev/null
+build_log=$(mktemp /tmp/httpapi-build.XXXXXX.log)
+if ! bash scripts/build.sh release httpapid httpcfg httpapi-echo httpapi-hello httpapi-counter \
+     > "$build_log" 2>&1; then
+  tail -30 "$build_log" >&2
+  echo "run.sh: the build failed; full log in $build_log" >&2
+  exit 1
+fi
 bin=build/release
 
 state=$(mktemp -d /tmp/httpapi-run.XXXXXX)
