@@ -337,6 +337,17 @@ void Service::on_close_group(AppChannel& channel, const ipc::Frame& frame) {
   reply(channel, call.call, kOk);
 }
 
+// Points every URL of the group at `queue_id` (0: no queue, requests get 503).
+void Service::route_group_to(Group& group, std::uint64_t queue_id) {
+  group.queue_id = queue_id;
+  for (const auto& [text, context] : group.urls) {
+    route::UrlPrefix prefix;
+    route::parse_url_prefix(text, prefix);
+    table_.remove(text);
+    table_.add(prefix, route::Target{queue_id, context, group.id});
+  }
+}
+
 void Service::remove_group(Group& group) {
   for (const auto& [text, context] : group.urls) table_.remove(text);
   groups_.erase(group.id);
@@ -416,13 +427,7 @@ void Service::on_bind_group(AppChannel& channel, const ipc::Frame& frame) {
     return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
                  "the queue belongs to another user");
   }
-  group->queue_id = call.queue;
-  for (const auto& [text, context] : group->urls) {
-    route::UrlPrefix prefix;
-    route::parse_url_prefix(text, prefix);
-    table_.remove(text);
-    table_.add(prefix, route::Target{group->queue_id, context, group->id});
-  }
+  route_group_to(*group, call.queue);
   publish_routes();
   reply(channel, call.call, kOk);
 }
@@ -751,14 +756,7 @@ void Service::destroy_queue(RequestQueue& queue) {
   // Groups bound to it stay registered; their requests get 503 until bound again.
   const std::uint64_t id = queue.id();
   for (auto& [group_id, group] : groups_) {
-    if (group.queue_id != id) continue;
-    group.queue_id = 0;
-    for (const auto& [text, context] : group.urls) {
-      route::UrlPrefix prefix;
-      route::parse_url_prefix(text, prefix);
-      table_.remove(text);
-      table_.add(prefix, route::Target{0, context, group.id});
-    }
+    if (group.queue_id == id) route_group_to(group, 0);
   }
   queues_.erase(id);
   publish_routes();

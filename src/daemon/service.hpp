@@ -111,6 +111,7 @@ class Service {
 
   Group* find_group(AppChannel& channel, std::uint64_t client_group);
   void remove_group(Group& group);
+  void route_group_to(Group& group, std::uint64_t queue_id);
   void publish_routes();
   std::uint32_t open_port(std::uint16_t port, std::string& detail);
   void close_unused_ports();
