@@ -254,8 +254,8 @@ bool note_field(std::string_view name, std::string_view value, Semantics& s) {
   return true;
 }
 
-Error check_host(std::string_view input, const RequestLine& rl, const Semantics& s,
-                 const Limits& limits) {
+[[gnu::always_inline]] inline Error check_host(std::string_view input, const RequestLine& rl,
+                                              const Semantics& s, const Limits& limits) {
   if (s.host_count > 1) return Error::bad_request;
   const bool http11 = rl.minor == 1;
   if (s.host_count == 0) {
@@ -271,7 +271,8 @@ Error check_host(std::string_view input, const RequestLine& rl, const Semantics&
                                                               : Error::invalid_hostname;
 }
 
-Error check_framing(const RequestLine& rl, const FramingFields& f, const Limits& limits) {
+[[gnu::always_inline]] inline Error check_framing(const RequestLine& rl, const FramingFields& f,
+                                                 const Limits& limits) {
   if (f.cl_invalid || f.cl_conflict) return Error::bad_request;
   // Both present is the request-smuggling pattern (RFC 9112 §6.3 allows rejecting it).
   if (f.te_seen && f.cl_seen) return Error::bad_request;
@@ -318,9 +319,10 @@ inline void store_scanner(HeadScanner& to, const HeadScanner& from) noexcept {
 
 // The blank line ending at `end` completed the head; `rl`, `sem` and the first `count`
 // entries of `storage` describe all of it.
-HeadResult finish(std::string_view input, const RequestLine& rl, const Semantics& sem,
-                  std::span<Field> storage, std::size_t count, std::size_t end,
-                  const Limits& limits, RequestHead& head) {
+[[gnu::always_inline]] inline HeadResult finish(std::string_view input, const RequestLine& rl,
+                                               const Semantics& sem, std::span<Field> storage,
+                                               std::size_t count, std::size_t end,
+                                               const Limits& limits, RequestHead& head) {
   // The request line is known even when the head is refused: the error log shows it.
   head.method = fresh_view(rl.method);
   head.target = fresh_view(rl.target);
@@ -360,8 +362,9 @@ inline bool http_1_dot(const char* p) {
   if constexpr (std::endian::native == std::endian::little) {
     std::uint64_t word;
     std::memcpy(&word, p, 8);
-    std::uint64_t expected = 0;
-    std::memcpy(&expected, "HTTP/1.", 7);
+    // "HTTP/1." as a little-endian word, a constant: built with memcpy at run time it went
+    // through the stack, and the 8-byte load could not be forwarded from the 4-byte stores.
+    constexpr std::uint64_t expected = 0x2E312F50545448ULL;
     return (word & 0x00FFFFFFFFFFFFFFULL) == expected;
   } else {
     return std::memcmp(p, "HTTP/1.", 7) == 0;
@@ -484,8 +487,9 @@ struct FastField {
 // reached, a free storage slot, a well-formed Content-Length. Stops before the first line
 // it cannot take (the general code then decides that line); returns true when it consumed
 // the blank line ending the head.
-bool fast_lines(const char* s, std::size_t n, const Limits& limits, std::size_t request_cross,
-                std::span<Field> storage, HeadScanner& sc, RequestLine& rl, Semantics& sem) {
+[[gnu::always_inline]] inline bool fast_lines(const char* s, std::size_t n, const Limits& limits,
+                                              std::size_t request_cross, std::span<Field> storage,
+                                              HeadScanner& sc, RequestLine& rl, Semantics& sem) {
   std::size_t pos = sc.line_start;
   std::size_t lf = 0;
   std::size_t content_end = 0;
@@ -536,11 +540,12 @@ inline std::size_t content_end_of(const char* s, std::size_t start, std::size_t 
   return lf > start && s[lf - 1] == '\r' ? lf - 1 : lf;
 }
 
-}  // namespace
-
-HeadResult parse_request_head(std::string_view input, const Limits& limits,
-                              std::span<Field> field_storage, RequestHead& head,
-                              HeadScanner& scanner) noexcept {
+// The general parser: any input, any scanner state.
+[[gnu::noinline]] HeadResult parse_general(std::string_view input, const Limits& limits,
+                                           std::span<Field> field_storage, RequestHead& head,
+                                           HeadScanner& scanner) noexcept {
+  head.method = head.target = {};
+  head.version_major = head.version_minor = 1;
   // A scanner that does not fit this input was not reset between requests: start over.
   if (scanner.scanned > input.size() || scanner.line_start > scanner.scanned) scanner = {};
   // What this call gathers describes the whole head only if it starts before the request
@@ -562,7 +567,7 @@ HeadResult parse_request_head(std::string_view input, const Limits& limits,
       return leave(finish(input, rl, sem, field_storage, sc.field_lines, end, limits, head));
     }
     HeadScanner again{};
-    const HeadResult r = parse_request_head(input, limits, field_storage, head, again);
+    const HeadResult r = parse_general(input, limits, field_storage, head, again);
     scanner = again;
     return r;
   };
@@ -620,6 +625,31 @@ HeadResult parse_request_head(std::string_view input, const Limits& limits,
     if (!note_field(field.name, field.value, sem)) return fail(Error::bad_request);
     field_storage[sc.field_lines - 1] = field;
   }
+}
+
+}  // namespace
+
+// Most heads arrive whole and plain: a fresh scanner and the fast path over every line. That
+// case runs here without the general code's loop and bookkeeping; anything else (a head in
+// pieces, an unusual line, an error) is parsed by parse_general from the start, so the fast
+// attempt costs at most one extra pass over the bytes of a head's first segment.
+HeadResult parse_request_head(std::string_view input, const Limits& limits,
+                              std::span<Field> field_storage, RequestHead& head,
+                              HeadScanner& scanner) noexcept {
+  if (scanner.scanned == 0 && !scanner.in_fields) {
+    HeadScanner sc{};
+    RequestLine rl;
+    Semantics sem;
+    if (fast_lines(input.data(), input.size(), limits,
+                   syntax::sat_add(limits.max_request_bytes, 1), field_storage, sc, rl, sem)) {
+      const HeadResult r =
+          finish(input, rl, sem, field_storage, sc.field_lines, sc.line_start, limits, head);
+      store_scanner(scanner, sc);
+      return r;
+    }
+    scanner = {};
+  }
+  return parse_general(input, limits, field_storage, head, scanner);
 }
 
 }  // namespace httpapi::http1

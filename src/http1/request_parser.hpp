@@ -41,21 +41,24 @@ enum class Framing : std::uint8_t {
 
 enum class TargetForm : std::uint8_t { origin, absolute, asterisk, authority };
 
+// Written by parse_request_head (see there which members an answer fills). Members have no
+// initialisers on purpose: a caller declares one per parse, and zeroing its ~100 bytes first
+// would cost more than parsing a small request.
 struct RequestHead {
   std::string_view method;
   std::string_view target;     // the raw URL exactly as sent
-  TargetForm target_form = TargetForm::origin;
-  int version_major = 1;
-  int version_minor = 1;
-  Field* fields = nullptr;     // points into the caller's storage
-  std::size_t field_count = 0;
+  TargetForm target_form;
+  int version_major;
+  int version_minor;
+  Field* fields;               // points into the caller's storage
+  std::size_t field_count;
   std::string_view host;       // Host header value, or the authority of an absolute-form target
-  Framing framing = Framing::none;
-  std::uint64_t content_length = 0;
-  bool keep_alive = true;       // version default adjusted by Connection: close / keep-alive
-  bool expect_continue = false; // Expect: 100-continue (HTTP/1.1 only)
-  bool upgrade = false;         // Connection: upgrade with an Upgrade header
-  std::size_t head_length = 0;  // bytes of the head including the blank line
+  Framing framing;
+  std::uint64_t content_length;
+  bool keep_alive;              // version default adjusted by Connection: close / keep-alive
+  bool expect_continue;         // Expect: 100-continue (HTTP/1.1 only)
+  bool upgrade;                 // Connection: upgrade with an Upgrade header
+  std::size_t head_length;      // bytes of the head including the blank line
 };
 
 enum class Status : std::uint8_t { complete, incomplete, error };
@@ -78,12 +81,14 @@ struct HeadScanner {
 };
 
 // Parses one request head from the start of `input`.
-// - complete: `head` is filled; views point into `input`; `consumed` bytes belong to the head.
+// - complete: every member of `head` is written; views point into `input`; `consumed` bytes
+//   belong to the head.
 // - incomplete: call again with the same bytes plus more. Fails with request_too_long once
 //   `input` holds more than limits.max_request_bytes without a complete head.
 // - error: `error` says why; the connection must be answered and closed. When the whole
 //   head arrived and only its meaning was refused (Host, framing, 411, 413, 501), method,
-//   target and version are filled, for the error log.
+//   target and version are filled, for the error log; otherwise method and target are empty.
+//   Other members are unspecified after an error or incomplete.
 // More fields than `field_storage` holds -> request_too_long.
 HeadResult parse_request_head(std::string_view input, const Limits& limits,
                               std::span<Field> field_storage, RequestHead& head,
