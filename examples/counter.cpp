@@ -1,5 +1,6 @@
 // counter.cpp: a C++ example on <httpapi/httpapi.hpp>. Counts the visits of every path
-// under its prefix and streams the answer in two pieces (chunked on the wire).
+// under its prefix and streams the answer in two pieces (chunked on the wire), ending with
+// the count as a trailer field.
 //   httpapi-counter http://+:8080/count/
 #include <cstdio>
 #include <map>
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
     const unsigned long count = ++visits[std::string(request->path())];
     request->begin(200, {{"Content-Type", "text/plain"}});
     request->write(std::string(request->path()) + " has been visited ");
-    request->end(std::to_string(count) + (count == 1 ? " time\n" : " times\n"));
+    request->write(std::to_string(count) + (count == 1 ? " time\n" : " times\n"));
+    // The count again as a trailer field: what a stream computes while it runs goes last.
+    request->end_with_trailers({{"X-Visits", std::to_string(count)}});
   }
 }

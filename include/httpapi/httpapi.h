@@ -317,6 +317,16 @@ HTTPAPI_API const httpapi_header *httpapi_request_trailers(const httpapi_request
 /* Flags for httpapi_send_response and httpapi_send_body. */
 #define HTTPAPI_SEND_FLAG_DISCONNECT 0x1u /* close the connection after this response */
 #define HTTPAPI_SEND_FLAG_MORE_DATA 0x2u  /* more body follows in httpapi_send_body calls */
+/* httpapi_send_response only: a streamed response without Content-Length is not chunked
+ * but sent as given and delimited by closing the connection (HTTP.sys's classic behaviour;
+ * an application that frames its body itself sends Transfer-Encoding instead). */
+#define HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING 0x4u
+/* Holds the body bytes of this call in the library and sends them together with later
+ * ones (as HTTP.sys's BUFFER_DATA): held bytes go out once HTTPAPI_SEND_BUFFER_BYTES are
+ * held, with the first call without this flag, or with the call that ends the response.
+ * Many small writes then cost one message to the service and one chunk on the wire. */
+#define HTTPAPI_SEND_FLAG_BUFFER_DATA 0x8u
+#define HTTPAPI_SEND_BUFFER_BYTES 16384u
 
 typedef struct httpapi_response {
   uint16_t status;                /* 100..999 */
@@ -347,6 +357,19 @@ HTTPAPI_API httpapi_error httpapi_send_response(httpapi_request *request, const 
  * SERVICE_UNAVAILABLE, TOO_LARGE. */
 HTTPAPI_API httpapi_error httpapi_send_body(httpapi_request *request, const void *data, size_t length,
                                 uint32_t flags);
+
+/* Ends a response started with MORE_DATA by sending trailer fields after its body (RFC 9110
+ * §6.5), e.g. a checksum or a gRPC status computed while streaming. Held BUFFER_DATA bytes
+ * go out first. The trailers reach the client only when the response is chunked (an
+ * HTTP/1.1 client and no Content-Length); otherwise the response ends without them, as
+ * RFC 9110 allows. Fields that frame, route or authenticate a message may not be trailers:
+ * Content-Length, Transfer-Encoding, Host, Content-Type, Content-Encoding, Content-Range,
+ * Trailer, Authorization, Set-Cookie, Cache-Control, Expect, Range, TE and Connection.
+ * Errors: INVALID_PARAMETER (bad or forbidden name, bad value, count without headers),
+ * INVALID_STATE (no response started, or it is finished), CONNECTION_GONE,
+ * SERVICE_UNAVAILABLE, TOO_LARGE. The caller keeps ownership of `trailers`. */
+HTTPAPI_API httpapi_error httpapi_send_trailers(httpapi_request *request,
+                                                const httpapi_header *trailers, size_t count);
 
 /* Abandons the request: the service closes its client connection (as HTTP.sys's
  * HttpCancelHttpRequest). Errors: SERVICE_UNAVAILABLE. The handle must still be released. */

@@ -214,6 +214,16 @@ class Request {
   httpapi_error end(std::string_view data = {}) {
     return httpapi_send_body(h_.get(), data.data(), data.size(), 0);
   }
+  // Ends a stream with trailer fields (docs/responses.md says when they reach the client).
+  httpapi_error end_with_trailers(std::initializer_list<Header> trailers) {
+    const std::vector<httpapi_header> c_trailers =
+        to_c(std::span<const Header>(trailers.begin(), trailers.size()));
+    return httpapi_send_trailers(h_.get(), c_trailers.data(), c_trailers.size());
+  }
+  // An interim response (100-199 but 101), e.g. 103 Early Hints; the final one follows.
+  httpapi_error inform(std::uint16_t status, std::initializer_list<Header> headers) {
+    return start(status, std::span<const Header>(headers.begin(), headers.size()), {}, 0);
+  }
   httpapi_error cancel() { return httpapi_cancel(h_.get()); }
 
  private:
@@ -229,13 +239,18 @@ class Request {
     return true;
   }
 
-  httpapi_error start(std::uint16_t status, std::span<const Header> headers,
-                      std::string_view body, std::uint32_t flags) {
+  static std::vector<httpapi_header> to_c(std::span<const Header> headers) {
     std::vector<httpapi_header> c_headers;
     c_headers.reserve(headers.size());
     for (const Header& h : headers) {
       c_headers.push_back({{h.name.data(), h.name.size()}, {h.value.data(), h.value.size()}});
     }
+    return c_headers;
+  }
+
+  httpapi_error start(std::uint16_t status, std::span<const Header> headers,
+                      std::string_view body, std::uint32_t flags) {
+    const std::vector<httpapi_header> c_headers = to_c(headers);
     httpapi_response response{};
     response.status = status;
     response.headers = c_headers.data();

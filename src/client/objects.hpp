@@ -139,4 +139,7 @@ struct httpapi_request {
   // response progress
   bool response_started = false;
   bool response_finished = false;
+  // HTTPAPI_SEND_FLAG_BUFFER_DATA: frames and body bytes not yet written to the service
+  std::string held_frames;
+  std::string held_body;
 };

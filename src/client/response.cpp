@@ -51,15 +51,55 @@ void append_body_frames(std::string& frames, std::uint64_t request, std::string_
   } while (!data.empty());
 }
 
+// Moves the bytes held by BUFFER_DATA into frames (one body piece, not yet the last).
+void frame_held_body(httpapi_request& request) {
+  if (request.held_body.empty()) return;
+  append_body_frames(request.held_frames, request.info.request_id, request.held_body,
+                     HTTPAPI_SEND_FLAG_MORE_DATA);
+  request.held_body.clear();
+}
+
+// Writes `frames` after everything held, or holds them too while BUFFER_DATA asks for it
+// and fewer than HTTPAPI_SEND_BUFFER_BYTES are held.
+httpapi_error write_after_held(httpapi_request& request, std::string frames, bool hold) {
+  if (hold && request.held_frames.size() + request.held_body.size() + frames.size() <
+                  HTTPAPI_SEND_BUFFER_BYTES) {
+    request.held_frames += frames;
+    return HTTPAPI_OK;
+  }
+  frame_held_body(request);
+  std::string all = std::move(request.held_frames);
+  request.held_frames.clear();
+  all += frames;
+  return all.empty() ? HTTPAPI_OK : write_or_break(*request.queue, all);
+}
+
+constexpr std::uint32_t kResponseFlags = HTTPAPI_SEND_FLAG_DISCONNECT |
+                                         HTTPAPI_SEND_FLAG_MORE_DATA |
+                                         HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING |
+                                         HTTPAPI_SEND_FLAG_BUFFER_DATA;
+constexpr std::uint32_t kBodyFlags =
+    HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_BUFFER_DATA;
+
+// RFC 9110 §6.5.1: fields a recipient needs to frame, route or authenticate a message, or
+// that change how its content is read, cannot come after the content.
+bool forbidden_trailer(std::string_view name) {
+  using httpapi::http1::syntax::iequals;
+  for (std::string_view banned :
+       {"Content-Length", "Transfer-Encoding", "Host", "Content-Type", "Content-Encoding",
+        "Content-Range", "Trailer", "Authorization", "Set-Cookie", "Cache-Control", "Expect",
+        "Range", "TE", "Connection"}) {
+    if (iequals(name, banned)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 extern "C" httpapi_error httpapi_send_response(httpapi_request* request,
                                                const httpapi_response* response,
                                                uint32_t flags) {
-  if (!request || !response) return HTTPAPI_ERROR_INVALID_PARAMETER;
-  if (flags & ~(HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA)) {
-    return HTTPAPI_ERROR_INVALID_PARAMETER;
-  }
+  if (!request || !response || (flags & ~kResponseFlags)) return HTTPAPI_ERROR_INVALID_PARAMETER;
   if (response->status < 100 || response->status > 999) return HTTPAPI_ERROR_INVALID_PARAMETER;
   const std::string_view reason = response->reason ? response->reason : "";
   if (!valid_text(reason.data(), reason.size())) return HTTPAPI_ERROR_INVALID_PARAMETER;
@@ -102,7 +142,11 @@ extern "C" httpapi_error httpapi_send_response(httpapi_request* request,
     return HTTPAPI_ERROR_TOO_LARGE;
   }
   if (!rest.empty()) append_body_frames(frames, request->info.request_id, rest, flags);
-  if (httpapi_error e = write_or_break(*request->queue, frames); e != HTTPAPI_OK) return e;
+  const bool hold = !interim && (flags & HTTPAPI_SEND_FLAG_BUFFER_DATA) &&
+                    (flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+  if (httpapi_error e = write_after_held(*request, std::move(frames), hold); e != HTTPAPI_OK) {
+    return e;
+  }
   if (!interim) {
     request->response_started = true;
     request->response_finished = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
@@ -112,19 +156,61 @@ extern "C" httpapi_error httpapi_send_response(httpapi_request* request,
 
 extern "C" httpapi_error httpapi_send_body(httpapi_request* request, const void* data,
                                            size_t length, uint32_t flags) {
-  if (!request || (length && !data)) return HTTPAPI_ERROR_INVALID_PARAMETER;
-  if (flags & ~(HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA)) {
+  if (!request || (length && !data) || (flags & ~kBodyFlags)) {
     return HTTPAPI_ERROR_INVALID_PARAMETER;
   }
   if (!request->response_started || request->response_finished) {
     return HTTPAPI_ERROR_INVALID_STATE;
   }
   if (httpapi_error e = sendable(request); e != HTTPAPI_OK) return e;
+  const std::string_view bytes(static_cast<const char*>(data), length);
+  const bool more = flags & HTTPAPI_SEND_FLAG_MORE_DATA;
+  if (more && (flags & HTTPAPI_SEND_FLAG_BUFFER_DATA) &&
+      request->held_frames.size() + request->held_body.size() + length <
+          HTTPAPI_SEND_BUFFER_BYTES) {
+    request->held_body.append(bytes);
+    return HTTPAPI_OK;
+  }
+  // Held bytes and these go out as one piece (the last piece carries the flags).
   std::string frames;
-  append_body_frames(frames, request->info.request_id,
-                     {static_cast<const char*>(data), length}, flags);
-  if (httpapi_error e = write_or_break(*request->queue, frames); e != HTTPAPI_OK) return e;
-  request->response_finished = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+  if (request->held_body.empty()) {
+    append_body_frames(frames, request->info.request_id, bytes, flags);
+  } else {
+    request->held_body.append(bytes);
+    append_body_frames(frames, request->info.request_id, request->held_body, flags);
+    request->held_body.clear();
+  }
+  if (httpapi_error e = write_after_held(*request, std::move(frames), false); e != HTTPAPI_OK) {
+    return e;
+  }
+  request->response_finished = !more;
+  return HTTPAPI_OK;
+}
+
+extern "C" httpapi_error httpapi_send_trailers(httpapi_request* request,
+                                               const httpapi_header* trailers, size_t count) {
+  if (!request || (count && !trailers)) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  std::string list;
+  for (size_t i = 0; i < count; ++i) {
+    const httpapi_header& h = trailers[i];
+    if (!valid_name(h.name) || !valid_text(h.value.data, h.value.length) ||
+        forbidden_trailer({h.name.data, h.name.length})) {
+      return HTTPAPI_ERROR_INVALID_PARAMETER;
+    }
+    ipc::append_header(list, {h.name.data, h.name.length}, {h.value.data, h.value.length});
+  }
+  if (!request->response_started || request->response_finished) {
+    return HTTPAPI_ERROR_INVALID_STATE;
+  }
+  if (httpapi_error e = sendable(request); e != HTTPAPI_OK) return e;
+  std::string frames;
+  if (!ipc::encode(frames, ipc::SendTrailers{request->info.request_id, list})) {
+    return HTTPAPI_ERROR_TOO_LARGE;
+  }
+  if (httpapi_error e = write_after_held(*request, std::move(frames), false); e != HTTPAPI_OK) {
+    return e;
+  }
+  request->response_finished = true;
   return HTTPAPI_OK;
 }
 

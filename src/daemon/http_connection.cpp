@@ -35,6 +35,21 @@ constexpr unsigned kLingerSeconds = 2;
 constexpr std::size_t kOutputHighWater = 1024 * 1024;
 constexpr std::size_t kOutputLowWater = 256 * 1024;
 
+// The application may not split or smuggle a response: names are tokens, values have no
+// CR, LF or NUL (the library checks this too).
+bool valid_field(std::string_view name, std::string_view value) {
+  return http1::syntax::is_token(name) && http1::syntax::all_of(value, http1::syntax::k_field);
+}
+
+bool valid_fields(std::string_view list) {
+  ipc::HeaderListReader reader(list);
+  std::string_view name, value;
+  while (reader.next(name, value)) {
+    if (!valid_field(name, value)) return false;
+  }
+  return reader.ok();
+}
+
 unsigned monotonic_seconds() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -434,6 +449,12 @@ void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel
     if (!response_started_) return flush();  // an interim 1xx response
     append_body(m.body);
     if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) finish_response();
+  } else if (f.type == static_cast<std::uint16_t>(ipc::Type::send_trailers)) {
+    ipc::SendTrailers m;
+    if (!ipc::decode(f, m) || !response_started_ || !valid_fields(m.trailers)) {
+      return abort("Internal");
+    }
+    finish_response(m.trailers);
   } else {
     ipc::SendBody m;
     if (!ipc::decode(f, m) || !response_started_) return abort("Internal");
@@ -465,11 +486,7 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
   ipc::HeaderListReader reader(headers);
   std::string_view name, value;
   while (reader.next(name, value)) {
-    // The application may not split or smuggle a response: names are tokens, values have no
-    // CR, LF or NUL (the library checks this too).
-    if (!http1::syntax::is_token(name) || !http1::syntax::all_of(value, http1::syntax::k_field)) {
-      return false;
-    }
+    if (!valid_field(name, value)) return false;
     if (http1::syntax::iequals(name, "Content-Length")) {
       std::uint64_t parsed = 0;
       if (!http1::syntax::parse_decimal(value, parsed)) return false;
@@ -491,7 +508,9 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
   if (!reader.ok()) return false;
   const bool interim = status < 200 && status != 101;
   if (interim) {
-    send(head.append("\r\n"));
+    // RFC 9110 §15.2: an HTTP/1.0 client does not understand 1xx; it is not sent one.
+    if (version_minor_ >= 1) send(head.append("\r\n"));
+    continue_sent_ = continue_sent_ || status == 100;  // no second, automatic 100 Continue
     return true;
   }
   const bool final_piece = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
@@ -515,7 +534,7 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
       const auto end = std::to_chars(digits, digits + sizeof digits, body_size).ptr;
       head.append("Content-Length: ").append(digits, end).append("\r\n");
     }
-  } else if (version_minor_ >= 1) {
+  } else if (version_minor_ >= 1 && !(flags & HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING)) {
     framing_ = ResponseFraming::chunked;
     if (!head_only_) head += "Transfer-Encoding: chunked\r\n";
   } else {
@@ -563,8 +582,8 @@ void HttpConnection::append_body(std::string_view data) {
   body_sent_ += data.size();
 }
 
-void HttpConnection::finish_response() {
-  if (body_allowed_ && framing_ == ResponseFraming::chunked) send("0\r\n\r\n");
+void HttpConnection::finish_response(std::string_view trailers) {
+  if (body_allowed_ && framing_ == ResponseFraming::chunked) send_last_chunk(trailers);
   if (body_allowed_ && framing_ == ResponseFraming::length && body_sent_ != declared_length_) {
     // Fewer bytes than declared: the client would wait forever for the rest.
     log_error(0, "Internal");
@@ -578,6 +597,15 @@ void HttpConnection::finish_response() {
   phase_ = body_done_ ? Phase::reading_head : Phase::draining;
   if (phase_ == Phase::reading_head) finish_exchange();
   process();
+}
+
+// The last chunk, then the trailer section (checked by valid_fields) and the blank line.
+void HttpConnection::send_last_chunk(std::string_view trailers) {
+  std::string end = "0\r\n";
+  ipc::HeaderListReader reader(trailers);
+  std::string_view name, value;
+  while (reader.next(name, value)) end.append(name).append(": ").append(value).append("\r\n");
+  send(end.append("\r\n"));
 }
 
 void HttpConnection::on_fail(std::uint64_t request_id, const SelfAnswer& answer,

@@ -68,7 +68,8 @@ class HttpConnection {
   bool write_response_head(std::uint32_t flags, std::uint16_t status, std::string_view reason,
                            std::string_view headers, std::size_t body_size);
   void append_body(std::string_view data);
-  void finish_response();
+  void finish_response(std::string_view trailers = {});
+  void send_last_chunk(std::string_view trailers);
   void abort(std::string_view log_reason);
 
   void log_error(int status, std::string_view reason);

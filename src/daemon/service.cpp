@@ -112,6 +112,20 @@ int make_listener(const std::string& address, std::uint16_t port, int& error) {
   return fd;
 }
 
+// Whether this send frame is the application's last word on its request. Read from the
+// fixed part (send_response and send_body start with u32 flags, send_response then has its
+// u16 status) without decoding the whole frame: the connection decodes it.
+bool ends_response(const ipc::Frame& frame) {
+  if (frame.type == static_cast<std::uint16_t>(ipc::Type::send_trailers)) return true;
+  ipc::FrameReader fixed(frame);
+  const std::uint32_t flags = fixed.u32();
+  if (frame.type == static_cast<std::uint16_t>(ipc::Type::send_response)) {
+    const std::uint16_t status = fixed.u16();
+    if (status < 200 && status != 101) return false;  // an interim 1xx: the final one follows
+  }
+  return !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+}
+
 }  // namespace
 
 Service::Service(Options options) : options_(std::move(options)) {
@@ -296,6 +310,7 @@ void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
       case Type::read_body: return on_read_body(channel, frame);
       case Type::send_response: return on_send(channel, frame);
       case Type::send_body: return on_send(channel, frame);
+      case Type::send_trailers: return on_send(channel, frame);
       case Type::cancel: return on_cancel(channel, frame);
       case Type::queue_allow: return on_queue_allow(channel, frame);
       case Type::queue_property: return on_queue_property(channel, frame);
@@ -603,9 +618,8 @@ void Service::on_read_body(AppChannel& channel, const ipc::Frame& frame) {
 }
 
 void Service::on_send(AppChannel& channel, const ipc::Frame& frame) {
-  if (frame.fixed.size() < 4) return channel.close("malformed send");
-  const std::uint32_t flags = static_cast<std::uint32_t>(static_cast<unsigned char>(frame.fixed[0])) |
-                              static_cast<std::uint32_t>(static_cast<unsigned char>(frame.fixed[1])) << 8;
+  if (frame.fixed.size() < 8) return channel.close("malformed send");
+  const bool last = ends_response(frame);
   auto pending = requests_.find(frame.tag);
   if (pending == requests_.end() || pending->second.channel != &channel) return;
   std::string bytes(frame.fixed.data() - ipc::kHeaderSize,
@@ -614,7 +628,7 @@ void Service::on_send(AppChannel& channel, const ipc::Frame& frame) {
   const std::uint64_t connection = pending->second.connection_id;
   // The last piece ends the service's part: forget the request before the connection runs
   // (it may run inline and report back).
-  if (!(flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
+  if (last) {
     channel.delivered.erase(frame.tag);
     requests_.erase(pending);
   }

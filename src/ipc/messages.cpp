@@ -276,6 +276,20 @@ bool decode(const Frame& f, SendBody& m) {
   return r.ok();
 }
 
+bool encode(std::string& out, const SendTrailers& m) {
+  FrameWriter w(out, raw(Type::send_trailers), m.request);
+  w.bytes(m.trailers);
+  return w.finish();
+}
+
+bool decode(const Frame& f, SendTrailers& m) {
+  if (!is(f, Type::send_trailers)) return false;
+  FrameReader r(f);
+  m.request = f.tag;
+  m.trailers = r.bytes();
+  return r.ok() && count_headers(m.trailers) >= 0;
+}
+
 bool encode(std::string& out, const Cancel& m) {
   FrameWriter w(out, raw(Type::cancel), m.request);
   return w.finish();

@@ -33,6 +33,7 @@ enum class Type : std::uint16_t {
   cancel = 25,         // tag = request id
   queue_allow = 26,    // let another user or group open this named queue
   queue_property = 27, // set a queue property
+  send_trailers = 31,  // tag = request id; ends the response
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -148,6 +149,11 @@ struct SendBody {
   std::string_view data;
 };
 
+struct SendTrailers {
+  std::uint64_t request = 0;
+  std::string_view trailers;  // header list
+};
+
 struct Cancel {
   std::uint64_t request = 0;
 };
@@ -199,6 +205,7 @@ bool encode(std::string& out, const QueueProperty& m);
 bool encode(std::string& out, const ReadBody& m);
 bool encode(std::string& out, const SendResponse& m);
 bool encode(std::string& out, const SendBody& m);
+bool encode(std::string& out, const SendTrailers& m);
 bool encode(std::string& out, const Cancel& m);
 bool encode(std::string& out, const Request& m);
 bool encode(std::string& out, const Body& m);
@@ -220,6 +227,7 @@ bool decode(const Frame& f, QueueProperty& m);
 bool decode(const Frame& f, ReadBody& m);
 bool decode(const Frame& f, SendResponse& m);
 bool decode(const Frame& f, SendBody& m);
+bool decode(const Frame& f, SendTrailers& m);
 bool decode(const Frame& f, Cancel& m);
 bool decode(const Frame& f, Request& m);
 bool decode(const Frame& f, Body& m);

@@ -37,7 +37,11 @@ class Counter(ServiceTestCase):
             self.assertEqual(h.get("transfer-encoding"), "chunked")
             self.assertNotIn("content-length", h)
             self.assertEqual(h.get("content-type"), "text/plain")
-            self.assertEqual(body, visited("/count/x", n))
+            # curl -D - writes the trailer fields after the body
+            self.assertEqual(body, visited("/count/x", n) + b"X-Visits: %d\r\n" % n)
+        # the stream ends with the count as a trailer field
+        raw = curl("--raw", self.url("/count/x")).stdout
+        self.assertTrue(raw.endswith(b"\r\n0\r\nX-Visits: 4\r\n\r\n"), raw[-60:])
         # another path has its own count; the cooked path is what the app sees
         res = curl(self.url("/count/%79"))
         self.assertEqual(res.stdout, visited("/count/y", 1))

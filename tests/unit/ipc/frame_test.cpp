@@ -237,6 +237,7 @@ TEST(Messages, BodyAndSends) {
   ipc::append_header(trailers, "Checksum", "abc");
   ipc::encode(out, ipc::Body{9, ipc::kBodyEnd, "tail", trailers});
   ipc::encode(out, ipc::SendBody{9, 2, "more"});
+  ipc::encode(out, ipc::SendTrailers{9, trailers});
   ipc::encode(out, ipc::Cancel{9});
   ipc::encode(out, ipc::RequestGone{9});
   ipc::encode(out, ipc::ReadBody{9, 4096});
@@ -255,6 +256,12 @@ TEST(Messages, BodyAndSends) {
   ASSERT_TRUE(ipc::decode(f, send));
   EXPECT_EQ(send.data, "more");
   EXPECT_EQ(send.flags, 2u);
+  rest.remove_prefix(consumed);
+  ASSERT_EQ(ipc::next_frame(rest, f, consumed), ipc::FrameStatus::complete);
+  ipc::SendTrailers end;
+  ASSERT_TRUE(ipc::decode(f, end));
+  EXPECT_EQ(end.request, 9u);
+  EXPECT_EQ(end.trailers, trailers);
   rest.remove_prefix(consumed);
   ASSERT_EQ(ipc::next_frame(rest, f, consumed), ipc::FrameStatus::complete);
   ipc::Cancel cancel;

@@ -1,0 +1,136 @@
+/* Drives the response features of the C API, one URL path each, so a test can look at the
+ * bytes on the wire:
+ *   /trailers        three streamed pieces, then httpapi_send_trailers (X-Checksum, X-Pieces)
+ *   /bad-trailers    the calls that must fail (trailers before the response, a framing
+ *                    field as trailer, a CR in a value); the body lists the errors
+ *   /hints           103 Early Hints with a Link header, then 200
+ *   /continue        an explicit 100 Continue, then reads the body and answers its length
+ *   /nochunk         three pieces with NO_AUTO_CHUNKING: no framing, closed at the end
+ *   /buffered/N      N pieces of 10 bytes with BUFFER_DATA (N < 1600: one chunk on the wire)
+ *   /unbuffered/N    the same without BUFFER_DATA (N chunks)
+ * Usage: response_features PREFIX */
+#include <httpapi/httpapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEADER(n, v) {{n, sizeof(n) - 1}, {v, strlen(v)}}
+
+static httpapi_error stream(httpapi_request *request, uint32_t head_flags) {
+  httpapi_response response = {200, NULL, NULL, 0, NULL, 0};
+  httpapi_error e = httpapi_send_response(request, &response, head_flags);
+  static const char *const pieces[] = {"alpha,", "beta,", "gamma"};
+  for (int i = 0; !e && i < 3; ++i) {
+    e = httpapi_send_body(request, pieces[i], strlen(pieces[i]), HTTPAPI_SEND_FLAG_MORE_DATA);
+  }
+  return e;
+}
+
+static void trailers(httpapi_request *request) {
+  if (stream(request, HTTPAPI_SEND_FLAG_MORE_DATA)) return;
+  const httpapi_header fields[] = {HEADER("X-Checksum", "alpha,beta,gamma"),
+                                   HEADER("X-Pieces", "3")};
+  httpapi_send_trailers(request, fields, 2);
+}
+
+static void bad_trailers(httpapi_request *request) {
+  char report[512];
+  const httpapi_header fine[] = {HEADER("X-Fine", "1")};
+  const httpapi_header framing[] = {HEADER("content-length", "5")};
+  const httpapi_header split[] = {HEADER("X-Split", "a\r\nInjected: yes")};
+  const httpapi_error early = httpapi_send_trailers(request, fine, 1);
+  httpapi_response response = {200, NULL, NULL, 0, NULL, 0};
+  httpapi_send_response(request, &response, HTTPAPI_SEND_FLAG_MORE_DATA);
+  const httpapi_error forbidden = httpapi_send_trailers(request, framing, 1);
+  const httpapi_error injected = httpapi_send_trailers(request, split, 1);
+  snprintf(report, sizeof report, "%s %s %s", httpapi_error_name(early),
+           httpapi_error_name(forbidden), httpapi_error_name(injected));
+  httpapi_send_body(request, report, strlen(report), 0);
+  const httpapi_error late = httpapi_send_trailers(request, fine, 1);
+  fprintf(stderr, "after the end: %s\n", httpapi_error_name(late));
+}
+
+static void hints(httpapi_request *request) {
+  const httpapi_header link[] = {HEADER("Link", "</style.css>; rel=preload; as=style")};
+  httpapi_response early = {103, NULL, link, 1, NULL, 0};
+  if (httpapi_send_response(request, &early, 0)) return;
+  httpapi_response response = {200, NULL, NULL, 0, "final", 5};
+  httpapi_send_response(request, &response, 0);
+}
+
+static void explicit_continue(httpapi_request *request) {
+  httpapi_response go_on = {100, NULL, NULL, 0, NULL, 0};
+  if (httpapi_send_response(request, &go_on, 0)) return;
+  const httpapi_request_info *info = httpapi_request_get_info(request);
+  size_t total = info->body.length;
+  char buffer[4096];
+  size_t n;
+  while (httpapi_read_body(request, buffer, sizeof buffer, &n, 10000) == HTTPAPI_OK) total += n;
+  char text[32];
+  snprintf(text, sizeof text, "%zu", total);
+  httpapi_response response = {200, NULL, NULL, 0, text, strlen(text)};
+  httpapi_send_response(request, &response, 0);
+}
+
+static void pieces(httpapi_request *request, long count, uint32_t flags) {
+  httpapi_response response = {200, NULL, NULL, 0, NULL, 0};
+  httpapi_error e = httpapi_send_response(request, &response, HTTPAPI_SEND_FLAG_MORE_DATA);
+  if (count > 100000) count = 100000;
+  for (int i = 0; !e && i < (int)count; ++i) {
+    char piece[16];
+    snprintf(piece, sizeof piece, "%09d,", i);
+    e = httpapi_send_body(request, piece, 10,
+                          i + 1 < count ? flags | HTTPAPI_SEND_FLAG_MORE_DATA : 0);
+  }
+}
+
+static void answer(httpapi_request *request) {
+  const httpapi_bytes path = httpapi_request_get_info(request)->url.path;
+  char p[256];
+  snprintf(p, sizeof p, "%.*s", (int)path.length, path.data);
+  const char *last = strrchr(p, '/');
+  const long n = last ? atol(last + 1) : 0;
+  if (strstr(p, "/trailers")) {
+    trailers(request);
+  } else if (strstr(p, "/bad-trailers")) {
+    bad_trailers(request);
+  } else if (strstr(p, "/hints")) {
+    hints(request);
+  } else if (strstr(p, "/continue")) {
+    explicit_continue(request);
+  } else if (strstr(p, "/nochunk")) {
+    if (!stream(request, HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING)) {
+      httpapi_send_body(request, NULL, 0, 0);
+    }
+  } else if (strstr(p, "/unbuffered/")) {
+    pieces(request, n, 0);
+  } else if (strstr(p, "/buffered/")) {
+    pieces(request, n, HTTPAPI_SEND_FLAG_BUFFER_DATA);
+  } else {
+    httpapi_response response = {404, NULL, NULL, 0, NULL, 0};
+    httpapi_send_response(request, &response, 0);
+  }
+}
+
+int main(int argc, char **argv) {
+  httpapi_session *session;
+  httpapi_url_group *group;
+  httpapi_queue *queue;
+  httpapi_error e;
+  if (argc < 2) return 2;
+  if ((e = httpapi_initialize(HTTPAPI_VERSION_1, 0)) || (e = httpapi_session_create(&session)) ||
+      (e = httpapi_url_group_create(session, &group)) ||
+      (e = httpapi_queue_create(NULL, 0, &queue)) || (e = httpapi_url_group_bind(group, queue)) ||
+      (e = httpapi_url_add(group, argv[1], 0))) {
+    fprintf(stderr, "response_features: %s\n", httpapi_error_name(e));
+    return 2;
+  }
+  printf("ready\n");
+  fflush(stdout);
+  for (;;) {
+    httpapi_request *request;
+    if (httpapi_receive(queue, -1, &request)) return 1;
+    answer(request);
+    httpapi_request_release(request);
+  }
+}
