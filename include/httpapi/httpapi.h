@@ -327,6 +327,14 @@ HTTPAPI_API const httpapi_header *httpapi_request_trailers(const httpapi_request
  * Many small writes then cost one message to the service and one chunk on the wire. */
 #define HTTPAPI_SEND_FLAG_BUFFER_DATA 0x8u
 #define HTTPAPI_SEND_BUFFER_BYTES 16384u
+/* httpapi_send_response only (as HTTP.sys's PROCESS_RANGES): the response is a whole
+ * representation (status 200, the whole body in this call, no MORE_DATA) and the library
+ * answers the request's Range field with it: 206 with the range, or multipart/byteranges
+ * for several, 416 when none is satisfiable, the whole 200 when Range is absent, invalid,
+ * not in bytes, lists more than 64 ranges, asks for more bytes than the body has
+ * (overlaps), or an If-Range does not match the response's ETag / Last-Modified. Only GET
+ * requests are ranged. Adds Accept-Ranges: bytes. Details: docs/responses.md. */
+#define HTTPAPI_SEND_FLAG_PROCESS_RANGES 0x10u
 
 typedef struct httpapi_response {
   uint16_t status;                /* 100..999 */
@@ -345,7 +353,8 @@ typedef struct httpapi_response {
  * Content-Length is sent chunked to HTTP/1.1 clients and delimited by close for HTTP/1.0.
  * The service adds Date and Server (after the application's headers) unless given.
  * Returns once the response is handed to the service (not when the client got it).
- * Errors: INVALID_PARAMETER (bad status, reason, header), INVALID_STATE (a response was
+ * Errors: INVALID_PARAMETER (bad status, reason, header; PROCESS_RANGES with MORE_DATA or
+ * NO_AUTO_CHUNKING, or on anything but a 200), INVALID_STATE (a response was
  * already sent), CONNECTION_GONE (the client left; the response is dropped),
  * SERVICE_UNAVAILABLE, TOO_LARGE. The caller keeps ownership of `response`. */
 HTTPAPI_API httpapi_error httpapi_send_response(httpapi_request *request, const httpapi_response *response,

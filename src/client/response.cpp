@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "client/objects.hpp"
+#include "client/ranges.hpp"
 #include "http1/syntax.hpp"
 
 using httpapi::client::QueueCore;
@@ -74,10 +75,10 @@ httpapi_error write_after_held(httpapi_request& request, std::string frames, boo
   return all.empty() ? HTTPAPI_OK : write_or_break(*request.queue, all);
 }
 
-constexpr std::uint32_t kResponseFlags = HTTPAPI_SEND_FLAG_DISCONNECT |
-                                         HTTPAPI_SEND_FLAG_MORE_DATA |
-                                         HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING |
-                                         HTTPAPI_SEND_FLAG_BUFFER_DATA;
+constexpr std::uint32_t kResponseFlags =
+    HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA |
+    HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING | HTTPAPI_SEND_FLAG_BUFFER_DATA |
+    HTTPAPI_SEND_FLAG_PROCESS_RANGES;
 constexpr std::uint32_t kBodyFlags =
     HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_BUFFER_DATA;
 
@@ -94,12 +95,32 @@ bool forbidden_trailer(std::string_view name) {
   return false;
 }
 
+// PROCESS_RANGES: the whole representation, answered as the request's Range asks.
+httpapi_error send_ranged(httpapi_request* request, const httpapi_response& whole,
+                          std::uint32_t flags) {
+  if ((flags & (HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING)) ||
+      whole.status != 200 || (whole.body_length && !whole.body) ||
+      (whole.header_count && !whole.headers)) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  httpapi::client::RangedResponse ranged;
+  httpapi::client::process_ranges(request->info, whole, ranged);
+  httpapi_response response = whole;
+  response.status = ranged.status;
+  response.headers = ranged.headers.data();
+  response.header_count = ranged.headers.size();
+  response.body = ranged.body.data();
+  response.body_length = ranged.body.size();
+  return httpapi_send_response(request, &response, flags & ~HTTPAPI_SEND_FLAG_PROCESS_RANGES);
+}
+
 }  // namespace
 
 extern "C" httpapi_error httpapi_send_response(httpapi_request* request,
                                                const httpapi_response* response,
                                                uint32_t flags) {
   if (!request || !response || (flags & ~kResponseFlags)) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  if (flags & HTTPAPI_SEND_FLAG_PROCESS_RANGES) return send_ranged(request, *response, flags);
   if (response->status < 100 || response->status > 999) return HTTPAPI_ERROR_INVALID_PARAMETER;
   const std::string_view reason = response->reason ? response->reason : "";
   if (!valid_text(reason.data(), reason.size())) return HTTPAPI_ERROR_INVALID_PARAMETER;

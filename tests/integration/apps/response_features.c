@@ -8,6 +8,8 @@
  *   /nochunk         three pieces with NO_AUTO_CHUNKING: no framing, closed at the end
  *   /buffered/N      N pieces of 10 bytes with BUFFER_DATA (N < 1600: one chunk on the wire)
  *   /unbuffered/N    the same without BUFFER_DATA (N chunks)
+ *   /ranges          100 bytes ("0123456789" x 10) with PROCESS_RANGES, an ETag and a
+ *                    Last-Modified; /ranges-stream tries PROCESS_RANGES with MORE_DATA
  * Usage: response_features PREFIX */
 #include <httpapi/httpapi.h>
 #include <stdio.h>
@@ -84,6 +86,25 @@ static void pieces(httpapi_request *request, long count, uint32_t flags) {
   }
 }
 
+static void ranges(httpapi_request *request) {
+  static char body[100];
+  for (int i = 0; i < 100; ++i) body[i] = (char)('0' + i % 10);
+  const httpapi_header headers[] = {HEADER("Content-Type", "text/plain"),
+                                    HEADER("ETag", "\"v1\""),
+                                    HEADER("Last-Modified", "Tue, 03 Nov 2026 10:00:00 GMT")};
+  httpapi_response response = {200, NULL, headers, 3, body, sizeof body};
+  httpapi_send_response(request, &response, HTTPAPI_SEND_FLAG_PROCESS_RANGES);
+}
+
+static void ranges_stream(httpapi_request *request) {
+  httpapi_response whole = {200, NULL, NULL, 0, "x", 1};
+  const httpapi_error e = httpapi_send_response(
+      request, &whole, HTTPAPI_SEND_FLAG_PROCESS_RANGES | HTTPAPI_SEND_FLAG_MORE_DATA);
+  const char *name = httpapi_error_name(e);
+  httpapi_response response = {200, NULL, NULL, 0, name, strlen(name)};
+  httpapi_send_response(request, &response, 0);
+}
+
 static void answer(httpapi_request *request) {
   const httpapi_bytes path = httpapi_request_get_info(request)->url.path;
   char p[256];
@@ -102,6 +123,10 @@ static void answer(httpapi_request *request) {
     if (!stream(request, HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING)) {
       httpapi_send_body(request, NULL, 0, 0);
     }
+  } else if (strstr(p, "/ranges-stream")) {
+    ranges_stream(request);
+  } else if (strstr(p, "/ranges")) {
+    ranges(request);
   } else if (strstr(p, "/unbuffered/")) {
     pieces(request, n, 0);
   } else if (strstr(p, "/buffered/")) {
