@@ -149,6 +149,10 @@ int main(int argc, char** argv) {
                  "Send each answer in this many separate calls without a Content-Length "
                  "(chunked on the wire for HTTP/1.1)")
       ->check(CLI::Range(1, 4096));
+  std::uint32_t cache_ttl = 0;
+  cli.add_option("--cache-ttl", cache_ttl,
+                 "Mark answers cacheable for this many seconds: httpapid answers repeated GETs "
+                 "of the same URL itself (docs/cache.md); 'served' then stops counting them");
   std::uint64_t served = 0;
   std::string verbosity;
   cli.add_option("--503-verbosity", verbosity, "How refused requests are answered")
@@ -237,7 +241,10 @@ int main(int argc, char** argv) {
     }
     const std::string length = std::to_string(json.size());
     const bool head = request->method() == "HEAD";
-    request->respond(200, {{"Content-Type", "application/json"}, {"Content-Length", length}},
-                     head ? std::string_view() : std::string_view(json));
+    const httpapi_cache_policy policy{cache_ttl ? HTTPAPI_CACHE_TIME_TO_LIVE : HTTPAPI_CACHE_NONE,
+                                      cache_ttl};
+    request->respond_cacheable(200,
+                               {{"Content-Type", "application/json"}, {"Content-Length", length}},
+                               head ? std::string_view() : std::string_view(json), policy);
   }
 }

@@ -161,6 +161,19 @@ typedef enum httpapi_queue_property {
 #define HTTPAPI_503_LIMITED 1u    /* 503 Service Unavailable (the default) */
 #define HTTPAPI_503_FULL 2u       /* 503 whose page says why (queue full, inactive, ...) */
 
+#define HTTPAPI_FLUSH_FLAG_RECURSIVE 0x1u /* every URL under the prefix, not only itself */
+
+/* Removes response-cache entries (HTTP.sys's HttpFlushResponseCache): the entry for the URL
+ * `url_prefix` names (e.g. "http://+:8080/app/"), or with HTTPAPI_FLUSH_FLAG_RECURSIVE every
+ * entry under it. A wildcard host ('+' or '*') matches entries of every host. The prefix
+ * must lie under a URL registered in a URL group bound to this queue. *removed (may be
+ * NULL) gets the number of entries removed.
+ * Errors: INVALID_PARAMETER (malformed prefix, unknown flag), ACCESS_DENIED (no URL of
+ * this queue covers the prefix), SHUTDOWN, SERVICE_UNAVAILABLE. Any thread. */
+HTTPAPI_API httpapi_error httpapi_flush_response_cache(httpapi_queue *queue,
+                                                       const char *url_prefix, uint32_t flags,
+                                                       uint64_t *removed);
+
 /* Sets a property of the queue. Only the handle that created the queue may.
  * Errors: INVALID_PARAMETER (unknown property or value out of range), ACCESS_DENIED (not
  * the creating handle), SERVICE_UNAVAILABLE. Any thread. */
@@ -336,6 +349,21 @@ HTTPAPI_API const httpapi_header *httpapi_request_trailers(const httpapi_request
  * requests are ranged. Adds Accept-Ranges: bytes. Details: docs/responses.md. */
 #define HTTPAPI_SEND_FLAG_PROCESS_RANGES 0x10u
 
+/* Whether httpapid may keep a response and answer later requests for the same URL itself,
+ * without the application (HTTP.sys's HTTP_CACHE_POLICY). Which requests and responses
+ * qualify, and how entries go away: docs/cache.md. */
+typedef enum httpapi_cache_policy_kind {
+  HTTPAPI_CACHE_NONE = 0,              /* not cached (the default) */
+  HTTPAPI_CACHE_USER_INVALIDATES = 1,  /* until flushed, the URL's registration changes, or
+                                          it sits unused for the scavenger period */
+  HTTPAPI_CACHE_TIME_TO_LIVE = 2       /* for `seconds` (>= 1), or until one of the above */
+} httpapi_cache_policy_kind;
+
+typedef struct httpapi_cache_policy {
+  httpapi_cache_policy_kind kind;
+  uint32_t seconds;  /* HTTPAPI_CACHE_TIME_TO_LIVE only */
+} httpapi_cache_policy;
+
 typedef struct httpapi_response {
   uint16_t status;                /* 100..999 */
   const char *reason;             /* NULL = the standard phrase; printable ASCII only */
@@ -359,6 +387,18 @@ typedef struct httpapi_response {
  * SERVICE_UNAVAILABLE, TOO_LARGE. The caller keeps ownership of `response`. */
 HTTPAPI_API httpapi_error httpapi_send_response(httpapi_request *request, const httpapi_response *response,
                                     uint32_t flags);
+
+/* httpapi_send_response, and httpapid may keep the response to answer later requests for
+ * the same URL itself (HTTP.sys's pCachePolicy). Whether it does is decided by the rules
+ * in docs/cache.md (a GET without query string, Authorization or Range; the whole response
+ * in this call, no MORE_DATA; a Content-Type; not a 206; at most the cache_max_response_bytes
+ * setting); a response that does not qualify is sent normally and not cached, without
+ * error. `policy` NULL or kind HTTPAPI_CACHE_NONE: the same as httpapi_send_response.
+ * Errors: those of httpapi_send_response; INVALID_PARAMETER also for an unknown kind. */
+HTTPAPI_API httpapi_error httpapi_send_cacheable_response(httpapi_request *request,
+                                                          const httpapi_response *response,
+                                                          uint32_t flags,
+                                                          const httpapi_cache_policy *policy);
 
 /* Sends more body after httpapi_send_response(..., MORE_DATA). Clear MORE_DATA on the last
  * call (an empty last call is fine) to finish the response.

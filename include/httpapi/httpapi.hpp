@@ -203,6 +203,13 @@ class Request {
                         std::string_view body, std::uint32_t flags = 0) {
     return start(status, headers, body, flags);
   }
+  // A complete response httpapid may keep and answer again itself (docs/cache.md).
+  httpapi_error respond_cacheable(std::uint16_t status, std::initializer_list<Header> headers,
+                                  std::string_view body, httpapi_cache_policy policy,
+                                  std::uint32_t flags = 0) {
+    return start(status, std::span<const Header>(headers.begin(), headers.size()), body, flags,
+                 &policy);
+  }
   // Streams: begin() then any number of write(), then end().
   httpapi_error begin(std::uint16_t status, std::initializer_list<Header> headers) {
     return start(status, std::span<const Header>(headers.begin(), headers.size()), {},
@@ -249,7 +256,8 @@ class Request {
   }
 
   httpapi_error start(std::uint16_t status, std::span<const Header> headers,
-                      std::string_view body, std::uint32_t flags) {
+                      std::string_view body, std::uint32_t flags,
+                      const httpapi_cache_policy* policy = nullptr) {
     const std::vector<httpapi_header> c_headers = to_c(headers);
     httpapi_response response{};
     response.status = status;
@@ -257,7 +265,7 @@ class Request {
     response.header_count = c_headers.size();
     response.body = body.data();
     response.body_length = body.size();
-    return httpapi_send_response(h_.get(), &response, flags);
+    return httpapi_send_cacheable_response(h_.get(), &response, flags, policy);
   }
 
   detail::Handle<httpapi_request, httpapi_request_release> h_;

@@ -88,7 +88,12 @@ struct QueueCore {
   std::uint32_t window = 1;  // httpapi_queue_set_receive_window
   std::deque<std::unique_ptr<httpapi_request>> ready;
   std::uint64_t next_call = 0;
-  std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::string>> results;
+  struct CallResult {
+    std::uint32_t status = 0;
+    std::string detail;
+    std::uint64_t value = 0;
+  };
+  std::unordered_map<std::uint64_t, CallResult> results;
   std::unordered_set<std::uint64_t> pending_calls;  // calls waiting for their result
   std::unordered_map<std::uint64_t, httpapi_request*> live;
 

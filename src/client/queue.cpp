@@ -129,7 +129,7 @@ void QueueCore::file(const ipc::Frame& frame) {
         broken = true;
         return;
       }
-      results[m.call] = {m.status, std::string(m.detail)};
+      results[m.call] = {m.status, std::string(m.detail), m.value};
       return;
     }
     case ipc::Type::request_gone: {
@@ -418,7 +418,8 @@ namespace {
 // A call on the queue's own connection: results arrive among requests and bodies, so the
 // waiting thread looks for its result in what the reader files.
 httpapi_error queue_call(QueueCore& core, std::unique_lock<std::mutex>& lock,
-                         std::uint64_t call, const std::string& frame) {
+                         std::uint64_t call, const std::string& frame,
+                         std::uint64_t* value = nullptr) {
   if (core.down) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   if (core.channel.write_all(frame) != HTTPAPI_OK) {
     core.go_down();
@@ -428,8 +429,9 @@ httpapi_error queue_call(QueueCore& core, std::unique_lock<std::mutex>& lock,
   const httpapi_error e = core.wait(lock, nullptr, [&] { return core.results.count(call) > 0; });
   core.pending_calls.erase(call);
   if (e != HTTPAPI_OK) return e;
-  const auto [status, detail] = core.results[call];
+  const auto [status, detail, result] = core.results[call];
   core.results.erase(call);
+  if (value) *value = result;
   httpapi::client::set_error_detail(detail);
   return static_cast<httpapi_error>(status);
 }
@@ -447,6 +449,25 @@ extern "C" httpapi_error httpapi_queue_allow(httpapi_queue* queue, uint32_t kind
   ipc::encode(frame, ipc::QueueAllow{call, kind, id});
   const httpapi_error e = queue_call(core, lock, call, frame);
   if (e == HTTPAPI_OK) core.grants.emplace_back(kind, id);  // granted again after a restart
+  return e;
+}
+
+extern "C" httpapi_error httpapi_flush_response_cache(httpapi_queue* queue,
+                                                      const char* url_prefix, uint32_t flags,
+                                                      uint64_t* removed) {
+  if (!queue || !url_prefix || (flags & ~HTTPAPI_FLUSH_FLAG_RECURSIVE)) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  const std::uint64_t call = ++core.next_call;
+  std::string frame;
+  if (!ipc::encode(frame, ipc::FlushCache{call, flags, url_prefix})) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  std::uint64_t count = 0;
+  const httpapi_error e = queue_call(core, lock, call, frame, &count);
+  if (removed) *removed = e == HTTPAPI_OK ? count : 0;
   return e;
 }
 

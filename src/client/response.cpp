@@ -97,7 +97,7 @@ bool forbidden_trailer(std::string_view name) {
 
 // PROCESS_RANGES: the whole representation, answered as the request's Range asks.
 httpapi_error send_ranged(httpapi_request* request, const httpapi_response& whole,
-                          std::uint32_t flags) {
+                          std::uint32_t flags, const httpapi_cache_policy& policy) {
   if ((flags & (HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING)) ||
       whole.status != 200 || (whole.body_length && !whole.body) ||
       (whole.header_count && !whole.headers)) {
@@ -111,7 +111,8 @@ httpapi_error send_ranged(httpapi_request* request, const httpapi_response& whol
   response.header_count = ranged.headers.size();
   response.body = ranged.body.data();
   response.body_length = ranged.body.size();
-  return httpapi_send_response(request, &response, flags & ~HTTPAPI_SEND_FLAG_PROCESS_RANGES);
+  return httpapi_send_cacheable_response(request, &response,
+                                         flags & ~HTTPAPI_SEND_FLAG_PROCESS_RANGES, &policy);
 }
 
 }  // namespace
@@ -119,8 +120,19 @@ httpapi_error send_ranged(httpapi_request* request, const httpapi_response& whol
 extern "C" httpapi_error httpapi_send_response(httpapi_request* request,
                                                const httpapi_response* response,
                                                uint32_t flags) {
+  return httpapi_send_cacheable_response(request, response, flags, nullptr);
+}
+
+extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* request,
+                                                         const httpapi_response* response,
+                                                         uint32_t flags,
+                                                         const httpapi_cache_policy* cache) {
   if (!request || !response || (flags & ~kResponseFlags)) return HTTPAPI_ERROR_INVALID_PARAMETER;
-  if (flags & HTTPAPI_SEND_FLAG_PROCESS_RANGES) return send_ranged(request, *response, flags);
+  const httpapi_cache_policy policy = cache ? *cache : httpapi_cache_policy{};
+  if (policy.kind > HTTPAPI_CACHE_TIME_TO_LIVE) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  if (flags & HTTPAPI_SEND_FLAG_PROCESS_RANGES) {
+    return send_ranged(request, *response, flags, policy);
+  }
   if (response->status < 100 || response->status > 999) return HTTPAPI_ERROR_INVALID_PARAMETER;
   const std::string_view reason = response->reason ? response->reason : "";
   if (!valid_text(reason.data(), reason.size())) return HTTPAPI_ERROR_INVALID_PARAMETER;
@@ -158,8 +170,10 @@ extern "C" httpapi_error httpapi_send_response(httpapi_request* request,
     head_flags |= HTTPAPI_SEND_FLAG_MORE_DATA;
   }
   std::string frames;
-  if (!ipc::encode(frames, ipc::SendResponse{request->info.request_id, head_flags,
-                                             response->status, reason, headers, body})) {
+  ipc::SendResponse message{request->info.request_id, head_flags, response->status,
+                            static_cast<std::uint16_t>(policy.kind), policy.seconds, reason,
+                            headers, body};
+  if (!ipc::encode(frames, message)) {
     return HTTPAPI_ERROR_TOO_LARGE;
   }
   if (!rest.empty()) append_body_frames(frames, request->info.request_id, rest, flags);

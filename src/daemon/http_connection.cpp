@@ -12,8 +12,10 @@
 
 #include <fmt/format.h>
 
+#include "daemon/cache_rules.hpp"
 #include "daemon/http_date.hpp"
 #include "daemon/io_worker.hpp"
+#include "daemon/monotonic_clock.hpp"
 #include "daemon/service.hpp"
 #include "daemon/socket_address.hpp"
 #include "http1/syntax.hpp"
@@ -48,12 +50,6 @@ bool valid_fields(std::string_view list) {
     if (!valid_field(name, value)) return false;
   }
   return reader.ok();
-}
-
-unsigned monotonic_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<unsigned>(now.tv_sec);
 }
 
 std::string_view standard_reason(int status) {
@@ -265,6 +261,10 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
       error != http1::Error::none) {
     return reject(answer_for(error));
   }
+  ResponseCache& cache = worker_.service().cache();
+  // Read before the routes: a routing change after this point makes the answer unstorable.
+  cache_generation_ = cache.generation();
+  cacheable_request_ = cache.enabled() && cacheable_request(head, url);
   const auto routes = worker_.service().routes();
   const route::Match match = routes->match(false, local_port_, url.host, local_ip_, url.path);
   if (match.kind == route::MatchKind::no_host) {
@@ -272,6 +272,10 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   }
   if (match.kind == route::MatchKind::no_path) return reject(not_found());
   if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
+  if (cacheable_request_) {
+    if (auto hit = cache.find(url.full, monotonic_seconds())) return serve_cached(*hit);
+    cache_url_.assign(url.full);
+  }
 
   std::string headers;
   headers.reserve(head.head_length + 8 * head.field_count);
@@ -448,7 +452,12 @@ void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel
     }
     if (!response_started_) return flush();  // an interim 1xx response
     append_body(m.body);
-    if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) finish_response();
+    if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
+      if (m.cache_kind != HTTPAPI_CACHE_NONE && cacheable_request_ && phase_ != Phase::closed) {
+        store_in_cache(m.cache_kind, m.cache_seconds, m.status, m.reason, m.headers, m.body);
+      }
+      finish_response();
+    }
   } else if (f.type == static_cast<std::uint16_t>(ipc::Type::send_trailers)) {
     ipc::SendTrailers m;
     if (!ipc::decode(f, m) || !response_started_ || !valid_fields(m.trailers)) {
@@ -597,6 +606,36 @@ void HttpConnection::finish_response(std::string_view trailers) {
   phase_ = body_done_ ? Phase::reading_head : Phase::draining;
   if (phase_ == Phase::reading_head) finish_exchange();
   process();
+}
+
+void HttpConnection::serve_cached(const CachedResponse& entry) {
+  const bool close = !keep_alive_ || shutting_down_;
+  if (out_sent_ == out_.size()) last_write_progress_ = monotonic_seconds();
+  append_cache_hit(out_, entry, http_date_now(), worker_.settings().server_header, close,
+                   !close && version_minor_ == 0);
+  if (close) {
+    phase_ = Phase::closing;
+  } else {
+    finish_exchange();
+  }
+}
+
+// The cooked URL is split again from cache_url_ ("http://host:port/path"), which
+// cook_url produced, so the positions are known to exist.
+void HttpConnection::store_in_cache(std::uint16_t cache_kind, std::uint32_t cache_seconds,
+                                    std::uint16_t status, std::string_view reason,
+                                    std::string_view headers, std::string_view body) {
+  const std::string_view url = cache_url_;
+  const std::size_t authority = url.find("://") + 3;
+  const std::size_t path = url.find('/', authority);
+  const std::string_view host_port = url.substr(authority, path - authority);
+  const std::size_t colon = host_port.rfind(':');
+  const CacheCandidate candidate{cache_kind, cache_seconds, status,
+                                 reason.empty() ? standard_reason(status) : reason, headers,
+                                 body};
+  auto entry = make_cache_entry(candidate, url, host_port.substr(0, colon), local_port_,
+                                url.substr(path), monotonic_seconds());
+  if (entry) worker_.service().cache().insert(std::move(entry), cache_generation_);
 }
 
 // The last chunk, then the trailer section (checked by valid_fields) and the blank line.

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/response_cache.hpp"
 #include "daemon/self_answer.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
@@ -69,6 +70,10 @@ class HttpConnection {
                            std::string_view headers, std::size_t body_size);
   void append_body(std::string_view data);
   void finish_response(std::string_view trailers = {});
+  void serve_cached(const CachedResponse& entry);
+  void store_in_cache(std::uint16_t cache_kind, std::uint32_t cache_seconds,
+                      std::uint16_t status, std::string_view reason, std::string_view headers,
+                      std::string_view body);
   void send_last_chunk(std::string_view trailers);
   void abort(std::string_view log_reason);
 
@@ -125,6 +130,10 @@ class HttpConnection {
   std::string trailers_;  // ipc header list of the chunked body's trailer fields
   http1::Error body_error_ = http1::Error::none;
   std::uint32_t pending_read_ = 0;
+  // set when its answer may go into the response cache (cache_rules.hpp)
+  bool cacheable_request_ = false;
+  std::uint64_t cache_generation_ = 0;
+  std::string cache_url_;
 
   // its response
   bool response_started_ = false;

@@ -22,6 +22,7 @@
 
 #include "daemon/app_channel.hpp"
 #include "daemon/io_worker.hpp"
+#include "daemon/monotonic_clock.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
 
@@ -30,12 +31,6 @@ namespace {
 
 constexpr std::uint32_t kOk = HTTPAPI_OK;
 constexpr unsigned kHelloSeconds = 5;
-
-unsigned monotonic_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<unsigned>(now.tv_sec);
-}
 
 unsigned usable_cpus() {
   cpu_set_t set;
@@ -153,6 +148,7 @@ Service::Service(Options options) : options_(std::move(options)) {
     workers_.push_back(std::make_unique<IoWorker>(*this, i));
     workers_.back()->set_settings(settings_);
   }
+  cache_.set_limits(settings_.cache);
   publish_routes();
 }
 
@@ -267,6 +263,7 @@ void Service::tick() {
   expire_waiting_requests();
   // A peer that connects and never completes its hello holds a slot for nothing.
   const unsigned now = monotonic_seconds();
+  cache_.scavenge(now);
   std::vector<AppChannel*> silent;
   for (auto& [id, channel] : channels_) {
     if (!channel->greeted() && !channel->closing() && now - channel->opened_at >= kHelloSeconds) {
@@ -313,6 +310,7 @@ void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
       case Type::send_trailers: return on_send(channel, frame);
       case Type::cancel: return on_cancel(channel, frame);
       case Type::queue_allow: return on_queue_allow(channel, frame);
+      case Type::flush_cache: return on_flush_cache(channel, frame);
       case Type::queue_property: return on_queue_property(channel, frame);
       default: break;
     }
@@ -522,6 +520,43 @@ void Service::on_queue_allow(AppChannel& channel, const ipc::Frame& frame) {
   }
   (call.kind == HTTPAPI_PRINCIPAL_USER ? q.allowed_uids : q.allowed_gids).push_back(call.id);
   reply(channel, call.call, kOk);
+}
+
+// HttpFlushResponseCache: a queue may flush what lies under its own URLs.
+void Service::on_flush_cache(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::FlushCache call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed flush_cache");
+  // A URL without the final '/' names one resource (".../page"); checked as a prefix with it.
+  std::string text(call.prefix);
+  const bool resource = !text.ends_with('/');
+  if (resource) text += '/';
+  route::UrlPrefix prefix;
+  if (const route::PrefixError e = route::parse_url_prefix(text, prefix);
+      e != route::PrefixError::none) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, route::describe(e));
+  }
+  if (resource) prefix.path.pop_back();
+  const bool covered = channel.queue_id != 0 && std::any_of(groups_.begin(), groups_.end(), [&](
+      const auto& item) {
+    const Group& group = item.second;
+    return group.queue_id == channel.queue_id &&
+           std::any_of(group.urls.begin(), group.urls.end(), [&](const auto& url) {
+             route::UrlPrefix registered;
+             return route::parse_url_prefix(url.first, registered) == route::PrefixError::none &&
+                    registered.secure == prefix.secure && registered.port == prefix.port &&
+                    (registered.host == prefix.host ||
+                     registered.host_kind == route::HostKind::strong_wildcard ||
+                     registered.host_kind == route::HostKind::weak_wildcard) &&
+                    prefix.path.starts_with(registered.path);
+           });
+  });
+  if (!covered) {
+    return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                 "no URL registered for this queue covers the prefix");
+  }
+  const std::size_t removed = cache_.flush(prefix.host, prefix.port, prefix.path,
+                                           call.flags & HTTPAPI_FLUSH_FLAG_RECURSIVE);
+  reply(channel, call.call, kOk, removed);
 }
 
 void Service::on_queue_property(AppChannel& channel, const ipc::Frame& frame) {
@@ -784,6 +819,8 @@ void Service::publish_routes() {
     snapshot->add(reservation.prefix, route::Target{});
   }
   routes_.store(std::shared_ptr<const route::PrefixTable>(std::move(snapshot)));
+  // Who answers a URL may have changed: a cached answer from its former owner must go.
+  cache_.clear();
 }
 
 // Listens on `port` on every address of the IP listen list (all addresses when it is

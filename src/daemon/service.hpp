@@ -18,6 +18,7 @@
 #include "daemon/error_log.hpp"
 #include "daemon/options.hpp"
 #include "daemon/request_queue.hpp"
+#include "daemon/response_cache.hpp"
 #include "daemon/url_namespace.hpp"
 #include "ipc/frame.hpp"
 #include "route/prefix_table.hpp"
@@ -49,6 +50,7 @@ class Service {
   std::uint64_t next_request_id() { return ++request_ids_; }
   std::uint64_t next_connection_id() { return ++connection_ids_; }
   IoWorker& worker(unsigned index) { return *workers_[index]; }
+  ResponseCache& cache() noexcept { return cache_; }
 
   // --- any thread: posts to the service loop
   void submit(InboundRequest request);
@@ -97,6 +99,7 @@ class Service {
   void on_receive(AppChannel& channel, const ipc::Frame& frame);
   void on_queue_allow(AppChannel& channel, const ipc::Frame& frame);
   void on_queue_property(AppChannel& channel, const ipc::Frame& frame);
+  void on_flush_cache(AppChannel& channel, const ipc::Frame& frame);
   bool may_open(const PeerIdentity& peer, const RequestQueue& queue) const;
   void on_read_body(AppChannel& channel, const ipc::Frame& frame);
   void on_send(AppChannel& channel, const ipc::Frame& frame);
@@ -131,6 +134,7 @@ class Service {
   Settings settings_;  // the master copy; each I/O worker has its own
   std::vector<std::unique_ptr<IoWorker>> workers_;
   std::atomic<std::shared_ptr<const route::PrefixTable>> routes_;
+  ResponseCache cache_;
   std::atomic<std::uint64_t> request_ids_{0};
   std::atomic<std::uint64_t> connection_ids_{0};
 

@@ -10,6 +10,7 @@
 #include "daemon/app_channel.hpp"
 #include "daemon/http_connection.hpp"
 #include "daemon/io_worker.hpp"
+#include "daemon/monotonic_clock.hpp"
 #include "daemon/service.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
@@ -87,6 +88,11 @@ void Service::on_admin(AppChannel& channel, const ipc::Frame& frame) {
   }
   if (name.starts_with("iplisten.")) return admin_listen_list(channel, call.call, command);
   if (name == "servicestate") return admin_service_state(channel, call.call);
+  if (name == "cachestate") {
+    json state;
+    cache_.describe(state, monotonic_seconds());
+    return reply(channel, call.call, HTTPAPI_OK, 0, state.dump());
+  }
   if (name.starts_with("settings.")) return admin_settings(channel, call.call, command);
   reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
         fmt::format("unknown command '{}'", name));
@@ -275,6 +281,7 @@ void Service::admin_settings(AppChannel& channel, std::uint64_t call, const json
                  fmt::format("unknown command '{}'", name));
   }
   settings_ = changed;
+  cache_.set_limits(settings_.cache);
   for (auto& worker : workers_) {
     IoWorker* w = worker.get();
     w->loop().post([w, copy = settings_] { w->set_settings(copy); });

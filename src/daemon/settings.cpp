@@ -51,6 +51,17 @@ const std::vector<Knob>& knobs() {
       {"idle_connection_seconds", 1, 0xffffffff,
        [](Settings& s, std::uint64_t v) { s.idle_connection_seconds = static_cast<unsigned>(v); },
        [](const Settings& s) { return std::uint64_t{s.idle_connection_seconds}; }},
+      {"cache_enabled", 0, 1, [](Settings& s, std::uint64_t v) { s.cache.enabled = v != 0; },
+       [](const Settings& s) { return std::uint64_t{s.cache.enabled}; }},
+      {"cache_max_response_bytes", 4096, 16 * 1024 * 1024,
+       [](Settings& s, std::uint64_t v) { s.cache.max_response_bytes = v; },
+       [](const Settings& s) { return std::uint64_t{s.cache.max_response_bytes}; }},
+      {"cache_max_total_bytes", 0, UINT64_MAX,
+       [](Settings& s, std::uint64_t v) { s.cache.max_total_bytes = v; },
+       [](const Settings& s) { return std::uint64_t{s.cache.max_total_bytes}; }},
+      {"cache_scavenger_seconds", 1, 0xffffffff,
+       [](Settings& s, std::uint64_t v) { s.cache.scavenger_seconds = static_cast<unsigned>(v); },
+       [](const Settings& s) { return std::uint64_t{s.cache.scavenger_seconds}; }},
   };
   return all;
 }

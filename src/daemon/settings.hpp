@@ -15,6 +15,14 @@
 
 namespace httpapi::daemon {
 
+// The response cache (docs/cache.md); defaults and ranges are HTTP.sys's registry values.
+struct CacheLimits {
+  bool enabled = true;                             // UriEnableCache
+  std::size_t max_response_bytes = 256 * 1024;     // UriMaxUriBytes: head + body of one entry
+  std::size_t max_total_bytes = 64 * 1024 * 1024;  // all entries (HTTP.sys: by RAM size)
+  unsigned scavenger_seconds = 120;                // UriScavengerPeriod: unused this long
+};
+
 struct Settings {
   http1::Limits limits;                 // max_request_bytes, max_field_length, url segments
   http1::ChunkedLimits chunked_limits;  // shares max_body_bytes with limits
@@ -24,6 +32,7 @@ struct Settings {
   unsigned idle_connection_seconds = 120;
   unsigned request_queue_seconds = 120;  // longest wait in a request queue, then 503
   std::size_t inline_body_bytes = 64 * 1024;  // body delivered with the head
+  CacheLimits cache;
 };
 
 // Sets one setting from its text form. False, with `error` saying why (unknown key, not a

@@ -245,7 +245,8 @@ bool decode(const Frame& f, ReadBody& m) {
 
 bool encode(std::string& out, const SendResponse& m) {
   FrameWriter w(out, raw(Type::send_response), m.request);
-  w.u32(m.flags).u16(m.status).bytes(m.reason).bytes(m.headers).bytes(m.body);
+  w.u32(m.flags).u16(m.status).u16(m.cache_kind).u32(m.cache_seconds);
+  w.bytes(m.reason).bytes(m.headers).bytes(m.body);
   return w.finish();
 }
 
@@ -255,6 +256,8 @@ bool decode(const Frame& f, SendResponse& m) {
   m.request = f.tag;
   m.flags = r.u32();
   m.status = r.u16();
+  m.cache_kind = r.u16();
+  m.cache_seconds = r.u32();
   m.reason = r.bytes();
   m.headers = r.bytes();
   m.body = r.bytes();
@@ -273,6 +276,21 @@ bool decode(const Frame& f, SendBody& m) {
   m.request = f.tag;
   m.flags = r.u32();
   m.data = r.bytes();
+  return r.ok();
+}
+
+bool encode(std::string& out, const FlushCache& m) {
+  FrameWriter w(out, raw(Type::flush_cache), m.call);
+  w.u32(m.flags).bytes(m.prefix);
+  return w.finish();
+}
+
+bool decode(const Frame& f, FlushCache& m) {
+  if (!is(f, Type::flush_cache)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.flags = r.u32();
+  m.prefix = r.bytes();
   return r.ok();
 }
 

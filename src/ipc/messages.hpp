@@ -34,6 +34,7 @@ enum class Type : std::uint16_t {
   queue_allow = 26,    // let another user or group open this named queue
   queue_property = 27, // set a queue property
   send_trailers = 31,  // tag = request id; ends the response
+  flush_cache = 32,    // remove response-cache entries under a URL prefix
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -110,6 +111,12 @@ struct QueueAllow {
   std::uint32_t id = 0;    // uid or gid
 };
 
+struct FlushCache {
+  std::uint64_t call = 0;
+  std::uint32_t flags = 0;  // HTTPAPI_FLUSH_FLAG_*
+  std::string_view prefix;
+};
+
 struct ReadBody {
   std::uint64_t request = 0;
   std::uint32_t max_bytes = 0;
@@ -138,6 +145,8 @@ struct SendResponse {
   std::uint64_t request = 0;
   std::uint32_t flags = 0;  // HTTPAPI_SEND_FLAG_*
   std::uint16_t status = 0;
+  std::uint16_t cache_kind = 0;     // httpapi_cache_policy_kind
+  std::uint32_t cache_seconds = 0;  // time to live, for HTTPAPI_CACHE_TIME_TO_LIVE
   std::string_view reason;
   std::string_view headers;  // header list
   std::string_view body;
@@ -202,6 +211,7 @@ bool encode(std::string& out, const AdminCall& m);
 bool encode(std::string& out, const Receive& m);
 bool encode(std::string& out, const QueueAllow& m);
 bool encode(std::string& out, const QueueProperty& m);
+bool encode(std::string& out, const FlushCache& m);
 bool encode(std::string& out, const ReadBody& m);
 bool encode(std::string& out, const SendResponse& m);
 bool encode(std::string& out, const SendBody& m);
@@ -224,6 +234,7 @@ bool decode(const Frame& f, AdminCall& m);
 bool decode(const Frame& f, Receive& m);
 bool decode(const Frame& f, QueueAllow& m);
 bool decode(const Frame& f, QueueProperty& m);
+bool decode(const Frame& f, FlushCache& m);
 bool decode(const Frame& f, ReadBody& m);
 bool decode(const Frame& f, SendResponse& m);
 bool decode(const Frame& f, SendBody& m);

@@ -127,6 +127,8 @@ Json iplisten_show_command() { return {{"command", "iplisten.show"}}; }
 
 Json servicestate_command() { return {{"command", "servicestate"}}; }
 
+Json cachestate_command() { return {{"command", "cachestate"}}; }
+
 Json settings_command(const std::string& verb, const std::string& key,
                       const std::string& value) {
   Json command{{"command", "settings." + verb}};
@@ -250,6 +252,27 @@ std::string format_servicestate(const Json& answer) {
     }
     out += '\n';  // appended in two steps: GCC 12's -Wrestrict misfires on "\n" + string
     out += table(rows, "    ");
+  }
+  return out;
+}
+
+// Laid out like `netsh http show cachestate`: one block per cached URL.
+std::string format_cachestate(const Json& answer) {
+  const Json& entries = list(answer, "entries");
+  std::string out = fmt::format(
+      "Response cache: {}, {} entries, {} bytes, {} hits\n"
+      "    Limits: {} bytes per response, {} bytes in all, scavenged after {} s unused\n",
+      flag(answer, "enabled") ? "enabled" : "disabled", entries.size(), number(answer, "bytes"),
+      number(answer, "hits"), number(answer, "max_response_bytes"),
+      number(answer, "max_total_bytes"), number(answer, "scavenger_seconds"));
+  for (const Json& e : entries) {
+    out += fmt::format("\n    URL: {}\n", text(e, "url"));
+    out += fmt::format("        Status: {}   Bytes: {}   Hits: {}   Idle: {} s   Expires: {}\n",
+                       number(e, "status"), number(e, "bytes"), number(e, "hits"),
+                       number(e, "idle_seconds"),
+                       e.contains("expires_in_seconds")
+                           ? fmt::format("in {} s", number(e, "expires_in_seconds"))
+                           : std::string("when flushed"));
   }
   return out;
 }

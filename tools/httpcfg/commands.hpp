@@ -35,6 +35,7 @@ Json urlacl_show_command();
 Json iplisten_command(const std::string& verb, const std::string& address);  // add|delete
 Json iplisten_show_command();
 Json servicestate_command();
+Json cachestate_command();
 Json settings_command(const std::string& verb, const std::string& key,
                       const std::string& value);  // set|delete|show
 
@@ -47,6 +48,7 @@ bool filter_reservations(Json& reservations_answer, const std::string& url);
 std::string format_urlacl(const Json& answer);
 std::string format_iplisten(const Json& answer);
 std::string format_servicestate(const Json& answer);
+std::string format_cachestate(const Json& answer);
 std::string format_settings(const Json& answer);
 
 // The text of an httpapi_error value ("access denied"), and the advice for a failed command.

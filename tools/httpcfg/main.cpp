@@ -374,6 +374,15 @@ Prints "URL reservation successfully added" on success.)");
   httpcfg show servicestate
   httpcfg show servicestate --json | jq '.queues[] | {name, length}')");
 
+  CLI::App* cachestate = show_cmd->add_subcommand(
+      "cachestate",
+      "Show the response cache: every cached URL with its status, size, hits, idle time and "
+      "expiry, and the cache's limits (settings cache_*).");
+  cachestate->add_flag("--json", options.json, "Print the service's answer as JSON");
+  cachestate->footer(R"(EXAMPLES:
+  httpcfg show cachestate
+  httpcfg show cachestate --json | jq '.entries[].url')");
+
   CLI::App* settings_show = show_cmd->add_subcommand(
       "settings", "Show the server-wide limits and timers in force (HTTP.sys defaults, the "
                   "boot values of httpapid, and what 'httpcfg set setting' changed).");
@@ -388,7 +397,8 @@ Prints "URL reservation successfully added" on success.)");
                  "Keys: max_request_bytes, max_field_length, url_segment_max_length, "
                  "url_segment_max_count, max_body_bytes (0 = no limit), queue_length (for "
                  "queues created afterwards), header_wait_seconds, idle_connection_seconds, "
-                 "server_header.");
+                 "request_queue_seconds, cache_enabled (0 or 1), cache_max_response_bytes, "
+                 "cache_max_total_bytes, cache_scavenger_seconds, server_header.");
   setting_set->add_option("--key", options.key, "The setting")->required();
   setting_set->add_option("--value", options.value, "Its new value")->required();
   setting_set->footer(R"(EXAMPLES:
@@ -458,6 +468,10 @@ Prints "URL reservation successfully added" on success.)");
   if (servicestate->parsed()) {
     return show(options, httpcfg::servicestate_command(), "cannot show the service state",
                 httpcfg::format_servicestate);
+  }
+  if (cachestate->parsed()) {
+    return show(options, httpcfg::cachestate_command(), "cannot show the response cache",
+                httpcfg::format_cachestate);
   }
   error_line("no command given; run 'httpcfg --help'");
   return kExitUsage;

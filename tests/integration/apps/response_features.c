@@ -10,6 +10,11 @@
  *   /unbuffered/N    the same without BUFFER_DATA (N chunks)
  *   /ranges          100 bytes ("0123456789" x 10) with PROCESS_RANGES, an ETag and a
  *                    Last-Modified; /ranges-stream tries PROCESS_RANGES with MORE_DATA
+ *   /cached/...      "answer N" (N counts the requests this process answered) with
+ *                    HTTPAPI_CACHE_USER_INVALIDATES; /untyped/... the same without Content-Type
+ *   /flush/PATH      httpapi_flush_response_cache(PREFIX PATH, RECURSIVE); the body is
+ *                    "removed N" or the error name; /flush-exact/PATH without RECURSIVE;
+ *                    /flush-parent the parent of PREFIX, which this queue does not own
  * Usage: response_features PREFIX */
 #include <httpapi/httpapi.h>
 #include <stdio.h>
@@ -105,13 +110,57 @@ static void ranges_stream(httpapi_request *request) {
   httpapi_send_response(request, &response, 0);
 }
 
+static httpapi_queue *the_queue;
+static const char *the_prefix;
+static unsigned long answered;
+
+static void cached(httpapi_request *request, int typed) {
+  char text[64];
+  snprintf(text, sizeof text, "answer %lu", answered);
+  const httpapi_header type[] = {HEADER("Content-Type", "text/plain")};
+  httpapi_response response = {200, NULL, type, typed ? 1 : 0, text, strlen(text)};
+  const httpapi_cache_policy policy = {HTTPAPI_CACHE_USER_INVALIDATES, 0};
+  httpapi_send_cacheable_response(request, &response, 0, &policy);
+}
+
+/* `path` is what follows /flush/ (or /flush-exact/) in the request path; `parent` flushes
+ * the parent of the registered prefix instead, which this queue does not own. */
+static void flush(httpapi_request *request, const char *path, uint32_t flags, int parent) {
+  char prefix[512];
+  char text[64];
+  uint64_t removed = 0;
+  snprintf(prefix, sizeof prefix, "%s%s", the_prefix, path);
+  if (parent) prefix[strlen(the_prefix) - 2] = '\0';  /* ".../r/" -> ".../" */
+  const httpapi_error e = httpapi_flush_response_cache(the_queue, prefix, flags, &removed);
+  if (e) {
+    snprintf(text, sizeof text, "%s", httpapi_error_name(e));
+  } else {
+    snprintf(text, sizeof text, "removed %llu", (unsigned long long)removed);
+  }
+  httpapi_response response = {200, NULL, NULL, 0, text, strlen(text)};
+  httpapi_send_response(request, &response, 0);
+}
+
 static void answer(httpapi_request *request) {
   const httpapi_bytes path = httpapi_request_get_info(request)->url.path;
-  char p[256];
+  char p[512];
   snprintf(p, sizeof p, "%.*s", (int)path.length, path.data);
   const char *last = strrchr(p, '/');
   const long n = last ? atol(last + 1) : 0;
-  if (strstr(p, "/trailers")) {
+  ++answered;
+  const char *flush_path = strstr(p, "/flush/");
+  const char *exact_path = strstr(p, "/flush-exact/");
+  if (strstr(p, "/flush-parent")) {
+    flush(request, "", HTTPAPI_FLUSH_FLAG_RECURSIVE, 1);
+  } else if (flush_path) {
+    flush(request, flush_path + 7, HTTPAPI_FLUSH_FLAG_RECURSIVE, 0);
+  } else if (exact_path) {
+    flush(request, exact_path + 13, 0, 0);
+  } else if (strstr(p, "/cached/")) {
+    cached(request, 1);
+  } else if (strstr(p, "/untyped/")) {
+    cached(request, 0);
+  } else if (strstr(p, "/trailers")) {
     trailers(request);
   } else if (strstr(p, "/bad-trailers")) {
     bad_trailers(request);
@@ -150,6 +199,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "response_features: %s\n", httpapi_error_name(e));
     return 2;
   }
+  the_queue = queue;
+  the_prefix = argv[1];
   printf("ready\n");
   fflush(stdout);
   for (;;) {

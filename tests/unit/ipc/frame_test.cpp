@@ -226,7 +226,7 @@ TEST(Messages, MalformedHeaderListIsRejected) {
   headers.resize(headers.size() - 2);  // the value runs past the list
   EXPECT_EQ(ipc::count_headers(headers), -1);
   std::string out;
-  ipc::encode(out, ipc::SendResponse{1, 0, 200, "", headers, ""});
+  ipc::encode(out, ipc::SendResponse{1, 0, 200, 0, 0, "", headers, ""});
   ipc::SendResponse m;
   EXPECT_FALSE(ipc::decode(only_frame(out), m));
 }
