@@ -5,6 +5,9 @@
 #   (b) nginx `return 200 "Hello, World!"` (1 worker)
 #   (c) nginx reverse proxy -> bench/upstream_hello.c on a Unix socket (upstream keepalive 32)
 #   (d) the same three with wrk pipelining 16 requests per write (bench/pipeline.lua)
+#   (e) httpapid's response cache: httpapi-hello with a time to live (docs/cache.md), in the
+#       httpapid of (a) on its own port; after the first request every answer is a cache hit
+#       (the report checks: the app answered only a handful of requests)
 #
 # The server side (service + app, or nginx + its upstream) runs on CPU 0, wrk on CPU 1 (this
 # script and its helpers too). Every round runs a, b, c, a|p16, b|p16, c|p16 back to back.
@@ -106,7 +109,7 @@ if [[ -n $COMMIT_REV ]]; then
     rc=0
     cmake -S "$EXPORT_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DHTTPAPI_TESTS=OFF >&2 || rc=$?
-    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || rc=$?
+    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpcfg >&2 || rc=$?
     rm -rf "$EXPORT_DIR"
     [[ $rc == 0 ]] || die "building ${SHA:0:12} failed"
   fi
@@ -117,7 +120,7 @@ elif [[ $BUILD == 1 || ! -x $HTTPAPID || ! -x $HELLO ]]; then
       -DHTTPAPI_TESTS=OFF >&2 || die "cmake configure failed"
   fi
   log "building (release) in $BUILD_DIR"
-  if ! cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2; then
+  if ! cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpcfg >&2; then
     # The working tree may be mid-edit (others change it concurrently): use what was last
     # built, and say so in the report.
     [[ -x $HTTPAPID && -x $HELLO ]] || die "build failed"
@@ -174,9 +177,12 @@ children_of() { cat "/proc/$1/task/$1/children" 2>/dev/null || true; }
 SRV=(taskset -c "$SERVER_CPU")
 CLI=(taskset -c "$CLIENT_CPU")
 
-PORT_A=$(free_port); PORT_B=$(free_port); PORT_C=$(free_port)
+PORT_A=$(free_port); PORT_B=$(free_port); PORT_C=$(free_port); PORT_E=$(free_port)
 while [[ $PORT_B == "$PORT_A" ]]; do PORT_B=$(free_port); done
 while [[ $PORT_C == "$PORT_A" || $PORT_C == "$PORT_B" ]]; do PORT_C=$(free_port); done
+while [[ $PORT_E == "$PORT_A" || $PORT_E == "$PORT_B" || $PORT_E == "$PORT_C" ]]; do
+  PORT_E=$(free_port)
+done
 
 declare -A URL SERVER_PIDS COMMANDS
 
@@ -196,6 +202,16 @@ STARTED+=("$HELLO_PID")
 wait_for 10 "httpapi-hello to register (see $WORK/a/hello.log)" grep -q '^ready$' "$WORK/a/hello.log"
 URL[a]="http://127.0.0.1:$PORT_A/"
 SERVER_PIDS[a]="$HTTPAPID_PID,$HELLO_PID"
+
+# ---- (e) the same httpapid, answers from its response cache -------------------------------
+HTTPAPI_CONTROL="$WORK/a/state/control.sock" "${SRV[@]}" "$HELLO" \
+  "http://+:$PORT_E/" 3600 >"$WORK/a/hello-cached.log" 2>&1 &
+CACHED_PID=$!
+STARTED+=("$CACHED_PID")
+wait_for 10 "cached httpapi-hello to register" grep -q '^ready$' "$WORK/a/hello-cached.log"
+URL[e]="http://127.0.0.1:$PORT_E/"
+SERVER_PIDS[e]="$HTTPAPID_PID,$CACHED_PID"
+COMMANDS[e]="HTTPAPI_CONTROL=$WORK/a/state/control.sock ${SRV[*]} $HELLO http://+:$PORT_E/ 3600"
 
 # ---- nginx instances ----------------------------------------------------------------------
 write_nginx_conf() {  # write_nginx_conf DIR PORT SERVER_BLOCK_BODY [HTTP_EXTRA]
@@ -279,7 +295,7 @@ ${SRV[*]} $WORK/c/upstream_hello $WORK/c/hello.sock
 ${SRV[*]} nginx -p $WORK/c/ -c $WORK/c/nginx.conf -e $WORK/c/error.log -g 'daemon off;'"
 
 # ---- sanity checks --------------------------------------------------------------------------
-for s in a b c; do
+for s in a b c e; do
   body=$(curl -sS --max-time 5 -o - -w '\n%{http_code} %{content_type}' "${URL[$s]}") ||
     die "($s) curl ${URL[$s]} failed"
   status_line=${body##*$'\n'}
@@ -289,7 +305,7 @@ for s in a b c; do
   fi
   log "($s) ${URL[$s]}: $status_line, body '$body' (ok); server pids ${SERVER_PIDS[$s]}"
 done
-for p in ${SERVER_PIDS[a]//,/ } ${SERVER_PIDS[b]//,/ } ${SERVER_PIDS[c]//,/ }; do
+for p in ${SERVER_PIDS[a]//,/ } ${SERVER_PIDS[b]//,/ } ${SERVER_PIDS[c]//,/ } $CACHED_PID; do
   alive "$p" || die "server process $p is not running"
 done
 
@@ -307,7 +323,7 @@ wrk_command() {  # wrk_command SCENARIO SECONDS -> the command line
   fi
 }
 
-SCENARIOS=(a b c "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH")
+SCENARIOS=(a b c e "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH")
 log "warm-up: ${WARMUP}s per scenario (not recorded)"
 for s in "${SCENARIOS[@]}"; do
   $(wrk_command "$s" "$WARMUP") >/dev/null
@@ -344,7 +360,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-for s in a b c; do
+for s in a b c e; do
   for p in ${SERVER_PIDS[$s]//,/ }; do
     alive "$p" || log "WARNING: server process $p of ($s) is gone after the runs"
   done
@@ -353,6 +369,12 @@ done
 # rejected or connections it dropped; wrk closing its connections at the end may add a few.
 errors=$(cat "$WORK"/a/state/logs/httperr*.log 2>/dev/null | grep -vc '^#' || true)
 [[ ${errors:-0} == 0 ]] || log "httpapid error log has $errors entries (keep them with --keep)"
+
+# (e) is only a cache benchmark if the hits did not reach the application.
+cached_hits=$("$BUILD_DIR/tools/httpcfg/httpcfg" --state-dir "$WORK/a/state" show cachestate --json 2>/dev/null |
+  python3 -c 'import json,sys; print(sum(e["hits"] for e in json.load(sys.stdin)["entries"]))' 2>/dev/null || echo "?")
+CACHE_NOTE="(e): the cache entry had $cached_hits hits at the end of the runs"
+log "$CACHE_NOTE"
 
 # ---- report -------------------------------------------------------------------------------
 TABLE=$(C_KEEPALIVE=$UPSTREAM_KEEPALIVE $STATS report "$RUNS")
@@ -381,6 +403,8 @@ REPORT=$(cat <<EOF
 
 $TABLE
 
+$CACHE_NOTE
+
 <details><summary>exact commands</summary>
 
 \`\`\`
@@ -390,6 +414,8 @@ ${COMMANDS[a]}
 ${COMMANDS[b]}
 # (c)
 ${COMMANDS[c]}
+# (e)
+${COMMANDS[e]}
 # wrk, per round in this order:
 $(for s in "${SCENARIOS[@]}"; do wrk_command "$s" "$DURATION"; done)
 \`\`\`

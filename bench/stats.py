@@ -207,6 +207,7 @@ SCENARIO_TITLES = {
     "a": "(a) httpapid → httpapi-hello",
     "b": "(b) nginx `return 200`",
     "c": "(c) nginx → upstream_hello (unix, keepalive)",
+    "e": "(e) httpapid response cache hit",
 }
 
 
@@ -286,10 +287,10 @@ def report(argv):
     suffixes = sorted({s.partition("-p")[1] + s.partition("-p")[2] for s in order})
     for suffix in suffixes:
         label = f", pipelined ×{suffix[2:]}" if suffix else ""
-        for den in ("c", "b"):
-            num_s, den_s = "a" + suffix, den + suffix
+        for num, den in (("a", "c"), ("a", "b"), ("e", "b")):
+            num_s, den_s = num + suffix, den + suffix
             if num_s in by and den_s in by:
-                out.append(f"| (a)/({den}){label} | {ratio(num_s, den_s, 'rps')} | "
+                out.append(f"| ({num})/({den}){label} | {ratio(num_s, den_s, 'rps')} | "
                            f"{ratio(num_s, den_s, 'server_cpu_us_per_req')} |")
     noisy = [r for r in runs if r.get("noisy") and r["valid"]]
     if noisy:

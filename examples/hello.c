@@ -1,11 +1,15 @@
 /* hello.c: the shortest complete httpapi application.
  * Registers a URL prefix (default http://+:8080/hello/) and answers every request with
- * "Hello, World!". Run httpapid first; then: ./httpapi-hello http://+:8080/hello/ */
+ * "Hello, World!". Run httpapid first; then: ./httpapi-hello http://+:8080/hello/ [TTL]
+ * With TTL (seconds), httpapid may repeat the answer itself for that long (docs/cache.md). */
 #include <httpapi/httpapi.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 int main(int argc, char **argv) {
   const char *prefix = argc > 1 ? argv[1] : "http://+:8080/hello/";
+  const unsigned ttl = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 0;
+  const httpapi_cache_policy cache = {ttl ? HTTPAPI_CACHE_TIME_TO_LIVE : HTTPAPI_CACHE_NONE, ttl};
   httpapi_session *session;
   httpapi_url_group *group;
   httpapi_queue *queue;
@@ -30,7 +34,7 @@ int main(int argc, char **argv) {
     if ((e = httpapi_receive(queue, -1, &request))) break;
     static const httpapi_header type = {{"Content-Type", 12}, {"text/plain", 10}};
     httpapi_response response = {200, NULL, &type, 1, "Hello, World!", 13};
-    httpapi_send_response(request, &response, 0);
+    httpapi_send_cacheable_response(request, &response, 0, &cache);
     httpapi_request_release(request);
   }
   fprintf(stderr, "hello: %s\n", httpapi_strerror(e));

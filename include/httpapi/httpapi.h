@@ -348,6 +348,14 @@ HTTPAPI_API const httpapi_header *httpapi_request_trailers(const httpapi_request
  * (overlaps), or an If-Range does not match the response's ETag / Last-Modified. Only GET
  * requests are ranged. Adds Accept-Ranges: bytes. Details: docs/responses.md. */
 #define HTTPAPI_SEND_FLAG_PROCESS_RANGES 0x10u
+/* httpapi_send_response only, with status 101 (as HTTP.sys's OPAQUE, e.g. for WebSocket):
+ * after the 101 the connection is a byte stream between the client and the application.
+ * httpapi_read_body returns the client's bytes as they come (END_OF_BODY when the client
+ * closes its side), httpapi_send_body with MORE_DATA sends bytes as given, and a send
+ * without MORE_DATA (or httpapi_request_release) closes the connection. No body limit or
+ * header/idle timer applies to the stream. Only a request without a body can be upgraded
+ * (INVALID_STATE otherwise). See docs/responses.md. */
+#define HTTPAPI_SEND_FLAG_OPAQUE 0x20u
 
 /* Whether httpapid may keep a response and answer later requests for the same URL itself,
  * without the application (HTTP.sys's HTTP_CACHE_POLICY). Which requests and responses

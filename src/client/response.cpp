@@ -78,7 +78,7 @@ httpapi_error write_after_held(httpapi_request& request, std::string frames, boo
 constexpr std::uint32_t kResponseFlags =
     HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA |
     HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING | HTTPAPI_SEND_FLAG_BUFFER_DATA |
-    HTTPAPI_SEND_FLAG_PROCESS_RANGES;
+    HTTPAPI_SEND_FLAG_PROCESS_RANGES | HTTPAPI_SEND_FLAG_OPAQUE;
 constexpr std::uint32_t kBodyFlags =
     HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_BUFFER_DATA;
 
@@ -115,6 +115,15 @@ httpapi_error send_ranged(httpapi_request* request, const httpapi_response& whol
                                          flags & ~HTTPAPI_SEND_FLAG_PROCESS_RANGES, &policy);
 }
 
+// A request that carried a body cannot become a byte stream (HTTP.sys, conformance A077):
+// where its body ends and the stream begins would be ambiguous.
+bool has_body(const httpapi_request_info& info) {
+  const httpapi_bytes length = info.known_headers[HTTPAPI_HEADER_CONTENT_LENGTH];
+  return (info.flags & HTTPAPI_REQUEST_FLAG_MORE_BODY) || info.body.length > 0 ||
+         info.known_headers[HTTPAPI_HEADER_TRANSFER_ENCODING].data ||
+         (length.data && std::string_view(length.data, length.length) != "0");
+}
+
 }  // namespace
 
 extern "C" httpapi_error httpapi_send_response(httpapi_request* request,
@@ -132,6 +141,12 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
   if (policy.kind > HTTPAPI_CACHE_TIME_TO_LIVE) return HTTPAPI_ERROR_INVALID_PARAMETER;
   if (flags & HTTPAPI_SEND_FLAG_PROCESS_RANGES) {
     return send_ranged(request, *response, flags, policy);
+  }
+  const bool opaque = flags & HTTPAPI_SEND_FLAG_OPAQUE;
+  if (opaque) {
+    if (response->status != 101) return HTTPAPI_ERROR_INVALID_PARAMETER;
+    if (has_body(request->info)) return HTTPAPI_ERROR_INVALID_STATE;
+    flags |= HTTPAPI_SEND_FLAG_MORE_DATA;  // the stream follows
   }
   if (response->status < 100 || response->status > 999) return HTTPAPI_ERROR_INVALID_PARAMETER;
   const std::string_view reason = response->reason ? response->reason : "";
@@ -185,6 +200,10 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
   if (!interim) {
     request->response_started = true;
     request->response_finished = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+  }
+  if (opaque) {  // what the client sends from now on is read as body
+    std::lock_guard lock(request->queue->mutex);
+    request->body_end = false;
   }
   return HTTPAPI_OK;
 }

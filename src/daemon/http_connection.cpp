@@ -241,6 +241,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   keep_alive_ = head.keep_alive;
   expect_continue_ = head.expect_continue;
   continue_sent_ = false;
+  opaque_ = false;
   response_started_ = false;
   close_after_ = false;
   pending_read_ = 0;
@@ -411,7 +412,8 @@ void HttpConnection::try_fulfil_body_read() {
   }
   if (data.empty() && !body_done_) {
     if (peer_eof_) {
-      worker_.service().body_ready(request_id_, {}, {}, ipc::kBodyGone);
+      // A byte stream ends when the client closes its side; a body cut short is gone.
+      worker_.service().body_ready(request_id_, {}, {}, opaque_ ? ipc::kBodyEnd : ipc::kBodyGone);
       pending_read_ = 0;
     }
     return;
@@ -522,6 +524,15 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
     continue_sent_ = continue_sent_ || status == 100;  // no second, automatic 100 Continue
     return true;
   }
+  if (flags & HTTPAPI_SEND_FLAG_OPAQUE) {
+    // The library refuses these too; a request with a body, or HTTP/1.0, cannot be upgraded.
+    if (status != 101 || body_mode_ != BodyMode::none || version_minor_ == 0) return false;
+    become_opaque();
+    send(head.append("\r\n"));
+    response_started_ = true;
+    body_sent_ = 0;
+    return true;
+  }
   const bool final_piece = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
   const bool status_allows_body = status != 204 && status != 304 && status != 101;
   body_allowed_ = status_allows_body && !head_only_;
@@ -565,6 +576,19 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
   response_started_ = true;
   body_sent_ = 0;
   return true;
+}
+
+// After a 101 sent with OPAQUE: client bytes are read as an endless body (no body limit:
+// none is checked past the head), application bytes are written as given, and the end of
+// the application's stream ends the connection.
+void HttpConnection::become_opaque() {
+  opaque_ = true;
+  framing_ = ResponseFraming::raw;
+  body_allowed_ = true;
+  close_after_ = true;
+  body_mode_ = BodyMode::length;
+  body_remaining_ = UINT64_MAX;
+  body_done_ = false;
 }
 
 void HttpConnection::append_body(std::string_view data) {

@@ -69,6 +69,7 @@ class HttpConnection {
   bool write_response_head(std::uint32_t flags, std::uint16_t status, std::string_view reason,
                            std::string_view headers, std::size_t body_size);
   void append_body(std::string_view data);
+  void become_opaque();
   void finish_response(std::string_view trailers = {});
   void serve_cached(const CachedResponse& entry);
   void store_in_cache(std::uint16_t cache_kind, std::uint32_t cache_seconds,
@@ -142,6 +143,7 @@ class HttpConnection {
   std::uint64_t body_sent_ = 0;
   bool body_allowed_ = true;
   bool close_after_ = false;
+  bool opaque_ = false;  // a 101 with OPAQUE was sent: the connection is a byte stream
 };
 
 }  // namespace httpapi::daemon

@@ -129,5 +129,58 @@ class Responses(ServiceTestCase):
         self.assertLessEqual(len(buffered.chunks), 5)
 
 
+class Opaque(ServiceTestCase):
+    """HTTPAPI_SEND_FLAG_OPAQUE (issue 6 item 5, conformance cases A076-A078)."""
+
+    def setUp(self):
+        super().setUp()
+        self.port = free_port()
+        self.start_app([binary("HTTPAPI_RESPONSE_FEATURES"), f"http://127.0.0.1:{self.port}/r/"],
+                       "response-features")
+
+    def upgrade(self, method="GET", extra=b""):
+        conn = harness.Conn(self.port)
+        self.conns.append(conn)
+        conn.send(b"%s /r/opaque HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n" % (method.encode(), extra))
+        return conn
+
+    def test_bytes_flow_both_ways_after_101(self):
+        for method in ("GET", "OPTIONS", "CUSTOMVERB", "DELETE"):
+            conn = self.upgrade(method)
+            version, status, _, headers, _ = conn.read_head()
+            self.assertEqual(status, 101, method)
+            self.assertIn(("Upgrade", "echo"), headers)
+            deadline = time.monotonic() + 10
+            payload = bytes(range(49))  # not HTTP: raw bytes, CR and LF included
+            conn.send(payload)
+            self.assertEqual(conn.read_exact(49, deadline), payload)
+            # 3 MiB more in 64 KiB turns: far beyond any body limit.
+            piece = bytes(i % 251 for i in range(65536))
+            for _ in range(48):
+                conn.send(piece)
+                self.assertEqual(conn.read_exact(len(piece), time.monotonic() + 10), piece)
+            conn.sock.shutdown(harness.socket.SHUT_WR)
+            self.assertEqual(conn.read_to_close(time.monotonic() + 10), b"bye")
+
+    def test_no_body_limit_after_upgrade(self):
+        self.httpcfg_set("max_body_bytes", "10")
+        conn = self.upgrade()
+        self.assertEqual(conn.read_head()[1], 101)
+        conn.send(b"fifteen bytes!!")
+        self.assertEqual(conn.read_exact(15, time.monotonic() + 10), b"fifteen bytes!!")
+
+    def test_requests_with_a_body_are_not_upgraded(self):
+        conn = self.upgrade("POST", b"Content-Length: 10\r\n")
+        conn.send(b"0123456789")
+        response = conn.read_response()
+        self.assertEqual((response.status, response.body), (400, b"HTTPAPI_ERROR_INVALID_STATE"))
+
+    def httpcfg_set(self, key, value):
+        import subprocess
+        r = subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir, "set", "setting",
+                            "--key", key, "--value", value], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
 if __name__ == "__main__":
     harness.main()

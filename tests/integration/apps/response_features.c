@@ -12,6 +12,8 @@
  *                    Last-Modified; /ranges-stream tries PROCESS_RANGES with MORE_DATA
  *   /cached/...      "answer N" (N counts the requests this process answered) with
  *                    HTTPAPI_CACHE_USER_INVALIDATES; /untyped/... the same without Content-Type
+ *   /opaque          101 with OPAQUE, then echoes the client's bytes until it closes its side,
+ *                    then sends "bye" and ends the stream
  *   /flush/PATH      httpapi_flush_response_cache(PREFIX PATH, RECURSIVE); the body is
  *                    "removed N" or the error name; /flush-exact/PATH without RECURSIVE;
  *                    /flush-parent the parent of PREFIX, which this queue does not own
@@ -141,6 +143,24 @@ static void flush(httpapi_request *request, const char *path, uint32_t flags, in
   httpapi_send_response(request, &response, 0);
 }
 
+static void opaque(httpapi_request *request) {
+  const httpapi_header headers[] = {HEADER("Upgrade", "echo"), HEADER("Connection", "Upgrade")};
+  httpapi_response response = {101, NULL, headers, 2, NULL, 0};
+  const httpapi_error e = httpapi_send_response(request, &response, HTTPAPI_SEND_FLAG_OPAQUE);
+  if (e) {  /* refused: say why in a normal response */
+    const char *name = httpapi_error_name(e);
+    httpapi_response refusal = {400, NULL, NULL, 0, name, strlen(name)};
+    httpapi_send_response(request, &refusal, 0);
+    return;
+  }
+  char buffer[65536];
+  size_t n;
+  while (httpapi_read_body(request, buffer, sizeof buffer, &n, 30000) == HTTPAPI_OK) {
+    if (httpapi_send_body(request, buffer, n, HTTPAPI_SEND_FLAG_MORE_DATA)) return;
+  }
+  httpapi_send_body(request, "bye", 3, 0);
+}
+
 static void answer(httpapi_request *request) {
   const httpapi_bytes path = httpapi_request_get_info(request)->url.path;
   char p[512];
@@ -156,6 +176,8 @@ static void answer(httpapi_request *request) {
     flush(request, flush_path + 7, HTTPAPI_FLUSH_FLAG_RECURSIVE, 0);
   } else if (exact_path) {
     flush(request, exact_path + 13, 0, 0);
+  } else if (strstr(p, "/opaque")) {
+    opaque(request);
   } else if (strstr(p, "/cached/")) {
     cached(request, 1);
   } else if (strstr(p, "/untyped/")) {
