@@ -32,6 +32,15 @@ httpapi_error sendable(httpapi_request* request) {
   return HTTPAPI_OK;
 }
 
+// The response is complete: the service forgets the request, so a wait for its client to
+// leave has nothing left to wait for.
+void mark_ended(httpapi_request* request) {
+  QueueCore& core = *request->queue;
+  std::lock_guard lock(core.mutex);
+  request->ended = true;
+  core.interrupt_reader();
+}
+
 // A failed write means the service went away: the request dies with the connection (its
 // reader reconnects the queue).
 httpapi_error write_or_break(QueueCore& core, const std::string& frames) {
@@ -106,6 +115,7 @@ extern "C" httpapi_error httpapi_send_response(httpapi_request* request,
   if (!interim) {
     request->response_started = true;
     request->response_finished = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+    if (request->response_finished) mark_ended(request);
   }
   return HTTPAPI_OK;
 }
@@ -120,11 +130,13 @@ extern "C" httpapi_error httpapi_send_body(httpapi_request* request, const void*
     return HTTPAPI_ERROR_INVALID_STATE;
   }
   if (httpapi_error e = sendable(request); e != HTTPAPI_OK) return e;
+  if (request->queue->client_left(*request)) return HTTPAPI_ERROR_CONNECTION_GONE;
   std::string frames;
   append_body_frames(frames, request->info.request_id,
                      {static_cast<const char*>(data), length}, flags);
   if (httpapi_error e = write_or_break(*request->queue, frames); e != HTTPAPI_OK) return e;
   request->response_finished = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+  if (request->response_finished) mark_ended(request);
   return HTTPAPI_OK;
 }
 
@@ -133,10 +145,11 @@ extern "C" httpapi_error httpapi_cancel(httpapi_request* request) {
   if (request->response_finished) return HTTPAPI_OK;
   request->response_finished = true;
   {
-    std::lock_guard lock(request->queue->mutex);
-    if (request->queue->broken || request->queue->closed || request->queue->down) {
-      return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
-    }
+    QueueCore& core = *request->queue;
+    std::lock_guard lock(core.mutex);
+    request->gone = true;  // the service closes its connection: a wait for that ends
+    core.interrupt_reader();
+    if (core.broken || core.closed || core.down) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   }
   std::string frame;
   ipc::encode(frame, ipc::Cancel{request->info.request_id});
