@@ -166,3 +166,12 @@ struct httpapi_request {
   bool response_started = false;
   bool response_finished = false;
 };
+
+namespace httpapi::client {
+
+// httpapi_receive_into (request_layout.cpp): the bytes `r` needs in the caller's buffer, and
+// the copy there (aligned for httpapi_request_info), every view pointing into the buffer.
+std::size_t copied_size(const httpapi_request& r);
+const httpapi_request_info* copy_request(const httpapi_request& r, void* buffer);
+
+}  // namespace httpapi::client

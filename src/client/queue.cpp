@@ -435,69 +435,6 @@ httpapi_request* hand_over(httpapi_queue* queue) {
   return request.release();
 }
 
-// Where a view of the request lands in the caller's buffer: its frame is copied to
-// `frame_copy` and its merged headers, one after another, to `merged_copy`.
-class Relocation {
- public:
-  Relocation(const httpapi_request& r, char* frame_copy, char* merged_copy)
-      : r_(r), frame_copy_(frame_copy), merged_copy_(merged_copy) {}
-
-  void operator()(httpapi_bytes& b) const {
-    if (!b.data) return;
-    if (b.data >= r_.frame.data() && b.data <= r_.frame.data() + r_.frame.size()) {
-      b.data = frame_copy_ + (b.data - r_.frame.data());
-      return;
-    }
-    char* at = merged_copy_;
-    for (const std::string& m : r_.merged) {
-      if (b.data >= m.data() && b.data <= m.data() + m.size()) {
-        b.data = at + (b.data - m.data());
-        return;
-      }
-      at += m.size();
-    }
-  }
-
- private:
-  const httpapi_request& r_;
-  char* frame_copy_;
-  char* merged_copy_;
-};
-
-// Bytes httpapi_receive_into needs for `r`: the info, the header array, then the bytes
-// every view points into.
-std::size_t copied_size(const httpapi_request& r) {
-  std::size_t size = sizeof(httpapi_request_info) + r.headers.size() * sizeof(httpapi_header) +
-                     r.frame.size();
-  for (const std::string& m : r.merged) size += m.size();
-  return size;
-}
-
-// Lays the request out in `buffer` (copied_size bytes, aligned for httpapi_request_info)
-// and returns the info there, every view pointing into the buffer.
-const httpapi_request_info* copy_request(const httpapi_request& r, void* buffer) {
-  auto* info = new (buffer) httpapi_request_info(r.info);
-  auto* headers = reinterpret_cast<httpapi_header*>(info + 1);
-  char* frame_copy = reinterpret_cast<char*>(headers + r.headers.size());
-  char* merged_copy = frame_copy + r.frame.size();
-  std::memcpy(frame_copy, r.frame.data(), r.frame.size());
-  char* at = merged_copy;
-  for (const std::string& m : r.merged) at = std::copy(m.begin(), m.end(), at);
-  const Relocation relocate(r, frame_copy, merged_copy);
-  for (std::size_t i = 0; i < r.headers.size(); ++i) {
-    headers[i] = r.headers[i];
-    relocate(headers[i].name);
-    relocate(headers[i].value);
-  }
-  info->headers = headers;
-  for (httpapi_bytes* b : {&info->method, &info->raw_url, &info->url.full, &info->url.host,
-                           &info->url.path, &info->url.query, &info->body}) {
-    relocate(*b);
-  }
-  for (httpapi_bytes& known : info->known_headers) relocate(known);
-  return info;
-}
-
 }  // namespace
 
 extern "C" httpapi_error httpapi_receive(httpapi_queue* queue, int timeout_ms,
@@ -520,7 +457,7 @@ extern "C" httpapi_error httpapi_receive_into(httpapi_queue* queue, int timeout_
   QueueCore& core = *queue->core;
   std::unique_lock lock(core.mutex);
   if (httpapi_error e = await_request(core, lock, timeout_ms); e != HTTPAPI_OK) return e;
-  const std::size_t wanted = copied_size(*core.ready.front());
+  const std::size_t wanted = httpapi::client::copied_size(*core.ready.front());
   if (needed) *needed = wanted;
   if (size < wanted) {
     // The request stays first in line for this handle; another thread of it may take it.
@@ -528,7 +465,7 @@ extern "C" httpapi_error httpapi_receive_into(httpapi_queue* queue, int timeout_
     return HTTPAPI_ERROR_MORE_DATA;
   }
   httpapi_request* request = hand_over(queue);
-  request->shown = copy_request(*request, buffer);
+  request->shown = httpapi::client::copy_request(*request, buffer);
   // The caller's buffer holds the contents now; the library keeps no second copy.
   std::string().swap(request->frame);
   std::vector<httpapi_header>().swap(request->headers);
