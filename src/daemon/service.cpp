@@ -551,7 +551,9 @@ void Service::on_shutdown_queue(AppChannel& channel, const ipc::Frame& frame) {
   if (!ipc::decode(frame, call)) return channel.close("malformed shutdown_queue");
   auto queue = queues_.find(channel.queue_id);
   if (queue == queues_.end()) {
-    return reply(channel, call.call, HTTPAPI_ERROR_SHUTDOWN, 0, "the queue is shut down");
+    return channel.queue_id == 0
+               ? reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "no queue")
+               : reply(channel, call.call, HTTPAPI_ERROR_SHUTDOWN, 0, "the queue is shut down");
   }
   if (queue->second->creator_channel != channel.id()) {
     return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,

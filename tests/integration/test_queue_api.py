@@ -253,5 +253,39 @@ class ReceiveIntoTest(ServiceTestCase):
         self.assertEqual(app.wait(5), 0)
 
 
+class NewMessagesFromRawPeersTest(ServiceTestCase):
+    """shutdown_queue (28) and decline (29) from peers that misuse them: a specific answer or
+    nothing, never a crash."""
+
+    def peer(self, role):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.control)
+        s.sendall(frame(1, 0, struct.pack("<IHHB", 0x49504148, 1, 1, role)))
+        s.recv(64)  # hello_ack
+        return s
+
+    def test_misused_queue_messages(self):
+        port = free_port()
+        self.start_echo(f"http://+:{port}/", name="E")
+        s = self.peer(2)  # a queue connection that never made a queue
+        s.sendall(frame(29, 12345, b""))  # declines a request it was never given: ignored
+        s.sendall(frame(28, 7, b""))
+        reply = s.recv(256)
+        _, msg_type, _, tag = struct.unpack_from("<IHHQ", reply, 0)
+        status = struct.unpack_from("<I", reply, 16)[0]
+        self.assertEqual((msg_type, tag, status), (3, 7, 1))  # result: INVALID_PARAMETER
+        s.close()
+        session = self.peer(1)  # a session may not shut queues down
+        session.sendall(frame(28, 8, b""))
+        self.assertEqual(session.recv(256), b"")
+        self.assertEqual(http(port, path="/still").json()["app"], "E")
+
+
+def frame(msg_type, tag, fixed, variable=b""):
+    return struct.pack("<IHHQ", 16 + len(fixed) + len(variable), msg_type, len(fixed), tag) \
+        + fixed + variable
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
