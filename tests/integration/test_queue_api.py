@@ -217,6 +217,14 @@ class WaitForDisconnectTest(ServiceTestCase):
         self.assertEqual(name, "HTTPAPI_ERROR_INVALID_STATE")
         self.assertLess(ms, 1000)
 
+    def test_completing_the_response_ends_a_wait_in_another_thread(self):
+        self.start("watched")
+        r = http(self.port, path="/d/watched")
+        self.assertEqual(r.body, b"done\n")
+        name, ms = self.result()
+        self.assertEqual(name, "HTTPAPI_ERROR_INVALID_STATE")
+        self.assertLess(ms, 1000)
+
 
 class ReceiveIntoTest(ServiceTestCase):
 
