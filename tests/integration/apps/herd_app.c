@@ -89,6 +89,10 @@ int main(int argc, char **argv) {
     if ((long)result == HTTPAPI_ERROR_SHUTDOWN) ++shut;
   }
   printf("ended %ld with SHUTDOWN\n", shut);
+  fflush(stdout);
   httpapi_queue_close(queue);
+  httpapi_url_group_close(group);
+  httpapi_session_close(session);
+  httpapi_terminate();
   return shut == threads ? 0 : 1;
 }

@@ -134,5 +134,8 @@ int main(int argc, char **argv) {
   }
   httpapi_queue_close(second);
   httpapi_queue_close(first);
+  httpapi_url_group_close(group);
+  httpapi_session_close(session);
+  httpapi_terminate();
   return 0;
 }
