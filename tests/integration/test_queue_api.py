@@ -63,6 +63,17 @@ class QueueShutdownTest(ServiceTestCase):
         self.assertEqual(joining.returncode, 2)
         self.assertIn(b"HTTPAPI_ERROR_NOT_FOUND", joining.stderr)
 
+    def test_inactive_queue_refuses_new_requests_until_active_again(self):
+        self.worker("W1")
+        self.assertEqual(http(self.port, path="/before").status, 200)
+        self.owner.send_signal(signal.SIGUSR2)
+        self.assertEqual(self.owner.read_line(5), b"inactive HTTPAPI_OK\n")
+        self.assertEqual(http(self.port, path="/while-inactive").status, 503)
+        self.wait_log(lambda e: e.cs_uri == "/while-inactive" and e.s_reason == "Disabled")
+        self.owner.send_signal(signal.SIGUSR2)
+        self.assertEqual(self.owner.read_line(5), b"active HTTPAPI_OK\n")
+        self.assertEqual(http(self.port, path="/again").json()["app"], "W1")
+
     def test_waiting_requests_get_503_and_received_ones_finish(self):
         self.worker("slow", "--delay-ms", "1500")
         results = {}
@@ -224,6 +235,17 @@ class WaitForDisconnectTest(ServiceTestCase):
         name, ms = self.result()
         self.assertEqual(name, "HTTPAPI_ERROR_INVALID_STATE")
         self.assertLess(ms, 1000)
+
+    def test_cancel_closes_the_connection_and_ends_a_wait(self):
+        self.start("cancelled")
+        c = self.conn(self.port)
+        c.send(b"GET /d/cancel HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(c.wait_closed(5))
+        self.assertEqual(c.buf, b"")  # closed without a response, as HttpCancelHttpRequest
+        name, ms = self.result()
+        self.assertEqual(name, "HTTPAPI_OK")
+        self.assertLess(ms, 1000)
+        self.wait_log(lambda e: e.cs_uri == "/d/cancel" and e.s_reason == "Request_Cancelled")
 
 
 class ReceiveIntoTest(ServiceTestCase):

@@ -14,7 +14,9 @@
  *   finished  answers at once, then wait_for_disconnect(5000);
  *   watched   a second thread waits in wait_for_disconnect(-1) while this one answers: the
  *             wait must end (INVALID_STATE) once the response is complete; MS counts from
- *             the answer. */
+ *             the answer;
+ *   cancelled the same, but this thread cancels the request (httpapi_cancel): the wait ends
+ *             with OK, and the client's connection is closed without an answer. */
 #include <httpapi/httpapi.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -81,12 +83,16 @@ static void stream_until_watcher_says(httpapi_request *request) {
   result("result", (httpapi_error)(long)e, noticed);
 }
 
-static void finish_while_watched(httpapi_request *request) {
+static void end_while_watched(httpapi_request *request, int cancel) {
   pthread_t watcher;
   pthread_create(&watcher, NULL, watch, request);
   sleep_ms(200); /* the watcher waits now, most likely reading the queue's connection */
   httpapi_response response = {200, NULL, &text, 1, "done\n", 5};
-  httpapi_send_response(request, &response, 0);
+  if (cancel) {
+    httpapi_cancel(request);
+  } else {
+    httpapi_send_response(request, &response, 0);
+  }
   const long sent = now_ms();
   void *e;
   pthread_join(watcher, &e);
@@ -125,7 +131,7 @@ static void answer_then_wait(httpapi_request *request) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s PREFIX send|thread|poll|idle|finished|watched\n", argv[0]);
+    fprintf(stderr, "usage: %s PREFIX send|thread|poll|idle|finished|watched|cancelled\n", argv[0]);
     return 2;
   }
   const char *mode = argv[2];
@@ -156,7 +162,8 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "poll") == 0) wait_with_epoll(queue, request);
     if (strcmp(mode, "idle") == 0) hold_without_answer(request);
     if (strcmp(mode, "finished") == 0) answer_then_wait(request);
-    if (strcmp(mode, "watched") == 0) finish_while_watched(request);
+    if (strcmp(mode, "watched") == 0) end_while_watched(request, 0);
+    if (strcmp(mode, "cancelled") == 0) end_while_watched(request, 1);
     httpapi_request_release(request);
   }
 }

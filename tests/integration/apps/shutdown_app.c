@@ -1,11 +1,13 @@
-/* shutdown_app.c: the creator of a named persistent queue that shuts it down on SIGUSR1.
+/* shutdown_app.c: the creator of a named persistent queue that deactivates it on SIGUSR2
+ * and shuts it down on SIGUSR1.
  *
  *   httpapi-it-shutdown-app PREFIX QUEUE
  *
  * Creates QUEUE as a controller (CONTROLLER | PERSISTENT, 503 verbosity full), routes
  * PREFIX to it and prints "ready". A second handle of the same queue (OPEN_EXISTING) tries
- * to shut it down first and must be refused. On SIGUSR1 it shuts the queue down and prints
- * one line per check, "<what> <error name>":
+ * to shut it down first and must be refused. Each SIGUSR2 flips the queue's state
+ * (HTTPAPI_QUEUE_STATE: inactive first, then active, ...) and prints "inactive|active <error
+ * name>". On SIGUSR1 it shuts the queue down and prints one line per check, "<what> <error name>":
  *   worker-shutdown   httpapi_queue_shutdown on the opened handle, before (ACCESS_DENIED)
  *   shutdown          httpapi_queue_shutdown on the creating handle (OK)
  *   again             the same call once more (OK)
@@ -28,10 +30,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s PREFIX QUEUE\n", argv[0]);
     return 2;
   }
-  sigset_t usr1;
-  sigemptyset(&usr1);
-  sigaddset(&usr1, SIGUSR1);
-  sigprocmask(SIG_BLOCK, &usr1, NULL);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
+  sigprocmask(SIG_BLOCK, &signals, NULL);
 
   httpapi_session *session;
   httpapi_url_group *group;
@@ -51,8 +54,14 @@ int main(int argc, char **argv) {
   }
   printf("ready\n");
   fflush(stdout);
-  int signal_number;
-  sigwait(&usr1, &signal_number);
+  int signal_number, active = 1;
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGUSR2) {
+    active = !active;
+    report(active ? "active" : "inactive",
+           httpapi_queue_set_property(queue, HTTPAPI_QUEUE_STATE,
+                                      active ? HTTPAPI_QUEUE_ACTIVE : HTTPAPI_QUEUE_INACTIVE));
+    fflush(stdout);
+  }
 
   report("worker-shutdown", httpapi_queue_shutdown(opened));
   report("shutdown", httpapi_queue_shutdown(queue));
