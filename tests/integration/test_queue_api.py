@@ -308,7 +308,8 @@ class NewMessagesFromRawPeersTest(ServiceTestCase):
         s.close()
         session = self.peer(1)  # a session may not shut queues down
         session.sendall(frame(28, 8, b""))
-        self.assertEqual(session.recv(256), b"")
+        self.assertEqual(session.recv(256), b"")  # disconnected
+        session.close()
         self.assertEqual(http(port, path="/still").json()["app"], "E")
 
 
