@@ -222,6 +222,10 @@ int main(int argc, char** argv) {
 
   for (;;) {
     auto request = httpapi::Request::receive(*queue);
+    if (request.error() == HTTPAPI_ERROR_SHUTDOWN) {
+      std::fprintf(stderr, "httpapi-echo: the queue was shut down\n");
+      return 0;
+    }
     if (!request) {
       std::fprintf(stderr, "httpapi-echo: receive: %s: %s\n", request.name(), request.what());
       return 1;

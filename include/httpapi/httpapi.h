@@ -16,7 +16,8 @@
  * - Views returned to the caller (httpapi_bytes) stay valid until the object they came from
  *   is released; they are not NUL-terminated.
  * - Thread safety: sessions, URL groups and queues may be used from several threads at once.
- *   A request handle must be used by one thread at a time.
+ *   A request handle must be used by one thread at a time, except that one other thread
+ *   may wait in httpapi_wait_for_disconnect on it meanwhile.
  * - The library finds the service through the environment variable HTTPAPI_CONTROL (path of
  *   its control socket), else /run/httpapi/control.sock for root, else
  *   $XDG_RUNTIME_DIR/httpapi/control.sock.
@@ -64,7 +65,8 @@ typedef enum httpapi_error {
   HTTPAPI_ERROR_INVALID_STATE = 14,     /* call not valid now (e.g. body sent after the end) */
   HTTPAPI_ERROR_PROTOCOL = 15,          /* the service sent something this library rejects */
   HTTPAPI_ERROR_SHUTDOWN = 16,          /* the queue or session was closed or shut down */
-  HTTPAPI_ERROR_TOO_LARGE = 17          /* a message exceeds the protocol's size limit */
+  HTTPAPI_ERROR_TOO_LARGE = 17,         /* a message exceeds the protocol's size limit */
+  HTTPAPI_ERROR_MORE_DATA = 18          /* ERROR_MORE_DATA: the buffer is too small */
 } httpapi_error;
 
 /* Short stable name of `error`, e.g. "HTTPAPI_ERROR_ALREADY_EXISTS". Never NULL; unknown
@@ -180,6 +182,20 @@ HTTPAPI_API httpapi_error httpapi_flush_response_cache(httpapi_queue *queue,
 HTTPAPI_API httpapi_error httpapi_queue_set_property(httpapi_queue *queue,
                                                      httpapi_queue_property property,
                                                      uint64_t value);
+
+/* Shuts the queue down for good, for every handle of every process (HTTP.sys's
+ * HttpShutdownRequestQueue, widened to the whole queue: docs/queues.md compares). At once:
+ * receives waiting on any handle of the queue, in any process, return SHUTDOWN, and so do
+ * later ones; requests waiting in the queue are answered 503 (logged AppShutdown); its URL
+ * groups are bound to no queue, so their requests get 503 (logged N/A) until bound to
+ * another queue; the queue's name is free again, even for a persistent queue. Requests
+ * already received may still be answered, read and waited on. Properties can no longer be
+ * set (SHUTDOWN). The handles must still be closed.
+ * Only the handle that created the queue may; calling it again, or on a handle whose queue
+ * its creator shut down, does nothing and returns OK.
+ * Errors: INVALID_PARAMETER (NULL), ACCESS_DENIED (not the creating handle),
+ * SERVICE_UNAVAILABLE. Any thread. */
+HTTPAPI_API httpapi_error httpapi_queue_shutdown(httpapi_queue *queue);
 
 /* Closes the handle. Requests received through it and not yet answered are answered 503 by
  * the service; requests still waiting in an anonymous queue are answered 503 too. NULL is a
@@ -303,6 +319,42 @@ HTTPAPI_API httpapi_error httpapi_queue_set_receive_window(httpapi_queue *queue,
  * On success *out owns the request: answer it (httpapi_send_response), then release it. */
 HTTPAPI_API httpapi_error httpapi_receive(httpapi_queue *queue, int timeout_ms, httpapi_request **out);
 
+/* Like httpapi_receive, but the request's contents are laid out in the caller's `buffer` of
+ * `size` bytes (HTTP.sys's HttpReceiveHttpRequest): httpapi_request_get_info(*out) then
+ * returns `buffer` itself, an httpapi_request_info whose views and header array all point
+ * into `buffer`, valid as long as the caller keeps the buffer; the library keeps no copy.
+ * `buffer` must be aligned for httpapi_request_info (malloc's is); it may be NULL when
+ * `size` is 0, to learn the size.
+ * When the next request needs more than `size` bytes, the call fails with MORE_DATA,
+ * writes the bytes it needs to *needed (when `needed` is not NULL) and leaves `buffer`
+ * untouched; that same request stays first in line for this handle: the next receive on
+ * this handle (httpapi_receive, or httpapi_receive_into with a large enough buffer, from
+ * any thread) returns it, and it is never given to another handle or process meanwhile.
+ * If the queue is shut down or the handle closed first, it is answered 503.
+ * On success *needed (when not NULL) is the number of bytes used.
+ * Errors: as httpapi_receive, plus MORE_DATA, and INVALID_PARAMETER (NULL queue or out,
+ * NULL buffer with size > 0, misaligned buffer). */
+HTTPAPI_API httpapi_error httpapi_receive_into(httpapi_queue *queue, int timeout_ms,
+                                               void *buffer, size_t size, size_t *needed,
+                                               httpapi_request **out);
+
+/* Waits until the client connection of `request` goes away (HTTP.sys's
+ * HttpWaitForDisconnect, for one request): `timeout_ms` < 0 waits forever, 0 only looks,
+ * > 0 waits at most that long. Returns OK once the client left: it closed or reset its
+ * connection while the request was unanswered or its response was being streamed, the
+ * request was cancelled, or the service restarted. A client that only half-closes (FIN)
+ * after a complete request is still there: it may be waiting for its answer.
+ * For event loops: the notice arrives on the queue's connection and makes
+ * httpapi_queue_fd() readable; then call this with timeout 0. httpapi_send_body looks for
+ * it too and fails with CONNECTION_GONE, so a streaming loop stops by itself.
+ * May be called from another thread while one thread answers the request (the one
+ * exception to the one-thread-per-request rule); the request must not be released while a
+ * thread waits here.
+ * Errors: TIMEOUT / WOULD_BLOCK (timeout 0): the client is still there; INVALID_STATE: the
+ * response was completed first, so the service no longer watches the connection for this
+ * request; SHUTDOWN (queue handle closed); SERVICE_UNAVAILABLE; INVALID_PARAMETER (NULL). */
+HTTPAPI_API httpapi_error httpapi_wait_for_disconnect(httpapi_request *request, int timeout_ms);
+
 /* The request's contents. Valid until httpapi_request_release(). Never NULL for a valid
  * request. */
 HTTPAPI_API const httpapi_request_info *httpapi_request_get_info(const httpapi_request *request);
@@ -410,8 +462,9 @@ HTTPAPI_API httpapi_error httpapi_send_cacheable_response(httpapi_request *reque
 
 /* Sends more body after httpapi_send_response(..., MORE_DATA). Clear MORE_DATA on the last
  * call (an empty last call is fine) to finish the response.
- * Errors: INVALID_STATE (no response started, or already finished), CONNECTION_GONE,
- * SERVICE_UNAVAILABLE, TOO_LARGE. */
+ * Errors: INVALID_STATE (no response started, or already finished), CONNECTION_GONE (the
+ * client left: each call looks for the service's notice without waiting), SERVICE_UNAVAILABLE,
+ * TOO_LARGE. */
 HTTPAPI_API httpapi_error httpapi_send_body(httpapi_request *request, const void *data, size_t length,
                                 uint32_t flags);
 

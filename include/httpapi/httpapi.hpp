@@ -104,6 +104,8 @@ class Queue {
   httpapi_error allow_group(std::uint32_t gid) {
     return httpapi_queue_allow(h_.get(), HTTPAPI_PRINCIPAL_GROUP, gid);
   }
+  // Ends the queue for every handle (creator only): see httpapi_queue_shutdown.
+  httpapi_error shutdown() { return httpapi_queue_shutdown(h_.get()); }
 
  private:
   explicit Queue(httpapi_queue* q) : h_(q) {}
@@ -155,6 +157,17 @@ class Request {
   static Result<Request> receive(Queue& queue, int timeout_ms = -1) {
     httpapi_request* r = nullptr;
     if (auto e = httpapi_receive(queue.get(), timeout_ms, &r)) return e;
+    return Request(r);
+  }
+  // Receives into `buffer` (aligned for httpapi_request_info); see httpapi_receive_into.
+  // On MORE_DATA, `needed` holds the size that the same request needs on the next call.
+  static Result<Request> receive_into(Queue& queue, std::span<std::byte> buffer,
+                                      std::size_t& needed, int timeout_ms = -1) {
+    httpapi_request* r = nullptr;
+    if (auto e = httpapi_receive_into(queue.get(), timeout_ms, buffer.data(), buffer.size(),
+                                      &needed, &r)) {
+      return e;
+    }
     return Request(r);
   }
 
@@ -232,6 +245,11 @@ class Request {
     return start(status, std::span<const Header>(headers.begin(), headers.size()), {}, 0);
   }
   httpapi_error cancel() { return httpapi_cancel(h_.get()); }
+  // OK once the client left; TIMEOUT / WOULD_BLOCK while it is there. Another thread may
+  // wait here while this one streams: see httpapi_wait_for_disconnect.
+  httpapi_error wait_for_disconnect(int timeout_ms = -1) {
+    return httpapi_wait_for_disconnect(h_.get(), timeout_ms);
+  }
 
  private:
   explicit Request(httpapi_request* r) : h_(r) {}

@@ -116,7 +116,7 @@ httpapi_error Channel::write_all(std::string_view bytes) {
   return HTTPAPI_OK;
 }
 
-httpapi_error Channel::read_some(const Clock::time_point* deadline) {
+httpapi_error Channel::read_some(const Clock::time_point* deadline, int wake_fd) {
   if (in_start_ == in_.size()) {
     in_.clear();
     in_start_ = 0;
@@ -125,10 +125,16 @@ httpapi_error Channel::read_some(const Clock::time_point* deadline) {
     in_start_ = 0;
   }
   for (;;) {
-    pollfd p{fd_, POLLIN, 0};
-    const int ready = ::poll(&p, 1, remaining_ms(deadline));
+    pollfd p[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    const int ready = ::poll(p, wake_fd >= 0 ? 2 : 1, remaining_ms(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0) return HTTPAPI_ERROR_TIMEOUT;
+    if (p[1].revents & POLLIN) {
+      std::uint64_t count;
+      while (::read(wake_fd, &count, sizeof count) > 0) {
+      }
+      if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) return HTTPAPI_ERROR_WOULD_BLOCK;
+    }
     break;
   }
   char buffer[64 * 1024];

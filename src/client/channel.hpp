@@ -41,9 +41,10 @@ class Channel {
   httpapi_error write_all(std::string_view bytes);
 
   // Reads what is available, waiting until `deadline` for the first byte (no deadline:
-  // wait forever; deadline in the past: do not wait). One reader at a time.
+  // wait forever; deadline in the past: do not wait). One reader at a time. A readable
+  // `wake_fd` (an eventfd, drained here) ends the wait early with WOULD_BLOCK.
   // Errors: TIMEOUT (nothing arrived), SERVICE_UNAVAILABLE (closed by the service).
-  httpapi_error read_some(const Clock::time_point* deadline);
+  httpapi_error read_some(const Clock::time_point* deadline, int wake_fd = -1);
 
   // Takes the next complete frame from what was read. The views stay valid until the next
   // read_some or take_frame. false when no complete frame is buffered; sets `broken` when

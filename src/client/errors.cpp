@@ -73,6 +73,10 @@ ErrorText describe(httpapi_error error) {
     case HTTPAPI_ERROR_TOO_LARGE:
       return {"HTTPAPI_ERROR_TOO_LARGE",
               "The message exceeds the protocol's size limit; send the body in pieces."};
+    case HTTPAPI_ERROR_MORE_DATA:
+      return {"HTTPAPI_ERROR_MORE_DATA",
+              "The buffer is too small for the request; call again with the size given in "
+              "*needed: the same request is kept for this handle."};
   }
   return {"HTTPAPI_ERROR_UNKNOWN", "Unknown error code."};
 }

@@ -70,6 +70,7 @@ struct QueueCore {
   // reconnection timer, so an application's poll/epoll keeps working across reconnects.
   int poll_fd = -1;
   int retry_fd = -1;
+  int wake_fd = -1;  // an eventfd that ends the reader's wait: see interrupt_reader
   // How to make the queue again after a service restart.
   std::string name;
   std::uint32_t flags = 0;
@@ -79,10 +80,18 @@ struct QueueCore {
   Clock::time_point next_attempt{};
   unsigned backoff_ms = 0;
   std::mutex mutex;
-  std::condition_variable arrived;
+  // Threads waiting while another reads the socket sleep on one of two conditions, so that
+  // one arriving request wakes one receiver, not every thread of the process.
+  std::condition_variable request_arrived;  // receivers
+  std::condition_variable news;             // bodies, results, departures, ends
+  unsigned sleeping_receivers = 0;
+  unsigned sleeping_others = 0;
   bool reader_active = false;
   bool broken = false;
   bool closed = false;
+  // httpapi_queue_shutdown, by this process or the queue's creator: no more receives, and
+  // no reconnection. Atomic for httpapi_url_group_bind, which reads it without the mutex.
+  std::atomic<bool> shut_down{false};
   std::uint32_t credits_outstanding = 0;
   std::uint32_t waiting_receivers = 0;
   std::uint32_t window = 1;  // httpapi_queue_set_receive_window
@@ -97,12 +106,25 @@ struct QueueCore {
   std::unordered_set<std::uint64_t> pending_calls;  // calls waiting for their result
   std::unordered_map<std::uint64_t, httpapi_request*> live;
 
+  enum class Waiter { receiver, other };
   // Waits (holding `lock` except while reading) until `done()` or the deadline.
-  // Returns OK when done() became true, else TIMEOUT or SERVICE_UNAVAILABLE.
+  // Returns OK when done() became true, else TIMEOUT, SHUTDOWN or SERVICE_UNAVAILABLE.
   template <typename Done>
   httpapi_error wait(std::unique_lock<std::mutex>& lock, const Clock::time_point* deadline,
-                     Done done);
-  void file(const ipc::Frame& frame);  // mutex held
+                     Waiter who, Done done);
+  // Files one arriving frame where its waiter will look; true when it was a request.
+  // Mutex held.
+  bool file(const ipc::Frame& frame);
+  // Wakes every waiting thread: the handle closed, broke or was shut down. Mutex held.
+  void wake_all();
+  // The queue was shut down: receives end, and requests handed over for receives that
+  // never took them go back to the service to be answered 503. Mutex held.
+  void end_receiving();
+  // A request's state changed here, not on the socket (its response ended, it was
+  // cancelled): wakes its waiters, including one blocked reading the socket. Mutex held.
+  void interrupt_reader();
+  // Looks, without waiting, for the service's notice that `request`'s client left.
+  bool client_left(httpapi_request& request);
   // (Re)creates the queue in the service on a fresh connection. Mutex held.
   httpapi_error connect();
   // The connection broke: fail what depended on it and start reconnecting. Mutex held.
@@ -137,7 +159,11 @@ struct httpapi_request {
   std::size_t body_start = 0;
   bool read_outstanding = false;
   bool body_end = false;
-  bool gone = false;
+  bool gone = false;   // the client connection closed (or was cancelled); mutex held
+  bool ended = false;  // the response finished: the service no longer watches; mutex held
+  // What httpapi_request_get_info returns: `info`, or the copy httpapi_receive_into made
+  // in the caller's buffer.
+  const httpapi_request_info* shown = &info;
   std::string trailer_list;  // ipc header list; `trailers` views point into it
   std::vector<httpapi_header> trailers;
   void keep_trailers(std::string_view list);
@@ -148,3 +174,12 @@ struct httpapi_request {
   std::string held_frames;
   std::string held_body;
 };
+
+namespace httpapi::client {
+
+// httpapi_receive_into (request_layout.cpp): the bytes `r` needs in the caller's buffer, and
+// the copy there (aligned for httpapi_request_info), every view pointing into the buffer.
+std::size_t copied_size(const httpapi_request& r);
+const httpapi_request_info* copy_request(const httpapi_request& r, void* buffer);
+
+}  // namespace httpapi::client

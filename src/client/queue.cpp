@@ -1,5 +1,6 @@
 // Request queues: receiving requests and reading their bodies.
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -90,8 +91,7 @@ bool build_request(httpapi_request& r) {
 
 }  // namespace
 
-// Files one arriving frame where its waiter will look. Mutex held.
-void QueueCore::file(const ipc::Frame& frame) {
+bool QueueCore::file(const ipc::Frame& frame) {
   switch (static_cast<ipc::Type>(frame.type)) {
     case ipc::Type::request: {
       auto request = std::make_unique<httpapi_request>();
@@ -99,20 +99,20 @@ void QueueCore::file(const ipc::Frame& frame) {
                             ipc::kHeaderSize + frame.fixed.size() + frame.variable.size());
       if (!build_request(*request)) {
         broken = true;
-        return;
+        return false;
       }
       if (credits_outstanding > 0) credits_outstanding--;
       ready.push_back(std::move(request));
-      return;
+      return true;
     }
     case ipc::Type::body: {
       ipc::Body m;
       if (!ipc::decode(frame, m)) {
         broken = true;
-        return;
+        return false;
       }
       auto it = live.find(m.request);
-      if (it == live.end()) return;
+      if (it == live.end()) return false;
       httpapi_request& r = *it->second;
       r.body.append(m.data);
       r.read_outstanding = false;
@@ -121,16 +121,16 @@ void QueueCore::file(const ipc::Frame& frame) {
         r.keep_trailers(m.trailers);
       }
       if (m.flags & ipc::kBodyGone) r.gone = true;
-      return;
+      return false;
     }
     case ipc::Type::result: {
       ipc::Result m;
       if (!ipc::decode(frame, m)) {
         broken = true;
-        return;
+        return false;
       }
       results[m.call] = {m.status, std::string(m.detail), m.value};
-      return;
+      return false;
     }
     case ipc::Type::request_gone: {
       auto it = live.find(frame.tag);
@@ -138,22 +138,51 @@ void QueueCore::file(const ipc::Frame& frame) {
       for (auto& queued : ready) {
         if (queued->info.request_id == frame.tag) queued->gone = true;
       }
-      return;
+      return false;
     }
+    case ipc::Type::queue_shutdown:
+      end_receiving();
+      return false;
     default:
       broken = true;
+      return false;
   }
+}
+
+void QueueCore::wake_all() {
+  request_arrived.notify_all();
+  news.notify_all();
+}
+
+void QueueCore::interrupt_reader() {
+  if (sleeping_others > 0) news.notify_all();
+  if (!reader_active) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(wake_fd, &one, sizeof one);
+}
+
+void QueueCore::end_receiving() {
+  shut_down = true;
+  queue_id = 0;
+  std::string declines;
+  for (const auto& request : ready) ipc::encode(declines, ipc::Decline{request->info.request_id});
+  ready.clear();
+  // A failed write means the connection closed: the service then answers them itself.
+  if (!declines.empty()) channel.write_all(declines);
+  wake_all();
 }
 
 QueueCore::QueueCore()
     : poll_fd(epoll_create1(EPOLL_CLOEXEC)),
-      retry_fd(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
+      retry_fd(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
+      wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   epoll_ctl(poll_fd, EPOLL_CTL_ADD, retry_fd, &ev);
 }
 
 QueueCore::~QueueCore() {
+  ::close(wake_fd);
   ::close(retry_fd);
   ::close(poll_fd);
 }
@@ -207,7 +236,7 @@ void QueueCore::go_down() {
   itimerspec when{};
   when.it_value.tv_nsec = static_cast<long>(backoff_ms) * 1000000;
   timerfd_settime(retry_fd, 0, &when, nullptr);
-  arrived.notify_all();
+  wake_all();
 }
 
 bool QueueCore::try_revive() {
@@ -240,12 +269,27 @@ bool QueueCore::try_revive() {
 
 template <typename Done>
 httpapi_error QueueCore::wait(std::unique_lock<std::mutex>& lock,
-                              const Clock::time_point* deadline, Done done) {
+                              const Clock::time_point* deadline, Waiter who, Done done) {
+  // Whoever leaves while nobody reads the socket hands the reading on to one sleeper, who
+  // would otherwise sleep until its deadline with the news unread.
+  struct HandOn {
+    QueueCore& core;
+    ~HandOn() {
+      if (core.reader_active) return;
+      if (core.sleeping_receivers > 0) {
+        core.request_arrived.notify_one();
+      } else if (core.sleeping_others > 0) {
+        core.news.notify_one();
+      }
+    }
+  } hand_on{*this};
   for (;;) {
     if (done()) return HTTPAPI_OK;
     if (broken) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
     if (closed) return HTTPAPI_ERROR_SHUTDOWN;
     if (down) {
+      // A shut-down queue is not made again: only its delivered requests were left.
+      if (shut_down) return HTTPAPI_ERROR_SHUTDOWN;
       // The service restarts: retry with backoff until it is back or time is up.
       if (try_revive()) continue;
       if (deadline && Clock::now() >= *deadline) return HTTPAPI_ERROR_TIMEOUT;
@@ -257,29 +301,57 @@ httpapi_error QueueCore::wait(std::unique_lock<std::mutex>& lock,
       continue;
     }
     if (reader_active) {
+      const bool receiver = who == Waiter::receiver;
+      std::condition_variable& condition = receiver ? request_arrived : news;
+      unsigned& sleeping = receiver ? sleeping_receivers : sleeping_others;
+      ++sleeping;
+      bool timed_out = false;
       if (!deadline) {
-        arrived.wait(lock);
-      } else if (arrived.wait_until(lock, *deadline) == std::cv_status::timeout) {
-        return done() ? HTTPAPI_OK : HTTPAPI_ERROR_TIMEOUT;
+        condition.wait(lock);
+      } else {
+        timed_out = condition.wait_until(lock, *deadline) == std::cv_status::timeout;
       }
+      --sleeping;
+      if (timed_out) return done() ? HTTPAPI_OK : HTTPAPI_ERROR_TIMEOUT;
       continue;
     }
     reader_active = true;
     lock.unlock();
-    const httpapi_error read = channel.read_some(deadline);
+    const httpapi_error read = channel.read_some(deadline, wake_fd);
     lock.lock();
     reader_active = false;
+    unsigned requests = 0;
+    bool other_news = false;
     if (read == HTTPAPI_OK) {
       ipc::Frame frame;
       bool malformed = false;
-      while (!broken && channel.take_frame(frame, malformed)) file(frame);
+      while (!broken && channel.take_frame(frame, malformed)) {
+        if (file(frame)) {
+          ++requests;
+        } else {
+          other_news = true;
+        }
+      }
       if (malformed) broken = true;
     } else if (read == HTTPAPI_ERROR_SERVICE_UNAVAILABLE && !closed) {
       go_down();
     }
-    arrived.notify_all();
+    if (broken) wake_all();
+    // One request wakes one receiver; a reader that is a receiver takes the first itself.
+    if (requests > 0 && who == Waiter::receiver && done()) --requests;
+    for (unsigned i = 0; i < std::min(requests, sleeping_receivers); ++i) {
+      request_arrived.notify_one();
+    }
+    if (other_news) news.notify_all();
     if (read == HTTPAPI_ERROR_TIMEOUT && !done()) return HTTPAPI_ERROR_TIMEOUT;
   }
+}
+
+bool QueueCore::client_left(httpapi_request& request) {
+  std::unique_lock lock(mutex);
+  const Clock::time_point now = Clock::now();
+  wait(lock, &now, Waiter::other, [&] { return request.gone; });
+  return request.gone;
 }
 
 }  // namespace httpapi::client
@@ -317,7 +389,7 @@ extern "C" void httpapi_queue_close(httpapi_queue* queue) {
     std::lock_guard lock(queue->core->mutex);
     queue->core->closed = true;
     ::shutdown(queue->core->channel.fd(), SHUT_RDWR);
-    queue->core->arrived.notify_all();
+    queue->core->wake_all();
   }
   delete queue;
 }
@@ -326,11 +398,13 @@ extern "C" int httpapi_queue_fd(const httpapi_queue* queue) {
   return queue ? queue->core->poll_fd : -1;
 }
 
-extern "C" httpapi_error httpapi_receive(httpapi_queue* queue, int timeout_ms,
-                                         httpapi_request** out) {
-  if (!queue || !out) return HTTPAPI_ERROR_INVALID_PARAMETER;
-  QueueCore& core = *queue->core;
-  std::unique_lock lock(core.mutex);
+namespace {
+
+// Waits until a request is ready for this handle; on OK it is ready.front(), still queued,
+// so that the caller may leave it there (httpapi_receive_into, buffer too small).
+httpapi_error await_request(QueueCore& core, std::unique_lock<std::mutex>& lock,
+                            int timeout_ms) {
+  if (core.shut_down) return HTTPAPI_ERROR_SHUTDOWN;
   // Ask for one request per waiting receiver (or the window, if larger): the service hands
   // a request only to a process that asked, so the others stay available to other workers.
   core.waiting_receivers++;
@@ -342,20 +416,79 @@ extern "C" httpapi_error httpapi_receive(httpapi_queue* queue, int timeout_ms,
     if (core.channel.write_all(frame) != HTTPAPI_OK) core.go_down();
   }
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
-  httpapi_error e =
-      core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, [&] { return !core.ready.empty(); });
+  const httpapi_error e =
+      core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, QueueCore::Waiter::receiver,
+                [&] { return !core.ready.empty() || core.shut_down; });
   core.waiting_receivers--;
-  if (e != HTTPAPI_OK) return e == HTTPAPI_ERROR_TIMEOUT && timeout_ms == 0 ? HTTPAPI_ERROR_WOULD_BLOCK : e;
+  if (e == HTTPAPI_ERROR_TIMEOUT && timeout_ms == 0) return HTTPAPI_ERROR_WOULD_BLOCK;
+  if (e != HTTPAPI_OK) return e;
+  return core.shut_down ? HTTPAPI_ERROR_SHUTDOWN : HTTPAPI_OK;
+}
+
+// Hands the first ready request to the application. Mutex held.
+httpapi_request* hand_over(httpapi_queue* queue) {
+  QueueCore& core = *queue->core;
   std::unique_ptr<httpapi_request> request = std::move(core.ready.front());
   core.ready.pop_front();
   request->queue = queue->core;
   core.live[request->info.request_id] = request.get();
-  *out = request.release();
+  return request.release();
+}
+
+}  // namespace
+
+extern "C" httpapi_error httpapi_receive(httpapi_queue* queue, int timeout_ms,
+                                         httpapi_request** out) {
+  if (!queue || !out) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  std::unique_lock lock(queue->core->mutex);
+  if (httpapi_error e = await_request(*queue->core, lock, timeout_ms); e != HTTPAPI_OK) return e;
+  *out = hand_over(queue);
   return HTTPAPI_OK;
 }
 
+extern "C" httpapi_error httpapi_receive_into(httpapi_queue* queue, int timeout_ms,
+                                              void* buffer, size_t size, size_t* needed,
+                                              httpapi_request** out) {
+  const bool aligned =
+      reinterpret_cast<std::uintptr_t>(buffer) % alignof(httpapi_request_info) == 0;
+  if (!queue || !out || (!buffer && size > 0) || !aligned) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  if (httpapi_error e = await_request(core, lock, timeout_ms); e != HTTPAPI_OK) return e;
+  const std::size_t wanted = httpapi::client::copied_size(*core.ready.front());
+  if (needed) *needed = wanted;
+  if (size < wanted) {
+    // The request stays first in line for this handle; another thread of it may take it.
+    if (core.sleeping_receivers > 0) core.request_arrived.notify_one();
+    return HTTPAPI_ERROR_MORE_DATA;
+  }
+  httpapi_request* request = hand_over(queue);
+  request->shown = httpapi::client::copy_request(*request, buffer);
+  // The caller's buffer holds the contents now; the library keeps no second copy.
+  std::string().swap(request->frame);
+  std::vector<httpapi_header>().swap(request->headers);
+  std::vector<std::string>().swap(request->merged);
+  *out = request;
+  return HTTPAPI_OK;
+}
+
+extern "C" httpapi_error httpapi_wait_for_disconnect(httpapi_request* request, int timeout_ms) {
+  if (!request) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  QueueCore& core = *request->queue;
+  std::unique_lock lock(core.mutex);
+  const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
+  const httpapi_error e =
+      core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, QueueCore::Waiter::other,
+                [&] { return request->gone || request->ended; });
+  if (e == HTTPAPI_ERROR_TIMEOUT && timeout_ms == 0) return HTTPAPI_ERROR_WOULD_BLOCK;
+  if (e != HTTPAPI_OK) return e;
+  return request->gone ? HTTPAPI_OK : HTTPAPI_ERROR_INVALID_STATE;
+}
+
 extern "C" const httpapi_request_info* httpapi_request_get_info(const httpapi_request* request) {
-  return request ? &request->info : nullptr;
+  return request ? request->shown : nullptr;
 }
 
 extern "C" httpapi_error httpapi_read_body(httpapi_request* request, void* buffer,
@@ -375,7 +508,8 @@ extern "C" httpapi_error httpapi_read_body(httpapi_request* request, void* buffe
     if (core.channel.write_all(frame) != HTTPAPI_OK) core.go_down();
   }
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
-  httpapi_error e = core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, has_news);
+  httpapi_error e =
+      core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, QueueCore::Waiter::other, has_news);
   if (e != HTTPAPI_OK) return e == HTTPAPI_ERROR_TIMEOUT && timeout_ms == 0 ? HTTPAPI_ERROR_WOULD_BLOCK : e;
   const std::size_t available = request->body.size() - request->body_start;
   if (available > 0) {
@@ -420,13 +554,15 @@ namespace {
 httpapi_error queue_call(QueueCore& core, std::unique_lock<std::mutex>& lock,
                          std::uint64_t call, const std::string& frame,
                          std::uint64_t* value = nullptr) {
+  if (core.shut_down) return HTTPAPI_ERROR_SHUTDOWN;
   if (core.down) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   if (core.channel.write_all(frame) != HTTPAPI_OK) {
     core.go_down();
     return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   }
   core.pending_calls.insert(call);
-  const httpapi_error e = core.wait(lock, nullptr, [&] { return core.results.count(call) > 0; });
+  const httpapi_error e = core.wait(lock, nullptr, QueueCore::Waiter::other,
+                                    [&] { return core.results.count(call) > 0; });
   core.pending_calls.erase(call);
   if (e != HTTPAPI_OK) return e;
   const auto [status, detail, result] = core.results[call];
@@ -494,4 +630,21 @@ extern "C" httpapi_error httpapi_queue_set_receive_window(httpapi_queue* queue,
   std::lock_guard lock(queue->core->mutex);
   queue->core->window = requests;
   return HTTPAPI_OK;
+}
+
+extern "C" httpapi_error httpapi_queue_shutdown(httpapi_queue* queue) {
+  if (!queue) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  if (core.shut_down) return HTTPAPI_OK;  // the creator shut it down already
+  const std::uint64_t call = ++core.next_call;
+  std::string frame;
+  ipc::encode(frame, ipc::ShutdownQueue{call});
+  const httpapi_error e = queue_call(core, lock, call, frame);
+  // The service's notice came before its result; this covers a shutdown it had done already.
+  if (e == HTTPAPI_OK || e == HTTPAPI_ERROR_SHUTDOWN) {
+    if (!core.shut_down) core.end_receiving();
+    return HTTPAPI_OK;
+  }
+  return e;
 }

@@ -33,6 +33,15 @@ httpapi_error sendable(httpapi_request* request) {
   return HTTPAPI_OK;
 }
 
+// The response is complete: the service forgets the request, so a wait for its client to
+// leave has nothing left to wait for.
+void mark_ended(httpapi_request* request) {
+  QueueCore& core = *request->queue;
+  std::lock_guard lock(core.mutex);
+  request->ended = true;
+  core.interrupt_reader();
+}
+
 // A failed write means the service went away: the request dies with the connection (its
 // reader reconnects the queue).
 httpapi_error write_or_break(QueueCore& core, const std::string& frames) {
@@ -200,6 +209,7 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
   if (!interim) {
     request->response_started = true;
     request->response_finished = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+    if (request->response_finished) mark_ended(request);
   }
   if (opaque) {  // what the client sends from now on is read as body
     std::lock_guard lock(request->queue->mutex);
@@ -217,6 +227,7 @@ extern "C" httpapi_error httpapi_send_body(httpapi_request* request, const void*
     return HTTPAPI_ERROR_INVALID_STATE;
   }
   if (httpapi_error e = sendable(request); e != HTTPAPI_OK) return e;
+  if (request->queue->client_left(*request)) return HTTPAPI_ERROR_CONNECTION_GONE;
   const std::string_view bytes(static_cast<const char*>(data), length);
   const bool more = flags & HTTPAPI_SEND_FLAG_MORE_DATA;
   if (more && (flags & HTTPAPI_SEND_FLAG_BUFFER_DATA) &&
@@ -238,6 +249,7 @@ extern "C" httpapi_error httpapi_send_body(httpapi_request* request, const void*
     return e;
   }
   request->response_finished = !more;
+  if (request->response_finished) mark_ended(request);
   return HTTPAPI_OK;
 }
 
@@ -265,6 +277,7 @@ extern "C" httpapi_error httpapi_send_trailers(httpapi_request* request,
     return e;
   }
   request->response_finished = true;
+  mark_ended(request);
   return HTTPAPI_OK;
 }
 
@@ -273,10 +286,11 @@ extern "C" httpapi_error httpapi_cancel(httpapi_request* request) {
   if (request->response_finished) return HTTPAPI_OK;
   request->response_finished = true;
   {
-    std::lock_guard lock(request->queue->mutex);
-    if (request->queue->broken || request->queue->closed || request->queue->down) {
-      return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
-    }
+    QueueCore& core = *request->queue;
+    std::lock_guard lock(core.mutex);
+    request->gone = true;  // the service closes its connection: a wait for that ends
+    core.interrupt_reader();
+    if (core.broken || core.closed || core.down) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   }
   std::string frame;
   ipc::encode(frame, ipc::Cancel{request->info.request_id});

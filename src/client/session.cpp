@@ -209,7 +209,9 @@ extern "C" httpapi_error httpapi_url_group_bind(httpapi_url_group* group,
   if (!group || !queue) return HTTPAPI_ERROR_INVALID_PARAMETER;
   const std::uint64_t queue_id = queue->core->queue_id.load();
   const std::uint64_t generation = queue->core->generation.load();
-  if (queue_id == 0) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  if (queue_id == 0) {
+    return queue->core->shut_down ? HTTPAPI_ERROR_SHUTDOWN : HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  }
   SessionCore& core = *group->session;
   std::lock_guard lock(core.mutex);
   const std::uint64_t tag = ++core.next_call;

@@ -28,6 +28,8 @@ SelfAnswer service_unavailable(std::string_view log_reason, std::uint32_t verbos
       answer.message = "The service is unavailable: the request waited too long in its queue.";
     } else if (log_reason == "Connection_Abandoned_By_ReqQueue") {
       answer.message = "The service is unavailable: the application left without answering.";
+    } else if (log_reason == "AppShutdown") {
+      answer.message = "The service is unavailable: the application shut down its request queue.";
     }
   }
   return answer;

@@ -312,6 +312,8 @@ void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
       case Type::queue_allow: return on_queue_allow(channel, frame);
       case Type::flush_cache: return on_flush_cache(channel, frame);
       case Type::queue_property: return on_queue_property(channel, frame);
+      case Type::shutdown_queue: return on_shutdown_queue(channel, frame);
+      case Type::decline: return on_decline(channel, frame);
       default: break;
     }
   }
@@ -592,6 +594,40 @@ void Service::on_queue_property(AppChannel& channel, const ipc::Frame& frame) {
         fmt::format("property {} does not take the value {}", call.property, call.value));
 }
 
+// HttpShutdownRequestQueue, for every handle of the queue at once (docs/queues.md). Each
+// handle hears of it before the caller's result, so no receive outlives the call.
+void Service::on_shutdown_queue(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::ShutdownQueue call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed shutdown_queue");
+  auto queue = queues_.find(channel.queue_id);
+  if (queue == queues_.end()) {
+    return channel.queue_id == 0
+               ? reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "no queue")
+               : reply(channel, call.call, HTTPAPI_ERROR_SHUTDOWN, 0, "the queue is shut down");
+  }
+  if (queue->second->creator_channel != channel.id()) {
+    return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                 "only the handle that created the queue may shut it down");
+  }
+  for (auto& [id, handle] : channels_) {
+    if (handle->queue_id != channel.queue_id || handle->closing()) continue;
+    ipc::encode(handle->output(), ipc::QueueShutdown{channel.queue_id});
+    flush_soon(*handle);
+  }
+  destroy_queue(*queue->second, "AppShutdown");
+  reply(channel, call.call, kOk);
+}
+
+// A request the library held for a receive that never came (the queue was shut down).
+void Service::on_decline(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::Decline call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed decline");
+  auto pending = requests_.find(call.request);
+  if (pending == requests_.end() || pending->second.channel != &channel) return;
+  channel.delivered.erase(call.request);
+  abandon(call.request, "AppShutdown");
+}
+
 void Service::on_receive(AppChannel& channel, const ipc::Frame& frame) {
   ipc::Receive call;
   if (!ipc::decode(frame, call)) return channel.close("malformed receive");
@@ -797,11 +833,13 @@ void Service::detach_from_queue(AppChannel& channel) {
   if (queue == queues_.end()) return;
   queue->second->detach(&channel);
   RequestQueue& q = *queue->second;
-  if (--q.handles == 0 && !(q.flags() & HTTPAPI_QUEUE_FLAG_PERSISTENT)) destroy_queue(q);
+  if (--q.handles == 0 && !(q.flags() & HTTPAPI_QUEUE_FLAG_PERSISTENT)) {
+    destroy_queue(q, "Connection_Abandoned_By_ReqQueue");
+  }
 }
 
-void Service::destroy_queue(RequestQueue& queue) {
-  for (std::uint64_t id : queue.take_all()) abandon(id, "Connection_Abandoned_By_ReqQueue");
+void Service::destroy_queue(RequestQueue& queue, std::string_view log_reason) {
+  for (std::uint64_t id : queue.take_all()) abandon(id, log_reason);
   // Groups bound to it stay registered; their requests get 503 until bound again.
   const std::uint64_t id = queue.id();
   for (auto& [group_id, group] : groups_) {

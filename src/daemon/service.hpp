@@ -100,6 +100,8 @@ class Service {
   void on_queue_allow(AppChannel& channel, const ipc::Frame& frame);
   void on_queue_property(AppChannel& channel, const ipc::Frame& frame);
   void on_flush_cache(AppChannel& channel, const ipc::Frame& frame);
+  void on_shutdown_queue(AppChannel& channel, const ipc::Frame& frame);
+  void on_decline(AppChannel& channel, const ipc::Frame& frame);
   bool may_open(const PeerIdentity& peer, const RequestQueue& queue) const;
   void on_read_body(AppChannel& channel, const ipc::Frame& frame);
   void on_send(AppChannel& channel, const ipc::Frame& frame);
@@ -124,7 +126,7 @@ class Service {
   void fail(std::uint64_t request_id, const Pending& pending, std::string_view log_reason);
   void abandon(std::uint64_t request_id, std::string_view log_reason);
   void expire_waiting_requests();
-  void destroy_queue(RequestQueue& queue);
+  void destroy_queue(RequestQueue& queue, std::string_view log_reason);
   void detach_from_queue(AppChannel& channel);
 
   Options options_;

@@ -383,4 +383,32 @@ bool decode(const Frame& f, RequestGone& m) {
   return true;
 }
 
+// Messages that are only a tag.
+bool encode(std::string& out, const ShutdownQueue& m) {
+  return FrameWriter(out, raw(Type::shutdown_queue), m.call).finish();
+}
+
+bool decode(const Frame& f, ShutdownQueue& m) {
+  m.call = f.tag;
+  return is(f, Type::shutdown_queue);
+}
+
+bool encode(std::string& out, const Decline& m) {
+  return FrameWriter(out, raw(Type::decline), m.request).finish();
+}
+
+bool decode(const Frame& f, Decline& m) {
+  m.request = f.tag;
+  return is(f, Type::decline);
+}
+
+bool encode(std::string& out, const QueueShutdown& m) {
+  return FrameWriter(out, raw(Type::queue_shutdown), m.queue).finish();
+}
+
+bool decode(const Frame& f, QueueShutdown& m) {
+  m.queue = f.tag;
+  return is(f, Type::queue_shutdown);
+}
+
 }  // namespace httpapi::ipc

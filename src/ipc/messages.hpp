@@ -33,12 +33,15 @@ enum class Type : std::uint16_t {
   cancel = 25,         // tag = request id
   queue_allow = 26,    // let another user or group open this named queue
   queue_property = 27, // set a queue property
+  shutdown_queue = 28, // end the queue for every handle (its creator only)
+  decline = 29,        // tag = request id; handed over, never received: answer it 503
   send_trailers = 31,  // tag = request id; ends the response
   flush_cache = 32,    // remove response-cache entries under a URL prefix
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
   request_gone = 42,  // tag = request id; the client connection closed
+  queue_shutdown = 43,  // tag = queue id; the queue was shut down, receives end
 };
 
 enum class Role : std::uint8_t { session = 1, queue = 2, admin = 3 };
@@ -167,6 +170,18 @@ struct Cancel {
   std::uint64_t request = 0;
 };
 
+struct ShutdownQueue {
+  std::uint64_t call = 0;
+};
+
+struct Decline {
+  std::uint64_t request = 0;
+};
+
+struct QueueShutdown {
+  std::uint64_t queue = 0;
+};
+
 inline constexpr std::size_t kSockaddrSize = 128;  // sizeof(sockaddr_storage) on Linux
 
 struct Request {
@@ -220,6 +235,9 @@ bool encode(std::string& out, const Cancel& m);
 bool encode(std::string& out, const Request& m);
 bool encode(std::string& out, const Body& m);
 bool encode(std::string& out, const RequestGone& m);
+bool encode(std::string& out, const ShutdownQueue& m);
+bool encode(std::string& out, const Decline& m);
+bool encode(std::string& out, const QueueShutdown& m);
 
 // Decoders check the frame type, the fixed part and every reference; false on anything
 // malformed. Views point into the frame.
@@ -243,5 +261,8 @@ bool decode(const Frame& f, Cancel& m);
 bool decode(const Frame& f, Request& m);
 bool decode(const Frame& f, Body& m);
 bool decode(const Frame& f, RequestGone& m);
+bool decode(const Frame& f, ShutdownQueue& m);
+bool decode(const Frame& f, Decline& m);
+bool decode(const Frame& f, QueueShutdown& m);
 
 }  // namespace httpapi::ipc

@@ -277,3 +277,32 @@ TEST(Messages, BodyAndSends) {
   ASSERT_TRUE(ipc::decode(f, read));
   EXPECT_EQ(read.max_bytes, 4096u);
 }
+
+TEST(Messages, QueueShutdownAndDecline) {
+  std::string out;
+  ipc::encode(out, ipc::ShutdownQueue{5});
+  ipc::encode(out, ipc::QueueShutdown{77});
+  ipc::encode(out, ipc::Decline{9});
+  std::string_view rest = out;
+  ipc::Frame f;
+  std::size_t consumed = 0;
+  ASSERT_EQ(ipc::next_frame(rest, f, consumed), ipc::FrameStatus::complete);
+  EXPECT_EQ(f.type, 28);
+  ipc::ShutdownQueue call;
+  ASSERT_TRUE(ipc::decode(f, call));
+  EXPECT_EQ(call.call, 5u);
+  ipc::Decline wrong_type;
+  EXPECT_FALSE(ipc::decode(f, wrong_type));
+  rest.remove_prefix(consumed);
+  ASSERT_EQ(ipc::next_frame(rest, f, consumed), ipc::FrameStatus::complete);
+  EXPECT_EQ(f.type, 43);
+  ipc::QueueShutdown notice;
+  ASSERT_TRUE(ipc::decode(f, notice));
+  EXPECT_EQ(notice.queue, 77u);
+  rest.remove_prefix(consumed);
+  ASSERT_EQ(ipc::next_frame(rest, f, consumed), ipc::FrameStatus::complete);
+  EXPECT_EQ(f.type, 29);
+  ipc::Decline decline;
+  ASSERT_TRUE(ipc::decode(f, decline));
+  EXPECT_EQ(decline.request, 9u);
+}
