@@ -32,6 +32,17 @@ class RequestQueue {
   void remove(std::uint64_t request_id);
   bool pop(std::uint64_t& request_id);
   std::vector<std::uint64_t> take_all();
+  // Takes out, in queue order, every waiting request for which `done(id)` is true.
+  template <typename Predicate>
+  std::vector<std::uint64_t> take_if(Predicate done) {
+    std::vector<std::uint64_t> taken;
+    std::erase_if(waiting_, [&](std::uint64_t id) {
+      if (!done(id)) return false;
+      taken.push_back(id);
+      return true;
+    });
+    return taken;
+  }
 
   // Processes attached to receive from this queue.
   void attach(AppChannel* channel);
