@@ -11,11 +11,7 @@ void BandwidthLimit::set_rate(std::uint32_t bytes_per_second) {
   rate_ = bytes_per_second == kUnlimited ? 0 : bytes_per_second;
   millibytes_ = capacity();  // a fresh limit starts with its full burst
   refilled_at_ms_ = 0;
-}
-
-bool BandwidthLimit::limited() const {
-  std::lock_guard lock(mutex_);
-  return rate_ != 0;
+  limited_ = rate_ != 0;
 }
 
 void BandwidthLimit::refill(std::uint64_t now_ms) {

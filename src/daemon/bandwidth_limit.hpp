@@ -4,6 +4,7 @@
 // and then flows at the rate.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -14,7 +15,8 @@ class BandwidthLimit {
  public:
   // Bytes per second; kUnlimited turns the limit off. Any thread.
   void set_rate(std::uint32_t bytes_per_second);
-  bool limited() const;
+  // Lock-free: asked on every write of every connection of the group.
+  bool limited() const { return limited_.load(std::memory_order_relaxed); }
 
   // Takes up to `want` bytes of allowance at `now_ms` (monotonic milliseconds) and returns
   // how many were granted; 0 means wait (see wait_ms).
@@ -29,7 +31,8 @@ class BandwidthLimit {
   void refill(std::uint64_t now_ms);  // mutex held
   std::uint64_t capacity() const { return std::uint64_t{rate_} * 1000; }  // one second
 
-  mutable std::mutex mutex_;
+  std::atomic<bool> limited_{false};
+  std::mutex mutex_;
   std::uint64_t rate_ = 0;        // bytes per second; 0 = no limit
   std::uint64_t millibytes_ = 0;  // the allowance, in thousandths of a byte
   std::uint64_t refilled_at_ms_ = 0;

@@ -35,6 +35,8 @@ constexpr unsigned kLingerSeconds = 2;
 // the level at which it may resume.
 constexpr std::size_t kOutputHighWater = 1024 * 1024;
 constexpr std::size_t kOutputLowWater = 256 * 1024;
+// HTTP.sys's MaxBytesPerSend: the piece of a response the minimum send rate times.
+constexpr std::size_t kSendPiece = 64 * 1024;
 
 unsigned monotonic_seconds() {
   timespec now{};
@@ -742,8 +744,10 @@ bool HttpConnection::body_buffered() const {
 }
 
 // HTTP.sys's minimum send rate, judged while the client's socket refuses bytes: every second
-// of that adds `rate` bytes to what the client owes, every byte it accepts pays one back
-// (it cannot save up), and a client more than a second's worth behind is cut off.
+// of that adds `rate` bytes to what the client owes, every byte it accepts pays one back (it
+// cannot save up by reading fast earlier). As HTTP.sys gives each send of up to
+// MaxBytesPerSend (64 KiB) bytes/rate seconds, a client may fall that far behind, or one
+// second's worth if that is more, before it is cut off.
 bool HttpConnection::send_rate_too_low(std::uint32_t rate) {
   if (stall_since_ms_ == 0 || rate == kUnlimited) return false;
   const std::uint64_t now = monotonic_ms();
@@ -752,7 +756,8 @@ bool HttpConnection::send_rate_too_low(std::uint32_t rate) {
   send_debt_ = paid >= owed ? 0 : owed - paid;
   stall_since_ms_ = now;
   stall_sent_ = 0;
-  return send_debt_ > std::uint64_t{rate} * 1000;
+  const std::uint64_t piece = std::min<std::uint64_t>(out_.size() - out_sent_, kSendPiece);
+  return send_debt_ > std::max<std::uint64_t>(rate, piece) * 1000;
 }
 
 std::string HttpConnection::remote_text() const { return endpoint_text(remote_); }
@@ -801,7 +806,7 @@ void HttpConnection::flush() {
       break;
     }
     const ssize_t n = ::send(fd_, out_.data() + out_sent_, length, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (bandwidth) bandwidth->give_back(length - static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
     if (n > 0) {
       out_sent_ += static_cast<std::size_t>(n);
       stall_sent_ += static_cast<std::size_t>(n);

@@ -24,8 +24,6 @@ class RequestQueue {
   std::uint32_t flags() const noexcept { return flags_; }
   bool full() const noexcept { return waiting_.size() >= capacity_; }
   void set_capacity(std::size_t capacity) noexcept { capacity_ = capacity; }
-  // The request that has waited longest, if any.
-  bool front(std::uint64_t& request_id) const;
   std::size_t length() const noexcept { return waiting_.size(); }
 
   void push(std::uint64_t request_id) { waiting_.push_back(request_id); }

@@ -791,7 +791,6 @@ std::shared_ptr<GroupLimits> Service::group_limits(std::uint64_t group_id) const
   return it == all->end() ? nullptr : it->second;
 }
 
-
 // Listens on `port` on every address of the IP listen list (all addresses when it is
 // empty), one SO_REUSEPORT socket per I/O thread and address.
 std::uint32_t Service::open_port(std::uint16_t port, std::string& detail) {

@@ -52,6 +52,15 @@ class TimersTestCase(ServiceTestCase):
                 return None
         return None
 
+    def never_read(self, path):
+        """A client that sends a GET for `path` and never reads; returns its socket."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        s.connect(("127.0.0.1", self.port))
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: h\r\n\r\n".encode())
+        return s
+
 
 class ServerTimers(TimersTestCase):
     """The server-wide settings, changed live with httpcfg."""
@@ -123,29 +132,36 @@ class ServerTimers(TimersTestCase):
         self.assertEqual((e.s_reason, e.cs_uri), ("Timer_EntityBody", "/t/drain"), e.line)
 
     def test_client_that_never_reads_a_large_response_is_cut_off(self):
-        # The default minimum send rate, 150 bytes/s.
+        # 64 KiB/s: a 64 KiB piece must go within a second (at the default 150 B/s it would
+        # be allowed about 7 minutes, as in HTTP.sys).
+        self.set_setting("min_send_rate", 65536)
         self.start_app([binary("HTTPAPI_BIG_RESPONSE"), f"http://+:{self.port}/big/", "32"],
                        "big")
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-        s.connect(("127.0.0.1", self.port))
+        s = self.never_read("/big/")
+        e = self.log_for(s.getsockname()[1], timeout=20)
+        self.assertEqual((e.s_reason, e.cs_uri), ("Timer_MinBytesPerSecond", "/big/"), e.line)
+        # The service closed its end: what is buffered reads out, then EOF or a reset.
+        s.settimeout(10)
+        received = 0
         try:
-            client_port = s.getsockname()[1]
-            s.sendall(b"GET /big/ HTTP/1.1\r\nHost: h\r\n\r\n")
-            e = self.log_for(client_port, timeout=20)
-            self.assertEqual(e.s_reason, "Timer_MinBytesPerSecond", e.line)
-            self.assertEqual(e.cs_uri, "/big/")
-            # The service closed its end: what is buffered reads out, then EOF or a reset.
-            s.settimeout(10)
-            received = 0
-            try:
-                while chunk := s.recv(1 << 20):
-                    received += len(chunk)
-            except ConnectionResetError:
-                pass
-            self.assertLess(received, 32 << 20)
-        finally:
-            s.close()
+            while chunk := s.recv(1 << 20):
+                received += len(chunk)
+        except ConnectionResetError:
+            pass
+        self.assertLess(received, 32 << 20)
+
+    def test_a_reader_that_pauses_is_not_cut_off_at_the_default_rate(self):
+        self.start_app([binary("HTTPAPI_BIG_RESPONSE"), f"http://+:{self.port}/big/", "8"],
+                       "big")
+        s = self.never_read("/big/")
+        time.sleep(4)  # the socket refuses bytes all that time
+        s.settimeout(20)
+        received = 0
+        while received < 8 << 20:
+            chunk = s.recv(1 << 20)
+            self.assertTrue(chunk, f"closed after {received} bytes")
+            received += len(chunk)
+        self.assertFalse([e for e in self.log_entries()])
 
     def test_request_queue_timer(self):
         self.set_setting("request_queue_seconds", 1)
@@ -228,23 +244,20 @@ class GroupTimers(TimersTestCase):
         t.join(15)
 
     def test_group_can_turn_the_send_rate_check_off(self):
-        self.echo("--pad", 8 << 20, "--min-send-rate", 4294967295)
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-        s.connect(("127.0.0.1", self.port))
-        try:
-            s.sendall(b"GET /t/ HTTP/1.1\r\nHost: h\r\n\r\n")
-            time.sleep(5)  # the default rate cuts such a client off within about 2 s
-            self.assertFalse([e for e in self.log_entries()
-                              if e.s_reason == "Timer_MinBytesPerSecond"])
-            s.settimeout(20)
-            received = 0
-            while received < 8 << 20:
-                chunk = s.recv(1 << 20)
-                self.assertTrue(chunk, f"closed after {received} bytes")
-                received += len(chunk)
-        finally:
-            s.close()
+        self.set_setting("min_send_rate", 65536)
+        self.echo("--pad", 8 << 20, "--min-send-rate", 4294967295, path="/off/", name="off")
+        self.echo("--pad", 8 << 20, path="/on/", name="on")
+        off, on = self.never_read("/off/"), self.never_read("/on/")
+        e = self.log_for(on.getsockname()[1], timeout=20)
+        self.assertEqual((e.s_reason, e.cs_uri), ("Timer_MinBytesPerSecond", "/on/"))
+        time.sleep(2)
+        self.assertEqual([e.cs_uri for e in self.log_entries()], ["/on/"])
+        off.settimeout(20)
+        received = 0
+        while received < 8 << 20:
+            chunk = off.recv(1 << 20)
+            self.assertTrue(chunk, f"closed after {received} bytes")
+            received += len(chunk)
 
     def test_bad_property_values_are_refused_with_their_range(self):
         for flag, value, expect in (("--max-bandwidth", 1000, "1024"),
@@ -306,6 +319,26 @@ class ConnectionLimits(TimersTestCase):
         def served_again():
             return http(self.port, path="/limited/d").status == 200
         self.wait_until_true(served_again, "the group serving again after a close")
+
+    def test_group_limit_is_set_again_after_a_service_restart(self):
+        self.echo("--max-connections", 1)
+        self.assertEqual(self.service.stop(), 0)
+        self.service = self.start_service()
+        # The library reconnects by itself and makes the group again, with its limit.
+        held = []
+
+        def one_served():
+            try:
+                c = self.conn(self.port)
+                if self.served(c, "/t/a") == 200:
+                    held.append(c)  # kept open: it holds the group's one connection
+                    return True
+            except (ConnectionClosed, ConnectionResetError, ConnectionRefusedError):
+                pass
+            return False
+        self.wait_until_true(one_served, "the echo application back after the restart")
+        self.assertEqual(self.conn(self.port).request("GET", "/t/b").status, 503)
+        self.wait_log(lambda e: e.s_reason == "ConnLimit" and e.cs_uri == "/t/b")
 
     def wait_until_true(self, predicate, what, timeout=10):
         deadline = time.monotonic() + timeout
