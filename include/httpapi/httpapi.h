@@ -194,9 +194,9 @@ HTTPAPI_API httpapi_error httpapi_url_group_bind(httpapi_url_group *group, httpa
  *   connection arrives before anyone knows its group (as in HTTP.sys).
  * - MIN_SEND_RATE takes bytes per second: 0 = the server-wide setting, or
  *   HTTPAPI_LIMIT_INFINITE to never close a slow reader.
- * - MAX_CONNECTIONS: how many client connections may carry the group's requests at once;
- *   a request beyond it is answered 503 (log reason ConnLimit). HTTPAPI_LIMIT_INFINITE (the
- *   default) for none.
+ * - MAX_CONNECTIONS: how many client connections (1 or more) may carry the group's
+ *   requests at once; a request beyond it is answered 503 (log reason ConnLimit).
+ *   HTTPAPI_LIMIT_INFINITE (the default) for none.
  * - MAX_BANDWIDTH: bytes per second for all of the group's responses together, at least
  *   1024; sending is slowed down to it, nothing fails. HTTPAPI_LIMIT_INFINITE (the
  *   default) for none. */
@@ -214,9 +214,10 @@ typedef enum httpapi_url_group_property {
 #define HTTPAPI_TIMER_NEVER 65535u           /* a timer that never fires */
 #define HTTPAPI_LIMIT_INFINITE 0xffffffffu   /* no limit (HTTP_LIMIT_INFINITE) */
 
-/* Sets a property of the URL group. It applies from the next request the group routes (a
- * connection limit does not close connections already open) and is set again on the group
- * if the service restarts.
+/* Sets a property of the URL group. It takes effect at once for what happens from then on
+ * (a request already waiting in its queue keeps its request-queue timer; a lowered
+ * connection limit closes no connection), and is set again on the group if the service
+ * restarts.
  * Errors: INVALID_PARAMETER (NULL group, unknown property, value out of range:
  * httpapi_error_detail() gives the range), SHUTDOWN (session closed), SERVICE_UNAVAILABLE.
  * Any thread. */

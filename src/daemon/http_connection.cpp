@@ -30,26 +30,13 @@ namespace {
 // client from there.
 constexpr std::size_t kMaxBuffered = 256 * 1024;
 constexpr std::size_t kMaxFields = 256;
-constexpr unsigned kLingerSeconds = 2;
+constexpr std::uint64_t kLingerMs = 2000;
 // Response bytes queued for a slow client before the application is asked to pause, and
 // the level at which it may resume.
 constexpr std::size_t kOutputHighWater = 1024 * 1024;
 constexpr std::size_t kOutputLowWater = 256 * 1024;
-// HTTP.sys's MaxBytesPerSend: the piece of a response the minimum send rate times.
+// HTTP.sys's default MaxBytesPerSend: how far behind the minimum send rate a client may be.
 constexpr std::size_t kSendPiece = 64 * 1024;
-
-unsigned monotonic_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<unsigned>(now.tv_sec);
-}
-
-std::uint64_t monotonic_ms() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<std::uint64_t>(now.tv_sec) * 1000 +
-         static_cast<std::uint64_t>(now.tv_nsec) / 1000000;
-}
 
 std::string_view standard_reason(int status) {
   switch (status) {
@@ -91,7 +78,7 @@ HttpConnection::HttpConnection(IoWorker& worker, int fd, std::uint64_t id,
                                const sockaddr_storage& local, const sockaddr_storage& remote)
     : worker_(worker), fd_(fd), id_(id), local_(local), remote_(remote),
       local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)) {
-  last_activity_ = monotonic_seconds();
+  last_activity_ = monotonic_ms();
   head_started_ = last_activity_;
   interest_ = EPOLLIN | EPOLLRDHUP;
   worker_.loop().watch(fd_, interest_, [this](std::uint32_t events) { on_events(events); });
@@ -149,7 +136,7 @@ void HttpConnection::on_readable() {
     close_now();
     return;
   }
-  last_activity_ = monotonic_seconds();
+  last_activity_ = monotonic_ms();
   if (was_empty && phase_ == Phase::reading_head) head_started_ = last_activity_;
   // HTTP.sys re-arms the entity-body timer on every arrival of body data.
   if (in_.size() > had && phase_ == Phase::with_app) body_clock_ = last_activity_;
@@ -465,7 +452,7 @@ void HttpConnection::finish_exchange() {
   body_failed_ = false;
   head_only_ = false;
   phase_ = Phase::reading_head;
-  head_started_ = monotonic_seconds();
+  head_started_ = monotonic_ms();
   last_activity_ = head_started_;  // the idle timer starts when the exchange ends
 }
 
@@ -634,7 +621,7 @@ void HttpConnection::finish_response() {
     finish_exchange();
   } else {
     phase_ = Phase::draining;
-    drain_started_ = monotonic_seconds();
+    drain_started_ = monotonic_ms();
   }
   process();
 }
@@ -677,15 +664,15 @@ void HttpConnection::begin_shutdown() {
   }
 }
 
-void HttpConnection::on_tick(unsigned now) {
+void HttpConnection::on_tick(std::uint64_t now) {
   const Timers t = timers();
-  if (send_rate_too_low(t.min_send_rate)) {
+  if (send_rate_too_low(t.min_send_rate, now)) {
     log_error(0, "Timer_MinBytesPerSecond");
     return close_now();
   }
   switch (phase_) {
     case Phase::closing:
-      if (out_sent_ == out_.size() && now - linger_started_ >= kLingerSeconds) close_now();
+      if (out_sent_ == out_.size() && now - linger_started_ >= kLingerMs) close_now();
       return;
     case Phase::reading_head:
       if (in_start_ < in_.size()) {
@@ -745,12 +732,11 @@ bool HttpConnection::body_buffered() const {
 
 // HTTP.sys's minimum send rate, judged while the client's socket refuses bytes: every second
 // of that adds `rate` bytes to what the client owes, every byte it accepts pays one back (it
-// cannot save up by reading fast earlier). As HTTP.sys gives each send of up to
-// MaxBytesPerSend (64 KiB) bytes/rate seconds, a client may fall that far behind, or one
-// second's worth if that is more, before it is cut off.
-bool HttpConnection::send_rate_too_low(std::uint32_t rate) {
+// cannot save up by reading fast earlier). A client may fall behind by one send of HTTP.sys's
+// default MaxBytesPerSend (64 KiB), or one second's worth if that is more, before it is cut
+// off: a pause of a few seconds at 150 B/s is forgiven, a reader gone for minutes is not.
+bool HttpConnection::send_rate_too_low(std::uint32_t rate, std::uint64_t now) {
   if (stall_since_ms_ == 0 || rate == kUnlimited) return false;
-  const std::uint64_t now = monotonic_ms();
   const std::uint64_t owed = send_debt_ + std::uint64_t{rate} * (now - stall_since_ms_);
   const std::uint64_t paid = stall_sent_ * 1000;
   send_debt_ = paid >= owed ? 0 : owed - paid;
@@ -838,7 +824,7 @@ void HttpConnection::flush() {
       // Half-close and read what the client still sends, so our last response is not
       // destroyed by a reset when unread request bytes are in the kernel buffer.
       lingering_ = true;
-      linger_started_ = monotonic_seconds();
+      linger_started_ = monotonic_ms();
       ::shutdown(fd_, SHUT_WR);
       if (peer_eof_) return close_now();
     }

@@ -42,7 +42,7 @@ class HttpConnection {
   void on_fail(std::uint64_t request_id, const SelfAnswer& answer,
                const std::string& queue_name);
   void on_cancel(std::uint64_t request_id);
-  void on_tick(unsigned now_seconds);  // the timers (docs/timers.md)
+  void on_tick(std::uint64_t now_ms);  // the timers (docs/timers.md)
   void begin_shutdown();  // stop taking new requests; close when idle
 
  private:
@@ -84,7 +84,7 @@ class HttpConnection {
   void flush();
   void update_interest();
   void update_throttle();
-  bool send_rate_too_low(std::uint32_t rate);
+  bool send_rate_too_low(std::uint32_t rate, std::uint64_t now_ms);
   bool wait_for_bandwidth();
   void close_now();
 
@@ -105,12 +105,13 @@ class HttpConnection {
   bool peer_eof_ = false;
   bool shutting_down_ = false;
   std::uint32_t interest_ = 0;
-  unsigned last_activity_ = 0;
-  unsigned head_started_ = 0;
+  // Timer clocks, monotonic milliseconds (timers.hpp).
+  std::uint64_t last_activity_ = 0;
+  std::uint64_t head_started_ = 0;
   bool lingering_ = false;
   std::uint64_t response_channel_ = 0;   // the application channel sending our responses
   std::uint64_t throttled_channel_ = 0;  // non-zero while we asked it to pause
-  unsigned linger_started_ = 0;
+  std::uint64_t linger_started_ = 0;
   bool served_any_ = false;
   http1::HeadScanner scanner_;
   std::string cooked_;  // the cooked URL of the request in progress (reused buffer)
@@ -146,8 +147,8 @@ class HttpConnection {
   std::string trailers_;  // ipc header list of the chunked body's trailer fields
   http1::Error body_error_ = http1::Error::none;
   std::uint32_t pending_read_ = 0;
-  unsigned body_clock_ = 0;     // entity-body timer: when body bytes last arrived
-  unsigned drain_started_ = 0;  // drain timer
+  std::uint64_t body_clock_ = 0;     // entity-body timer: when body bytes last arrived
+  std::uint64_t drain_started_ = 0;  // drain timer
 
   // its response
   bool response_started_ = false;

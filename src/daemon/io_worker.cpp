@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
@@ -153,12 +152,11 @@ void IoWorker::cancel_request(std::uint64_t connection_id, std::uint64_t request
 }
 
 void IoWorker::tick() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
+  const std::uint64_t now = monotonic_ms();
   std::vector<HttpConnection*> all;
   all.reserve(connections_.size());
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
-  for (HttpConnection* connection : all) connection->on_tick(static_cast<unsigned>(now.tv_sec));
+  for (HttpConnection* connection : all) connection->on_tick(now);
 }
 
 }  // namespace httpapi::daemon

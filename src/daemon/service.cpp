@@ -655,7 +655,7 @@ void Service::on_cancel(AppChannel& channel, const ipc::Frame& frame) {
 void Service::submit(InboundRequest request) {
   workers_[0]->loop().post([this, request = std::move(request)]() mutable {
     Pending pending{request.queue_id, request.worker, request.connection_id, nullptr,
-                    std::move(request.frame), monotonic_seconds(), request.queue_seconds};
+                    std::move(request.frame), monotonic_ms(), request.queue_seconds};
     if (!request.refusal.empty()) return fail(request.request_id, pending, request.refusal);
     auto queue = queues_.find(request.queue_id);
     if (stopping_ || queue == queues_.end()) return fail(request.request_id, pending, "N/A");
@@ -711,7 +711,7 @@ void Service::abandon(std::uint64_t request_id, std::string_view log_reason) {
 // Each request has its own timer (its URL group may set one), so the whole queue is looked
 // at, not only its oldest entries.
 void Service::expire_waiting_requests() {
-  const unsigned now = monotonic_seconds();
+  const std::uint64_t now = monotonic_ms();
   for (auto& [id, queue] : queues_) {
     const auto expired_ids = queue->take_if([&](std::uint64_t request_id) {
       auto pending = requests_.find(request_id);

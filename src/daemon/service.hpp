@@ -86,7 +86,7 @@ class Service {
     std::uint64_t connection_id = 0;
     AppChannel* channel = nullptr;  // set once delivered
     std::string frame;              // emptied once delivered
-    unsigned queued_at = 0;         // monotonic seconds, for the request-queue timer
+    std::uint64_t queued_at = 0;    // monotonic ms, for the request-queue timer
     std::uint32_t queue_seconds = 0;  // how long it may wait there
   };
 

@@ -3,6 +3,8 @@
 // each one runs and what happens when it fires.
 #pragma once
 
+#include <time.h>
+
 #include <cstdint>
 
 namespace httpapi::daemon {
@@ -22,9 +24,17 @@ struct Timers {
   std::uint32_t min_send_rate = 150;      // bytes/s a client must accept a response at
 };
 
-// Has a timer of `seconds`, started at `start`, fired by `now` (monotonic seconds)?
-constexpr bool expired(unsigned start, unsigned now, std::uint32_t seconds) {
-  return seconds != kTimerNever && now - start >= seconds;
+// The timers' clock: CLOCK_MONOTONIC in milliseconds.
+inline std::uint64_t monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1000 +
+         static_cast<std::uint64_t>(now.tv_nsec) / 1000000;
+}
+
+// Has a timer of `seconds`, started at `start_ms`, fired by `now_ms`?
+constexpr bool expired(std::uint64_t start_ms, std::uint64_t now_ms, std::uint32_t seconds) {
+  return seconds != kTimerNever && now_ms - start_ms >= std::uint64_t{seconds} * 1000;
 }
 
 }  // namespace httpapi::daemon

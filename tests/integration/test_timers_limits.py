@@ -93,8 +93,8 @@ class ServerTimers(TimersTestCase):
         self.echo()
         c = self.conn(self.port)
         c.send(b"POST /t/upload HTTP/1.1\r\nHost: h\r\nContent-Length: 12\r\n\r\n")
-        # 12 bytes, one every 0.7 s: 8 s in all, four times the timer, never a 2 s pause.
-        self.assertIsNone(self.trickle(c, b"0123456789ab", 0.7, 30))
+        # 12 bytes, one every 0.6 s: 7 s in all, three times the timer, never a 2 s pause.
+        self.assertIsNone(self.trickle(c, b"0123456789ab", 0.6, 30))
         r = c.read_response()
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json()["body_length"], 12)
