@@ -157,6 +157,41 @@ int main(int argc, char** argv) {
   std::string verbosity;
   cli.add_option("--503-verbosity", verbosity, "How refused requests are answered")
       ->check(CLI::IsMember({"basic", "limited", "full"}));
+  // URL group properties (docs/timers.md), set only when given.
+  struct GroupOption {
+    const char* flag;
+    httpapi_url_group_property property;
+    const char* help;
+    std::uint64_t value = 0;
+  };
+  GroupOption group_options[] = {
+      {"--entity-body-timeout", HTTPAPI_GROUP_ENTITY_BODY_TIMEOUT,
+       "Seconds a request body may pause (0 = server-wide, 65535 = never)"},
+      {"--drain-timeout", HTTPAPI_GROUP_DRAIN_ENTITY_BODY_TIMEOUT,
+       "Seconds to discard a body left unread (see --ignore-body)"},
+      {"--request-queue-timeout", HTTPAPI_GROUP_REQUEST_QUEUE_TIMEOUT,
+       "Seconds a request may wait in the queue, then 503"},
+      {"--idle-timeout", HTTPAPI_GROUP_IDLE_CONNECTION_TIMEOUT,
+       "Seconds a keep-alive connection may wait for its next request"},
+      {"--header-wait-timeout", HTTPAPI_GROUP_HEADER_WAIT_TIMEOUT,
+       "Seconds the next request head on a connection may take"},
+      {"--min-send-rate", HTTPAPI_GROUP_MIN_SEND_RATE,
+       "Bytes/s a client must read answers at (4294967295 = no check)"},
+      {"--max-connections", HTTPAPI_GROUP_MAX_CONNECTIONS,
+       "Client connections the URL group serves at once; more get 503"},
+      {"--max-bandwidth", HTTPAPI_GROUP_MAX_BANDWIDTH,
+       "Bytes/s for all answers together (at least 1024)"},
+  };
+  for (GroupOption& option : group_options) {
+    cli.add_option(option.flag, option.value, option.help);
+  }
+  bool ignore_body = false;
+  cli.add_flag("--ignore-body", ignore_body,
+               "Answer without reading the request body (the service discards the rest); "
+               "body_length counts only the bytes that came with the head");
+  std::size_t pad = 0;
+  cli.add_option("--pad", pad, "Add a \"pad\" string of this many bytes to every answer, "
+                               "for large responses");
   CLI11_PARSE(cli, argc, argv);
   if (join != urls.empty() || ((join || controller) && queue_name.empty()) ||
       (join && controller)) {
@@ -200,6 +235,12 @@ int main(int argc, char** argv) {
     group = session->create_url_group();
     if (!group) return fail("URL group", group.error());
     if (auto e = group->bind(*queue)) return fail("bind", e);
+    for (const GroupOption& option : group_options) {
+      if (cli.count(option.flag) == 0) continue;
+      if (auto e = group->set_property(option.property, option.value)) {
+        return fail(option.flag, e);
+      }
+    }
     for (const std::string& user : allowed_users) {
       const passwd* pw = getpwnam(user.c_str());
       if (!pw) {
@@ -231,12 +272,15 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    auto body = request->read_body();
+    auto body = ignore_body ? httpapi::Result<std::string>(
+                                  std::string(httpapi::view(request->info().body)))
+                            : request->read_body();
     if (!body) continue;  // the client left while sending its body
     Sha256 hash;
     hash.update(*body);
     nlohmann::json answer = describe(*request, app_name, body->size(), hash.hex());
     answer["served"] = ++served;
+    if (pad) answer["pad"] = std::string(pad, '.');
     const std::string json =
         answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     if (stream > 1) {

@@ -213,6 +213,47 @@ HTTPAPI_API int httpapi_queue_fd(const httpapi_queue *queue);
  * to this process. Errors: INVALID_PARAMETER, SHUTDOWN, SERVICE_UNAVAILABLE. */
 HTTPAPI_API httpapi_error httpapi_url_group_bind(httpapi_url_group *group, httpapi_queue *queue);
 
+/* URL group properties: HTTP.sys's HttpServerTimeoutsProperty (the timers and the minimum
+ * send rate) and HttpServerQosProperty (connection and bandwidth limits). They apply to the
+ * requests the group's URLs route; docs/timers.md tells exactly when each timer runs and
+ * what happens at each limit.
+ * - The five timers take seconds: 0 = the server-wide setting (the default), 1..65534, or
+ *   HTTPAPI_TIMER_NEVER. HEADER_WAIT and IDLE_CONNECTION start to apply to a connection
+ *   only after one of its requests was routed to the group: the first request head on a
+ *   connection arrives before anyone knows its group (as in HTTP.sys).
+ * - MIN_SEND_RATE takes bytes per second: 0 = the server-wide setting, or
+ *   HTTPAPI_LIMIT_INFINITE to never close a slow reader.
+ * - MAX_CONNECTIONS: how many client connections (1 or more) may carry the group's
+ *   requests at once; a request beyond it is answered 503 (log reason ConnLimit).
+ *   HTTPAPI_LIMIT_INFINITE (the default) for none.
+ * - MAX_BANDWIDTH: bytes per second for all of the group's responses together, at least
+ *   1024; sending is slowed down to it, nothing fails. HTTPAPI_LIMIT_INFINITE (the
+ *   default) for none. */
+typedef enum httpapi_url_group_property {
+  HTTPAPI_GROUP_ENTITY_BODY_TIMEOUT = 1,       /* waiting for more of a request body */
+  HTTPAPI_GROUP_DRAIN_ENTITY_BODY_TIMEOUT = 2, /* discarding a body the app did not read */
+  HTTPAPI_GROUP_REQUEST_QUEUE_TIMEOUT = 3,     /* waiting in the request queue, then 503 */
+  HTTPAPI_GROUP_IDLE_CONNECTION_TIMEOUT = 4,   /* keep-alive connection with no request */
+  HTTPAPI_GROUP_HEADER_WAIT_TIMEOUT = 5,       /* receiving the next request head */
+  HTTPAPI_GROUP_MIN_SEND_RATE = 6,             /* bytes/s a client must read responses at */
+  HTTPAPI_GROUP_MAX_CONNECTIONS = 7,
+  HTTPAPI_GROUP_MAX_BANDWIDTH = 8              /* bytes/s */
+} httpapi_url_group_property;
+
+#define HTTPAPI_TIMER_NEVER 65535u           /* a timer that never fires */
+#define HTTPAPI_LIMIT_INFINITE 0xffffffffu   /* no limit (HTTP_LIMIT_INFINITE) */
+
+/* Sets a property of the URL group. It takes effect at once for what happens from then on
+ * (a request already waiting in its queue keeps its request-queue timer; a lowered
+ * connection limit closes no connection), and is set again on the group if the service
+ * restarts.
+ * Errors: INVALID_PARAMETER (NULL group, unknown property, value out of range:
+ * httpapi_error_detail() gives the range), SHUTDOWN (session closed), SERVICE_UNAVAILABLE.
+ * Any thread. */
+HTTPAPI_API httpapi_error httpapi_url_group_set_property(httpapi_url_group *group,
+                                                         httpapi_url_group_property property,
+                                                         uint64_t value);
+
 /* Registers `prefix` (scheme://host:port/path/, see docs/routing.md) in `group`, with the
  * 64-bit `url_context` that comes back in every request it routes. The service starts
  * listening on the port if it was not already.

@@ -121,6 +121,9 @@ class UrlGroup {
     return httpapi_url_remove(h_.get(), prefix.c_str());
   }
   httpapi_error bind(const Queue& queue) { return httpapi_url_group_bind(h_.get(), queue.get()); }
+  httpapi_error set_property(httpapi_url_group_property property, std::uint64_t value) {
+    return httpapi_url_group_set_property(h_.get(), property, value);
+  }
 
  private:
   friend class Session;

@@ -26,6 +26,7 @@ struct QueueCore;
 // What a URL group holds, kept so the group can be made again in a restarted service.
 struct GroupRecord {
   std::map<std::string, std::uint64_t> urls;  // prefix as the application gave it -> context
+  std::map<std::uint32_t, std::uint64_t> properties;  // httpapi_url_group_set_property
   std::weak_ptr<QueueCore> queue;             // bound queue, if any
   std::uint64_t bound_generation = 0;         // the queue's generation it was bound in
 };

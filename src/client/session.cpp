@@ -63,6 +63,11 @@ httpapi_error SessionCore::revive() {
     std::string frame;
     ipc::encode(frame, ipc::Type::create_group, ipc::GroupCall{++next_call, id});
     if (httpapi_error e = channel.call(next_call, frame, nullptr); e != HTTPAPI_OK) return e;
+    for (const auto& [property, value] : group.properties) {
+      frame.clear();
+      ipc::encode(frame, ipc::GroupProperty{++next_call, id, property, value});
+      channel.call(next_call, frame, nullptr);  // accepted before, so accepted again
+    }
     for (const auto& [prefix, context] : group.urls) {
       frame.clear();
       ipc::encode(frame, ipc::Type::add_url, ipc::UrlCall{++next_call, id, context, prefix});
@@ -202,6 +207,20 @@ extern "C" httpapi_error httpapi_url_add(httpapi_url_group* group, const char* p
 
 extern "C" httpapi_error httpapi_url_remove(httpapi_url_group* group, const char* prefix) {
   return url_call(group, ipc::Type::remove_url, prefix, 0);
+}
+
+extern "C" httpapi_error httpapi_url_group_set_property(httpapi_url_group* group,
+                                                        httpapi_url_group_property property,
+                                                        uint64_t value) {
+  if (!group) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  SessionCore& core = *group->session;
+  std::lock_guard lock(core.mutex);
+  const std::uint64_t tag = ++core.next_call;
+  std::string frame;
+  ipc::encode(frame, ipc::GroupProperty{tag, group->id, property, value});
+  const httpapi_error e = core.call(tag, frame, nullptr);
+  if (e == HTTPAPI_OK) core.groups[group->id].properties[property] = value;
+  return e;
 }
 
 extern "C" httpapi_error httpapi_url_group_bind(httpapi_url_group* group,

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <array>
@@ -31,7 +32,7 @@ namespace {
 // client from there.
 constexpr std::size_t kMaxBuffered = 256 * 1024;
 constexpr std::size_t kMaxFields = 256;
-constexpr unsigned kLingerSeconds = 2;
+constexpr std::uint64_t kLingerMs = 2000;
 // Response bytes queued for a slow client before the application is asked to pause, and
 // the level at which it may resume.
 constexpr std::size_t kOutputHighWater = 1024 * 1024;
@@ -51,6 +52,8 @@ bool valid_fields(std::string_view list) {
   }
   return reader.ok();
 }
+// HTTP.sys's default MaxBytesPerSend: how far behind the minimum send rate a client may be.
+constexpr std::size_t kSendPiece = 64 * 1024;
 
 std::string_view standard_reason(int status) {
   switch (status) {
@@ -92,7 +95,7 @@ HttpConnection::HttpConnection(IoWorker& worker, int fd, std::uint64_t id,
                                const sockaddr_storage& local, const sockaddr_storage& remote)
     : worker_(worker), fd_(fd), id_(id), local_(local), remote_(remote),
       local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)) {
-  last_activity_ = monotonic_seconds();
+  last_activity_ = monotonic_ms();
   head_started_ = last_activity_;
   interest_ = EPOLLIN | EPOLLRDHUP;
   worker_.loop().watch(fd_, interest_, [this](std::uint32_t events) { on_events(events); });
@@ -103,6 +106,11 @@ HttpConnection::~HttpConnection() {
     worker_.loop().unwatch(fd_);
     ::close(fd_);
   }
+  if (bandwidth_timer_ >= 0) {
+    worker_.loop().unwatch(bandwidth_timer_);
+    ::close(bandwidth_timer_);
+  }
+  leave_group();
 }
 
 // ---- input ------------------------------------------------------------------------------
@@ -126,6 +134,7 @@ void HttpConnection::on_readable() {
     in_start_ = 0;
   }
   const bool was_empty = in_.size() == in_start_;
+  const std::size_t had = in_.size();
   char buffer[64 * 1024];
   while (!peer_eof_ && in_.size() - in_start_ < kMaxBuffered) {
     const ssize_t n = ::read(fd_, buffer, sizeof buffer);
@@ -144,8 +153,10 @@ void HttpConnection::on_readable() {
     close_now();
     return;
   }
-  last_activity_ = monotonic_seconds();
+  last_activity_ = monotonic_ms();
   if (was_empty && phase_ == Phase::reading_head) head_started_ = last_activity_;
+  // HTTP.sys re-arms the entity-body timer on every arrival of body data.
+  if (in_.size() > had && phase_ == Phase::with_app) body_clock_ = last_activity_;
   if (phase_ == Phase::closing) {
     if (peer_eof_) close_now();
     return;
@@ -273,6 +284,9 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   }
   if (match.kind == route::MatchKind::no_path) return reject(not_found());
   if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
+  if (!enter_group(match.target.group_id)) {
+    return refuse_request(match.target.queue_id, "ConnLimit");
+  }
   if (cacheable_request_) {
     if (auto hit = cache.find(url.full, monotonic_seconds())) return serve_cached(*hit);
     cache_url_.assign(url.full);
@@ -309,14 +323,47 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   message.headers = headers;
   message.body = body;
   message.trailers = trailers_;
-  InboundRequest inbound{request_id_, match.target.queue_id, worker_.index(), id_, {}};
+  InboundRequest inbound{request_id_, match.target.queue_id, worker_.index(), id_, {},
+                         timers().request_queue, {}};
   inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
                         body.size() + 256);
   if (!ipc::encode(inbound.frame, message)) {
     return reject(answer_for(http1::Error::request_too_long));
   }
   phase_ = Phase::with_app;
+  body_clock_ = last_activity_;
   worker_.service().submit(std::move(inbound));
+}
+
+// The connection now serves `group_id`'s requests: it counts against that group's
+// connection limit (false when the limit is reached) and lives by its timers.
+bool HttpConnection::enter_group(std::uint64_t group_id) {
+  if (group_ && group_id_ == group_id) return true;
+  std::shared_ptr<GroupLimits> limits = worker_.service().group_limits(group_id);
+  if (limits && !limits->try_add_connection()) return false;
+  leave_group();
+  group_ = std::move(limits);
+  group_id_ = group_id;
+  return true;
+}
+
+void HttpConnection::leave_group() {
+  if (group_) group_->remove_connection();
+  group_.reset();
+}
+
+// A request the service answers 503 without queueing it; its queue's 503 verbosity decides
+// how, so the answer comes back from the service loop like any other refusal.
+void HttpConnection::refuse_request(std::uint64_t queue_id, std::string_view log_reason) {
+  request_id_ = worker_.service().next_request_id();
+  phase_ = Phase::with_app;
+  InboundRequest inbound{request_id_, queue_id, worker_.index(), id_, {}, 0, log_reason};
+  worker_.service().submit(std::move(inbound));
+}
+
+Timers HttpConnection::timers() const {
+  const Timers& server = worker_.settings().timers;
+  return group_ ? group_->timers(server) : server;
 }
 
 void HttpConnection::reject(const SelfAnswer& answer) {
@@ -432,7 +479,8 @@ void HttpConnection::finish_exchange() {
   body_failed_ = false;
   head_only_ = false;
   phase_ = Phase::reading_head;
-  head_started_ = monotonic_seconds();
+  head_started_ = monotonic_ms();
+  last_activity_ = head_started_;  // the idle timer starts when the exchange ends
 }
 
 // ---- responses --------------------------------------------------------------------------
@@ -627,14 +675,17 @@ void HttpConnection::finish_response(std::string_view trailers) {
     phase_ = Phase::closing;
     return;
   }
-  phase_ = body_done_ ? Phase::reading_head : Phase::draining;
-  if (phase_ == Phase::reading_head) finish_exchange();
+  if (body_done_) {
+    finish_exchange();
+  } else {
+    phase_ = Phase::draining;
+    drain_started_ = monotonic_ms();
+  }
   process();
 }
 
 void HttpConnection::serve_cached(const CachedResponse& entry) {
   const bool close = !keep_alive_ || shutting_down_;
-  if (out_sent_ == out_.size()) last_write_progress_ = monotonic_seconds();
   append_cache_hit(out_, entry, http_date_now(), worker_.settings().server_header, close,
                    !close && version_minor_ == 0);
   if (close) {
@@ -709,32 +760,86 @@ void HttpConnection::begin_shutdown() {
   }
 }
 
-void HttpConnection::on_tick(unsigned now) {
-  const Settings& settings = worker_.settings();
-  // A client that takes nothing of what we owe it for this long is gone for our purposes
-  // (HTTP.sys's minimum send rate, in its simplest form until the timers issue).
-  if (out_sent_ < out_.size() && now - last_write_progress_ >= settings.idle_connection_seconds) {
+void HttpConnection::on_tick(std::uint64_t now) {
+  const Timers t = timers();
+  if (send_rate_too_low(t.min_send_rate, now)) {
     log_error(0, "Timer_MinBytesPerSecond");
     return close_now();
   }
   switch (phase_) {
     case Phase::closing:
-      if (out_sent_ == out_.size() && now - linger_started_ >= kLingerSeconds) close_now();
+      if (out_sent_ == out_.size() && now - linger_started_ >= kLingerMs) close_now();
       return;
     case Phase::reading_head:
       if (in_start_ < in_.size()) {
-        if (now - head_started_ >= settings.header_wait_seconds) {
+        if (expired(head_started_, now, t.header_wait)) {
           log_error(0, "Timer_HeaderWait");
           close_now();
         }
-      } else if (now - last_activity_ >= settings.idle_connection_seconds) {
+      } else if (out_sent_ < out_.size()) {
+        last_activity_ = now;  // still sending the last response: not idle yet
+      } else if (expired(last_activity_, now, t.idle_connection)) {
         if (served_any_) log_error(0, "Timer_ConnectionIdle");
         close_now();
       }
       return;
-    default:
+    case Phase::with_app:
+      if (!waiting_for_body()) {
+        body_clock_ = now;  // the wait is not the client's: the timer starts over
+      } else if (expired(body_clock_, now, t.entity_body)) {
+        log_error(0, "Timer_EntityBody");
+        close_now();
+      }
+      return;
+    case Phase::draining:
+      // Not re-armed by arriving bytes: the whole drain must fit. HTTP.sys has no log
+      // reason of its own for it; the body did not arrive in time, so Timer_EntityBody.
+      if (expired(drain_started_, now, t.drain_entity_body)) {
+        log_error(0, "Timer_EntityBody");
+        close_now();
+      }
+      return;
+    case Phase::closed:
       return;
   }
+}
+
+// Is the service waiting for the client to send more of the request body? Not when the
+// body is complete (or all of it is buffered), when the client waits for 100 Continue, or
+// when the service stopped reading because the application does not take the body.
+bool HttpConnection::waiting_for_body() const {
+  if (body_done_ || peer_eof_ || (expect_continue_ && !continue_sent_)) return false;
+  return in_.size() - in_start_ < kMaxBuffered && !body_buffered();
+}
+
+bool HttpConnection::body_buffered() const {
+  std::string_view rest(in_.data() + in_start_, in_.size() - in_start_);
+  if (body_mode_ == BodyMode::length) return rest.size() >= body_remaining_;
+  http1::ChunkedDecoder probe = chunked_;  // a copy: the real decoder is not moved
+  while (!rest.empty()) {
+    const auto step = probe.decode(rest, worker_.settings().chunked_limits);
+    if (step.status != http1::ChunkedDecoder::Status::data) {
+      return step.status != http1::ChunkedDecoder::Status::incomplete;
+    }
+    rest.remove_prefix(step.consumed);
+  }
+  return false;
+}
+
+// HTTP.sys's minimum send rate, judged while the client's socket refuses bytes: every second
+// of that adds `rate` bytes to what the client owes, every byte it accepts pays one back (it
+// cannot save up by reading fast earlier). A client may fall behind by one send of HTTP.sys's
+// default MaxBytesPerSend (64 KiB), or one second's worth if that is more, before it is cut
+// off: a pause of a few seconds at 150 B/s is forgiven, a reader gone for minutes is not.
+bool HttpConnection::send_rate_too_low(std::uint32_t rate, std::uint64_t now) {
+  if (stall_since_ms_ == 0 || rate == kUnlimited) return false;
+  const std::uint64_t owed = send_debt_ + std::uint64_t{rate} * (now - stall_since_ms_);
+  const std::uint64_t paid = stall_sent_ * 1000;
+  send_debt_ = paid >= owed ? 0 : owed - paid;
+  stall_since_ms_ = now;
+  stall_sent_ = 0;
+  const std::uint64_t piece = std::min<std::uint64_t>(out_.size() - out_sent_, kSendPiece);
+  return send_debt_ > std::max<std::uint64_t>(rate, piece) * 1000;
 }
 
 std::string HttpConnection::remote_text() const { return endpoint_text(remote_); }
@@ -769,23 +874,39 @@ void HttpConnection::log_error(int status, std::string_view reason) {
   worker_.service().error_log().write(entry);
 }
 
-void HttpConnection::send(std::string_view bytes) {
-  if (out_sent_ == out_.size()) last_write_progress_ = monotonic_seconds();
-  out_.append(bytes);
-}
+void HttpConnection::send(std::string_view bytes) { out_.append(bytes); }
 
 void HttpConnection::flush() {
+  BandwidthLimit* bandwidth =
+      group_ && group_->bandwidth().limited() ? &group_->bandwidth() : nullptr;
+  bool refused = false;  // the client's socket took less than it was given
+  bandwidth_wait_ = false;
   while (out_sent_ < out_.size()) {
-    const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    std::size_t length = out_.size() - out_sent_;
+    if (bandwidth && (length = bandwidth->take(length, monotonic_ms())) == 0) {
+      if (!wait_for_bandwidth()) return close_now();
+      break;
+    }
+    const ssize_t n = ::send(fd_, out_.data() + out_sent_, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
     if (n > 0) {
       out_sent_ += static_cast<std::size_t>(n);
-      last_write_progress_ = monotonic_seconds();
+      stall_sent_ += static_cast<std::size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      refused = true;
+      break;
+    }
     return close_now();
+  }
+  if (!refused) {
+    stall_since_ms_ = 0;
+  } else if (stall_since_ms_ == 0) {
+    stall_since_ms_ = monotonic_ms();
+    stall_sent_ = 0;
+    send_debt_ = 0;
   }
   update_throttle();
   if (out_sent_ > kOutputLowWater && out_sent_ * 2 > out_.size()) {
@@ -799,7 +920,7 @@ void HttpConnection::flush() {
       // Half-close and read what the client still sends, so our last response is not
       // destroyed by a reset when unread request bytes are in the kernel buffer.
       lingering_ = true;
-      linger_started_ = monotonic_seconds();
+      linger_started_ = monotonic_ms();
       ::shutdown(fd_, SHUT_WR);
       if (peer_eof_) return close_now();
     }
@@ -822,11 +943,33 @@ void HttpConnection::update_interest() {
   if (!peer_eof_ && (in_.size() - in_start_ < kMaxBuffered || phase_ == Phase::closing)) {
     want |= EPOLLIN | EPOLLRDHUP;
   }
-  if (out_sent_ < out_.size()) want |= EPOLLOUT;
+  if (out_sent_ < out_.size() && !bandwidth_wait_) want |= EPOLLOUT;
   if (want != interest_) {
     interest_ = want;
     worker_.loop().modify(fd_, want);
   }
+}
+
+// Sleeps until the group's bandwidth allows more: on a timer, since the socket stays
+// writable. False when no timer can be made (out of descriptors).
+bool HttpConnection::wait_for_bandwidth() {
+  if (bandwidth_timer_ < 0) {
+    bandwidth_timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (bandwidth_timer_ < 0) return false;
+    worker_.loop().watch(bandwidth_timer_, EPOLLIN, [this](std::uint32_t) {
+      std::uint64_t expirations;
+      if (::read(bandwidth_timer_, &expirations, sizeof expirations) > 0 &&
+          phase_ != Phase::closed) {
+        flush();
+      }
+    });
+  }
+  bandwidth_wait_ = true;
+  const std::uint64_t ms = group_->bandwidth().wait_ms(out_.size() - out_sent_, monotonic_ms());
+  itimerspec when{};
+  when.it_value.tv_sec = static_cast<time_t>(ms / 1000);
+  when.it_value.tv_nsec = static_cast<long>(ms % 1000) * 1000000;
+  return timerfd_settime(bandwidth_timer_, 0, &when, nullptr) == 0;
 }
 
 void HttpConnection::close_now() {

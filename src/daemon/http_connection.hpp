@@ -9,11 +9,13 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "daemon/response_cache.hpp"
+#include "daemon/group_limits.hpp"
 #include "daemon/self_answer.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
@@ -41,7 +43,7 @@ class HttpConnection {
   void on_fail(std::uint64_t request_id, const SelfAnswer& answer,
                const std::string& queue_name);
   void on_cancel(std::uint64_t request_id);
-  void on_tick(unsigned now_seconds);
+  void on_tick(std::uint64_t now_ms);  // the timers (docs/timers.md)
   void begin_shutdown();  // stop taking new requests; close when idle
 
  private:
@@ -59,6 +61,12 @@ class HttpConnection {
   void process();
   bool parse_head();
   void start_request(const http1::RequestHead& head);
+  bool enter_group(std::uint64_t group_id);
+  void leave_group();
+  void refuse_request(std::uint64_t queue_id, std::string_view log_reason);
+  Timers timers() const;
+  bool waiting_for_body() const;
+  bool body_buffered() const;
   void remember_request_line(std::string_view input, const http1::RequestHead& head);
   void reject(const SelfAnswer& answer);
   std::size_t decode_body(std::size_t max, std::string* out);
@@ -83,6 +91,8 @@ class HttpConnection {
   void flush();
   void update_interest();
   void update_throttle();
+  bool send_rate_too_low(std::uint32_t rate, std::uint64_t now_ms);
+  bool wait_for_bandwidth();
   void close_now();
 
   IoWorker& worker_;
@@ -102,16 +112,29 @@ class HttpConnection {
   bool peer_eof_ = false;
   bool shutting_down_ = false;
   std::uint32_t interest_ = 0;
-  unsigned last_activity_ = 0;
-  unsigned head_started_ = 0;
+  // Timer clocks, monotonic milliseconds (timers.hpp).
+  std::uint64_t last_activity_ = 0;
+  std::uint64_t head_started_ = 0;
   bool lingering_ = false;
-  unsigned last_write_progress_ = 0;
   std::uint64_t response_channel_ = 0;   // the application channel sending our responses
   std::uint64_t throttled_channel_ = 0;  // non-zero while we asked it to pause
-  unsigned linger_started_ = 0;
+  std::uint64_t linger_started_ = 0;
   bool served_any_ = false;
   http1::HeadScanner scanner_;
   std::string cooked_;  // the cooked URL of the request in progress (reused buffer)
+
+  // The URL group that routed the latest request: its timers and limits apply, and the
+  // connection counts against its connection limit until it closes.
+  std::shared_ptr<GroupLimits> group_;
+  std::uint64_t group_id_ = 0;
+  // The minimum send rate is judged while the client's socket refuses bytes: the time of
+  // the last judgement (monotonic ms; 0 = it takes all it is given), the bytes it accepted
+  // since, and how far behind the rate it is (in thousandths of a byte).
+  std::uint64_t stall_since_ms_ = 0;
+  std::uint64_t stall_sent_ = 0;
+  std::uint64_t send_debt_ = 0;
+  int bandwidth_timer_ = -1;     // timerfd: sending resumes under the group's bandwidth limit
+  bool bandwidth_wait_ = false;  // output waits for bandwidth, not for the socket
 
   // the request in progress
   std::uint64_t request_id_ = 0;
@@ -135,6 +158,8 @@ class HttpConnection {
   bool cacheable_request_ = false;
   std::uint64_t cache_generation_ = 0;
   std::string cache_url_;
+  std::uint64_t body_clock_ = 0;     // entity-body timer: when body bytes last arrived
+  std::uint64_t drain_started_ = 0;  // drain timer
 
   // its response
   bool response_started_ = false;

@@ -6,12 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
 #include "daemon/http_connection.hpp"
 #include "daemon/service.hpp"
+#include "daemon/socket_address.hpp"
 #include "ipc/messages.hpp"
 
 namespace httpapi::daemon {
@@ -73,6 +73,11 @@ void IoWorker::on_accept(int listen_fd) {
     sockaddr_storage local{};
     length = sizeof local;
     getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+    const std::uint32_t limit = settings_.max_connections;
+    if (!service_.connections().try_add(limit == 0 ? kUnlimited : limit)) {
+      refuse(fd, local, remote);
+      continue;
+    }
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const std::uint64_t id = service_.next_connection_id();
@@ -80,9 +85,26 @@ void IoWorker::on_accept(int listen_fd) {
   }
 }
 
+// At the server-wide connection limit a new connection is reset at once, so the client
+// fails fast instead of waiting in the listen backlog (HTTP.sys's Connections_Refused).
+void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote) {
+  const std::string client_ip = ip_text(remote);
+  const std::string server_ip = ip_text(local);
+  ErrorLogEntry entry;
+  entry.client_ip = client_ip;
+  entry.client_port = port_of(remote);
+  entry.server_ip = server_ip;
+  entry.server_port = port_of(local);
+  entry.reason = "Connections_Refused";
+  service_.error_log().write(entry);
+  const linger reset{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  ::close(fd);
+}
+
 void IoWorker::destroy_later(std::uint64_t connection_id) {
   loop_.defer([this, connection_id] {
-    connections_.erase(connection_id);
+    if (connections_.erase(connection_id)) service_.connections().remove();
     if (!accepting_ && connections_.empty()) service_.worker_drained();
   });
 }
@@ -130,12 +152,11 @@ void IoWorker::cancel_request(std::uint64_t connection_id, std::uint64_t request
 }
 
 void IoWorker::tick() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
+  const std::uint64_t now = monotonic_ms();
   std::vector<HttpConnection*> all;
   all.reserve(connections_.size());
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
-  for (HttpConnection* connection : all) connection->on_tick(static_cast<unsigned>(now.tv_sec));
+  for (HttpConnection* connection : all) connection->on_tick(now);
 }
 
 }  // namespace httpapi::daemon

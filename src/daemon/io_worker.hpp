@@ -2,6 +2,8 @@
 // client connections accepted on them. Shared-nothing: other threads reach it via post().
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -53,6 +55,7 @@ class IoWorker {
 
  private:
   void on_accept(int listen_fd);
+  void refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote);
   void tick();
   HttpConnection* find(std::uint64_t connection_id);
 

@@ -48,10 +48,12 @@ int main(int argc, char** argv) {
   std::uint64_t max_body = 0;
   app.add_option("--max-body-bytes", max_body,
                  "Largest request body accepted (413 above it); 0 = no limit");
-  app.add_option("--header-wait-timeout", options.settings.header_wait_seconds,
-                 "Seconds a request head may take to arrive");
-  app.add_option("--idle-connection-timeout", options.settings.idle_connection_seconds,
-                 "Seconds an idle keep-alive connection is kept");
+  app.add_option("--header-wait-timeout", options.settings.timers.header_wait,
+                 "Seconds a request head may take to arrive (65535 = never)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--idle-connection-timeout", options.settings.timers.idle_connection,
+                 "Seconds an idle keep-alive connection is kept (65535 = never)")
+      ->check(CLI::Range(1, 65535));
   app.add_option("--shutdown-timeout", options.shutdown_seconds,
                  "Seconds SIGTERM waits for in-flight responses");
   app.add_option("--server-header", options.settings.server_header,

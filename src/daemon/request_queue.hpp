@@ -24,14 +24,23 @@ class RequestQueue {
   std::uint32_t flags() const noexcept { return flags_; }
   bool full() const noexcept { return waiting_.size() >= capacity_; }
   void set_capacity(std::size_t capacity) noexcept { capacity_ = capacity; }
-  // The request that has waited longest, if any.
-  bool front(std::uint64_t& request_id) const;
   std::size_t length() const noexcept { return waiting_.size(); }
 
   void push(std::uint64_t request_id) { waiting_.push_back(request_id); }
   void remove(std::uint64_t request_id);
   bool pop(std::uint64_t& request_id);
   std::vector<std::uint64_t> take_all();
+  // Takes out, in queue order, every waiting request for which `done(id)` is true.
+  template <typename Predicate>
+  std::vector<std::uint64_t> take_if(Predicate done) {
+    std::vector<std::uint64_t> taken;
+    std::erase_if(waiting_, [&](std::uint64_t id) {
+      if (!done(id)) return false;
+      taken.push_back(id);
+      return true;
+    });
+    return taken;
+  }
 
   // Processes attached to receive from this queue.
   void attach(AppChannel* channel);

@@ -26,6 +26,8 @@ SelfAnswer service_unavailable(std::string_view log_reason, std::uint32_t verbos
       answer.message = "The service is unavailable: its request queue is not active.";
     } else if (log_reason == "Timer_ReqQueue") {
       answer.message = "The service is unavailable: the request waited too long in its queue.";
+    } else if (log_reason == "ConnLimit") {
+      answer.message = "The service is unavailable: it has as many connections as it takes.";
     } else if (log_reason == "Connection_Abandoned_By_ReqQueue") {
       answer.message = "The service is unavailable: the application left without answering.";
     } else if (log_reason == "AppShutdown") {

@@ -298,6 +298,7 @@ void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
       case Type::add_url: return on_add_url(channel, frame);
       case Type::remove_url: return on_remove_url(channel, frame);
       case Type::bind_group: return on_bind_group(channel, frame);
+      case Type::group_property: return on_group_property(channel, frame);
       default: break;
     }
   } else {
@@ -444,6 +445,17 @@ void Service::on_bind_group(AppChannel& channel, const ipc::Frame& frame) {
   }
   route_group_to(*group, call.queue);
   publish_routes();
+  reply(channel, call.call, kOk);
+}
+
+void Service::on_group_property(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::GroupProperty call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed group_property");
+  Group* group = find_group(channel, call.group);
+  std::string why = "no such group";
+  if (!group || !group->limits->set(call.property, call.value, why)) {
+    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, why);
+  }
   reply(channel, call.call, kOk);
 }
 
@@ -728,7 +740,8 @@ void Service::on_cancel(AppChannel& channel, const ipc::Frame& frame) {
 void Service::submit(InboundRequest request) {
   workers_[0]->loop().post([this, request = std::move(request)]() mutable {
     Pending pending{request.queue_id, request.worker, request.connection_id, nullptr,
-                    std::move(request.frame), monotonic_seconds()};
+                    std::move(request.frame), monotonic_ms(), request.queue_seconds};
+    if (!request.refusal.empty()) return fail(request.request_id, pending, request.refusal);
     auto queue = queues_.find(request.queue_id);
     if (stopping_ || queue == queues_.end()) return fail(request.request_id, pending, "N/A");
     if (!queue->second->active) return fail(request.request_id, pending, "Disabled");
@@ -774,26 +787,23 @@ void Service::abandon(std::uint64_t request_id, std::string_view log_reason) {
   auto pending = requests_.find(request_id);
   if (pending == requests_.end()) return;
   const Pending copy{pending->second.queue_id, pending->second.worker,
-                     pending->second.connection_id, nullptr, {}, 0};
+                     pending->second.connection_id, nullptr, {}, 0, 0};
   requests_.erase(pending);
   fail(request_id, copy, log_reason);
 }
 
 // HTTP.sys's request-queue timer: a request nobody took in time gets 503 Timer_ReqQueue.
-// Queues are FIFO, so only the oldest entries need looking at.
+// Each request has its own timer (its URL group may set one), so the whole queue is looked
+// at, not only its oldest entries.
 void Service::expire_waiting_requests() {
-  const unsigned now = monotonic_seconds();
+  const std::uint64_t now = monotonic_ms();
   for (auto& [id, queue] : queues_) {
-    std::uint64_t oldest;
-    while (queue->front(oldest)) {
-      auto pending = requests_.find(oldest);
-      if (pending != requests_.end() &&
-          now - pending->second.queued_at < settings_.request_queue_seconds) {
-        break;
-      }
-      queue->pop(oldest);
-      abandon(oldest, "Timer_ReqQueue");
-    }
+    const auto expired_ids = queue->take_if([&](std::uint64_t request_id) {
+      auto pending = requests_.find(request_id);
+      return pending == requests_.end() ||
+             expired(pending->second.queued_at, now, pending->second.queue_seconds);
+    });
+    for (std::uint64_t request_id : expired_ids) abandon(request_id, "Timer_ReqQueue");
   }
 }
 
@@ -859,6 +869,15 @@ void Service::publish_routes() {
   routes_.store(std::shared_ptr<const route::PrefixTable>(std::move(snapshot)));
   // Who answers a URL may have changed: a cached answer from its former owner must go.
   cache_.clear();
+  auto limits = std::make_shared<GroupLimitsById>();
+  for (const auto& [id, group] : groups_) (*limits)[id] = group.limits;
+  group_limits_.store(std::shared_ptr<const GroupLimitsById>(std::move(limits)));
+}
+
+std::shared_ptr<GroupLimits> Service::group_limits(std::uint64_t group_id) const {
+  const auto all = group_limits_.load();
+  const auto it = all->find(group_id);
+  return it == all->end() ? nullptr : it->second;
 }
 
 // Listens on `port` on every address of the IP listen list (all addresses when it is

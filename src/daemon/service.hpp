@@ -15,7 +15,9 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "config/config_store.hpp"
+#include "daemon/connection_count.hpp"
 #include "daemon/error_log.hpp"
+#include "daemon/group_limits.hpp"
 #include "daemon/options.hpp"
 #include "daemon/request_queue.hpp"
 #include "daemon/response_cache.hpp"
@@ -35,6 +37,8 @@ struct InboundRequest {
   unsigned worker = 0;
   std::uint64_t connection_id = 0;
   std::string frame;
+  std::uint32_t queue_seconds = 120;  // its request-queue timer (its URL group's, or the server's)
+  std::string_view refusal;  // a log reason (static text): answer 503 without queueing it
 };
 
 class Service {
@@ -51,6 +55,10 @@ class Service {
   std::uint64_t next_connection_id() { return ++connection_ids_; }
   IoWorker& worker(unsigned index) { return *workers_[index]; }
   ResponseCache& cache() noexcept { return cache_; }
+  // The limits of URL group `group_id` (route::Target::group_id); null when it is gone.
+  std::shared_ptr<GroupLimits> group_limits(std::uint64_t group_id) const;
+  // Every client connection, against the max_connections setting. Any thread.
+  ConnectionCount& connections() noexcept { return connections_; }
 
   // --- any thread: posts to the service loop
   void submit(InboundRequest request);
@@ -72,6 +80,7 @@ class Service {
     AppChannel* owner = nullptr;
     std::uint64_t queue_id = 0;
     std::map<std::string, std::uint64_t> urls;  // canonical prefix -> context
+    std::shared_ptr<GroupLimits> limits = std::make_shared<GroupLimits>();
   };
   struct Pending {  // a request the service knows about, queued or delivered
     std::uint64_t queue_id = 0;
@@ -79,7 +88,8 @@ class Service {
     std::uint64_t connection_id = 0;
     AppChannel* channel = nullptr;  // set once delivered
     std::string frame;              // emptied once delivered
-    unsigned queued_at = 0;         // monotonic seconds, for the request-queue timer
+    std::uint64_t queued_at = 0;    // monotonic ms, for the request-queue timer
+    std::uint32_t queue_seconds = 0;  // how long it may wait there
   };
 
   void accept_control();
@@ -95,6 +105,7 @@ class Service {
   void on_add_url(AppChannel& channel, const ipc::Frame& frame);
   void on_remove_url(AppChannel& channel, const ipc::Frame& frame);
   void on_bind_group(AppChannel& channel, const ipc::Frame& frame);
+  void on_group_property(AppChannel& channel, const ipc::Frame& frame);
   void on_create_queue(AppChannel& channel, const ipc::Frame& frame);
   void on_receive(AppChannel& channel, const ipc::Frame& frame);
   void on_queue_allow(AppChannel& channel, const ipc::Frame& frame);
@@ -139,6 +150,9 @@ class Service {
   ResponseCache cache_;
   std::atomic<std::uint64_t> request_ids_{0};
   std::atomic<std::uint64_t> connection_ids_{0};
+  ConnectionCount connections_;
+  using GroupLimitsById = std::unordered_map<std::uint64_t, std::shared_ptr<GroupLimits>>;
+  std::atomic<std::shared_ptr<const GroupLimitsById>> group_limits_;  // for the I/O threads
 
   // service loop state
   int control_fd_ = -1;

@@ -16,6 +16,15 @@ struct Knob {
   std::function<std::uint64_t(const Settings&)> get;
 };
 
+// A knob for one of the timers.
+Knob timer_knob(std::string_view key, std::uint64_t max, std::uint32_t Timers::*member) {
+  return {key, 1, max,
+          [member](Settings& s, std::uint64_t v) {
+            s.timers.*member = static_cast<std::uint32_t>(v);
+          },
+          [member](const Settings& s) { return std::uint64_t{s.timers.*member}; }};
+}
+
 // Ranges are HTTP.sys's registry ranges where it has one (reference §4.1).
 const std::vector<Knob>& knobs() {
   static const std::vector<Knob> all = {
@@ -42,15 +51,19 @@ const std::vector<Knob>& knobs() {
       {"queue_length", 1, 65535,
        [](Settings& s, std::uint64_t v) { s.queue_length = v; },
        [](const Settings& s) { return std::uint64_t{s.queue_length}; }},
-      {"header_wait_seconds", 1, 0xffffffff,
-       [](Settings& s, std::uint64_t v) { s.header_wait_seconds = static_cast<unsigned>(v); },
-       [](const Settings& s) { return std::uint64_t{s.header_wait_seconds}; }},
-      {"request_queue_seconds", 1, 0xffffffff,
-       [](Settings& s, std::uint64_t v) { s.request_queue_seconds = static_cast<unsigned>(v); },
-       [](const Settings& s) { return std::uint64_t{s.request_queue_seconds}; }},
-      {"idle_connection_seconds", 1, 0xffffffff,
-       [](Settings& s, std::uint64_t v) { s.idle_connection_seconds = static_cast<unsigned>(v); },
-       [](const Settings& s) { return std::uint64_t{s.idle_connection_seconds}; }},
+      // Seconds timers are USHORTs in HTTP.sys; 65535 turns one off. min_send_rate 2^32-1
+      // turns the send-rate check off.
+      timer_knob("header_wait_seconds", kTimerNever, &Timers::header_wait),
+      timer_knob("request_queue_seconds", kTimerNever, &Timers::request_queue),
+      timer_knob("idle_connection_seconds", kTimerNever, &Timers::idle_connection),
+      timer_knob("entity_body_seconds", kTimerNever, &Timers::entity_body),
+      timer_knob("drain_entity_body_seconds", kTimerNever, &Timers::drain_entity_body),
+      timer_knob("min_send_rate", kUnlimited, &Timers::min_send_rate),
+      // HTTP.sys's MaxConnections, 0 = no limit. Its registry range starts at 1024; any
+      // value is taken here, so that a small machine (or a test) can use it.
+      {"max_connections", 0, kUnlimited,
+       [](Settings& s, std::uint64_t v) { s.max_connections = static_cast<std::uint32_t>(v); },
+       [](const Settings& s) { return std::uint64_t{s.max_connections}; }},
       {"cache_enabled", 0, 1, [](Settings& s, std::uint64_t v) { s.cache.enabled = v != 0; },
        [](const Settings& s) { return std::uint64_t{s.cache.enabled}; }},
       {"cache_max_response_bytes", 4096, 16 * 1024 * 1024,

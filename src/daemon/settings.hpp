@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "http1/chunked_decoder.hpp"
+#include "daemon/timers.hpp"
 #include "http1/request_parser.hpp"
 
 namespace httpapi::daemon {
@@ -28,9 +29,8 @@ struct Settings {
   http1::ChunkedLimits chunked_limits;  // shares max_body_bytes with limits
   std::size_t queue_length = 1000;      // for queues created from now on
   std::string server_header = std::string("httpapi/") + HTTPAPI_VERSION_STRING;
-  unsigned header_wait_seconds = 120;
-  unsigned idle_connection_seconds = 120;
-  unsigned request_queue_seconds = 120;  // longest wait in a request queue, then 503
+  Timers timers;                   // URL groups may override each
+  std::uint32_t max_connections = 0;  // client connections at once; 0 = no limit
   std::size_t inline_body_bytes = 64 * 1024;  // body delivered with the head
   CacheLimits cache;
 };

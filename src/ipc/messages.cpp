@@ -157,6 +157,22 @@ bool decode(const Frame& f, BindGroup& m) {
   return r.ok();
 }
 
+bool encode(std::string& out, const GroupProperty& m) {
+  FrameWriter w(out, raw(Type::group_property), m.call);
+  w.u64(m.group).u32(m.property).u64(m.value);
+  return w.finish();
+}
+
+bool decode(const Frame& f, GroupProperty& m) {
+  if (!is(f, Type::group_property)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.group = r.u64();
+  m.property = r.u32();
+  m.value = r.u64();
+  return r.ok();
+}
+
 bool encode(std::string& out, const CreateQueue& m) {
   FrameWriter w(out, raw(Type::create_queue), m.call);
   w.u32(m.flags).bytes(m.name);

@@ -22,6 +22,7 @@ enum class Type : std::uint16_t {
   add_url = 12,
   remove_url = 13,
   bind_group = 14,
+  group_property = 15,  // set a URL group property (timeouts, limits)
   // library/httpcfg -> service, on an admin connection: one JSON command (docs/protocol.md)
   admin = 30,
   // library -> service, on a queue connection
@@ -83,6 +84,13 @@ struct BindGroup {
   std::uint64_t call = 0;
   std::uint64_t group = 0;
   std::uint64_t queue = 0;  // service queue id from create_queue's result
+};
+
+struct GroupProperty {
+  std::uint64_t call = 0;
+  std::uint64_t group = 0;
+  std::uint32_t property = 0;  // httpapi_url_group_property
+  std::uint64_t value = 0;
 };
 
 struct CreateQueue {
@@ -221,6 +229,7 @@ bool encode(std::string& out, const Result& m);
 bool encode(std::string& out, Type type, const GroupCall& m);
 bool encode(std::string& out, Type type, const UrlCall& m);
 bool encode(std::string& out, const BindGroup& m);
+bool encode(std::string& out, const GroupProperty& m);
 bool encode(std::string& out, const CreateQueue& m);
 bool encode(std::string& out, const AdminCall& m);
 bool encode(std::string& out, const Receive& m);
@@ -247,6 +256,7 @@ bool decode(const Frame& f, Result& m);
 bool decode(const Frame& f, GroupCall& m);  // create_group or close_group
 bool decode(const Frame& f, UrlCall& m);    // add_url or remove_url
 bool decode(const Frame& f, BindGroup& m);
+bool decode(const Frame& f, GroupProperty& m);
 bool decode(const Frame& f, CreateQueue& m);
 bool decode(const Frame& f, AdminCall& m);
 bool decode(const Frame& f, Receive& m);

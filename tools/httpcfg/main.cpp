@@ -396,14 +396,19 @@ Prints "URL reservation successfully added" on success.)");
                  "and connections and is kept in the configuration store across restarts. "
                  "Keys: max_request_bytes, max_field_length, url_segment_max_length, "
                  "url_segment_max_count, max_body_bytes (0 = no limit), queue_length (for "
-                 "queues created afterwards), header_wait_seconds, idle_connection_seconds, "
-                 "request_queue_seconds, cache_enabled (0 or 1), cache_max_response_bytes, "
-                 "cache_max_total_bytes, cache_scavenger_seconds, server_header.");
+                 "queues created afterwards), server_header; the timers header_wait_seconds, "
+                 "idle_connection_seconds, request_queue_seconds, entity_body_seconds, "
+                 "drain_entity_body_seconds (1-65535 s, 65535 = never), min_send_rate "
+                 "(bytes/s, 4294967295 = no check), max_connections (0 = no limit); the "
+                 "response cache's cache_enabled (0 or 1), cache_max_response_bytes, "
+                 "cache_max_total_bytes, cache_scavenger_seconds. See docs/timers.md and "
+                 "docs/cache.md.");
   setting_set->add_option("--key", options.key, "The setting")->required();
   setting_set->add_option("--value", options.value, "Its new value")->required();
   setting_set->footer(R"(EXAMPLES:
   httpcfg set setting --key header_wait_seconds --value 30
-  httpcfg set setting --key max_request_bytes --value 65536)");
+  httpcfg set setting --key min_send_rate --value 240
+  httpcfg set setting --key max_connections --value 10000)");
   CLI::App* delete_cmd = app.add_subcommand("delete", "Undo a 'set'.");
   delete_cmd->require_subcommand(1);
   CLI::App* setting_delete = delete_cmd->add_subcommand(

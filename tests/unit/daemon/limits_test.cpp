@@ -1,0 +1,88 @@
+// The arithmetic of the URL group limits: the bandwidth token bucket driven by an explicit
+// clock, the property ranges, timer overrides and the connection count. The wire behaviour
+// is in tests/integration/test_timers_limits.py.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "daemon/bandwidth_limit.hpp"
+#include "daemon/group_limits.hpp"
+#include "httpapi/httpapi.h"
+
+namespace d = httpapi::daemon;
+
+TEST(BandwidthLimit, UnlimitedGrantsEverything) {
+  d::BandwidthLimit limit;
+  EXPECT_FALSE(limit.limited());
+  EXPECT_EQ(limit.take(1 << 20, 1000), 1u << 20);
+}
+
+TEST(BandwidthLimit, OneSecondBurstThenTheRate) {
+  d::BandwidthLimit limit;
+  limit.set_rate(16384);
+  ASSERT_TRUE(limit.limited());
+  EXPECT_EQ(limit.take(65536, 1000), 16384u);  // the burst
+  EXPECT_EQ(limit.take(65536, 1000), 0u);
+  EXPECT_EQ(limit.wait_ms(65536, 1000), 100u);  // a tenth of a second's worth
+  EXPECT_EQ(limit.take(65536, 1250), 4096u);    // 250 ms at 16 KiB/s
+  EXPECT_EQ(limit.take(65536, 11250), 16384u);  // never more than a second saved up
+}
+
+TEST(BandwidthLimit, UnsentAllowanceComesBack) {
+  d::BandwidthLimit limit;
+  limit.set_rate(2048);
+  EXPECT_EQ(limit.take(2048, 5), 2048u);
+  limit.give_back(1000);
+  EXPECT_EQ(limit.take(4096, 5), 1000u);
+}
+
+TEST(BandwidthLimit, RemovingTheLimit) {
+  d::BandwidthLimit limit;
+  limit.set_rate(1024);
+  limit.set_rate(d::kUnlimited);
+  EXPECT_FALSE(limit.limited());
+  EXPECT_EQ(limit.take(100000, 0), 100000u);
+}
+
+TEST(GroupLimits, TimersFallBackToTheServerWide) {
+  d::GroupLimits group;
+  d::Timers server;
+  server.entity_body = 30;
+  std::string error;
+  ASSERT_TRUE(group.set(HTTPAPI_GROUP_DRAIN_ENTITY_BODY_TIMEOUT, 5, error)) << error;
+  ASSERT_TRUE(group.set(HTTPAPI_GROUP_MIN_SEND_RATE, HTTPAPI_LIMIT_INFINITE, error)) << error;
+  const d::Timers merged = group.timers(server);
+  EXPECT_EQ(merged.entity_body, 30u);
+  EXPECT_EQ(merged.drain_entity_body, 5u);
+  EXPECT_EQ(merged.header_wait, 120u);
+  EXPECT_EQ(merged.min_send_rate, d::kUnlimited);
+  ASSERT_TRUE(group.set(HTTPAPI_GROUP_DRAIN_ENTITY_BODY_TIMEOUT, 0, error));  // back to server
+  EXPECT_EQ(group.timers(server).drain_entity_body, 120u);
+}
+
+TEST(GroupLimits, OutOfRangeValuesAreRefusedWithTheRange) {
+  d::GroupLimits group;
+  std::string error;
+  EXPECT_FALSE(group.set(HTTPAPI_GROUP_HEADER_WAIT_TIMEOUT, 65536, error));
+  EXPECT_NE(error.find("65535"), std::string::npos) << error;
+  EXPECT_FALSE(group.set(HTTPAPI_GROUP_MAX_BANDWIDTH, 1023, error));
+  EXPECT_NE(error.find("1024"), std::string::npos) << error;
+  EXPECT_FALSE(group.set(HTTPAPI_GROUP_MAX_CONNECTIONS, 0, error));
+  EXPECT_FALSE(group.set(HTTPAPI_GROUP_MIN_SEND_RATE, 1ull << 32, error));
+  EXPECT_FALSE(group.set(99, 1, error));
+  EXPECT_NE(error.find("99"), std::string::npos) << error;
+  EXPECT_TRUE(group.set(HTTPAPI_GROUP_MAX_BANDWIDTH, 1024, error));
+}
+
+TEST(GroupLimits, ConnectionLimitAtNAndNPlusOne) {
+  d::GroupLimits group;
+  std::string error;
+  ASSERT_TRUE(group.set(HTTPAPI_GROUP_MAX_CONNECTIONS, 2, error));
+  EXPECT_TRUE(group.try_add_connection());
+  EXPECT_TRUE(group.try_add_connection());
+  EXPECT_FALSE(group.try_add_connection());
+  group.remove_connection();
+  EXPECT_TRUE(group.try_add_connection());
+  ASSERT_TRUE(group.set(HTTPAPI_GROUP_MAX_CONNECTIONS, HTTPAPI_LIMIT_INFINITE, error));
+  EXPECT_TRUE(group.try_add_connection());
+}
