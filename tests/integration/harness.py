@@ -45,6 +45,7 @@ _DEFAULTS = {
     "HTTPCFG": "tools/httpcfg/httpcfg",
     "HTTPAPI_POLL_APP": "tests/integration/httpapi-it-poll-app",
     "HTTPAPI_BIG_RESPONSE": "tests/integration/httpapi-it-big-response",
+    "HTTPAPI_LOAD_CLIENT": "tests/integration/httpapi-load-client",
 }
 
 
