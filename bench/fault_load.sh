@@ -46,75 +46,23 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 
-BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
-HTTPAPID=$BUILD_DIR/src/daemon/httpapid
-ECHO=$BUILD_DIR/examples/httpapi-echo
+NAME=fault-load
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+command -v cc >/dev/null || die "cc is not installed"
 
-log() { printf '[fault-load] %s\n' "$*" >&2; }
-die() { printf '[fault-load] error: %s\n' "$*" >&2; exit 1; }
-
-for tool in cc cmake ninja python3; do
-  command -v "$tool" >/dev/null || die "$tool is not installed"
-done
-
-# Every connection is a descriptor in this script's client and in httpapid.
+# Every connection is a descriptor in the client and in httpapid.
 ulimit -n "$(ulimit -Hn)"
 (( $(ulimit -n) >= CONNECTIONS + 64 )) ||
   die "$CONNECTIONS connections need $((CONNECTIONS + 64)) descriptors; ulimit -Hn is $(ulimit -Hn)"
-
-if [[ $BUILD == 1 || ! -x $HTTPAPID || ! -x $ECHO ]]; then
-  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHTTPAPI_TESTS=OFF >&2 ||
-      die "cmake configure failed"
-  fi
-  log "building (release) in $BUILD_DIR"
-  cmake --build "$BUILD_DIR" --target httpapid httpapi-echo >&2 || die "build failed"
-fi
-
-WORK=$(mktemp -d /tmp/httpapi-fault-load.XXXXXX)
-STARTED=()  # PIDs this script started
-
-cleanup() {
-  local pid
-  for pid in "${STARTED[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${STARTED[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [[ $KEEP == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-  local seconds=$1 what=$2; shift 2
-  for _ in $(seq $((seconds * 20))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.05
-  done
-  die "timed out waiting for $what"
-}
-
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+release_build "$BUILD" httpapid httpapi-echo
+make_work
 
 cc -O2 -Wall -o "$WORK/load_client" "$BENCH/load_client.c" || die "cc load_client.c failed"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 STATE=$WORK/state
-export HTTPAPI_CONTROL=$STATE/control.sock
-
-"$HTTPAPID" --state-dir "$STATE" ${IO_THREADS:+--io-threads "$IO_THREADS"} \
-  >"$WORK/httpapid.log" 2>&1 &
-HTTPAPID_PID=$!
-STARTED+=("$HTTPAPID_PID")
-wait_for 10 "httpapid's control socket" test -S "$HTTPAPI_CONTROL"
+start_service ${IO_THREADS:+--io-threads "$IO_THREADS"}
 FD_LIMIT=$(awk '/^Max open files/ { print $4 }' "/proc/$HTTPAPID_PID/limits")
-
-start_echo() {  # start_echo NAME ARGS... -> sets ECHO_PID once it printed "ready"
-  local name=$1; shift
-  "$ECHO" --name "$name" "$@" >"$WORK/$name.out" 2>>"$WORK/$name.err" &
-  ECHO_PID=$!
-  STARTED+=("$ECHO_PID")
-  wait_for 10 "$name to be ready (see $WORK/$name.err)" grep -q '^ready$' "$WORK/$name.out"
-}
 
 start_echo controller --controller --persistent --queue fault-load --url "http://+:$PORT/load/"
 declare -A WORKER
@@ -147,15 +95,16 @@ while (( SECONDS - START < DURATION )); do
   (( SECONDS - START >= NEXT_KILL && SECONDS - START < DURATION )) || continue
   NEXT_KILL=$((NEXT_KILL + KILL_EVERY))
   w=${victims[KILLS % 2]}
-  kill -KILL "${WORKER[$w]}"
-  wait "${WORKER[$w]}" 2>/dev/null || true
+  stop "${WORKER[$w]}" KILL
   KILLS=$((KILLS + 1))
-  rm -f "$WORK/$w.out"
   start_echo "$w" --open --queue fault-load
   WORKER[$w]=$ECHO_PID
 done
 RSS_END=$(rss_kib "$HTTPAPID_PID")
-wait "$CLIENT_PID" || die "load_client failed: $(cat "$WORK/client.err")"
+CLIENT_STATUS=0
+wait "$CLIENT_PID" || CLIENT_STATUS=$?
+forget "$CLIENT_PID"
+[[ $CLIENT_STATUS == 0 ]] || die "load_client failed: $(cat "$WORK/client.err")"
 sleep 1  # httpapid closes the connections the client left
 RSS_AFTER=$(rss_kib "$HTTPAPID_PID")
 kill -0 "$HTTPAPID_PID" 2>/dev/null && ALIVE=yes || ALIVE=no
@@ -186,13 +135,10 @@ print(f"""| figure | value |
 EOF
 )
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
-[[ $DIRTY == 0 ]] && TREE=clean || TREE="working tree with $DIRTY tracked files modified"
 SECTION="### Fault/load run of $DATE
 
-- machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), Linux $(uname -r)
-- commit: $COMMIT ($TREE), build: $BUILD_DIR ($(sed -n "s/^CMAKE_BUILD_TYPE:STRING=//p" "$BUILD_DIR/CMakeCache.txt"))
+- machine: $(machine_line)
+- commit: $(commit_line)
 - script: \`bench/fault_load.sh $ARGS\`; httpapid${IO_THREADS:+ --io-threads $IO_THREADS}, controller \`httpapi-echo --controller --persistent\`, workers \`httpapi-echo --open\` (receive window 1)
 
 $REPORT"
