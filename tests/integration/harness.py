@@ -489,8 +489,10 @@ class ServiceTestCase(unittest.TestCase):
 
     # -- service
 
-    def start_service(self, *extra, io_threads=None):
-        argv = [binary("HTTPAPID"), "--state-dir", self.state_dir,
+    def start_service(self, *extra, io_threads=None, wrapper=()):
+        """Starts httpapid (after the `wrapper` command words, e.g. prlimit) and waits for
+        its control socket."""
+        argv = list(wrapper) + [binary("HTTPAPID"), "--state-dir", self.state_dir,
                 "--io-threads", str(io_threads or self.IO_THREADS),
                 "--shutdown-timeout", str(self.SHUTDOWN_TIMEOUT)]
         argv += list(self.SERVICE_ARGS) + list(extra)
