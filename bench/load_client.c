@@ -181,6 +181,18 @@ static const char *header(const char *head, const char *end, const char *name) {
   return NULL;
 }
 
+/* The status of a head starting "HTTP/1.x NNN ", or 0. (c->in is no C string: no sscanf.) */
+static int status_code(const char *head) {
+  if (memcmp(head, "HTTP/1.", 7) != 0 || (head[7] != '0' && head[7] != '1') || head[8] != ' ')
+    return 0;
+  int status = 0;
+  for (int i = 9; i < 12; i++) {
+    if (head[i] < '0' || head[i] > '9') return 0;
+    status = status * 10 + (head[i] - '0');
+  }
+  return head[12] == ' ' || head[12] == '\r' ? status : 0;
+}
+
 /* 1 when a whole response is in c->in (then it is accounted for), 0 when more is needed. */
 static int take_response(struct conn *c, int *close_after) {
   const char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
@@ -189,8 +201,8 @@ static int take_response(struct conn *c, int *close_after) {
     return 0;
   }
   end += 4;
-  int status = 0;
-  if (sscanf(c->in, "HTTP/1.%*1[01] %3d", &status) != 1) goto malformed;
+  const int status = status_code(c->in);
+  if (!status) goto malformed;
   const char *length = header(c->in, end, "Content-Length");
   if (!length) goto malformed;
   const size_t body = strtoul(length, NULL, 10);
