@@ -493,8 +493,8 @@ class ServiceTestCase(unittest.TestCase):
         """Starts httpapid (after the `wrapper` command words, e.g. prlimit) and waits for
         its control socket."""
         argv = list(wrapper) + [binary("HTTPAPID"), "--state-dir", self.state_dir,
-                "--io-threads", str(io_threads or self.IO_THREADS),
-                "--shutdown-timeout", str(self.SHUTDOWN_TIMEOUT)]
+                                "--io-threads", str(io_threads or self.IO_THREADS),
+                                "--shutdown-timeout", str(self.SHUTDOWN_TIMEOUT)]
         argv += list(self.SERVICE_ARGS) + list(extra)
         count = sum(1 for p in self.procs if p.is_service)
         name = "httpapid" if count == 0 else f"httpapid-{count + 1}"
