@@ -24,7 +24,7 @@
  * are opened again; a refused connect is retried after 100 ms.
  *
  * Output: one JSON object on stdout; with --failures FILE, one line per request that was not
- * ok: "URL OUTCOME [LOG-REASON]".
+ * ok: "URL OUTCOME STATUS [LOG-REASON]" (STATUS 0: no status line came).
  *
  *   cc -O2 -o load_client load_client.c
  *   load_client --port 8080 --connections 1000 --duration 60 --timeout 30 \
@@ -388,7 +388,8 @@ static void report(double elapsed) {
     for (size_t i = 0; i < failure_count; i++) {
       char url[PATH_CAP];
       url_of(url, sizeof url, failures[i].conn, failures[i].seq);
-      fprintf(f, "%s %s %s\n", url, kOutcomeNames[failures[i].outcome], failures[i].reason);
+      fprintf(f, "%s %s %d %s\n", url, kOutcomeNames[failures[i].outcome], failures[i].status,
+              failures[i].reason);
     }
     fclose(f);
   }

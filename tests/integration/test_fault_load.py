@@ -10,6 +10,7 @@ Requests waiting in the queue at a kill go to the surviving or the restarted wor
 import json
 import signal
 import subprocess
+import threading
 import time
 import unittest
 
@@ -46,9 +47,29 @@ class FaultLoadTest(ServiceTestCase):
     def setUp(self):
         super().setUp()
         self.port = free_port()
+
+    def start_controller(self, *extra):
         self.start_app([binary("HTTPAPI_ECHO"), "--controller", "--persistent", "--queue",
-                        "fl", "--url", f"http://+:{self.port}/load/"], "controller")
-        self.workers = [self.start_worker(name) for name in ("w1", "w2")]
+                        "fl", "--url", f"http://+:{self.port}/load/"] + list(extra),
+                       "controller")
+
+    def run_client(self, connections, duration, timeout):
+        """Runs the load client to its end; returns its JSON report and its failure list."""
+        client = subprocess.Popen(
+            [binary("HTTPAPI_LOAD_CLIENT"), "--port", str(self.port), "--connections",
+             str(connections), "--duration", str(duration), "--timeout", str(timeout),
+             "--path", "/load/", "--error-log-dir", f"{self.state_dir}/logs",
+             "--failures", f"{self.tmp}/failures.txt"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = client.communicate(timeout=duration + timeout + 15)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+        self.assertEqual(client.returncode, 0, err.decode())
+        with open(f"{self.tmp}/failures.txt") as f:
+            return json.loads(out), f.read()
 
     def start_worker(self, name):
         return self.start_app([binary("HTTPAPI_ECHO"), "--open", "--queue", "fl", "--name",
@@ -70,30 +91,33 @@ class FaultLoadTest(ServiceTestCase):
             kills += 1
 
     def test_no_request_is_lost_while_workers_are_killed(self):
+        self.start_controller()
+        self.workers = [self.start_worker(name) for name in ("w1", "w2")]
         self.assertEqual(http(self.port, path="/load/warm-up").status, 200)
-        client = subprocess.Popen(
-            [binary("HTTPAPI_LOAD_CLIENT"), "--port", str(self.port), "--connections",
-             str(CONNECTIONS), "--duration", str(DURATION), "--timeout", str(ANSWER_TIMEOUT),
-             "--path", "/load/", "--error-log-dir", f"{self.state_dir}/logs",
-             "--failures", f"{self.tmp}/failures.txt"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        results = []
         start = time.monotonic()
+
+        def load():
+            try:
+                results.append(self.run_client(CONNECTIONS, DURATION, ANSWER_TIMEOUT))
+            except Exception as e:  # reported by the test thread below
+                results.append(e)
+
+        client = threading.Thread(target=load)
+        client.start()
         try:
             # One second in, every connection has sent its first requests.
             time.sleep(1.0)
             rss_loaded = rss_kib(self.service.pid)
             kills = self.kill_and_restart_workers(start)
             rss_end = rss_kib(self.service.pid)
-            out, err = client.communicate(timeout=DURATION + ANSWER_TIMEOUT + 15)
         finally:
-            if client.poll() is None:
-                client.kill()
-                client.wait()
-        self.assertEqual(client.returncode, 0, err.decode())
-        r = json.loads(out)
-        with open(f"{self.tmp}/failures.txt") as f:
-            failures = f.read()
-        print(f"\nload: {out.decode().strip()}\nkills: {kills}; httpapid VmRSS "
+            client.join(DURATION + ANSWER_TIMEOUT + 30)
+        self.assertEqual(len(results), 1, "the load client did not finish")
+        if isinstance(results[0], Exception):
+            raise results[0]
+        r, failures = results[0]
+        print(f"\nload: {json.dumps(r)}\nkills: {kills}; httpapid VmRSS "
               f"{rss_loaded} -> {rss_end} KiB")
 
         self.assertTrue(self.service.alive(), "httpapid died under load")
@@ -122,6 +146,21 @@ class FaultLoadTest(ServiceTestCase):
         # Both restarted workers serve.
         apps = {http(self.port, path=f"/load/after/{i}").json()["app"] for i in range(20)}
         self.assertEqual(apps, {"w1", "w2"})
+
+    def test_requests_nobody_answers_are_counted_lost(self):
+        # The other side of the measure: with no worker and a queue of 5, 5 requests wait
+        # until the client gives up and the rest are refused 503 QueueFull; none is ok or
+        # abandoned, so all are lost.
+        self.start_controller("--queue-length", "5")
+        r, failures = self.run_client(20, 0.5, 3)
+        self.assertEqual((r["ok"], r["abandoned"]), (0, 0), failures)
+        self.assertEqual(r["lost"], r["sent"])
+        self.assertEqual(r["timeout"], 5, failures)
+        # A 503 closes its connection: the client opens a new one and is refused again.
+        self.assertGreaterEqual(r["refused"], 15, failures)
+        self.assertEqual(r["refused"] + r["timeout"], r["sent"])
+        self.assertEqual(r["refused_reasons"], {"QueueFull": r["refused"]})
+        self.assertEqual(len(failures.splitlines()), r["sent"])
 
 
 if __name__ == "__main__":
