@@ -8,7 +8,7 @@ import socket
 import time
 import unittest
 
-from harness import ServiceTestCase, binary, free_port, http, wait_until
+from harness import ServiceTestCase, free_port, http, wait_until
 
 HARD_LIMIT = 64
 EXTRA_CONNECTIONS = 100  # well above what 64 descriptors hold
