@@ -477,5 +477,8 @@ int main(int argc, char **argv) {
   const double elapsed = now() - start;
   classify_refusals();
   report(elapsed);
+  free(failures);
+  free(conns);
+  close(epfd);
   return 0;
 }
