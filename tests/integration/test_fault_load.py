@@ -8,6 +8,7 @@ Connection_Abandoned_By_ReqQueue for its URL (load_client.c has the exact defini
 Requests waiting in the queue at a kill go to the surviving or the restarted worker."""
 
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -25,9 +26,11 @@ ANSWER_TIMEOUT = 20
 # httpapid's RSS may grow this much between "all connections open" and the end of the
 # load. Per-connection and per-request memory is reused; a leak of even 100 bytes per
 # request would exceed it (tens of thousands of requests). The sanitizer build's allocator
-# keeps freed memory in quarantine, so it gets more room.
+# keeps freed memory in a quarantine (256 MiB by default), capped here at 16 MiB, so it
+# gets that much more room.
 RSS_GROWTH_KIB = 4096
-RSS_GROWTH_KIB_SANITIZER = 65536
+QUARANTINE_MIB = 16
+RSS_GROWTH_KIB_SANITIZER = RSS_GROWTH_KIB + 2 * QUARANTINE_MIB * 1024
 
 
 def rss_kib(pid):
@@ -45,6 +48,10 @@ def sanitizer_build(path):
 
 class FaultLoadTest(ServiceTestCase):
     def setUp(self):
+        # Every process of this test is started with this environment.
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        os.environ["ASAN_OPTIONS"] = f"{asan}:quarantine_size_mb={QUARANTINE_MIB}".lstrip(":")
+        self.addCleanup(os.environ.__setitem__, "ASAN_OPTIONS", asan)
         super().setUp()
         self.port = free_port()
 
