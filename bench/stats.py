@@ -12,6 +12,10 @@
       Prints the markdown results table: median and (min-max) over rounds per scenario, and
       the per-round ratios (a)/(c) and (a)/(b).
 
+  stats.py workers RUNS.jsonl
+      The table of bench/workers.sh: per kind of work (scenarios KIND-1w, KIND-2w), req/s,
+      p99 and server CPU with 1 and 2 workers, and the per-round ratio 2 workers / 1 worker.
+
   stats.py cputicks PID...
       Sum of utime+stime (clock ticks) of the given processes.
 """
@@ -310,6 +314,54 @@ def report(argv):
     return 0
 
 
+def workers_report(argv):
+    runs = [json.loads(line) for line in open(argv[0]) if line.strip()]
+    kinds = []
+    for r in runs:
+        kind = r["scenario"].rsplit("-", 1)[0]
+        if kind not in kinds:
+            kinds.append(kind)
+    valid = [r for r in runs if r["valid"]]
+
+    def runs_of(kind, workers):
+        return [r for r in valid if r["scenario"] == f"{kind}-{workers}w"]
+
+    def ratio(kind):
+        vals = []
+        for rnd in sorted({r["round"] for r in runs}):
+            one = [r["rps"] for r in runs_of(kind, 1) if r["round"] == rnd]
+            two = [r["rps"] for r in runs_of(kind, 2) if r["round"] == rnd]
+            if one and two:
+                vals.append(two[0] / one[0])
+        return spread(vals, lambda v: f"{v:.2f}×")
+
+    out = ["| work per request | workers | req/s | p99 latency | CPU: httpapid + workers | "
+           "CPU: wrk | other load | 2 workers / 1 (req/s, per round) | valid runs |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for kind in kinds:
+        for workers in (1, 2):
+            ok = runs_of(kind, workers)
+            out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {}/{} |".format(
+                kind, workers,
+                spread([r["rps"] for r in ok], lambda v: f"{v:,.0f}"),
+                spread([r["p99_us"] for r in ok if r["p99_us"] is not None], fmt_latency),
+                spread([r["server_cpu_util"] * 100 for r in ok], lambda v: f"{v:.0f}%"),
+                spread([r["client_cpu_util"] * 100 for r in ok], lambda v: f"{v:.0f}%"),
+                spread([r.get("other_cpu_util", 0) * 100 for r in ok], lambda v: f"{v:.0f}%"),
+                ratio(kind) if workers == 2 else "",
+                len(ok), len([r for r in runs if r["scenario"] == f"{kind}-{workers}w"])))
+    out.append("")
+    out.append("Median (min–max) over rounds. CPU is utime+stime over the run as a share of one "
+               "CPU (200% = both CPUs); other load is CPU time used by anything else on the "
+               "machine meanwhile.")
+    invalid = [r for r in runs if not r["valid"]]
+    for r in invalid:
+        out.append(f"- invalid, left out: {r['scenario']} round {r['round']}: "
+                   f"{'; '.join(r['problems'])}")
+    print("\n".join(out))
+    return 0
+
+
 def short_function(text):
     """'N (P%)  file:function [object]' -> a readable function name."""
     text = text.strip()
@@ -387,6 +439,8 @@ def main():
         return measure(rest)
     if cmd == "report":
         return report(rest)
+    if cmd == "workers":
+        return workers_report(rest)
     if cmd == "callgrind-top":
         return callgrind_top(rest)
     if cmd == "wait-quiet":

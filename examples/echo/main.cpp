@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <thread>
 #include <string>
 #include <vector>
@@ -111,6 +112,19 @@ void send_in_pieces(httpapi::Request& request, std::string_view body, unsigned p
   request.end(body);
 }
 
+// Computes for `us` microseconds of this thread's CPU time: a handler whose cost is CPU work,
+// so benchmarks can see what more worker processes give when the CPUs are the limit.
+void burn_cpu(unsigned us) {
+  auto cpu_now = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  };
+  const std::int64_t end = cpu_now() + static_cast<std::int64_t>(us) * 1000;
+  while (cpu_now() < end) {
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -140,6 +154,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 65535));
   unsigned delay_ms = 0;
   cli.add_option("--delay-ms", delay_ms, "Wait this long before answering each request");
+  unsigned cpu_us = 0;
+  cli.add_option("--cpu-us", cpu_us,
+                 "Compute for this many microseconds of CPU time before answering each request")
+      ->check(CLI::Range(0, 10'000'000));
   unsigned window = 1;
   cli.add_option("--receive-window", window,
                  "Requests taken ahead of receive calls (1 = HTTP.sys's rule)")
@@ -272,6 +290,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    if (cpu_us) burn_cpu(cpu_us);
     auto body = ignore_body ? httpapi::Result<std::string>(
                                   std::string(httpapi::view(request->info().body)))
                             : request->read_body();

@@ -808,7 +808,8 @@ void HttpConnection::on_tick(std::uint64_t now) {
 // body is complete (or all of it is buffered), when the client waits for 100 Continue, or
 // when the service stopped reading because the application does not take the body.
 bool HttpConnection::waiting_for_body() const {
-  if (body_done_ || peer_eof_ || (expect_continue_ && !continue_sent_)) return false;
+  // An opaque stream is the application's protocol: silence on it is not a slow body.
+  if (opaque_ || body_done_ || peer_eof_ || (expect_continue_ && !continue_sent_)) return false;
   return in_.size() - in_start_ < kMaxBuffered && !body_buffered();
 }
 

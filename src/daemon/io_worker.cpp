@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "daemon/http_connection.hpp"
@@ -27,6 +29,32 @@ IoWorker::~IoWorker() {
   }
 }
 
+// A listener with connections waiting stays readable, and epoll is level-triggered: without
+// a descriptor to accept into, the loop would spin. Connections wait in the backlog instead
+// until a connection closes or the next tick.
+void IoWorker::pause_accepting() {
+  if (accept_paused_) return;
+  accept_paused_ = true;
+  for (auto& [port, fds] : listeners_) {
+    for (int fd : fds) loop_.unwatch(fd);
+  }
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (now.tv_sec < next_exhaustion_report_) return;  // once a minute is enough to be seen
+  next_exhaustion_report_ = now.tv_sec + 60;
+  fmt::print(stderr, "httpapid: out of file descriptors with {} connections on I/O thread {}; "
+                     "new connections wait until one closes (raise the limit: ulimit -n, "
+                     "LimitNOFILE=)\n", connections_.size(), index());
+}
+
+void IoWorker::resume_accepting() {
+  if (!accept_paused_) return;
+  accept_paused_ = false;
+  for (auto& [port, fds] : listeners_) {
+    for (int fd : fds) watch_listener(fd);
+  }
+}
+
 void IoWorker::start_thread() {
   thread_ = std::thread([this] { loop_.run(); });
 }
@@ -41,6 +69,10 @@ void IoWorker::add_listener(std::uint16_t port, int fd) {
     return;
   }
   listeners_[port].push_back(fd);
+  if (!accept_paused_) watch_listener(fd);
+}
+
+void IoWorker::watch_listener(int fd) {
   loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t) { on_accept(fd); });
 }
 
@@ -69,7 +101,12 @@ void IoWorker::on_accept(int listen_fd) {
     socklen_t length = sizeof remote;
     const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&remote), &length,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        pause_accepting();
+      }
+      return;
+    }
     sockaddr_storage local{};
     length = sizeof local;
     getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
@@ -105,6 +142,7 @@ void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_stor
 void IoWorker::destroy_later(std::uint64_t connection_id) {
   loop_.defer([this, connection_id] {
     if (connections_.erase(connection_id)) service_.connections().remove();
+    resume_accepting();
     if (!accepting_ && connections_.empty()) service_.worker_drained();
   });
 }
@@ -152,6 +190,7 @@ void IoWorker::cancel_request(std::uint64_t connection_id, std::uint64_t request
 }
 
 void IoWorker::tick() {
+  resume_accepting();
   const std::uint64_t now = monotonic_ms();
   std::vector<HttpConnection*> all;
   all.reserve(connections_.size());

@@ -56,6 +56,9 @@ class IoWorker {
  private:
   void on_accept(int listen_fd);
   void refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote);
+  void watch_listener(int fd);
+  void pause_accepting();
+  void resume_accepting();
   void tick();
   HttpConnection* find(std::uint64_t connection_id);
 
@@ -66,6 +69,8 @@ class IoWorker {
   std::map<std::uint16_t, std::vector<int>> listeners_;  // a socket per listen address
   std::unordered_map<std::uint64_t, std::unique_ptr<HttpConnection>> connections_;
   bool accepting_ = true;
+  bool accept_paused_ = false;  // out of descriptors: listeners unwatched until one frees
+  std::int64_t next_exhaustion_report_ = 0;  // CLOCK_MONOTONIC seconds
 };
 
 }  // namespace httpapi::daemon

@@ -1,6 +1,7 @@
 // httpapid: the service that owns the HTTP ports (DESIGN.md). Runs in the foreground and
 // logs to stderr.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -20,6 +21,15 @@ std::string default_state_dir() {
     return std::string(runtime) + "/httpapi";
   }
   return fmt::format("/tmp/httpapi-{}", geteuid());
+}
+
+// Every client connection is a descriptor, and the usual soft limit (1024) is smaller than
+// the connections one busy service holds; the hard limit is what the administrator allows.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 }  // namespace
@@ -64,6 +74,8 @@ int main(int argc, char** argv) {
   std::string unused;
   httpapi::daemon::apply_setting(options.settings, "max_body_bytes", std::to_string(max_body),
                                  unused);
+
+  raise_descriptor_limit();
 
   // Signals are taken by the service loop through a signalfd: block them in every thread.
   sigset_t signals;

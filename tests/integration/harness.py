@@ -45,6 +45,7 @@ _DEFAULTS = {
     "HTTPCFG": "tools/httpcfg/httpcfg",
     "HTTPAPI_POLL_APP": "tests/integration/httpapi-it-poll-app",
     "HTTPAPI_BIG_RESPONSE": "tests/integration/httpapi-it-big-response",
+    "HTTPAPI_LOAD_CLIENT": "tests/integration/httpapi-load-client",
 }
 
 
@@ -488,10 +489,12 @@ class ServiceTestCase(unittest.TestCase):
 
     # -- service
 
-    def start_service(self, *extra, io_threads=None):
-        argv = [binary("HTTPAPID"), "--state-dir", self.state_dir,
-                "--io-threads", str(io_threads or self.IO_THREADS),
-                "--shutdown-timeout", str(self.SHUTDOWN_TIMEOUT)]
+    def start_service(self, *extra, io_threads=None, wrapper=()):
+        """Starts httpapid (after the `wrapper` command words, e.g. prlimit) and waits for
+        its control socket."""
+        argv = list(wrapper) + [binary("HTTPAPID"), "--state-dir", self.state_dir,
+                                "--io-threads", str(io_threads or self.IO_THREADS),
+                                "--shutdown-timeout", str(self.SHUTDOWN_TIMEOUT)]
         argv += list(self.SERVICE_ARGS) + list(extra)
         count = sum(1 for p in self.procs if p.is_service)
         name = "httpapid" if count == 0 else f"httpapid-{count + 1}"

@@ -192,5 +192,28 @@ class StreamedEchoTest(ServiceTestCase):
         self.assertTrue(old.wait_closed(5))
 
 
+class CpuBoundEchoTest(ServiceTestCase):
+    """httpapi-echo --cpu-us N computes for N µs of CPU time before each answer (the CPU-bound
+    handler of bench/workers.sh)."""
+
+    def test_each_answer_costs_the_cpu_time_asked_for(self):
+        port = free_port()
+        echo = self.start_app([binary("HTTPAPI_ECHO"), "--url", f"http://+:{port}/",
+                               "--cpu-us", "100000"], "cpu")
+
+        def cpu_seconds():
+            with open(f"/proc/{echo.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        before = cpu_seconds()
+        for i in range(5):
+            self.assertEqual(http(port, path=f"/{i}").json()["raw_url"], f"/{i}")
+        used = cpu_seconds() - before
+        # 5 x 100 ms of computing; the rest of the work per request is well under 10 ms.
+        self.assertGreaterEqual(used, 0.48)
+        self.assertLess(used, 1.0)
+
+
 if __name__ == "__main__":
     harness.main()
