@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhttp-parser-dev                  # differential testing of our HTTP/1.1 parser
   python3 curl nginx-light wrk nghttp2-client valgrind
+  python3-websockets                  # a real WebSocket client for httpapi-websocket-echo
 )
 
 missing=()
