@@ -323,7 +323,7 @@ wrk_command() {  # wrk_command SCENARIO SECONDS -> the command line
   fi
 }
 
-SCENARIOS=(a b c e "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH")
+SCENARIOS=(a b c e "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
 log "warm-up: ${WARMUP}s per scenario (not recorded)"
 for s in "${SCENARIOS[@]}"; do
   $(wrk_command "$s" "$WARMUP") >/dev/null

@@ -64,6 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     decode_and_reencode<ipc::Request>(frame);
     decode_and_reencode<ipc::Body>(frame);
     decode_and_reencode<ipc::RequestGone>(frame);
+    decode_and_reencode<ipc::GroupProperty>(frame);
+    decode_and_reencode<ipc::ShutdownQueue>(frame);
+    decode_and_reencode<ipc::Decline>(frame);
+    decode_and_reencode<ipc::QueueShutdown>(frame);
     rest.remove_prefix(consumed);
   }
   return 0;

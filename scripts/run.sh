@@ -10,6 +10,7 @@ port=${1:-8080}
 bash scripts/install-deps.sh
 build_log=$(mktemp /tmp/httpapi-build.XXXXXX.log)
 if ! bash scripts/build.sh release httpapid httpcfg httpapi-echo httpapi-hello httpapi-counter \
+     httpapi-websocket-echo \
      > "$build_log" 2>&1; then
   tail -30 "$build_log" >&2
   echo "run.sh: the build failed; full log in $build_log" >&2
@@ -44,14 +45,20 @@ start_app() {  # start_app NAME COMMAND... : waits for its "ready"
 start_app echo "$bin/examples/httpapi-echo" --url "http://+:$port/echo/" --name echo
 start_app hello "$bin/examples/httpapi-hello" "http://+:$port/hello/"
 start_app counter "$bin/examples/httpapi-counter" "http://+:$port/count/"
+start_app cached "$bin/examples/httpapi-hello" "http://+:$port/cached/" 60
+start_app websocket "$bin/examples/httpapi-websocket-echo" "http://+:$port/ws/"
 
 cat <<TEXT
 
-httpapid is running (state directory $state); three applications share port $port:
+httpapid is running (state directory $state); five applications share port $port:
   curl -i http://127.0.0.1:$port/hello/            # hello.c: "Hello, World!"
   curl -s http://127.0.0.1:$port/echo/a?b=c        # httpapi-echo: the request as JSON
   curl -s -d 'some body' http://127.0.0.1:$port/echo/post
   curl -i http://127.0.0.1:$port/count/page        # counter (C++ wrapper): a chunked answer
+  curl -i http://127.0.0.1:$port/cached/           # hello with a 60 s time to live: after the
+                                                   # first, httpapid answers from its cache
+  $bin/tools/httpcfg/httpcfg --state-dir $state show cachestate
+  /usr/bin/python3 -m websockets ws://127.0.0.1:$port/ws/   # httpapi-websocket-echo
   curl -i http://127.0.0.1:$port/nothing/          # no prefix matches: 404 from the service
   cat $state/logs/httperr1.log                     # what the service rejected itself
   $bin/tools/httpcfg/httpcfg --state-dir $state show servicestate   # who serves what
