@@ -106,11 +106,6 @@ void ResponseCache::set_limits(const CacheLimits& limits) {
   }
 }
 
-CacheLimits ResponseCache::limits() const {
-  std::shared_lock lock(mutex_);
-  return limits_;
-}
-
 void ResponseCache::describe(nlohmann::json& out, unsigned now) const {
   std::shared_lock lock(mutex_);
   nlohmann::json entries = nlohmann::json::array();

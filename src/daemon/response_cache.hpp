@@ -62,7 +62,6 @@ class ResponseCache {
   void scavenge(unsigned now);
 
   void set_limits(const CacheLimits& limits);
-  CacheLimits limits() const;
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
 
   // {"entries": [...], "bytes": N, "hits": N, "limits": {...}} for `httpcfg show cachestate`.
