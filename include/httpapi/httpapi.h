@@ -165,9 +165,9 @@ typedef enum httpapi_queue_property {
 
 #define HTTPAPI_FLUSH_FLAG_RECURSIVE 0x1u /* every URL under the prefix, not only itself */
 
-/* Removes response-cache entries (HTTP.sys's HttpFlushResponseCache): the entry for the URL
- * `url_prefix` names (e.g. "http://+:8080/app/"), or with HTTPAPI_FLUSH_FLAG_RECURSIVE every
- * entry under it. A wildcard host ('+' or '*') matches entries of every host. The prefix
+/* Removes response-cache entries and fragments (HTTP.sys's HttpFlushResponseCache): the
+ * entry for the URL `url_prefix` names (e.g. "http://+:8080/app/"), or with
+ * HTTPAPI_FLUSH_FLAG_RECURSIVE every entry under it. A wildcard host ('+' or '*') matches entries of every host. The prefix
  * must lie under a URL registered in a URL group bound to this queue. *removed (may be
  * NULL) gets the number of entries removed.
  * Errors: INVALID_PARAMETER (malformed prefix, unknown flag), ACCESS_DENIED (no URL of
@@ -175,6 +175,32 @@ typedef enum httpapi_queue_property {
 HTTPAPI_API httpapi_error httpapi_flush_response_cache(httpapi_queue *queue,
                                                        const char *url_prefix, uint32_t flags,
                                                        uint64_t *removed);
+
+/* Stores `length` bytes in httpapid's fragment cache under `name` (HTTP.sys's
+ * HttpAddFragmentToCache), for responses to send with HTTPAPI_CHUNK_FRAGMENT chunks
+ * without passing the bytes again. The name is URL-shaped, e.g.
+ * "http://+:8080/app/fragments/footer", and must lie under a URL registered in a URL group
+ * bound to this queue; adding a name again replaces the fragment. Only this queue can use,
+ * read or replace it. `policy` as for cached responses (NULL: USER_INVALIDATES): a fragment
+ * lasts until flushed (httpapi_flush_response_cache), its time to live passes, it is unused
+ * for the scavenger period, the cache needs the room, or the queue's URLs change; an
+ * application must be ready to add it again. At most the cache_max_response_bytes setting
+ * (256 KiB by default). Details: docs/cache.md.
+ * Errors: INVALID_PARAMETER (malformed name, NULL data with a length, unknown policy kind),
+ * ACCESS_DENIED (no URL of this queue covers the name), TOO_LARGE (over the entry limit),
+ * NO_MEMORY (the cache is full), SHUTDOWN, SERVICE_UNAVAILABLE. Any thread. */
+HTTPAPI_API httpapi_error httpapi_add_fragment(httpapi_queue *queue, const char *name,
+                                               const void *data, size_t length,
+                                               const httpapi_cache_policy *policy);
+
+/* Copies bytes of the fragment `name` from `offset` (at most `length`, or HTTPAPI_TO_EOF)
+ * into `buffer` (HTTP.sys's HttpReadFragmentFromCache) and stores the count in *copied.
+ * Errors: NOT_FOUND (no such fragment of this queue, e.g. scavenged), MORE_DATA (capacity
+ * too small: *copied then holds the size needed and nothing is copied), INVALID_PARAMETER
+ * (offset past the end, NULL arguments), SHUTDOWN, SERVICE_UNAVAILABLE. Any thread. */
+HTTPAPI_API httpapi_error httpapi_read_fragment(httpapi_queue *queue, const char *name,
+                                                uint64_t offset, uint64_t length, void *buffer,
+                                                size_t capacity, size_t *copied);
 
 /* Sets a property of the queue. Only the handle that created the queue may.
  * Errors: INVALID_PARAMETER (unknown property or value out of range), ACCESS_DENIED (not
@@ -500,6 +526,56 @@ HTTPAPI_API httpapi_error httpapi_send_cacheable_response(httpapi_request *reque
                                                           const httpapi_response *response,
                                                           uint32_t flags,
                                                           const httpapi_cache_policy *policy);
+
+/* Where the bytes of one body chunk come from (HTTP.sys's HTTP_DATA_CHUNK_TYPE). */
+typedef enum httpapi_chunk_kind {
+  HTTPAPI_CHUNK_MEMORY = 0,   /* `data`, `length` bytes */
+  HTTPAPI_CHUNK_FILE = 1,     /* `length` bytes of the open file `fd` from `offset` */
+  HTTPAPI_CHUNK_FRAGMENT = 2  /* `length` bytes of the named fragment from `offset` */
+} httpapi_chunk_kind;
+
+/* A FILE or FRAGMENT chunk's length meaning "to the end" (HTTP_BYTE_RANGE_TO_EOF). */
+#define HTTPAPI_TO_EOF UINT64_MAX
+/* Most FILE chunks one call may carry (each travels as a descriptor). */
+#define HTTPAPI_MAX_FILE_CHUNKS 64u
+
+typedef struct httpapi_data_chunk {
+  httpapi_chunk_kind kind;
+  const void *data;      /* MEMORY: the bytes (may be NULL when length is 0) */
+  int fd;                /* FILE: a regular file open for reading. The descriptor itself is
+                            passed to httpapid (SCM_RIGHTS) during the call, which sends the
+                            bytes with sendfile(2) and never opens a path for the
+                            application; the caller may close fd once the call returns. */
+  const char *fragment;  /* FRAGMENT: the name given to httpapi_add_fragment */
+  uint64_t offset;       /* FILE, FRAGMENT: the first byte sent */
+  uint64_t length;       /* bytes sent; FILE and FRAGMENT also HTTPAPI_TO_EOF */
+} httpapi_data_chunk;
+
+/* httpapi_send_cacheable_response whose body is response->body (if any) followed by
+ * `chunks`, in order (HTTP.sys's EntityChunks). Framing is as for httpapi_send_response:
+ * without MORE_DATA and without a Content-Length of the application's, the service computes
+ * it from the chunks. With PROCESS_RANGES the chunks are the whole representation and
+ * ranges are cut from them (no FRAGMENT chunk then). FILE chunks are checked during the call
+ * (fstat: a regular file, the range inside it); a file that shrinks before its bytes are
+ * sent ends the connection, as a length mismatch does. A call that names a fragment waits
+ * for httpapid to find it; when it is gone the call fails with NOT_FOUND and nothing is
+ * sent, so the application can add it again or send memory instead. `policy` may be NULL.
+ * Errors: those of httpapi_send_cacheable_response; INVALID_PARAMETER (unknown kind, a bad
+ * descriptor, not a regular file, a range past the end, more than HTTPAPI_MAX_FILE_CHUNKS
+ * FILE chunks, count without chunks); NOT_FOUND (a fragment is not in the cache, or belongs
+ * to another queue). The descriptors stay the caller's; same thread rules as
+ * httpapi_send_response. */
+HTTPAPI_API httpapi_error httpapi_send_response_chunks(httpapi_request *request,
+                                                       const httpapi_response *response,
+                                                       const httpapi_data_chunk *chunks,
+                                                       size_t count, uint32_t flags,
+                                                       const httpapi_cache_policy *policy);
+
+/* httpapi_send_body with the body given as chunks (see httpapi_send_response_chunks).
+ * Errors: those of httpapi_send_body and of httpapi_send_response_chunks' chunk checks. */
+HTTPAPI_API httpapi_error httpapi_send_body_chunks(httpapi_request *request,
+                                                   const httpapi_data_chunk *chunks,
+                                                   size_t count, uint32_t flags);
 
 /* Sends more body after httpapi_send_response(..., MORE_DATA). Clear MORE_DATA on the last
  * call (an empty last call is fine) to finish the response.
