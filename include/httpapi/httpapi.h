@@ -189,9 +189,10 @@ HTTPAPI_API httpapi_error httpapi_flush_response_cache(httpapi_queue *queue,
  * Errors: INVALID_PARAMETER (malformed name, NULL data with a length, unknown policy kind),
  * ACCESS_DENIED (no URL of this queue covers the name), TOO_LARGE (over the entry limit),
  * NO_MEMORY (the cache is full), SHUTDOWN, SERVICE_UNAVAILABLE. Any thread. */
+struct httpapi_cache_policy; /* defined with the responses below */
 HTTPAPI_API httpapi_error httpapi_add_fragment(httpapi_queue *queue, const char *name,
                                                const void *data, size_t length,
-                                               const httpapi_cache_policy *policy);
+                                               const struct httpapi_cache_policy *policy);
 
 /* Copies bytes of the fragment `name` from `offset` (at most `length`, or HTTPAPI_TO_EOF)
  * into `buffer` (HTTP.sys's HttpReadFragmentFromCache) and stores the count in *copied.
