@@ -19,9 +19,14 @@ bool cacheable_request(const http1::RequestHead& head, const http1::CookedUrl& u
   for (std::size_t i = 0; i < head.field_count; ++i) {
     const http1::Field& f = head.fields[i];
     // Private answers (Authorization), partial ones (Range, If-Range), WebDAV source
-    // requests (Translate: f) and unknown expectations are the application's business.
+    // requests (Translate: f) and unknown expectations are the application's business. So
+    // are conditional requests: a stored 200 is the wrong answer to an If-None-Match that
+    // matches (304) or an If-Match that does not (412), RFC 9110 §13.2.
     if (iequals(f.name, "Authorization") || iequals(f.name, "Range") ||
-        iequals(f.name, "If-Range") || (iequals(f.name, "Translate") && iequals(f.value, "f")) ||
+        iequals(f.name, "If-Range") || iequals(f.name, "If-None-Match") ||
+        iequals(f.name, "If-Modified-Since") || iequals(f.name, "If-Match") ||
+        iequals(f.name, "If-Unmodified-Since") ||
+        (iequals(f.name, "Translate") && iequals(f.value, "f")) ||
         (iequals(f.name, "Expect") && !iequals(f.value, "100-continue"))) {
       return false;
     }

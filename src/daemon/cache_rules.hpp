@@ -14,8 +14,8 @@
 namespace httpapi::daemon {
 
 // A request whose answer may come from, or go into, the cache: GET, HTTP/1.x, no body, no
-// query string, no Authorization, Range, If-Range or `Translate: f`, no Expect other than
-// 100-continue.
+// query string, no Authorization, Range, If-Range, If-None-Match, If-Modified-Since,
+// If-Match, If-Unmodified-Since or `Translate: f`, no Expect other than 100-continue.
 bool cacheable_request(const http1::RequestHead& head, const http1::CookedUrl& url);
 
 // What the application sent, in one send_response frame.
