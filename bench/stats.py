@@ -16,6 +16,10 @@
       The table of bench/workers.sh: per kind of work (scenarios KIND-1w, KIND-2w), req/s,
       p99 and server CPU with 1 and 2 workers, and the per-round ratio 2 workers / 1 worker.
 
+  stats.py files RUNS.jsonl
+      The table of bench/files.sh: per file size and server (scenarios "SERVER SIZE"), req/s,
+      MB/s, p99, server CPU, and the per-round ratio to nginx in req/s.
+
   stats.py cputicks PID...
       Sum of utime+stime (clock ticks) of the given processes.
 """
@@ -110,6 +114,9 @@ def parse_wrk(output):
     r["p99_us"] = to_us(m.group(1)) if m else None
     m = re.search(r"^\s*50(?:\.000)?%\s+(\S+)", output, re.M)
     r["p50_us"] = to_us(m.group(1)) if m else None
+    m = re.search(r"^Transfer/sec:\s*([0-9.]+)([KMGT]?B)", output, re.M)
+    r["bytes_per_s"] = (float(m.group(1)) * 1024 ** "BKMGT".index(m.group(2)[0])
+                        if m else 0.0)
     m = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
     r["non2xx"] = int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
@@ -362,6 +369,67 @@ def workers_report(argv):
     return 0
 
 
+def files_report(argv):
+    """The table of bench/files.sh: scenarios "SERVER SIZE"; per size and server req/s, MB/s
+    (wrk's Transfer/sec), p99 and server CPU per request, and the ratio to nginx in req/s
+    taken per round."""
+    runs = [json.loads(line) for line in open(argv[0]) if line.strip()]
+    sizes, servers = [], []
+    for r in runs:
+        server, size = r["scenario"].rsplit(" ", 1)
+        if size not in sizes:
+            sizes.append(size)
+        if server not in servers:
+            servers.append(server)
+    valid = [r for r in runs if r["valid"]]
+
+    def of(server, size):
+        return [r for r in valid if r["scenario"] == f"{server} {size}"]
+
+    def ratio(server, size):
+        vals = []
+        for rnd in sorted({r["round"] for r in runs}):
+            x = [r["rps"] for r in of(server, size) if r["round"] == rnd]
+            y = [r["rps"] for r in of("nginx", size) if r["round"] == rnd]
+            if x and y and y[0]:
+                vals.append(x[0] / y[0])
+        if not vals:
+            return "-"
+        return f"**{statistics.median(vals):.2f}×** [{min(vals):.2f}..{max(vals):.2f}]"
+
+    out = ["| file | server | req/s | MB/s | p99 latency | server CPU µs/req | server CPU | "
+           "÷ nginx (req/s, per round) | valid runs |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for size in sizes:
+        for server in servers:
+            ok = of(server, size)
+            out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {}/{} |".format(
+                size, server,
+                spread([r["rps"] for r in ok], lambda v: f"{v:,.0f}"),
+                spread([r.get("bytes_per_s", 0) / 1e6 for r in ok], lambda v: f"{v:,.0f}"),
+                spread([r["p99_us"] for r in ok if r["p99_us"] is not None], fmt_latency),
+                spread([r["server_cpu_us_per_req"] for r in ok], lambda v: f"{v:,.1f}"),
+                spread([r["server_cpu_util"] * 100 for r in ok], lambda v: f"{v:.0f}%"),
+                "" if server == "nginx" else ratio(server, size),
+                len(ok), len([r for r in runs if r["scenario"] == f"{server} {size}"])))
+    out.append("")
+    out.append("Median (min–max) over rounds; the ratio is median [min..max] of the per-round "
+               "ratios. MB/s is 10^6 bytes per second of responses, headers included (wrk's "
+               "Transfer/sec). Server CPU is utime+stime of the server side (nginx master and "
+               "worker; httpapid and httpapi-files) as a share of one core: it is pinned to "
+               "CPU 0, so 100% is the ceiling.")
+    noisy = [r for r in valid if r.get("noisy")]
+    for r in noisy:
+        out.append(f"- disturbed: {r['scenario']} round {r['round']}: other work used "
+                   f"{r['other_cpu_util'] * 100:.0f}% of a CPU meanwhile")
+    for r in runs:
+        if not r["valid"]:
+            out.append(f"- invalid, left out: {r['scenario']} round {r['round']}: "
+                       f"{'; '.join(r['problems'])}")
+    print("\n".join(out))
+    return 0
+
+
 def short_function(text):
     """'N (P%)  file:function [object]' -> a readable function name."""
     text = text.strip()
@@ -441,6 +509,8 @@ def main():
         return report(rest)
     if cmd == "workers":
         return workers_report(rest)
+    if cmd == "files":
+        return files_report(rest)
     if cmd == "callgrind-top":
         return callgrind_top(rest)
     if cmd == "wait-quiet":
