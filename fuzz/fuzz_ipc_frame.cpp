@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "ipc/body_chunks.hpp"
 #include "ipc/frame.hpp"
 #include "ipc/messages.hpp"
 
@@ -35,6 +36,28 @@ void decode_and_reencode(const ipc::Frame& frame) {
   check(ipc::decode(second, back));
 }
 
+// A send's body as a chunk list: whatever reads must write back to the same bytes.
+void check_chunk_list(const ipc::Frame& frame) {
+  ipc::SendBody m;
+  if (!ipc::decode(frame, m)) return;
+  ipc::ChunkListReader reader(m.data);
+  std::string again;
+  ipc::begin_chunk_list(again, reader.call());
+  ipc::BodyChunk chunk;
+  while (reader.next(chunk)) {
+    switch (chunk.kind) {
+      case ipc::ChunkKind::memory: ipc::append_memory_chunk(again, chunk.data); break;
+      case ipc::ChunkKind::file: ipc::append_file_chunk(again, chunk.offset, chunk.length); break;
+      case ipc::ChunkKind::fragment:
+        ipc::append_fragment_chunk(again, chunk.data, chunk.offset, chunk.length);
+        break;
+    }
+  }
+  ipc::ChunkCounts counts;
+  check(reader.ok() == ipc::count_chunks(m.data, counts));
+  if (reader.ok()) check(again == m.data);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -60,6 +83,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     decode_and_reencode<ipc::SendBody>(frame);
     decode_and_reencode<ipc::SendTrailers>(frame);
     decode_and_reencode<ipc::FlushCache>(frame);
+    decode_and_reencode<ipc::AddFragment>(frame);
+    decode_and_reencode<ipc::ReadFragment>(frame);
     decode_and_reencode<ipc::Cancel>(frame);
     decode_and_reencode<ipc::Request>(frame);
     decode_and_reencode<ipc::Body>(frame);
@@ -68,6 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     decode_and_reencode<ipc::ShutdownQueue>(frame);
     decode_and_reencode<ipc::Decline>(frame);
     decode_and_reencode<ipc::QueueShutdown>(frame);
+    check_chunk_list(frame);
     rest.remove_prefix(consumed);
   }
   return 0;

@@ -176,33 +176,6 @@ HTTPAPI_API httpapi_error httpapi_flush_response_cache(httpapi_queue *queue,
                                                        const char *url_prefix, uint32_t flags,
                                                        uint64_t *removed);
 
-/* Stores `length` bytes in httpapid's fragment cache under `name` (HTTP.sys's
- * HttpAddFragmentToCache), for responses to send with HTTPAPI_CHUNK_FRAGMENT chunks
- * without passing the bytes again. The name is URL-shaped, e.g.
- * "http://+:8080/app/fragments/footer", and must lie under a URL registered in a URL group
- * bound to this queue; adding a name again replaces the fragment. Only this queue can use,
- * read or replace it. `policy` as for cached responses (NULL: USER_INVALIDATES): a fragment
- * lasts until flushed (httpapi_flush_response_cache), its time to live passes, it is unused
- * for the scavenger period, the cache needs the room, or the queue's URLs change; an
- * application must be ready to add it again. At most the cache_max_response_bytes setting
- * (256 KiB by default). Details: docs/cache.md.
- * Errors: INVALID_PARAMETER (malformed name, NULL data with a length, unknown policy kind),
- * ACCESS_DENIED (no URL of this queue covers the name), TOO_LARGE (over the entry limit),
- * NO_MEMORY (the cache is full), SHUTDOWN, SERVICE_UNAVAILABLE. Any thread. */
-struct httpapi_cache_policy; /* defined with the responses below */
-HTTPAPI_API httpapi_error httpapi_add_fragment(httpapi_queue *queue, const char *name,
-                                               const void *data, size_t length,
-                                               const struct httpapi_cache_policy *policy);
-
-/* Copies bytes of the fragment `name` from `offset` (at most `length`, or HTTPAPI_TO_EOF)
- * into `buffer` (HTTP.sys's HttpReadFragmentFromCache) and stores the count in *copied.
- * Errors: NOT_FOUND (no such fragment of this queue, e.g. scavenged), MORE_DATA (capacity
- * too small: *copied then holds the size needed and nothing is copied), INVALID_PARAMETER
- * (offset past the end, NULL arguments), SHUTDOWN, SERVICE_UNAVAILABLE. Any thread. */
-HTTPAPI_API httpapi_error httpapi_read_fragment(httpapi_queue *queue, const char *name,
-                                                uint64_t offset, uint64_t length, void *buffer,
-                                                size_t capacity, size_t *copied);
-
 /* Sets a property of the queue. Only the handle that created the queue may.
  * Errors: INVALID_PARAMETER (unknown property or value out of range), ACCESS_DENIED (not
  * the creating handle), SERVICE_UNAVAILABLE. Any thread. */
@@ -577,6 +550,32 @@ HTTPAPI_API httpapi_error httpapi_send_response_chunks(httpapi_request *request,
 HTTPAPI_API httpapi_error httpapi_send_body_chunks(httpapi_request *request,
                                                    const httpapi_data_chunk *chunks,
                                                    size_t count, uint32_t flags);
+
+/* Stores `length` bytes in httpapid's fragment cache under `name` (HTTP.sys's
+ * HttpAddFragmentToCache), for responses to send with HTTPAPI_CHUNK_FRAGMENT chunks
+ * without passing the bytes again. The name is URL-shaped, e.g.
+ * "http://+:8080/app/fragments/footer", and must lie under a URL registered in a URL group
+ * bound to this queue; adding a name again replaces the fragment. Only this queue can use,
+ * read or replace it. `policy` as for cached responses (NULL: USER_INVALIDATES): a fragment
+ * lasts until flushed (httpapi_flush_response_cache), its time to live passes, it is unused
+ * for the scavenger period, the cache needs the room, or the queue is closed; an
+ * application must be ready to add it again. At most the cache_max_response_bytes setting
+ * (256 KiB by default). Details: docs/cache.md.
+ * Errors: INVALID_PARAMETER (malformed name, NULL data with a length, unknown policy kind),
+ * ACCESS_DENIED (no URL of this queue covers the name), TOO_LARGE (over the entry limit),
+ * NO_MEMORY (the cache is full), SHUTDOWN, SERVICE_UNAVAILABLE. Any thread. */
+HTTPAPI_API httpapi_error httpapi_add_fragment(httpapi_queue *queue, const char *name,
+                                               const void *data, size_t length,
+                                               const httpapi_cache_policy *policy);
+
+/* Copies bytes of the fragment `name` from `offset` (at most `length`, or HTTPAPI_TO_EOF)
+ * into `buffer` (HTTP.sys's HttpReadFragmentFromCache) and stores the count in *copied.
+ * Errors: NOT_FOUND (no such fragment of this queue, e.g. scavenged), MORE_DATA (capacity
+ * too small: *copied then holds the size needed and nothing is copied), INVALID_PARAMETER
+ * (offset past the end, NULL arguments), SHUTDOWN, SERVICE_UNAVAILABLE. Any thread. */
+HTTPAPI_API httpapi_error httpapi_read_fragment(httpapi_queue *queue, const char *name,
+                                                uint64_t offset, uint64_t length, void *buffer,
+                                                size_t capacity, size_t *copied);
 
 /* Sends more body after httpapi_send_response(..., MORE_DATA). Clear MORE_DATA on the last
  * call (an empty last call is fine) to finish the response.

@@ -96,12 +96,42 @@ httpapi_error Channel::open(ipc::Role role) {
   }
 }
 
-httpapi_error Channel::write_all(std::string_view bytes) {
+namespace {
+
+// One send; with descriptors, a sendmsg that carries them along with the bytes.
+ssize_t send_with(int fd, std::string_view bytes, std::span<const int> descriptors) {
+  if (descriptors.empty()) {
+    return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  constexpr std::size_t kMost = 253;  // SCM_MAX_FD
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMost)];
+  if (descriptors.size() > kMost) {
+    errno = EINVAL;
+    return -1;
+  }
+  iovec io{const_cast<char*>(bytes.data()), bytes.size()};
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = CMSG_SPACE(sizeof(int) * descriptors.size());
+  cmsghdr* c = CMSG_FIRSTHDR(&message);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * descriptors.size());
+  std::memcpy(CMSG_DATA(c), descriptors.data(), sizeof(int) * descriptors.size());
+  return ::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+}  // namespace
+
+httpapi_error Channel::write_all(std::string_view bytes, std::span<const int> descriptors) {
   std::lock_guard lock(write_mutex_);
   if (fd_ < 0) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   while (!bytes.empty()) {
-    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = send_with(fd_, bytes, descriptors);
     if (n > 0) {
+      descriptors = {};  // they went with the first bytes
       bytes.remove_prefix(static_cast<std::size_t>(n));
       continue;
     }

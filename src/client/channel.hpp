@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -38,7 +39,9 @@ class Channel {
   httpapi_error call(std::uint64_t tag, const std::string& frame, std::uint64_t* value);
 
   // Writes all of `bytes` (waiting for socket space as needed). Any thread: serialised.
-  httpapi_error write_all(std::string_view bytes);
+  // `descriptors` (file chunks) travel with SCM_RIGHTS on the first write, so the service
+  // has them once it has read the first byte of `bytes` (docs/protocol.md).
+  httpapi_error write_all(std::string_view bytes, std::span<const int> descriptors = {});
 
   // Reads what is available, waiting until `deadline` for the first byte (no deadline:
   // wait forever; deadline in the past: do not wait). One reader at a time. A readable

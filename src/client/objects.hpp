@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -182,5 +183,13 @@ namespace httpapi::client {
 // the copy there (aligned for httpapi_request_info), every view pointing into the buffer.
 std::size_t copied_size(const httpapi_request& r);
 const httpapi_request_info* copy_request(const httpapi_request& r, void* buffer);
+
+// A call on the queue's own connection (queue.cpp): writes `frame` (with `descriptors`, for
+// file chunks) and waits for the result tagged `call`, whose value and detail are stored
+// where asked. Errors: the call's status, SHUTDOWN, SERVICE_UNAVAILABLE.
+httpapi_error queue_call(QueueCore& core, std::unique_lock<std::mutex>& lock,
+                         std::uint64_t call, const std::string& frame,
+                         std::uint64_t* value = nullptr, std::string* detail = nullptr,
+                         std::span<const int> descriptors = {});
 
 }  // namespace httpapi::client

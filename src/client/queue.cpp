@@ -16,6 +16,7 @@
 
 using httpapi::client::Clock;
 using httpapi::client::QueueCore;
+using httpapi::client::queue_call;
 namespace ipc = httpapi::ipc;
 
 namespace httpapi::client {
@@ -547,16 +548,15 @@ extern "C" const httpapi_header* httpapi_request_trailers(const httpapi_request*
   return request->trailers.data();
 }
 
-namespace {
-
-// A call on the queue's own connection: results arrive among requests and bodies, so the
-// waiting thread looks for its result in what the reader files.
-httpapi_error queue_call(QueueCore& core, std::unique_lock<std::mutex>& lock,
-                         std::uint64_t call, const std::string& frame,
-                         std::uint64_t* value = nullptr) {
+// Results arrive among requests and bodies, so the waiting thread looks for its result in
+// what the reader files.
+httpapi_error httpapi::client::queue_call(QueueCore& core, std::unique_lock<std::mutex>& lock,
+                                          std::uint64_t call, const std::string& frame,
+                                          std::uint64_t* value, std::string* detail,
+                                          std::span<const int> descriptors) {
   if (core.shut_down) return HTTPAPI_ERROR_SHUTDOWN;
   if (core.down) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
-  if (core.channel.write_all(frame) != HTTPAPI_OK) {
+  if (core.channel.write_all(frame, descriptors) != HTTPAPI_OK) {
     core.go_down();
     return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   }
@@ -565,14 +565,16 @@ httpapi_error queue_call(QueueCore& core, std::unique_lock<std::mutex>& lock,
                                     [&] { return core.results.count(call) > 0; });
   core.pending_calls.erase(call);
   if (e != HTTPAPI_OK) return e;
-  const auto [status, detail, result] = core.results[call];
+  auto result = std::move(core.results[call]);
   core.results.erase(call);
-  if (value) *value = result;
-  httpapi::client::set_error_detail(detail);
-  return static_cast<httpapi_error>(status);
+  if (value) *value = result.value;
+  if (detail) {
+    *detail = std::move(result.detail);
+  } else {
+    httpapi::client::set_error_detail(result.detail);
+  }
+  return static_cast<httpapi_error>(result.status);
 }
-
-}  // namespace
 
 extern "C" httpapi_error httpapi_queue_allow(httpapi_queue* queue, uint32_t kind, uint32_t id) {
   if (!queue || (kind != HTTPAPI_PRINCIPAL_USER && kind != HTTPAPI_PRINCIPAL_GROUP)) {
@@ -605,6 +607,51 @@ extern "C" httpapi_error httpapi_flush_response_cache(httpapi_queue* queue,
   const httpapi_error e = queue_call(core, lock, call, frame, &count);
   if (removed) *removed = e == HTTPAPI_OK ? count : 0;
   return e;
+}
+
+extern "C" httpapi_error httpapi_add_fragment(httpapi_queue* queue, const char* name,
+                                              const void* data, size_t length,
+                                              const httpapi_cache_policy* policy) {
+  const httpapi_cache_policy kept =
+      policy ? *policy : httpapi_cache_policy{HTTPAPI_CACHE_USER_INVALIDATES, 0};
+  if (!queue || !name || (length && !data) || kept.kind == HTTPAPI_CACHE_NONE ||
+      kept.kind > HTTPAPI_CACHE_TIME_TO_LIVE) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  const std::uint64_t call = ++core.next_call;
+  std::string frame;
+  const ipc::AddFragment message{call, static_cast<std::uint16_t>(kept.kind), kept.seconds, name,
+                                 {static_cast<const char*>(data), length}};
+  if (!ipc::encode(frame, message)) return HTTPAPI_ERROR_TOO_LARGE;
+  return queue_call(core, lock, call, frame);
+}
+
+extern "C" httpapi_error httpapi_read_fragment(httpapi_queue* queue, const char* name,
+                                               uint64_t offset, uint64_t length, void* buffer,
+                                               size_t capacity, size_t* copied) {
+  if (!queue || !name || !copied || (capacity && !buffer)) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  const std::uint64_t call = ++core.next_call;
+  std::string frame;
+  if (!ipc::encode(frame, ipc::ReadFragment{call, offset, length, name})) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  std::string bytes;
+  const httpapi_error e = queue_call(core, lock, call, frame, nullptr, &bytes);
+  if (e != HTTPAPI_OK) {
+    httpapi::client::set_error_detail(bytes);  // on failure the detail is the reason
+    return e;
+  }
+  if (bytes.size() > capacity) {
+    *copied = bytes.size();
+    return HTTPAPI_ERROR_MORE_DATA;
+  }
+  if (!bytes.empty()) std::memcpy(buffer, bytes.data(), bytes.size());
+  *copied = bytes.size();
+  return HTTPAPI_OK;
 }
 
 extern "C" httpapi_error httpapi_queue_set_property(httpapi_queue* queue,

@@ -1,9 +1,9 @@
-// Range processing for whole representations sent in memory (see ranges.hpp).
+// Range processing for whole representations (see ranges.hpp).
 #include "client/ranges.hpp"
 
-#include <charconv>
-
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <ctime>
 
 #include "http1/byte_ranges.hpp"
@@ -63,6 +63,38 @@ std::string boundary() {
          number(counter.fetch_add(1, std::memory_order_relaxed), 16);
 }
 
+// Appends the chunks holding bytes [offset, offset + length) of the representation.
+void append_slice(std::span<const httpapi_data_chunk> representation, std::uint64_t offset,
+                  std::uint64_t length, std::vector<httpapi_data_chunk>& out) {
+  for (const httpapi_data_chunk& chunk : representation) {
+    if (length == 0) return;
+    if (offset >= chunk.length) {
+      offset -= chunk.length;
+      continue;
+    }
+    httpapi_data_chunk piece = chunk;
+    piece.length = std::min(length, chunk.length - offset);
+    if (chunk.kind == HTTPAPI_CHUNK_MEMORY) {
+      piece.data = static_cast<const char*>(chunk.data) + offset;
+    } else {
+      piece.offset = chunk.offset + offset;
+    }
+    out.push_back(piece);
+    length -= piece.length;
+    offset = 0;
+  }
+}
+
+void append_text(RangedResponse& out, std::string text) {
+  out.storage.push_back(std::move(text));
+  const std::string& stored = out.storage.back();
+  httpapi_data_chunk chunk{};
+  chunk.kind = HTTPAPI_CHUNK_MEMORY;
+  chunk.data = stored.data();
+  chunk.length = stored.size();
+  out.body.push_back(chunk);
+}
+
 void add(RangedResponse& out, std::string_view name, std::string value) {
   out.storage.push_back(std::move(value));
   const std::string& stored = out.storage.back();
@@ -72,6 +104,7 @@ void add(RangedResponse& out, std::string_view name, std::string value) {
 }  // namespace
 
 void process_ranges(const httpapi_request_info& info, const httpapi_response& response,
+                    std::span<const httpapi_data_chunk> representation, std::uint64_t size,
                     RangedResponse& out) {
   std::string_view content_type;
   for (size_t i = 0; i < response.header_count; ++i) {
@@ -82,9 +115,8 @@ void process_ranges(const httpapi_request_info& info, const httpapi_response& re
     out.headers.push_back(h);
   }
   add(out, "Accept-Ranges", "bytes");
-  const std::string_view body(static_cast<const char*>(response.body), response.body_length);
   out.status = response.status;
-  out.body = body;
+  out.body.assign(representation.begin(), representation.end());
   const std::string_view range = view(info.known_headers[HTTPAPI_HEADER_RANGE]);
   if (response.status != 200 || range.empty() || view(info.method) != "GET" ||
       !if_range_holds(view(info.known_headers[HTTPAPI_HEADER_IF_RANGE]), response)) {
@@ -95,38 +127,37 @@ void process_ranges(const httpapi_request_info& info, const httpapi_response& re
   if (http1::parse_range(range, specs, spec_count) != http1::RangeSyntax::ok) return;
   http1::ByteRange ranges[kMaxRanges];
   std::size_t count = 0;
-  switch (http1::resolve_ranges(std::span<const http1::RangeSpec>(specs, spec_count),
-                                body.size(), ranges, count)) {
+  switch (http1::resolve_ranges(std::span<const http1::RangeSpec>(specs, spec_count), size,
+                                ranges, count)) {
     case http1::RangeOutcome::full:
       return;
     case http1::RangeOutcome::unsatisfiable:
       out.status = 416;
-      out.body = {};
-      add(out, "Content-Range", "bytes */" + number(body.size()));
+      out.body.clear();
+      add(out, "Content-Range", "bytes */" + number(size));
       return;
     case http1::RangeOutcome::partial:
       break;
   }
   out.status = 206;
+  out.body.clear();
   if (count == 1) {
     const http1::ByteRange& r = ranges[0];
-    out.body = body.substr(r.offset, r.length);
-    add(out, "Content-Range", content_range(r, body.size()));
+    append_slice(representation, r.offset, r.length, out.body);
+    add(out, "Content-Range", content_range(r, size));
     return;
   }
   // multipart/byteranges (RFC 9110 §14.6): each part with its own Content-Range.
   const std::string separator = boundary();
   for (std::size_t i = 0; i < count; ++i) {
     const http1::ByteRange& r = ranges[i];
-    out.multipart.append("\r\n--").append(separator).append("\r\n");
-    if (!content_type.empty()) {
-      out.multipart.append("Content-Type: ").append(content_type).append("\r\n");
-    }
-    out.multipart.append("Content-Range: ").append(content_range(r, body.size()));
-    out.multipart.append("\r\n\r\n").append(body.substr(r.offset, r.length));
+    std::string part_head = "\r\n--" + separator + "\r\n";
+    if (!content_type.empty()) part_head.append("Content-Type: ").append(content_type).append("\r\n");
+    part_head.append("Content-Range: ").append(content_range(r, size)).append("\r\n\r\n");
+    append_text(out, std::move(part_head));
+    append_slice(representation, r.offset, r.length, out.body);
   }
-  out.multipart.append("\r\n--").append(separator).append("--\r\n");
-  out.body = out.multipart;
+  append_text(out, "\r\n--" + separator + "--\r\n");
   // The part types replace the representation's type in the response itself.
   std::erase_if(out.headers, [](const httpapi_header& h) {
     return iequals(view(h.name), "Content-Type");

@@ -1,11 +1,17 @@
 // Sending responses, cancelling and releasing requests.
+#include <sys/stat.h>
+
 #include <charconv>
+#include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "client/objects.hpp"
 #include "client/ranges.hpp"
 #include "http1/syntax.hpp"
+#include "ipc/body_chunks.hpp"
 
 using httpapi::client::QueueCore;
 namespace ipc = httpapi::ipc;
@@ -104,24 +110,189 @@ bool forbidden_trailer(std::string_view name) {
   return false;
 }
 
-// PROCESS_RANGES: the whole representation, answered as the request's Range asks.
-httpapi_error send_ranged(httpapi_request* request, const httpapi_response& whole,
-                          std::uint32_t flags, const httpapi_cache_policy& policy) {
-  if ((flags & (HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING)) ||
-      whole.status != 200 || (whole.body_length && !whole.body) ||
-      (whole.header_count && !whole.headers)) {
-    return HTTPAPI_ERROR_INVALID_PARAMETER;
+// A response head, checked: the header list for the frame.
+struct Head {
+  std::string_view reason;
+  std::string headers;
+  bool has_length = false;  // the application gave Content-Length
+};
+
+httpapi_error check_head(const httpapi_response& response, Head& head) {
+  if (response.status < 100 || response.status > 999) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  head.reason = response.reason ? response.reason : "";
+  if (!valid_text(head.reason.data(), head.reason.size())) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  if (response.header_count && !response.headers) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  head.headers.clear();
+  head.has_length = false;
+  for (size_t i = 0; i < response.header_count; ++i) {
+    const httpapi_header& h = response.headers[i];
+    if (!valid_name(h.name) || !valid_text(h.value.data, h.value.length)) {
+      return HTTPAPI_ERROR_INVALID_PARAMETER;
+    }
+    head.has_length = head.has_length || httpapi::http1::syntax::iequals(
+                                             {h.name.data, h.name.length}, "Content-Length");
+    ipc::append_header(head.headers, {h.name.data, h.name.length},
+                       {h.value.data, h.value.length});
   }
-  httpapi::client::RangedResponse ranged;
-  httpapi::client::process_ranges(request->info, whole, ranged);
-  httpapi_response response = whole;
-  response.status = ranged.status;
-  response.headers = ranged.headers.data();
-  response.header_count = ranged.headers.size();
-  response.body = ranged.body.data();
-  response.body_length = ranged.body.size();
-  return httpapi_send_cacheable_response(request, &response,
-                                         flags & ~HTTPAPI_SEND_FLAG_PROCESS_RANGES, &policy);
+  return HTTPAPI_OK;
+}
+
+void append_content_length(std::string& headers, std::uint64_t length) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, length).ptr;
+  ipc::append_header(headers, "Content-Length", {digits, static_cast<size_t>(end - digits)});
+}
+
+// A final (not 1xx) response head went out with `flags`.
+void response_sent(httpapi_request* request, std::uint32_t flags) {
+  request->response_started = true;
+  request->response_finished = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
+  if (request->response_finished) mark_ended(request);
+}
+
+// ---- bodies given as chunks ------------------------------------------------------------
+
+// The body of one call as chunks: the response's own body first, then the application's,
+// checked, with file lengths resolved (fstat) and empty chunks left out.
+struct ChunkBody {
+  std::vector<httpapi_data_chunk> chunks;
+  bool fragments = false;
+  std::uint64_t memory_bytes = 0;
+  std::uint64_t size = 0;  // fragments counted as given (HTTPAPI_TO_EOF is unknown here)
+};
+
+httpapi_error resolve_chunk(httpapi_data_chunk chunk, ChunkBody& body, std::size_t& files) {
+  switch (chunk.kind) {
+    case HTTPAPI_CHUNK_MEMORY:
+      if (chunk.length && !chunk.data) return HTTPAPI_ERROR_INVALID_PARAMETER;
+      body.memory_bytes += chunk.length;
+      break;
+    case HTTPAPI_CHUNK_FILE: {
+      struct stat st;
+      if (chunk.fd < 0 || ::fstat(chunk.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return HTTPAPI_ERROR_INVALID_PARAMETER;
+      }
+      const auto size = static_cast<std::uint64_t>(st.st_size);
+      if (chunk.offset > size) return HTTPAPI_ERROR_INVALID_PARAMETER;
+      if (chunk.length == HTTPAPI_TO_EOF) chunk.length = size - chunk.offset;
+      if (chunk.length > size - chunk.offset) return HTTPAPI_ERROR_INVALID_PARAMETER;
+      if (chunk.length && ++files > HTTPAPI_MAX_FILE_CHUNKS) {
+        return HTTPAPI_ERROR_INVALID_PARAMETER;
+      }
+      break;
+    }
+    case HTTPAPI_CHUNK_FRAGMENT:
+      if (!chunk.fragment || !*chunk.fragment || std::strlen(chunk.fragment) > UINT16_MAX) {
+        return HTTPAPI_ERROR_INVALID_PARAMETER;
+      }
+      body.fragments = true;
+      break;
+    default:
+      return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  if (chunk.length == 0) return HTTPAPI_OK;
+  body.size += chunk.length;
+  body.chunks.push_back(chunk);
+  return HTTPAPI_OK;
+}
+
+httpapi_error resolve_chunks(const httpapi_response* response, const httpapi_data_chunk* chunks,
+                             size_t count, ChunkBody& body) {
+  if (count && !chunks) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  std::size_t files = 0;
+  if (response) {
+    if (response->body_length && !response->body) return HTTPAPI_ERROR_INVALID_PARAMETER;
+    httpapi_data_chunk own{};
+    own.kind = HTTPAPI_CHUNK_MEMORY;
+    own.data = response->body;
+    own.length = response->body_length;
+    resolve_chunk(own, body, files);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (httpapi_error e = resolve_chunk(chunks[i], body, files); e != HTTPAPI_OK) return e;
+  }
+  return HTTPAPI_OK;
+}
+
+// The chunks as chunk lists of at most one body piece of memory each (a frame's worth); the
+// descriptors of file chunks in order. Only the first list carries `call`.
+std::vector<std::string> chunk_lists(std::span<const httpapi_data_chunk> chunks,
+                                     std::uint64_t call, std::vector<int>& descriptors) {
+  std::vector<std::string> lists(1);
+  ipc::begin_chunk_list(lists.back(), call);
+  std::size_t room = ipc::kMaxBodyPiece;
+  for (const httpapi_data_chunk& chunk : chunks) {
+    switch (chunk.kind) {
+      case HTTPAPI_CHUNK_MEMORY: {
+        std::string_view data(static_cast<const char*>(chunk.data), chunk.length);
+        while (!data.empty()) {
+          if (room == 0) {
+            lists.emplace_back();
+            ipc::begin_chunk_list(lists.back(), 0);
+            room = ipc::kMaxBodyPiece;
+          }
+          const std::string_view piece = data.substr(0, room);
+          ipc::append_memory_chunk(lists.back(), piece);
+          data.remove_prefix(piece.size());
+          room -= piece.size();
+        }
+        break;
+      }
+      case HTTPAPI_CHUNK_FILE:
+        ipc::append_file_chunk(lists.back(), chunk.offset, chunk.length);
+        descriptors.push_back(chunk.fd);
+        break;
+      case HTTPAPI_CHUNK_FRAGMENT:
+        ipc::append_fragment_chunk(lists.back(), chunk.fragment, chunk.offset, chunk.length);
+        break;
+    }
+  }
+  return lists;
+}
+
+// Writes `body` as chunk-list frames, after what BUFFER_DATA held: the first in `head` (a
+// send_response) when given, the rest in send_body frames; the last carries `flags`. File
+// descriptors go along. A body naming fragments is one frame, and the call waits for the
+// service to find them (NOT_FOUND: nothing was sent).
+httpapi_error write_chunks(httpapi_request& request, ipc::SendResponse* head,
+                           const ChunkBody& body, std::uint32_t flags) {
+  QueueCore& core = *request.queue;
+  std::uint64_t call = 0;
+  if (body.fragments) {
+    std::lock_guard lock(core.mutex);
+    call = ++core.next_call;
+  }
+  std::vector<int> descriptors;
+  const std::vector<std::string> lists = chunk_lists(body.chunks, call, descriptors);
+  if (body.fragments && lists.size() > 1) return HTTPAPI_ERROR_TOO_LARGE;
+  std::string frames;
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    const bool last = i + 1 == lists.size();
+    const std::uint32_t piece_flags =
+        (last ? flags : flags | HTTPAPI_SEND_FLAG_MORE_DATA) | ipc::kBodyIsChunkList;
+    bool encoded;
+    if (i == 0 && head) {
+      head->flags = piece_flags;
+      head->body = lists[i];
+      encoded = ipc::encode(frames, *head);
+    } else {
+      encoded = ipc::encode(frames, ipc::SendBody{request.info.request_id,
+                                                  piece_flags & (kBodyFlags | ipc::kBodyIsChunkList),
+                                                  lists[i]});
+    }
+    if (!encoded) return HTTPAPI_ERROR_TOO_LARGE;
+  }
+  frame_held_body(request);
+  std::string all = std::move(request.held_frames);
+  request.held_frames.clear();
+  all += frames;
+  if (call == 0) {
+    return core.channel.write_all(all, descriptors) == HTTPAPI_OK
+               ? HTTPAPI_OK
+               : HTTPAPI_ERROR_CONNECTION_GONE;
+  }
+  std::unique_lock lock(core.mutex);
+  return httpapi::client::queue_call(core, lock, call, all, nullptr, nullptr, descriptors);
 }
 
 // A request that carried a body cannot become a byte stream (HTTP.sys, conformance A077):
@@ -149,7 +320,7 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
   const httpapi_cache_policy policy = cache ? *cache : httpapi_cache_policy{};
   if (policy.kind > HTTPAPI_CACHE_TIME_TO_LIVE) return HTTPAPI_ERROR_INVALID_PARAMETER;
   if (flags & HTTPAPI_SEND_FLAG_PROCESS_RANGES) {
-    return send_ranged(request, *response, flags, policy);
+    return httpapi_send_response_chunks(request, response, nullptr, 0, flags, cache);
   }
   const bool opaque = flags & HTTPAPI_SEND_FLAG_OPAQUE;
   if (opaque) {
@@ -157,24 +328,11 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
     if (has_body(request->info)) return HTTPAPI_ERROR_INVALID_STATE;
     flags |= HTTPAPI_SEND_FLAG_MORE_DATA;  // the stream follows
   }
-  if (response->status < 100 || response->status > 999) return HTTPAPI_ERROR_INVALID_PARAMETER;
-  const std::string_view reason = response->reason ? response->reason : "";
-  if (!valid_text(reason.data(), reason.size())) return HTTPAPI_ERROR_INVALID_PARAMETER;
-  if (response->header_count && !response->headers) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  Head head;
+  if (httpapi_error e = check_head(*response, head); e != HTTPAPI_OK) return e;
   if (response->body_length && !response->body) return HTTPAPI_ERROR_INVALID_PARAMETER;
   if (request->response_started || request->response_finished) {
     return HTTPAPI_ERROR_INVALID_STATE;
-  }
-  std::string headers;
-  bool has_length = false;
-  for (size_t i = 0; i < response->header_count; ++i) {
-    const httpapi_header& h = response->headers[i];
-    if (!valid_name(h.name) || !valid_text(h.value.data, h.value.length)) {
-      return HTTPAPI_ERROR_INVALID_PARAMETER;
-    }
-    has_length = has_length ||
-                 httpapi::http1::syntax::iequals({h.name.data, h.name.length}, "Content-Length");
-    ipc::append_header(headers, {h.name.data, h.name.length}, {h.value.data, h.value.length});
   }
   if (httpapi_error e = sendable(request); e != HTTPAPI_OK) return e;
 
@@ -184,10 +342,8 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
   std::string_view rest;
   if (body.size() > ipc::kMaxBodyPiece) {
     // Too big for one frame: declare the length the single call implies, then stream it.
-    if (!has_length && !(flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
-      char digits[24];
-      const auto end = std::to_chars(digits, digits + sizeof digits, body.size()).ptr;
-      ipc::append_header(headers, "Content-Length", {digits, static_cast<size_t>(end - digits)});
+    if (!head.has_length && !(flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
+      append_content_length(head.headers, body.size());
     }
     rest = body.substr(ipc::kMaxBodyPiece);
     body = body.substr(0, ipc::kMaxBodyPiece);
@@ -195,8 +351,8 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
   }
   std::string frames;
   ipc::SendResponse message{request->info.request_id, head_flags, response->status,
-                            static_cast<std::uint16_t>(policy.kind), policy.seconds, reason,
-                            headers, body};
+                            static_cast<std::uint16_t>(policy.kind), policy.seconds,
+                            head.reason, head.headers, body};
   if (!ipc::encode(frames, message)) {
     return HTTPAPI_ERROR_TOO_LARGE;
   }
@@ -206,11 +362,7 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
   if (httpapi_error e = write_after_held(*request, std::move(frames), hold); e != HTTPAPI_OK) {
     return e;
   }
-  if (!interim) {
-    request->response_started = true;
-    request->response_finished = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
-    if (request->response_finished) mark_ended(request);
-  }
+  if (!interim) response_sent(request, flags);
   if (opaque) {  // what the client sends from now on is read as body
     std::lock_guard lock(request->queue->mutex);
     request->body_end = false;
@@ -249,6 +401,76 @@ extern "C" httpapi_error httpapi_send_body(httpapi_request* request, const void*
     return e;
   }
   request->response_finished = !more;
+  if (request->response_finished) mark_ended(request);
+  return HTTPAPI_OK;
+}
+
+extern "C" httpapi_error httpapi_send_response_chunks(httpapi_request* request,
+                                                      const httpapi_response* response,
+                                                      const httpapi_data_chunk* chunks,
+                                                      size_t count, uint32_t flags,
+                                                      const httpapi_cache_policy* cache) {
+  if (!request || !response || (flags & ~kResponseFlags) || (flags & HTTPAPI_SEND_FLAG_OPAQUE)) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  const httpapi_cache_policy policy = cache ? *cache : httpapi_cache_policy{};
+  if (policy.kind > HTTPAPI_CACHE_TIME_TO_LIVE) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  Head head;
+  ChunkBody body;
+  if (httpapi_error e = check_head(*response, head); e != HTTPAPI_OK) return e;
+  if (httpapi_error e = resolve_chunks(response, chunks, count, body); e != HTTPAPI_OK) return e;
+  if (request->response_started || request->response_finished) {
+    return HTTPAPI_ERROR_INVALID_STATE;
+  }
+  std::uint16_t status = response->status;
+  httpapi::client::RangedResponse ranged;
+  if (flags & HTTPAPI_SEND_FLAG_PROCESS_RANGES) {
+    // The representation must be whole and its size known here.
+    if ((flags & (HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING)) ||
+        status != 200 || body.fragments) {
+      return HTTPAPI_ERROR_INVALID_PARAMETER;
+    }
+    httpapi::client::process_ranges(request->info, *response, body.chunks, body.size, ranged);
+    httpapi_response rewritten = *response;
+    rewritten.status = status = ranged.status;
+    rewritten.headers = ranged.headers.data();
+    rewritten.header_count = ranged.headers.size();
+    check_head(rewritten, head);
+    ChunkBody cut;
+    std::size_t files = 0;
+    for (const httpapi_data_chunk& chunk : ranged.body) resolve_chunk(chunk, cut, files);
+    body = std::move(cut);
+    flags &= ~HTTPAPI_SEND_FLAG_PROCESS_RANGES;
+  }
+  if (httpapi_error e = sendable(request); e != HTTPAPI_OK) return e;
+  // Split over several frames: the length the single call implies is declared first.
+  if (!head.has_length && !(flags & HTTPAPI_SEND_FLAG_MORE_DATA) && !body.fragments &&
+      body.memory_bytes > ipc::kMaxBodyPiece) {
+    append_content_length(head.headers, body.size);
+  }
+  ipc::SendResponse message{request->info.request_id, flags, status,
+                            static_cast<std::uint16_t>(policy.kind), policy.seconds,
+                            head.reason, head.headers, {}};
+  if (httpapi_error e = write_chunks(*request, &message, body, flags); e != HTTPAPI_OK) return e;
+  if (status >= 200 || status == 101) response_sent(request, flags);
+  return HTTPAPI_OK;
+}
+
+extern "C" httpapi_error httpapi_send_body_chunks(httpapi_request* request,
+                                                  const httpapi_data_chunk* chunks,
+                                                  size_t count, uint32_t flags) {
+  if (!request || (flags & ~kBodyFlags)) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  ChunkBody body;
+  if (httpapi_error e = resolve_chunks(nullptr, chunks, count, body); e != HTTPAPI_OK) return e;
+  if (!request->response_started || request->response_finished) {
+    return HTTPAPI_ERROR_INVALID_STATE;
+  }
+  if (httpapi_error e = sendable(request); e != HTTPAPI_OK) return e;
+  if (request->queue->client_left(*request)) return HTTPAPI_ERROR_CONNECTION_GONE;
+  // The descriptors must go during this call, so nothing is held back.
+  flags &= ~HTTPAPI_SEND_FLAG_BUFFER_DATA;
+  if (httpapi_error e = write_chunks(*request, nullptr, body, flags); e != HTTPAPI_OK) return e;
+  request->response_finished = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
   if (request->response_finished) mark_ended(request);
   return HTTPAPI_OK;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -46,7 +47,7 @@ void AppChannel::on_readable() {
   // keep this loop going, and its responses would pile up here before any slow client's
   // backpressure (pause_reading) could take effect. Epoll calls again for the rest.
   for (int reads = 0; reads < 4 && pauses_ == 0; ++reads) {
-    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    const ssize_t n = receive(buffer, sizeof buffer);
     if (n > 0) {
       in_.append(buffer, static_cast<std::size_t>(n));
       if (static_cast<std::size_t>(n) < sizeof buffer) break;
@@ -60,6 +61,45 @@ void AppChannel::on_readable() {
   }
   process_input();
   flush();
+}
+
+// A read that also collects the descriptors of file chunks. The control buffer holds the
+// kernel's most per message (SCM_MAX_FD), so none is ever cut off; if one were, the frames
+// and descriptors could no longer be matched and the peer is dropped.
+ssize_t AppChannel::receive(char* buffer, std::size_t size) {
+  constexpr std::size_t kMaxDescriptors = 253;  // SCM_MAX_FD
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxDescriptors)];
+  iovec io{buffer, size};
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      descriptors_.emplace_back(fd);
+    }
+  }
+  if (message.msg_flags & MSG_CTRUNC) {
+    errno = EPROTO;
+    return -1;
+  }
+  return n;
+}
+
+bool AppChannel::take_descriptors(std::size_t count, std::vector<UniqueFd>& out) {
+  if (descriptors_.size() < count) return false;
+  for (std::size_t i = 0; i < count; ++i) {
+    out.push_back(std::move(descriptors_.front()));
+    descriptors_.pop_front();
+  }
+  return true;
 }
 
 void AppChannel::process_input() {

@@ -5,12 +5,15 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "daemon/peer_identity.hpp"
+#include "daemon/unique_fd.hpp"
 #include "ipc/frame.hpp"
 #include "ipc/messages.hpp"
 
@@ -37,6 +40,9 @@ class AppChannel {
   // Marks the channel for closing: the service forgets it after the current event.
   void close(std::string_view why);
   bool closing() const noexcept { return closing_; }
+  // Moves the next `count` descriptors that arrived with SCM_RIGHTS (file chunks, in the
+  // order sent) to `out`. false when fewer arrived: the library broke the protocol.
+  bool take_descriptors(std::size_t count, std::vector<UniqueFd>& out);
   // Counted: reading resumes when every pause was matched by a resume.
   void pause_reading(bool pause);
 
@@ -65,7 +71,9 @@ class AppChannel {
   bool want_write_ = false;
   unsigned pauses_ = 0;
   void update_interest();
+  ssize_t receive(char* buffer, std::size_t size);
   std::string in_;
+  std::deque<UniqueFd> descriptors_;  // received, not yet claimed by a frame
   std::string out_;
   std::size_t out_sent_ = 0;
 };

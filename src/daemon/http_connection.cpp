@@ -5,6 +5,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -22,6 +23,7 @@
 #include "http1/syntax.hpp"
 #include "http1/url_cooker.hpp"
 #include "httpapi/httpapi.h"
+#include "ipc/body_chunks.hpp"
 #include "ipc/messages.hpp"
 
 namespace httpapi::daemon {
@@ -37,6 +39,10 @@ constexpr std::uint64_t kLingerMs = 2000;
 // the level at which it may resume.
 constexpr std::size_t kOutputHighWater = 1024 * 1024;
 constexpr std::size_t kOutputLowWater = 256 * 1024;
+// File ranges queued before the application is asked to pause: each holds a descriptor.
+constexpr std::size_t kMaxQueuedFiles = 64;
+// The most one write or sendfile call is asked to take.
+constexpr std::size_t kMaxWrite = 4 * 1024 * 1024;
 
 // The application may not split or smuggle a response: names are tokens, values have no
 // CR, LF or NUL (the library checks this too).
@@ -485,8 +491,72 @@ void HttpConnection::finish_exchange() {
 
 // ---- responses --------------------------------------------------------------------------
 
+namespace {
+
+// The bytes a fragment chunk stands for: its range, cut to the fragment's size.
+std::string_view fragment_bytes(const ipc::BodyChunk& chunk, const Fragment& fragment) {
+  const std::string_view bytes = fragment.bytes;
+  if (chunk.offset >= bytes.size()) return {};
+  return bytes.substr(static_cast<std::size_t>(chunk.offset),
+                      static_cast<std::size_t>(std::min<std::uint64_t>(
+                          chunk.length, bytes.size() - chunk.offset)));
+}
+
+// Walks a chunk list whose descriptors and fragments the service loop resolved, in order:
+// memory and fragment bytes go to on_bytes, file ranges to on_file.
+template <typename OnBytes, typename OnFile>
+void for_each_chunk(std::string_view list, SendAttachments& attachments, OnBytes on_bytes,
+                    OnFile on_file) {
+  ipc::ChunkListReader reader(list);
+  ipc::BodyChunk chunk;
+  std::size_t file = 0, fragment = 0;
+  while (reader.next(chunk)) {
+    switch (chunk.kind) {
+      case ipc::ChunkKind::memory: on_bytes(chunk.data); break;
+      case ipc::ChunkKind::file:
+        if (file < attachments.files.size()) on_file(chunk, attachments.files[file++]);
+        break;
+      case ipc::ChunkKind::fragment:
+        if (fragment < attachments.fragments.size()) {
+          on_bytes(fragment_bytes(chunk, *attachments.fragments[fragment++]));
+        }
+        break;
+    }
+  }
+}
+
+std::uint64_t chunk_list_size(std::string_view list, SendAttachments& attachments) {
+  std::uint64_t total = 0;
+  for_each_chunk(
+      list, attachments, [&](std::string_view data) { total += data.size(); },
+      [&](const ipc::BodyChunk& c, UniqueFd&) { total += c.length; });
+  return total;
+}
+
+// The whole body of a response to keep in the response cache: file ranges are read here
+// (the cache holds bytes, never descriptors). Empty on a read error or past `limit`.
+std::optional<std::string> gather_chunks(std::string_view list, SendAttachments& attachments,
+                                         std::size_t limit) {
+  if (chunk_list_size(list, attachments) > limit) return std::nullopt;
+  std::string body;
+  bool failed = false;
+  for_each_chunk(
+      list, attachments, [&](std::string_view data) { body.append(data); },
+      [&](const ipc::BodyChunk& c, UniqueFd& fd) {
+        const std::size_t at = body.size();
+        body.resize(at + c.length);
+        const ssize_t n =
+            ::pread(fd.get(), body.data() + at, c.length, static_cast<off_t>(c.offset));
+        failed = failed || n != static_cast<ssize_t>(c.length);
+      });
+  if (failed) return std::nullopt;
+  return body;
+}
+
+}  // namespace
+
 void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel_id,
-                                 std::string frame) {
+                                 std::string frame, SendAttachments attachments) {
   if (request_id != request_id_ || phase_ != Phase::with_app) return;  // stale
   response_channel_ = channel_id;
   ipc::Frame f;
@@ -497,14 +567,28 @@ void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel
   if (f.type == static_cast<std::uint16_t>(ipc::Type::send_response)) {
     ipc::SendResponse m;
     if (!ipc::decode(f, m) || response_started_) return abort("Internal");
-    if (!write_response_head(m.flags, m.status, m.reason, m.headers, m.body.size())) {
+    const bool chunks = m.flags & ipc::kBodyIsChunkList;
+    const std::uint64_t body_size = chunks ? chunk_list_size(m.body, attachments) : m.body.size();
+    if (!write_response_head(m.flags, m.status, m.reason, m.headers, body_size)) {
       return abort("Internal");
     }
     if (!response_started_) return flush();  // an interim 1xx response
-    append_body(m.body);
+    std::optional<std::string> cached_body;
+    const bool cache = !(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA) &&
+                       m.cache_kind != HTTPAPI_CACHE_NONE && cacheable_request_;
+    if (cache && chunks) {
+      cached_body = gather_chunks(m.body, attachments,
+                                  worker_.service().cache().max_response_bytes());
+    }
+    if (chunks) {
+      append_chunks(m.body, attachments);
+    } else {
+      append_body(m.body);
+    }
     if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
-      if (m.cache_kind != HTTPAPI_CACHE_NONE && cacheable_request_ && phase_ != Phase::closed) {
-        store_in_cache(m.cache_kind, m.cache_seconds, m.status, m.reason, m.headers, m.body);
+      if (cache && phase_ != Phase::closed && (!chunks || cached_body)) {
+        store_in_cache(m.cache_kind, m.cache_seconds, m.status, m.reason, m.headers,
+                       chunks ? std::string_view(*cached_body) : m.body);
       }
       finish_response();
     }
@@ -517,7 +601,11 @@ void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel
   } else {
     ipc::SendBody m;
     if (!ipc::decode(f, m) || !response_started_) return abort("Internal");
-    append_body(m.data);
+    if (m.flags & ipc::kBodyIsChunkList) {
+      append_chunks(m.data, attachments);
+    } else {
+      append_body(m.data);
+    }
     if (phase_ == Phase::closed) return;
     if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
       close_after_ = close_after_ || (m.flags & HTTPAPI_SEND_FLAG_DISCONNECT);
@@ -663,6 +751,37 @@ void HttpConnection::append_body(std::string_view data) {
   body_sent_ += data.size();
 }
 
+void HttpConnection::append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t length) {
+  if (!body_allowed_ || length == 0) return;
+  switch (framing_) {
+    case ResponseFraming::length:
+      if (body_sent_ + length > declared_length_) return abort("Internal");
+      output_.append_file(std::move(fd), offset, length);
+      break;
+    case ResponseFraming::chunked:
+      send(fmt::format("{:x}\r\n", length));
+      output_.append_file(std::move(fd), offset, length);
+      send("\r\n");
+      break;
+    case ResponseFraming::close_delimited:
+    case ResponseFraming::raw:
+      output_.append_file(std::move(fd), offset, length);
+      break;
+  }
+  body_sent_ += length;
+}
+
+void HttpConnection::append_chunks(std::string_view list, SendAttachments& attachments) {
+  for_each_chunk(
+      list, attachments,
+      [&](std::string_view data) {
+        if (phase_ != Phase::closed) append_body(data);
+      },
+      [&](const ipc::BodyChunk& c, UniqueFd& fd) {
+        if (phase_ != Phase::closed) append_file(std::move(fd), c.offset, c.length);
+      });
+}
+
 void HttpConnection::finish_response(std::string_view trailers) {
   if (body_allowed_ && framing_ == ResponseFraming::chunked) send_last_chunk(trailers);
   if (body_allowed_ && framing_ == ResponseFraming::length && body_sent_ != declared_length_) {
@@ -686,7 +805,7 @@ void HttpConnection::finish_response(std::string_view trailers) {
 
 void HttpConnection::serve_cached(const CachedResponse& entry) {
   const bool close = !keep_alive_ || shutting_down_;
-  append_cache_hit(out_, entry, http_date_now(), worker_.settings().server_header, close,
+  append_cache_hit(output_.append_buffer(), entry, http_date_now(), worker_.settings().server_header, close,
                    !close && version_minor_ == 0);
   if (close) {
     phase_ = Phase::closing;
@@ -768,7 +887,7 @@ void HttpConnection::on_tick(std::uint64_t now) {
   }
   switch (phase_) {
     case Phase::closing:
-      if (out_sent_ == out_.size() && now - linger_started_ >= kLingerMs) close_now();
+      if (output_.empty() && now - linger_started_ >= kLingerMs) close_now();
       return;
     case Phase::reading_head:
       if (in_start_ < in_.size()) {
@@ -776,7 +895,7 @@ void HttpConnection::on_tick(std::uint64_t now) {
           log_error(0, "Timer_HeaderWait");
           close_now();
         }
-      } else if (out_sent_ < out_.size()) {
+      } else if (!output_.empty()) {
         last_activity_ = now;  // still sending the last response: not idle yet
       } else if (expired(last_activity_, now, t.idle_connection)) {
         if (served_any_) log_error(0, "Timer_ConnectionIdle");
@@ -839,7 +958,7 @@ bool HttpConnection::send_rate_too_low(std::uint32_t rate, std::uint64_t now) {
   send_debt_ = paid >= owed ? 0 : owed - paid;
   stall_since_ms_ = now;
   stall_sent_ = 0;
-  const std::uint64_t piece = std::min<std::uint64_t>(out_.size() - out_sent_, kSendPiece);
+  const std::uint64_t piece = std::min<std::uint64_t>(output_.next_piece(), kSendPiece);
   return send_debt_ > std::max<std::uint64_t>(rate, piece) * 1000;
 }
 
@@ -875,23 +994,23 @@ void HttpConnection::log_error(int status, std::string_view reason) {
   worker_.service().error_log().write(entry);
 }
 
-void HttpConnection::send(std::string_view bytes) { out_.append(bytes); }
+void HttpConnection::send(std::string_view bytes) { output_.append(bytes); }
 
 void HttpConnection::flush() {
   BandwidthLimit* bandwidth =
       group_ && group_->bandwidth().limited() ? &group_->bandwidth() : nullptr;
   bool refused = false;  // the client's socket took less than it was given
   bandwidth_wait_ = false;
-  while (out_sent_ < out_.size()) {
-    std::size_t length = out_.size() - out_sent_;
+  while (!output_.empty()) {
+    std::size_t length = static_cast<std::size_t>(
+        std::min<std::uint64_t>(output_.next_piece(), kMaxWrite));
     if (bandwidth && (length = bandwidth->take(length, monotonic_ms())) == 0) {
       if (!wait_for_bandwidth()) return close_now();
       break;
     }
-    const ssize_t n = ::send(fd_, out_.data() + out_sent_, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = output_.write_some(fd_, length);
     if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
     if (n > 0) {
-      out_sent_ += static_cast<std::size_t>(n);
       stall_sent_ += static_cast<std::size_t>(n);
       continue;
     }
@@ -900,6 +1019,9 @@ void HttpConnection::flush() {
       refused = true;
       break;
     }
+    // A file shorter than the range its application promised: the client was told a
+    // length the connection can no longer keep.
+    if (n < 0 && errno == ENODATA) log_error(0, "Internal");
     return close_now();
   }
   if (!refused) {
@@ -910,13 +1032,7 @@ void HttpConnection::flush() {
     send_debt_ = 0;
   }
   update_throttle();
-  if (out_sent_ > kOutputLowWater && out_sent_ * 2 > out_.size()) {
-    out_.erase(0, out_sent_);  // keep the buffer from growing with what was already sent
-    out_sent_ = 0;
-  }
-  if (out_sent_ == out_.size()) {
-    out_.clear();
-    out_sent_ = 0;
+  if (output_.empty()) {
     if (phase_ == Phase::closing && !lingering_) {
       // Half-close and read what the client still sends, so our last response is not
       // destroyed by a reset when unread request bytes are in the kernel buffer.
@@ -930,11 +1046,15 @@ void HttpConnection::flush() {
 }
 
 void HttpConnection::update_throttle() {
-  const std::size_t backlog = out_.size() - out_sent_;
-  if (!throttled_channel_ && backlog > kOutputHighWater && response_channel_) {
+  const std::size_t backlog = output_.buffered();
+  const std::size_t files = output_.files();
+  if (!throttled_channel_ && (backlog > kOutputHighWater || files > kMaxQueuedFiles) &&
+      response_channel_) {
     throttled_channel_ = response_channel_;
     worker_.service().throttle(throttled_channel_, true);
-  } else if (throttled_channel_ && (backlog < kOutputLowWater || phase_ == Phase::closed)) {
+  } else if (throttled_channel_ &&
+             ((backlog < kOutputLowWater && files <= kMaxQueuedFiles / 2) ||
+              phase_ == Phase::closed)) {
     worker_.service().throttle(std::exchange(throttled_channel_, 0), false);
   }
 }
@@ -944,7 +1064,7 @@ void HttpConnection::update_interest() {
   if (!peer_eof_ && (in_.size() - in_start_ < kMaxBuffered || phase_ == Phase::closing)) {
     want |= EPOLLIN | EPOLLRDHUP;
   }
-  if (out_sent_ < out_.size() && !bandwidth_wait_) want |= EPOLLOUT;
+  if (!output_.empty() && !bandwidth_wait_) want |= EPOLLOUT;
   if (want != interest_) {
     interest_ = want;
     worker_.loop().modify(fd_, want);
@@ -966,7 +1086,7 @@ bool HttpConnection::wait_for_bandwidth() {
     });
   }
   bandwidth_wait_ = true;
-  const std::uint64_t ms = group_->bandwidth().wait_ms(out_.size() - out_sent_, monotonic_ms());
+  const std::uint64_t ms = group_->bandwidth().wait_ms(output_.next_piece(), monotonic_ms());
   itimerspec when{};
   when.it_value.tv_sec = static_cast<time_t>(ms / 1000);
   when.it_value.tv_nsec = static_cast<long>(ms % 1000) * 1000000;

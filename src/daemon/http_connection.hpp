@@ -14,9 +14,11 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/response_cache.hpp"
 #include "daemon/group_limits.hpp"
+#include "daemon/output_queue.hpp"
+#include "daemon/response_cache.hpp"
 #include "daemon/self_answer.hpp"
+#include "daemon/send_attachments.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
 
@@ -38,7 +40,8 @@ class HttpConnection {
   std::string_view phase_name() const noexcept;
 
   void on_events(std::uint32_t events);
-  void on_response(std::uint64_t request_id, std::uint64_t channel_id, std::string frame);
+  void on_response(std::uint64_t request_id, std::uint64_t channel_id, std::string frame,
+                   SendAttachments attachments);
   void on_read_body(std::uint64_t request_id, std::uint32_t max);
   void on_fail(std::uint64_t request_id, const SelfAnswer& answer,
                const std::string& queue_name);
@@ -77,6 +80,8 @@ class HttpConnection {
   bool write_response_head(std::uint32_t flags, std::uint16_t status, std::string_view reason,
                            std::string_view headers, std::size_t body_size);
   void append_body(std::string_view data);
+  void append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t length);
+  void append_chunks(std::string_view list, SendAttachments& attachments);
   void become_opaque();
   void finish_response(std::string_view trailers = {});
   void serve_cached(const CachedResponse& entry);
@@ -107,8 +112,7 @@ class HttpConnection {
   Phase phase_ = Phase::reading_head;
   std::string in_;
   std::size_t in_start_ = 0;  // bytes of in_ already consumed
-  std::string out_;
-  std::size_t out_sent_ = 0;
+  OutputQueue output_;
   bool peer_eof_ = false;
   bool shutting_down_ = false;
   std::uint32_t interest_ = 0;

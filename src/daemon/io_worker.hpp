@@ -16,6 +16,7 @@
 
 #include "daemon/event_loop.hpp"
 #include "daemon/self_answer.hpp"
+#include "daemon/send_attachments.hpp"
 #include "daemon/settings.hpp"
 
 namespace httpapi::daemon {
@@ -47,7 +48,8 @@ class IoWorker {
 
   // --- from the service loop, through post(): act on the connection if it still exists
   void deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
-                        std::uint64_t channel_id, std::string frame);
+                        std::uint64_t channel_id, std::string frame,
+                        SendAttachments attachments);
   void read_body(std::uint64_t connection_id, std::uint64_t request_id, std::uint32_t max);
   void fail_request(std::uint64_t connection_id, std::uint64_t request_id,
                     SelfAnswer answer, const std::string& queue_name);

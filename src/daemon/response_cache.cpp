@@ -14,8 +14,8 @@ bool expired(const CachedResponse& entry, unsigned now) {
   return entry.expires_at != 0 && now >= entry.expires_at;
 }
 
-// Is `path` the URL `prefix` names or, when `recursive`, under it? Case-insensitive, as
-// routing is: prefixes are kept lower-cased, cooked paths as sent.
+}  // namespace
+
 bool path_under(std::string_view path, std::string_view prefix, bool recursive) {
   using http1::syntax::iequals;
   if (iequals(path, prefix)) return true;
@@ -25,8 +25,6 @@ bool path_under(std::string_view path, std::string_view prefix, bool recursive) 
   }
   return prefix.ends_with('/') || path[prefix.size()] == '/';
 }
-
-}  // namespace
 
 std::shared_ptr<const CachedResponse> ResponseCache::find(std::string_view url,
                                                           unsigned now) const {
@@ -104,6 +102,11 @@ void ResponseCache::set_limits(const CacheLimits& limits) {
     total_bytes_ = 0;
     empty_.store(true, std::memory_order_relaxed);
   }
+}
+
+std::size_t ResponseCache::max_response_bytes() const {
+  std::shared_lock lock(mutex_);
+  return limits_.max_response_bytes;
 }
 
 void ResponseCache::describe(nlohmann::json& out, unsigned now) const {

@@ -39,6 +39,11 @@ struct CachedResponse {
   std::size_t size() const { return head.size() + body.size(); }
 };
 
+// Is `path` the URL `prefix` names or, when `recursive`, under it? Case-insensitive, as
+// routing is: prefixes are kept lower-cased, cooked paths as sent. (Flushes of responses
+// and of fragments.)
+bool path_under(std::string_view path, std::string_view prefix, bool recursive);
+
 class ResponseCache {
  public:
   // Bumped by every clear(): a response to a request routed before a routing change must
@@ -63,6 +68,7 @@ class ResponseCache {
 
   void set_limits(const CacheLimits& limits);
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
+  std::size_t max_response_bytes() const;
 
   // {"entries": [...], "bytes": N, "hits": N, "limits": {...}} for `httpcfg show cachestate`.
   void describe(nlohmann::json& out, unsigned now) const;

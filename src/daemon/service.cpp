@@ -149,6 +149,7 @@ Service::Service(Options options) : options_(std::move(options)) {
     workers_.back()->set_settings(settings_);
   }
   cache_.set_limits(settings_.cache);
+  fragments_.set_limits(settings_.cache);
   publish_routes();
 }
 
@@ -264,6 +265,7 @@ void Service::tick() {
   // A peer that connects and never completes its hello holds a slot for nothing.
   const unsigned now = monotonic_seconds();
   cache_.scavenge(now);
+  fragments_.scavenge(now);
   std::vector<AppChannel*> silent;
   for (auto& [id, channel] : channels_) {
     if (!channel->greeted() && !channel->closing() && now - channel->opened_at >= kHelloSeconds) {
@@ -312,6 +314,8 @@ void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
       case Type::cancel: return on_cancel(channel, frame);
       case Type::queue_allow: return on_queue_allow(channel, frame);
       case Type::flush_cache: return on_flush_cache(channel, frame);
+      case Type::add_fragment: return on_add_fragment(channel, frame);
+      case Type::read_fragment: return on_read_fragment(channel, frame);
       case Type::queue_property: return on_queue_property(channel, frame);
       case Type::shutdown_queue: return on_shutdown_queue(channel, frame);
       case Type::decline: return on_decline(channel, frame);
@@ -536,43 +540,6 @@ void Service::on_queue_allow(AppChannel& channel, const ipc::Frame& frame) {
   reply(channel, call.call, kOk);
 }
 
-// HttpFlushResponseCache: a queue may flush what lies under its own URLs.
-void Service::on_flush_cache(AppChannel& channel, const ipc::Frame& frame) {
-  ipc::FlushCache call;
-  if (!ipc::decode(frame, call)) return channel.close("malformed flush_cache");
-  // A URL without the final '/' names one resource (".../page"); checked as a prefix with it.
-  std::string text(call.prefix);
-  const bool resource = !text.ends_with('/');
-  if (resource) text += '/';
-  route::UrlPrefix prefix;
-  if (const route::PrefixError e = route::parse_url_prefix(text, prefix);
-      e != route::PrefixError::none) {
-    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, route::describe(e));
-  }
-  if (resource) prefix.path.pop_back();
-  const bool covered = channel.queue_id != 0 && std::any_of(groups_.begin(), groups_.end(), [&](
-      const auto& item) {
-    const Group& group = item.second;
-    return group.queue_id == channel.queue_id &&
-           std::any_of(group.urls.begin(), group.urls.end(), [&](const auto& url) {
-             route::UrlPrefix registered;
-             return route::parse_url_prefix(url.first, registered) == route::PrefixError::none &&
-                    registered.secure == prefix.secure && registered.port == prefix.port &&
-                    (registered.host == prefix.host ||
-                     registered.host_kind == route::HostKind::strong_wildcard ||
-                     registered.host_kind == route::HostKind::weak_wildcard) &&
-                    prefix.path.starts_with(registered.path);
-           });
-  });
-  if (!covered) {
-    return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
-                 "no URL registered for this queue covers the prefix");
-  }
-  const std::size_t removed = cache_.flush(prefix.host, prefix.port, prefix.path,
-                                           call.flags & HTTPAPI_FLUSH_FLAG_RECURSIVE);
-  reply(channel, call.call, kOk, removed);
-}
-
 void Service::on_queue_property(AppChannel& channel, const ipc::Frame& frame) {
   ipc::QueueProperty call;
   if (!ipc::decode(frame, call)) return channel.close("malformed queue_property");
@@ -702,9 +669,22 @@ void Service::on_read_body(AppChannel& channel, const ipc::Frame& frame) {
 
 void Service::on_send(AppChannel& channel, const ipc::Frame& frame) {
   if (frame.fixed.size() < 8) return channel.close("malformed send");
+  SendAttachments attachments;
+  std::uint64_t call = 0;
+  if (carries_chunk_list(frame)) {
+    // Resolved even for a request that is gone: its descriptors must leave the channel.
+    const ChunkCheck check = resolve_chunks(channel, frame, attachments, call);
+    if (check.status == ChunkCheck::broken) return channel.close(check.why);
+    if (check.status == ChunkCheck::refused) {
+      return reply(channel, call, HTTPAPI_ERROR_NOT_FOUND, 0, check.why);
+    }
+  }
   const bool last = ends_response(frame);
   auto pending = requests_.find(frame.tag);
-  if (pending == requests_.end() || pending->second.channel != &channel) return;
+  if (pending == requests_.end() || pending->second.channel != &channel) {
+    if (call != 0) reply(channel, call, HTTPAPI_ERROR_CONNECTION_GONE);
+    return;
+  }
   std::string bytes(frame.fixed.data() - ipc::kHeaderSize,
                     ipc::kHeaderSize + frame.fixed.size() + frame.variable.size());
   IoWorker& worker = *workers_[pending->second.worker];
@@ -715,9 +695,12 @@ void Service::on_send(AppChannel& channel, const ipc::Frame& frame) {
     channel.delivered.erase(frame.tag);
     requests_.erase(pending);
   }
+  if (call != 0) reply(channel, call, kOk);
+  // Held by shared_ptr: posted tasks are copyable, descriptors are not.
+  auto parts = std::make_shared<SendAttachments>(std::move(attachments));
   worker.loop().post([&worker, connection, id = frame.tag, channel = channel.id(),
-                      bytes = std::move(bytes)]() mutable {
-    worker.deliver_response(connection, id, channel, std::move(bytes));
+                      bytes = std::move(bytes), parts]() mutable {
+    worker.deliver_response(connection, id, channel, std::move(bytes), std::move(*parts));
   });
 }
 
@@ -855,6 +838,7 @@ void Service::destroy_queue(RequestQueue& queue, std::string_view log_reason) {
   for (auto& [group_id, group] : groups_) {
     if (group.queue_id == id) route_group_to(group, 0);
   }
+  fragments_.remove_queue(id);
   queues_.erase(id);
   publish_routes();
 }

@@ -17,13 +17,16 @@
 #include "config/config_store.hpp"
 #include "daemon/connection_count.hpp"
 #include "daemon/error_log.hpp"
+#include "daemon/fragment_cache.hpp"
 #include "daemon/group_limits.hpp"
 #include "daemon/options.hpp"
 #include "daemon/request_queue.hpp"
 #include "daemon/response_cache.hpp"
+#include "daemon/send_attachments.hpp"
 #include "daemon/url_namespace.hpp"
 #include "ipc/frame.hpp"
 #include "route/prefix_table.hpp"
+#include "route/url_prefix.hpp"
 
 namespace httpapi::daemon {
 
@@ -110,7 +113,18 @@ class Service {
   void on_receive(AppChannel& channel, const ipc::Frame& frame);
   void on_queue_allow(AppChannel& channel, const ipc::Frame& frame);
   void on_queue_property(AppChannel& channel, const ipc::Frame& frame);
+  // response and fragment caches (service_cache.cpp)
   void on_flush_cache(AppChannel& channel, const ipc::Frame& frame);
+  void on_add_fragment(AppChannel& channel, const ipc::Frame& frame);
+  void on_read_fragment(AppChannel& channel, const ipc::Frame& frame);
+  bool queue_covers(std::uint64_t queue_id, const route::UrlPrefix& url) const;
+  struct ChunkCheck {
+    enum Status { ok, refused, broken } status = ok;
+    std::string why;
+  };
+  static bool carries_chunk_list(const ipc::Frame& frame);
+  ChunkCheck resolve_chunks(AppChannel& channel, const ipc::Frame& frame,
+                            SendAttachments& attachments, std::uint64_t& call);
   void on_shutdown_queue(AppChannel& channel, const ipc::Frame& frame);
   void on_decline(AppChannel& channel, const ipc::Frame& frame);
   bool may_open(const PeerIdentity& peer, const RequestQueue& queue) const;
@@ -148,6 +162,7 @@ class Service {
   std::vector<std::unique_ptr<IoWorker>> workers_;
   std::atomic<std::shared_ptr<const route::PrefixTable>> routes_;
   ResponseCache cache_;
+  FragmentCache fragments_;  // service loop only
   std::atomic<std::uint64_t> request_ids_{0};
   std::atomic<std::uint64_t> connection_ids_{0};
   ConnectionCount connections_;

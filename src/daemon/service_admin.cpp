@@ -91,6 +91,7 @@ void Service::on_admin(AppChannel& channel, const ipc::Frame& frame) {
   if (name == "cachestate") {
     json state;
     cache_.describe(state, monotonic_seconds());
+    fragments_.describe(state["fragments"], monotonic_seconds());
     return reply(channel, call.call, HTTPAPI_OK, 0, state.dump());
   }
   if (name.starts_with("settings.")) return admin_settings(channel, call.call, command);
@@ -282,6 +283,7 @@ void Service::admin_settings(AppChannel& channel, std::uint64_t call, const json
   }
   settings_ = changed;
   cache_.set_limits(settings_.cache);
+  fragments_.set_limits(settings_.cache);
   for (auto& worker : workers_) {
     IoWorker* w = worker.get();
     w->loop().post([w, copy = settings_] { w->set_settings(copy); });

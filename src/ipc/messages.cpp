@@ -310,6 +310,39 @@ bool decode(const Frame& f, FlushCache& m) {
   return r.ok();
 }
 
+bool encode(std::string& out, const AddFragment& m) {
+  FrameWriter w(out, raw(Type::add_fragment), m.call);
+  w.u16(m.cache_kind).u32(m.cache_seconds).bytes(m.name).bytes(m.data);
+  return w.finish();
+}
+
+bool decode(const Frame& f, AddFragment& m) {
+  if (!is(f, Type::add_fragment)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.cache_kind = r.u16();
+  m.cache_seconds = r.u32();
+  m.name = r.bytes();
+  m.data = r.bytes();
+  return r.ok();
+}
+
+bool encode(std::string& out, const ReadFragment& m) {
+  FrameWriter w(out, raw(Type::read_fragment), m.call);
+  w.u64(m.offset).u64(m.length).bytes(m.name);
+  return w.finish();
+}
+
+bool decode(const Frame& f, ReadFragment& m) {
+  if (!is(f, Type::read_fragment)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.offset = r.u64();
+  m.length = r.u64();
+  m.name = r.bytes();
+  return r.ok();
+}
+
 bool encode(std::string& out, const SendTrailers& m) {
   FrameWriter w(out, raw(Type::send_trailers), m.request);
   w.bytes(m.trailers);

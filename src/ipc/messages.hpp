@@ -38,6 +38,8 @@ enum class Type : std::uint16_t {
   decline = 29,        // tag = request id; handed over, never received: answer it 503
   send_trailers = 31,  // tag = request id; ends the response
   flush_cache = 32,    // remove response-cache entries under a URL prefix
+  add_fragment = 33,   // store a named fragment in the fragment cache
+  read_fragment = 34,  // read a fragment back; the Result's detail carries the bytes
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -126,6 +128,21 @@ struct FlushCache {
   std::uint64_t call = 0;
   std::uint32_t flags = 0;  // HTTPAPI_FLUSH_FLAG_*
   std::string_view prefix;
+};
+
+struct AddFragment {
+  std::uint64_t call = 0;
+  std::uint16_t cache_kind = 0;  // httpapi_cache_policy_kind
+  std::uint32_t cache_seconds = 0;
+  std::string_view name;
+  std::string_view data;
+};
+
+struct ReadFragment {
+  std::uint64_t call = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;  // UINT64_MAX: to the end
+  std::string_view name;
 };
 
 struct ReadBody {
@@ -236,6 +253,8 @@ bool encode(std::string& out, const Receive& m);
 bool encode(std::string& out, const QueueAllow& m);
 bool encode(std::string& out, const QueueProperty& m);
 bool encode(std::string& out, const FlushCache& m);
+bool encode(std::string& out, const AddFragment& m);
+bool encode(std::string& out, const ReadFragment& m);
 bool encode(std::string& out, const ReadBody& m);
 bool encode(std::string& out, const SendResponse& m);
 bool encode(std::string& out, const SendBody& m);
@@ -263,6 +282,8 @@ bool decode(const Frame& f, Receive& m);
 bool decode(const Frame& f, QueueAllow& m);
 bool decode(const Frame& f, QueueProperty& m);
 bool decode(const Frame& f, FlushCache& m);
+bool decode(const Frame& f, AddFragment& m);
+bool decode(const Frame& f, ReadFragment& m);
 bool decode(const Frame& f, ReadBody& m);
 bool decode(const Frame& f, SendResponse& m);
 bool decode(const Frame& f, SendBody& m);
