@@ -60,6 +60,9 @@ std::size_t ResponseCache::flush(std::string_view host, std::uint16_t port,
                                  std::string_view path, bool recursive) {
   const bool any_host = host == "+" || host == "*";
   std::unique_lock lock(mutex_);
+  // A response in flight (its request routed before this flush) may carry what the flush is
+  // meant to remove, and be stored by its I/O thread only after: it must not be stored.
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   const std::size_t before = entries_.size();
   std::erase_if(entries_, [&](const auto& item) {
     const CachedResponse& e = *item.second;

@@ -46,8 +46,9 @@ bool path_under(std::string_view path, std::string_view prefix, bool recursive);
 
 class ResponseCache {
  public:
-  // Bumped by every clear(): a response to a request routed before a routing change must
-  // not be stored (it may come from an application that no longer owns the URL).
+  // Bumped by every clear() and flush(): a response to a request routed before a routing
+  // change must not be stored (it may come from an application that no longer owns the
+  // URL), nor one routed before a flush (it may be what the flush was meant to remove).
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   // The live entry for `url`, or null. Counts the hit.
