@@ -44,7 +44,6 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,10 +127,9 @@ static void redirect_to_directory(httpapi_request *request, const httpapi_reques
 
 /* ---- the path ------------------------------------------------------------------------------ */
 
-/* Opens `rel` below the root. O_NONBLOCK: a FIFO placed in the tree must not hold a thread in
- * open(); it is refused afterwards as not a regular file. */
+/* Opens `rel` below the root. */
 static int open_beneath(const char *rel, uint64_t flags) {
-  struct open_how how = {.flags = flags | O_CLOEXEC | O_NOCTTY,
+  struct open_how how = {.flags = flags | O_CLOEXEC,
                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
   for (int attempt = 0;; ++attempt) {
     const long fd = syscall(SYS_openat2, config.root_fd, rel, &how, sizeof how);
@@ -307,10 +305,7 @@ static struct {
   int fd;
   struct watch *list;  /* linear: it is searched only on cache misses and events */
   size_t count, capacity;
-  /* Bumped for every event before its flush: a thread whose answer may have been stored
-   * after a change it read the file before sees it move (see serve_file). */
-  atomic_ulong generation;
-} watcher = {PTHREAD_MUTEX_INITIALIZER, -1, NULL, 0, 0, 0};
+} watcher = {PTHREAD_MUTEX_INITIALIZER, -1, NULL, 0, 0};
 
 static const uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM |
                                    IN_MOVED_TO | IN_DELETE | IN_CREATE | IN_DELETE_SELF |
@@ -398,7 +393,6 @@ static void *watch_thread(void *unused) {
       perror("files: inotify");
       exit(1);  /* without invalidation cached answers could go stale: stop serving */
     }
-    atomic_fetch_add(&watcher.generation, 1);
     char *urls[64];
     size_t url_count = 0;
     int everything = 0;
@@ -443,15 +437,9 @@ static void *watch_thread(void *unused) {
 
 /* ---- serving ------------------------------------------------------------------------------- */
 
-/* What serve() learnt about the caching of one GET. */
-struct cache_state {
-  int watched;                /* every directory on the way is watched */
-  unsigned long generation;   /* watcher.generation before the file was opened */
-};
-
+/* `cacheable`: a GET, and in the inotify mode every directory on its path is watched. */
 static void serve_file(httpapi_request *request, const httpapi_request_info *info, int fd,
-                       const struct stat *st, const char *rel, size_t dir_length,
-                       const struct cache_state *cache) {
+                       const struct stat *st, const char *rel, int cacheable) {
   char etag[64], last_modified[32];
   format_etag(st, etag);
   format_http_date(st->st_mtim.tv_sec, last_modified);
@@ -470,11 +458,12 @@ static void serve_file(httpapi_request *request, const httpapi_request_info *inf
   }
 
   httpapi_cache_policy policy = {HTTPAPI_CACHE_NONE, 0};
-  if (cache && (uint64_t)st->st_size <= CACHEABLE_FILE_MAX) {
+  if (cacheable && (uint64_t)st->st_size <= CACHEABLE_FILE_MAX) {
     if (config.cache == CACHE_BY_TTL) {
       policy.kind = HTTPAPI_CACHE_TIME_TO_LIVE;
       policy.seconds = config.ttl;
-    } else if (cache->watched && st->st_nlink == 1 && opened_directly(fd, rel)) {
+    } else if (config.cache == CACHE_BY_INOTIFY && st->st_nlink == 1 &&
+               opened_directly(fd, rel)) {
       policy.kind = HTTPAPI_CACHE_USER_INVALIDATES;
     }
   }
@@ -482,14 +471,6 @@ static void serve_file(httpapi_request *request, const httpapi_request_info *inf
   const httpapi_response response = {200, NULL, headers, 4, NULL, 0};
   httpapi_send_response_chunks(request, &response, &body, st->st_size ? 1 : 0,
                                HTTPAPI_SEND_FLAG_PROCESS_RANGES, &policy);
-  /* A change seen since the file was opened may have been flushed before httpapid stored
-   * this answer; a flush sent from now on reaches httpapid after the answer. */
-  if (policy.kind == HTTPAPI_CACHE_USER_INVALIDATES &&
-      atomic_load(&watcher.generation) != cache->generation) {
-    char *url = flush_url_for(rel, dir_length);
-    if (url) flush(url);
-    free(url);
-  }
 }
 
 static void serve(httpapi_request *request) {
@@ -518,14 +499,16 @@ static void serve(httpapi_request *request) {
   const char *slash = strrchr(rel, '/');
   const size_t dir_length = slash ? (size_t)(slash - rel + 1) : 0;
 
-  /* Only GETs are cached. The watches come first, and the generation is read before the
-   * open: every change the opened file does not show is then an event still to come. */
-  struct cache_state cache = {0, 0};
-  if (get && config.cache == CACHE_BY_INOTIFY) {
-    cache.watched = watch_directories(rel, dir_length) == 0;
-    cache.generation = atomic_load(&watcher.generation);
+  /* Only GETs are cached. The watches are placed before the open, so that every change the
+   * opened file does not show yet is an event still to come, and its flush removes the
+   * answer, or keeps httpapid from storing it if it is still on its way (docs/cache.md). */
+  int cacheable = get && config.cache != CACHE_OFF;
+  if (cacheable && config.cache == CACHE_BY_INOTIFY) {
+    cacheable = watch_directories(rel, dir_length) == 0;
   }
-  const int fd = open_beneath(rel, O_RDONLY | O_NONBLOCK);
+  /* O_NONBLOCK: a FIFO placed in the tree must not hold this thread in open(); it is
+   * refused below as not a regular file. */
+  const int fd = open_beneath(rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     send_error(request, status_of_errno(errno));
     return;
@@ -538,7 +521,7 @@ static void serve(httpapi_request *request) {
   } else if (!S_ISREG(st.st_mode)) {
     send_error(request, 404);
   } else {
-    serve_file(request, info, fd, &st, rel, dir_length, get ? &cache : NULL);
+    serve_file(request, info, fd, &st, rel, cacheable);
   }
   close(fd);
 }
