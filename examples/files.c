@@ -56,14 +56,15 @@
 
 enum cache_mode { CACHE_BY_INOTIFY, CACHE_BY_TTL, CACHE_OFF };
 
-/* Files bigger than the largest cache_max_response_bytes httpapid accepts are never cached,
- * so they get no policy and cost no watch. */
+/* Files bigger than the largest cache_max_response_bytes httpapid accepts can never be
+ * cached: they are sent without a policy. */
 #define CACHEABLE_FILE_MAX (16u * 1024 * 1024)
 
 static struct {
   int root_fd;            /* O_PATH descriptor of --root: every open is relative to it */
   char root_real[PATH_MAX];  /* its absolute path, to tell whether a symlink was followed */
   const char *prefix;     /* the registered URL, e.g. http://+:8080/files/ */
+  httpapi_bytes host;     /* "+" */
   size_t path_length;     /* "/files/" */
   enum cache_mode cache;
   unsigned ttl;
@@ -77,23 +78,22 @@ static httpapi_header header(const char *name, const char *value) {
   return h;
 }
 
-/* A short text answer (404, 405, ...) with up to two extra headers. */
+/* A short text answer (404, 405, ...), with one more header when `extra` is not NULL. */
 static void send_text(httpapi_request *request, uint16_t status, const char *text,
-                      const httpapi_header *extra, size_t extra_count) {
-  httpapi_header headers[3] = {header("Content-Type", "text/plain; charset=utf-8")};
-  for (size_t i = 0; i < extra_count && i < 2; ++i) headers[1 + i] = extra[i];
-  const httpapi_response response = {status, NULL, headers, 1 + extra_count, text,
-                                     strlen(text)};
+                      const httpapi_header *extra) {
+  httpapi_header headers[2] = {header("Content-Type", "text/plain; charset=utf-8")};
+  if (extra) headers[1] = *extra;
+  const httpapi_response response = {status, NULL, headers, extra ? 2 : 1, text, strlen(text)};
   httpapi_send_response(request, &response, 0);
 }
 
 static void send_error(httpapi_request *request, uint16_t status) {
   switch (status) {
-    case 403: send_text(request, 403, "Forbidden\n", NULL, 0); break;
-    case 404: send_text(request, 404, "Not Found\n", NULL, 0); break;
-    case 412: send_text(request, 412, "Precondition Failed\n", NULL, 0); break;
-    case 503: send_text(request, 503, "Service Unavailable\n", NULL, 0); break;
-    default: send_text(request, 500, "Internal Server Error\n", NULL, 0); break;
+    case 403: send_text(request, 403, "Forbidden\n", NULL); break;
+    case 404: send_text(request, 404, "Not Found\n", NULL); break;
+    case 412: send_text(request, 412, "Precondition Failed\n", NULL); break;
+    case 503: send_text(request, 503, "Service Unavailable\n", NULL); break;
+    default: send_text(request, 500, "Internal Server Error\n", NULL); break;
   }
 }
 
@@ -122,7 +122,7 @@ static void redirect_to_directory(httpapi_request *request, const httpapi_reques
   }
   location[n] = '\0';
   const httpapi_header where = header("Location", location);
-  send_text(request, 301, "Moved Permanently\n", &where, 1);
+  send_text(request, 301, "Moved Permanently\n", &where);
 }
 
 /* ---- the path ------------------------------------------------------------------------------ */
@@ -164,6 +164,17 @@ static uint16_t relative_path(httpapi_bytes path, char *rel, size_t capacity) {
   memcpy(rel, p, n);
   rel[n] = '\0';
   return 0;
+}
+
+/* Whether a flush can reach the answer to this request. Cached answers are kept under the
+ * request's host name: flushes with a wildcard prefix reach every host, others only their
+ * own, and a prefix with an IP address also routes requests that name the host otherwise
+ * (Host: localhost), whose answers its flushes would not find. */
+static int host_flushable(const httpapi_request_info *info) {
+  const httpapi_bytes host = config.host;
+  return (host.length == 1 && (host.data[0] == '+' || host.data[0] == '*')) ||
+         (host.length == info->url.host.length &&
+          strncasecmp(host.data, info->url.host.data, host.length) == 0);
 }
 
 /* Whether `fd` is the file at root/rel itself, reached without a symbolic link. */
@@ -479,7 +490,7 @@ static void serve(httpapi_request *request) {
   const int get = method.length == 3 && memcmp(method.data, "GET", 3) == 0;
   if (!get && !(method.length == 4 && memcmp(method.data, "HEAD", 4) == 0)) {
     const httpapi_header allow = header("Allow", "GET, HEAD");
-    send_text(request, 405, "Method Not Allowed\n", &allow, 1);
+    send_text(request, 405, "Method Not Allowed\n", &allow);
     return;
   }
   char rel[PATH_MAX];
@@ -504,7 +515,7 @@ static void serve(httpapi_request *request) {
    * answer, or keeps httpapid from storing it if it is still on its way (docs/cache.md). */
   int cacheable = get && config.cache != CACHE_OFF;
   if (cacheable && config.cache == CACHE_BY_INOTIFY) {
-    cacheable = watch_directories(rel, dir_length) == 0;
+    cacheable = host_flushable(info) && watch_directories(rel, dir_length) == 0;
   }
   /* O_NONBLOCK: a FIFO placed in the tree must not hold this thread in open(); it is
    * refused below as not a regular file. */
@@ -579,6 +590,9 @@ int main(int argc, char **argv) {
   const char *path = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
   if (!root || !path || path[strlen(path) - 1] != '/') return usage();
   config.path_length = strlen(path);
+  const char *port = memrchr(scheme_end + 3, ':', (size_t)(path - scheme_end - 3));
+  config.host.data = scheme_end + 3;
+  config.host.length = (size_t)((port ? port : path) - config.host.data);
 
   config.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   char proc[32];

@@ -35,6 +35,7 @@ class FilesTestCase(ServiceTestCase):
     """A root, httpapi-files serving it at http://+:PORT/files/, and a keep-alive connection."""
 
     APP_ARGS = ()
+    HOST = "+"
 
     def setUp(self):
         super().setUp()
@@ -66,7 +67,7 @@ class FilesTestCase(ServiceTestCase):
         os.symlink("..", os.path.join(self.root, "sub", "up"))
         os.symlink("hello.txt", os.path.join(self.root, "link_in"))
         os.mkfifo(os.path.join(self.root, "fifo"))
-        self.prefix = f"http://+:{self.port}/files/"
+        self.prefix = f"http://{self.HOST}:{self.port}/files/"
         self.app = self.start_app([binary("HTTPAPI_FILES"), "--url", self.prefix,
                                    "--root", self.root] + list(self.APP_ARGS), "files")
         self.c = self.conn(self.port)
@@ -350,6 +351,7 @@ class Cache(FilesTestCase):
         write(path, b"changed in place")
         took = self.wait_body("/files/hello.txt", b"changed in place")
         self.assertLess(took, 1.0)
+        sys.stderr.write(f"\n  a change was served after {took * 1000:.1f} ms\n")
         self.get("/files/hello.txt")
         # Replaced by rename, the way editors and deploy tools write.
         write(path + ".tmp", b"replaced by rename")
@@ -384,6 +386,21 @@ class Cache(FilesTestCase):
         self.get(path)
         write(os.path.join(self.root, "with space", "a b.txt"), b"respaced\n")
         self.wait_body(path, b"respaced\n")
+
+
+class IpAddressPrefix(FilesTestCase):
+    """A prefix with an IP address also routes requests naming the host otherwise; their
+    answers are cached under that name, where the prefix's flushes would not reach them."""
+    HOST = "127.0.0.1"
+
+    def test_only_answers_a_flush_can_reach_are_cached(self):
+        for _ in range(2):
+            r = self.c.request("GET", "/files/hello.txt", host=f"localhost:{self.port}")
+            self.assertEqual(r.body, HELLO)
+            self.get("/files/sub/page.html")
+        self.assertEqual(list(self.cached()), [self.url("/files/sub/page.html")])
+        write(os.path.join(self.root, "sub", "page.html"), b"new page")
+        self.wait_body("/files/sub/page.html", b"new page")
 
 
 class TimeToLive(FilesTestCase):
