@@ -1,5 +1,7 @@
 #include "daemon/output_queue.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
@@ -12,6 +14,10 @@ namespace {
 // Memory already written is dropped once it is this large and more than half the buffer,
 // so a long response does not grow the buffer without bound.
 constexpr std::size_t kCompactAt = 256 * 1024;
+
+void set_cork(int socket, int on) {
+  ::setsockopt(socket, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
 
 }  // namespace
 
@@ -27,6 +33,19 @@ std::uint64_t OutputQueue::next_piece() const noexcept {
 }
 
 ssize_t OutputQueue::write_some(int socket, std::size_t max) {
+  if (!corked_ && !files_.empty()) {
+    set_cork(socket, 1);
+    corked_ = true;
+  }
+  const ssize_t n = write_piece(socket, max);
+  if (corked_ && empty()) {
+    set_cork(socket, 0);  // sends the last, partial segment now
+    corked_ = false;
+  }
+  return n;
+}
+
+ssize_t OutputQueue::write_piece(int socket, std::size_t max) {
   const std::size_t length = static_cast<std::size_t>(std::min<std::uint64_t>(next_piece(), max));
   if (length == 0) return 0;
   if (!files_.empty() && sent_ == files_.front().position) {
