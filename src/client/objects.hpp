@@ -5,8 +5,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
-#include <map>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
