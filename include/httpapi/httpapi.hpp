@@ -81,6 +81,21 @@ class Handle {
 };
 }  // namespace detail
 
+// Body chunks for Request::respond_chunks.
+namespace chunks {
+inline httpapi_data_chunk memory(std::string_view bytes) {
+  return {HTTPAPI_CHUNK_MEMORY, bytes.data(), -1, nullptr, 0, bytes.size()};
+}
+inline httpapi_data_chunk file(int fd, std::uint64_t offset = 0,
+                               std::uint64_t length = HTTPAPI_TO_EOF) {
+  return {HTTPAPI_CHUNK_FILE, nullptr, fd, nullptr, offset, length};
+}
+inline httpapi_data_chunk fragment(const char* name, std::uint64_t offset = 0,
+                                   std::uint64_t length = HTTPAPI_TO_EOF) {
+  return {HTTPAPI_CHUNK_FRAGMENT, nullptr, -1, name, offset, length};
+}
+}  // namespace chunks
+
 class Queue {
  public:
   // Anonymous queue when `name` is empty.
@@ -106,6 +121,11 @@ class Queue {
   }
   // Ends the queue for every handle (creator only): see httpapi_queue_shutdown.
   httpapi_error shutdown() { return httpapi_queue_shutdown(h_.get()); }
+  // The fragment cache (docs/cache.md): store bytes under a URL-shaped name of this queue.
+  httpapi_error add_fragment(const std::string& name, std::string_view bytes,
+                             const httpapi_cache_policy* policy = nullptr) {
+    return httpapi_add_fragment(h_.get(), name.c_str(), bytes.data(), bytes.size(), policy);
+  }
 
  private:
   explicit Queue(httpapi_queue* q) : h_(q) {}
@@ -225,6 +245,21 @@ class Request {
                                   std::uint32_t flags = 0) {
     return start(status, std::span<const Header>(headers.begin(), headers.size()), body, flags,
                  &policy);
+  }
+  // A complete response whose body is `chunks` (memory, file descriptors, fragments; see
+  // httpapi_send_response_chunks). E.g. a file: chunks::file(fd) with PROCESS_RANGES.
+  httpapi_error respond_chunks(std::uint16_t status, std::initializer_list<Header> headers,
+                               std::span<const httpapi_data_chunk> chunks,
+                               std::uint32_t flags = 0,
+                               const httpapi_cache_policy* policy = nullptr) {
+    const std::vector<httpapi_header> c_headers =
+        to_c(std::span<const Header>(headers.begin(), headers.size()));
+    httpapi_response response{};
+    response.status = status;
+    response.headers = c_headers.data();
+    response.header_count = c_headers.size();
+    return httpapi_send_response_chunks(h_.get(), &response, chunks.data(), chunks.size(),
+                                        flags, policy);
   }
   // Streams: begin() then any number of write(), then end().
   httpapi_error begin(std::uint16_t status, std::initializer_list<Header> headers) {

@@ -3,9 +3,10 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <map>
 #include <cstdint>
+#include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -21,6 +22,16 @@ namespace httpapi::client {
 
 // Records the service's explanation of a failed call for httpapi_error_detail().
 void set_error_detail(std::string_view detail);
+
+// The value of an enum field a C caller filled in. It may hold any int, which C++ may not
+// load as the enum type (UBSan's -fsanitize=enum), so it is read as the int it is.
+template <typename Enum>
+int raw_enum(const Enum& field) {
+  static_assert(sizeof(Enum) == sizeof(int));
+  int value;
+  std::memcpy(&value, &field, sizeof value);
+  return value;
+}
 
 struct QueueCore;
 

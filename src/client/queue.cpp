@@ -614,8 +614,9 @@ extern "C" httpapi_error httpapi_add_fragment(httpapi_queue* queue, const char* 
                                               const httpapi_cache_policy* policy) {
   const httpapi_cache_policy kept =
       policy ? *policy : httpapi_cache_policy{HTTPAPI_CACHE_USER_INVALIDATES, 0};
-  if (!queue || !name || (length && !data) || kept.kind == HTTPAPI_CACHE_NONE ||
-      kept.kind > HTTPAPI_CACHE_TIME_TO_LIVE) {
+  const int kind = httpapi::client::raw_enum(kept.kind);
+  if (!queue || !name || (length && !data) || kind <= HTTPAPI_CACHE_NONE ||
+      kind > HTTPAPI_CACHE_TIME_TO_LIVE) {
     return HTTPAPI_ERROR_INVALID_PARAMETER;
   }
   QueueCore& core = *queue->core;

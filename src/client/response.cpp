@@ -162,7 +162,7 @@ struct ChunkBody {
 };
 
 httpapi_error resolve_chunk(httpapi_data_chunk chunk, ChunkBody& body, std::size_t& files) {
-  switch (chunk.kind) {
+  switch (httpapi::client::raw_enum(chunk.kind)) {
     case HTTPAPI_CHUNK_MEMORY:
       if (chunk.length && !chunk.data) return HTTPAPI_ERROR_INVALID_PARAMETER;
       body.memory_bytes += chunk.length;
@@ -318,7 +318,10 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
                                                          const httpapi_cache_policy* cache) {
   if (!request || !response || (flags & ~kResponseFlags)) return HTTPAPI_ERROR_INVALID_PARAMETER;
   const httpapi_cache_policy policy = cache ? *cache : httpapi_cache_policy{};
-  if (policy.kind > HTTPAPI_CACHE_TIME_TO_LIVE) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  const int kind = httpapi::client::raw_enum(policy.kind);
+  if (kind < HTTPAPI_CACHE_NONE || kind > HTTPAPI_CACHE_TIME_TO_LIVE) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
   if (flags & HTTPAPI_SEND_FLAG_PROCESS_RANGES) {
     return httpapi_send_response_chunks(request, response, nullptr, 0, flags, cache);
   }
@@ -414,7 +417,10 @@ extern "C" httpapi_error httpapi_send_response_chunks(httpapi_request* request,
     return HTTPAPI_ERROR_INVALID_PARAMETER;
   }
   const httpapi_cache_policy policy = cache ? *cache : httpapi_cache_policy{};
-  if (policy.kind > HTTPAPI_CACHE_TIME_TO_LIVE) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  const int kind = httpapi::client::raw_enum(policy.kind);
+  if (kind < HTTPAPI_CACHE_NONE || kind > HTTPAPI_CACHE_TIME_TO_LIVE) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
   Head head;
   ChunkBody body;
   if (httpapi_error e = check_head(*response, head); e != HTTPAPI_OK) return e;

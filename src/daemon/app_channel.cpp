@@ -55,8 +55,9 @@ void AppChannel::on_readable() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    const bool broken = n < 0 && errno == EPROTO;
     process_input();  // whatever arrived before the close still counts
-    if (!closing_) close({});
+    if (!closing_) close(broken ? "descriptors the protocol does not allow" : "");
     return;
   }
   process_input();
@@ -86,7 +87,10 @@ ssize_t AppChannel::receive(char* buffer, std::size_t size) {
       descriptors_.emplace_back(fd);
     }
   }
-  if (message.msg_flags & MSG_CTRUNC) {
+  // Descriptors are claimed by the frames read with them; a peer that sends them without
+  // frames would otherwise fill httpapid's descriptor table.
+  constexpr std::size_t kMaxUnclaimed = 4 * kMaxDescriptors;
+  if ((message.msg_flags & MSG_CTRUNC) || descriptors_.size() > kMaxUnclaimed) {
     errno = EPROTO;
     return -1;
   }

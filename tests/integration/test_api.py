@@ -130,6 +130,64 @@ class ControlSocketAbuseTest(ServiceTestCase):
         self.wait_logged("not valid on a")
         self.assert_serving()
 
+    def file_chunk_send(self, offset=0, length=1):
+        """A send_body whose body is a chunk list with one file chunk (docs/protocol.md)."""
+        chunk_list = struct.pack("<QBQQ", 0, 1, offset, length)
+        fixed = struct.pack("<III", 0x80000000, 0, len(chunk_list))
+        return frame(24, 123, fixed, chunk_list)
+
+    def queue_peer(self):
+        s = self.peer()
+        s.sendall(hello(2))
+        s.recv(64)
+        return s
+
+    def test_file_chunk_without_its_descriptor(self):
+        s = self.queue_peer()
+        s.sendall(self.file_chunk_send())
+        self.assert_disconnected(s)
+        self.wait_logged("file chunks without their descriptors")
+        self.assert_serving()
+
+    def test_file_chunk_that_is_not_a_regular_file(self):
+        s = self.queue_peer()
+        r, w = os.pipe()
+        try:
+            socket.send_fds(s, [self.file_chunk_send()], [r])
+        finally:
+            os.close(r)
+            os.close(w)
+        self.assert_disconnected(s)
+        self.wait_logged("file chunk: not a regular file")
+        self.assert_serving()
+
+    def test_file_chunk_past_the_end_of_its_file(self):
+        s = self.queue_peer()
+        with open(os.path.join(self.tmp, "small"), "wb+") as f:
+            f.write(b"12345")
+            f.flush()
+            socket.send_fds(s, [self.file_chunk_send(3, 5)], [f.fileno()])
+        self.assert_disconnected(s)
+        self.wait_logged("file chunk: range past the end of the file")
+        self.assert_serving()
+
+    def test_descriptors_without_frames(self):
+        s = self.queue_peer()
+        fd = os.open("/dev/null", os.O_RDONLY)
+        try:
+            for _ in range(8):  # 8 x 253 descriptors, one byte of a frame each
+                socket.send_fds(s, [b"\x00"], [fd] * 253)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # dropped before the last ones went
+        finally:
+            os.close(fd)
+        self.assert_disconnected(s)
+        self.wait_logged("descriptors the protocol does not allow")
+        self.assert_serving()
+        # None of them stayed open in httpapid.
+        wait_until(lambda: len(os.listdir(f"/proc/{self.service.pid}/fd")) < 100, 5,
+                   what="httpapid closed the descriptors")
+
     def test_peer_that_never_finishes_its_hello(self):
         s = self.peer()
         s.sendall(hello(1)[:10])  # stuck inside the first frame

@@ -138,6 +138,25 @@ class Chunks(ServiceTestCase):
             self.get("/mixed")  # fragment missing: answered 500 NOT_FOUND by the app
         self.assertEqual(self.service_descriptors(), before)
 
+    def test_pipelined_file_responses_stay_in_order(self):
+        self.conn.send(b"".join(b"GET /c/file-range/%d/%d HTTP/1.1\r\nHost: x\r\n\r\n" % (i, i + 1)
+                                for i in range(5)))
+        for i in range(5):
+            self.assertEqual(self.conn.read_response().body, self.data[i:2 * i + 1])
+
+    def test_a_client_that_leaves_mid_file_frees_the_descriptor(self):
+        self.get("/file-range/0/10")
+        before = self.service_descriptors()
+        for _ in range(5):
+            s = socket.create_connection(("127.0.0.1", self.port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /c/big HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.recv(4096)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()  # a reset in the middle of 64 MiB
+        wait_until(lambda: self.service_descriptors() == before, 5,
+                   what="httpapid closed the connections and their files")
+
     def test_a_file_that_shrinks_while_sent_ends_the_connection(self):
         s = socket.create_connection(("127.0.0.1", self.port))
         self.addCleanup(s.close)

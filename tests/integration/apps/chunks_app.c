@@ -70,7 +70,10 @@ static void send_chunks(httpapi_request *request, const httpapi_data_chunk *chun
 static void errors(httpapi_request *request, int fd) {
   char report[512];
   int pipe_fds[2];
-  if (pipe(pipe_fds)) { text(request, 500, "pipe"); return; }
+  if (pipe(pipe_fds)) {
+    text(request, 500, "pipe");
+    return;
+  }
   httpapi_response head = {200, NULL, NULL, 0, NULL, 0};
   const httpapi_data_chunk piped = file(pipe_fds[0], 0, 1);
   const httpapi_data_chunk past = file(fd, 0, 1u << 30);
@@ -108,18 +111,23 @@ static void add(httpapi_request *request, const char *name, size_t size) {
 static void read_back(httpapi_request *request, const char *rest, size_t capacity) {
   char name[256], full[512], buffer[4096];
   unsigned long long offset = 0, length = HTTPAPI_TO_EOF;
-  if (sscanf(rest, "%255[^/]/%llu/%llu", name, &offset, &length) < 1) { text(request, 400, "?"); return; }
+  if (sscanf(rest, "%255[^/]/%llu/%llu", name, &offset, &length) < 1) {
+    text(request, 400, "?");
+    return;
+  }
   fragment_name(full, sizeof full, name);
   size_t copied = 0;
   const httpapi_error e = httpapi_read_fragment(the_queue, full, offset, length, buffer,
                                                 capacity ? capacity : sizeof buffer, &copied);
   if (e == HTTPAPI_ERROR_MORE_DATA) {
     snprintf(buffer, sizeof buffer, "MORE_DATA %zu", copied);
-    { text(request, 200, buffer); return; }
+    text(request, 200, buffer);
+  } else if (e) {
+    text(request, 404, httpapi_error_name(e));
+  } else {
+    httpapi_response response = {200, NULL, NULL, 0, buffer, copied};
+    httpapi_send_response(request, &response, 0);
   }
-  if (e) { text(request, 404, httpapi_error_name(e)); return; }
-  httpapi_response response = {200, NULL, NULL, 0, buffer, copied};
-  httpapi_send_response(request, &response, 0);
 }
 
 static void send_fragment(httpapi_request *request, const char *name) {
@@ -128,8 +136,11 @@ static void send_fragment(httpapi_request *request, const char *name) {
   const httpapi_data_chunk chunks[] = {memory("["), fragment(full), memory("]")};
   httpapi_response response = {200, NULL, NULL, 0, NULL, 0};
   const httpapi_error e = httpapi_send_response_chunks(request, &response, chunks, 3, 0, NULL);
-  if (e == HTTPAPI_ERROR_NOT_FOUND) { text(request, 200, "fallback"); return; }
-  if (e) text(request, 500, httpapi_error_name(e));
+  if (e == HTTPAPI_ERROR_NOT_FOUND) {
+    text(request, 200, "fallback");
+  } else if (e) {
+    text(request, 500, httpapi_error_name(e));
+  }
 }
 
 static void flush(httpapi_request *request, const char *name) {
@@ -143,7 +154,10 @@ static void flush(httpapi_request *request, const char *name) {
 
 static void answer(httpapi_request *request, const char *p) {
   const int fd = open(the_file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) { text(request, 500, "cannot open FILE"); return; }
+  if (fd < 0) {
+    text(request, 500, "cannot open FILE");
+    return;
+  }
   const char *rest;
   const httpapi_header typed[] = {HEADER("Content-Type", "application/octet-stream"),
                                   HEADER("ETag", "\"f1\"")};

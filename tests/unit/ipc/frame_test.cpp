@@ -306,3 +306,31 @@ TEST(Messages, QueueShutdownAndDecline) {
   ASSERT_TRUE(ipc::decode(f, decline));
   EXPECT_EQ(decline.request, 9u);
 }
+
+TEST(Messages, FragmentCalls) {
+  std::string out;
+  ipc::encode(out, ipc::AddFragment{3, 2, 30, "http://+:80/a/f", "bytes"});  // 2: time to live
+  ipc::encode(out, ipc::ReadFragment{4, 2, UINT64_MAX, "http://+:80/a/f"});
+  std::string_view rest = out;
+  ipc::Frame f;
+  std::size_t consumed = 0;
+  ASSERT_EQ(ipc::next_frame(rest, f, consumed), ipc::FrameStatus::complete);
+  EXPECT_EQ(f.type, 33);
+  ipc::AddFragment add;
+  ASSERT_TRUE(ipc::decode(f, add));
+  EXPECT_EQ(add.call, 3u);
+  EXPECT_EQ(add.cache_kind, 2);
+  EXPECT_EQ(add.cache_seconds, 30u);
+  EXPECT_EQ(add.name, "http://+:80/a/f");
+  EXPECT_EQ(add.data, "bytes");
+  ipc::ReadFragment wrong_type;
+  EXPECT_FALSE(ipc::decode(f, wrong_type));
+  rest.remove_prefix(consumed);
+  ASSERT_EQ(ipc::next_frame(rest, f, consumed), ipc::FrameStatus::complete);
+  ipc::ReadFragment read;
+  ASSERT_TRUE(ipc::decode(f, read));
+  EXPECT_EQ(read.call, 4u);
+  EXPECT_EQ(read.offset, 2u);
+  EXPECT_EQ(read.length, UINT64_MAX);
+  EXPECT_EQ(read.name, "http://+:80/a/f");
+}
