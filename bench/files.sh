@@ -164,9 +164,9 @@ NGINX_CMD=(nginx -p "$WORK/nginx/" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/e
 NGINX_PID=$!
 STARTED+=("$NGINX_PID")
 wait_for 10 "nginx" curl -fsS -o /dev/null "http://127.0.0.1:$PORT_NGINX/13B.bin"
-workers=$(cat "/proc/$NGINX_PID/task/$NGINX_PID/children")
-[[ -n $workers ]] || die "nginx has no worker process"
-PIDS[nginx]="$NGINX_PID,$(echo $workers | tr ' ' ',')"
+read -r -a workers <"/proc/$NGINX_PID/task/$NGINX_PID/children" || true  # no final newline
+[[ ${#workers[@]} -gt 0 ]] || die "nginx has no worker process"
+PIDS[nginx]=$(IFS=,; echo "$NGINX_PID,${workers[*]}")
 
 if [[ $HTTPAPI == 1 ]]; then
   export HTTPAPI_CONTROL=$WORK/state/control.sock
@@ -236,6 +236,7 @@ for round in $(seq "$ROUNDS"); do
         wait_s=$(( BUDGET_END - SECONDS < QUIET_WAIT ? BUDGET_END - SECONDS : QUIET_WAIT ))
         $STATS wait-quiet "$wait_s" 10 >/dev/null || log "other work keeps the CPUs busy; measuring anyway"
       fi
+      # shellcheck disable=SC2091  # runs the command line wrk_command prints
       $(wrk_command "$server" "$size" "$WARMUP") >/dev/null
       echo "=== round $round, $server, ${LABEL[$size]}" >&2
       rc=0
