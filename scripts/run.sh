@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: installs what is needed, builds (release), starts httpapid on a fresh state
-# directory and three example applications sharing one port, prints the URLs to try, and
+# directory and six example applications sharing one port, prints the URLs to try, and
 # runs until Ctrl-C (or SIGTERM), then stops what it started.
 # Usage: scripts/run.sh [PORT]   (default 8080)
 set -euo pipefail
@@ -10,7 +10,7 @@ port=${1:-8080}
 bash scripts/install-deps.sh
 build_log=$(mktemp /tmp/httpapi-build.XXXXXX.log)
 if ! bash scripts/build.sh release httpapid httpcfg httpapi-echo httpapi-hello httpapi-counter \
-     httpapi-websocket-echo \
+     httpapi-websocket-echo httpapi-files \
      > "$build_log" 2>&1; then
   tail -30 "$build_log" >&2
   echo "run.sh: the build failed; full log in $build_log" >&2
@@ -47,10 +47,11 @@ start_app hello "$bin/examples/httpapi-hello" "http://+:$port/hello/"
 start_app counter "$bin/examples/httpapi-counter" "http://+:$port/count/"
 start_app cached "$bin/examples/httpapi-hello" "http://+:$port/cached/" 60
 start_app websocket "$bin/examples/httpapi-websocket-echo" "http://+:$port/ws/"
+start_app files "$bin/examples/httpapi-files" --url "http://+:$port/docs/" --root docs
 
 cat <<TEXT
 
-httpapid is running (state directory $state); five applications share port $port:
+httpapid is running (state directory $state); six applications share port $port:
   curl -i http://127.0.0.1:$port/hello/            # hello.c: "Hello, World!"
   curl -s http://127.0.0.1:$port/echo/a?b=c        # httpapi-echo: the request as JSON
   curl -s -d 'some body' http://127.0.0.1:$port/echo/post
@@ -59,6 +60,8 @@ httpapid is running (state directory $state); five applications share port $port
                                                    # first, httpapid answers from its cache
   $bin/tools/httpcfg/httpcfg --state-dir $state show cachestate
   /usr/bin/python3 -m websockets ws://127.0.0.1:$port/ws/   # httpapi-websocket-echo
+  curl -i http://127.0.0.1:$port/docs/files.md     # httpapi-files serving docs/ (sendfile,
+  curl -i -r 0-99 http://127.0.0.1:$port/docs/files.md   # ranges, ETag/304, the cache)
   curl -i http://127.0.0.1:$port/nothing/          # no prefix matches: 404 from the service
   cat $state/logs/httperr1.log                     # what the service rejected itself
   $bin/tools/httpcfg/httpcfg --state-dir $state show servicestate   # who serves what
