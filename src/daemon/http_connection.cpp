@@ -685,7 +685,9 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
   } else if (final_piece) {
     framing_ = ResponseFraming::length;
     declared_length_ = body_size;
-    if (!head_only_ || body_size > 0) {
+    // A HEAD answered without body bytes gets no length (the application may just not have
+    // sent the body), unless it gave the body as chunks: then their size is the length.
+    if (!head_only_ || body_size > 0 || (flags & ipc::kBodyIsChunkList)) {
       char digits[24];
       const auto end = std::to_chars(digits, digits + sizeof digits, body_size).ptr;
       head.append("Content-Length: ").append(digits, end).append("\r\n");

@@ -91,6 +91,9 @@ class Chunks(ServiceTestCase):
         self.assertEqual(r.header("Content-Length"), str(FILE_SIZE))
         self.assertEqual(r.body, b"")
         self.assertEqual(self.get("/file-range/0/3").body, self.data[:3])  # still in step
+        self.conn.send(b"HEAD /c/file-range/0/0 HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = self.conn.read_response(head_request=True)
+        self.assertEqual(r.header("Content-Length"), "0")  # an empty file, given as a chunk
 
     def test_sixty_four_file_chunks(self):
         self.assertEqual(self.get("/many").body, self.data[:64])
