@@ -118,6 +118,8 @@ class Service {
   void on_add_fragment(AppChannel& channel, const ipc::Frame& frame);
   void on_read_fragment(AppChannel& channel, const ipc::Frame& frame);
   bool queue_covers(std::uint64_t queue_id, const route::UrlPrefix& url) const;
+  bool parse_or_refuse(AppChannel& channel, std::uint64_t call, std::string_view text,
+                       route::UrlPrefix& url);
   struct ChunkCheck {
     enum Status { ok, refused, broken } status = ok;
     std::string why;

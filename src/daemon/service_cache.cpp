@@ -51,6 +51,15 @@ std::string unusable_file(int fd, const ipc::BodyChunk& chunk) {
 
 }  // namespace
 
+// Parses a cache URL of a call, or answers the call INVALID_PARAMETER with the reason.
+bool Service::parse_or_refuse(AppChannel& channel, std::uint64_t call, std::string_view text,
+                              route::UrlPrefix& url) {
+  const route::PrefixError e = parse_cache_url(text, url);
+  if (e == route::PrefixError::none) return true;
+  reply(channel, call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, route::describe(e));
+  return false;
+}
+
 bool Service::queue_covers(std::uint64_t queue_id, const route::UrlPrefix& url) const {
   return queue_id != 0 && std::any_of(groups_.begin(), groups_.end(), [&](const auto& item) {
     const Group& group = item.second;
@@ -74,10 +83,7 @@ void Service::on_flush_cache(AppChannel& channel, const ipc::Frame& frame) {
   ipc::FlushCache call;
   if (!ipc::decode(frame, call)) return channel.close("malformed flush_cache");
   route::UrlPrefix prefix;
-  if (const route::PrefixError e = parse_cache_url(call.prefix, prefix);
-      e != route::PrefixError::none) {
-    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, route::describe(e));
-  }
+  if (!parse_or_refuse(channel, call.call, call.prefix, prefix)) return;
   if (!queue_covers(channel.queue_id, prefix)) {
     return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
                  "no URL registered for this queue covers the prefix");
@@ -98,10 +104,7 @@ void Service::on_add_fragment(AppChannel& channel, const ipc::Frame& frame) {
                  "a fragment needs USER_INVALIDATES or a time to live of at least 1 second");
   }
   route::UrlPrefix url;
-  if (const route::PrefixError e = parse_cache_url(call.name, url);
-      e != route::PrefixError::none) {
-    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, route::describe(e));
-  }
+  if (!parse_or_refuse(channel, call.call, call.name, url)) return;
   if (!queue_covers(channel.queue_id, url)) {
     return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
                  "no URL registered for this queue covers the fragment's name");
@@ -136,10 +139,7 @@ void Service::on_read_fragment(AppChannel& channel, const ipc::Frame& frame) {
   ipc::ReadFragment call;
   if (!ipc::decode(frame, call)) return channel.close("malformed read_fragment");
   route::UrlPrefix url;
-  if (const route::PrefixError e = parse_cache_url(call.name, url);
-      e != route::PrefixError::none) {
-    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, route::describe(e));
-  }
+  if (!parse_or_refuse(channel, call.call, call.name, url)) return;
   const auto fragment = fragments_.find(fragment_key(url), channel.queue_id, monotonic_seconds());
   if (!fragment) {
     return reply(channel, call.call, HTTPAPI_ERROR_NOT_FOUND, 0, "no such fragment of this queue");
