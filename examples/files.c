@@ -64,7 +64,6 @@ static struct {
   int root_fd;            /* O_PATH descriptor of --root: every open is relative to it */
   char root_real[PATH_MAX];  /* its absolute path, to tell whether a symlink was followed */
   const char *prefix;     /* the registered URL, e.g. http://+:8080/files/ */
-  httpapi_bytes host;     /* "+" */
   size_t path_length;     /* "/files/" */
   enum cache_mode cache;
   unsigned ttl;
@@ -164,17 +163,6 @@ static uint16_t relative_path(httpapi_bytes path, char *rel, size_t capacity) {
   memcpy(rel, p, n);
   rel[n] = '\0';
   return 0;
-}
-
-/* Whether a flush can reach the answer to this request. Cached answers are kept under the
- * request's host name: flushes with a wildcard prefix reach every host, others only their
- * own, and a prefix with an IP address also routes requests that name the host otherwise
- * (Host: localhost), whose answers its flushes would not find. */
-static int host_flushable(const httpapi_request_info *info) {
-  const httpapi_bytes host = config.host;
-  return (host.length == 1 && (host.data[0] == '+' || host.data[0] == '*')) ||
-         (host.length == info->url.host.length &&
-          strncasecmp(host.data, info->url.host.data, host.length) == 0);
 }
 
 /* Whether `fd` is the file at root/rel itself, reached without a symbolic link. */
@@ -515,7 +503,7 @@ static void serve(httpapi_request *request) {
    * answer, or keeps httpapid from storing it if it is still on its way (docs/cache.md). */
   int cacheable = get && config.cache != CACHE_OFF;
   if (cacheable && config.cache == CACHE_BY_INOTIFY) {
-    cacheable = host_flushable(info) && watch_directories(rel, dir_length) == 0;
+    cacheable = watch_directories(rel, dir_length) == 0;
   }
   /* O_NONBLOCK: a FIFO placed in the tree must not hold this thread in open(); it is
    * refused below as not a regular file. */
@@ -590,9 +578,6 @@ int main(int argc, char **argv) {
   const char *path = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
   if (!root || !path || path[strlen(path) - 1] != '/') return usage();
   config.path_length = strlen(path);
-  const char *port = memrchr(scheme_end + 3, ':', (size_t)(path - scheme_end - 3));
-  config.host.data = scheme_end + 3;
-  config.host.length = (size_t)((port ? port : path) - config.host.data);
 
   config.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   char proc[32];

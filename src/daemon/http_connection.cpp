@@ -831,7 +831,9 @@ void HttpConnection::store_in_cache(std::uint16_t cache_kind, std::uint32_t cach
                                  body};
   auto entry = make_cache_entry(candidate, url, host_port.substr(0, colon), local_port_,
                                 url.substr(path), monotonic_seconds());
-  if (entry) worker_.service().cache().insert(std::move(entry), cache_generation_);
+  if (!entry) return;
+  entry->local_ip = local_ip_;
+  worker_.service().cache().insert(std::move(entry), cache_generation_);
 }
 
 // The last chunk, then the trailer section (checked by valid_fields) and the blank line.

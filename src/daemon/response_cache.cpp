@@ -66,7 +66,7 @@ std::size_t ResponseCache::flush(std::string_view host, std::uint16_t port,
   const std::size_t before = entries_.size();
   std::erase_if(entries_, [&](const auto& item) {
     const CachedResponse& e = *item.second;
-    const bool gone = e.port == port && (any_host || e.host == host) &&
+    const bool gone = e.port == port && (any_host || e.host == host || e.local_ip == host) &&
                       path_under(e.path, path, recursive);
     if (gone) total_bytes_ -= e.size();
     return gone;

@@ -24,6 +24,7 @@ namespace httpapi::daemon {
 struct CachedResponse {
   std::string url;      // the cooked URL, the key: http://host:port/path
   std::string host;     // for flushes by prefix
+  std::string local_ip;  // the address it arrived on: a flush naming an IP literal matches it
   std::uint16_t port = 0;
   std::string path;
   std::uint16_t status = 0;
@@ -59,7 +60,9 @@ class ResponseCache {
   bool insert(std::shared_ptr<CachedResponse> entry, std::uint64_t generation);
 
   // Removes entries whose URL is under `host:port/path` (`recursive`) or is exactly it;
-  // host "+" or "*" matches every host. Returns how many went.
+  // host "+" or "*" matches every host, and an IP literal also the entries of requests that
+  // arrived on that address under another host name (they were routed by it). Returns how
+  // many went.
   std::size_t flush(std::string_view host, std::uint16_t port, std::string_view path,
                     bool recursive);
   void clear();

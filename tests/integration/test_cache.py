@@ -190,6 +190,15 @@ class ApiCache(CacheTestCase):
         self.assertEqual(self.body("/r/cached/a"), "answer 6")
         self.assertEqual(self.body("/r/cached/b"), "answer 7")
 
+    def test_flush_by_address_reaches_entries_under_other_host_names(self):
+        # The queue's prefix names 127.0.0.1: a request naming "localhost" that arrives on that
+        # address is routed by it (HTTP.sys's IP_ROUTED) and cached under "localhost".
+        other = f"localhost:{self.port}"
+        self.assertEqual(self.conn.request("GET", "/r/cached/a", host=other).body, b"answer 1")
+        self.assertEqual(self.conn.request("GET", "/r/cached/a", host=other).body, b"answer 1")
+        self.assertEqual(self.body("/r/flush-exact/cached/a"), "removed 1")
+        self.assertEqual(self.conn.request("GET", "/r/cached/a", host=other).body, b"answer 3")
+
     def test_flush_outside_the_queues_urls_is_refused(self):
         self.assertEqual(self.body("/r/cached/a"), "answer 1")
         self.assertEqual(self.body("/r/flush-parent"), "HTTPAPI_ERROR_ACCESS_DENIED")
