@@ -12,6 +12,18 @@ ECHO=$BUILD_DIR/examples/httpapi-echo
 STARTED=()
 
 log() { printf '[%s] %s\n' "$NAME" "$*" >&2; }
+
+# common_option ARG: the options every script takes (--record, --no-build, --keep, --help);
+# an unknown one ends the script. Called from the script's own option loop.
+common_option() {
+  case "$1" in
+    --record) RECORD=1 ;;
+    --no-build) BUILD=0 ;;
+    --keep) KEEP=1 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "$(basename "$0"): unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+}
 die() { printf '[%s] error: %s\n' "$NAME" "$*" >&2; exit 1; }
 
 # release_build BUILD TARGET...: with BUILD=1 (or a target missing) builds the targets in

@@ -30,6 +30,10 @@ IO_THREADS=
 RECORD=0
 BUILD=1
 KEEP=0
+NAME=fault-load
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --connections) CONNECTIONS=$2; shift ;;
@@ -37,18 +41,11 @@ while [[ $# -gt 0 ]]; do
     --kill-every) KILL_EVERY=$2; shift ;;
     --timeout) TIMEOUT=$2; shift ;;
     --io-threads) IO_THREADS=$2; shift ;;
-    --record) RECORD=1 ;;
-    --no-build) BUILD=0 ;;
-    --keep) KEEP=1 ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) echo "fault_load.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    *) common_option "$1" ;;
   esac
   shift
 done
 
-NAME=fault-load
-# shellcheck source=bench/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 command -v cc >/dev/null || die "cc is not installed"
 
 # Every connection is a descriptor in the client and in httpapid.

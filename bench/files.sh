@@ -43,6 +43,10 @@ KEEP=0
 WARMUP=${WARMUP:-2}
 QUIET_WAIT=${QUIET_WAIT:-10}
 QUIET_BUDGET=${QUIET_BUDGET:-200}
+NAME=files
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift ;;
@@ -52,18 +56,11 @@ while [[ $# -gt 0 ]]; do
     --big-connections) BIG_CONNECTIONS=$2; shift ;;
     --servers) SERVERS=$2; shift ;;
     --open-file-cache) OPEN_FILE_CACHE="max=1000 inactive=60s" ;;
-    --record) RECORD=1 ;;
-    --no-build) BUILD=0 ;;
-    --keep) KEEP=1 ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) echo "files.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    *) common_option "$1" ;;
   esac
   shift
 done
 
-NAME=files
-# shellcheck source=bench/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 FILES=$BUILD_DIR/examples/httpapi-files
 HTTPCFG=$BUILD_DIR/tools/httpcfg/httpcfg
 STATS="python3 $BENCH/stats.py"

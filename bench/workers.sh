@@ -35,6 +35,10 @@ KEEP=0
 WARMUP=${WARMUP:-2}
 QUIET_WAIT=${QUIET_WAIT:-20}
 QUIET_BUDGET=${QUIET_BUDGET:-300}
+NAME=workers
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) DURATION=$2; shift ;;
@@ -42,18 +46,11 @@ while [[ $# -gt 0 ]]; do
     --connections) CONNECTIONS=$2; shift ;;
     --kinds) KINDS=$2; shift ;;
     --receive-window) WINDOW=$2; shift ;;
-    --record) RECORD=1 ;;
-    --no-build) BUILD=0 ;;
-    --keep) KEEP=1 ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) echo "workers.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    *) common_option "$1" ;;
   esac
   shift
 done
 
-NAME=workers
-# shellcheck source=bench/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 command -v wrk >/dev/null || die "wrk is not installed"
 STATS="python3 $BENCH/stats.py"
 
