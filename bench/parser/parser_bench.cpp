@@ -4,7 +4,7 @@
 // request:
 //  - ours: a value-initialised HeadScanner and a declared RequestHead per request (as the
 //    daemon does), header fields into a stack array of 256 slots (HttpConnection's
-//    kMaxFields, src/daemon/http_connection.cpp);
+//    kMaxFields, src/daemon/front/http_connection.cpp);
 //  - http-parser: http_parser_init(HTTP_REQUEST) + http_parser_execute with callbacks that
 //    record what we produce: the method, the URL span, every header name/value span (into a
 //    stack array of the same type and size) and "headers complete".

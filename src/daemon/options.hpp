@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string>
 
-#include "daemon/settings.hpp"
+#include "daemon/policy/settings.hpp"
 
 namespace httpapi::daemon {
 

@@ -20,9 +20,9 @@
 
 #include <fmt/format.h>
 
-#include "daemon/app_channel.hpp"
-#include "daemon/io_worker.hpp"
-#include "daemon/monotonic_clock.hpp"
+#include "daemon/control/app_channel.hpp"
+#include "daemon/loop/io_worker.hpp"
+#include "daemon/loop/monotonic_clock.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
 

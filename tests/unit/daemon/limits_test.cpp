@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "daemon/bandwidth_limit.hpp"
-#include "daemon/group_limits.hpp"
+#include "daemon/policy/bandwidth_limit.hpp"
+#include "daemon/policy/group_limits.hpp"
 #include "httpapi/httpapi.h"
 
 namespace d = httpapi::daemon;

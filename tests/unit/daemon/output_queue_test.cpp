@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <string>
 
-#include "daemon/output_queue.hpp"
+#include "daemon/front/output_queue.hpp"
 
 namespace d = httpapi::daemon;
 

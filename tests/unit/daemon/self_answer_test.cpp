@@ -7,7 +7,7 @@
 #include <string>
 
 #include "daemon/error_log.hpp"
-#include "daemon/self_answer.hpp"
+#include "daemon/front/self_answer.hpp"
 
 namespace d = httpapi::daemon;
 namespace http1 = httpapi::http1;

@@ -1,0 +1,196 @@
+#include "daemon/control/app_channel.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "daemon/loop/event_loop.hpp"
+#include "daemon/service.hpp"
+
+namespace httpapi::daemon {
+
+AppChannel::AppChannel(Service& service, EventLoop& loop, int fd, std::uint64_t id,
+                       PeerIdentity peer)
+    : service_(service), loop_(loop), fd_(fd), id_(id), peer_(peer) {
+  loop_.watch(fd_, EPOLLIN | EPOLLRDHUP, [this](std::uint32_t events) { on_events(events); });
+}
+
+AppChannel::~AppChannel() {
+  loop_.unwatch(fd_);
+  ::close(fd_);
+}
+
+void AppChannel::close(std::string_view why) {
+  if (closing_) return;
+  closing_ = true;
+  if (!why.empty()) {
+    fmt::print(stderr, "httpapid: application pid {} uid {} disconnected: {}\n", peer_.pid,
+               peer_.uid, why);
+  }
+  service_.on_channel_closed(*this);
+}
+
+void AppChannel::on_events(std::uint32_t events) {
+  if (closing_) return;
+  if (events & EPOLLOUT) flush();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable();
+}
+
+void AppChannel::on_readable() {
+  char buffer[64 * 1024];
+  // A bounded read per event: an application writing as fast as we read would otherwise
+  // keep this loop going, and its responses would pile up here before any slow client's
+  // backpressure (pause_reading) could take effect. Epoll calls again for the rest.
+  for (int reads = 0; reads < 4 && pauses_ == 0; ++reads) {
+    const ssize_t n = receive(buffer, sizeof buffer);
+    if (n > 0) {
+      in_.append(buffer, static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) < sizeof buffer) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    const bool broken = n < 0 && errno == EPROTO;
+    process_input();  // whatever arrived before the close still counts
+    if (!closing_) close(broken ? "descriptors the protocol does not allow" : "");
+    return;
+  }
+  process_input();
+  flush();
+}
+
+// A read that also collects the descriptors of file chunks. The control buffer holds the
+// kernel's most per message (SCM_MAX_FD), so none is ever cut off; if one were, the frames
+// and descriptors could no longer be matched and the peer is dropped.
+ssize_t AppChannel::receive(char* buffer, std::size_t size) {
+  constexpr std::size_t kMaxDescriptors = 253;  // SCM_MAX_FD
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxDescriptors)];
+  iovec io{buffer, size};
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      descriptors_.emplace_back(fd);
+    }
+  }
+  // Descriptors are claimed by the frames read with them; a peer that sends them without
+  // frames would otherwise fill httpapid's descriptor table.
+  constexpr std::size_t kMaxUnclaimed = 4 * kMaxDescriptors;
+  if ((message.msg_flags & MSG_CTRUNC) || descriptors_.size() > kMaxUnclaimed) {
+    errno = EPROTO;
+    return -1;
+  }
+  return n;
+}
+
+bool AppChannel::take_descriptors(std::size_t count, std::vector<UniqueFd>& out) {
+  if (descriptors_.size() < count) return false;
+  for (std::size_t i = 0; i < count; ++i) {
+    out.push_back(std::move(descriptors_.front()));
+    descriptors_.pop_front();
+  }
+  return true;
+}
+
+void AppChannel::process_input() {
+  std::size_t at = 0;
+  while (!closing_) {
+    ipc::Frame frame;
+    std::size_t consumed = 0;
+    const auto status = ipc::next_frame(std::string_view(in_).substr(at), frame, consumed);
+    if (status == ipc::FrameStatus::incomplete) break;
+    if (status != ipc::FrameStatus::complete) {
+      close(status == ipc::FrameStatus::oversized ? "oversized message" : "malformed frame");
+      return;
+    }
+    at += consumed;
+    if (!greeted_) {
+      if (!handle_hello(frame)) return;
+      continue;
+    }
+    service_.on_frame(*this, frame);
+  }
+  in_.erase(0, at);
+}
+
+bool AppChannel::handle_hello(const ipc::Frame& frame) {
+  ipc::Hello hello;
+  if (!ipc::decode(frame, hello)) {
+    close("first message is not a valid hello");
+    return false;
+  }
+  ipc::HelloAck ack;
+  ack.peer_id = id_;
+  if (hello.min_version > ipc::kProtocolVersion || hello.max_version < ipc::kProtocolVersion) {
+    ack.status = 12;  // HTTPAPI_ERROR_VERSION_MISMATCH
+    ipc::encode(out_, ack);
+    flush();
+    close(fmt::format("protocol versions {}..{} not supported", hello.min_version,
+                      hello.max_version));
+    return false;
+  }
+  role_ = hello.role;
+  greeted_ = true;
+  ipc::encode(out_, ack);
+  return true;
+}
+
+void AppChannel::flush() {
+  while (out_sent_ < out_.size()) {
+    const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      out_sent_ += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    out_.clear();
+    out_sent_ = 0;
+    if (!closing_) close({});
+    return;
+  }
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+  } else if (out_sent_ > 1024 * 1024) {
+    out_.erase(0, out_sent_);
+    out_sent_ = 0;
+  }
+  if (want_write_ != !out_.empty()) {
+    want_write_ = !out_.empty();
+    update_interest();
+  }
+}
+
+void AppChannel::pause_reading(bool pause) {
+  if (pause) {
+    ++pauses_;
+  } else if (pauses_ > 0) {
+    --pauses_;
+  }
+  update_interest();
+  if (!pause && pauses_ == 0 && !closing_) on_readable();  // what arrived meanwhile
+}
+
+void AppChannel::update_interest() {
+  if (closing_) return;
+  const std::uint32_t read = pauses_ == 0 ? EPOLLIN | EPOLLRDHUP : 0u;
+  loop_.modify(fd_, read | (want_write_ ? EPOLLOUT : 0u));
+}
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,44 @@
+#include "daemon/control/request_queue.hpp"
+
+#include <algorithm>
+
+#include "daemon/control/app_channel.hpp"
+
+namespace httpapi::daemon {
+
+bool RequestQueue::pop(std::uint64_t& request_id) {
+  if (waiting_.empty()) return false;
+  request_id = waiting_.front();
+  waiting_.pop_front();
+  return true;
+}
+
+std::vector<std::uint64_t> RequestQueue::take_all() {
+  std::vector<std::uint64_t> all(waiting_.begin(), waiting_.end());
+  waiting_.clear();
+  return all;
+}
+
+void RequestQueue::remove(std::uint64_t request_id) {
+  auto it = std::find(waiting_.begin(), waiting_.end(), request_id);
+  if (it != waiting_.end()) waiting_.erase(it);
+}
+
+void RequestQueue::attach(AppChannel* channel) { receivers_.push_back(channel); }
+
+void RequestQueue::detach(AppChannel* channel) {
+  std::erase(receivers_, channel);
+}
+
+AppChannel* RequestQueue::next_receiver() {
+  for (std::size_t i = 0; i < receivers_.size(); ++i) {
+    AppChannel* candidate = receivers_[(next_ + i) % receivers_.size()];
+    if (candidate->credits > 0 && !candidate->closing()) {
+      next_ = (next_ + i + 1) % receivers_.size();
+      return candidate;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,57 @@
+// What a connection still has to write to its client, in order: bytes in memory, and ranges
+// of files whose descriptors an application passed (HTTPAPI_CHUNK_FILE), sent with
+// sendfile(2) so their bytes never pass through httpapid's memory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+#include "daemon/loop/unique_fd.hpp"
+
+namespace httpapi::daemon {
+
+class OutputQueue {
+ public:
+  void append(std::string_view bytes) { bytes_.append(bytes); }
+  // Bytes appended here go out after everything queued before (a file's place is kept by
+  // position), so callers may build output in place.
+  std::string& append_buffer() { return bytes_; }
+  void append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t length);
+
+  bool empty() const noexcept { return sent_ == bytes_.size() && files_.empty(); }
+  // Bytes held in memory, not yet written: what backpressure is about.
+  std::size_t buffered() const noexcept { return bytes_.size() - sent_; }
+  std::size_t files() const noexcept { return files_.size(); }
+  // The size of the next piece write_some would write: memory up to the next file, or
+  // what is left of that file.
+  std::uint64_t next_piece() const noexcept;
+
+  // Writes at most `max` bytes of the next piece to `socket` (non-blocking). Returns the
+  // count, or -1 with errno: EAGAIN (the socket is full), ENODATA (a file ended before its
+  // range did: it shrank after the application passed it), or the send/sendfile error.
+  // While a file is queued the socket is corked (TCP_CORK, as nginx's tcp_nopush), so the
+  // head and the file go out in full-sized segments; it is uncorked once all is written.
+  ssize_t write_some(int socket, std::size_t max);
+
+  void clear();
+
+ private:
+  struct FileRange {
+    UniqueFd fd;
+    std::uint64_t offset;
+    std::uint64_t remaining;
+    std::size_t position;  // the file goes out once bytes_ is written up to here
+  };
+  ssize_t write_piece(int socket, std::size_t max);
+  void compact();
+  std::string bytes_;
+  std::size_t sent_ = 0;
+  std::deque<FileRange> files_;
+  bool corked_ = false;
+};
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,202 @@
+#include "daemon/loop/io_worker.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/front/http_connection.hpp"
+#include "daemon/service.hpp"
+#include "daemon/loop/socket_address.hpp"
+#include "ipc/messages.hpp"
+
+namespace httpapi::daemon {
+
+IoWorker::IoWorker(Service& service, unsigned index) : service_(service), loop_(index) {
+  loop_.every_second([this] { tick(); });
+}
+
+IoWorker::~IoWorker() {
+  connections_.clear();
+  for (auto& [port, fds] : listeners_) {
+    for (int fd : fds) ::close(fd);
+  }
+}
+
+// A listener with connections waiting stays readable, and epoll is level-triggered: without
+// a descriptor to accept into, the loop would spin. Connections wait in the backlog instead
+// until a connection closes or the next tick.
+void IoWorker::pause_accepting() {
+  if (accept_paused_) return;
+  accept_paused_ = true;
+  for (auto& [port, fds] : listeners_) {
+    for (int fd : fds) loop_.unwatch(fd);
+  }
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (now.tv_sec < next_exhaustion_report_) return;  // once a minute is enough to be seen
+  next_exhaustion_report_ = now.tv_sec + 60;
+  fmt::print(stderr, "httpapid: out of file descriptors with {} connections on I/O thread {}; "
+                     "new connections wait until one closes (raise the limit: ulimit -n, "
+                     "LimitNOFILE=)\n", connections_.size(), index());
+}
+
+void IoWorker::resume_accepting() {
+  if (!accept_paused_) return;
+  accept_paused_ = false;
+  for (auto& [port, fds] : listeners_) {
+    for (int fd : fds) watch_listener(fd);
+  }
+}
+
+void IoWorker::start_thread() {
+  thread_ = std::thread([this] { loop_.run(); });
+}
+
+void IoWorker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void IoWorker::add_listener(std::uint16_t port, int fd) {
+  if (!accepting_) {
+    ::close(fd);
+    return;
+  }
+  listeners_[port].push_back(fd);
+  if (!accept_paused_) watch_listener(fd);
+}
+
+void IoWorker::watch_listener(int fd) {
+  loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t) { on_accept(fd); });
+}
+
+void IoWorker::remove_listener(std::uint16_t port) {
+  auto it = listeners_.find(port);
+  if (it == listeners_.end()) return;
+  for (int fd : it->second) {
+    loop_.unwatch(fd);
+    ::close(fd);
+  }
+  listeners_.erase(it);
+}
+
+void IoWorker::stop_accepting() {
+  accepting_ = false;
+  while (!listeners_.empty()) remove_listener(listeners_.begin()->first);
+  std::vector<HttpConnection*> all;
+  for (auto& [id, connection] : connections_) all.push_back(connection.get());
+  for (HttpConnection* connection : all) connection->begin_shutdown();
+  if (connections_.empty()) service_.worker_drained();
+}
+
+void IoWorker::on_accept(int listen_fd) {
+  for (int accepted = 0; accepted < 64; ++accepted) {
+    sockaddr_storage remote{};
+    socklen_t length = sizeof remote;
+    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&remote), &length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        pause_accepting();
+      }
+      return;
+    }
+    sockaddr_storage local{};
+    length = sizeof local;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+    const std::uint32_t limit = settings_.max_connections;
+    if (!service_.connections().try_add(limit == 0 ? kUnlimited : limit)) {
+      refuse(fd, local, remote);
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const std::uint64_t id = service_.next_connection_id();
+    connections_[id] = std::make_unique<HttpConnection>(*this, fd, id, local, remote);
+  }
+}
+
+// At the server-wide connection limit a new connection is reset at once, so the client
+// fails fast instead of waiting in the listen backlog (HTTP.sys's Connections_Refused).
+void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote) {
+  const std::string client_ip = ip_text(remote);
+  const std::string server_ip = ip_text(local);
+  ErrorLogEntry entry;
+  entry.client_ip = client_ip;
+  entry.client_port = port_of(remote);
+  entry.server_ip = server_ip;
+  entry.server_port = port_of(local);
+  entry.reason = "Connections_Refused";
+  service_.error_log().write(entry);
+  const linger reset{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  ::close(fd);
+}
+
+void IoWorker::destroy_later(std::uint64_t connection_id) {
+  loop_.defer([this, connection_id] {
+    if (connections_.erase(connection_id)) service_.connections().remove();
+    resume_accepting();
+    if (!accepting_ && connections_.empty()) service_.worker_drained();
+  });
+}
+
+nlohmann::json IoWorker::describe_connections() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [id, c] : connections_) {
+    list.push_back({{"id", id},
+                    {"worker", index()},
+                    {"remote", c->remote_text()},
+                    {"local", c->local_text()},
+                    {"state", c->phase_name()}});
+  }
+  return list;
+}
+
+HttpConnection* IoWorker::find(std::uint64_t connection_id) {
+  auto it = connections_.find(connection_id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void IoWorker::deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
+                                std::uint64_t channel_id, std::string frame,
+                                SendAttachments attachments) {
+  if (HttpConnection* c = find(connection_id)) {
+    c->on_response(request_id, channel_id, std::move(frame), std::move(attachments));
+  }
+}
+
+void IoWorker::read_body(std::uint64_t connection_id, std::uint64_t request_id,
+                         std::uint32_t max) {
+  if (HttpConnection* c = find(connection_id)) {
+    c->on_read_body(request_id, max);
+  } else {
+    service_.body_ready(request_id, {}, {}, ipc::kBodyGone);
+  }
+}
+
+void IoWorker::fail_request(std::uint64_t connection_id, std::uint64_t request_id,
+                            SelfAnswer answer, const std::string& queue_name) {
+  if (HttpConnection* c = find(connection_id)) c->on_fail(request_id, answer, queue_name);
+}
+
+void IoWorker::cancel_request(std::uint64_t connection_id, std::uint64_t request_id) {
+  if (HttpConnection* c = find(connection_id)) c->on_cancel(request_id);
+}
+
+void IoWorker::tick() {
+  resume_accepting();
+  const std::uint64_t now = monotonic_ms();
+  std::vector<HttpConnection*> all;
+  all.reserve(connections_.size());
+  for (auto& [id, connection] : connections_) all.push_back(connection.get());
+  for (HttpConnection* connection : all) connection->on_tick(now);
+}
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,78 @@
+// An I/O thread: its event loop, its listening sockets (SO_REUSEPORT, one per port) and the
+// client connections accepted on them. Shared-nothing: other threads reach it via post().
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "daemon/loop/event_loop.hpp"
+#include "daemon/front/self_answer.hpp"
+#include "daemon/front/send_attachments.hpp"
+#include "daemon/policy/settings.hpp"
+
+namespace httpapi::daemon {
+
+class HttpConnection;
+class Service;
+
+class IoWorker {
+ public:
+  IoWorker(Service& service, unsigned index);
+  ~IoWorker();
+
+  EventLoop& loop() noexcept { return loop_; }
+  // This thread's copy of the settings; replaced by the service loop through post().
+  const Settings& settings() const noexcept { return settings_; }
+  void set_settings(Settings settings) { settings_ = std::move(settings); }
+  Service& service() noexcept { return service_; }
+  unsigned index() const noexcept { return loop_.index(); }
+
+  void start_thread();  // workers other than 0 run on their own thread
+  void join();
+
+  // --- loop thread only
+  void add_listener(std::uint16_t port, int fd);
+  void remove_listener(std::uint16_t port);
+  void stop_accepting();
+  void destroy_later(std::uint64_t connection_id);
+  nlohmann::json describe_connections() const;  // for httpcfg show servicestate
+
+  // --- from the service loop, through post(): act on the connection if it still exists
+  void deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
+                        std::uint64_t channel_id, std::string frame,
+                        SendAttachments attachments);
+  void read_body(std::uint64_t connection_id, std::uint64_t request_id, std::uint32_t max);
+  void fail_request(std::uint64_t connection_id, std::uint64_t request_id,
+                    SelfAnswer answer, const std::string& queue_name);
+  void cancel_request(std::uint64_t connection_id, std::uint64_t request_id);
+
+ private:
+  void on_accept(int listen_fd);
+  void refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote);
+  void watch_listener(int fd);
+  void pause_accepting();
+  void resume_accepting();
+  void tick();
+  HttpConnection* find(std::uint64_t connection_id);
+
+  Service& service_;
+  EventLoop loop_;
+  Settings settings_;
+  std::thread thread_;
+  std::map<std::uint16_t, std::vector<int>> listeners_;  // a socket per listen address
+  std::unordered_map<std::uint64_t, std::unique_ptr<HttpConnection>> connections_;
+  bool accepting_ = true;
+  bool accept_paused_ = false;  // out of descriptors: listeners unwatched until one frees
+  std::int64_t next_exhaustion_report_ = 0;  // CLOCK_MONOTONIC seconds
+};
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,124 @@
+#include "daemon/policy/settings.hpp"
+
+#include <charconv>
+#include <functional>
+
+#include <fmt/format.h>
+
+namespace httpapi::daemon {
+namespace {
+
+struct Knob {
+  std::string_view key;
+  std::uint64_t min;
+  std::uint64_t max;
+  std::function<void(Settings&, std::uint64_t)> set;
+  std::function<std::uint64_t(const Settings&)> get;
+};
+
+// A knob for one of the timers.
+Knob timer_knob(std::string_view key, std::uint64_t max, std::uint32_t Timers::*member) {
+  return {key, 1, max,
+          [member](Settings& s, std::uint64_t v) {
+            s.timers.*member = static_cast<std::uint32_t>(v);
+          },
+          [member](const Settings& s) { return std::uint64_t{s.timers.*member}; }};
+}
+
+// Ranges are HTTP.sys's registry ranges where it has one (reference §4.1).
+const std::vector<Knob>& knobs() {
+  static const std::vector<Knob> all = {
+      {"max_request_bytes", 256, 16 * 1024 * 1024,
+       [](Settings& s, std::uint64_t v) { s.limits.max_request_bytes = v; },
+       [](const Settings& s) { return std::uint64_t{s.limits.max_request_bytes}; }},
+      {"max_field_length", 64, 65534,
+       [](Settings& s, std::uint64_t v) { s.limits.max_field_length = v; },
+       [](const Settings& s) { return std::uint64_t{s.limits.max_field_length}; }},
+      {"url_segment_max_length", 0, 32766,
+       [](Settings& s, std::uint64_t v) { s.limits.url_segment_max_length = v; },
+       [](const Settings& s) { return std::uint64_t{s.limits.url_segment_max_length}; }},
+      {"url_segment_max_count", 0, 16383,
+       [](Settings& s, std::uint64_t v) { s.limits.url_segment_max_count = v; },
+       [](const Settings& s) { return std::uint64_t{s.limits.url_segment_max_count}; }},
+      {"max_body_bytes", 0, UINT64_MAX,
+       [](Settings& s, std::uint64_t v) {
+         s.limits.max_body_bytes = v == 0 ? UINT64_MAX : v;
+         s.chunked_limits.max_body_bytes = s.limits.max_body_bytes;
+       },
+       [](const Settings& s) {
+         return s.limits.max_body_bytes == UINT64_MAX ? 0 : s.limits.max_body_bytes;
+       }},
+      {"queue_length", 1, 65535,
+       [](Settings& s, std::uint64_t v) { s.queue_length = v; },
+       [](const Settings& s) { return std::uint64_t{s.queue_length}; }},
+      // Seconds timers are USHORTs in HTTP.sys; 65535 turns one off. min_send_rate 2^32-1
+      // turns the send-rate check off.
+      timer_knob("header_wait_seconds", kTimerNever, &Timers::header_wait),
+      timer_knob("request_queue_seconds", kTimerNever, &Timers::request_queue),
+      timer_knob("idle_connection_seconds", kTimerNever, &Timers::idle_connection),
+      timer_knob("entity_body_seconds", kTimerNever, &Timers::entity_body),
+      timer_knob("drain_entity_body_seconds", kTimerNever, &Timers::drain_entity_body),
+      timer_knob("min_send_rate", kUnlimited, &Timers::min_send_rate),
+      // HTTP.sys's MaxConnections, 0 = no limit. Its registry range starts at 1024; any
+      // value is taken here, so that a small machine (or a test) can use it.
+      {"max_connections", 0, kUnlimited,
+       [](Settings& s, std::uint64_t v) { s.max_connections = static_cast<std::uint32_t>(v); },
+       [](const Settings& s) { return std::uint64_t{s.max_connections}; }},
+      {"cache_enabled", 0, 1, [](Settings& s, std::uint64_t v) { s.cache.enabled = v != 0; },
+       [](const Settings& s) { return std::uint64_t{s.cache.enabled}; }},
+      {"cache_max_response_bytes", 4096, 16 * 1024 * 1024,
+       [](Settings& s, std::uint64_t v) { s.cache.max_response_bytes = v; },
+       [](const Settings& s) { return std::uint64_t{s.cache.max_response_bytes}; }},
+      {"cache_max_total_bytes", 0, UINT64_MAX,
+       [](Settings& s, std::uint64_t v) { s.cache.max_total_bytes = v; },
+       [](const Settings& s) { return std::uint64_t{s.cache.max_total_bytes}; }},
+      {"cache_scavenger_seconds", 1, 0xffffffff,
+       [](Settings& s, std::uint64_t v) { s.cache.scavenger_seconds = static_cast<unsigned>(v); },
+       [](const Settings& s) { return std::uint64_t{s.cache.scavenger_seconds}; }},
+  };
+  return all;
+}
+
+}  // namespace
+
+bool apply_setting(Settings& settings, std::string_view key, std::string_view value,
+                   std::string& error) {
+  if (key == "server_header") {
+    for (char c : value) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        error = "server_header must be printable text";
+        return false;
+      }
+    }
+    settings.server_header.assign(value);
+    return true;
+  }
+  for (const Knob& knob : knobs()) {
+    if (knob.key != key) continue;
+    std::uint64_t number = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
+      error = fmt::format("{} takes a whole number, not '{}'", key, value);
+      return false;
+    }
+    if (number < knob.min || number > knob.max) {
+      error = fmt::format("{} must be between {} and {}", key, knob.min, knob.max);
+      return false;
+    }
+    knob.set(settings, number);
+    return true;
+  }
+  std::string known = "server_header";
+  for (const Knob& knob : knobs()) known += fmt::format(", {}", knob.key);
+  error = fmt::format("unknown setting '{}'; settings are {}", key, known);
+  return false;
+}
+
+std::map<std::string, std::string> describe(const Settings& settings) {
+  std::map<std::string, std::string> out;
+  for (const Knob& knob : knobs()) out[std::string(knob.key)] = std::to_string(knob.get(settings));
+  out["server_header"] = settings.server_header;
+  return out;
+}
+
+}  // namespace httpapi::daemon

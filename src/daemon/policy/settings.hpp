@@ -1,0 +1,46 @@
+// Server-wide limits and timers (DESIGN.md §5): defaults are HTTP.sys's; the configuration
+// store overrides them, and `httpcfg set setting` changes them live. Each I/O thread keeps
+// its own copy, replaced through its event loop, so the request path reads them without
+// locks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "http1/chunked_decoder.hpp"
+#include "daemon/policy/timers.hpp"
+#include "http1/request_parser.hpp"
+
+namespace httpapi::daemon {
+
+// The response cache (docs/cache.md); defaults and ranges are HTTP.sys's registry values.
+struct CacheLimits {
+  bool enabled = true;                             // UriEnableCache
+  std::size_t max_response_bytes = 256 * 1024;     // UriMaxUriBytes: head + body of one entry
+  std::size_t max_total_bytes = 64 * 1024 * 1024;  // all entries (HTTP.sys: by RAM size)
+  unsigned scavenger_seconds = 120;                // UriScavengerPeriod: unused this long
+};
+
+struct Settings {
+  http1::Limits limits;                 // max_request_bytes, max_field_length, url segments
+  http1::ChunkedLimits chunked_limits;  // shares max_body_bytes with limits
+  std::size_t queue_length = 1000;      // for queues created from now on
+  std::string server_header = std::string("httpapi/") + HTTPAPI_VERSION_STRING;
+  Timers timers;                   // URL groups may override each
+  std::uint32_t max_connections = 0;  // client connections at once; 0 = no limit
+  std::size_t inline_body_bytes = 64 * 1024;  // body delivered with the head
+  CacheLimits cache;
+};
+
+// Sets one setting from its text form. False, with `error` saying why (unknown key, not a
+// number, out of HTTP.sys's range), leaves `settings` unchanged.
+bool apply_setting(Settings& settings, std::string_view key, std::string_view value,
+                   std::string& error);
+
+// Every setting in its text form, by key.
+std::map<std::string, std::string> describe(const Settings& settings);
+
+}  // namespace httpapi::daemon
