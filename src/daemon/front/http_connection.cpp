@@ -97,21 +97,20 @@ std::string_view standard_reason(int status) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(IoWorker& worker, int fd, std::uint64_t id,
-                               const sockaddr_storage& local, const sockaddr_storage& remote)
-    : worker_(worker), fd_(fd), id_(id), local_(local), remote_(remote),
+HttpConnection::HttpConnection(IoWorker& worker, std::unique_ptr<Transport> transport,
+                               std::uint64_t id, const sockaddr_storage& local,
+                               const sockaddr_storage& remote)
+    : worker_(worker), transport_(std::move(transport)), id_(id), local_(local), remote_(remote),
       local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)) {
   last_activity_ = monotonic_ms();
   head_started_ = last_activity_;
   interest_ = EPOLLIN | EPOLLRDHUP;
-  worker_.loop().watch(fd_, interest_, [this](std::uint32_t events) { on_events(events); });
+  worker_.loop().watch(transport_->descriptor(), interest_,
+                       [this](std::uint32_t events) { on_events(events); });
 }
 
 HttpConnection::~HttpConnection() {
-  if (fd_ >= 0) {
-    worker_.loop().unwatch(fd_);
-    ::close(fd_);
-  }
+  if (transport_->descriptor() >= 0) worker_.loop().unwatch(transport_->descriptor());
   if (bandwidth_timer_ >= 0) {
     worker_.loop().unwatch(bandwidth_timer_);
     ::close(bandwidth_timer_);
@@ -143,7 +142,7 @@ void HttpConnection::on_readable() {
   const std::size_t had = in_.size();
   char buffer[64 * 1024];
   while (!peer_eof_ && in_.size() - in_start_ < kMaxBuffered) {
-    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    const ssize_t n = transport_->read(buffer, sizeof buffer);
     if (n > 0) {
       if (phase_ == Phase::closing) continue;  // lingering: discard what still arrives
       in_.append(buffer, static_cast<std::size_t>(n));
@@ -851,8 +850,7 @@ void HttpConnection::on_fail(std::uint64_t request_id, const SelfAnswer& answer,
   queue_name_ = queue_name;
   if (answer.status == 0) {  // 503 verbosity "basic": a reset, no answer
     log_error(0, answer.log_reason);
-    const linger reset{1, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    transport_->reset_on_close();
     return close_now();
   }
   if (response_started_) {
@@ -1012,7 +1010,7 @@ void HttpConnection::flush() {
       if (!wait_for_bandwidth()) return close_now();
       break;
     }
-    const ssize_t n = output_.write_some(fd_, length);
+    const ssize_t n = output_.write_some(*transport_, length);
     if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
     if (n > 0) {
       stall_sent_ += static_cast<std::size_t>(n);
@@ -1042,7 +1040,7 @@ void HttpConnection::flush() {
       // destroyed by a reset when unread request bytes are in the kernel buffer.
       lingering_ = true;
       linger_started_ = monotonic_ms();
-      ::shutdown(fd_, SHUT_WR);
+      transport_->shutdown_write();
       if (peer_eof_) return close_now();
     }
   }
@@ -1071,7 +1069,7 @@ void HttpConnection::update_interest() {
   if (!output_.empty() && !bandwidth_wait_) want |= EPOLLOUT;
   if (want != interest_) {
     interest_ = want;
-    worker_.loop().modify(fd_, want);
+    worker_.loop().modify(transport_->descriptor(), want);
   }
 }
 
@@ -1102,9 +1100,8 @@ void HttpConnection::close_now() {
   if (phase_ == Phase::with_app) worker_.service().request_gone(request_id_);
   phase_ = Phase::closed;
   update_throttle();
-  worker_.loop().unwatch(fd_);
-  ::close(fd_);
-  fd_ = -1;
+  worker_.loop().unwatch(transport_->descriptor());
+  transport_->close();
   worker_.destroy_later(id_);
 }
 

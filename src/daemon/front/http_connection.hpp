@@ -19,6 +19,7 @@
 #include "daemon/cache/response_cache.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
+#include "daemon/front/transport.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
 
@@ -28,8 +29,8 @@ class IoWorker;
 
 class HttpConnection {
  public:
-  HttpConnection(IoWorker& worker, int fd, std::uint64_t id, const sockaddr_storage& local,
-                 const sockaddr_storage& remote);
+  HttpConnection(IoWorker& worker, std::unique_ptr<Transport> transport, std::uint64_t id,
+                 const sockaddr_storage& local, const sockaddr_storage& remote);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -101,7 +102,7 @@ class HttpConnection {
   void close_now();
 
   IoWorker& worker_;
-  int fd_;
+  std::unique_ptr<Transport> transport_;
   std::uint64_t id_;
   sockaddr_storage local_;
   sockaddr_storage remote_;
