@@ -51,62 +51,6 @@ bool valid_queue_name(std::string_view name) {
   return true;
 }
 
-// Binds `address` ("" = every address, dual-stack when IPv6 exists) on `port`.
-int make_listener(const std::string& address, std::uint16_t port, int& error) {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-  int family = AF_INET6;
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
-  if (address.empty() || address == "::") {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_addr = in6addr_any;
-    v6->sin6_port = htons(port);
-    length = sizeof *v6;
-  } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    length = sizeof *v6;
-  } else if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
-    family = AF_INET;
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    length = sizeof *v4;
-  } else {
-    error = EINVAL;
-    return -1;
-  }
-  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0 && address.empty()) {  // no IPv6 on this machine: IPv4 wildcard
-    family = AF_INET;
-    storage = {};
-    v4->sin_family = AF_INET;
-    v4->sin_addr.s_addr = htonl(INADDR_ANY);
-    v4->sin_port = htons(port);
-    length = sizeof *v4;
-    fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  }
-  if (fd < 0) {
-    error = errno;
-    return -1;
-  }
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (family == AF_INET6) {
-    // The wildcard serves IPv4 too; an explicit IPv6 address only itself.
-    const int v6only = address.empty() ? 0 : 1;
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
-  }
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
-      ::listen(fd, 4096) != 0) {
-    error = errno;
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Whether this send frame is the application's last word on its request. Read from the
 // fixed part (send_response and send_body start with u32 flags, send_response then has its
 // u16 status) without decoding the whole frame: the connection decodes it.
@@ -353,7 +297,7 @@ void Service::on_close_group(AppChannel& channel, const ipc::Frame& frame) {
   remove_group(*group);
   channel.groups.erase(call.group);
   publish_routes();
-  close_unused_ports();
+  listeners_.close_unused(table_);
   reply(channel, call.call, kOk);
 }
 
@@ -406,7 +350,7 @@ void Service::on_add_url(AppChannel& channel, const ipc::Frame& frame) {
     case route::PrefixTable::AddResult::added: break;
   }
   std::string detail;
-  if (const std::uint32_t status = open_port(prefix.port, detail); status != kOk) {
+  if (const std::uint32_t status = listeners_.open(prefix.port, detail); status != kOk) {
     table_.remove(prefix.text);
     return reply(channel, call.call, status, 0, detail);
   }
@@ -430,7 +374,7 @@ void Service::on_remove_url(AppChannel& channel, const ipc::Frame& frame) {
   }
   table_.remove(prefix.text);
   publish_routes();
-  close_unused_ports();
+  listeners_.close_unused(table_);
   reply(channel, call.call, kOk);
 }
 
@@ -812,7 +756,7 @@ void Service::on_channel_closed(AppChannel& channel) {
     }
     channel.groups.clear();
     publish_routes();
-    close_unused_ports();
+    listeners_.close_unused(table_);
   } else {
     detach_from_queue(channel);
   }
@@ -862,57 +806,6 @@ std::shared_ptr<GroupLimits> Service::group_limits(std::uint64_t group_id) const
   const auto all = group_limits_.load();
   const auto it = all->find(group_id);
   return it == all->end() ? nullptr : it->second;
-}
-
-// Listens on `port` on every address of the IP listen list (all addresses when it is
-// empty), one SO_REUSEPORT socket per I/O thread and address.
-std::uint32_t Service::open_port(std::uint16_t port, std::string& detail) {
-  if (open_ports_.count(port)) return kOk;
-  std::vector<std::string> addresses = store_->listen_addresses();
-  if (addresses.empty()) addresses.push_back("");
-  std::vector<std::pair<unsigned, int>> fds;
-  for (std::size_t i = 0; i < workers_.size(); ++i) {
-    for (const std::string& address : addresses) {
-      int error = 0;
-      const int fd = make_listener(address, port, error);
-      if (fd >= 0) {
-        fds.emplace_back(static_cast<unsigned>(i), fd);
-        continue;
-      }
-      for (auto& opened : fds) ::close(opened.second);
-      const std::string where = address.empty() ? fmt::format("port {}", port)
-                                                : fmt::format("{} port {}", address, port);
-      detail = fmt::format("cannot listen on {}: {}", where, std::strerror(error));
-      if (error == EADDRINUSE) {
-        detail = fmt::format("{} is in use by a program outside httpapid", where);
-        return HTTPAPI_ERROR_SHARING_VIOLATION;
-      }
-      return error == EACCES ? HTTPAPI_ERROR_ACCESS_DENIED : HTTPAPI_ERROR_INVALID_PARAMETER;
-    }
-  }
-  for (const auto& [index, fd] : fds) {
-    IoWorker* worker = workers_[index].get();
-    worker->loop().post([worker, port, fd = fd] { worker->add_listener(port, fd); });
-  }
-  open_ports_[port] = true;
-  fmt::print(stderr, "httpapid: listening on port {}\n", port);
-  return kOk;
-}
-
-void Service::close_unused_ports() {
-  for (auto it = open_ports_.begin(); it != open_ports_.end();) {
-    if (table_.has_port(it->first)) {
-      ++it;
-      continue;
-    }
-    const std::uint16_t port = it->first;
-    for (auto& worker : workers_) {
-      IoWorker* w = worker.get();
-      w->loop().post([w, port] { w->remove_listener(port); });
-    }
-    fmt::print(stderr, "httpapid: port {} closed (no prefix left)\n", port);
-    it = open_ports_.erase(it);
-  }
 }
 
 }  // namespace httpapi::daemon

@@ -20,6 +20,7 @@
 #include "daemon/cache/fragment_cache.hpp"
 #include "daemon/policy/group_limits.hpp"
 #include "daemon/options.hpp"
+#include "daemon/control/listeners.hpp"
 #include "daemon/control/request_queue.hpp"
 #include "daemon/cache/response_cache.hpp"
 #include "daemon/front/send_attachments.hpp"
@@ -145,8 +146,6 @@ class Service {
   void remove_group(Group& group);
   void route_group_to(Group& group, std::uint64_t queue_id);
   void publish_routes();
-  std::uint32_t open_port(std::uint16_t port, std::string& detail);
-  void close_unused_ports();
   void dispatch(RequestQueue& queue);
   void flush_soon(AppChannel& channel);
   void flush_queued_channels();
@@ -162,6 +161,7 @@ class Service {
   UrlNamespace namespace_;
   Settings settings_;  // the master copy; each I/O worker has its own
   std::vector<std::unique_ptr<IoWorker>> workers_;
+  Listeners listeners_{workers_, [this] { return store_->listen_addresses(); }};
   std::atomic<std::shared_ptr<const route::PrefixTable>> routes_;
   ResponseCache cache_;
   FragmentCache fragments_;  // service loop only
@@ -182,7 +182,6 @@ class Service {
   std::unordered_map<std::uint64_t, Pending> requests_;
   std::vector<std::uint64_t> to_flush_;  // channels with output, written at the batch end
   route::PrefixTable table_;
-  std::map<std::uint16_t, bool> open_ports_;
   bool stopping_ = false;
   unsigned drained_workers_ = 0;
   unsigned shutdown_ticks_ = 0;

@@ -220,7 +220,7 @@ void Service::admin_service_state(AppChannel& channel, std::uint64_t call) {
                       {"controller", (q->flags() & HTTPAPI_QUEUE_FLAG_CONTROLLER) != 0}});
   }
   json endpoints = json::array();
-  for (const auto& [port, open] : open_ports_) endpoints.push_back({{"port", port}});
+  for (const std::uint16_t port : listeners_.ports()) endpoints.push_back({{"port", port}});
 
   struct Gathering {
     json state;

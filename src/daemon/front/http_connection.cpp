@@ -58,8 +58,6 @@ bool valid_fields(std::string_view list) {
   }
   return reader.ok();
 }
-// HTTP.sys's default MaxBytesPerSend: how far behind the minimum send rate a client may be.
-constexpr std::size_t kSendPiece = 64 * 1024;
 
 std::string_view standard_reason(int status) {
   switch (status) {
@@ -830,7 +828,7 @@ void HttpConnection::begin_shutdown() {
 
 void HttpConnection::on_tick(std::uint64_t now) {
   const Timers t = timers();
-  if (send_rate_too_low(t.min_send_rate, now)) {
+  if (send_rate_.too_slow(t.min_send_rate, output_.next_piece(), now)) {
     log_error(0, "Timer_MinBytesPerSecond");
     return close_now();
   }
@@ -883,22 +881,6 @@ bool HttpConnection::waiting_for_body() const {
                             worker_.settings().chunked_limits);
 }
 
-// HTTP.sys's minimum send rate, judged while the client's socket refuses bytes: every second
-// of that adds `rate` bytes to what the client owes, every byte it accepts pays one back (it
-// cannot save up by reading fast earlier). A client may fall behind by one send of HTTP.sys's
-// default MaxBytesPerSend (64 KiB), or one second's worth if that is more, before it is cut
-// off: a pause of a few seconds at 150 B/s is forgiven, a reader gone for minutes is not.
-bool HttpConnection::send_rate_too_low(std::uint32_t rate, std::uint64_t now) {
-  if (stall_since_ms_ == 0 || rate == kUnlimited) return false;
-  const std::uint64_t owed = send_debt_ + std::uint64_t{rate} * (now - stall_since_ms_);
-  const std::uint64_t paid = stall_sent_ * 1000;
-  send_debt_ = paid >= owed ? 0 : owed - paid;
-  stall_since_ms_ = now;
-  stall_sent_ = 0;
-  const std::uint64_t piece = std::min<std::uint64_t>(output_.next_piece(), kSendPiece);
-  return send_debt_ > std::max<std::uint64_t>(rate, piece) * 1000;
-}
-
 std::string HttpConnection::remote_text() const { return endpoint_text(remote_); }
 std::string HttpConnection::local_text() const { return endpoint_text(local_); }
 
@@ -948,7 +930,7 @@ void HttpConnection::flush() {
     const ssize_t n = output_.write_some(*transport_, length);
     if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
     if (n > 0) {
-      stall_sent_ += static_cast<std::size_t>(n);
+      send_rate_.sent(static_cast<std::size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -961,12 +943,10 @@ void HttpConnection::flush() {
     if (n < 0 && errno == ENODATA) log_error(0, "Internal");
     return close_now();
   }
-  if (!refused) {
-    stall_since_ms_ = 0;
-  } else if (stall_since_ms_ == 0) {
-    stall_since_ms_ = monotonic_ms();
-    stall_sent_ = 0;
-    send_debt_ = 0;
+  if (refused) {
+    send_rate_.refused(monotonic_ms());
+  } else {
+    send_rate_.took_everything();
   }
   update_throttle();
   if (output_.empty()) {

@@ -16,6 +16,7 @@
 
 #include "daemon/front/body_reader.hpp"
 #include "daemon/policy/group_limits.hpp"
+#include "daemon/policy/min_send_rate.hpp"
 #include "daemon/front/output_queue.hpp"
 #include "daemon/cache/response_cache.hpp"
 #include "daemon/front/self_answer.hpp"
@@ -95,7 +96,6 @@ class HttpConnection {
   void flush();
   void update_interest();
   void update_throttle();
-  bool send_rate_too_low(std::uint32_t rate, std::uint64_t now_ms);
   bool wait_for_bandwidth();
   void close_now();
 
@@ -130,12 +130,7 @@ class HttpConnection {
   // connection counts against its connection limit until it closes.
   std::shared_ptr<GroupLimits> group_;
   std::uint64_t group_id_ = 0;
-  // The minimum send rate is judged while the client's socket refuses bytes: the time of
-  // the last judgement (monotonic ms; 0 = it takes all it is given), the bytes it accepted
-  // since, and how far behind the rate it is (in thousandths of a byte).
-  std::uint64_t stall_since_ms_ = 0;
-  std::uint64_t stall_sent_ = 0;
-  std::uint64_t send_debt_ = 0;
+  MinSendRate send_rate_;
   int bandwidth_timer_ = -1;     // timerfd: sending resumes under the group's bandwidth limit
   bool bandwidth_wait_ = false;  // output waits for bandwidth, not for the socket
 

@@ -1,5 +1,5 @@
-// The arithmetic of the URL group limits: the bandwidth token bucket driven by an explicit
-// clock, the property ranges, timer overrides and the connection count. The wire behaviour
+// The arithmetic of the URL group limits: the bandwidth token bucket and the minimum send
+// rate driven by an explicit clock, the property ranges, timer overrides and the connection count. The wire behaviour
 // is in tests/integration/test_timers_limits.py.
 #include <gtest/gtest.h>
 
@@ -7,6 +7,8 @@
 
 #include "daemon/policy/bandwidth_limit.hpp"
 #include "daemon/policy/group_limits.hpp"
+#include "daemon/policy/min_send_rate.hpp"
+#include "daemon/policy/timers.hpp"
 #include "httpapi/httpapi.h"
 
 namespace d = httpapi::daemon;
@@ -85,4 +87,51 @@ TEST(GroupLimits, ConnectionLimitAtNAndNPlusOne) {
   EXPECT_TRUE(group.try_add_connection());
   ASSERT_TRUE(group.set(HTTPAPI_GROUP_MAX_CONNECTIONS, HTTPAPI_LIMIT_INFINITE, error));
   EXPECT_TRUE(group.try_add_connection());
+}
+
+TEST(MinSendRate, AClientThatTakesEverythingOwesNothing) {
+  d::MinSendRate rate;
+  rate.took_everything();
+  EXPECT_FALSE(rate.too_slow(150, 1 << 20, 1000000));
+}
+
+TEST(MinSendRate, AStalledClientMayFallBehindByOnePieceAndNoMore) {
+  d::MinSendRate rate;
+  rate.refused(1000);
+  // 150 B/s for 400 s is 60,000 bytes: less than the 64 KiB piece it waits for.
+  EXPECT_FALSE(rate.too_slow(150, 1 << 20, 401000));
+  // 40 s more is 66,000 bytes behind: past one piece.
+  EXPECT_TRUE(rate.too_slow(150, 1 << 20, 441000));
+}
+
+TEST(MinSendRate, BytesTakenPayTheDebtBack) {
+  d::MinSendRate rate;
+  rate.refused(0);
+  rate.sent(150 * 400);
+  EXPECT_FALSE(rate.too_slow(150, 1 << 20, 400000));  // kept pace exactly
+  rate.sent(100);
+  EXPECT_FALSE(rate.too_slow(150, 1 << 20, 401000));  // 50 bytes behind
+}
+
+TEST(MinSendRate, ReadingFastBeforeAStallSavesNothingUp) {
+  d::MinSendRate rate;
+  rate.sent(1 << 30);  // fast, while not stalled: not counted
+  rate.refused(0);
+  EXPECT_TRUE(rate.too_slow(150, 1 << 20, 450000));
+}
+
+TEST(MinSendRate, ASmallPieceOrAHighRateSetsTheAllowance) {
+  d::MinSendRate small;
+  small.refused(0);
+  EXPECT_TRUE(small.too_slow(150, 100, 2000));  // 300 bytes behind, on a 150-byte allowance
+  d::MinSendRate fast;
+  fast.refused(0);
+  EXPECT_FALSE(fast.too_slow(100000, 100, 1000));  // one second's worth is allowed
+  EXPECT_TRUE(fast.too_slow(100000, 100, 2100));
+}
+
+TEST(MinSendRate, UnlimitedIsNeverTooSlow) {
+  d::MinSendRate rate;
+  rate.refused(0);
+  EXPECT_FALSE(rate.too_slow(d::kUnlimited, 1 << 20, 100000000));
 }
