@@ -188,10 +188,8 @@ void Service::begin_shutdown() {
   }
 }
 
-// Deferred: resuming reads the channel, and what it reads must not re-enter the connection
-// that asked (it is in the middle of writing).
 void Service::throttle(std::uint64_t channel_id, bool on) {
-  workers_[0]->loop().defer([this, channel_id, on] {
+  workers_[0]->loop().post([this, channel_id, on] {
     auto channel = channels_.find(channel_id);
     if (channel != channels_.end()) channel->second->pause_reading(on);
   });
@@ -633,8 +631,7 @@ void Service::on_send(AppChannel& channel, const ipc::Frame& frame) {
                     ipc::kHeaderSize + frame.fixed.size() + frame.variable.size());
   IoWorker& worker = *workers_[pending->second.worker];
   const std::uint64_t connection = pending->second.connection_id;
-  // The last piece ends the service's part: forget the request before the connection runs
-  // (it may run inline and report back).
+  // The last piece ends the service's part.
   if (last) {
     channel.delivered.erase(frame.tag);
     requests_.erase(pending);
@@ -708,15 +705,11 @@ void Service::body_ready(std::uint64_t request_id, std::string data, std::string
 
 // ---- endings ------------------------------------------------------------------------------
 
-// Forgets the request first, then tells its connection: the connection's own notices
-// (request_gone) must find nothing to change.
 void Service::abandon(std::uint64_t request_id, std::string_view log_reason) {
   auto pending = requests_.find(request_id);
   if (pending == requests_.end()) return;
-  const Pending copy{pending->second.queue_id, pending->second.worker,
-                     pending->second.connection_id, nullptr, {}, 0, 0};
+  fail(request_id, pending->second, log_reason);
   requests_.erase(pending);
-  fail(request_id, copy, log_reason);
 }
 
 // HTTP.sys's request-queue timer: a request nobody took in time gets 503 Timer_ReqQueue.
@@ -734,7 +727,6 @@ void Service::expire_waiting_requests() {
   }
 }
 
-// Always queued, never run inline: failing happens while the service walks its own tables.
 void Service::fail(std::uint64_t request_id, const Pending& pending,
                    std::string_view log_reason) {
   IoWorker& worker = *workers_[pending.worker];
@@ -742,9 +734,9 @@ void Service::fail(std::uint64_t request_id, const Pending& pending,
   std::string queue_name = queue == queues_.end() ? std::string() : queue->second->name();
   const std::uint32_t verbosity =
       queue == queues_.end() ? HTTPAPI_503_LIMITED : queue->second->verbosity;
-  worker.loop().defer([&worker, connection = pending.connection_id, request_id,
-                       answer = service_unavailable(log_reason, verbosity),
-                       queue_name = std::move(queue_name)] {
+  worker.loop().post([&worker, connection = pending.connection_id, request_id,
+                      answer = service_unavailable(log_reason, verbosity),
+                      queue_name = std::move(queue_name)] {
     worker.fail_request(connection, request_id, answer, queue_name);
   });
 }
@@ -760,7 +752,7 @@ void Service::on_channel_closed(AppChannel& channel) {
   } else {
     detach_from_queue(channel);
   }
-  workers_[0]->loop().defer([this, id = channel.id()] { channels_.erase(id); });
+  workers_[0]->loop().post([this, id = channel.id()] { channels_.erase(id); });
 }
 
 void Service::detach_from_queue(AppChannel& channel) {

@@ -12,6 +12,19 @@
 
 namespace httpapi::daemon {
 
+namespace {
+
+// epoll hands back, with each event, the 64 bits given at registration: the descriptor and
+// the registration's generation. An fd number alone can name a closed descriptor's
+// successor (the instance check of nginx, libuv's pending-event invalidation).
+std::uint64_t key_of(int fd, std::uint32_t generation) {
+  return std::uint64_t{generation} << 32 | static_cast<std::uint32_t>(fd);
+}
+int fd_of(std::uint64_t key) { return static_cast<int>(static_cast<std::uint32_t>(key)); }
+std::uint32_t generation_of(std::uint64_t key) { return static_cast<std::uint32_t>(key >> 32); }
+
+}  // namespace
+
 EventLoop::EventLoop(unsigned index) : index_(index) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -23,7 +36,7 @@ EventLoop::EventLoop(unsigned index) : index_(index) {
     std::uint64_t count;
     while (::read(wake_fd_, &count, sizeof count) > 0) {
     }
-    drain_tasks();
+    take_posts_from_other_threads();
   });
   itimerspec second{};
   second.it_interval.tv_sec = 1;
@@ -44,23 +57,31 @@ EventLoop::~EventLoop() {
 }
 
 void EventLoop::watch(int fd, std::uint32_t events, Handler handler) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.fd = fd;
-  handlers_[fd] = std::move(handler);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  const std::uint32_t generation = ++last_generation_;
+  registrations_[fd] = Registration{generation, std::move(handler)};
+  control(EPOLL_CTL_ADD, fd, events, generation);
 }
 
 void EventLoop::modify(int fd, std::uint32_t events) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.fd = fd;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  auto it = registrations_.find(fd);
+  if (it != registrations_.end()) control(EPOLL_CTL_MOD, fd, events, it->second.generation);
 }
 
 void EventLoop::unwatch(int fd) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  handlers_.erase(fd);
+  registrations_.erase(fd);
+}
+
+void EventLoop::control(int operation, int fd, std::uint32_t events,
+                        std::uint32_t generation) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = key_of(fd, generation);
+  // A descriptor watched again without unwatch() in between takes the new generation.
+  if (epoll_ctl(epoll_fd_, operation, fd, &ev) != 0 && operation == EPOLL_CTL_ADD &&
+      errno == EEXIST) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  }
 }
 
 bool EventLoop::in_loop_thread() const noexcept {
@@ -69,34 +90,55 @@ bool EventLoop::in_loop_thread() const noexcept {
 
 void EventLoop::post(Task task) {
   if (in_loop_thread()) {
-    task();
+    tasks_.push_back(std::move(task));
     return;
   }
-  defer(std::move(task));
-}
-
-void EventLoop::defer(Task task) {
   bool was_empty;
   {
-    std::lock_guard lock(tasks_mutex_);
-    was_empty = tasks_.empty();
-    tasks_.push_back(std::move(task));
+    std::lock_guard lock(posted_mutex_);
+    was_empty = posted_.empty();
+    posted_.push_back(std::move(task));
   }
-  if (was_empty) {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
-  }
+  if (was_empty) wake();
+}
+
+void EventLoop::wake() {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
+}
+
+void EventLoop::take_posts_from_other_threads() {
+  std::lock_guard lock(posted_mutex_);
+  for (auto& task : posted_) tasks_.push_back(std::move(task));
+  posted_.clear();
 }
 
 void EventLoop::every_second(Task tick) { ticks_.push_back(std::move(tick)); }
 
-void EventLoop::drain_tasks() {
-  std::vector<Task> batch;
-  {
-    std::lock_guard lock(tasks_mutex_);
+void EventLoop::dispatch(std::uint64_t key, std::uint32_t events) {
+  // A handler earlier in the batch may have unwatched this descriptor, or closed it and
+  // watched another under the same number: only its own registration's events count.
+  auto it = registrations_.find(fd_of(key));
+  if (it == registrations_.end() || it->second.generation != generation_of(key)) return;
+  Handler handler = it->second.handler;  // keep the callable alive while it runs
+  handler(events);
+}
+
+// Tasks first, so what they queue for the hook (requests submitted during the batch) goes
+// out in the same write; the hook may post again, and those run before the loop sleeps.
+void EventLoop::end_batch() {
+  do {
+    run_tasks();
+    if (batch_end_) batch_end_();
+  } while (!tasks_.empty());
+}
+
+void EventLoop::run_tasks() {
+  while (!tasks_.empty()) {
+    std::vector<Task> batch;
     batch.swap(tasks_);
+    for (auto& task : batch) task();
   }
-  for (auto& task : batch) task();
 }
 
 void EventLoop::run() {
@@ -109,22 +151,16 @@ void EventLoop::run() {
       if (errno == EINTR) continue;
       break;
     }
-    for (int i = 0; i < n; ++i) {
-      // A handler may unwatch (and close) fds later in this batch: look each one up afresh.
-      auto it = handlers_.find(events[i].data.fd);
-      if (it == handlers_.end()) continue;
-      Handler handler = it->second;  // keep the callable alive while it runs
-      handler(events[i].events);
-    }
-    if (batch_end_) batch_end_();
+    for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
+    end_batch();
   }
-  drain_tasks();
+  take_posts_from_other_threads();
+  run_tasks();
 }
 
 void EventLoop::stop() {
   running_.store(false);
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
+  wake();
 }
 
 }  // namespace httpapi::daemon

@@ -25,19 +25,21 @@ class EventLoop {
 
   unsigned index() const noexcept { return index_; }
 
-  // Registers `fd` for `events` (EPOLLIN/EPOLLOUT/...). The handler runs on this loop.
-  // Loop thread only.
+  // Registers `fd` for `events` (EPOLLIN/EPOLLOUT/...). The handler runs on this loop, for
+  // this registration's events only: an event still pending for a descriptor that was closed
+  // earlier in the batch never reaches a new one given the same number. Loop thread only.
   void watch(int fd, std::uint32_t events, Handler handler);
   void modify(int fd, std::uint32_t events);
+  // Takes effect at once: the rest of the current batch delivers nothing more for `fd`.
   void unwatch(int fd);
 
-  // Runs `task` on this loop's thread: inline when called from it, else queued. Any thread.
+  // Runs `task` on this loop's thread, never inside the caller, so no component re-enters
+  // another. Tasks run in the order each thread posted them: after the current batch of
+  // events, before the loop sleeps again. Any thread.
   void post(Task task);
-  // Always queued, even from the loop's own thread (runs after the current event).
-  void defer(Task task);
 
-  // Runs `hook` after every batch of events, so work queued during the batch (e.g. output
-  // for one peer from many events) is done once. One hook per loop.
+  // Runs `hook` after every batch of events and the tasks it posted, so work queued during
+  // the batch (e.g. output for one peer from many events) is done once. One hook per loop.
   void on_batch_end(Task hook) { batch_end_ = std::move(hook); }
 
   // Runs `tick` once a second on this loop (timers that need second resolution).
@@ -50,7 +52,17 @@ class EventLoop {
   void stop();  // any thread
 
  private:
-  void drain_tasks();
+  struct Registration {
+    std::uint32_t generation;
+    Handler handler;
+  };
+
+  void control(int operation, int fd, std::uint32_t events, std::uint32_t generation);
+  void dispatch(std::uint64_t key, std::uint32_t events);
+  void wake();
+  void take_posts_from_other_threads();
+  void end_batch();
+  void run_tasks();
 
   unsigned index_;
   int epoll_fd_ = -1;
@@ -58,11 +70,13 @@ class EventLoop {
   int timer_fd_ = -1;
   std::atomic<bool> running_{false};
   std::atomic<std::thread::id> owner_{};
-  std::unordered_map<int, Handler> handlers_;
+  std::unordered_map<int, Registration> registrations_;
+  std::uint32_t last_generation_ = 0;
   std::vector<Task> ticks_;
   Task batch_end_;
-  std::mutex tasks_mutex_;
-  std::vector<Task> tasks_;
+  std::vector<Task> tasks_;  // loop thread only: posted here, or taken from other threads
+  std::mutex posted_mutex_;
+  std::vector<Task> posted_;  // by other threads, announced on wake_fd_
 };
 
 }  // namespace httpapi::daemon

@@ -142,7 +142,7 @@ void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_stor
 }
 
 void IoWorker::destroy_later(std::uint64_t connection_id) {
-  loop_.defer([this, connection_id] {
+  loop_.post([this, connection_id] {
     if (connections_.erase(connection_id)) service_.connections().remove();
     resume_accepting();
     if (!accepting_ && connections_.empty()) service_.worker_drained();
