@@ -45,42 +45,107 @@ extern "C" {
 /* Errors                                                                                 */
 /* ------------------------------------------------------------------------------------ */
 
-/* One error enum for the whole API. Values are stable across versions; the Win32 code each
- * one mirrors is in the comment. */
-typedef enum httpapi_error {
-  HTTPAPI_OK = 0,
-  HTTPAPI_ERROR_INVALID_PARAMETER = 1,  /* ERROR_INVALID_PARAMETER: malformed argument */
-  HTTPAPI_ERROR_ALREADY_EXISTS = 2,     /* ERROR_ALREADY_EXISTS: prefix or queue name taken */
-  HTTPAPI_ERROR_ACCESS_DENIED = 3,      /* ERROR_ACCESS_DENIED: no reservation lets you */
-  HTTPAPI_ERROR_SHARING_VIOLATION = 4,  /* ERROR_SHARING_VIOLATION: port held outside httpapid */
-  HTTPAPI_ERROR_NOT_FOUND = 5,          /* ERROR_FILE_NOT_FOUND: no such URL, queue or request */
-  HTTPAPI_ERROR_TIMEOUT = 6,            /* the timeout passed before anything arrived */
-  HTTPAPI_ERROR_WOULD_BLOCK = 7,        /* non-blocking call: nothing ready yet */
-  HTTPAPI_ERROR_END_OF_BODY = 8,        /* ERROR_HANDLE_EOF: the request body is complete */
-  HTTPAPI_ERROR_CONNECTION_GONE = 9,    /* ERROR_CONNECTION_INVALID: the client went away */
-  HTTPAPI_ERROR_SERVICE_UNAVAILABLE = 10, /* httpapid cannot be reached */
-  HTTPAPI_ERROR_NOT_INITIALIZED = 11,   /* ERROR_DLL_INIT_FAILED: httpapi_initialize first */
-  HTTPAPI_ERROR_VERSION_MISMATCH = 12,  /* ERROR_REVISION_MISMATCH */
-  HTTPAPI_ERROR_NO_MEMORY = 13,         /* ERROR_NOT_ENOUGH_MEMORY */
-  HTTPAPI_ERROR_INVALID_STATE = 14,     /* call not valid now (e.g. body sent after the end) */
-  HTTPAPI_ERROR_PROTOCOL = 15,          /* the service sent something this library rejects */
-  HTTPAPI_ERROR_SHUTDOWN = 16,          /* the queue or session was closed or shut down */
-  HTTPAPI_ERROR_TOO_LARGE = 17,         /* a message exceeds the protocol's size limit */
-  HTTPAPI_ERROR_MORE_DATA = 18          /* ERROR_MORE_DATA: the buffer is too small */
-} httpapi_error;
+/* Every error code, once: X(identifier, value, text). The enum, httpapi_error_name and
+ * httpapi_strerror are made from this list (as libuv's UV_ERRNO_MAP), and an application
+ * may expand it too, e.g. to map codes to its own. Values are stable across versions and
+ * travel between the library and the service: they never change, and new codes take new
+ * values. The Win32 code each one mirrors is in the comment. */
+#define HTTPAPI_ERROR_MAP(X)                                                                 \
+  X(HTTPAPI_OK, 0, "The operation completed successfully.")                                  \
+  /* ERROR_INVALID_PARAMETER: malformed argument */                                          \
+  X(HTTPAPI_ERROR_INVALID_PARAMETER, 1,                                                      \
+    "An argument is malformed (for a URL prefix: scheme://host:port/path/ with a "           \
+    "lowercase http or https scheme, an explicit port and a trailing slash).")               \
+  /* ERROR_ALREADY_EXISTS: prefix or queue name taken */                                     \
+  X(HTTPAPI_ERROR_ALREADY_EXISTS, 2,                                                         \
+    "The URL prefix or queue name is already registered, possibly by another "               \
+    "process; pick another or stop the other owner.")                                        \
+  /* ERROR_ACCESS_DENIED: no reservation lets you */                                         \
+  X(HTTPAPI_ERROR_ACCESS_DENIED, 3,                                                          \
+    "No reservation lets this user listen on that URL; run as root, use "                    \
+    "http://localhost:PORT/ with PORT > 1024, or have an administrator reserve it.")         \
+  /* ERROR_SHARING_VIOLATION: port held outside httpapid */                                  \
+  X(HTTPAPI_ERROR_SHARING_VIOLATION, 4,                                                      \
+    "The port is in use by a program outside httpapid; stop it or use another port.")        \
+  /* ERROR_FILE_NOT_FOUND: no such URL, queue or request */                                  \
+  X(HTTPAPI_ERROR_NOT_FOUND, 5, "No such URL, queue or request.")                            \
+  /* the timeout passed before anything arrived */                                           \
+  X(HTTPAPI_ERROR_TIMEOUT, 6, "The timeout passed before anything arrived.")                 \
+  /* non-blocking call: nothing ready yet */                                                 \
+  X(HTTPAPI_ERROR_WOULD_BLOCK, 7,                                                            \
+    "Nothing is ready yet; wait for the queue's file descriptor and call again.")            \
+  /* ERROR_HANDLE_EOF: the request body is complete */                                       \
+  X(HTTPAPI_ERROR_END_OF_BODY, 8, "The request body has been read completely.")              \
+  /* ERROR_CONNECTION_INVALID: the client went away */                                       \
+  X(HTTPAPI_ERROR_CONNECTION_GONE, 9, "The client connection is gone; release the request.") \
+  /* httpapid cannot be reached */                                                           \
+  X(HTTPAPI_ERROR_SERVICE_UNAVAILABLE, 10,                                                   \
+    "httpapid cannot be reached; start it, or point HTTPAPI_CONTROL at its control "         \
+    "socket.")                                                                               \
+  /* ERROR_DLL_INIT_FAILED: httpapi_initialize first */                                      \
+  X(HTTPAPI_ERROR_NOT_INITIALIZED, 11, "Call httpapi_initialize first.")                     \
+  /* ERROR_REVISION_MISMATCH */                                                              \
+  X(HTTPAPI_ERROR_VERSION_MISMATCH, 12,                                                      \
+    "The library and the service speak different protocol versions; use matching "           \
+    "builds.")                                                                               \
+  /* ERROR_NOT_ENOUGH_MEMORY */                                                              \
+  X(HTTPAPI_ERROR_NO_MEMORY, 13, "Out of memory or file descriptors.")                       \
+  /* call not valid now (e.g. body sent after the end) */                                    \
+  X(HTTPAPI_ERROR_INVALID_STATE, 14,                                                         \
+    "The call is not valid now (for example a second response to one request).")            \
+  /* the service sent something this library rejects */                                      \
+  X(HTTPAPI_ERROR_PROTOCOL, 15,                                                              \
+    "The service sent a message this library does not understand.")                          \
+  /* the queue or session was closed or shut down */                                         \
+  X(HTTPAPI_ERROR_SHUTDOWN, 16, "The queue or session was closed or shut down.")             \
+  /* a message exceeds the protocol's size limit */                                          \
+  X(HTTPAPI_ERROR_TOO_LARGE, 17,                                                             \
+    "The message exceeds the protocol's size limit; send the body in pieces.")               \
+  /* ERROR_MORE_DATA: the buffer is too small */                                             \
+  X(HTTPAPI_ERROR_MORE_DATA, 18,                                                             \
+    "The buffer is too small; call again with the size the call reported (for "              \
+    "httpapi_receive_into, *needed: the same request is kept for this handle).")
 
-/* Short stable name of `error`, e.g. "HTTPAPI_ERROR_ALREADY_EXISTS". Never NULL; unknown
- * values give "HTTPAPI_ERROR_UNKNOWN". Static storage; any thread. */
+/* One error enum for the whole API. */
+#define HTTPAPI_ERROR_ENUMERATOR(identifier, value, text) identifier = value,
+typedef enum httpapi_error { HTTPAPI_ERROR_MAP(HTTPAPI_ERROR_ENUMERATOR) } httpapi_error;
+#undef HTTPAPI_ERROR_ENUMERATOR
+
+/* The identifier of `error` in HTTPAPI_ERROR_MAP, e.g. "HTTPAPI_ERROR_ALREADY_EXISTS".
+ * Never NULL; a value not in the map (a newer service's code, or garbage) gives
+ * "HTTPAPI_ERROR_UNKNOWN". Static storage. Any thread. */
 HTTPAPI_API const char *httpapi_error_name(httpapi_error error);
 
-/* One sentence saying what went wrong and what to do. Never NULL. Static storage; any
- * thread. */
+/* The text of `error` in HTTPAPI_ERROR_MAP: one sentence saying what went wrong and what
+ * to do. Never NULL; a value not in the map gives "Unknown error code." Static storage.
+ * Any thread. */
 HTTPAPI_API const char *httpapi_strerror(httpapi_error error);
 
 /* The service's one-line explanation of the last call that failed on this thread, e.g.
  * "'http://+:80/a': the path must end in '/'", or "" when it gave none. Thread-local
- * storage, valid until the next API call on this thread. */
+ * storage, valid until the next API call on this thread. Any thread: each has its own. */
 HTTPAPI_API const char *httpapi_error_detail(void);
+
+/* ------------------------------------------------------------------------------------ */
+/* Version                                                                                */
+/* ------------------------------------------------------------------------------------ */
+
+/* The release this header belongs to (the build reads it from here: CMakeLists.txt). It
+ * is not HTTPAPI_VERSION_1, the API level httpapi_initialize asks for. */
+#define HTTPAPI_VERSION_MAJOR 0
+#define HTTPAPI_VERSION_MINOR 1
+#define HTTPAPI_VERSION_PATCH 0
+#define HTTPAPI_VERSION_HEX                                                                \
+  ((HTTPAPI_VERSION_MAJOR << 16) | (HTTPAPI_VERSION_MINOR << 8) | HTTPAPI_VERSION_PATCH)
+
+/* The release of the library the process runs with, as HTTPAPI_VERSION_HEX:
+ * (major << 16) | (minor << 8) | patch. It may differ from the header's when the shared
+ * library was replaced; compare it with HTTPAPI_VERSION_HEX to find out. Any thread. */
+HTTPAPI_API unsigned int httpapi_version(void);
+
+/* The same release as text, "major.minor.patch", e.g. "0.1.0". Static storage. Any
+ * thread. */
+HTTPAPI_API const char *httpapi_version_string(void);
 
 /* ------------------------------------------------------------------------------------ */
 /* Initialisation                                                                         */
