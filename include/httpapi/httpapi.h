@@ -143,7 +143,8 @@ HTTPAPI_API const char *httpapi_error_detail(void);
 
 /* The release of the library the process runs with, as HTTPAPI_VERSION_HEX:
  * (major << 16) | (minor << 8) | patch. It may differ from the header's when the shared
- * library was replaced; compare it with HTTPAPI_VERSION_HEX to find out. Any thread. */
+ * library was replaced; compare it with HTTPAPI_VERSION_HEX to find out. Needs no
+ * httpapi_initialize. Any thread. */
 HTTPAPI_API unsigned int httpapi_version(void);
 
 /* The same release as text, "major.minor.patch", e.g. "0.1.0". Static storage. Any
