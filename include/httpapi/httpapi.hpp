@@ -32,7 +32,7 @@ class [[nodiscard]] Result {
   explicit operator bool() const noexcept { return value_.has_value(); }
   T& operator*() { return *value_; }
   T* operator->() { return &*value_; }
-  [[nodiscard]] httpapi_error error() const noexcept { return error_; }
+  httpapi_error error() const noexcept { return error_; }
   const char* name() const noexcept { return httpapi_error_name(error_); }
   const char* what() const noexcept { return httpapi_strerror(error_); }
 
@@ -50,7 +50,7 @@ class Runtime {
   }
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
-  [[nodiscard]] httpapi_error error() const noexcept { return error_; }
+  httpapi_error error() const noexcept { return error_; }
 
  private:
   httpapi_error error_;
@@ -126,7 +126,7 @@ class Queue {
   [[nodiscard]] httpapi_error shutdown() { return httpapi_queue_shutdown(h_.get()); }
   // The fragment cache (docs/cache.md): store bytes under a URL-shaped name of this queue.
   [[nodiscard]] httpapi_error add_fragment(const std::string& name, std::string_view bytes,
-                             const httpapi_cache_policy* policy = nullptr) {
+                                           const httpapi_cache_policy* policy = nullptr) {
     return httpapi_add_fragment(h_.get(), name.c_str(), bytes.data(), bytes.size(), policy);
   }
 
@@ -237,12 +237,13 @@ class Request {
   }
 
   // Sends a complete response in one call.
-  [[nodiscard]] httpapi_error respond(std::uint16_t status, std::initializer_list<Header> headers,
-                        std::string_view body, std::uint32_t flags = 0) {
+  [[nodiscard]] httpapi_error respond(std::uint16_t status,
+                                      std::initializer_list<Header> headers,
+                                      std::string_view body, std::uint32_t flags = 0) {
     return start(status, std::span<const Header>(headers.begin(), headers.size()), body, flags);
   }
   [[nodiscard]] httpapi_error respond(std::uint16_t status, std::span<const Header> headers,
-                        std::string_view body, std::uint32_t flags = 0) {
+                                      std::string_view body, std::uint32_t flags = 0) {
     return start(status, headers, body, flags);
   }
   // A complete response httpapid may keep and answer again itself (docs/cache.md).
@@ -321,8 +322,8 @@ class Request {
   }
 
   [[nodiscard]] httpapi_error start(std::uint16_t status, std::span<const Header> headers,
-                      std::string_view body, std::uint32_t flags,
-                      const httpapi_cache_policy* policy = nullptr) {
+                                    std::string_view body, std::uint32_t flags,
+                                    const httpapi_cache_policy* policy = nullptr) {
     const std::vector<httpapi_header> c_headers = to_c(headers);
     httpapi_response response{};
     response.status = status;
