@@ -36,10 +36,15 @@ int main(int argc, char** argv) {
       return 1;
     }
     const unsigned long count = ++visits[std::string(request->path())];
-    request->begin(200, {{"Content-Type", "text/plain"}});
-    request->write(std::string(request->path()) + " has been visited ");
-    request->write(std::to_string(count) + (count == 1 ? " time\n" : " times\n"));
+    httpapi_error sent = request->begin(200, {{"Content-Type", "text/plain"}});
+    if (!sent) sent = request->write(std::string(request->path()) + " has been visited ");
+    if (!sent) sent = request->write(std::to_string(count) + (count == 1 ? " time\n" : " times\n"));
     // The count again as a trailer field: what a stream computes while it runs goes last.
-    request->end_with_trailers({{"X-Visits", std::to_string(count)}});
+    if (!sent) sent = request->end_with_trailers({{"X-Visits", std::to_string(count)}});
+    // A client that leaves mid-answer is its own business; anything else is worth a line.
+    if (sent && sent != HTTPAPI_ERROR_CONNECTION_GONE) {
+      std::fprintf(stderr, "counter: answer not sent: %s: %s\n", httpapi_error_name(sent),
+                   httpapi_strerror(sent));
+    }
   }
 }

@@ -101,15 +101,30 @@ nlohmann::json describe(httpapi::Request& request, const std::string& app,
   };
 }
 
-// The body in `pieces` calls of about equal size, the first with the head.
-void send_in_pieces(httpapi::Request& request, std::string_view body, unsigned pieces) {
+// The body in `pieces` calls of about equal size, the first with the head. Returns the
+// first failure.
+httpapi_error send_in_pieces(httpapi::Request& request, std::string_view body,
+                             unsigned pieces) {
   const std::size_t size = (body.size() + pieces - 1) / pieces;
-  if (request.begin(200, {{"Content-Type", "application/json"}}) != HTTPAPI_OK) return;
+  if (auto e = request.begin(200, {{"Content-Type", "application/json"}})) return e;
   while (body.size() > size) {
-    if (request.write(body.substr(0, size)) != HTTPAPI_OK) return;
+    if (auto e = request.write(body.substr(0, size))) return e;
     body.remove_prefix(size);
   }
-  request.end(body);
+  return request.end(body);
+}
+
+// The whole answer in one call with its Content-Length (and no body for HEAD), cached for
+// `cache_ttl` seconds when not 0.
+httpapi_error answer_whole(httpapi::Request& request, std::string_view json,
+                           std::uint32_t cache_ttl) {
+  const std::string length = std::to_string(json.size());
+  const bool head = request.method() == "HEAD";
+  const httpapi_cache_policy policy{cache_ttl ? HTTPAPI_CACHE_TIME_TO_LIVE : HTTPAPI_CACHE_NONE,
+                                    cache_ttl};
+  return request.respond_cacheable(
+      200, {{"Content-Type", "application/json"}, {"Content-Length", length}},
+      head ? std::string_view() : std::string_view(json), policy);
 }
 
 // Computes for `us` microseconds of this thread's CPU time: a handler whose cost is CPU work,
@@ -276,7 +291,10 @@ int main(int argc, char** argv) {
   if (controller) {
     // A controller takes no requests; waiting in receive keeps its queue and URLs alive,
     // and made again if the service restarts.
-    for (;;) httpapi::Request::receive(*queue, 60000);
+    for (;;) {
+      const auto idle = httpapi::Request::receive(*queue, 60000);
+      if (idle.error() == HTTPAPI_ERROR_SHUTDOWN) return 0;
+    }
   }
 
   for (;;) {
@@ -302,16 +320,12 @@ int main(int argc, char** argv) {
     if (pad) answer["pad"] = std::string(pad, '.');
     const std::string json =
         answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    if (stream > 1) {
-      send_in_pieces(*request, json, stream);
-      continue;
+    const httpapi_error sent = stream > 1 ? send_in_pieces(*request, json, stream)
+                                          : answer_whole(*request, json, cache_ttl);
+    // A client that leaves before its answer is its own business; anything else is logged.
+    if (sent && sent != HTTPAPI_ERROR_CONNECTION_GONE) {
+      std::fprintf(stderr, "httpapi-echo: answer not sent: %s: %s\n", httpapi_error_name(sent),
+                   httpapi_strerror(sent));
     }
-    const std::string length = std::to_string(json.size());
-    const bool head = request->method() == "HEAD";
-    const httpapi_cache_policy policy{cache_ttl ? HTTPAPI_CACHE_TIME_TO_LIVE : HTTPAPI_CACHE_NONE,
-                                      cache_ttl};
-    request->respond_cacheable(200,
-                               {{"Content-Type", "application/json"}, {"Content-Length", length}},
-                               head ? std::string_view() : std::string_view(json), policy);
   }
 }

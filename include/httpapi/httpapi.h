@@ -9,7 +9,9 @@
  *
  * Conventions for every function below:
  * - Functions return HTTPAPI_OK or an httpapi_error; httpapi_strerror() tells what went
- *   wrong and what to do. Output parameters are written only on HTTPAPI_OK.
+ *   wrong and what to do. Output parameters are written only on HTTPAPI_OK. Each function
+ *   lists every code it returns under "Errors:" (HTTPAPI_ERROR_ left out); a failure the
+ *   service explains also sets httpapi_error_detail().
  * - Handles are opaque. Each create/open has exactly one matching close; closing NULL is a
  *   no-op. A handle must not be used after it is closed.
  * - Strings are NUL-terminated UTF-8 unless passed as an httpapi_bytes view.
@@ -17,7 +19,8 @@
  *   is released; they are not NUL-terminated.
  * - Thread safety: sessions, URL groups and queues may be used from several threads at once.
  *   A request handle must be used by one thread at a time, except that one other thread
- *   may wait in httpapi_wait_for_disconnect on it meanwhile.
+ *   may wait in httpapi_wait_for_disconnect on it meanwhile. Each function says which
+ *   threads may call it: "Any thread", or "One thread at a time per request".
  * - The library finds the service through the environment variable HTTPAPI_CONTROL (path of
  *   its control socket), else /run/httpapi/control.sock for root, else
  *   $XDG_RUNTIME_DIR/httpapi/control.sock.
@@ -45,42 +48,108 @@ extern "C" {
 /* Errors                                                                                 */
 /* ------------------------------------------------------------------------------------ */
 
-/* One error enum for the whole API. Values are stable across versions; the Win32 code each
- * one mirrors is in the comment. */
-typedef enum httpapi_error {
-  HTTPAPI_OK = 0,
-  HTTPAPI_ERROR_INVALID_PARAMETER = 1,  /* ERROR_INVALID_PARAMETER: malformed argument */
-  HTTPAPI_ERROR_ALREADY_EXISTS = 2,     /* ERROR_ALREADY_EXISTS: prefix or queue name taken */
-  HTTPAPI_ERROR_ACCESS_DENIED = 3,      /* ERROR_ACCESS_DENIED: no reservation lets you */
-  HTTPAPI_ERROR_SHARING_VIOLATION = 4,  /* ERROR_SHARING_VIOLATION: port held outside httpapid */
-  HTTPAPI_ERROR_NOT_FOUND = 5,          /* ERROR_FILE_NOT_FOUND: no such URL, queue or request */
-  HTTPAPI_ERROR_TIMEOUT = 6,            /* the timeout passed before anything arrived */
-  HTTPAPI_ERROR_WOULD_BLOCK = 7,        /* non-blocking call: nothing ready yet */
-  HTTPAPI_ERROR_END_OF_BODY = 8,        /* ERROR_HANDLE_EOF: the request body is complete */
-  HTTPAPI_ERROR_CONNECTION_GONE = 9,    /* ERROR_CONNECTION_INVALID: the client went away */
-  HTTPAPI_ERROR_SERVICE_UNAVAILABLE = 10, /* httpapid cannot be reached */
-  HTTPAPI_ERROR_NOT_INITIALIZED = 11,   /* ERROR_DLL_INIT_FAILED: httpapi_initialize first */
-  HTTPAPI_ERROR_VERSION_MISMATCH = 12,  /* ERROR_REVISION_MISMATCH */
-  HTTPAPI_ERROR_NO_MEMORY = 13,         /* ERROR_NOT_ENOUGH_MEMORY */
-  HTTPAPI_ERROR_INVALID_STATE = 14,     /* call not valid now (e.g. body sent after the end) */
-  HTTPAPI_ERROR_PROTOCOL = 15,          /* the service sent something this library rejects */
-  HTTPAPI_ERROR_SHUTDOWN = 16,          /* the queue or session was closed or shut down */
-  HTTPAPI_ERROR_TOO_LARGE = 17,         /* a message exceeds the protocol's size limit */
-  HTTPAPI_ERROR_MORE_DATA = 18          /* ERROR_MORE_DATA: the buffer is too small */
-} httpapi_error;
+/* Every error code, once: X(identifier, value, text). The enum, httpapi_error_name and
+ * httpapi_strerror are made from this list (as libuv's UV_ERRNO_MAP), and an application
+ * may expand it too, e.g. to map codes to its own. Values are stable across versions and
+ * travel between the library and the service: they never change, and new codes take new
+ * values. The Win32 code each one mirrors is in the comment. */
+#define HTTPAPI_ERROR_MAP(X)                                                                 \
+  X(HTTPAPI_OK, 0, "The operation completed successfully.")                                  \
+  /* ERROR_INVALID_PARAMETER: malformed argument */                                          \
+  X(HTTPAPI_ERROR_INVALID_PARAMETER, 1,                                                      \
+    "An argument is malformed (for a URL prefix: scheme://host:port/path/ with a "           \
+    "lowercase http or https scheme, an explicit port and a trailing slash).")               \
+  /* ERROR_ALREADY_EXISTS: prefix or queue name taken */                                     \
+  X(HTTPAPI_ERROR_ALREADY_EXISTS, 2,                                                         \
+    "The URL prefix or queue name is already registered, possibly by another "               \
+    "process; pick another or stop the other owner.")                                        \
+  /* ERROR_ACCESS_DENIED: no reservation lets you */                                         \
+  X(HTTPAPI_ERROR_ACCESS_DENIED, 3,                                                          \
+    "No reservation lets this user listen on that URL; run as root, use "                    \
+    "http://localhost:PORT/ with PORT > 1024, or have an administrator reserve it.")         \
+  /* ERROR_SHARING_VIOLATION: port held outside httpapid */                                  \
+  X(HTTPAPI_ERROR_SHARING_VIOLATION, 4,                                                      \
+    "The port is in use by a program outside httpapid; stop it or use another port.")        \
+  /* ERROR_FILE_NOT_FOUND: no such URL, queue or request */                                  \
+  X(HTTPAPI_ERROR_NOT_FOUND, 5, "No such URL, queue or request.")                            \
+  /* the timeout passed before anything arrived */                                           \
+  X(HTTPAPI_ERROR_TIMEOUT, 6, "The timeout passed before anything arrived.")                 \
+  /* non-blocking call: nothing ready yet */                                                 \
+  X(HTTPAPI_ERROR_WOULD_BLOCK, 7,                                                            \
+    "Nothing is ready yet; wait for the queue's file descriptor and call again.")            \
+  /* ERROR_HANDLE_EOF: the request body is complete */                                       \
+  X(HTTPAPI_ERROR_END_OF_BODY, 8, "The request body has been read completely.")              \
+  /* ERROR_CONNECTION_INVALID: the client went away */                                       \
+  X(HTTPAPI_ERROR_CONNECTION_GONE, 9, "The client connection is gone; release the request.") \
+  /* httpapid cannot be reached */                                                           \
+  X(HTTPAPI_ERROR_SERVICE_UNAVAILABLE, 10,                                                   \
+    "httpapid cannot be reached; start it, or point HTTPAPI_CONTROL at its control "         \
+    "socket.")                                                                               \
+  /* ERROR_DLL_INIT_FAILED: httpapi_initialize first */                                      \
+  X(HTTPAPI_ERROR_NOT_INITIALIZED, 11, "Call httpapi_initialize first.")                     \
+  /* ERROR_REVISION_MISMATCH */                                                              \
+  X(HTTPAPI_ERROR_VERSION_MISMATCH, 12,                                                      \
+    "The library and the service speak different protocol versions; use matching "           \
+    "builds.")                                                                               \
+  /* ERROR_NOT_ENOUGH_MEMORY */                                                              \
+  X(HTTPAPI_ERROR_NO_MEMORY, 13, "Out of memory or file descriptors.")                       \
+  /* call not valid now (e.g. body sent after the end) */                                    \
+  X(HTTPAPI_ERROR_INVALID_STATE, 14,                                                         \
+    "The call is not valid now (for example a second response to one request).")            \
+  /* the service sent something this library rejects */                                      \
+  X(HTTPAPI_ERROR_PROTOCOL, 15,                                                              \
+    "The service sent a message this library does not understand.")                          \
+  /* the queue or session was closed or shut down */                                         \
+  X(HTTPAPI_ERROR_SHUTDOWN, 16, "The queue or session was closed or shut down.")             \
+  /* a message exceeds the protocol's size limit */                                          \
+  X(HTTPAPI_ERROR_TOO_LARGE, 17,                                                             \
+    "The message exceeds the protocol's size limit; send the body in pieces.")               \
+  /* ERROR_MORE_DATA: the buffer is too small */                                             \
+  X(HTTPAPI_ERROR_MORE_DATA, 18,                                                             \
+    "The buffer is too small; call again with the size the call reported (for "              \
+    "httpapi_receive_into, *needed: the same request is kept for this handle).")
 
-/* Short stable name of `error`, e.g. "HTTPAPI_ERROR_ALREADY_EXISTS". Never NULL; unknown
- * values give "HTTPAPI_ERROR_UNKNOWN". Static storage; any thread. */
+/* One error enum for the whole API. */
+#define HTTPAPI_ERROR_ENUMERATOR(identifier, value, text) identifier = value,
+typedef enum httpapi_error { HTTPAPI_ERROR_MAP(HTTPAPI_ERROR_ENUMERATOR) } httpapi_error;
+#undef HTTPAPI_ERROR_ENUMERATOR
+
+/* The identifier of `error` in HTTPAPI_ERROR_MAP, e.g. "HTTPAPI_ERROR_ALREADY_EXISTS".
+ * Never NULL; a value not in the map (a newer service's code, or garbage) gives
+ * "HTTPAPI_ERROR_UNKNOWN". Static storage. Any thread. */
 HTTPAPI_API const char *httpapi_error_name(httpapi_error error);
 
-/* One sentence saying what went wrong and what to do. Never NULL. Static storage; any
- * thread. */
+/* The text of `error` in HTTPAPI_ERROR_MAP: one sentence saying what went wrong and what
+ * to do. Never NULL; a value not in the map gives "Unknown error code." Static storage.
+ * Any thread. */
 HTTPAPI_API const char *httpapi_strerror(httpapi_error error);
 
 /* The service's one-line explanation of the last call that failed on this thread, e.g.
  * "'http://+:80/a': the path must end in '/'", or "" when it gave none. Thread-local
- * storage, valid until the next API call on this thread. */
+ * storage, valid until the next API call on this thread. Any thread: each has its own. */
 HTTPAPI_API const char *httpapi_error_detail(void);
+
+/* ------------------------------------------------------------------------------------ */
+/* Version                                                                                */
+/* ------------------------------------------------------------------------------------ */
+
+/* The release this header belongs to (the build reads it from here: CMakeLists.txt). It
+ * is not HTTPAPI_VERSION_1, the API level httpapi_initialize asks for. */
+#define HTTPAPI_VERSION_MAJOR 0
+#define HTTPAPI_VERSION_MINOR 1
+#define HTTPAPI_VERSION_PATCH 0
+#define HTTPAPI_VERSION_HEX                                                                \
+  ((HTTPAPI_VERSION_MAJOR << 16) | (HTTPAPI_VERSION_MINOR << 8) | HTTPAPI_VERSION_PATCH)
+
+/* The release of the library the process runs with, as HTTPAPI_VERSION_HEX:
+ * (major << 16) | (minor << 8) | patch. It may differ from the header's when the shared
+ * library was replaced; compare it with HTTPAPI_VERSION_HEX to find out. Needs no
+ * httpapi_initialize. Any thread. */
+HTTPAPI_API unsigned int httpapi_version(void);
+
+/* The same release as text, "major.minor.patch", e.g. "0.1.0". Static storage. Any
+ * thread. */
+HTTPAPI_API const char *httpapi_version_string(void);
 
 /* ------------------------------------------------------------------------------------ */
 /* Initialisation                                                                         */
@@ -107,20 +176,26 @@ typedef struct httpapi_request httpapi_request;
 
 /* Opens a server session: this process's connection to the service. Closing it (or the
  * process exiting) releases every URL group and registration it owns at once.
- * Errors: NOT_INITIALIZED, SERVICE_UNAVAILABLE (service not running, or socket not
- * accessible), VERSION_MISMATCH, NO_MEMORY. On success *out owns the session. */
+ * Errors: INVALID_PARAMETER (NULL out), NOT_INITIALIZED, SERVICE_UNAVAILABLE (service not
+ * running, or socket not accessible), VERSION_MISMATCH, PROTOCOL (the service answered the
+ * hello with something else), NO_MEMORY (no memory or file descriptor left). On success
+ * *out owns the session. Any thread. */
 HTTPAPI_API httpapi_error httpapi_session_create(httpapi_session **out);
 
 /* Closes the session and, with it, its URL groups (their handles must not be used again,
- * but must still be closed with httpapi_url_group_close to free them). NULL is a no-op. */
+ * but must still be closed with httpapi_url_group_close to free them). NULL is a no-op.
+ * Any thread, once no other thread is inside a call on this session. */
 HTTPAPI_API void httpapi_session_close(httpapi_session *session);
 
 /* Creates a URL group in `session`. A group has no URLs and no queue until given them.
  * Requests that match a group with no queue bound are answered 503 by the service.
- * Errors: INVALID_PARAMETER (NULL), SHUTDOWN (session closed), SERVICE_UNAVAILABLE. */
-HTTPAPI_API httpapi_error httpapi_url_group_create(httpapi_session *session, httpapi_url_group **out);
+ * Errors: INVALID_PARAMETER (NULL), SHUTDOWN (session closed), SERVICE_UNAVAILABLE,
+ * PROTOCOL (the service's answer was malformed), NO_MEMORY. Any thread. */
+HTTPAPI_API httpapi_error httpapi_url_group_create(httpapi_session *session,
+                                                   httpapi_url_group **out);
 
-/* Removes the group's URLs and frees it. NULL is a no-op. */
+/* Removes the group's URLs and frees it. NULL is a no-op. Any thread, once no other thread
+ * is inside a call on this group. */
 HTTPAPI_API void httpapi_url_group_close(httpapi_url_group *group);
 
 /* Flags for httpapi_queue_create. */
@@ -131,11 +206,13 @@ HTTPAPI_API void httpapi_url_group_close(httpapi_url_group *group);
 /* Creates a request queue, or opens an existing named one with OPEN_EXISTING. `name` may be
  * NULL for an anonymous queue (then OPEN_EXISTING is invalid); names are at most 255 bytes
  * of [A-Za-z0-9._-].
- * Errors: INVALID_PARAMETER (bad name or flags), ALREADY_EXISTS (name taken), NOT_FOUND
- * (OPEN_EXISTING and no such queue), ACCESS_DENIED (queue owned by another user),
- * SERVICE_UNAVAILABLE, NOT_INITIALIZED. Each queue handle holds its own connection to the
- * service; *out owns it. */
-HTTPAPI_API httpapi_error httpapi_queue_create(const char *name, uint32_t flags, httpapi_queue **out);
+ * Errors: INVALID_PARAMETER (NULL out, bad name or flags), ALREADY_EXISTS (name taken),
+ * NOT_FOUND (OPEN_EXISTING and no such queue), ACCESS_DENIED (queue owned by another user
+ * who did not allow this one), NOT_INITIALIZED, SERVICE_UNAVAILABLE, VERSION_MISMATCH,
+ * PROTOCOL (the service's answer was malformed), NO_MEMORY. Each queue handle holds its
+ * own connection to the service; *out owns it. Any thread. */
+HTTPAPI_API httpapi_error httpapi_queue_create(const char *name, uint32_t flags,
+                                               httpapi_queue **out);
 
 /* Principals for httpapi_queue_allow. */
 #define HTTPAPI_PRINCIPAL_USER 1u
@@ -145,8 +222,9 @@ HTTPAPI_API httpapi_error httpapi_queue_create(const char *name, uint32_t flags,
  * GROUP, id = gid) open this named queue with OPEN_EXISTING. By default only the queue's
  * owner and root may. Only the handle that created the queue may call this; the grant
  * lasts as long as the queue.
- * Errors: INVALID_PARAMETER (bad kind, anonymous queue), ACCESS_DENIED (this handle did not
- * create the queue), SERVICE_UNAVAILABLE. Any thread. */
+ * Errors: INVALID_PARAMETER (NULL queue, bad kind, anonymous queue), ACCESS_DENIED (this
+ * handle did not create the queue), SHUTDOWN (the queue was shut down), SERVICE_UNAVAILABLE.
+ * Any thread. */
 HTTPAPI_API httpapi_error httpapi_queue_allow(httpapi_queue *queue, uint32_t kind, uint32_t id);
 
 /* Queue properties (HTTP.sys's HttpServerQueueLengthProperty, HttpServerStateProperty,
@@ -167,18 +245,20 @@ typedef enum httpapi_queue_property {
 
 /* Removes response-cache entries and fragments (HTTP.sys's HttpFlushResponseCache): the
  * entry for the URL `url_prefix` names (e.g. "http://+:8080/app/"), or with
- * HTTPAPI_FLUSH_FLAG_RECURSIVE every entry under it. A wildcard host ('+' or '*') matches entries of every host. The prefix
- * must lie under a URL registered in a URL group bound to this queue. *removed (may be
- * NULL) gets the number of entries removed.
- * Errors: INVALID_PARAMETER (malformed prefix, unknown flag), ACCESS_DENIED (no URL of
- * this queue covers the prefix), SHUTDOWN, SERVICE_UNAVAILABLE. Any thread. */
+ * HTTPAPI_FLUSH_FLAG_RECURSIVE every entry under it. A wildcard host ('+' or '*') matches
+ * entries of every host. The prefix must lie under a URL registered in a URL group bound
+ * to this queue. *removed (may be NULL) gets the number of entries removed.
+ * Errors: INVALID_PARAMETER (NULL queue or prefix, malformed prefix, unknown flag),
+ * ACCESS_DENIED (no URL of this queue covers the prefix), SHUTDOWN (the queue was shut
+ * down), SERVICE_UNAVAILABLE. Any thread. */
 HTTPAPI_API httpapi_error httpapi_flush_response_cache(httpapi_queue *queue,
                                                        const char *url_prefix, uint32_t flags,
                                                        uint64_t *removed);
 
 /* Sets a property of the queue. Only the handle that created the queue may.
- * Errors: INVALID_PARAMETER (unknown property or value out of range), ACCESS_DENIED (not
- * the creating handle), SERVICE_UNAVAILABLE. Any thread. */
+ * Errors: INVALID_PARAMETER (NULL queue, unknown property or value out of range),
+ * ACCESS_DENIED (not the creating handle), SHUTDOWN (the queue was shut down),
+ * SERVICE_UNAVAILABLE. Any thread. */
 HTTPAPI_API httpapi_error httpapi_queue_set_property(httpapi_queue *queue,
                                                      httpapi_queue_property property,
                                                      uint64_t value);
@@ -199,18 +279,25 @@ HTTPAPI_API httpapi_error httpapi_queue_shutdown(httpapi_queue *queue);
 
 /* Closes the handle. Requests received through it and not yet answered are answered 503 by
  * the service; requests still waiting in an anonymous queue are answered 503 too. NULL is a
- * no-op. The caller must not be blocked in httpapi_receive on this queue from another thread. */
+ * no-op. Any thread, once no other thread is inside a call on this queue (blocked in
+ * httpapi_receive, for instance): to stop a receiving thread, use httpapi_queue_shutdown
+ * or a timeout. */
 HTTPAPI_API void httpapi_queue_close(httpapi_queue *queue);
 
 /* A file descriptor that becomes readable when httpapi_receive may make progress, for
  * epoll/poll/select. Owned by the queue: do not read, write or close it. Readable does not
  * promise a request: call httpapi_receive with timeout 0 until it says WOULD_BLOCK. It is
  * the same descriptor for the queue's whole life, across reconnections to a restarted
- * service (it is an epoll set holding the current connection and a retry timer). */
+ * service (it is an epoll set holding the current connection and a retry timer). NULL
+ * queue: -1. Any thread. */
 HTTPAPI_API int httpapi_queue_fd(const httpapi_queue *queue);
 
 /* Routes the group's requests to `queue` (replacing an earlier binding). Both must belong
- * to this process. Errors: INVALID_PARAMETER, SHUTDOWN, SERVICE_UNAVAILABLE. */
+ * to this process.
+ * Errors: INVALID_PARAMETER (NULL, or the service knows no such group or queue),
+ * ACCESS_DENIED (the queue belongs to another user), SHUTDOWN (the session was closed or
+ * the queue shut down), SERVICE_UNAVAILABLE (also while the queue reconnects to a
+ * restarted service), PROTOCOL (the service's answer was malformed). Any thread. */
 HTTPAPI_API httpapi_error httpapi_url_group_bind(httpapi_url_group *group, httpapi_queue *queue);
 
 /* URL group properties: HTTP.sys's HttpServerTimeoutsProperty (the timers and the minimum
@@ -248,8 +335,8 @@ typedef enum httpapi_url_group_property {
  * connection limit closes no connection), and is set again on the group if the service
  * restarts.
  * Errors: INVALID_PARAMETER (NULL group, unknown property, value out of range:
- * httpapi_error_detail() gives the range), SHUTDOWN (session closed), SERVICE_UNAVAILABLE.
- * Any thread. */
+ * httpapi_error_detail() gives the range), SHUTDOWN (session closed), SERVICE_UNAVAILABLE,
+ * PROTOCOL (the service's answer was malformed). Any thread. */
 HTTPAPI_API httpapi_error httpapi_url_group_set_property(httpapi_url_group *group,
                                                          httpapi_url_group_property property,
                                                          uint64_t value);
@@ -257,15 +344,20 @@ HTTPAPI_API httpapi_error httpapi_url_group_set_property(httpapi_url_group *grou
 /* Registers `prefix` (scheme://host:port/path/, see docs/routing.md) in `group`, with the
  * 64-bit `url_context` that comes back in every request it routes. The service starts
  * listening on the port if it was not already.
- * Errors: INVALID_PARAMETER (malformed prefix), ALREADY_EXISTS (registered by anyone in
- * the same host bucket), ACCESS_DENIED (no reservation lets this user listen there),
- * SHARING_VIOLATION (the port is in use by a program outside httpapid), SHUTDOWN,
- * SERVICE_UNAVAILABLE. */
+ * Errors: INVALID_PARAMETER (NULL, malformed prefix, an https prefix, a port that already
+ * carries the other scheme, a port the system will not listen on), ALREADY_EXISTS
+ * (registered by anyone in the same host bucket), ACCESS_DENIED (no reservation lets this
+ * user listen there, or the system refused the port), SHARING_VIOLATION (the port is in
+ * use by a program outside httpapid), SHUTDOWN (session closed), SERVICE_UNAVAILABLE,
+ * PROTOCOL (the service's answer was malformed). Any thread. */
 HTTPAPI_API httpapi_error httpapi_url_add(httpapi_url_group *group, const char *prefix,
                               uint64_t url_context);
 
 /* Unregisters `prefix` from `group` (compared after canonicalisation). The service stops
- * listening on a port when its last prefix goes. Errors: INVALID_PARAMETER, NOT_FOUND. */
+ * listening on a port when its last prefix goes.
+ * Errors: INVALID_PARAMETER (NULL, malformed prefix), NOT_FOUND (not registered in this
+ * group), SHUTDOWN (session closed), SERVICE_UNAVAILABLE, PROTOCOL (the service's answer
+ * was malformed). Any thread. */
 HTTPAPI_API httpapi_error httpapi_url_remove(httpapi_url_group *group, const char *prefix);
 
 /* ------------------------------------------------------------------------------------ */
@@ -343,7 +435,7 @@ typedef struct httpapi_request_info {
  * A larger window (up to 1024) lets a busy process take requests in batches, one read for
  * many, which is much faster under load; requests taken ahead are delivered to this
  * process, so if it dies they are answered 503 rather than given to another worker.
- * Errors: INVALID_PARAMETER (0 or > 1024). Any thread. */
+ * Errors: INVALID_PARAMETER (NULL queue, 0 or > 1024). Any thread. */
 HTTPAPI_API httpapi_error httpapi_queue_set_receive_window(httpapi_queue *queue,
                                                            uint32_t requests);
 
@@ -355,10 +447,12 @@ HTTPAPI_API httpapi_error httpapi_queue_set_receive_window(httpapi_queue *queue,
  * to 1 s) and makes this queue, this process's URL groups, URLs and bindings, and the
  * queue's properties and grants again; requests received before the restart fail with
  * CONNECTION_GONE. Applications need not restart.
- * Errors: TIMEOUT, WOULD_BLOCK (timeout 0), SHUTDOWN (queue shut down or closed),
- * SERVICE_UNAVAILABLE (the service sent something malformed), NO_MEMORY, PROTOCOL.
- * On success *out owns the request: answer it (httpapi_send_response), then release it. */
-HTTPAPI_API httpapi_error httpapi_receive(httpapi_queue *queue, int timeout_ms, httpapi_request **out);
+ * Errors: INVALID_PARAMETER (NULL), TIMEOUT, WOULD_BLOCK (timeout 0), SHUTDOWN (queue
+ * shut down or closed), SERVICE_UNAVAILABLE (the service sent something malformed).
+ * On success *out owns the request: answer it (httpapi_send_response), then release it.
+ * Any thread: several may wait on one queue, and each request goes to one of them. */
+HTTPAPI_API httpapi_error httpapi_receive(httpapi_queue *queue, int timeout_ms,
+                                          httpapi_request **out);
 
 /* Like httpapi_receive, but the request's contents are laid out in the caller's `buffer` of
  * `size` bytes (HTTP.sys's HttpReceiveHttpRequest): httpapi_request_get_info(*out) then
@@ -374,7 +468,7 @@ HTTPAPI_API httpapi_error httpapi_receive(httpapi_queue *queue, int timeout_ms, 
  * If the queue is shut down or the handle closed first, it is answered 503.
  * On success *needed (when not NULL) is the number of bytes used.
  * Errors: as httpapi_receive, plus MORE_DATA, and INVALID_PARAMETER (NULL queue or out,
- * NULL buffer with size > 0, misaligned buffer). */
+ * NULL buffer with size > 0, misaligned buffer). Any thread, as httpapi_receive. */
 HTTPAPI_API httpapi_error httpapi_receive_into(httpapi_queue *queue, int timeout_ms,
                                                void *buffer, size_t size, size_t *needed,
                                                httpapi_request **out);
@@ -388,31 +482,34 @@ HTTPAPI_API httpapi_error httpapi_receive_into(httpapi_queue *queue, int timeout
  * For event loops: the notice arrives on the queue's connection and makes
  * httpapi_queue_fd() readable; then call this with timeout 0. httpapi_send_body looks for
  * it too and fails with CONNECTION_GONE, so a streaming loop stops by itself.
- * May be called from another thread while one thread answers the request (the one
- * exception to the one-thread-per-request rule); the request must not be released while a
- * thread waits here.
+ * Any thread, also while another thread answers the request (the one exception to the
+ * one-thread-per-request rule); the request must not be released while a thread waits
+ * here.
  * Errors: TIMEOUT / WOULD_BLOCK (timeout 0): the client is still there; INVALID_STATE: the
  * response was completed first, so the service no longer watches the connection for this
  * request; SHUTDOWN (queue handle closed); SERVICE_UNAVAILABLE; INVALID_PARAMETER (NULL). */
 HTTPAPI_API httpapi_error httpapi_wait_for_disconnect(httpapi_request *request, int timeout_ms);
 
 /* The request's contents. Valid until httpapi_request_release(). Never NULL for a valid
- * request. */
+ * request; NULL for NULL. One thread at a time per request. */
 HTTPAPI_API const httpapi_request_info *httpapi_request_get_info(const httpapi_request *request);
 
 /* Reads the next piece of the request body into `buffer` (at most `capacity` bytes) and
  * stores the count in *length. Bytes already given in info->body are not repeated. Waits as
  * for httpapi_receive (timeout_ms < 0 forever, 0 never, > 0 at most that long).
  * Errors: END_OF_BODY (the body is complete; *length is 0), TIMEOUT, WOULD_BLOCK,
- * CONNECTION_GONE (the client left), INVALID_PARAMETER (capacity 0 or NULL buffer),
- * SERVICE_UNAVAILABLE. */
-HTTPAPI_API httpapi_error httpapi_read_body(httpapi_request *request, void *buffer, size_t capacity,
-                                size_t *length, int timeout_ms);
+ * CONNECTION_GONE (the client left, or the service restarted), INVALID_PARAMETER (NULL
+ * request, buffer or length, capacity 0), SHUTDOWN (the queue handle was closed),
+ * SERVICE_UNAVAILABLE (the service sent something malformed). One thread at a time per
+ * request. */
+HTTPAPI_API httpapi_error httpapi_read_body(httpapi_request *request, void *buffer,
+                                            size_t capacity, size_t *length, int timeout_ms);
 
 /* Trailer fields that followed a chunked request body, in arrival order. Available once
  * httpapi_read_body returned END_OF_BODY, or at once when the whole body arrived with the
  * head (no HTTPAPI_REQUEST_FLAG_MORE_BODY); before that, or when there were none, *count is
- * 0. The views stay valid until httpapi_request_release(). NULL request: *count 0. */
+ * 0. The views stay valid until httpapi_request_release(). NULL request: *count 0. One
+ * thread at a time per request. */
 HTTPAPI_API const httpapi_header *httpapi_request_trailers(const httpapi_request *request,
                                                            size_t *count);
 
@@ -482,12 +579,17 @@ typedef struct httpapi_response {
  * Content-Length is sent chunked to HTTP/1.1 clients and delimited by close for HTTP/1.0.
  * The service adds Date and Server (after the application's headers) unless given.
  * Returns once the response is handed to the service (not when the client got it).
- * Errors: INVALID_PARAMETER (bad status, reason, header; PROCESS_RANGES with MORE_DATA or
- * NO_AUTO_CHUNKING, or on anything but a 200), INVALID_STATE (a response was
- * already sent), CONNECTION_GONE (the client left; the response is dropped),
- * SERVICE_UNAVAILABLE, TOO_LARGE. The caller keeps ownership of `response`. */
-HTTPAPI_API httpapi_error httpapi_send_response(httpapi_request *request, const httpapi_response *response,
-                                    uint32_t flags);
+ * Errors: INVALID_PARAMETER (NULL request or response, unknown flag, bad status, reason,
+ * header, NULL body with a length; PROCESS_RANGES with MORE_DATA or NO_AUTO_CHUNKING, or on
+ * anything but a 200; OPAQUE on anything but a 101), INVALID_STATE (a response was
+ * already sent; OPAQUE for a request with a body), CONNECTION_GONE (the client left, or
+ * the service restarted; the response is dropped), SHUTDOWN (the queue handle was closed),
+ * SERVICE_UNAVAILABLE (the queue's connection to the service is broken), TOO_LARGE (the
+ * head exceeds the protocol's size limit). The caller keeps ownership of `response`. One
+ * thread at a time per request. */
+HTTPAPI_API httpapi_error httpapi_send_response(httpapi_request *request,
+                                                const httpapi_response *response,
+                                                uint32_t flags);
 
 /* httpapi_send_response, and httpapid may keep the response to answer later requests for
  * the same URL itself (HTTP.sys's pCachePolicy). Whether it does is decided by the rules
@@ -495,7 +597,8 @@ HTTPAPI_API httpapi_error httpapi_send_response(httpapi_request *request, const 
  * in this call, no MORE_DATA; a Content-Type; not a 206; at most the cache_max_response_bytes
  * setting); a response that does not qualify is sent normally and not cached, without
  * error. `policy` NULL or kind HTTPAPI_CACHE_NONE: the same as httpapi_send_response.
- * Errors: those of httpapi_send_response; INVALID_PARAMETER also for an unknown kind. */
+ * Errors: those of httpapi_send_response; INVALID_PARAMETER also for an unknown kind. One
+ * thread at a time per request. */
 HTTPAPI_API httpapi_error httpapi_send_cacheable_response(httpapi_request *request,
                                                           const httpapi_response *response,
                                                           uint32_t flags,
@@ -536,9 +639,10 @@ typedef struct httpapi_data_chunk {
  * sent, so the application can add it again or send memory instead. `policy` may be NULL.
  * Errors: those of httpapi_send_cacheable_response; INVALID_PARAMETER (unknown kind, a bad
  * descriptor, not a regular file, a range past the end, more than HTTPAPI_MAX_FILE_CHUNKS
- * FILE chunks, count without chunks); NOT_FOUND (a fragment is not in the cache, or belongs
- * to another queue). The descriptors stay the caller's; same thread rules as
- * httpapi_send_response. */
+ * FILE chunks, count without chunks, a FRAGMENT chunk without a name, OPAQUE);
+ * NOT_FOUND (a fragment is not in the cache, or belongs to another queue); TOO_LARGE (a
+ * body naming fragments whose memory chunks do not fit one message). The descriptors stay
+ * the caller's. One thread at a time per request. */
 HTTPAPI_API httpapi_error httpapi_send_response_chunks(httpapi_request *request,
                                                        const httpapi_response *response,
                                                        const httpapi_data_chunk *chunks,
@@ -546,7 +650,8 @@ HTTPAPI_API httpapi_error httpapi_send_response_chunks(httpapi_request *request,
                                                        const httpapi_cache_policy *policy);
 
 /* httpapi_send_body with the body given as chunks (see httpapi_send_response_chunks).
- * Errors: those of httpapi_send_body and of httpapi_send_response_chunks' chunk checks. */
+ * Errors: those of httpapi_send_body and of httpapi_send_response_chunks' chunk checks
+ * (INVALID_PARAMETER, NOT_FOUND, TOO_LARGE). One thread at a time per request. */
 HTTPAPI_API httpapi_error httpapi_send_body_chunks(httpapi_request *request,
                                                    const httpapi_data_chunk *chunks,
                                                    size_t count, uint32_t flags);
@@ -579,11 +684,14 @@ HTTPAPI_API httpapi_error httpapi_read_fragment(httpapi_queue *queue, const char
 
 /* Sends more body after httpapi_send_response(..., MORE_DATA). Clear MORE_DATA on the last
  * call (an empty last call is fine) to finish the response.
- * Errors: INVALID_STATE (no response started, or already finished), CONNECTION_GONE (the
- * client left: each call looks for the service's notice without waiting), SERVICE_UNAVAILABLE,
- * TOO_LARGE. */
-HTTPAPI_API httpapi_error httpapi_send_body(httpapi_request *request, const void *data, size_t length,
-                                uint32_t flags);
+ * Errors: INVALID_PARAMETER (NULL request, NULL data with a length, a flag other than
+ * DISCONNECT, MORE_DATA and BUFFER_DATA), INVALID_STATE (no response started, or already
+ * finished), CONNECTION_GONE (the client left: each call looks for the service's notice
+ * without waiting; or the service restarted), SHUTDOWN (the queue handle was closed),
+ * SERVICE_UNAVAILABLE (the queue's connection to the service is broken). Any length is
+ * sent, in pieces if need be. One thread at a time per request. */
+HTTPAPI_API httpapi_error httpapi_send_body(httpapi_request *request, const void *data,
+                                            size_t length, uint32_t flags);
 
 /* Ends a response started with MORE_DATA by sending trailer fields after its body (RFC 9110
  * §6.5), e.g. a checksum or a gRPC status computed while streaming. Held BUFFER_DATA bytes
@@ -592,18 +700,26 @@ HTTPAPI_API httpapi_error httpapi_send_body(httpapi_request *request, const void
  * RFC 9110 allows. Fields that frame, route or authenticate a message may not be trailers:
  * Content-Length, Transfer-Encoding, Host, Content-Type, Content-Encoding, Content-Range,
  * Trailer, Authorization, Set-Cookie, Cache-Control, Expect, Range, TE and Connection.
- * Errors: INVALID_PARAMETER (bad or forbidden name, bad value, count without headers),
- * INVALID_STATE (no response started, or it is finished), CONNECTION_GONE,
- * SERVICE_UNAVAILABLE, TOO_LARGE. The caller keeps ownership of `trailers`. */
+ * Errors: INVALID_PARAMETER (NULL request, bad or forbidden name, bad value, count without
+ * headers), INVALID_STATE (no response started, or it is finished), CONNECTION_GONE,
+ * SHUTDOWN (the queue handle was closed), SERVICE_UNAVAILABLE, TOO_LARGE (the trailers
+ * exceed the protocol's size limit). The caller keeps ownership of `trailers`. One thread
+ * at a time per request. */
 HTTPAPI_API httpapi_error httpapi_send_trailers(httpapi_request *request,
                                                 const httpapi_header *trailers, size_t count);
 
 /* Abandons the request: the service closes its client connection (as HTTP.sys's
- * HttpCancelHttpRequest). Errors: SERVICE_UNAVAILABLE. The handle must still be released. */
+ * HttpCancelHttpRequest). A request whose response finished is left alone (OK). The
+ * handle must still be released.
+ * Errors: INVALID_PARAMETER (NULL), SERVICE_UNAVAILABLE (the queue handle was closed or
+ * its connection to the service is down: the service drops the request itself),
+ * CONNECTION_GONE (the connection broke while the cancel was sent). One thread at a time
+ * per request. */
 HTTPAPI_API httpapi_error httpapi_cancel(httpapi_request *request);
 
 /* Frees the request handle. A request released before its response finished is cancelled
- * (its connection closed). NULL is a no-op. */
+ * (its connection closed). NULL is a no-op. One thread at a time per request, and none
+ * may be waiting in httpapi_wait_for_disconnect on it. */
 HTTPAPI_API void httpapi_request_release(httpapi_request *request);
 
 #ifdef __cplusplus

@@ -1,6 +1,8 @@
 // httpapi.hpp: a header-only C++20 wrapper over <httpapi/httpapi.h> with RAII handles.
 //
-// Nothing here throws: fallible calls return httpapi_error, or Result<T> for factories.
+// Nothing here throws: fallible calls return httpapi_error, or Result<T> for factories,
+// and both are [[nodiscard]]: an error is handled or dropped on purpose ((void) or
+// std::ignore), never lost by accident.
 // Handles are move-only and close themselves. The threading and lifetime rules are those
 // of the C API (httpapi.h): a request must be released before its queue is closed.
 #ifndef HTTPAPI_HTTPAPI_HPP
@@ -23,7 +25,7 @@ inline std::string_view view(httpapi_bytes b) { return {b.data ? b.data : "", b.
 
 // A value or the error that prevented it.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}                // NOLINT: implicit on purpose
   Result(httpapi_error error) : error_(error) {}               // NOLINT
@@ -107,23 +109,24 @@ class Queue {
   }
   httpapi_queue* get() const noexcept { return h_.get(); }
   int fd() const noexcept { return httpapi_queue_fd(h_.get()); }
-  httpapi_error set_receive_window(std::uint32_t requests) {
+  [[nodiscard]] httpapi_error set_receive_window(std::uint32_t requests) {
     return httpapi_queue_set_receive_window(h_.get(), requests);
   }
-  httpapi_error set_property(httpapi_queue_property property, std::uint64_t value) {
+  [[nodiscard]] httpapi_error set_property(httpapi_queue_property property,
+                                           std::uint64_t value) {
     return httpapi_queue_set_property(h_.get(), property, value);
   }
-  httpapi_error allow_user(std::uint32_t uid) {
+  [[nodiscard]] httpapi_error allow_user(std::uint32_t uid) {
     return httpapi_queue_allow(h_.get(), HTTPAPI_PRINCIPAL_USER, uid);
   }
-  httpapi_error allow_group(std::uint32_t gid) {
+  [[nodiscard]] httpapi_error allow_group(std::uint32_t gid) {
     return httpapi_queue_allow(h_.get(), HTTPAPI_PRINCIPAL_GROUP, gid);
   }
   // Ends the queue for every handle (creator only): see httpapi_queue_shutdown.
-  httpapi_error shutdown() { return httpapi_queue_shutdown(h_.get()); }
+  [[nodiscard]] httpapi_error shutdown() { return httpapi_queue_shutdown(h_.get()); }
   // The fragment cache (docs/cache.md): store bytes under a URL-shaped name of this queue.
-  httpapi_error add_fragment(const std::string& name, std::string_view bytes,
-                             const httpapi_cache_policy* policy = nullptr) {
+  [[nodiscard]] httpapi_error add_fragment(const std::string& name, std::string_view bytes,
+                                           const httpapi_cache_policy* policy = nullptr) {
     return httpapi_add_fragment(h_.get(), name.c_str(), bytes.data(), bytes.size(), policy);
   }
 
@@ -134,14 +137,17 @@ class Queue {
 
 class UrlGroup {
  public:
-  httpapi_error add(const std::string& prefix, std::uint64_t context) {
+  [[nodiscard]] httpapi_error add(const std::string& prefix, std::uint64_t context) {
     return httpapi_url_add(h_.get(), prefix.c_str(), context);
   }
-  httpapi_error remove(const std::string& prefix) {
+  [[nodiscard]] httpapi_error remove(const std::string& prefix) {
     return httpapi_url_remove(h_.get(), prefix.c_str());
   }
-  httpapi_error bind(const Queue& queue) { return httpapi_url_group_bind(h_.get(), queue.get()); }
-  httpapi_error set_property(httpapi_url_group_property property, std::uint64_t value) {
+  [[nodiscard]] httpapi_error bind(const Queue& queue) {
+    return httpapi_url_group_bind(h_.get(), queue.get());
+  }
+  [[nodiscard]] httpapi_error set_property(httpapi_url_group_property property,
+                                           std::uint64_t value) {
     return httpapi_url_group_set_property(h_.get(), property, value);
   }
 
@@ -231,27 +237,31 @@ class Request {
   }
 
   // Sends a complete response in one call.
-  httpapi_error respond(std::uint16_t status, std::initializer_list<Header> headers,
-                        std::string_view body, std::uint32_t flags = 0) {
+  [[nodiscard]] httpapi_error respond(std::uint16_t status,
+                                      std::initializer_list<Header> headers,
+                                      std::string_view body, std::uint32_t flags = 0) {
     return start(status, std::span<const Header>(headers.begin(), headers.size()), body, flags);
   }
-  httpapi_error respond(std::uint16_t status, std::span<const Header> headers,
-                        std::string_view body, std::uint32_t flags = 0) {
+  [[nodiscard]] httpapi_error respond(std::uint16_t status, std::span<const Header> headers,
+                                      std::string_view body, std::uint32_t flags = 0) {
     return start(status, headers, body, flags);
   }
   // A complete response httpapid may keep and answer again itself (docs/cache.md).
-  httpapi_error respond_cacheable(std::uint16_t status, std::initializer_list<Header> headers,
-                                  std::string_view body, httpapi_cache_policy policy,
-                                  std::uint32_t flags = 0) {
+  [[nodiscard]] httpapi_error respond_cacheable(std::uint16_t status,
+                                                std::initializer_list<Header> headers,
+                                                std::string_view body,
+                                                httpapi_cache_policy policy,
+                                                std::uint32_t flags = 0) {
     return start(status, std::span<const Header>(headers.begin(), headers.size()), body, flags,
                  &policy);
   }
   // A complete response whose body is `chunks` (memory, file descriptors, fragments; see
   // httpapi_send_response_chunks). E.g. a file: chunks::file(fd) with PROCESS_RANGES.
-  httpapi_error respond_chunks(std::uint16_t status, std::initializer_list<Header> headers,
-                               std::span<const httpapi_data_chunk> chunks,
-                               std::uint32_t flags = 0,
-                               const httpapi_cache_policy* policy = nullptr) {
+  [[nodiscard]] httpapi_error respond_chunks(std::uint16_t status,
+                                             std::initializer_list<Header> headers,
+                                             std::span<const httpapi_data_chunk> chunks,
+                                             std::uint32_t flags = 0,
+                                             const httpapi_cache_policy* policy = nullptr) {
     const std::vector<httpapi_header> c_headers =
         to_c(std::span<const Header>(headers.begin(), headers.size()));
     httpapi_response response{};
@@ -262,30 +272,30 @@ class Request {
                                         flags, policy);
   }
   // Streams: begin() then any number of write(), then end().
-  httpapi_error begin(std::uint16_t status, std::initializer_list<Header> headers) {
+  [[nodiscard]] httpapi_error begin(std::uint16_t status, std::initializer_list<Header> headers) {
     return start(status, std::span<const Header>(headers.begin(), headers.size()), {},
                  HTTPAPI_SEND_FLAG_MORE_DATA);
   }
-  httpapi_error write(std::string_view data) {
+  [[nodiscard]] httpapi_error write(std::string_view data) {
     return httpapi_send_body(h_.get(), data.data(), data.size(), HTTPAPI_SEND_FLAG_MORE_DATA);
   }
-  httpapi_error end(std::string_view data = {}) {
+  [[nodiscard]] httpapi_error end(std::string_view data = {}) {
     return httpapi_send_body(h_.get(), data.data(), data.size(), 0);
   }
   // Ends a stream with trailer fields (docs/responses.md says when they reach the client).
-  httpapi_error end_with_trailers(std::initializer_list<Header> trailers) {
+  [[nodiscard]] httpapi_error end_with_trailers(std::initializer_list<Header> trailers) {
     const std::vector<httpapi_header> c_trailers =
         to_c(std::span<const Header>(trailers.begin(), trailers.size()));
     return httpapi_send_trailers(h_.get(), c_trailers.data(), c_trailers.size());
   }
   // An interim response (100-199 but 101), e.g. 103 Early Hints; the final one follows.
-  httpapi_error inform(std::uint16_t status, std::initializer_list<Header> headers) {
+  [[nodiscard]] httpapi_error inform(std::uint16_t status, std::initializer_list<Header> headers) {
     return start(status, std::span<const Header>(headers.begin(), headers.size()), {}, 0);
   }
-  httpapi_error cancel() { return httpapi_cancel(h_.get()); }
+  [[nodiscard]] httpapi_error cancel() { return httpapi_cancel(h_.get()); }
   // OK once the client left; TIMEOUT / WOULD_BLOCK while it is there. Another thread may
   // wait here while this one streams: see httpapi_wait_for_disconnect.
-  httpapi_error wait_for_disconnect(int timeout_ms = -1) {
+  [[nodiscard]] httpapi_error wait_for_disconnect(int timeout_ms = -1) {
     return httpapi_wait_for_disconnect(h_.get(), timeout_ms);
   }
 
@@ -311,9 +321,9 @@ class Request {
     return c_headers;
   }
 
-  httpapi_error start(std::uint16_t status, std::span<const Header> headers,
-                      std::string_view body, std::uint32_t flags,
-                      const httpapi_cache_policy* policy = nullptr) {
+  [[nodiscard]] httpapi_error start(std::uint16_t status, std::span<const Header> headers,
+                                    std::string_view body, std::uint32_t flags,
+                                    const httpapi_cache_policy* policy = nullptr) {
     const std::vector<httpapi_header> c_headers = to_c(headers);
     httpapi_response response{};
     response.status = status;

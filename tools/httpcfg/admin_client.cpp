@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "httpapi/httpapi.h"
 #include "ipc/frame.hpp"
 #include "ipc/messages.hpp"
 
@@ -73,7 +74,7 @@ ConnectStatus AdminClient::connect(const std::string& path, std::string& error) 
             std::to_string(frame.type) + ")";
     return ConnectStatus::failed;
   }
-  if (ack.status != 0 || ack.version != ipc::kProtocolVersion) {
+  if (ack.status != HTTPAPI_OK || ack.version != ipc::kProtocolVersion) {
     error = "httpapid does not speak protocol version " + std::to_string(ipc::kProtocolVersion) +
             " (hello status " + std::to_string(ack.status) + ")";
     return ConnectStatus::failed;

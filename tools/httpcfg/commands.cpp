@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "httpapi/httpapi.h"
+
 namespace httpcfg {
 namespace {
 
@@ -279,26 +281,29 @@ std::string format_cachestate(const Json& answer) {
 
 std::string status_text(std::uint32_t status) {
   switch (status) {
-    case 0: return "success";
-    case 1: return "invalid parameter";
-    case 2: return "already exists";
-    case 3: return "access denied";
-    case 4: return "sharing violation";
-    case 5: return "not found";
-    case 6: return "timed out";
-    case 10: return "service unavailable";
-    case 12: return "protocol version mismatch";
-    case 13: return "out of memory";
-    case 14: return "not valid now";
-    case 15: return "protocol error";
-    case 16: return "shutting down";
-    case 17: return "too large";
+    case HTTPAPI_OK: return "success";
+    case HTTPAPI_ERROR_INVALID_PARAMETER: return "invalid parameter";
+    case HTTPAPI_ERROR_ALREADY_EXISTS: return "already exists";
+    case HTTPAPI_ERROR_ACCESS_DENIED: return "access denied";
+    case HTTPAPI_ERROR_SHARING_VIOLATION: return "sharing violation";
+    case HTTPAPI_ERROR_NOT_FOUND: return "not found";
+    case HTTPAPI_ERROR_TIMEOUT: return "timed out";
+    case HTTPAPI_ERROR_SERVICE_UNAVAILABLE: return "service unavailable";
+    case HTTPAPI_ERROR_VERSION_MISMATCH: return "protocol version mismatch";
+    case HTTPAPI_ERROR_NO_MEMORY: return "out of memory";
+    case HTTPAPI_ERROR_INVALID_STATE: return "not valid now";
+    case HTTPAPI_ERROR_PROTOCOL: return "protocol error";
+    case HTTPAPI_ERROR_SHUTDOWN: return "shutting down";
+    case HTTPAPI_ERROR_TOO_LARGE: return "too large";
     default: return fmt::format("error {}", status);
   }
 }
 
 std::string advice(const std::string& command, std::uint32_t status, const std::string& subject) {
-  constexpr std::uint32_t kInvalid = 1, kExists = 2, kDenied = 3, kNotFound = 5;
+  constexpr std::uint32_t kInvalid = HTTPAPI_ERROR_INVALID_PARAMETER;
+  constexpr std::uint32_t kExists = HTTPAPI_ERROR_ALREADY_EXISTS;
+  constexpr std::uint32_t kDenied = HTTPAPI_ERROR_ACCESS_DENIED;
+  constexpr std::uint32_t kNotFound = HTTPAPI_ERROR_NOT_FOUND;
   const bool urlacl = command.rfind("urlacl.", 0) == 0;
   const bool iplisten = command.rfind("iplisten.", 0) == 0;
   if (status == kDenied) {

@@ -11,6 +11,7 @@
 
 #include "daemon/loop/event_loop.hpp"
 #include "daemon/service.hpp"
+#include "httpapi/httpapi.h"
 
 namespace httpapi::daemon {
 
@@ -136,7 +137,7 @@ bool AppChannel::handle_hello(const ipc::Frame& frame) {
   ipc::HelloAck ack;
   ack.peer_id = id_;
   if (hello.min_version > ipc::kProtocolVersion || hello.max_version < ipc::kProtocolVersion) {
-    ack.status = 12;  // HTTPAPI_ERROR_VERSION_MISMATCH
+    ack.status = HTTPAPI_ERROR_VERSION_MISMATCH;
     ipc::encode(out_, ack);
     flush();
     close(fmt::format("protocol versions {}..{} not supported", hello.min_version,

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "httpapi/httpapi.h"
 #include "ipc/frame.hpp"
 #include "ipc/messages.hpp"
 
@@ -138,11 +139,11 @@ TEST(Messages, HelloWithUnknownRoleIsRejected) {
 
 TEST(Messages, ResultAndCalls) {
   std::string out;
-  ipc::encode(out, ipc::Result{42, 3, 77, "denied"});
+  ipc::encode(out, ipc::Result{42, HTTPAPI_ERROR_ACCESS_DENIED, 77, "denied"});
   ipc::Result result;
   ASSERT_TRUE(ipc::decode(only_frame(out), result));
   EXPECT_EQ(result.call, 42u);
-  EXPECT_EQ(result.status, 3u);
+  EXPECT_EQ(result.status, static_cast<std::uint32_t>(HTTPAPI_ERROR_ACCESS_DENIED));
   EXPECT_EQ(result.value, 77u);
   EXPECT_EQ(result.detail, "denied");
 
