@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <ctime>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -20,7 +20,8 @@
 #include "daemon/loop/monotonic_clock.hpp"
 #include "daemon/service.hpp"
 #include "daemon/loop/socket_address.hpp"
-#include "http1/syntax.hpp"
+#include "http1/reason_phrase.hpp"
+#include "http1/response_head.hpp"
 #include "http1/url_cooker.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/body_chunks.hpp"
@@ -44,56 +45,17 @@ constexpr std::size_t kMaxQueuedFiles = 64;
 // The most one write or sendfile call is asked to take.
 constexpr std::size_t kMaxWrite = 4 * 1024 * 1024;
 
-// The application may not split or smuggle a response: names are tokens, values have no
-// CR, LF or NUL (the library checks this too).
-bool valid_field(std::string_view name, std::string_view value) {
-  return http1::syntax::is_token(name) && http1::syntax::all_of(value, http1::syntax::k_field);
-}
-
+// Trailers follow the rules of the head's fields (http1::valid_response_field).
 bool valid_fields(std::string_view list) {
   ipc::HeaderListReader reader(list);
   std::string_view name, value;
   while (reader.next(name, value)) {
-    if (!valid_field(name, value)) return false;
+    if (!http1::valid_response_field(name, value)) return false;
   }
   return reader.ok();
 }
 // HTTP.sys's default MaxBytesPerSend: how far behind the minimum send rate a client may be.
 constexpr std::size_t kSendPiece = 64 * 1024;
-
-std::string_view standard_reason(int status) {
-  switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    case 416: return "Requested Range Not Satisfiable";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
-  }
-}
 
 }  // namespace
 
@@ -617,100 +579,43 @@ void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel
 
 bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t status,
                                          std::string_view reason, std::string_view headers,
-                                         std::size_t body_size) {
-  if (status < 100 || status > 999 || !http1::syntax::all_of(reason, http1::syntax::k_field)) {
-    return false;
-  }
-  if (reason.empty()) reason = standard_reason(status);
-  std::string head;
-  head.reserve(128 + headers.size());
-  char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
-                  static_cast<char>('0' + status % 10), ' '};
-  head.append("HTTP/1.1 ").append(code, 4).append(reason).append("\r\n");
-  bool has_length = false, has_coding = false, has_date = false, has_server = false;
-  bool has_connection = false, app_close = false;
-  std::uint64_t length = 0;
+                                         std::uint64_t body_size) {
+  // One field array per thread: the views are used up before the next response.
+  thread_local std::vector<http1::Field> fields;
+  fields.clear();
   ipc::HeaderListReader reader(headers);
-  std::string_view name, value;
-  while (reader.next(name, value)) {
-    if (!valid_field(name, value)) return false;
-    if (http1::syntax::iequals(name, "Content-Length")) {
-      std::uint64_t parsed = 0;
-      if (!http1::syntax::parse_decimal(value, parsed)) return false;
-      if (has_length && parsed != length) return false;
-      has_length = true;
-      length = parsed;
-    } else if (http1::syntax::iequals(name, "Transfer-Encoding")) {
-      has_coding = true;
-    } else if (http1::syntax::iequals(name, "Connection")) {
-      has_connection = true;
-      app_close = app_close || http1::syntax::list_contains(value, "close");
-    } else if (http1::syntax::iequals(name, "Date")) {
-      has_date = true;
-    } else if (http1::syntax::iequals(name, "Server")) {
-      has_server = true;
-    }
-    head.append(name).append(": ").append(value).append("\r\n");
-  }
+  http1::Field field;
+  while (reader.next(field.name, field.value)) fields.push_back(field);
   if (!reader.ok()) return false;
-  const bool interim = status < 200 && status != 101;
-  if (interim) {
-    // RFC 9110 §15.2: an HTTP/1.0 client does not understand 1xx; it is not sent one.
-    if (version_minor_ >= 1) send(head.append("\r\n"));
+  http1::ResponseInput in;
+  in.status = status;
+  in.reason = reason;
+  in.body_size = body_size;
+  in.body_as_chunks = flags & ipc::kBodyIsChunkList;
+  in.more_data = flags & HTTPAPI_SEND_FLAG_MORE_DATA;
+  in.disconnect = flags & HTTPAPI_SEND_FLAG_DISCONNECT;
+  in.no_auto_chunking = flags & HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING;
+  in.opaque = flags & HTTPAPI_SEND_FLAG_OPAQUE;
+  in.version_minor = version_minor_;
+  in.head_request = head_only_;
+  in.keep_alive = keep_alive_;
+  in.request_has_body = body_mode_ != BodyMode::none;
+  in.shutting_down = shutting_down_;
+  in.date = http_date_now();
+  in.server = worker_.settings().server_header;
+  std::string head;
+  const http1::ResponsePlan plan = http1::plan_response(in, fields, head);
+  if (plan.error != http1::ResponseError::none) return false;
+  if (!head.empty()) send(head);
+  if (plan.kind == http1::ResponseKind::interim) {
     continue_sent_ = continue_sent_ || status == 100;  // no second, automatic 100 Continue
     return true;
   }
-  if (flags & HTTPAPI_SEND_FLAG_OPAQUE) {
-    // The library refuses these too; a request with a body, or HTTP/1.0, cannot be upgraded.
-    if (status != 101 || body_mode_ != BodyMode::none || version_minor_ == 0) return false;
-    become_opaque();
-    send(head.append("\r\n"));
-    response_started_ = true;
-    body_sent_ = 0;
-    return true;
-  }
-  const bool final_piece = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
-  const bool status_allows_body = status != 204 && status != 304 && status != 101;
-  body_allowed_ = status_allows_body && !head_only_;
-  close_after_ = !keep_alive_ || app_close || (flags & HTTPAPI_SEND_FLAG_DISCONNECT) ||
-                 shutting_down_;
-  declared_length_ = 0;
-  if (has_coding) {
-    framing_ = ResponseFraming::raw;  // the application frames the body itself
-  } else if (has_length) {
-    framing_ = ResponseFraming::length;
-    declared_length_ = length;
-  } else if (!status_allows_body) {
-    framing_ = ResponseFraming::length;
-  } else if (final_piece) {
-    framing_ = ResponseFraming::length;
-    declared_length_ = body_size;
-    // A HEAD answered without body bytes gets no length (the application may just not have
-    // sent the body), unless it gave the body as chunks: then their size is the length.
-    if (!head_only_ || body_size > 0 || (flags & ipc::kBodyIsChunkList)) {
-      char digits[24];
-      const auto end = std::to_chars(digits, digits + sizeof digits, body_size).ptr;
-      head.append("Content-Length: ").append(digits, end).append("\r\n");
-    }
-  } else if (version_minor_ >= 1 && !(flags & HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING)) {
-    framing_ = ResponseFraming::chunked;
-    if (!head_only_) head += "Transfer-Encoding: chunked\r\n";
-  } else {
-    framing_ = ResponseFraming::close_delimited;
-    close_after_ = true;
-  }
-  if (!has_date) head.append("Date: ").append(http_date_now()).append("\r\n");
-  const std::string& server = worker_.settings().server_header;
-  if (!has_server && !server.empty()) head.append("Server: ").append(server).append("\r\n");
-  if (!has_connection) {
-    if (close_after_) {
-      head += "Connection: close\r\n";
-    } else if (version_minor_ == 0) {
-      head += "Connection: keep-alive\r\n";
-    }
-  }
-  head += "\r\n";
-  send(head);
+  framing_ = plan.framing;
+  declared_length_ = plan.declared_length;
+  body_allowed_ = plan.body_allowed;
+  close_after_ = plan.close_after;
+  if (plan.kind == http1::ResponseKind::opaque) become_opaque();
   response_started_ = true;
   body_sent_ = 0;
   return true;
@@ -721,9 +626,6 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
 // the application's stream ends the connection.
 void HttpConnection::become_opaque() {
   opaque_ = true;
-  framing_ = ResponseFraming::raw;
-  body_allowed_ = true;
-  close_after_ = true;
   body_mode_ = BodyMode::length;
   body_remaining_ = UINT64_MAX;
   body_done_ = false;
@@ -827,7 +729,7 @@ void HttpConnection::store_in_cache(std::uint16_t cache_kind, std::uint32_t cach
   const std::string_view host_port = url.substr(authority, path - authority);
   const std::size_t colon = host_port.rfind(':');
   const CacheCandidate candidate{cache_kind, cache_seconds, status,
-                                 reason.empty() ? standard_reason(status) : reason, headers,
+                                 reason.empty() ? http1::reason_phrase(status) : reason, headers,
                                  body};
   auto entry = make_cache_entry(candidate, url, host_port.substr(0, colon), local_port_,
                                 url.substr(path), monotonic_seconds());

@@ -21,6 +21,7 @@
 #include "daemon/front/send_attachments.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
+#include "http1/response_head.hpp"
 
 namespace httpapi::daemon {
 
@@ -58,7 +59,7 @@ class HttpConnection {
     closed,
   };
   enum class BodyMode : std::uint8_t { none, length, chunked };
-  enum class ResponseFraming : std::uint8_t { length, chunked, close_delimited, raw };
+  using ResponseFraming = http1::ResponseFraming;
 
   void on_readable();
   void process();
@@ -78,7 +79,7 @@ class HttpConnection {
   void finish_exchange();
 
   bool write_response_head(std::uint32_t flags, std::uint16_t status, std::string_view reason,
-                           std::string_view headers, std::size_t body_size);
+                           std::string_view headers, std::uint64_t body_size);
   void append_body(std::string_view data);
   void append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t length);
   void append_chunks(std::string_view list, SendAttachments& attachments);
