@@ -253,7 +253,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   if (match.kind == route::MatchKind::no_path) return reject(not_found());
   if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
   if (!enter_group(match.target.group_id)) {
-    return refuse_request(match.target.queue_id, "ConnLimit");
+    return refuse_request(match.target, "ConnLimit");
   }
   if (cacheable_request_) {
     if (auto hit = cache.find(url.full, monotonic_seconds())) return serve_cached(*hit);
@@ -292,7 +292,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   message.body = body;
   message.trailers = trailers_;
   InboundRequest inbound{request_id_, match.target.queue_id, worker_.index(), id_, {},
-                         timers().request_queue, {}};
+                         timers().request_queue};
   inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
                         body.size() + 256);
   if (!ipc::encode(inbound.frame, message)) {
@@ -320,13 +320,13 @@ void HttpConnection::leave_group() {
   group_.reset();
 }
 
-// A request the service answers 503 without queueing it; its queue's 503 verbosity decides
-// how, so the answer comes back from the service loop like any other refusal.
-void HttpConnection::refuse_request(std::uint64_t queue_id, std::string_view log_reason) {
-  request_id_ = worker_.service().next_request_id();
-  phase_ = Phase::with_app;
-  InboundRequest inbound{request_id_, queue_id, worker_.index(), id_, {}, 0, log_reason};
-  worker_.service().submit(std::move(inbound));
+// A request refused before it reaches its queue: answered here, the way its queue's 503
+// verbosity (carried in the routing snapshot) asks.
+void HttpConnection::refuse_request(const route::Target& target, std::string_view log_reason) {
+  queue_name_.assign(target.queue_name);
+  const SelfAnswer answer = service_unavailable(log_reason, target.verbosity);
+  if (answer.status == 0) return reset(log_reason);
+  reject(answer);
 }
 
 Timers HttpConnection::timers() const {
@@ -339,6 +339,14 @@ void HttpConnection::reject(const SelfAnswer& answer) {
   send(render_self_answer(answer, head_only_, worker_.settings().server_header));
   phase_ = Phase::closing;
   flush();
+}
+
+// 503 verbosity "basic": the connection is reset, no answer is sent.
+void HttpConnection::reset(std::string_view log_reason) {
+  log_error(0, log_reason);
+  const linger abortive{1, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+  close_now();
 }
 
 // Decodes up to about `max` body bytes from the buffered input (a chunked piece may run
@@ -518,84 +526,75 @@ std::optional<std::string> gather_chunks(std::string_view list, SendAttachments&
 }  // namespace
 
 void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel_id,
-                                 std::string frame, SendAttachments attachments) {
+                                 ResponsePart part, SendAttachments attachments) {
   if (request_id != request_id_ || phase_ != Phase::with_app) return;  // stale
   response_channel_ = channel_id;
-  ipc::Frame f;
-  std::size_t consumed = 0;
-  if (ipc::next_frame(frame, f, consumed) != ipc::FrameStatus::complete) {
-    return abort("Internal");
-  }
-  if (f.type == static_cast<std::uint16_t>(ipc::Type::send_response)) {
-    ipc::SendResponse m;
-    if (!ipc::decode(f, m) || response_started_) return abort("Internal");
-    const bool chunks = m.flags & ipc::kBodyIsChunkList;
-    const std::uint64_t body_size = chunks ? chunk_list_size(m.body, attachments) : m.body.size();
-    if (!write_response_head(m.flags, m.status, m.reason, m.headers, body_size)) {
-      return abort("Internal");
-    }
-    if (!response_started_) return flush();  // an interim 1xx response
-    std::optional<std::string> cached_body;
-    const bool cache = !(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA) &&
-                       m.cache_kind != HTTPAPI_CACHE_NONE && cacheable_request_;
-    if (cache && chunks) {
-      cached_body = gather_chunks(m.body, attachments,
-                                  worker_.service().cache().max_response_bytes());
-    }
-    if (chunks) {
-      append_chunks(m.body, attachments);
-    } else {
-      append_body(m.body);
-    }
-    if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
-      if (cache && phase_ != Phase::closed && (!chunks || cached_body)) {
-        store_in_cache(m.cache_kind, m.cache_seconds, m.status, m.reason, m.headers,
-                       chunks ? std::string_view(*cached_body) : m.body);
+  switch (part.kind) {
+    case ResponsePart::Kind::head: {
+      if (response_started_) return abort("Internal");
+      const bool chunks = part.chunk_list();
+      const std::uint64_t body_size =
+          chunks ? chunk_list_size(part.body, attachments) : part.body.size();
+      if (!write_response_head(part, body_size)) return abort("Internal");
+      if (!response_started_) return flush();  // an interim 1xx response
+      std::optional<std::string> cached_body;
+      const bool cache = !part.more_data() && part.cache_kind != HTTPAPI_CACHE_NONE &&
+                         cacheable_request_;
+      if (cache && chunks) {
+        cached_body = gather_chunks(part.body, attachments,
+                                    worker_.service().cache().max_response_bytes());
       }
-      finish_response();
+      if (chunks) {
+        append_chunks(part.body, attachments);
+      } else {
+        append_body(part.body);
+      }
+      if (!part.more_data()) {
+        if (cache && phase_ != Phase::closed && (!chunks || cached_body)) {
+          store_in_cache(part, chunks ? std::string_view(*cached_body) : part.body);
+        }
+        finish_response();
+      }
+      break;
     }
-  } else if (f.type == static_cast<std::uint16_t>(ipc::Type::send_trailers)) {
-    ipc::SendTrailers m;
-    if (!ipc::decode(f, m) || !response_started_ || !valid_fields(m.trailers)) {
-      return abort("Internal");
-    }
-    finish_response(m.trailers);
-  } else {
-    ipc::SendBody m;
-    if (!ipc::decode(f, m) || !response_started_) return abort("Internal");
-    if (m.flags & ipc::kBodyIsChunkList) {
-      append_chunks(m.data, attachments);
-    } else {
-      append_body(m.data);
-    }
-    if (phase_ == Phase::closed) return;
-    if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
-      close_after_ = close_after_ || (m.flags & HTTPAPI_SEND_FLAG_DISCONNECT);
-      finish_response();
-    }
+    case ResponsePart::Kind::trailers:
+      if (!response_started_ || !valid_fields(part.fields)) return abort("Internal");
+      finish_response(part.fields);
+      break;
+    case ResponsePart::Kind::body:
+      if (!response_started_) return abort("Internal");
+      if (part.chunk_list()) {
+        append_chunks(part.body, attachments);
+      } else {
+        append_body(part.body);
+      }
+      if (phase_ == Phase::closed) return;
+      if (!part.more_data()) {
+        close_after_ = close_after_ || (part.flags & HTTPAPI_SEND_FLAG_DISCONNECT);
+        finish_response();
+      }
+      break;
   }
   if (phase_ != Phase::closed) flush();
 }
 
-bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t status,
-                                         std::string_view reason, std::string_view headers,
-                                         std::uint64_t body_size) {
+bool HttpConnection::write_response_head(const ResponsePart& head, std::uint64_t body_size) {
   // One field array per thread: the views are used up before the next response.
   thread_local std::vector<http1::Field> fields;
   fields.clear();
-  ipc::HeaderListReader reader(headers);
+  ipc::HeaderListReader reader(head.fields);
   http1::Field field;
   while (reader.next(field.name, field.value)) fields.push_back(field);
   if (!reader.ok()) return false;
   http1::ResponseInput in;
-  in.status = status;
-  in.reason = reason;
+  in.status = head.status;
+  in.reason = head.reason;
   in.body_size = body_size;
-  in.body_as_chunks = flags & ipc::kBodyIsChunkList;
-  in.more_data = flags & HTTPAPI_SEND_FLAG_MORE_DATA;
-  in.disconnect = flags & HTTPAPI_SEND_FLAG_DISCONNECT;
-  in.no_auto_chunking = flags & HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING;
-  in.opaque = flags & HTTPAPI_SEND_FLAG_OPAQUE;
+  in.body_as_chunks = head.chunk_list();
+  in.more_data = head.more_data();
+  in.disconnect = head.flags & HTTPAPI_SEND_FLAG_DISCONNECT;
+  in.no_auto_chunking = head.flags & HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING;
+  in.opaque = head.flags & HTTPAPI_SEND_FLAG_OPAQUE;
   in.version_minor = version_minor_;
   in.head_request = head_only_;
   in.keep_alive = keep_alive_;
@@ -603,12 +602,12 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
   in.shutting_down = shutting_down_;
   in.date = http_date_now();
   in.server = worker_.settings().server_header;
-  std::string head;
-  const http1::ResponsePlan plan = http1::plan_response(in, fields, head);
+  std::string bytes;
+  const http1::ResponsePlan plan = http1::plan_response(in, fields, bytes);
   if (plan.error != http1::ResponseError::none) return false;
-  if (!head.empty()) send(head);
+  if (!bytes.empty()) send(bytes);
   if (plan.kind == http1::ResponseKind::interim) {
-    continue_sent_ = continue_sent_ || status == 100;  // no second, automatic 100 Continue
+    continue_sent_ = continue_sent_ || head.status == 100;  // no second, automatic 100 Continue
     return true;
   }
   framing_ = plan.framing;
@@ -720,17 +719,15 @@ void HttpConnection::serve_cached(const CachedResponse& entry) {
 
 // The cooked URL is split again from cache_url_ ("http://host:port/path"), which
 // cook_url produced, so the positions are known to exist.
-void HttpConnection::store_in_cache(std::uint16_t cache_kind, std::uint32_t cache_seconds,
-                                    std::uint16_t status, std::string_view reason,
-                                    std::string_view headers, std::string_view body) {
+void HttpConnection::store_in_cache(const ResponsePart& head, std::string_view body) {
   const std::string_view url = cache_url_;
   const std::size_t authority = url.find("://") + 3;
   const std::size_t path = url.find('/', authority);
   const std::string_view host_port = url.substr(authority, path - authority);
   const std::size_t colon = host_port.rfind(':');
-  const CacheCandidate candidate{cache_kind, cache_seconds, status,
-                                 reason.empty() ? http1::reason_phrase(status) : reason, headers,
-                                 body};
+  const CacheCandidate candidate{
+      head.cache_kind, head.cache_seconds, head.status,
+      head.reason.empty() ? http1::reason_phrase(head.status) : head.reason, head.fields, body};
   auto entry = make_cache_entry(candidate, url, host_port.substr(0, colon), local_port_,
                                 url.substr(path), monotonic_seconds());
   if (!entry) return;
@@ -751,12 +748,7 @@ void HttpConnection::on_fail(std::uint64_t request_id, const SelfAnswer& answer,
                              const std::string& queue_name) {
   if (request_id != request_id_ || phase_ != Phase::with_app) return;
   queue_name_ = queue_name;
-  if (answer.status == 0) {  // 503 verbosity "basic": a reset, no answer
-    log_error(0, answer.log_reason);
-    const linger reset{1, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-    return close_now();
-  }
+  if (answer.status == 0) return reset(answer.log_reason);
   if (response_started_) {
     log_error(0, answer.log_reason);
     return close_now();
