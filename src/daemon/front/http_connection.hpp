@@ -15,12 +15,14 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/front/body_reader.hpp"
 #include "daemon/policy/group_limits.hpp"
 #include "daemon/front/output_queue.hpp"
 #include "daemon/cache/response_cache.hpp"
 #include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
+#include "daemon/front/transport.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
 #include "http1/response_head.hpp"
@@ -32,8 +34,8 @@ class IoWorker;
 
 class HttpConnection {
  public:
-  HttpConnection(IoWorker& worker, int fd, std::uint64_t id, const sockaddr_storage& local,
-                 const sockaddr_storage& remote);
+  HttpConnection(IoWorker& worker, std::unique_ptr<Transport> transport, std::uint64_t id,
+                 const sockaddr_storage& local, const sockaddr_storage& remote);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -61,7 +63,6 @@ class HttpConnection {
     closing,       // flushing the last bytes, then close
     closed,
   };
-  enum class BodyMode : std::uint8_t { none, length, chunked };
   using ResponseFraming = http1::ResponseFraming;
 
   void on_readable();
@@ -73,13 +74,11 @@ class HttpConnection {
   void refuse_request(const route::Target& target, std::string_view log_reason);
   Timers timers() const;
   bool waiting_for_body() const;
-  bool body_buffered() const;
   void remember_request_line(std::string_view input, const http1::RequestHead& head);
   void reject(const SelfAnswer& answer);
   void reset(std::string_view log_reason);
   std::size_t decode_body(std::size_t max, std::string* out);
   void try_fulfil_body_read();
-  bool keep_trailers(std::string_view raw);
   void finish_exchange();
 
   bool write_response_head(const ResponsePart& head, std::uint64_t body_size);
@@ -103,7 +102,7 @@ class HttpConnection {
   void close_now();
 
   IoWorker& worker_;
-  int fd_;
+  std::unique_ptr<Transport> transport_;
   std::uint64_t id_;
   sockaddr_storage local_;
   sockaddr_storage remote_;
@@ -152,13 +151,7 @@ class HttpConnection {
   bool keep_alive_ = true;
   bool expect_continue_ = false;
   bool continue_sent_ = false;
-  BodyMode body_mode_ = BodyMode::none;
-  std::uint64_t body_remaining_ = 0;
-  http1::ChunkedDecoder chunked_;
-  bool body_done_ = true;
-  bool body_failed_ = false;
-  std::string trailers_;  // ipc header list of the chunked body's trailer fields
-  http1::Error body_error_ = http1::Error::none;
+  BodyReader body_;
   std::uint32_t pending_read_ = 0;
   // set when its answer may go into the response cache (cache_rules.hpp)
   bool cacheable_request_ = false;
