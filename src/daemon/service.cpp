@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <stdexcept>
 #include <utility>
@@ -21,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "daemon/control/app_channel.hpp"
+#include "daemon/front/response_part.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "httpapi/httpapi.h"
@@ -49,20 +51,6 @@ bool valid_queue_name(std::string_view name) {
     if (!ok) return false;
   }
   return true;
-}
-
-// Whether this send frame is the application's last word on its request. Read from the
-// fixed part (send_response and send_body start with u32 flags, send_response then has its
-// u16 status) without decoding the whole frame: the connection decodes it.
-bool ends_response(const ipc::Frame& frame) {
-  if (frame.type == static_cast<std::uint16_t>(ipc::Type::send_trailers)) return true;
-  ipc::FrameReader fixed(frame);
-  const std::uint32_t flags = fixed.u32();
-  if (frame.type == static_cast<std::uint16_t>(ipc::Type::send_response)) {
-    const std::uint16_t status = fixed.u16();
-    if (status < 200 && status != 101) return false;  // an interim 1xx: the final one follows
-  }
-  return !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
 }
 
 }  // namespace
@@ -507,6 +495,7 @@ void Service::on_queue_property(AppChannel& channel, const ipc::Frame& frame) {
     case HTTPAPI_QUEUE_VERBOSITY:
       if (call.value > HTTPAPI_503_FULL) break;
       q.verbosity = static_cast<std::uint32_t>(call.value);
+      publish_route_table();  // the front end refuses with it (route::Target)
       return reply(channel, call.call, kOk);
     default:
       break;
@@ -610,38 +599,40 @@ void Service::on_read_body(AppChannel& channel, const ipc::Frame& frame) {
 }
 
 void Service::on_send(AppChannel& channel, const ipc::Frame& frame) {
-  if (frame.fixed.size() < 8) return channel.close("malformed send");
+  ResponsePart part;
+  if (!decode_response_part(frame, part)) return channel.close("malformed send");
   SendAttachments attachments;
   std::uint64_t call = 0;
-  if (carries_chunk_list(frame)) {
+  if (part.chunk_list()) {
     // Resolved even for a request that is gone: its descriptors must leave the channel.
-    const ChunkCheck check = resolve_chunks(channel, frame, attachments, call);
+    const ChunkCheck check = resolve_chunks(channel, part.body, attachments, call);
     if (check.status == ChunkCheck::broken) return channel.close(check.why);
     if (check.status == ChunkCheck::refused) {
       return reply(channel, call, HTTPAPI_ERROR_NOT_FOUND, 0, check.why);
     }
   }
-  const bool last = ends_response(frame);
   auto pending = requests_.find(frame.tag);
   if (pending == requests_.end() || pending->second.channel != &channel) {
     if (call != 0) reply(channel, call, HTTPAPI_ERROR_CONNECTION_GONE);
     return;
   }
-  std::string bytes(frame.fixed.data() - ipc::kHeaderSize,
-                    ipc::kHeaderSize + frame.fixed.size() + frame.variable.size());
   IoWorker& worker = *workers_[pending->second.worker];
   const std::uint64_t connection = pending->second.connection_id;
   // The last piece ends the service's part.
-  if (last) {
+  if (part.ends_response()) {
     channel.delivered.erase(frame.tag);
     requests_.erase(pending);
   }
   if (call != 0) reply(channel, call, kOk);
-  // Held by shared_ptr: posted tasks are copyable, descriptors are not.
-  auto parts = std::make_shared<SendAttachments>(std::move(attachments));
-  worker.loop().post([&worker, connection, id = frame.tag, channel = channel.id(),
-                      bytes = std::move(bytes), parts]() mutable {
-    worker.deliver_response(connection, id, channel, std::move(bytes), std::move(*parts));
+  // Held by shared_ptr: posted tasks are copyable, the part and descriptors are not.
+  struct Delivery {
+    ResponsePart part;
+    SendAttachments attachments;
+  };
+  auto delivery = std::make_shared<Delivery>(std::move(part), std::move(attachments));
+  worker.loop().post([&worker, connection, id = frame.tag, channel = channel.id(), delivery] {
+    worker.deliver_response(connection, id, channel, std::move(delivery->part),
+                            std::move(delivery->attachments));
   });
 }
 
@@ -665,7 +656,6 @@ void Service::submit(InboundRequest request) {
   workers_[0]->loop().post([this, request = std::move(request)]() mutable {
     Pending pending{request.queue_id, request.worker, request.connection_id, nullptr,
                     std::move(request.frame), monotonic_ms(), request.queue_seconds};
-    if (!request.refusal.empty()) return fail(request.request_id, pending, request.refusal);
     auto queue = queues_.find(request.queue_id);
     if (stopping_ || queue == queues_.end()) return fail(request.request_id, pending, "N/A");
     if (!queue->second->active) return fail(request.request_id, pending, "Disabled");
@@ -782,16 +772,36 @@ void Service::destroy_queue(RequestQueue& queue, std::string_view log_reason) {
 // The I/O threads see registrations plus every reservation nobody has registered: a request
 // whose best match is such a reservation is answered 503 and goes no further (DESIGN.md §4).
 void Service::publish_routes() {
-  auto snapshot = std::make_shared<route::PrefixTable>(table_);
-  for (const auto& reservation : namespace_.all()) {
-    snapshot->add(reservation.prefix, route::Target{});
-  }
-  routes_.store(std::shared_ptr<const route::PrefixTable>(std::move(snapshot)));
+  publish_route_table();
   // Who answers a URL may have changed: a cached answer from its former owner must go.
   cache_.clear();
   auto limits = std::make_shared<GroupLimitsById>();
   for (const auto& [id, group] : groups_) (*limits)[id] = group.limits;
   group_limits_.store(std::shared_ptr<const GroupLimitsById>(std::move(limits)));
+}
+
+// The snapshot's targets carry their queue's 503 verbosity and name; the names' bytes live
+// in the snapshot, as the I/O threads may hold it after the queue is gone.
+void Service::publish_route_table() {
+  struct Snapshot {
+    route::PrefixTable table;
+    std::deque<std::string> queue_names;  // a deque: growing it moves no string
+  };
+  auto snapshot = std::make_shared<Snapshot>(Snapshot{table_, {}});
+  for (const auto& reservation : namespace_.all()) {
+    snapshot->table.add(reservation.prefix, route::Target{});
+  }
+  std::unordered_map<std::uint64_t, std::string_view> names;
+  snapshot->table.update_targets([&](route::Target& target) {
+    const auto queue = queues_.find(target.queue_id);
+    if (queue == queues_.end()) return;
+    auto [name, added] = names.try_emplace(target.queue_id);
+    if (added) name->second = snapshot->queue_names.emplace_back(queue->second->name());
+    target.verbosity = queue->second->verbosity;
+    target.queue_name = name->second;
+  });
+  // The published pointer shares ownership of the whole snapshot.
+  routes_.store(std::shared_ptr<const route::PrefixTable>(snapshot, &snapshot->table));
 }
 
 std::shared_ptr<GroupLimits> Service::group_limits(std::uint64_t group_id) const {

@@ -42,7 +42,6 @@ struct InboundRequest {
   std::uint64_t connection_id = 0;
   std::string frame;
   std::uint32_t queue_seconds = 120;  // its request-queue timer (its URL group's, or the server's)
-  std::string_view refusal;  // a log reason (static text): answer 503 without queueing it
 };
 
 class Service {
@@ -125,8 +124,7 @@ class Service {
     enum Status { ok, refused, broken } status = ok;
     std::string why;
   };
-  static bool carries_chunk_list(const ipc::Frame& frame);
-  ChunkCheck resolve_chunks(AppChannel& channel, const ipc::Frame& frame,
+  ChunkCheck resolve_chunks(AppChannel& channel, std::string_view list,
                             SendAttachments& attachments, std::uint64_t& call);
   void on_shutdown_queue(AppChannel& channel, const ipc::Frame& frame);
   void on_decline(AppChannel& channel, const ipc::Frame& frame);
@@ -146,6 +144,7 @@ class Service {
   void remove_group(Group& group);
   void route_group_to(Group& group, std::uint64_t queue_id);
   void publish_routes();
+  void publish_route_table();
   void dispatch(RequestQueue& queue);
   void flush_soon(AppChannel& channel);
   void flush_queued_channels();

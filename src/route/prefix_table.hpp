@@ -19,6 +19,11 @@ struct Target {
   std::uint64_t queue_id = 0;     // the daemon's request-queue id
   std::uint64_t url_context = 0;  // the application's 64-bit context
   std::uint64_t group_id = 0;     // the URL group that registered it
+  // How the front end answers a request it refuses for the queue itself (ConnLimit): the
+  // queue's 503 verbosity (HTTPAPI_503_*) and its name for the error log. The name's bytes
+  // are owned by whoever publishes the table.
+  std::uint32_t verbosity = 1;
+  std::string_view queue_name = {};
 };
 
 enum class MatchKind : std::uint8_t {
@@ -100,6 +105,11 @@ class PrefixTable {
     Target target;
   };
   const std::vector<Entry>& entries() const noexcept { return entries_; }
+  // Rewrites every registration's target in place (targets are not part of the index).
+  template <typename F>
+  void update_targets(F&& update) {
+    for (Entry& entry : entries_) update(entry.target);
+  }
 
  private:
   void index_entry(std::uint32_t entry);

@@ -330,6 +330,33 @@ class ConnectionLimits(TimersTestCase):
             return http(self.port, path="/limited/d").status == 200
         self.wait_until_true(served_again, "the group serving again after a close")
 
+    def test_connlimit_answers_with_its_queues_503_verbosity(self):
+        # Refused by the front end itself, from the routing snapshot: the page says why
+        # (verbosity full) and the log names the queue.
+        self.echo("--max-connections", 1, "--queue", "limitedq", "--503-verbosity", "full",
+                  path="/limited/", name="limited")
+        a = self.conn(self.port)
+        self.assertEqual(self.served(a, "/limited/a"), 200)
+        second = self.conn(self.port)
+        r = second.request("GET", "/limited/b")
+        self.assertEqual(r.status, 503)
+        self.assertIn(b"it has as many connections as it takes", r.body)
+        e = self.log_for(second.local_port)
+        self.assertEqual((e.sc_status, e.s_reason, e.s_queuename),
+                         ("503", "ConnLimit", "limitedq"))
+
+    def test_connlimit_with_verbosity_basic_resets(self):
+        self.echo("--max-connections", 1, "--queue", "quietq", "--503-verbosity", "basic",
+                  path="/limited/", name="limited")
+        a = self.conn(self.port)
+        self.assertEqual(self.served(a, "/limited/a"), 200)
+        second = self.conn(self.port)
+        second.send(b"GET /limited/b HTTP/1.1\r\nHost: x\r\n\r\n")
+        with self.assertRaises(Exception):
+            second.read_response()
+        e = self.log_for(second.local_port)
+        self.assertEqual((e.sc_status, e.s_reason, e.s_queuename), ("-", "ConnLimit", "quietq"))
+
     def test_group_limit_is_set_again_after_a_service_restart(self):
         self.echo("--max-connections", 1)
         self.assertEqual(self.service.stop(), 0)

@@ -154,32 +154,12 @@ void Service::on_read_fragment(AppChannel& channel, const ipc::Frame& frame) {
   reply(channel, call.call, HTTPAPI_OK, bytes.size(), piece);
 }
 
-// send_response and send_body start with u32 flags.
-bool Service::carries_chunk_list(const ipc::Frame& frame) {
-  if (frame.type != static_cast<std::uint16_t>(ipc::Type::send_response) &&
-      frame.type != static_cast<std::uint16_t>(ipc::Type::send_body)) {
-    return false;
-  }
-  ipc::FrameReader fixed(frame);
-  return fixed.u32() & ipc::kBodyIsChunkList;
-}
-
 // Takes the descriptors of the list's file chunks off the channel and checks them, and
 // finds the fragments it names. A library that breaks the protocol is dropped ("broken");
 // a fragment that is gone is the application's to handle ("refused": nothing is sent).
-Service::ChunkCheck Service::resolve_chunks(AppChannel& channel, const ipc::Frame& frame,
+Service::ChunkCheck Service::resolve_chunks(AppChannel& channel, std::string_view list,
                                             SendAttachments& attachments,
                                             std::uint64_t& call) {
-  std::string_view list;
-  if (frame.type == static_cast<std::uint16_t>(ipc::Type::send_response)) {
-    ipc::SendResponse m;
-    if (!ipc::decode(frame, m)) return {ChunkCheck::broken, "malformed send"};
-    list = m.body;
-  } else {
-    ipc::SendBody m;
-    if (!ipc::decode(frame, m)) return {ChunkCheck::broken, "malformed send"};
-    list = m.data;
-  }
   ipc::ChunkCounts counts;
   if (!ipc::count_chunks(list, counts)) return {ChunkCheck::broken, "malformed chunk list"};
   if (counts.files > HTTPAPI_MAX_FILE_CHUNKS ||

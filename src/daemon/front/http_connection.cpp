@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <ctime>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -20,7 +20,8 @@
 #include "daemon/loop/monotonic_clock.hpp"
 #include "daemon/service.hpp"
 #include "daemon/loop/socket_address.hpp"
-#include "http1/syntax.hpp"
+#include "http1/reason_phrase.hpp"
+#include "http1/response_head.hpp"
 #include "http1/url_cooker.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/body_chunks.hpp"
@@ -44,53 +45,14 @@ constexpr std::size_t kMaxQueuedFiles = 64;
 // The most one write or sendfile call is asked to take.
 constexpr std::size_t kMaxWrite = 4 * 1024 * 1024;
 
-// The application may not split or smuggle a response: names are tokens, values have no
-// CR, LF or NUL (the library checks this too).
-bool valid_field(std::string_view name, std::string_view value) {
-  return http1::syntax::is_token(name) && http1::syntax::all_of(value, http1::syntax::k_field);
-}
-
+// Trailers follow the rules of the head's fields (http1::valid_response_field).
 bool valid_fields(std::string_view list) {
   ipc::HeaderListReader reader(list);
   std::string_view name, value;
   while (reader.next(name, value)) {
-    if (!valid_field(name, value)) return false;
+    if (!http1::valid_response_field(name, value)) return false;
   }
   return reader.ok();
-}
-
-std::string_view standard_reason(int status) {
-  switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    case 416: return "Requested Range Not Satisfiable";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
-  }
 }
 
 }  // namespace
@@ -281,7 +243,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   if (match.kind == route::MatchKind::no_path) return reject(not_found());
   if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
   if (!enter_group(match.target.group_id)) {
-    return refuse_request(match.target.queue_id, "ConnLimit");
+    return refuse_request(match.target, "ConnLimit");
   }
   if (cacheable_request_) {
     if (auto hit = cache.find(url.full, monotonic_seconds())) return serve_cached(*hit);
@@ -320,7 +282,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   message.body = body;
   message.trailers = body_.trailers();
   InboundRequest inbound{request_id_, match.target.queue_id, worker_.index(), id_, {},
-                         timers().request_queue, {}};
+                         timers().request_queue};
   inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
                         body.size() + 256);
   if (!ipc::encode(inbound.frame, message)) {
@@ -348,13 +310,13 @@ void HttpConnection::leave_group() {
   group_.reset();
 }
 
-// A request the service answers 503 without queueing it; its queue's 503 verbosity decides
-// how, so the answer comes back from the service loop like any other refusal.
-void HttpConnection::refuse_request(std::uint64_t queue_id, std::string_view log_reason) {
-  request_id_ = worker_.service().next_request_id();
-  phase_ = Phase::with_app;
-  InboundRequest inbound{request_id_, queue_id, worker_.index(), id_, {}, 0, log_reason};
-  worker_.service().submit(std::move(inbound));
+// A request refused before it reaches its queue: answered here, the way its queue's 503
+// verbosity (carried in the routing snapshot) asks.
+void HttpConnection::refuse_request(const route::Target& target, std::string_view log_reason) {
+  queue_name_.assign(target.queue_name);
+  const SelfAnswer answer = service_unavailable(log_reason, target.verbosity);
+  if (answer.status == 0) return reset(log_reason);
+  reject(answer);
 }
 
 Timers HttpConnection::timers() const {
@@ -367,6 +329,13 @@ void HttpConnection::reject(const SelfAnswer& answer) {
   send(render_self_answer(answer, head_only_, worker_.settings().server_header));
   phase_ = Phase::closing;
   flush();
+}
+
+// 503 verbosity "basic": the connection is reset, no answer is sent.
+void HttpConnection::reset(std::string_view log_reason) {
+  log_error(0, log_reason);
+  transport_->reset_on_close();
+  close_now();
 }
 
 // Decodes up to about `max` body bytes from the buffered input (a chunked piece may run past
@@ -502,161 +471,95 @@ std::optional<std::string> gather_chunks(std::string_view list, SendAttachments&
 }  // namespace
 
 void HttpConnection::on_response(std::uint64_t request_id, std::uint64_t channel_id,
-                                 std::string frame, SendAttachments attachments) {
+                                 ResponsePart part, SendAttachments attachments) {
   if (request_id != request_id_ || phase_ != Phase::with_app) return;  // stale
   response_channel_ = channel_id;
-  ipc::Frame f;
-  std::size_t consumed = 0;
-  if (ipc::next_frame(frame, f, consumed) != ipc::FrameStatus::complete) {
-    return abort("Internal");
-  }
-  if (f.type == static_cast<std::uint16_t>(ipc::Type::send_response)) {
-    ipc::SendResponse m;
-    if (!ipc::decode(f, m) || response_started_) return abort("Internal");
-    const bool chunks = m.flags & ipc::kBodyIsChunkList;
-    const std::uint64_t body_size = chunks ? chunk_list_size(m.body, attachments) : m.body.size();
-    if (!write_response_head(m.flags, m.status, m.reason, m.headers, body_size)) {
-      return abort("Internal");
-    }
-    if (!response_started_) return flush();  // an interim 1xx response
-    std::optional<std::string> cached_body;
-    const bool cache = !(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA) &&
-                       m.cache_kind != HTTPAPI_CACHE_NONE && cacheable_request_;
-    if (cache && chunks) {
-      cached_body = gather_chunks(m.body, attachments,
-                                  worker_.service().cache().max_response_bytes());
-    }
-    if (chunks) {
-      append_chunks(m.body, attachments);
-    } else {
-      append_body(m.body);
-    }
-    if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
-      if (cache && phase_ != Phase::closed && (!chunks || cached_body)) {
-        store_in_cache(m.cache_kind, m.cache_seconds, m.status, m.reason, m.headers,
-                       chunks ? std::string_view(*cached_body) : m.body);
+  switch (part.kind) {
+    case ResponsePart::Kind::head: {
+      if (response_started_) return abort("Internal");
+      const bool chunks = part.chunk_list();
+      const std::uint64_t body_size =
+          chunks ? chunk_list_size(part.body, attachments) : part.body.size();
+      if (!write_response_head(part, body_size)) return abort("Internal");
+      if (!response_started_) return flush();  // an interim 1xx response
+      std::optional<std::string> cached_body;
+      const bool cache = !part.more_data() && part.cache_kind != HTTPAPI_CACHE_NONE &&
+                         cacheable_request_;
+      if (cache && chunks) {
+        cached_body = gather_chunks(part.body, attachments,
+                                    worker_.service().cache().max_response_bytes());
       }
-      finish_response();
+      if (chunks) {
+        append_chunks(part.body, attachments);
+      } else {
+        append_body(part.body);
+      }
+      if (!part.more_data()) {
+        if (cache && phase_ != Phase::closed && (!chunks || cached_body)) {
+          store_in_cache(part, chunks ? std::string_view(*cached_body) : part.body);
+        }
+        finish_response();
+      }
+      break;
     }
-  } else if (f.type == static_cast<std::uint16_t>(ipc::Type::send_trailers)) {
-    ipc::SendTrailers m;
-    if (!ipc::decode(f, m) || !response_started_ || !valid_fields(m.trailers)) {
-      return abort("Internal");
-    }
-    finish_response(m.trailers);
-  } else {
-    ipc::SendBody m;
-    if (!ipc::decode(f, m) || !response_started_) return abort("Internal");
-    if (m.flags & ipc::kBodyIsChunkList) {
-      append_chunks(m.data, attachments);
-    } else {
-      append_body(m.data);
-    }
-    if (phase_ == Phase::closed) return;
-    if (!(m.flags & HTTPAPI_SEND_FLAG_MORE_DATA)) {
-      close_after_ = close_after_ || (m.flags & HTTPAPI_SEND_FLAG_DISCONNECT);
-      finish_response();
-    }
+    case ResponsePart::Kind::trailers:
+      if (!response_started_ || !valid_fields(part.fields)) return abort("Internal");
+      finish_response(part.fields);
+      break;
+    case ResponsePart::Kind::body:
+      if (!response_started_) return abort("Internal");
+      if (part.chunk_list()) {
+        append_chunks(part.body, attachments);
+      } else {
+        append_body(part.body);
+      }
+      if (phase_ == Phase::closed) return;
+      if (!part.more_data()) {
+        close_after_ = close_after_ || (part.flags & HTTPAPI_SEND_FLAG_DISCONNECT);
+        finish_response();
+      }
+      break;
   }
   if (phase_ != Phase::closed) flush();
 }
 
-bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t status,
-                                         std::string_view reason, std::string_view headers,
-                                         std::size_t body_size) {
-  if (status < 100 || status > 999 || !http1::syntax::all_of(reason, http1::syntax::k_field)) {
-    return false;
-  }
-  if (reason.empty()) reason = standard_reason(status);
-  std::string head;
-  head.reserve(128 + headers.size());
-  char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
-                  static_cast<char>('0' + status % 10), ' '};
-  head.append("HTTP/1.1 ").append(code, 4).append(reason).append("\r\n");
-  bool has_length = false, has_coding = false, has_date = false, has_server = false;
-  bool has_connection = false, app_close = false;
-  std::uint64_t length = 0;
-  ipc::HeaderListReader reader(headers);
-  std::string_view name, value;
-  while (reader.next(name, value)) {
-    if (!valid_field(name, value)) return false;
-    if (http1::syntax::iequals(name, "Content-Length")) {
-      std::uint64_t parsed = 0;
-      if (!http1::syntax::parse_decimal(value, parsed)) return false;
-      if (has_length && parsed != length) return false;
-      has_length = true;
-      length = parsed;
-    } else if (http1::syntax::iequals(name, "Transfer-Encoding")) {
-      has_coding = true;
-    } else if (http1::syntax::iequals(name, "Connection")) {
-      has_connection = true;
-      app_close = app_close || http1::syntax::list_contains(value, "close");
-    } else if (http1::syntax::iequals(name, "Date")) {
-      has_date = true;
-    } else if (http1::syntax::iequals(name, "Server")) {
-      has_server = true;
-    }
-    head.append(name).append(": ").append(value).append("\r\n");
-  }
+bool HttpConnection::write_response_head(const ResponsePart& head, std::uint64_t body_size) {
+  // One field array per thread: the views are used up before the next response.
+  thread_local std::vector<http1::Field> fields;
+  fields.clear();
+  ipc::HeaderListReader reader(head.fields);
+  http1::Field field;
+  while (reader.next(field.name, field.value)) fields.push_back(field);
   if (!reader.ok()) return false;
-  const bool interim = status < 200 && status != 101;
-  if (interim) {
-    // RFC 9110 §15.2: an HTTP/1.0 client does not understand 1xx; it is not sent one.
-    if (version_minor_ >= 1) send(head.append("\r\n"));
-    continue_sent_ = continue_sent_ || status == 100;  // no second, automatic 100 Continue
+  http1::ResponseInput in;
+  in.status = head.status;
+  in.reason = head.reason;
+  in.body_size = body_size;
+  in.body_as_chunks = head.chunk_list();
+  in.more_data = head.more_data();
+  in.disconnect = head.flags & HTTPAPI_SEND_FLAG_DISCONNECT;
+  in.no_auto_chunking = head.flags & HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING;
+  in.opaque = head.flags & HTTPAPI_SEND_FLAG_OPAQUE;
+  in.version_minor = version_minor_;
+  in.head_request = head_only_;
+  in.keep_alive = keep_alive_;
+  in.request_has_body = body_.has_body();
+  in.shutting_down = shutting_down_;
+  in.date = http_date_now();
+  in.server = worker_.settings().server_header;
+  std::string bytes;
+  const http1::ResponsePlan plan = http1::plan_response(in, fields, bytes);
+  if (plan.error != http1::ResponseError::none) return false;
+  if (!bytes.empty()) send(bytes);
+  if (plan.kind == http1::ResponseKind::interim) {
+    continue_sent_ = continue_sent_ || head.status == 100;  // no second, automatic 100 Continue
     return true;
   }
-  if (flags & HTTPAPI_SEND_FLAG_OPAQUE) {
-    // The library refuses these too; a request with a body, or HTTP/1.0, cannot be upgraded.
-    if (status != 101 || body_.has_body() || version_minor_ == 0) return false;
-    become_opaque();
-    send(head.append("\r\n"));
-    response_started_ = true;
-    body_sent_ = 0;
-    return true;
-  }
-  const bool final_piece = !(flags & HTTPAPI_SEND_FLAG_MORE_DATA);
-  const bool status_allows_body = status != 204 && status != 304 && status != 101;
-  body_allowed_ = status_allows_body && !head_only_;
-  close_after_ = !keep_alive_ || app_close || (flags & HTTPAPI_SEND_FLAG_DISCONNECT) ||
-                 shutting_down_;
-  declared_length_ = 0;
-  if (has_coding) {
-    framing_ = ResponseFraming::raw;  // the application frames the body itself
-  } else if (has_length) {
-    framing_ = ResponseFraming::length;
-    declared_length_ = length;
-  } else if (!status_allows_body) {
-    framing_ = ResponseFraming::length;
-  } else if (final_piece) {
-    framing_ = ResponseFraming::length;
-    declared_length_ = body_size;
-    // A HEAD answered without body bytes gets no length (the application may just not have
-    // sent the body), unless it gave the body as chunks: then their size is the length.
-    if (!head_only_ || body_size > 0 || (flags & ipc::kBodyIsChunkList)) {
-      char digits[24];
-      const auto end = std::to_chars(digits, digits + sizeof digits, body_size).ptr;
-      head.append("Content-Length: ").append(digits, end).append("\r\n");
-    }
-  } else if (version_minor_ >= 1 && !(flags & HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING)) {
-    framing_ = ResponseFraming::chunked;
-    if (!head_only_) head += "Transfer-Encoding: chunked\r\n";
-  } else {
-    framing_ = ResponseFraming::close_delimited;
-    close_after_ = true;
-  }
-  if (!has_date) head.append("Date: ").append(http_date_now()).append("\r\n");
-  const std::string& server = worker_.settings().server_header;
-  if (!has_server && !server.empty()) head.append("Server: ").append(server).append("\r\n");
-  if (!has_connection) {
-    if (close_after_) {
-      head += "Connection: close\r\n";
-    } else if (version_minor_ == 0) {
-      head += "Connection: keep-alive\r\n";
-    }
-  }
-  head += "\r\n";
-  send(head);
+  framing_ = plan.framing;
+  declared_length_ = plan.declared_length;
+  body_allowed_ = plan.body_allowed;
+  close_after_ = plan.close_after;
+  if (plan.kind == http1::ResponseKind::opaque) become_opaque();
   response_started_ = true;
   body_sent_ = 0;
   return true;
@@ -667,9 +570,6 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
 // the application's stream ends the connection.
 void HttpConnection::become_opaque() {
   opaque_ = true;
-  framing_ = ResponseFraming::raw;
-  body_allowed_ = true;
-  close_after_ = true;
   body_.start_stream();
 }
 
@@ -762,17 +662,15 @@ void HttpConnection::serve_cached(const CachedResponse& entry) {
 
 // The cooked URL is split again from cache_url_ ("http://host:port/path"), which
 // cook_url produced, so the positions are known to exist.
-void HttpConnection::store_in_cache(std::uint16_t cache_kind, std::uint32_t cache_seconds,
-                                    std::uint16_t status, std::string_view reason,
-                                    std::string_view headers, std::string_view body) {
+void HttpConnection::store_in_cache(const ResponsePart& head, std::string_view body) {
   const std::string_view url = cache_url_;
   const std::size_t authority = url.find("://") + 3;
   const std::size_t path = url.find('/', authority);
   const std::string_view host_port = url.substr(authority, path - authority);
   const std::size_t colon = host_port.rfind(':');
-  const CacheCandidate candidate{cache_kind, cache_seconds, status,
-                                 reason.empty() ? standard_reason(status) : reason, headers,
-                                 body};
+  const CacheCandidate candidate{
+      head.cache_kind, head.cache_seconds, head.status,
+      head.reason.empty() ? http1::reason_phrase(head.status) : head.reason, head.fields, body};
   auto entry = make_cache_entry(candidate, url, host_port.substr(0, colon), local_port_,
                                 url.substr(path), monotonic_seconds());
   if (!entry) return;
@@ -793,11 +691,7 @@ void HttpConnection::on_fail(std::uint64_t request_id, const SelfAnswer& answer,
                              const std::string& queue_name) {
   if (request_id != request_id_ || phase_ != Phase::with_app) return;
   queue_name_ = queue_name;
-  if (answer.status == 0) {  // 503 verbosity "basic": a reset, no answer
-    log_error(0, answer.log_reason);
-    transport_->reset_on_close();
-    return close_now();
-  }
+  if (answer.status == 0) return reset(answer.log_reason);
   if (response_started_) {
     log_error(0, answer.log_reason);
     return close_now();

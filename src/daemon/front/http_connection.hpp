@@ -2,8 +2,9 @@
 //
 // Requests are taken one at a time: the head is parsed and routed, the request goes to its
 // queue, and the next pipelined request is parsed only when this one's response is complete
-// and its body consumed. Responses arrive as ipc frames from the service loop and are
-// framed here (Content-Length, chunking, close-delimited, HEAD).
+// and its body consumed. Responses arrive from the service loop as decoded ResponseParts
+// and are framed here (Content-Length, chunking, close-delimited, HEAD) as
+// http1::plan_response decides.
 #pragma once
 
 #include <sys/socket.h>
@@ -19,11 +20,14 @@
 #include "daemon/policy/min_send_rate.hpp"
 #include "daemon/front/output_queue.hpp"
 #include "daemon/cache/response_cache.hpp"
+#include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
 #include "daemon/front/transport.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
+#include "http1/response_head.hpp"
+#include "route/prefix_table.hpp"
 
 namespace httpapi::daemon {
 
@@ -43,7 +47,7 @@ class HttpConnection {
   std::string_view phase_name() const noexcept;
 
   void on_events(std::uint32_t events);
-  void on_response(std::uint64_t request_id, std::uint64_t channel_id, std::string frame,
+  void on_response(std::uint64_t request_id, std::uint64_t channel_id, ResponsePart part,
                    SendAttachments attachments);
   void on_read_body(std::uint64_t request_id, std::uint32_t max);
   void on_fail(std::uint64_t request_id, const SelfAnswer& answer,
@@ -60,7 +64,7 @@ class HttpConnection {
     closing,       // flushing the last bytes, then close
     closed,
   };
-  enum class ResponseFraming : std::uint8_t { length, chunked, close_delimited, raw };
+  using ResponseFraming = http1::ResponseFraming;
 
   void on_readable();
   void process();
@@ -68,26 +72,24 @@ class HttpConnection {
   void start_request(const http1::RequestHead& head);
   bool enter_group(std::uint64_t group_id);
   void leave_group();
-  void refuse_request(std::uint64_t queue_id, std::string_view log_reason);
+  void refuse_request(const route::Target& target, std::string_view log_reason);
   Timers timers() const;
   bool waiting_for_body() const;
   void remember_request_line(std::string_view input, const http1::RequestHead& head);
   void reject(const SelfAnswer& answer);
+  void reset(std::string_view log_reason);
   std::size_t decode_body(std::size_t max, std::string* out);
   void try_fulfil_body_read();
   void finish_exchange();
 
-  bool write_response_head(std::uint32_t flags, std::uint16_t status, std::string_view reason,
-                           std::string_view headers, std::size_t body_size);
+  bool write_response_head(const ResponsePart& head, std::uint64_t body_size);
   void append_body(std::string_view data);
   void append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t length);
   void append_chunks(std::string_view list, SendAttachments& attachments);
   void become_opaque();
   void finish_response(std::string_view trailers = {});
   void serve_cached(const CachedResponse& entry);
-  void store_in_cache(std::uint16_t cache_kind, std::uint32_t cache_seconds,
-                      std::uint16_t status, std::string_view reason, std::string_view headers,
-                      std::string_view body);
+  void store_in_cache(const ResponsePart& head, std::string_view body);
   void send_last_chunk(std::string_view trailers);
   void abort(std::string_view log_reason);
 

@@ -3,15 +3,17 @@
 #include <fmt/format.h>
 
 #include "daemon/front/http_date.hpp"
+#include "http1/reason_phrase.hpp"
 
 namespace httpapi::daemon {
 
 SelfAnswer not_found() {
-  return {404, "Not Found", "Not Found", "The requested resource is not found.", "NotFound"};
+  return {404, http1::reason_phrase(404), "Not Found", "The requested resource is not found.",
+          "NotFound"};
 }
 
 SelfAnswer service_unavailable(std::string_view log_reason) {
-  return {503, "Service Unavailable", "Service Unavailable", "The service is unavailable.",
+  return {503, http1::reason_phrase(503), "Service Unavailable", "The service is unavailable.",
           log_reason};
 }
 

@@ -167,10 +167,10 @@ HttpConnection* IoWorker::find(std::uint64_t connection_id) {
 }
 
 void IoWorker::deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
-                                std::uint64_t channel_id, std::string frame,
+                                std::uint64_t channel_id, ResponsePart part,
                                 SendAttachments attachments) {
   if (HttpConnection* c = find(connection_id)) {
-    c->on_response(request_id, channel_id, std::move(frame), std::move(attachments));
+    c->on_response(request_id, channel_id, std::move(part), std::move(attachments));
   }
 }
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "daemon/loop/event_loop.hpp"
+#include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
 #include "daemon/policy/settings.hpp"
@@ -48,7 +49,7 @@ class IoWorker {
 
   // --- from the service loop, through post(): act on the connection if it still exists
   void deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
-                        std::uint64_t channel_id, std::string frame,
+                        std::uint64_t channel_id, ResponsePart part,
                         SendAttachments attachments);
   void read_body(std::uint64_t connection_id, std::uint64_t request_id, std::uint32_t max);
   void fail_request(std::uint64_t connection_id, std::uint64_t request_id,
