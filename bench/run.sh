@@ -200,31 +200,30 @@ HTTPAPI_CONTROL=$WORK/a/state/control.sock ${SRV[*]} $HELLO http://+:$PORT_A/"
 HTTPAPID_PID=$!
 STARTED+=("$HTTPAPID_PID")
 wait_for 10 "httpapid control socket" test -S "$WORK/a/state/control.sock"
-HTTPAPI_CONTROL="$WORK/a/state/control.sock" "${SRV[@]}" "$HELLO" \
-  "http://+:$PORT_A/" >"$WORK/a/hello.log" 2>&1 &
-HELLO_PID=$!
-STARTED+=("$HELLO_PID")
-wait_for 10 "httpapi-hello to register (see $WORK/a/hello.log)" grep -q '^ready$' "$WORK/a/hello.log"
+# start_app LOG NAME COMMAND...: an application of this httpapid, on CPU 0 -> APP_PID
+start_app() {
+  local log=$1 name=$2; shift 2
+  HTTPAPI_CONTROL="$WORK/a/state/control.sock" "${SRV[@]}" "$@" >"$log" 2>&1 &
+  APP_PID=$!
+  STARTED+=("$APP_PID")
+  wait_for 10 "$name to register (see $log)" grep -q '^ready$' "$log"
+}
+start_app "$WORK/a/hello.log" httpapi-hello "$HELLO" "http://+:$PORT_A/"
+HELLO_PID=$APP_PID
 URL[a]="http://127.0.0.1:$PORT_A/"
 SERVER_PIDS[a]="$HTTPAPID_PID,$HELLO_PID"
 
 # ---- (e) the same httpapid, answers from its response cache -------------------------------
-HTTPAPI_CONTROL="$WORK/a/state/control.sock" "${SRV[@]}" "$HELLO" \
-  "http://+:$PORT_E/" 3600 >"$WORK/a/hello-cached.log" 2>&1 &
-CACHED_PID=$!
-STARTED+=("$CACHED_PID")
-wait_for 10 "cached httpapi-hello to register" grep -q '^ready$' "$WORK/a/hello-cached.log"
+start_app "$WORK/a/hello-cached.log" "cached httpapi-hello" "$HELLO" "http://+:$PORT_E/" 3600
+CACHED_PID=$APP_PID
 URL[e]="http://127.0.0.1:$PORT_E/"
 SERVER_PIDS[e]="$HTTPAPID_PID,$CACHED_PID"
 COMMANDS[e]="HTTPAPI_CONTROL=$WORK/a/state/control.sock ${SRV[*]} $HELLO http://+:$PORT_E/ 3600"
 
 # ---- (f) the same httpapid, httpapi-echo untuned ------------------------------------------
 ECHO=$BUILD_DIR/examples/httpapi-echo
-HTTPAPI_CONTROL="$WORK/a/state/control.sock" "${SRV[@]}" "$ECHO" \
-  --url "http://+:$PORT_F/" >"$WORK/a/echo.log" 2>&1 &
-ECHO_PID=$!
-STARTED+=("$ECHO_PID")
-wait_for 10 "httpapi-echo to register (see $WORK/a/echo.log)" grep -q '^ready$' "$WORK/a/echo.log"
+start_app "$WORK/a/echo.log" httpapi-echo "$ECHO" --url "http://+:$PORT_F/"
+ECHO_PID=$APP_PID
 URL[f]="http://127.0.0.1:$PORT_F/"
 SERVER_PIDS[f]="$HTTPAPID_PID,$ECHO_PID"
 COMMANDS[f]="HTTPAPI_CONTROL=$WORK/a/state/control.sock ${SRV[*]} $ECHO --url http://+:$PORT_F/"

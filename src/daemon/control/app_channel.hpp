@@ -33,9 +33,8 @@ class AppChannel {
   const PeerIdentity& peer() const noexcept { return peer_; }
   bool greeted() const noexcept { return greeted_; }
   ipc::Role role() const noexcept { return role_; }
-  // The protocol version agreed in the hello. From 2 the library reports the requests it
-  // hands to application code (`seen`), so the others can go to another worker.
-  std::uint16_t version() const noexcept { return version_; }
+  // From protocol version 2 (agreed in the hello) the library reports the requests it hands
+  // to application code (`seen`), so that the others can go to another worker.
   bool reports_seen() const noexcept { return version_ >= 2; }
 
   // Appends to the output buffer; written at the end of the current loop iteration batch.
