@@ -102,7 +102,7 @@ class Prefetch(ServiceTestCase):
     def test_default_window_grows_under_load_and_keeps_order(self):
         paths = [f"/o/{i}" for i in range(30)]
         connections = self.send_in_order(paths)
-        self.assertEqual(self.queue_length(), 30)
+        wait_until(lambda: self.queue_length() == 30, 10, what="30 requests waiting")
         # Default window, 200 ms per request: with HTTP.sys's window of 1 the worker would
         # hold one request at a time and the queue would shrink by one per answer.
         worker = self.hold_worker("worker", window=0, hold=0, delay_ms=200)
