@@ -136,7 +136,7 @@ SECTION="### Fault/load run of $DATE
 
 - machine: $(machine_line)
 - commit: $(commit_line)
-- script: \`bench/fault_load.sh $ARGS\`; httpapid${IO_THREADS:+ --io-threads $IO_THREADS}, controller \`httpapi-echo --controller --persistent\`, workers \`httpapi-echo --open\` (receive window 1)
+- script: \`bench/fault_load.sh $ARGS\`; httpapid${IO_THREADS:+ --io-threads $IO_THREADS}, controller \`httpapi-echo --controller --persistent\`, workers \`httpapi-echo --open\` (the default, adaptive receive window)
 
 $REPORT"
 echo "$SECTION"

@@ -8,6 +8,9 @@
 #   (e) httpapid's response cache: httpapi-hello with a time to live (docs/cache.md), in the
 #       httpapid of (a) on its own port; after the first request every answer is a cache hit
 #       (the report checks: the app answered only a handful of requests)
+#   (f) httpapi-echo run as its --help shows (`--url http://+:PORT/`, no tuning flags: the
+#       library's default receive window), in the httpapid of (a) on its own port; it answers
+#       JSON, not "Hello, World!". Reported against (c): what an application gets untuned
 #
 # The server side (service + app, or nginx + its upstream) runs on CPU 0, wrk on CPU 1 (this
 # script and its helpers too). Every round runs a, b, c, a|p16, b|p16, c|p16 back to back.
@@ -109,7 +112,7 @@ if [[ -n $COMMIT_REV ]]; then
     rc=0
     cmake -S "$EXPORT_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DHTTPAPI_TESTS=OFF >&2 || rc=$?
-    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpcfg >&2 || rc=$?
+    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpapi-echo httpcfg >&2 || rc=$?
     rm -rf "$EXPORT_DIR"
     [[ $rc == 0 ]] || die "building ${SHA:0:12} failed"
   fi
@@ -120,7 +123,7 @@ elif [[ $BUILD == 1 || ! -x $HTTPAPID || ! -x $HELLO ]]; then
       -DHTTPAPI_TESTS=OFF >&2 || die "cmake configure failed"
   fi
   log "building (release) in $BUILD_DIR"
-  if ! cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpcfg >&2; then
+  if ! cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpapi-echo httpcfg >&2; then
     # The working tree may be mid-edit (others change it concurrently): use what was last
     # built, and say so in the report.
     [[ -x $HTTPAPID && -x $HELLO ]] || die "build failed"
@@ -178,11 +181,13 @@ SRV=(taskset -c "$SERVER_CPU")
 CLI=(taskset -c "$CLIENT_CPU")
 
 PORT_A=$(free_port); PORT_B=$(free_port); PORT_C=$(free_port); PORT_E=$(free_port)
+PORT_F=$(free_port)
 while [[ $PORT_B == "$PORT_A" ]]; do PORT_B=$(free_port); done
 while [[ $PORT_C == "$PORT_A" || $PORT_C == "$PORT_B" ]]; do PORT_C=$(free_port); done
 while [[ $PORT_E == "$PORT_A" || $PORT_E == "$PORT_B" || $PORT_E == "$PORT_C" ]]; do
   PORT_E=$(free_port)
 done
+while [[ " $PORT_A $PORT_B $PORT_C $PORT_E " == *" $PORT_F "* ]]; do PORT_F=$(free_port); done
 
 declare -A URL SERVER_PIDS COMMANDS
 
@@ -195,23 +200,33 @@ HTTPAPI_CONTROL=$WORK/a/state/control.sock ${SRV[*]} $HELLO http://+:$PORT_A/"
 HTTPAPID_PID=$!
 STARTED+=("$HTTPAPID_PID")
 wait_for 10 "httpapid control socket" test -S "$WORK/a/state/control.sock"
-HTTPAPI_CONTROL="$WORK/a/state/control.sock" "${SRV[@]}" "$HELLO" \
-  "http://+:$PORT_A/" >"$WORK/a/hello.log" 2>&1 &
-HELLO_PID=$!
-STARTED+=("$HELLO_PID")
-wait_for 10 "httpapi-hello to register (see $WORK/a/hello.log)" grep -q '^ready$' "$WORK/a/hello.log"
+# start_app LOG NAME COMMAND...: an application of this httpapid, on CPU 0 -> APP_PID
+start_app() {
+  local log=$1 name=$2; shift 2
+  HTTPAPI_CONTROL="$WORK/a/state/control.sock" "${SRV[@]}" "$@" >"$log" 2>&1 &
+  APP_PID=$!
+  STARTED+=("$APP_PID")
+  wait_for 10 "$name to register (see $log)" grep -q '^ready$' "$log"
+}
+start_app "$WORK/a/hello.log" httpapi-hello "$HELLO" "http://+:$PORT_A/"
+HELLO_PID=$APP_PID
 URL[a]="http://127.0.0.1:$PORT_A/"
 SERVER_PIDS[a]="$HTTPAPID_PID,$HELLO_PID"
 
 # ---- (e) the same httpapid, answers from its response cache -------------------------------
-HTTPAPI_CONTROL="$WORK/a/state/control.sock" "${SRV[@]}" "$HELLO" \
-  "http://+:$PORT_E/" 3600 >"$WORK/a/hello-cached.log" 2>&1 &
-CACHED_PID=$!
-STARTED+=("$CACHED_PID")
-wait_for 10 "cached httpapi-hello to register" grep -q '^ready$' "$WORK/a/hello-cached.log"
+start_app "$WORK/a/hello-cached.log" "cached httpapi-hello" "$HELLO" "http://+:$PORT_E/" 3600
+CACHED_PID=$APP_PID
 URL[e]="http://127.0.0.1:$PORT_E/"
 SERVER_PIDS[e]="$HTTPAPID_PID,$CACHED_PID"
 COMMANDS[e]="HTTPAPI_CONTROL=$WORK/a/state/control.sock ${SRV[*]} $HELLO http://+:$PORT_E/ 3600"
+
+# ---- (f) the same httpapid, httpapi-echo untuned ------------------------------------------
+ECHO=$BUILD_DIR/examples/httpapi-echo
+start_app "$WORK/a/echo.log" httpapi-echo "$ECHO" --url "http://+:$PORT_F/"
+ECHO_PID=$APP_PID
+URL[f]="http://127.0.0.1:$PORT_F/"
+SERVER_PIDS[f]="$HTTPAPID_PID,$ECHO_PID"
+COMMANDS[f]="HTTPAPI_CONTROL=$WORK/a/state/control.sock ${SRV[*]} $ECHO --url http://+:$PORT_F/"
 
 # ---- nginx instances ----------------------------------------------------------------------
 write_nginx_conf() {  # write_nginx_conf DIR PORT SERVER_BLOCK_BODY [HTTP_EXTRA]
@@ -295,17 +310,24 @@ ${SRV[*]} $WORK/c/upstream_hello $WORK/c/hello.sock
 ${SRV[*]} nginx -p $WORK/c/ -c $WORK/c/nginx.conf -e $WORK/c/error.log -g 'daemon off;'"
 
 # ---- sanity checks --------------------------------------------------------------------------
-for s in a b c e; do
+for s in a b c e f; do
   body=$(curl -sS --max-time 5 -o - -w '\n%{http_code} %{content_type}' "${URL[$s]}") ||
     die "($s) curl ${URL[$s]} failed"
   status_line=${body##*$'\n'}
   body=${body%$'\n'*}
-  if [[ $body != "Hello, World!" || ${status_line%% *} != 200 ]]; then
-    die "($s) ${URL[$s]} answered '$status_line' with body '$body', not 200 'Hello, World!'"
+  if [[ $s == f ]]; then
+    expected='JSON with "raw_url": "/"'
+    grep -q '"raw_url": *"/"' <<<"$body" && answered=$expected || answered=
+  else
+    expected="Hello, World!"
+    answered=$body
+  fi
+  if [[ $answered != "$expected" || ${status_line%% *} != 200 ]]; then
+    die "($s) ${URL[$s]} answered '$status_line' with body '$body', not 200 $expected"
   fi
   log "($s) ${URL[$s]}: $status_line, body '$body' (ok); server pids ${SERVER_PIDS[$s]}"
 done
-for p in ${SERVER_PIDS[a]//,/ } ${SERVER_PIDS[b]//,/ } ${SERVER_PIDS[c]//,/ } $CACHED_PID; do
+for p in ${SERVER_PIDS[a]//,/ } ${SERVER_PIDS[b]//,/ } ${SERVER_PIDS[c]//,/ } $CACHED_PID $ECHO_PID; do
   alive "$p" || die "server process $p is not running"
 done
 
@@ -323,7 +345,7 @@ wrk_command() {  # wrk_command SCENARIO SECONDS -> the command line
   fi
 }
 
-SCENARIOS=(a b c e "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
+SCENARIOS=(a b c e f "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
 log "warm-up: ${WARMUP}s per scenario (not recorded)"
 for s in "${SCENARIOS[@]}"; do
   $(wrk_command "$s" "$WARMUP") >/dev/null
@@ -360,7 +382,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-for s in a b c e; do
+for s in a b c e f; do
   for p in ${SERVER_PIDS[$s]//,/ }; do
     alive "$p" || log "WARNING: server process $p of ($s) is gone after the runs"
   done
@@ -416,6 +438,8 @@ ${COMMANDS[b]}
 ${COMMANDS[c]}
 # (e)
 ${COMMANDS[e]}
+# (f)
+${COMMANDS[f]}
 # wrk, per round in this order:
 $(for s in "${SCENARIOS[@]}"; do wrk_command "$s" "$DURATION"; done)
 \`\`\`

@@ -10,7 +10,7 @@
 
   stats.py report RUNS.jsonl
       Prints the markdown results table: median and (min-max) over rounds per scenario, and
-      the per-round ratios (a)/(c) and (a)/(b).
+      the per-round ratios (a)/(c), (a)/(b), (e)/(b) and (f)/(c).
 
   stats.py workers RUNS.jsonl
       The table of bench/workers.sh: per kind of work (scenarios KIND-1w, KIND-2w), req/s,
@@ -219,6 +219,7 @@ SCENARIO_TITLES = {
     "b": "(b) nginx `return 200`",
     "c": "(c) nginx → upstream_hello (unix, keepalive)",
     "e": "(e) httpapid response cache hit",
+    "f": "(f) httpapid → httpapi-echo, no tuning flags",
 }
 
 
@@ -298,7 +299,7 @@ def report(argv):
     suffixes = sorted({s.partition("-p")[1] + s.partition("-p")[2] for s in order})
     for suffix in suffixes:
         label = f", pipelined ×{suffix[2:]}" if suffix else ""
-        for num, den in (("a", "c"), ("a", "b"), ("e", "b")):
+        for num, den in (("a", "c"), ("a", "b"), ("e", "b"), ("f", "c")):
             num_s, den_s = num + suffix, den + suffix
             if num_s in by and den_s in by:
                 out.append(f"| ({num})/({den}){label} | {ratio(num_s, den_s, 'rps')} | "

@@ -173,9 +173,10 @@ int main(int argc, char** argv) {
   cli.add_option("--cpu-us", cpu_us,
                  "Compute for this many microseconds of CPU time before answering each request")
       ->check(CLI::Range(0, 10'000'000));
-  unsigned window = 1;
+  unsigned window = 0;
   cli.add_option("--receive-window", window,
-                 "Requests taken ahead of receive calls (1 = HTTP.sys's rule)")
+                 "Requests taken ahead of receive calls (1 = HTTP.sys's rule; default: adapts "
+                 "to the load, 1 to 16)")
       ->check(CLI::Range(1, 1024));
   unsigned stream = 1;
   cli.add_option("--stream", stream,
@@ -248,7 +249,9 @@ int main(int argc, char** argv) {
                               (persistent ? HTTPAPI_QUEUE_FLAG_PERSISTENT : 0);
   auto queue = httpapi::Queue::create(queue_name, flags);
   if (!queue) return fail("request queue", queue.error());
-  if (auto e = queue->set_receive_window(window)) return fail("receive window", e);
+  if (window) {
+    if (auto e = queue->set_receive_window(window)) return fail("receive window", e);
+  }
   if (queue_length) {
     if (auto e = queue->set_property(HTTPAPI_QUEUE_LENGTH, queue_length)) {
       return fail("queue length", e);

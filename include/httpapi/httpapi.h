@@ -430,12 +430,15 @@ typedef struct httpapi_request_info {
 } httpapi_request_info;
 
 /* How many requests the service may hand this queue handle ahead of httpapi_receive calls.
- * 1 (the default) is HTTP.sys's rule: a request is handed over only to a thread waiting in
- * httpapi_receive, so every worker of a shared queue gets the next request when it asks.
- * A larger window (up to 1024) lets a busy process take requests in batches, one read for
- * many, which is much faster under load; requests taken ahead are delivered to this
- * process, so if it dies they are answered 503 rather than given to another worker.
- * Errors: INVALID_PARAMETER (NULL queue, 0 or > 1024). Any thread. */
+ * By default (or after `requests` = 0) the window adapts: it starts at 1, HTTP.sys's rule
+ * (a request is handed over only to a thread waiting in httpapi_receive), doubles up to 16
+ * while the application keeps finding other requests waiting behind the one it receives,
+ * and halves back towards 1 when it finds none; a busy process thus takes requests in
+ * batches, one read for many, which is much faster under load. A fixed window (1 to 1024)
+ * is honoured as given. Either way a request taken ahead that no receive has returned yet
+ * is not lost if the process dies: it goes back to the front of the queue for another
+ * worker; only requests a receive returned are answered 503 then (docs/queues.md).
+ * Errors: INVALID_PARAMETER (NULL queue, > 1024). Any thread. */
 HTTPAPI_API httpapi_error httpapi_queue_set_receive_window(httpapi_queue *queue,
                                                            uint32_t requests);
 

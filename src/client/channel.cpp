@@ -75,6 +75,7 @@ httpapi_error Channel::open(ipc::Role role) {
   std::string hello;
   ipc::Hello message;
   message.role = role;
+  message.min_version = ipc::kMinProtocolVersion;  // an older service still serves us
   ipc::encode(hello, message);
   if (httpapi_error e = write_all(hello); e != HTTPAPI_OK) return e;
   // The hello is answered at once; a service that does not answer within a few seconds
@@ -87,7 +88,11 @@ httpapi_error Channel::open(ipc::Role role) {
       ipc::HelloAck ack;
       if (!ipc::decode(frame, ack)) return HTTPAPI_ERROR_PROTOCOL;
       if (ack.status != HTTPAPI_OK) return static_cast<httpapi_error>(ack.status);
-      return ack.version == ipc::kProtocolVersion ? HTTPAPI_OK : HTTPAPI_ERROR_VERSION_MISMATCH;
+      if (ack.version < ipc::kMinProtocolVersion || ack.version > ipc::kProtocolVersion) {
+        return HTTPAPI_ERROR_VERSION_MISMATCH;
+      }
+      version_ = ack.version;
+      return HTTPAPI_OK;
     }
     if (broken) return HTTPAPI_ERROR_PROTOCOL;
     if (httpapi_error e = read_some(&deadline); e != HTTPAPI_OK) {

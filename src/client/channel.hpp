@@ -32,6 +32,8 @@ class Channel {
   // Closes the connection (if any) and forgets buffered input, ready for open() again.
   void reset();
   int fd() const noexcept { return fd_; }
+  // The protocol version the service chose in its hello_ack (docs/protocol.md).
+  std::uint16_t version() const noexcept { return version_; }
 
   // Sends one call (an encoded frame tagged `tag`) and waits for its result, on a
   // connection that carries nothing else at that moment. The result's detail goes to
@@ -56,6 +58,7 @@ class Channel {
 
  private:
   int fd_ = -1;
+  std::uint16_t version_ = 0;
   std::mutex write_mutex_;
   std::string in_;
   std::size_t in_start_ = 0;

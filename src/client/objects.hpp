@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "client/channel.hpp"
+#include "client/receive_window.hpp"
 #include "httpapi/httpapi.h"
 
 namespace httpapi::client {
@@ -107,7 +108,8 @@ struct QueueCore {
   std::atomic<bool> shut_down{false};
   std::uint32_t credits_outstanding = 0;
   std::uint32_t waiting_receivers = 0;
-  std::uint32_t window = 1;  // httpapi_queue_set_receive_window
+  std::uint32_t window = 0;  // httpapi_queue_set_receive_window; 0: `adaptive`
+  ReceiveWindow adaptive;
   std::deque<std::unique_ptr<httpapi_request>> ready;
   std::uint64_t next_call = 0;
   struct CallResult {
@@ -136,6 +138,17 @@ struct QueueCore {
   // A request's state changed here, not on the socket (its response ended, it was
   // cancelled): wakes its waiters, including one blocked reading the socket. Mutex held.
   void interrupt_reader();
+  // Requests this handle wants to hold, asked for or here: its window, or one per thread
+  // waiting in a receive when there are more. Mutex held.
+  std::uint32_t wanted() const;
+  // Appends a receive frame to `frames` for what `held` requests here and the credits
+  // outstanding lack of wanted(). Mutex held.
+  void ask_for_requests(std::string& frames, std::size_t held);
+  // The first ready request is about to reach application code. The service hears of it
+  // first (protocol 2: `seen`), so that if this process dies the request gets 503 and is
+  // never given to a second worker; false when that write failed: the connection broke and
+  // the request was dropped here (the service gives it to the next worker). Mutex held.
+  bool claim_first();
   // Looks, without waiting, for the service's notice that `request`'s client left.
   bool client_left(httpapi_request& request);
   // (Re)creates the queue in the service on a fresh connection. Mutex held.
@@ -174,6 +187,7 @@ struct httpapi_request {
   bool body_end = false;
   bool gone = false;   // the client connection closed (or was cancelled); mutex held
   bool ended = false;  // the response finished: the service no longer watches; mutex held
+  bool backlog = false;  // others waited in the service's queue when it was handed over
   // What httpapi_request_get_info returns: `info`, or the copy httpapi_receive_into made
   // in the caller's buffer.
   const httpapi_request_info* shown = &info;

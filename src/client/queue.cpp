@@ -51,7 +51,8 @@ bool build_request(httpapi_request& r) {
   info.version_minor = m.version_minor;
   std::memcpy(&info.local_address, m.local_address.data(), sizeof info.local_address);
   std::memcpy(&info.remote_address, m.remote_address.data(), sizeof info.remote_address);
-  info.flags = m.flags;
+  info.flags = m.flags & ~ipc::kRequestBacklog;
+  r.backlog = (m.flags & ipc::kRequestBacklog) != 0;
   info.body = view(m.body);
   r.body_end = !(m.flags & HTTPAPI_REQUEST_FLAG_MORE_BODY);
   r.keep_trailers(m.trailers);
@@ -148,6 +149,36 @@ bool QueueCore::file(const ipc::Frame& frame) {
       broken = true;
       return false;
   }
+}
+
+std::uint32_t QueueCore::wanted() const {
+  // An older service (protocol 1) would answer requests taken ahead 503 if this process
+  // died, so without an explicit window HTTP.sys's rule holds there.
+  const std::uint32_t size = window ? window : channel.version() >= 2 ? adaptive.size() : 1;
+  return std::max(size, waiting_receivers);
+}
+
+void QueueCore::ask_for_requests(std::string& frames, std::size_t held) {
+  const std::size_t have = credits_outstanding + held;
+  if (have >= wanted()) return;
+  const auto more = static_cast<std::uint32_t>(wanted() - have);
+  ipc::encode(frames, ipc::Receive{more});
+  credits_outstanding += more;
+}
+
+// The request being handed over still counts as held until its thread comes back to a
+// receive: a window of 1 then keeps HTTP.sys's rule, and larger ones are topped up here in
+// the same write as the `seen`.
+bool QueueCore::claim_first() {
+  const httpapi_request& first = *ready.front();
+  adaptive.handed_over(first.backlog || ready.size() > 1);
+  if (channel.version() < 2) return true;
+  std::string frames;
+  ipc::encode(frames, ipc::Seen{first.info.request_id});
+  ask_for_requests(frames, ready.size());
+  if (channel.write_all(frames) == HTTPAPI_OK) return true;
+  go_down();
+  return false;
 }
 
 void QueueCore::wake_all() {
@@ -247,11 +278,9 @@ bool QueueCore::try_revive() {
   }
   if (connect() == HTTPAPI_OK) {
     down = false;
-    const std::uint32_t wanted = std::max(window, waiting_receivers);
     if (waiting_receivers > 0) {
       std::string frame;
-      ipc::encode(frame, ipc::Receive{wanted});
-      credits_outstanding = wanted;
+      ask_for_requests(frame, ready.size());
       if (channel.write_all(frame) != HTTPAPI_OK) go_down();
     }
     // Sessions are made again now that the service is back (they need this queue's id).
@@ -409,13 +438,9 @@ httpapi_error await_request(QueueCore& core, std::unique_lock<std::mutex>& lock,
   // Ask for one request per waiting receiver (or the window, if larger): the service hands
   // a request only to a process that asked, so the others stay available to other workers.
   core.waiting_receivers++;
-  const std::uint32_t wanted = std::max(core.window, core.waiting_receivers);
-  if (core.ready.empty() && core.credits_outstanding < wanted && !core.broken && !core.down) {
-    std::string frame;
-    ipc::encode(frame, ipc::Receive{wanted - core.credits_outstanding});
-    core.credits_outstanding = wanted;
-    if (core.channel.write_all(frame) != HTTPAPI_OK) core.go_down();
-  }
+  std::string frame;
+  if (!core.broken && !core.down) core.ask_for_requests(frame, core.ready.size());
+  if (!frame.empty() && core.channel.write_all(frame) != HTTPAPI_OK) core.go_down();
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
   const httpapi_error e =
       core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, QueueCore::Waiter::receiver,
@@ -441,8 +466,11 @@ httpapi_request* hand_over(httpapi_queue* queue) {
 extern "C" httpapi_error httpapi_receive(httpapi_queue* queue, int timeout_ms,
                                          httpapi_request** out) {
   if (!queue || !out) return HTTPAPI_ERROR_INVALID_PARAMETER;
-  std::unique_lock lock(queue->core->mutex);
-  if (httpapi_error e = await_request(*queue->core, lock, timeout_ms); e != HTTPAPI_OK) return e;
+  QueueCore& core = *queue->core;
+  std::unique_lock lock(core.mutex);
+  do {
+    if (httpapi_error e = await_request(core, lock, timeout_ms); e != HTTPAPI_OK) return e;
+  } while (!core.claim_first());
   *out = hand_over(queue);
   return HTTPAPI_OK;
 }
@@ -457,14 +485,16 @@ extern "C" httpapi_error httpapi_receive_into(httpapi_queue* queue, int timeout_
   }
   QueueCore& core = *queue->core;
   std::unique_lock lock(core.mutex);
-  if (httpapi_error e = await_request(core, lock, timeout_ms); e != HTTPAPI_OK) return e;
-  const std::size_t wanted = httpapi::client::copied_size(*core.ready.front());
-  if (needed) *needed = wanted;
-  if (size < wanted) {
-    // The request stays first in line for this handle; another thread of it may take it.
-    if (core.sleeping_receivers > 0) core.request_arrived.notify_one();
-    return HTTPAPI_ERROR_MORE_DATA;
-  }
+  do {
+    if (httpapi_error e = await_request(core, lock, timeout_ms); e != HTTPAPI_OK) return e;
+    const std::size_t wanted = httpapi::client::copied_size(*core.ready.front());
+    if (needed) *needed = wanted;
+    if (size < wanted) {
+      // The request stays first in line for this handle; another thread of it may take it.
+      if (core.sleeping_receivers > 0) core.request_arrived.notify_one();
+      return HTTPAPI_ERROR_MORE_DATA;
+    }
+  } while (!core.claim_first());
   httpapi_request* request = hand_over(queue);
   request->shown = httpapi::client::copy_request(*request, buffer);
   // The caller's buffer holds the contents now; the library keeps no second copy.
@@ -674,7 +704,7 @@ extern "C" httpapi_error httpapi_queue_set_property(httpapi_queue* queue,
 
 extern "C" httpapi_error httpapi_queue_set_receive_window(httpapi_queue* queue,
                                                          uint32_t requests) {
-  if (!queue || requests == 0 || requests > 1024) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  if (!queue || requests > 1024) return HTTPAPI_ERROR_INVALID_PARAMETER;
   std::lock_guard lock(queue->core->mutex);
   queue->core->window = requests;
   return HTTPAPI_OK;

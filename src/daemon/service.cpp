@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -249,6 +250,7 @@ void Service::on_frame(AppChannel& channel, const ipc::Frame& frame) {
       case Type::queue_property: return on_queue_property(channel, frame);
       case Type::shutdown_queue: return on_shutdown_queue(channel, frame);
       case Type::decline: return on_decline(channel, frame);
+      case Type::seen: return on_seen(channel, frame);
       default: break;
     }
   }
@@ -535,7 +537,21 @@ void Service::on_decline(AppChannel& channel, const ipc::Frame& frame) {
   auto pending = requests_.find(call.request);
   if (pending == requests_.end() || pending->second.channel != &channel) return;
   channel.delivered.erase(call.request);
+  std::erase(channel.unseen, call.request);
   abandon(call.request, "AppShutdown");
+}
+
+// From now on the request is the application's: it no longer goes back to the queue, and
+// its frame is not needed again. Requests are handed over in the order they came, so it is
+// nearly always the first one.
+void Service::on_seen(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::Seen call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed seen");
+  const auto it = std::find(channel.unseen.begin(), channel.unseen.end(), call.request);
+  if (it == channel.unseen.end()) return;
+  channel.unseen.erase(it);
+  auto pending = requests_.find(call.request);
+  if (pending != requests_.end()) std::string().swap(pending->second.frame);
 }
 
 void Service::on_receive(AppChannel& channel, const ipc::Frame& frame) {
@@ -552,11 +568,19 @@ void Service::dispatch(RequestQueue& queue) {
     if (!queue.pop(id)) break;
     auto pending = requests_.find(id);
     if (pending == requests_.end()) continue;  // the client left while it waited
-    receiver->output().append(pending->second.frame);
-    std::string().swap(pending->second.frame);
+    std::string& frame = pending->second.frame;
     pending->second.channel = receiver;
     receiver->credits--;
     receiver->delivered.insert(id);
+    // The mark (version 2) tells the library's adaptive receive window that work waits.
+    ipc::mark_backlog(frame, receiver->reports_seen() && queue.length() > 0);
+    receiver->output().append(frame);
+    if (receiver->reports_seen()) {
+      // Kept until application code has seen it: until then it may go to another worker.
+      receiver->unseen.push_back(id);
+    } else {
+      std::string().swap(frame);
+    }
     flush_soon(*receiver);
   }
 }
@@ -745,16 +769,36 @@ void Service::on_channel_closed(AppChannel& channel) {
   workers_[0]->loop().post([this, id = channel.id()] { channels_.erase(id); });
 }
 
+// HTTP.sys's promise: a request application code has seen is answered 503 when its process
+// goes; one it has not seen goes back to the front of its queue, in order, for the next
+// worker (unless the queue ends with this handle).
 void Service::detach_from_queue(AppChannel& channel) {
-  const auto delivered = std::exchange(channel.delivered, {});
-  for (std::uint64_t id : delivered) abandon(id, "Connection_Abandoned_By_ReqQueue");
+  auto delivered = std::exchange(channel.delivered, {});
+  const auto unseen = std::exchange(channel.unseen, {});
   auto queue = queues_.find(channel.queue_id);
-  if (queue == queues_.end()) return;
-  queue->second->detach(&channel);
-  RequestQueue& q = *queue->second;
-  if (--q.handles == 0 && !(q.flags() & HTTPAPI_QUEUE_FLAG_PERSISTENT)) {
-    destroy_queue(q, "Connection_Abandoned_By_ReqQueue");
+  RequestQueue* q = queue == queues_.end() ? nullptr : queue->second.get();
+  bool ends = false;
+  if (q) {
+    q->detach(&channel);
+    ends = --q->handles == 0 && !(q->flags() & HTTPAPI_QUEUE_FLAG_PERSISTENT);
   }
+  if (q && !ends) {
+    std::vector<std::uint64_t> back;
+    for (std::uint64_t id : unseen) {
+      auto pending = requests_.find(id);
+      if (pending == requests_.end() || pending->second.channel != &channel ||
+          !delivered.erase(id)) {
+        continue;
+      }
+      pending->second.channel = nullptr;
+      back.push_back(id);
+    }
+    q->requeue(back);
+  }
+  for (std::uint64_t id : delivered) abandon(id, "Connection_Abandoned_By_ReqQueue");
+  if (!q) return;
+  if (ends) return destroy_queue(*q, "Connection_Abandoned_By_ReqQueue");
+  dispatch(*q);
 }
 
 void Service::destroy_queue(RequestQueue& queue, std::string_view log_reason) {

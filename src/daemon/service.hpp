@@ -90,7 +90,7 @@ class Service {
     unsigned worker = 0;
     std::uint64_t connection_id = 0;
     AppChannel* channel = nullptr;  // set once delivered
-    std::string frame;              // emptied once delivered
+    std::string frame;              // emptied once application code has seen it
     std::uint64_t queued_at = 0;    // monotonic ms, for the request-queue timer
     std::uint32_t queue_seconds = 0;  // how long it may wait there
   };
@@ -128,6 +128,7 @@ class Service {
                             SendAttachments& attachments, std::uint64_t& call);
   void on_shutdown_queue(AppChannel& channel, const ipc::Frame& frame);
   void on_decline(AppChannel& channel, const ipc::Frame& frame);
+  void on_seen(AppChannel& channel, const ipc::Frame& frame);
   bool may_open(const PeerIdentity& peer, const RequestQueue& queue) const;
   void on_read_body(AppChannel& channel, const ipc::Frame& frame);
   void on_send(AppChannel& channel, const ipc::Frame& frame);

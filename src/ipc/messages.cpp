@@ -405,6 +405,16 @@ bool decode(const Frame& f, Request& m) {
   return r.ok() && count_headers(m.headers) >= 0 && count_headers(m.trailers) >= 0;
 }
 
+// The flags follow the header and two u64 fields (connection, url_context); bit 31 is the
+// high bit of their last byte (little-endian).
+void mark_backlog(std::string& frame, bool backlog) {
+  static_assert(kRequestBacklog == 1u << 31);
+  constexpr std::size_t high_byte = kHeaderSize + 16 + 3;
+  if (frame.size() <= high_byte) return;
+  const auto bits = static_cast<unsigned char>(frame[high_byte]);
+  frame[high_byte] = static_cast<char>(backlog ? bits | 0x80u : bits & 0x7fu);
+}
+
 bool encode(std::string& out, const Body& m) {
   FrameWriter w(out, raw(Type::body), m.request);
   w.u32(m.flags).bytes(m.data).bytes(m.trailers);
@@ -449,6 +459,15 @@ bool encode(std::string& out, const Decline& m) {
 bool decode(const Frame& f, Decline& m) {
   m.request = f.tag;
   return is(f, Type::decline);
+}
+
+bool encode(std::string& out, const Seen& m) {
+  return FrameWriter(out, raw(Type::seen), m.request).finish();
+}
+
+bool decode(const Frame& f, Seen& m) {
+  m.request = f.tag;
+  return is(f, Type::seen);
 }
 
 bool encode(std::string& out, const QueueShutdown& m) {

@@ -1,4 +1,4 @@
-// The messages of the service <-> library protocol, version 1 (docs/protocol.md).
+// The messages of the service <-> library protocol, version 2 (docs/protocol.md).
 // Each message has a typed struct, an encoder that appends a frame to a buffer, and a
 // decoder that validates a frame completely before anything uses it.
 #pragma once
@@ -40,6 +40,7 @@ enum class Type : std::uint16_t {
   flush_cache = 32,    // remove response-cache entries under a URL prefix
   add_fragment = 33,   // store a named fragment in the fragment cache
   read_fragment = 34,  // read a fragment back; the Result's detail carries the bytes
+  seen = 35,           // tag = request id; handed to application code (version 2)
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -203,6 +204,12 @@ struct Decline {
   std::uint64_t request = 0;
 };
 
+// The library is about to hand this delivered request to application code: from now on,
+// if the process dies, the request is answered 503 rather than given to another worker.
+struct Seen {
+  std::uint64_t request = 0;
+};
+
 struct QueueShutdown {
   std::uint64_t queue = 0;
 };
@@ -224,6 +231,13 @@ struct Request {
   std::string_view body;      // first body bytes
   std::string_view trailers;  // header list; set when the whole chunked body came along
 };
+
+// A request flag that is never public (the library clears it): other requests were waiting in
+// the queue when the service handed this one over. Version 2 only; the library's adaptive
+// receive window grows on it.
+inline constexpr std::uint32_t kRequestBacklog = 1u << 31;
+// Sets or clears kRequestBacklog in an encoded request frame (one the service made).
+void mark_backlog(std::string& frame, bool backlog);
 
 struct Body {
   std::uint64_t request = 0;
@@ -265,6 +279,7 @@ bool encode(std::string& out, const Body& m);
 bool encode(std::string& out, const RequestGone& m);
 bool encode(std::string& out, const ShutdownQueue& m);
 bool encode(std::string& out, const Decline& m);
+bool encode(std::string& out, const Seen& m);
 bool encode(std::string& out, const QueueShutdown& m);
 
 // Decoders check the frame type, the fixed part and every reference; false on anything
@@ -294,6 +309,7 @@ bool decode(const Frame& f, Body& m);
 bool decode(const Frame& f, RequestGone& m);
 bool decode(const Frame& f, ShutdownQueue& m);
 bool decode(const Frame& f, Decline& m);
+bool decode(const Frame& f, Seen& m);
 bool decode(const Frame& f, QueueShutdown& m);
 
 }  // namespace httpapi::ipc

@@ -136,8 +136,8 @@ class FaultLoadTest(ServiceTestCase):
                         "timeout", "send_failed", "connect_failed", "stray_bytes"):
             self.assertEqual(r[outcome], 0, f"{outcome}:\n{failures}")
         self.assertEqual(r["sent"], r["ok"] + r["abandoned"])
-        # A worker holds one request at a time (receive window 1): a kill abandons at most
-        # one, and each abandoned request has its own log line.
+        # A worker's one thread has received one request at a time (those it took ahead go
+        # to the other worker): a kill abandons at most one, each with its own log line.
         self.assertLessEqual(r["abandoned"], kills)
         logged = [e for e in self.log_entries()
                   if e.s_reason == "Connection_Abandoned_By_ReqQueue"]

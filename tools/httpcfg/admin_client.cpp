@@ -61,6 +61,7 @@ ConnectStatus AdminClient::connect(const std::string& path, std::string& error) 
   std::string hello;
   ipc::Hello message;
   message.role = ipc::Role::admin;
+  message.min_version = ipc::kMinProtocolVersion;  // administration is the same in each
   ipc::encode(hello, message);
   if (!send_all(hello, error)) return ConnectStatus::failed;
   std::string bytes;
@@ -74,9 +75,12 @@ ConnectStatus AdminClient::connect(const std::string& path, std::string& error) 
             std::to_string(frame.type) + ")";
     return ConnectStatus::failed;
   }
-  if (ack.status != HTTPAPI_OK || ack.version != ipc::kProtocolVersion) {
-    error = "httpapid does not speak protocol version " + std::to_string(ipc::kProtocolVersion) +
-            " (hello status " + std::to_string(ack.status) + ")";
+  if (ack.status != HTTPAPI_OK || ack.version < ipc::kMinProtocolVersion ||
+      ack.version > ipc::kProtocolVersion) {
+    error = "httpapid speaks none of protocol versions " +
+            std::to_string(ipc::kMinProtocolVersion) + ".." +
+            std::to_string(ipc::kProtocolVersion) + " (hello status " +
+            std::to_string(ack.status) + ")";
     return ConnectStatus::failed;
   }
   return ConnectStatus::ok;

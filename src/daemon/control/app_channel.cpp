@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -136,7 +137,8 @@ bool AppChannel::handle_hello(const ipc::Frame& frame) {
   }
   ipc::HelloAck ack;
   ack.peer_id = id_;
-  if (hello.min_version > ipc::kProtocolVersion || hello.max_version < ipc::kProtocolVersion) {
+  if (hello.min_version > ipc::kProtocolVersion || hello.max_version < ipc::kMinProtocolVersion ||
+      hello.min_version > hello.max_version) {
     ack.status = HTTPAPI_ERROR_VERSION_MISMATCH;
     ipc::encode(out_, ack);
     flush();
@@ -145,12 +147,15 @@ bool AppChannel::handle_hello(const ipc::Frame& frame) {
     return false;
   }
   role_ = hello.role;
+  version_ = std::min(hello.max_version, ipc::kProtocolVersion);
   greeted_ = true;
+  ack.version = version_;
   ipc::encode(out_, ack);
   return true;
 }
 
 void AppChannel::flush() {
+  if (write_failed_) return;
   while (out_sent_ < out_.size()) {
     const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
                              MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -162,7 +167,9 @@ void AppChannel::flush() {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     out_.clear();
     out_sent_ = 0;
-    if (!closing_) close({});
+    write_failed_ = true;
+    credits = 0;  // no more requests for a peer that is gone
+    close_after_reading();
     return;
   }
   if (out_sent_ == out_.size()) {
@@ -176,6 +183,25 @@ void AppChannel::flush() {
     want_write_ = !out_.empty();
     update_interest();
   }
+}
+
+// Deferred: a flush may run in the middle of process_input, which must finish first.
+void AppChannel::close_after_reading() {
+  loop_.post([this] {
+    if (closing_) return;
+    char buffer[64 * 1024];
+    for (;;) {
+      const ssize_t n = receive(buffer, sizeof buffer);
+      if (n > 0) {
+        in_.append(buffer, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+    process_input();
+    if (!closing_) close({});
+  });
 }
 
 void AppChannel::pause_reading(bool pause) {

@@ -33,6 +33,9 @@ class AppChannel {
   const PeerIdentity& peer() const noexcept { return peer_; }
   bool greeted() const noexcept { return greeted_; }
   ipc::Role role() const noexcept { return role_; }
+  // From protocol version 2 (agreed in the hello) the library reports the requests it hands
+  // to application code (`seen`), so that the others can go to another worker.
+  bool reports_seen() const noexcept { return version_ >= 2; }
 
   // Appends to the output buffer; written at the end of the current loop iteration batch.
   std::string& output() { return out_; }
@@ -52,6 +55,9 @@ class AppChannel {
   bool flush_queued = false;   // output waits for the end of the event batch
   unsigned opened_at = 0;      // monotonic seconds; a hello must come soon after
   std::unordered_set<std::uint64_t> delivered;  // requests handed over, not yet answered
+  // Of those, the ones application code has not seen, in the order they were handed over:
+  // if the process goes, they go back to the front of the queue (reports_seen() only).
+  std::deque<std::uint64_t> unseen;
   std::unordered_map<std::uint64_t, std::uint64_t> groups;  // client group id -> service id
 
  private:
@@ -59,6 +65,9 @@ class AppChannel {
   void on_readable();
   void process_input();
   bool handle_hello(const ipc::Frame& frame);
+  // A write failed: the peer is gone, but what it wrote before (a `seen` above all) must
+  // count, so the channel reads what is left before it closes.
+  void close_after_reading();
 
   Service& service_;
   EventLoop& loop_;
@@ -66,6 +75,8 @@ class AppChannel {
   std::uint64_t id_;
   PeerIdentity peer_;
   ipc::Role role_ = ipc::Role::session;
+  std::uint16_t version_ = ipc::kProtocolVersion;
+  bool write_failed_ = false;
   bool greeted_ = false;
   bool closing_ = false;
   bool want_write_ = false;

@@ -27,6 +27,11 @@ class RequestQueue {
   std::size_t length() const noexcept { return waiting_.size(); }
 
   void push(std::uint64_t request_id) { waiting_.push_back(request_id); }
+  // Puts requests handed over but never seen back at the front, keeping their order. They
+  // held their places before, so the length limit does not refuse them.
+  void requeue(const std::vector<std::uint64_t>& request_ids) {
+    waiting_.insert(waiting_.begin(), request_ids.begin(), request_ids.end());
+  }
   void remove(std::uint64_t request_id);
   bool pop(std::uint64_t& request_id);
   std::vector<std::uint64_t> take_all();

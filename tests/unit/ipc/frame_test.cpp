@@ -308,6 +308,42 @@ TEST(Messages, QueueShutdownAndDecline) {
   EXPECT_EQ(decline.request, 9u);
 }
 
+TEST(Messages, SeenIsATag) {
+  std::string out;
+  ASSERT_TRUE(ipc::encode(out, ipc::Seen{42}));
+  EXPECT_EQ(out.size(), ipc::kHeaderSize);
+  ipc::Seen seen;
+  ASSERT_TRUE(ipc::decode(only_frame(out), seen));
+  EXPECT_EQ(seen.request, 42u);
+  ipc::Decline wrong_type;
+  EXPECT_FALSE(ipc::decode(only_frame(out), wrong_type));
+}
+
+// The service marks a stored request frame each time it hands it over; the other flags and
+// fields stay as they were.
+TEST(Messages, BacklogMarkSetsAndClearsOnlyItsBit) {
+  ipc::Request m;
+  m.request = 5;
+  m.url_context = 0xffffffffffffffffu;
+  m.flags = 0x3;  // MORE_BODY | IP_ROUTED
+  const std::string local = sockaddr_bytes('L');
+  m.local_address = local;
+  m.remote_address = local;
+  m.raw_url = "/x";
+  std::string frame;
+  ASSERT_TRUE(ipc::encode(frame, m));
+  ipc::mark_backlog(frame, true);
+  ipc::Request back;
+  ASSERT_TRUE(ipc::decode(only_frame(frame), back));
+  EXPECT_EQ(back.flags, m.flags | ipc::kRequestBacklog);
+  EXPECT_EQ(back.url_context, m.url_context);
+  EXPECT_EQ(back.version_major, 1);
+  ipc::mark_backlog(frame, false);
+  ASSERT_TRUE(ipc::decode(only_frame(frame), back));
+  EXPECT_EQ(back.flags, m.flags);
+  EXPECT_EQ(back.raw_url, "/x");
+}
+
 TEST(Messages, FragmentCalls) {
   std::string out;
   ipc::encode(out, ipc::AddFragment{3, 2, 30, "http://+:80/a/f", "bytes"});  // 2: time to live
