@@ -10,7 +10,7 @@
 # bench/idle_client.py opens N connections to one of them, sends one GET on each and reads the
 # answer, so each is a keep-alive connection the server has served and now holds idle; then
 # it checks all N are still open. The server's memory is read from /proc/PID/smaps_rollup
-# before the connections and a second after the last one went idle: Rss, Pss and Private
+# before the connections and 3 seconds after the last one went idle: Rss, Pss and Private
 # (Private_Clean + Private_Dirty) of httpapid alone (the application does not see
 # connections), and of nginx's master and worker together. Per connection = the growth ÷ N.
 # nginx allocates and initialises a slot (ngx_connection_t and two ngx_event_t) for each of
@@ -74,6 +74,21 @@ memory() {
     /^Rss:/ { rss += $2 } /^Pss:/ { pss += $2 } /^Private_(Clean|Dirty):/ { priv += $2 }
     END { print rss, pss, priv }'
 }
+
+# heap_in_use PID: bytes malloc holds for the process's use (malloc_stats' total "in use
+# bytes", called through gdb, read from where the process's stderr goes); empty without gdb.
+# Unlike RSS it leaves out memory that was freed but stays in the heap between live blocks.
+heap_in_use() {
+  local log size
+  [[ $HEAP == 1 ]] || return 0
+  log=$(readlink "/proc/$1/fd/2")
+  [[ -f $log ]] || return 0
+  size=$(stat -c %s "$log")
+  gdb -p "$1" -batch -ex 'call (void)malloc_stats()' >/dev/null 2>&1 || return 0
+  tail -c +$((size + 1)) "$log" | awk '/^Total/ { total = 1 } total && /in use bytes/ { print $NF; exit }'
+}
+HEAP=0
+command -v gdb >/dev/null && HEAP=1
 
 # ---- servers ----------------------------------------------------------------------------------
 start_httpapid() {  # -> SERVER_PIDS (httpapid), PORT, STOP_PIDS
@@ -153,27 +168,29 @@ RUNS=$WORK/runs.tsv
 : >"$RUNS"
 # measure_idle SERVER ROUND: N idle connections to PORT; appends a line to RUNS.
 measure_idle() {
-  local server=$1 round=$2 before after word count seconds alive
+  local server=$1 round=$2 before after heap_before heap_after word count seconds alive
   sleep 0.5  # let the server settle after its start and first answer
   before=$(memory "${SERVER_PIDS[@]}")
+  heap_before=$(heap_in_use "${SERVER_PIDS[-1]}")
   coproc CLIENT_PROC { "${CLIENT[@]}" 127.0.0.1 "$PORT" "$CONNECTIONS" 2>"$WORK/client.err"; }
   local client_pid=$CLIENT_PROC_PID out=${CLIENT_PROC[0]} in=${CLIENT_PROC[1]}
   STARTED+=("$client_pid")
   if ! read -r -t 300 word count seconds <&"$out" || [[ $word != idle ]]; then
     die "$server: the client did not get $CONNECTIONS idle connections: $(cat "$WORK/client.err")"
   fi
-  sleep 1
+  sleep 3  # a connection gives back its buffers after a second idle, checked once a second
   after=$(memory "${SERVER_PIDS[@]}")
+  heap_after=$(heap_in_use "${SERVER_PIDS[-1]}")
   echo go >&"$in"
   read -r -t 60 word alive <&"$out" || die "$server: no answer from the client"
   wait "$client_pid" || true
   forget "$client_pid"
   [[ $alive == "$CONNECTIONS" ]] ||
     die "$server: only $alive of $CONNECTIONS connections were still open after measuring"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$before" "$after" "$seconds" |
-    tr ' ' '\t' >>"$RUNS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$before" "$after" \
+    "${heap_before:--}" "${heap_after:--}" "$seconds" | tr ' ' '\t' >>"$RUNS"
   log "round $round, $server: $count idle connections in ${seconds}s; KiB rss pss private" \
-      "$before -> $after"
+      "$before -> $after; heap in use ${heap_before:-?} -> ${heap_after:-?} bytes"
 }
 
 log "nginx's per-slot preallocation: worker_connections 1024 against $((CONNECTIONS + 1024))"
@@ -209,44 +226,48 @@ slots = [(int(b) - int(a)) * 1024 / n
          for a, b in zip(sys.argv[3].split(), sys.argv[4].split())]
 rows = {}
 for line in open(runs_file):
-    server, rnd, *kib, seconds = line.split("\t")
-    kib = [int(v) for v in kib]
+    server, rnd, rss0, pss0, priv0, rss1, pss1, priv1, heap0, heap1, seconds = line.split("\t")
+    per = [(int(b) - int(a)) * 1024 / n
+           for a, b in ((rss0, rss1), (pss0, pss1), (priv0, priv1))]
+    per.append((int(heap1) - int(heap0)) / n if heap0 != "-" and heap1 != "-" else None)
     rows.setdefault(server, {})[int(rnd)] = {
-        "per": [(after - before) * 1024 / n for before, after in zip(kib[:3], kib[3:])],
-        "after": kib[3:], "seconds": float(seconds)}
+        "per": per, "after": [int(rss1), int(pss1), int(priv1)], "seconds": float(seconds)}
 
 def spread(values, fmt="{:,.0f}"):
+    if not values:
+        return "–"
     return (fmt.format(statistics.median(values)) + " (" + fmt.format(min(values)) + "–"
             + fmt.format(max(values)) + ")")
 
-kinds = ["RSS", "Pss", "Private"]
-out = ["| server | " + " | ".join(k + " bytes/conn" for k in kinds) + " |",
+def column(server, i):
+    return [r["per"][i] for r in rows[server].values() if r["per"][i] is not None]
+
+def ratios(i, extra=0.0):
+    return [rows["httpapid"][r]["per"][i] / (rows["nginx"][r]["per"][i] + extra)
+            for r in rows["httpapid"] if r in rows["nginx"]
+            and rows["httpapid"][r]["per"][i] is not None
+            and rows["nginx"][r]["per"][i] is not None and rows["nginx"][r]["per"][i] + extra > 0]
+
+kinds = ["RSS", "Pss", "Private", "heap in use"]
+out = ["| bytes per idle connection | " + " | ".join(kinds) + " |",
        "|---|" + "---:|" * len(kinds)]
 for server in ("httpapid", "nginx"):
-    per = [r["per"] for r in rows[server].values()]
-    out.append("| " + server + " | " + " | ".join(spread([p[i] for p in per])
-                                                   for i in range(3)) + " |")
-out.append("| nginx slots (preallocated at start, per worker_connection) | "
-           + " | ".join("{:,.0f}".format(s) for s in slots) + " |")
-ratio = []
-for i in range(3):
-    values = [rows["httpapid"][r]["per"][i] / rows["nginx"][r]["per"][i]
-              for r in rows["httpapid"] if rows["nginx"][r]["per"][i] > 0]
-    ratio.append("**" + spread(values, "{:.2f}") + "**" if values else "–")
-out.append("| ratio httpapid / nginx (per round) | " + " | ".join(ratio) + " |")
-slotted = []
-for i in range(3):
-    values = [rows["httpapid"][r]["per"][i] / (rows["nginx"][r]["per"][i] + slots[i])
-              for r in rows["httpapid"] if rows["nginx"][r]["per"][i] + slots[i] > 0]
-    slotted.append(spread(values, "{:.2f}") if values else "–")
-out.append("| ratio httpapid / (nginx + its slots) | " + " | ".join(slotted) + " |")
+    out.append("| " + server + " | " + " | ".join(spread(column(server, i))
+                                                   for i in range(4)) + " |")
+out.append("| nginx slots (allocated at start, per worker_connection) | "
+           + " | ".join("{:,.0f}".format(v) for v in slots) + " | – |")
+out.append("| ratio httpapid / nginx (per round) | "
+           + " | ".join("**" + spread(ratios(i), "{:.2f}") + "**" for i in range(4)) + " |")
+out.append("| ratio httpapid / (nginx + its slots) | "
+           + " | ".join(spread(ratios(i, slots[i]), "{:.2f}") for i in range(3)) + " | – |")
 out.append("")
 after = [r["after"] for r in rows["httpapid"].values()]
-per_private = statistics.median(r["per"][2] for r in rows["httpapid"].values())
+per_private = statistics.median(column("httpapid", 2))
 base_private = statistics.median(a[2] for a in after) * 1024 - per_private * n
 projected = (base_private + per_private * 100000) / 2**20
 out.append("Median (min–max) over %d rounds of %s connections; per round, the growth of the "
-           "server's memory ÷ connections. Opening them took %s s (httpapid) and %s s (nginx)."
+           "server's memory ÷ connections (httpapid alone; nginx master + worker; heap in use: "
+           "httpapid, nginx's worker). Opening them took %s s (httpapid) and %s s (nginx)."
            % (len(after), "{:,}".format(n),
               spread([r["seconds"] for r in rows["httpapid"].values()], "{:.1f}"),
               spread([r["seconds"] for r in rows["nginx"].values()], "{:.1f}")))

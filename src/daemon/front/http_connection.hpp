@@ -19,6 +19,7 @@
 #include "daemon/cache/response_cache.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
+#include "daemon/front/tcp_address.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
 
@@ -76,6 +77,7 @@ class HttpConnection {
   void try_fulfil_body_read();
   bool keep_trailers(std::string_view raw);
   void finish_exchange();
+  void release_idle_buffers();
 
   bool write_response_head(std::uint32_t flags, std::uint16_t status, std::string_view reason,
                            std::string_view headers, std::size_t body_size);
@@ -103,8 +105,8 @@ class HttpConnection {
   IoWorker& worker_;
   int fd_;
   std::uint64_t id_;
-  sockaddr_storage local_;
-  sockaddr_storage remote_;
+  TcpAddress local_;
+  TcpAddress remote_;
   std::string local_ip_;
   std::string remote_ip_;
   std::uint16_t local_port_;
