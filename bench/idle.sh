@@ -6,13 +6,16 @@
 #   httpapid  --io-threads 1, httpapi-hello on http://+:PORT/ (idle_connection_seconds set to
 #             600 with httpcfg, so no connection times out while it is measured)
 #   nginx     1 worker, return 200 "Hello, World!", keepalive_timeout 600s,
-#             worker_connections and worker_rlimit_nofile N + 1024
+#             worker_connections and worker_rlimit_nofile N + 1024 (at most ulimit -n)
 # bench/idle_client.py opens N connections to one of them, sends one GET on each and reads the
-# answer, so each is a keep-alive connection the server has served and now holds idle; then
-# it checks all N are still open. The server's memory is read from /proc/PID/smaps_rollup
-# before the connections and 3 seconds after the last one went idle: Rss, Pss and Private
-# (Private_Clean + Private_Dirty) of httpapid alone (the application does not see
-# connections), and of nginx's master and worker together. Per connection = the growth ÷ N.
+# answer, so each is a keep-alive connection the server has served and now holds idle; after
+# the measurement it checks that all N are still open. The server's memory is read before the
+# connections and 3 seconds after the last one went idle (httpapid gives back an idle
+# connection's buffers after a second): Rss, Pss and Private (Private_Clean + Private_Dirty)
+# from /proc/PID/smaps_rollup, of httpapid alone (the application does not see connections)
+# and of nginx's master and worker together; and, with gdb installed, the heap in use
+# (malloc_stats) of httpapid and of nginx's worker, which leaves out memory freed but kept
+# by malloc between live blocks. Per connection = the growth ÷ N.
 # nginx allocates and initialises a slot (ngx_connection_t and two ngx_event_t) for each of
 # its worker_connections at start, before any connection: that part is measured once, as the
 # difference between an nginx started with worker_connections N + 1024 and one with 1024,
@@ -22,10 +25,10 @@
 # 100,000 would take at the measured rate (the question: do they fit in 1 GiB?).
 #
 # Usage: bench/idle.sh [--connections N] [--rounds R] [--record] [--no-build] [--keep]
-#   defaults: 10,000 connections, 3 rounds
+#   defaults: 10,000 connections, 3 rounds (~1 minute)
 #   --record   append the results to bench/RESULTS.md
 # Needs N + 100 descriptors in one process (the client's and the server's): the script raises
-# its soft limit (ulimit -n) to the hard limit and stops with a message if that is too small.
+# its soft limit (ulimit -n) to the hard one and stops with a message if that is too small.
 # Environment: BUILD_DIR (default <repo>/build-release).
 set -euo pipefail
 
@@ -61,6 +64,9 @@ if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt $((CONNECTIONS + 100)) ]]; t
   die "$CONNECTIONS connections need $((CONNECTIONS + 100)) descriptors per process; the hard" \
       "limit (ulimit -Hn) is $(ulimit -Hn) and raising it needs CAP_SYS_RESOURCE"
 fi
+# nginx's slots: N + 1024, within the descriptor limit (it cannot raise the hard one either).
+WORKER_CONNECTIONS=$((CONNECTIONS + 1024))
+[[ $(ulimit -n) == unlimited || $WORKER_CONNECTIONS -le $(ulimit -n) ]] || WORKER_CONNECTIONS=$(ulimit -n)
 release_build "$BUILD" httpapid httpapi-hello httpcfg
 [[ -x $HELLO ]] || die "$HELLO is missing (build httpapi-hello)"
 [[ $(build_type) == Release ]] || die "$BUILD_DIR is not a Release build"
@@ -193,12 +199,12 @@ measure_idle() {
       "$before -> $after; heap in use ${heap_before:-?} -> ${heap_after:-?} bytes"
 }
 
-log "nginx's per-slot preallocation: worker_connections 1024 against $((CONNECTIONS + 1024))"
+log "nginx's per-slot preallocation: worker_connections 1024 against $WORKER_CONNECTIONS"
 start_nginx slots-small 1024
 sleep 0.5
 SLOTS_SMALL=$(memory "${SERVER_PIDS[@]}")
 stop_servers
-start_nginx slots-large $((CONNECTIONS + 1024))
+start_nginx slots-large "$WORKER_CONNECTIONS"
 sleep 0.5
 SLOTS_LARGE=$(memory "${SERVER_PIDS[@]}")
 stop_servers
@@ -210,7 +216,7 @@ for round in $(seq "$ROUNDS"); do
     if [[ $server == httpapid ]]; then
       start_httpapid "$round"
     else
-      start_nginx "$round" $((CONNECTIONS + 1024))
+      start_nginx "$round" "$WORKER_CONNECTIONS"
     fi
     measure_idle "$server" "$round"
     stop_servers
@@ -218,11 +224,12 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # ---- report --------------------------------------------------------------------------------------
-TABLE=$(python3 - "$RUNS" "$CONNECTIONS" "$SLOTS_SMALL" "$SLOTS_LARGE" <<'EOF'
+TABLE=$(python3 - "$RUNS" "$CONNECTIONS" "$SLOTS_SMALL" "$SLOTS_LARGE" \
+  $((WORKER_CONNECTIONS - 1024)) <<'EOF'
 import statistics, sys
 
-runs_file, n = sys.argv[1], int(sys.argv[2])
-slots = [(int(b) - int(a)) * 1024 / n
+runs_file, n, added_slots = sys.argv[1], int(sys.argv[2]), int(sys.argv[5])
+slots = [(int(b) - int(a)) * 1024 / added_slots
          for a, b in zip(sys.argv[3].split(), sys.argv[4].split())]
 rows = {}
 for line in open(runs_file):
@@ -284,7 +291,7 @@ SECTION="### Idle connections run of $(date -u '+%Y-%m-%d %H:%M UTC')
 
 - machine: $MACHINE
 - commit: $(commit_line)
-- peers: $( (nginx -v 2>&1 || true) | sed 's/^nginx version: //'): 1 worker, return 200, keepalive_timeout 600s, worker_connections $((CONNECTIONS + 1024)); httpapid --io-threads 1 → httpapi-hello, idle_connection_seconds 600
+- peers: $( (nginx -v 2>&1 || true) | sed 's/^nginx version: //'): 1 worker, return 200, keepalive_timeout 600s, worker_connections $WORKER_CONNECTIONS; httpapid --io-threads 1 → httpapi-hello, idle_connection_seconds 600
 - client: bench/idle_client.py, one GET answered on each connection before it is left idle; all $CONNECTIONS checked still open after the measurement
 - script: \`bench/idle.sh $ARGS\`
 
