@@ -6,7 +6,7 @@
 #   httpapid  --io-threads 1, httpapi-hello on http://+:PORT/ (idle_connection_seconds set to
 #             600 with httpcfg, so no connection times out while it is measured)
 #   nginx     1 worker, return 200 "Hello, World!", keepalive_timeout 600s,
-#             worker_connections and worker_rlimit_nofile N + 1024 (at most ulimit -n)
+#             worker_connections and worker_rlimit_nofile N + N/8 + 1024 (at most ulimit -n)
 # bench/idle_client.py opens N connections to one of them, sends one GET on each and reads the
 # answer, so each is a keep-alive connection the server has served and now holds idle; after
 # the measurement it checks that all N are still open. The server's memory is read before the
@@ -18,7 +18,7 @@
 # by malloc between live blocks. Per connection = the growth ÷ N.
 # nginx allocates and initialises a slot (ngx_connection_t and two ngx_event_t) for each of
 # its worker_connections at start, before any connection: that part is measured once, as the
-# difference between an nginx started with worker_connections N + 1024 and one with 1024,
+# difference between an nginx started with those worker_connections and one with 1024,
 # and reported separately ("nginx slots").
 # Reported: bytes per idle connection, median (min–max) over rounds, for both servers; the
 # ratio httpapid / nginx per round; httpapid's total memory with N connections and what
@@ -64,9 +64,15 @@ if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt $((CONNECTIONS + 100)) ]]; t
   die "$CONNECTIONS connections need $((CONNECTIONS + 100)) descriptors per process; the hard" \
       "limit (ulimit -Hn) is $(ulimit -Hn) and raising it needs CAP_SYS_RESOURCE"
 fi
-# nginx's slots: N + 1024, within the descriptor limit (it cannot raise the hard one either).
-WORKER_CONNECTIONS=$((CONNECTIONS + 1024))
+# nginx's slots: N + N/8 + 1024, within the descriptor limit (it cannot raise the hard one
+# either). nginx closes idle keep-alive connections while fewer than 1/16 of its slots are
+# free (ngx_drain_connections), which would end the connections being measured.
+WORKER_CONNECTIONS=$((CONNECTIONS + CONNECTIONS / 8 + 1024))
 [[ $(ulimit -n) == unlimited || $WORKER_CONNECTIONS -le $(ulimit -n) ]] || WORKER_CONNECTIONS=$(ulimit -n)
+if (( WORKER_CONNECTIONS - CONNECTIONS < WORKER_CONNECTIONS / 16 + 16 )); then
+  die "nginx needs 1/16 of its worker_connections free: $CONNECTIONS connections need more" \
+      "than the $WORKER_CONNECTIONS descriptors it may have (ulimit -Hn)"
+fi
 release_build "$BUILD" httpapid httpapi-hello httpcfg
 [[ -x $HELLO ]] || die "$HELLO is missing (build httpapi-hello)"
 [[ $(build_type) == Release ]] || die "$BUILD_DIR is not a Release build"
