@@ -100,21 +100,20 @@ std::string_view standard_reason(int status) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(IoWorker& worker, int fd, std::uint64_t id,
-                               const sockaddr_storage& local, const sockaddr_storage& remote)
-    : worker_(worker), fd_(fd), id_(id), local_(local), remote_(remote),
+HttpConnection::HttpConnection(IoWorker& worker, std::unique_ptr<Transport> transport,
+                               std::uint64_t id, const sockaddr_storage& local,
+                               const sockaddr_storage& remote)
+    : worker_(worker), transport_(std::move(transport)), id_(id), local_(local), remote_(remote),
       local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)) {
   last_activity_ = monotonic_ms();
   head_started_ = last_activity_;
   interest_ = EPOLLIN | EPOLLRDHUP;
-  worker_.loop().watch(fd_, interest_, [this](std::uint32_t events) { on_events(events); });
+  worker_.loop().watch(transport_->descriptor(), interest_,
+                       [this](std::uint32_t events) { on_events(events); });
 }
 
 HttpConnection::~HttpConnection() {
-  if (fd_ >= 0) {
-    worker_.loop().unwatch(fd_);
-    ::close(fd_);
-  }
+  if (transport_->descriptor() >= 0) worker_.loop().unwatch(transport_->descriptor());
   if (bandwidth_timer_ >= 0) {
     worker_.loop().unwatch(bandwidth_timer_);
     ::close(bandwidth_timer_);
@@ -146,7 +145,7 @@ void HttpConnection::on_readable() {
   const std::size_t had = in_.size();
   char buffer[64 * 1024];
   while (!peer_eof_ && in_.size() - in_start_ < kMaxBuffered) {
-    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    const ssize_t n = transport_->read(buffer, sizeof buffer);
     if (n > 0) {
       if (phase_ == Phase::closing) continue;  // lingering: discard what still arrives
       in_.append(buffer, static_cast<std::size_t>(n));
@@ -195,7 +194,7 @@ void HttpConnection::process() {
       case Phase::draining:
         decode_body(SIZE_MAX, nullptr);
         if (phase_ != Phase::draining) return;  // a framing error closed it
-        if (!body_done_) return;
+        if (!body_.done()) return;
         finish_exchange();
         continue;
       case Phase::closing:
@@ -265,14 +264,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   response_started_ = false;
   close_after_ = false;
   pending_read_ = 0;
-  chunked_ = {};
-  trailers_.clear();
-  body_mode_ = head.framing == http1::Framing::chunked        ? BodyMode::chunked
-               : head.framing == http1::Framing::content_length ? BodyMode::length
-                                                                : BodyMode::none;
-  body_remaining_ = head.content_length;
-  body_done_ = body_mode_ == BodyMode::none ||
-               (body_mode_ == BodyMode::length && body_remaining_ == 0);
+  body_.start(head.framing, head.content_length);
   in_start_ += head.head_length;  // the views in `head` stay valid: in_ is not modified here
 
   cooked_.resize(http1::cooked_url_capacity(head.target, head.host));
@@ -307,16 +299,16 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
     ipc::append_header(headers, head.fields[i].name, head.fields[i].value);
   }
   std::string body;
-  if (!body_done_) {
+  if (!body_.done()) {
     decode_body(settings.inline_body_bytes, &body);
-    if (body_failed_) return reject(answer_for(body_error_));
+    if (body_.failed()) return reject(answer_for(body_.error()));
   }
   request_id_ = worker_.service().next_request_id();
   ipc::Request message;
   message.request = request_id_;
   message.connection = id_;
   message.url_context = match.target.url_context;
-  message.flags = (body_done_ ? 0u : HTTPAPI_REQUEST_FLAG_MORE_BODY) |
+  message.flags = (body_.done() ? 0u : HTTPAPI_REQUEST_FLAG_MORE_BODY) |
                   (match.ip_routed ? HTTPAPI_REQUEST_FLAG_IP_ROUTED : 0u);
   message.version_major = static_cast<std::uint16_t>(head.version_major);
   message.version_minor = static_cast<std::uint16_t>(head.version_minor);
@@ -332,7 +324,7 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   message.query = url.query;
   message.headers = headers;
   message.body = body;
-  message.trailers = trailers_;
+  message.trailers = body_.trailers();
   InboundRequest inbound{request_id_, match.target.queue_id, worker_.index(), id_, {},
                          timers().request_queue, {}};
   inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
@@ -383,57 +375,14 @@ void HttpConnection::reject(const SelfAnswer& answer) {
   flush();
 }
 
-// Decodes up to about `max` body bytes from the buffered input (a chunked piece may run
-// past it; the library keeps the excess). Appends them to `out` when given.
+// Decodes up to about `max` body bytes from the buffered input (a chunked piece may run past
+// it; the library keeps the excess). Appends them to `out` when given.
 std::size_t HttpConnection::decode_body(std::size_t max, std::string* out) {
-  std::size_t produced = 0;
-  while (!body_done_ && produced < max && in_start_ < in_.size()) {
-    const std::string_view input(in_.data() + in_start_, in_.size() - in_start_);
-    if (body_mode_ == BodyMode::length) {
-      const std::size_t take = static_cast<std::size_t>(
-          std::min<std::uint64_t>({input.size(), body_remaining_, max - produced}));
-      if (out) out->append(input.substr(0, take));
-      in_start_ += take;
-      body_remaining_ -= take;
-      produced += take;
-      body_done_ = body_remaining_ == 0;
-      continue;
-    }
-    const auto step = chunked_.decode(input, worker_.settings().chunked_limits);
-    in_start_ += step.consumed;
-    switch (step.status) {
-      case http1::ChunkedDecoder::Status::data:
-        if (out) out->append(step.data);
-        produced += step.data.size();
-        break;
-      case http1::ChunkedDecoder::Status::done:
-        body_done_ = true;
-        if (!keep_trailers(step.trailers)) {
-          body_failed_ = true;
-          body_error_ = http1::Error::bad_request;
-          return produced;
-        }
-        break;
-      case http1::ChunkedDecoder::Status::error:
-        body_failed_ = true;
-        body_error_ = step.error;
-        body_done_ = true;
-        return produced;
-      case http1::ChunkedDecoder::Status::incomplete:
-        return produced;
-    }
-  }
-  if (phase_ == Phase::draining && body_failed_) close_now();
-  return produced;
-}
-
-// Turns the raw trailer section into the header list the application receives.
-bool HttpConnection::keep_trailers(std::string_view raw) {
-  http1::Field fields[64];
-  const int count = http1::parse_trailer_fields(raw, fields, std::size(fields));
-  if (count < 0) return false;
-  for (int i = 0; i < count; ++i) ipc::append_header(trailers_, fields[i].name, fields[i].value);
-  return true;
+  const auto step = body_.decode(std::string_view(in_).substr(in_start_), max, out,
+                                 worker_.settings().chunked_limits);
+  in_start_ += step.consumed;
+  if (phase_ == Phase::draining && body_.failed()) close_now();
+  return step.produced;
 }
 
 void HttpConnection::on_read_body(std::uint64_t request_id, std::uint32_t max) {
@@ -450,24 +399,24 @@ void HttpConnection::try_fulfil_body_read() {
   if (pending_read_ == 0) return;
   // The client waits for 100 Continue before sending the body: send it once the application
   // shows it wants the body, so a request it refuses costs no upload.
-  if (expect_continue_ && !continue_sent_ && !body_done_ && in_start_ == in_.size() &&
+  if (expect_continue_ && !continue_sent_ && !body_.done() && in_start_ == in_.size() &&
       !response_started_) {
     send("HTTP/1.1 100 Continue\r\n\r\n");
     continue_sent_ = true;
   }
   std::string data;
   decode_body(pending_read_, &data);
-  if (body_failed_) {
+  if (body_.failed()) {
     worker_.service().body_ready(request_id_, {}, {}, ipc::kBodyGone);
     pending_read_ = 0;
     if (!response_started_) {
       worker_.service().request_gone(request_id_);
       phase_ = Phase::reading_head;  // the request is over for the service
-      return reject(answer_for(body_error_));
+      return reject(answer_for(body_.error()));
     }
     return close_now();
   }
-  if (data.empty() && !body_done_) {
+  if (data.empty() && !body_.done()) {
     if (peer_eof_) {
       // A byte stream ends when the client closes its side; a body cut short is gone.
       worker_.service().body_ready(request_id_, {}, {}, opaque_ ? ipc::kBodyEnd : ipc::kBodyGone);
@@ -476,8 +425,8 @@ void HttpConnection::try_fulfil_body_read() {
     return;
   }
   worker_.service().body_ready(request_id_, std::move(data),
-                               body_done_ ? std::exchange(trailers_, {}) : std::string(),
-                               body_done_ ? ipc::kBodyEnd : 0);
+                               body_.done() ? body_.take_trailers() : std::string(),
+                               body_.done() ? ipc::kBodyEnd : 0);
   pending_read_ = 0;
 }
 
@@ -486,7 +435,6 @@ void HttpConnection::finish_exchange() {
   method_.clear();
   uri_.clear();
   queue_name_.clear();
-  body_failed_ = false;
   head_only_ = false;
   phase_ = Phase::reading_head;
   head_started_ = monotonic_ms();
@@ -666,7 +614,7 @@ bool HttpConnection::write_response_head(std::uint32_t flags, std::uint16_t stat
   }
   if (flags & HTTPAPI_SEND_FLAG_OPAQUE) {
     // The library refuses these too; a request with a body, or HTTP/1.0, cannot be upgraded.
-    if (status != 101 || body_mode_ != BodyMode::none || version_minor_ == 0) return false;
+    if (status != 101 || body_.has_body() || version_minor_ == 0) return false;
     become_opaque();
     send(head.append("\r\n"));
     response_started_ = true;
@@ -728,9 +676,7 @@ void HttpConnection::become_opaque() {
   framing_ = ResponseFraming::raw;
   body_allowed_ = true;
   close_after_ = true;
-  body_mode_ = BodyMode::length;
-  body_remaining_ = UINT64_MAX;
-  body_done_ = false;
+  body_.start_stream();
 }
 
 void HttpConnection::append_body(std::string_view data) {
@@ -800,7 +746,7 @@ void HttpConnection::finish_response(std::string_view trailers) {
     phase_ = Phase::closing;
     return;
   }
-  if (body_done_) {
+  if (body_.done()) {
     finish_exchange();
   } else {
     phase_ = Phase::draining;
@@ -855,8 +801,7 @@ void HttpConnection::on_fail(std::uint64_t request_id, const SelfAnswer& answer,
   queue_name_ = queue_name;
   if (answer.status == 0) {  // 503 verbosity "basic": a reset, no answer
     log_error(0, answer.log_reason);
-    const linger reset{1, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    transport_->reset_on_close();
     return close_now();
   }
   if (response_started_) {
@@ -937,8 +882,7 @@ void HttpConnection::on_tick(std::uint64_t now) {
 // busy keep-alive connection; a connection idle for a second gives them back, since idle
 // ones can be many and wait minutes (bench/idle.sh). Called with nothing buffered.
 void HttpConnection::release_idle_buffers() {
-  for (std::string* buffer : {&in_, &cooked_, &method_, &uri_, &queue_name_, &trailers_,
-                              &cache_url_}) {
+  for (std::string* buffer : {&in_, &cooked_, &method_, &uri_, &queue_name_, &cache_url_}) {
     if (buffer->capacity() > std::string().capacity()) std::string().swap(*buffer);
   }
   in_start_ = 0;
@@ -950,22 +894,10 @@ void HttpConnection::release_idle_buffers() {
 // when the service stopped reading because the application does not take the body.
 bool HttpConnection::waiting_for_body() const {
   // An opaque stream is the application's protocol: silence on it is not a slow body.
-  if (opaque_ || body_done_ || peer_eof_ || (expect_continue_ && !continue_sent_)) return false;
-  return in_.size() - in_start_ < kMaxBuffered && !body_buffered();
-}
-
-bool HttpConnection::body_buffered() const {
-  std::string_view rest(in_.data() + in_start_, in_.size() - in_start_);
-  if (body_mode_ == BodyMode::length) return rest.size() >= body_remaining_;
-  http1::ChunkedDecoder probe = chunked_;  // a copy: the real decoder is not moved
-  while (!rest.empty()) {
-    const auto step = probe.decode(rest, worker_.settings().chunked_limits);
-    if (step.status != http1::ChunkedDecoder::Status::data) {
-      return step.status != http1::ChunkedDecoder::Status::incomplete;
-    }
-    rest.remove_prefix(step.consumed);
-  }
-  return false;
+  if (opaque_ || body_.done() || peer_eof_ || (expect_continue_ && !continue_sent_)) return false;
+  return in_.size() - in_start_ < kMaxBuffered &&
+         !body_.complete_in(std::string_view(in_).substr(in_start_),
+                            worker_.settings().chunked_limits);
 }
 
 // HTTP.sys's minimum send rate, judged while the client's socket refuses bytes: every second
@@ -1030,7 +962,7 @@ void HttpConnection::flush() {
       if (!wait_for_bandwidth()) return close_now();
       break;
     }
-    const ssize_t n = output_.write_some(fd_, length);
+    const ssize_t n = output_.write_some(*transport_, length);
     if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
     if (n > 0) {
       stall_sent_ += static_cast<std::size_t>(n);
@@ -1060,7 +992,7 @@ void HttpConnection::flush() {
       // destroyed by a reset when unread request bytes are in the kernel buffer.
       lingering_ = true;
       linger_started_ = monotonic_ms();
-      ::shutdown(fd_, SHUT_WR);
+      transport_->shutdown_write();
       if (peer_eof_) return close_now();
     }
   }
@@ -1089,7 +1021,7 @@ void HttpConnection::update_interest() {
   if (!output_.empty() && !bandwidth_wait_) want |= EPOLLOUT;
   if (want != interest_) {
     interest_ = want;
-    worker_.loop().modify(fd_, want);
+    worker_.loop().modify(transport_->descriptor(), want);
   }
 }
 
@@ -1120,9 +1052,8 @@ void HttpConnection::close_now() {
   if (phase_ == Phase::with_app) worker_.service().request_gone(request_id_);
   phase_ = Phase::closed;
   update_throttle();
-  worker_.loop().unwatch(fd_);
-  ::close(fd_);
-  fd_ = -1;
+  worker_.loop().unwatch(transport_->descriptor());
+  transport_->close();
   worker_.destroy_later(id_);
 }
 

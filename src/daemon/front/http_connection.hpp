@@ -14,12 +14,14 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/front/body_reader.hpp"
 #include "daemon/policy/group_limits.hpp"
 #include "daemon/front/output_queue.hpp"
 #include "daemon/cache/response_cache.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
 #include "daemon/front/tcp_address.hpp"
+#include "daemon/front/transport.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
 
@@ -29,8 +31,8 @@ class IoWorker;
 
 class HttpConnection {
  public:
-  HttpConnection(IoWorker& worker, int fd, std::uint64_t id, const sockaddr_storage& local,
-                 const sockaddr_storage& remote);
+  HttpConnection(IoWorker& worker, std::unique_ptr<Transport> transport, std::uint64_t id,
+                 const sockaddr_storage& local, const sockaddr_storage& remote);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -58,7 +60,6 @@ class HttpConnection {
     closing,       // flushing the last bytes, then close
     closed,
   };
-  enum class BodyMode : std::uint8_t { none, length, chunked };
   enum class ResponseFraming : std::uint8_t { length, chunked, close_delimited, raw };
 
   void on_readable();
@@ -70,12 +71,10 @@ class HttpConnection {
   void refuse_request(std::uint64_t queue_id, std::string_view log_reason);
   Timers timers() const;
   bool waiting_for_body() const;
-  bool body_buffered() const;
   void remember_request_line(std::string_view input, const http1::RequestHead& head);
   void reject(const SelfAnswer& answer);
   std::size_t decode_body(std::size_t max, std::string* out);
   void try_fulfil_body_read();
-  bool keep_trailers(std::string_view raw);
   void finish_exchange();
   void release_idle_buffers();
 
@@ -103,7 +102,7 @@ class HttpConnection {
   void close_now();
 
   IoWorker& worker_;
-  int fd_;
+  std::unique_ptr<Transport> transport_;
   std::uint64_t id_;
   TcpAddress local_;
   TcpAddress remote_;
@@ -152,13 +151,7 @@ class HttpConnection {
   bool keep_alive_ = true;
   bool expect_continue_ = false;
   bool continue_sent_ = false;
-  BodyMode body_mode_ = BodyMode::none;
-  std::uint64_t body_remaining_ = 0;
-  http1::ChunkedDecoder chunked_;
-  bool body_done_ = true;
-  bool body_failed_ = false;
-  std::string trailers_;  // ipc header list of the chunked body's trailer fields
-  http1::Error body_error_ = http1::Error::none;
+  BodyReader body_;
   std::uint32_t pending_read_ = 0;
   // set when its answer may go into the response cache (cache_rules.hpp)
   bool cacheable_request_ = false;

@@ -1,10 +1,5 @@
 #include "daemon/front/output_queue.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cerrno>
 
@@ -14,10 +9,6 @@ namespace {
 // Memory already written is dropped once it is this large and more than half the buffer,
 // so a long response does not grow the buffer without bound.
 constexpr std::size_t kCompactAt = 256 * 1024;
-
-void set_cork(int socket, int on) {
-  ::setsockopt(socket, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-}
 
 }  // namespace
 
@@ -32,38 +23,36 @@ std::uint64_t OutputQueue::next_piece() const noexcept {
   return files_.front().position - sent_;
 }
 
-ssize_t OutputQueue::write_some(int socket, std::size_t max) {
+ssize_t OutputQueue::write_some(Transport& transport, std::size_t max) {
   if (!corked_ && !files_.empty()) {
-    set_cork(socket, 1);
+    transport.set_cork(true);
     corked_ = true;
   }
-  const ssize_t n = write_piece(socket, max);
+  const ssize_t n = write_piece(transport, max);
   if (corked_ && empty()) {
-    set_cork(socket, 0);  // sends the last, partial segment now
+    transport.set_cork(false);  // sends the last, partial segment now
     corked_ = false;
   }
   return n;
 }
 
-ssize_t OutputQueue::write_piece(int socket, std::size_t max) {
+ssize_t OutputQueue::write_piece(Transport& transport, std::size_t max) {
   const std::size_t length = static_cast<std::size_t>(std::min<std::uint64_t>(next_piece(), max));
   if (length == 0) return 0;
   if (!files_.empty() && sent_ == files_.front().position) {
     FileRange& file = files_.front();
-    off_t offset = static_cast<off_t>(file.offset);
-    const ssize_t n = ::sendfile(socket, file.fd.get(), &offset, length);
+    const ssize_t n = transport.send_file(file.fd.get(), file.offset, length);
     if (n == 0) {
       errno = ENODATA;
       return -1;
     }
     if (n > 0) {
-      file.offset += static_cast<std::uint64_t>(n);
       file.remaining -= static_cast<std::uint64_t>(n);
       if (file.remaining == 0) files_.pop_front();
     }
     return n;
   }
-  const ssize_t n = ::send(socket, bytes_.data() + sent_, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+  const ssize_t n = transport.write(bytes_.data() + sent_, length);
   if (n > 0) {
     sent_ += static_cast<std::size_t>(n);
     compact();

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/front/transport.hpp"
 #include "daemon/loop/unique_fd.hpp"
 
 namespace httpapi::daemon {
@@ -30,12 +31,12 @@ class OutputQueue {
   // what is left of that file.
   std::uint64_t next_piece() const noexcept;
 
-  // Writes at most `max` bytes of the next piece to `socket` (non-blocking). Returns the
-  // count, or -1 with errno: EAGAIN (the socket is full), ENODATA (a file ended before its
-  // range did: it shrank after the application passed it), or the send/sendfile error.
-  // While a file is queued the socket is corked (TCP_CORK, as nginx's tcp_nopush), so the
-  // head and the file go out in full-sized segments; it is uncorked once all is written.
-  ssize_t write_some(int socket, std::size_t max);
+  // Writes at most `max` bytes of the next piece to `transport`. Returns the count, or -1
+  // with errno: EAGAIN (the transport is full), ENODATA (a file ended before its range did:
+  // it shrank after the application passed it), or the transport's error. While a file is
+  // queued the transport is corked, so the head and the file go out in full-sized segments;
+  // it is uncorked once all is written.
+  ssize_t write_some(Transport& transport, std::size_t max);
 
   void clear();
   // Gives back the buffer's memory when nothing is queued: an idle keep-alive connection may
@@ -49,7 +50,7 @@ class OutputQueue {
     std::uint64_t remaining;
     std::size_t position;  // the file goes out once bytes_ is written up to here
   };
-  ssize_t write_piece(int socket, std::size_t max);
+  ssize_t write_piece(Transport& transport, std::size_t max);
   void compact();
   std::string bytes_;
   std::size_t sent_ = 0;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/front/http_connection.hpp"
+#include "daemon/front/tcp_transport.hpp"
 #include "daemon/service.hpp"
 #include "daemon/loop/socket_address.hpp"
 #include "ipc/messages.hpp"
@@ -118,7 +119,8 @@ void IoWorker::on_accept(int listen_fd) {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const std::uint64_t id = service_.next_connection_id();
-    connections_[id] = std::make_unique<HttpConnection>(*this, fd, id, local, remote);
+    connections_[id] =
+        std::make_unique<HttpConnection>(*this, std::make_unique<TcpTransport>(fd), id, local, remote);
   }
 }
 

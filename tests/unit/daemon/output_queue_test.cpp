@@ -11,23 +11,24 @@
 #include <string>
 
 #include "daemon/front/output_queue.hpp"
+#include "daemon/front/tcp_transport.hpp"
 
 namespace d = httpapi::daemon;
 
 namespace {
 
+int socket_pair(int& reader) {
+  int fds[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  reader = fds[1];
+  return fds[0];
+}
+
+// The queue writes through a real transport into one end; the test reads the other.
 struct Pair {
-  int writer = -1, reader = -1;
-  Pair() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    writer = fds[0];
-    reader = fds[1];
-  }
-  ~Pair() {
-    ::close(writer);
-    ::close(reader);
-  }
+  int reader = -1;
+  d::TcpTransport writer{socket_pair(reader)};
+  ~Pair() { ::close(reader); }
   std::string drain() {
     std::string got;
     char buffer[65536];

@@ -1,0 +1,46 @@
+// A client connection's byte stream, below the protocol session (DESIGN.md §3): the session
+// reads and writes bytes and file ranges through it and never touches the socket itself, so
+// a TLS transport (src/tls) can take the place of plain TCP with nothing above it changed.
+//
+// Calls follow the system calls they stand for: a count, 0 for the peer's end of stream
+// (read only), or -1 with errno set (EAGAIN when the call would block). Loop thread only.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace httpapi::daemon {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // The descriptor the event loop watches; -1 once closed.
+  virtual int descriptor() const noexcept = 0;
+
+  virtual ssize_t read(char* buffer, std::size_t size) = 0;
+  virtual ssize_t write(std::span<const iovec> parts) = 0;
+  // Up to `length` bytes of `file` from `offset` (advanced by what was sent). 0 means the
+  // file ended before the range did.
+  virtual ssize_t send_file(int file, std::uint64_t& offset, std::size_t length) = 0;
+
+  // Holds partial segments back while a head and a file body are queued, so they go out in
+  // full-sized segments (nginx's tcp_nopush); releasing sends what is held.
+  virtual void set_cork(bool on) = 0;
+  // No more bytes from us; the peer may still send.
+  virtual void shutdown_write() = 0;
+  // The next close resets the connection instead of ending it in order.
+  virtual void reset_on_close() = 0;
+  virtual void close() = 0;
+
+  ssize_t write(const char* data, std::size_t size) {
+    const iovec part{const_cast<char*>(data), size};
+    return write(std::span<const iovec>(&part, 1));
+  }
+};
+
+}  // namespace httpapi::daemon
