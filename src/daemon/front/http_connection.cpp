@@ -9,8 +9,8 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
-#include <initializer_list>
 #include <ctime>
+#include <initializer_list>
 #include <utility>
 
 #include <fmt/format.h>
