@@ -107,6 +107,20 @@ class ServerTimers(TimersTestCase):
         self.closed_within(c, 1.0, 7)
         self.assertEqual(self.log_for(c.local_port).s_reason, "Timer_ConnectionIdle")
 
+    def test_connection_idle_past_its_buffer_release_serves_again(self):
+        # After a second idle a connection gives its buffers back (release_idle_buffers);
+        # the next requests, pipelined and with a body, must find it as good as new.
+        self.echo()
+        c = self.conn(self.port)
+        self.assertEqual(c.request("GET", "/t/first").status, 200)
+        time.sleep(2.5)  # the release runs on the 1-second tick after 1 s idle
+        c.send(b"POST /t/second HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+               b"GET /t/third HTTP/1.1\r\nHost: h\r\n\r\n")
+        second, third = c.read_response(), c.read_response()
+        self.assertEqual((second.status, second.json()["raw_url"], second.json()["body_length"]),
+                         (200, "/t/second", 5))
+        self.assertEqual((third.status, third.json()["raw_url"]), (200, "/t/third"))
+
     def test_unread_body_is_drained_for_the_next_request(self):
         self.echo("--ignore-body")
         c = self.conn(self.port)

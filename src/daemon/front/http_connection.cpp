@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <ctime>
+#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -36,6 +37,8 @@ namespace {
 constexpr std::size_t kMaxBuffered = 256 * 1024;
 constexpr std::size_t kMaxFields = 256;
 constexpr std::uint64_t kLingerMs = 2000;
+// An idle keep-alive connection gives its buffers back after this long (release_idle_buffers).
+constexpr std::uint64_t kReleaseIdleMs = 1000;
 // Response bytes queued for a slow client before the application is asked to pause, and
 // the level at which it may resume.
 constexpr std::size_t kOutputHighWater = 1024 * 1024;
@@ -270,8 +273,9 @@ void HttpConnection::start_request(const http1::RequestHead& head) {
   message.version_major = static_cast<std::uint16_t>(head.version_major);
   message.version_minor = static_cast<std::uint16_t>(head.version_minor);
   message.port = local_port_;
-  message.local_address = {reinterpret_cast<const char*>(&local_), sizeof local_};
-  message.remote_address = {reinterpret_cast<const char*>(&remote_), sizeof remote_};
+  const sockaddr_storage local = local_, remote = remote_;
+  message.local_address = {reinterpret_cast<const char*>(&local), sizeof local};
+  message.remote_address = {reinterpret_cast<const char*>(&remote), sizeof remote};
   message.method = head.method;
   message.raw_url = head.target;
   message.full_url = url.full;
@@ -741,6 +745,8 @@ void HttpConnection::on_tick(std::uint64_t now) {
       } else if (expired(last_activity_, now, t.idle_connection)) {
         if (served_any_) log_error(0, "Timer_ConnectionIdle");
         close_now();
+      } else if (now - last_activity_ >= kReleaseIdleMs) {
+        release_idle_buffers();
       }
       return;
     case Phase::with_app:
@@ -762,6 +768,17 @@ void HttpConnection::on_tick(std::uint64_t now) {
     case Phase::closed:
       return;
   }
+}
+
+// Buffers keep their capacity between requests, which saves an allocation per request on a
+// busy keep-alive connection; a connection idle for a second gives them back, since idle
+// ones can be many and wait minutes (bench/idle.sh). Called with nothing buffered.
+void HttpConnection::release_idle_buffers() {
+  for (std::string* buffer : {&in_, &cooked_, &method_, &uri_, &queue_name_, &cache_url_}) {
+    if (buffer->capacity() > std::string().capacity()) std::string().swap(*buffer);
+  }
+  in_start_ = 0;
+  output_.release_memory();
 }
 
 // Is the service waiting for the client to send more of the request body? Not when the

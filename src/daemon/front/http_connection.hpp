@@ -23,6 +23,7 @@
 #include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
+#include "daemon/front/tcp_address.hpp"
 #include "daemon/front/transport.hpp"
 #include "http1/chunked_decoder.hpp"
 #include "http1/request_parser.hpp"
@@ -81,6 +82,7 @@ class HttpConnection {
   std::size_t decode_body(std::size_t max, std::string* out);
   void try_fulfil_body_read();
   void finish_exchange();
+  void release_idle_buffers();
 
   bool write_response_head(const ResponsePart& head, std::uint64_t body_size);
   void append_body(std::string_view data);
@@ -104,8 +106,8 @@ class HttpConnection {
   IoWorker& worker_;
   std::unique_ptr<Transport> transport_;
   std::uint64_t id_;
-  sockaddr_storage local_;
-  sockaddr_storage remote_;
+  TcpAddress local_;
+  TcpAddress remote_;
   std::string local_ip_;
   std::string remote_ip_;
   std::uint16_t local_port_;

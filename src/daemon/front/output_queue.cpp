@@ -77,4 +77,10 @@ void OutputQueue::clear() {
   files_.clear();
 }
 
+void OutputQueue::release_memory() {
+  if (!empty()) return;
+  std::string().swap(bytes_);  // (clear() and shrink_to_fit() may keep the capacity)
+  sent_ = 0;
+}
+
 }  // namespace httpapi::daemon

@@ -6,7 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <string>
 #include <string_view>
 
@@ -39,6 +39,9 @@ class OutputQueue {
   ssize_t write_some(Transport& transport, std::size_t max);
 
   void clear();
+  // Gives back the buffer's memory when nothing is queued: an idle keep-alive connection may
+  // wait minutes for its next request, and the next response allocates it again.
+  void release_memory();
 
  private:
   struct FileRange {
@@ -51,7 +54,9 @@ class OutputQueue {
   void compact();
   std::string bytes_;
   std::size_t sent_ = 0;
-  std::deque<FileRange> files_;
+  // A list, not a deque: an empty std::deque already holds a 512-byte block (and its map),
+  // which every one of thousands of idle connections would carry.
+  std::list<FileRange> files_;
   bool corked_ = false;
 };
 

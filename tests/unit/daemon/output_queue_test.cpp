@@ -101,3 +101,20 @@ TEST(OutputQueue, EmptyFileRangesAreNotQueued) {
   q.append_file(temp_file("x"), 0, 0);
   EXPECT_TRUE(q.empty());
 }
+
+// An idle connection gives its buffer back, but never bytes still owed to the client.
+TEST(OutputQueue, ReleasingMemoryKeepsWhatIsNotWrittenYet) {
+  Pair pair;
+  d::OutputQueue q;
+  const std::string body(100 * 1024, 'b');
+  q.append(body);
+  EXPECT_EQ(q.write_some(pair.writer, 1000), 1000);
+  q.release_memory();
+  EXPECT_EQ(q.buffered(), body.size() - 1000);
+  EXPECT_EQ(pump(q, pair), body);
+  EXPECT_GE(q.append_buffer().capacity(), body.size());  // written, but still held
+  q.release_memory();
+  EXPECT_EQ(q.append_buffer().capacity(), std::string().capacity());
+  q.append("next");
+  EXPECT_EQ(pump(q, pair), "next");
+}
