@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/control/app_channel.hpp"
-#include "daemon/front/http_connection.hpp"
+#include "daemon/front/connection.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "daemon/service.hpp"
