@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <ctime>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -120,7 +121,7 @@ void Connection::on_response(std::uint64_t request_id, std::uint64_t channel_id,
                              ResponsePart part, SendAttachments attachments) {
   Exchange* exchange = session_->exchange(request_id);
   if (!exchange) return;  // stale
-  relay_from(channel_id);
+  exchange->relayed_by(channel_id);
   exchange->on_response(std::move(part), attachments);
   if (!closed()) flush();
 }
@@ -137,11 +138,17 @@ void Connection::on_read_body(std::uint64_t request_id, std::uint32_t max) {
 
 void Connection::on_fail(std::uint64_t request_id, const SelfAnswer& answer,
                          const std::string& queue_name) {
-  if (Exchange* exchange = session_->exchange(request_id)) exchange->on_fail(answer, queue_name);
+  Exchange* exchange = session_->exchange(request_id);
+  if (!exchange) return;
+  exchange->on_fail(answer, queue_name);
+  if (!closed()) flush();
 }
 
 void Connection::on_cancel(std::uint64_t request_id) {
-  if (Exchange* exchange = session_->exchange(request_id)) exchange->on_cancel();
+  Exchange* exchange = session_->exchange(request_id);
+  if (!exchange) return;
+  exchange->on_cancel();
+  if (!closed()) flush();
 }
 
 // ---- timers and lifecycle ---------------------------------------------------------------
@@ -275,17 +282,48 @@ void Connection::flush() {
   update_interest();
 }
 
+// A client that reads slower than its applications answer: the applications' channels are
+// paused (the service stops reading them) until the backlog shrinks. The head of the line is
+// paused for the connection's own output; later pipelined responses for what waits behind it,
+// but never through the head's channel, whose response must keep flowing for theirs to move.
 void Connection::update_throttle() {
   const std::size_t backlog = output_.buffered();
   const std::size_t files = output_.files();
-  if (!throttled_channel_ && (backlog > kOutputHighWater || files > kMaxQueuedFiles) &&
-      response_channel_) {
-    throttled_channel_ = response_channel_;
-    service().throttle(throttled_channel_, true);
-  } else if (throttled_channel_ &&
-             ((backlog < kOutputLowWater && files <= kMaxQueuedFiles / 2) || closed())) {
-    service().throttle(std::exchange(throttled_channel_, 0), false);
+  output_backlogged_ = output_backlogged_
+                           ? backlog >= kOutputLowWater || files > kMaxQueuedFiles / 2
+                           : backlog > kOutputHighWater || files > kMaxQueuedFiles;
+  const std::size_t waiting = session_->waiting_output();
+  waiting_backlogged_ =
+      waiting_backlogged_ ? waiting >= kOutputLowWater : waiting > kOutputHighWater;
+  if (paused_.empty() && !output_backlogged_ && !waiting_backlogged_) return;
+
+  thread_local std::vector<std::uint64_t> want;
+  want.clear();
+  if (!closed()) {
+    const std::uint64_t head = session_->head_channel();
+    if (output_backlogged_ && head != 0) want.push_back(head);
+    if (waiting_backlogged_) {
+      const std::size_t first_later = want.size();
+      session_->later_channels(want);
+      want.erase(std::remove_if(want.begin() + static_cast<std::ptrdiff_t>(first_later),
+                                want.end(),
+                                [head](std::uint64_t c) { return c == 0 || c == head; }),
+                 want.end());
+    }
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
   }
+  for (const std::uint64_t channel : paused_) {
+    if (!std::binary_search(want.begin(), want.end(), channel)) {
+      service().throttle(channel, false);
+    }
+  }
+  for (const std::uint64_t channel : want) {
+    if (!std::binary_search(paused_.begin(), paused_.end(), channel)) {
+      service().throttle(channel, true);
+    }
+  }
+  paused_.assign(want.begin(), want.end());
 }
 
 void Connection::update_interest() {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/front/output_queue.hpp"
 #include "daemon/front/protocol_session.hpp"
@@ -84,8 +85,6 @@ class Connection {
   // lives by its timers from now on.
   bool enter_group(std::uint64_t group_id);
   Timers timers() const;
-  // The application channel answering on this connection: paused when the client reads slower.
-  void relay_from(std::uint64_t channel_id) noexcept { response_channel_ = channel_id; }
 
   const TcpAddress& local() const noexcept { return local_; }
   const TcpAddress& remote() const noexcept { return remote_; }
@@ -125,8 +124,10 @@ class Connection {
   std::size_t in_start_ = 0;  // bytes of in_ already consumed
   OutputQueue output_;
   std::uint64_t linger_started_ = 0;
-  std::uint64_t response_channel_ = 0;   // the application channel sending our responses
-  std::uint64_t throttled_channel_ = 0;  // non-zero while we asked it to pause
+  // Application channels this connection asked the service to pause (sorted), and why.
+  std::vector<std::uint64_t> paused_;
+  bool output_backlogged_ = false;   // too much waits for the client to read it
+  bool waiting_backlogged_ = false;  // too much waits behind earlier pipelined responses
 
   // The URL group that routed the latest request: its timers and limits apply, and the
   // connection counts against its connection limit until it closes.

@@ -203,11 +203,12 @@ void Exchange::reject(const SelfAnswer& answer) { stream_.answer_self(answer); }
 // 503 verbosity "basic": the connection is reset, no answer is sent.
 void Exchange::reset(std::string_view log_reason) {
   connection_.log_error(log_, 0, log_reason);
-  connection_.reset_now();
+  stream_.abort(true);
 }
 
 void Exchange::clear() {
   request_id_ = 0;
+  channel_ = 0;
   with_app_ = false;
   pending_read_ = 0;
   log_.clear();
@@ -248,7 +249,7 @@ void Exchange::on_body_input() {
     case BodyStatus::malformed:
       service.body_ready(request_id_, {}, {}, ipc::kBodyGone);
       pending_read_ = 0;
-      if (stream_.response_started()) return connection_.close_now();
+      if (stream_.response_started()) return stream_.abort(false);
       leave_service();
       return reject(answer_for(stream_.body_error()));
   }
@@ -333,21 +334,22 @@ void Exchange::on_fail(const SelfAnswer& answer, const std::string& queue_name) 
   if (answer.status == 0) return reset(answer.log_reason);
   if (stream_.response_started()) {
     connection_.log_error(log_, 0, answer.log_reason);
-    return connection_.close_now();
+    return stream_.abort(false);
   }
   reject(answer);
 }
 
 void Exchange::on_cancel() {
   connection_.log_error(log_, 0, "Request_Cancelled");
-  connection_.close_now();
+  leave_service();
+  stream_.abort(false);
 }
 
 // The application broke the response: the stream to the client cannot be trusted anymore.
 void Exchange::abort(std::string_view log_reason) {
   leave_service();
   connection_.log_error(log_, 0, log_reason);
-  connection_.close_now();
+  stream_.abort(false);
 }
 
 void Exchange::on_connection_closed() { leave_service(); }

@@ -42,6 +42,9 @@ class Exchange {
   bool with_app() const noexcept { return with_app_; }
   // Is the service waiting for the client's body bytes (not for the application)?
   bool reading_body() const noexcept { return pending_read_ != 0; }
+  // The application channel its response comes through (0 before the first piece).
+  std::uint64_t channel() const noexcept { return channel_; }
+  void relayed_by(std::uint64_t channel_id) noexcept { channel_ = channel_id; }
   RequestLog& log() noexcept { return log_; }
   const RequestLog& log() const noexcept { return log_; }
 
@@ -71,6 +74,7 @@ class Exchange {
   RequestLog log_;
   std::string cooked_;  // the cooked URL (a reused buffer)
   std::uint64_t request_id_ = 0;
+  std::uint64_t channel_ = 0;
   bool with_app_ = false;
   std::uint32_t pending_read_ = 0;  // the application's read waiting for body bytes
   // set when its answer may go into the response cache (cache_rules.hpp)

@@ -50,6 +50,10 @@ class ExchangeStream {
   // (which ends the connection, as HTTP.sys does).
   virtual void write_cached(const CachedResponse& entry) = 0;
   virtual void answer_self(const SelfAnswer& answer) = 0;
+  // The exchange cannot be completed (the application broke its response, cancelled it, or
+  // its queue asked for a reset): the protocol ends it the hard way, closing (or with
+  // `reset`, resetting) what it must, but never before earlier responses are delivered.
+  virtual void abort(bool reset) = 0;
 };
 
 }  // namespace httpapi::daemon

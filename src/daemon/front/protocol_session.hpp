@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "daemon/front/request_log.hpp"
 #include "daemon/policy/timers.hpp"
@@ -33,6 +34,13 @@ class ProtocolSession {
   virtual Exchange* exchange(std::uint64_t request_id) = 0;
   // The request the connection's own error-log lines are about (a slow reader, a short file).
   virtual const RequestLog& current_request() const = 0;
+  // Response bytes held back behind earlier responses (HTTP/1.1 pipelining), and the
+  // application channels involved: the one answering the first response in line, which
+  // must keep flowing, and those answering later ones, which may be paused while too much
+  // waits (Connection::update_throttle).
+  virtual std::size_t waiting_output() const = 0;
+  virtual std::uint64_t head_channel() const = 0;
+  virtual void later_channels(std::vector<std::uint64_t>& out) const = 0;
   // For httpcfg show servicestate.
   virtual std::string_view state_name() const = 0;
 };
