@@ -16,10 +16,11 @@ fi
 
 run_suite() {
   local flavour=$1
+  shift
   echo "== build: $flavour"
   bash scripts/build.sh "$flavour"
   echo "== ctest: $flavour"
-  ctest --test-dir "build/$flavour" --output-on-failure -j 2 --timeout 300
+  ctest --test-dir "build/$flavour" --output-on-failure -j 2 --timeout 300 "$@"
 }
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
@@ -30,7 +31,10 @@ if [ $quick -eq 0 ]; then
   # too (optimisation brings warnings of its own, and warnings are errors).
   echo "== build: release"
   bash scripts/build.sh release
-  run_suite sanitize
+  # Not integration_descriptor_limit: it runs httpapid out of descriptors, and the sanitizer
+  # runtime then cannot open the pipe it probes memory with, so UBSan reports every virtual
+  # call as "invalid vptr" (GCC 12's libsanitizer, IsAccessibleMemoryRange).
+  run_suite sanitize -E '^integration_descriptor_limit$'
   echo "== fuzz smoke (each target ${FUZZ_SECONDS:-15} s)"
   bash scripts/build.sh fuzz
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"

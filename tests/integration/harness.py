@@ -402,6 +402,20 @@ class Proc:
         line, self.out = self.out[:i], self.out[i:]
         return line
 
+    def read_available(self, wait=0.5):
+        """What the process writes to stdout within `wait` seconds, beyond the lines read."""
+        fd = self.popen.stdout.fileno()
+        deadline = time.monotonic() + wait
+        out = self.out
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not select.select([fd], [], [], remaining)[0]:
+                break
+            data = os.read(fd, 4096)
+            if not data:
+                break
+            out += data
+        return out
+
     def alive(self):
         return self.popen.poll() is None
 

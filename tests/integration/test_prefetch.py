@@ -6,7 +6,6 @@ while the ones it saw get 503; no request reaches two workers."""
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -52,21 +51,6 @@ class Prefetch(ServiceTestCase):
         return connections
 
     @staticmethod
-    def more_output(proc, wait=0.5):
-        """What `proc` writes to stdout within `wait` seconds, beyond the lines read."""
-        fd = proc.popen.stdout.fileno()
-        deadline = time.monotonic() + wait
-        out = proc.out
-        while (remaining := deadline - time.monotonic()) > 0:
-            if not select.select([fd], [], [], remaining)[0]:
-                break
-            data = os.read(fd, 4096)
-            if not data:
-                break
-            out += data
-        return out
-
-    @staticmethod
     def lines(proc, count, timeout=20):
         return [proc.read_line(timeout).decode().split() for _ in range(count)]
 
@@ -80,7 +64,7 @@ class Prefetch(ServiceTestCase):
         self.assertEqual(seen, [["seen", "/k/0"], ["seen", "/k/1"]])
         wait_until(lambda: self.queue_length() == 0, 10, what="every request handed over")
         second = self.hold_worker("second", window=0, hold=0)
-        self.assertEqual(self.more_output(second), b"",
+        self.assertEqual(second.read_available(), b"",
                          "the second worker got requests the first one held")
 
         first.stop(sig=signal.SIGKILL)
@@ -91,7 +75,7 @@ class Prefetch(ServiceTestCase):
             self.assertEqual(r.body.decode(), f"second {path}")
         # The second worker received exactly the six unseen requests, each once, in order.
         self.assertEqual(self.lines(second, 6), [["answered", p] for p in paths[2:]])
-        self.assertEqual(self.more_output(second), b"")
+        self.assertEqual(second.read_available(), b"")
         for path in ("/k/0", "/k/1"):
             self.wait_log(lambda e, path=path: e.cs_uri == path and
                           e.s_reason == "Connection_Abandoned_By_ReqQueue")

@@ -1,18 +1,33 @@
 /* hold_app.c: a worker of a named queue that keeps the first requests it receives.
  *
- *   httpapi-it-hold-app QUEUE NAME WINDOW HOLD [DELAY_MS]
+ *   httpapi-it-hold-app QUEUE NAME WINDOW HOLD [DELAY_MS [watch]]
  *
  * Opens the existing named QUEUE; WINDOW > 0 sets that receive window, 0 keeps the default
  * (adaptive). Prints "ready", then one line per request it receives, flushed at once, so a
  * test that kills this process knows exactly which requests application code saw. HOLD > 0:
  * prints "seen URL" for each of the first HOLD requests, keeps them unanswered and then
  * receives no more (a worker busy with them until it is killed). HOLD = 0: answers every
- * request 200 with the body "NAME URL" after DELAY_MS milliseconds, printing "answered URL". */
+ * request 200 with the body "NAME URL" after DELAY_MS milliseconds, printing "answered URL".
+ * "watch" (with HOLD > 0): instead of idling, waits on each held request in turn for its
+ * client to go away (httpapi_wait_for_disconnect) and prints "gone URL". */
 #include <httpapi/httpapi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Waits for the clients of the held requests to go away, in order, saying so for each. */
+static void watch_held(httpapi_request **held, long count) {
+  for (long i = 0; i < count; ++i) {
+    const httpapi_request_info *info = httpapi_request_get_info(held[i]);
+    const httpapi_error e = httpapi_wait_for_disconnect(held[i], -1);
+    printf("%s %.*s\n", e == HTTPAPI_OK ? "gone" : httpapi_error_name(e),
+           (int)info->raw_url.length, info->raw_url.data);
+    fflush(stdout);
+  }
+  for (;;) pause();
+}
 
 int main(int argc, char **argv) {
   if (argc < 5) {
@@ -23,6 +38,12 @@ int main(int argc, char **argv) {
   const long window = atol(argv[3]);
   const long hold = atol(argv[4]);
   const long delay_ms = argc > 5 ? atol(argv[5]) : 0;
+  const int watch = argc > 6 && strcmp(argv[6], "watch") == 0;
+  httpapi_request *held[256];
+  if (hold > 256) {
+    fprintf(stderr, "hold_app: HOLD is at most 256\n");
+    return 2;
+  }
   httpapi_queue *queue;
   httpapi_error e;
   if ((e = httpapi_initialize(HTTPAPI_VERSION_1, 0)) ||
@@ -44,7 +65,9 @@ int main(int argc, char **argv) {
     if (hold > 0) {
       printf("seen %.*s\n", url_length, info->raw_url.data);
       fflush(stdout);
+      held[received] = request;
       if (received + 1 < hold) continue;
+      if (watch) watch_held(held, hold);
       for (;;) pause();  /* busy with what it holds, never answering */
     }
     if (delay_ms > 0) {
