@@ -600,7 +600,6 @@ int main(int argc, char **argv) {
       (e = httpapi_session_create(&session)) ||
       (e = httpapi_url_group_create(session, &group)) ||
       (e = httpapi_queue_create(NULL, 0, &config.queue)) ||
-      (e = httpapi_queue_set_receive_window(config.queue, 16)) || /* batches under load */
       (e = httpapi_url_group_bind(group, config.queue)) ||
       (e = httpapi_url_add(group, config.prefix, 0))) {
     fprintf(stderr, "files: %s: %s %s\n", httpapi_error_name(e), httpapi_strerror(e),

@@ -19,7 +19,6 @@ int main(int argc, char **argv) {
       (e = httpapi_session_create(&session)) ||
       (e = httpapi_url_group_create(session, &group)) ||
       (e = httpapi_queue_create(NULL, 0, &queue)) ||
-      (e = httpapi_queue_set_receive_window(queue, 16)) || /* batches under load */
       (e = httpapi_url_group_bind(group, queue)) ||
       (e = httpapi_url_add(group, prefix, 0))) {
     fprintf(stderr, "hello: %s: %s %s\n", httpapi_error_name(e), httpapi_strerror(e),
