@@ -77,13 +77,22 @@ static httpapi_header header(const char *name, const char *value) {
   return h;
 }
 
+/* A client that leaves before its answer is its own business; any other failure to answer
+ * is worth a line. Either way the caller releases the request and serving goes on. */
+static void check_sent(httpapi_error e) {
+  if (e && e != HTTPAPI_ERROR_CONNECTION_GONE) {
+    fprintf(stderr, "files: answer not sent: %s: %s %s\n", httpapi_error_name(e),
+            httpapi_strerror(e), httpapi_error_detail());
+  }
+}
+
 /* A short text answer (404, 405, ...), with one more header when `extra` is not NULL. */
 static void send_text(httpapi_request *request, uint16_t status, const char *text,
                       const httpapi_header *extra) {
   httpapi_header headers[2] = {header("Content-Type", "text/plain; charset=utf-8")};
   if (extra) headers[1] = *extra;
   const httpapi_response response = {status, NULL, headers, extra ? 2 : 1, text, strlen(text)};
-  httpapi_send_response(request, &response, 0);
+  check_sent(httpapi_send_response(request, &response, 0));
 }
 
 static void send_error(httpapi_request *request, uint16_t status) {
@@ -452,7 +461,7 @@ static void serve_file(httpapi_request *request, const httpapi_request_info *inf
   }
   if (status == 304) {
     const httpapi_response response = {304, NULL, headers, 2, NULL, 0};
-    httpapi_send_response(request, &response, 0);
+    check_sent(httpapi_send_response(request, &response, 0));
     return;
   }
 
@@ -468,8 +477,8 @@ static void serve_file(httpapi_request *request, const httpapi_request_info *inf
   }
   const httpapi_data_chunk body = {HTTPAPI_CHUNK_FILE, NULL, fd, NULL, 0, (uint64_t)st->st_size};
   const httpapi_response response = {200, NULL, headers, 4, NULL, 0};
-  httpapi_send_response_chunks(request, &response, &body, st->st_size ? 1 : 0,
-                               HTTPAPI_SEND_FLAG_PROCESS_RANGES, &policy);
+  check_sent(httpapi_send_response_chunks(request, &response, &body, st->st_size ? 1 : 0,
+                                          HTTPAPI_SEND_FLAG_PROCESS_RANGES, &policy));
 }
 
 static void serve(httpapi_request *request) {
@@ -600,7 +609,6 @@ int main(int argc, char **argv) {
       (e = httpapi_session_create(&session)) ||
       (e = httpapi_url_group_create(session, &group)) ||
       (e = httpapi_queue_create(NULL, 0, &config.queue)) ||
-      (e = httpapi_queue_set_receive_window(config.queue, 16)) || /* batches under load */
       (e = httpapi_url_group_bind(group, config.queue)) ||
       (e = httpapi_url_add(group, config.prefix, 0))) {
     fprintf(stderr, "files: %s: %s %s\n", httpapi_error_name(e), httpapi_strerror(e),

@@ -19,7 +19,6 @@ int main(int argc, char **argv) {
       (e = httpapi_session_create(&session)) ||
       (e = httpapi_url_group_create(session, &group)) ||
       (e = httpapi_queue_create(NULL, 0, &queue)) ||
-      (e = httpapi_queue_set_receive_window(queue, 16)) || /* batches under load */
       (e = httpapi_url_group_bind(group, queue)) ||
       (e = httpapi_url_add(group, prefix, 0))) {
     fprintf(stderr, "hello: %s: %s %s\n", httpapi_error_name(e), httpapi_strerror(e),
@@ -34,7 +33,13 @@ int main(int argc, char **argv) {
     if ((e = httpapi_receive(queue, -1, &request))) break;
     static const httpapi_header type = {{"Content-Type", 12}, {"text/plain", 10}};
     httpapi_response response = {200, NULL, &type, 1, "Hello, World!", 13};
-    httpapi_send_cacheable_response(request, &response, 0, &cache);
+    const httpapi_error sent = httpapi_send_cacheable_response(request, &response, 0, &cache);
+    /* A client that leaves before its answer is its own business; anything else is worth a
+     * line. Either way the request is released and serving goes on. */
+    if (sent && sent != HTTPAPI_ERROR_CONNECTION_GONE) {
+      fprintf(stderr, "hello: answer not sent: %s: %s %s\n", httpapi_error_name(sent),
+              httpapi_strerror(sent), httpapi_error_detail());
+    }
     httpapi_request_release(request);
   }
   fprintf(stderr, "hello: %s\n", httpapi_strerror(e));

@@ -61,11 +61,21 @@ static void accept_value(httpapi_bytes key, char out[64]) {
   EVP_EncodeBlock((unsigned char *)out, digest, SHA_DIGEST_LENGTH);
 }
 
+/* A client that leaves is its own business; any other failure to send is worth a line.
+ * Returns -1 when `e` is an error (the connection is over either way), else 0. */
+static int check_sent(httpapi_error e) {
+  if (e && e != HTTPAPI_ERROR_CONNECTION_GONE) {
+    fprintf(stderr, "websocket-echo: not sent: %s: %s %s\n", httpapi_error_name(e),
+            httpapi_strerror(e), httpapi_error_detail());
+  }
+  return e ? -1 : 0;
+}
+
 static void refuse(httpapi_request *request, uint16_t status, const char *text) {
   const httpapi_header headers[] = {{{"Sec-WebSocket-Version", 21}, {"13", 2}},
                                     {{"Content-Type", 12}, {"text/plain", 10}}};
   httpapi_response response = {status, NULL, headers, 2, text, strlen(text)};
-  httpapi_send_response(request, &response, 0);
+  check_sent(httpapi_send_response(request, &response, 0));
   httpapi_request_release(request);
 }
 
@@ -129,11 +139,10 @@ static int send_frame(struct connection *c, int opcode, const unsigned char *pay
     n = 10;
   }
   /* Two small pieces coalesced by the library: one write to the service. */
-  if (httpapi_send_body(c->request, head, n,
-                        HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_BUFFER_DATA)) {
-    return -1;
-  }
-  return httpapi_send_body(c->request, payload, length, flags) ? -1 : 0;
+  httpapi_error e = httpapi_send_body(c->request, head, n,
+                                      HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_BUFFER_DATA);
+  if (!e) e = httpapi_send_body(c->request, payload, length, flags);
+  return check_sent(e);
 }
 
 /* Sends a close frame with `code` and ends the stream (httpapid then closes the socket). */
@@ -284,7 +293,7 @@ static void *session(void *arg) {
     const httpapi_error e =
         httpapi_read_body(c.request, c.in + c.in_length, c.in_capacity - c.in_length, &n, -1);
     if (e == HTTPAPI_ERROR_END_OF_BODY) {  /* the client closed without a close frame */
-      httpapi_send_body(c.request, NULL, 0, 0);
+      check_sent(httpapi_send_body(c.request, NULL, 0, 0));
       break;
     }
     if (e) break;

@@ -97,8 +97,7 @@ bool QueueCore::file(const ipc::Frame& frame) {
   switch (static_cast<ipc::Type>(frame.type)) {
     case ipc::Type::request: {
       auto request = std::make_unique<httpapi_request>();
-      request->frame.assign(frame.fixed.data() - ipc::kHeaderSize,
-                            ipc::kHeaderSize + frame.fixed.size() + frame.variable.size());
+      request->frame.assign(frame.encoded);
       if (!build_request(*request)) {
         broken = true;
         return false;

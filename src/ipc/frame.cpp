@@ -43,6 +43,7 @@ FrameStatus next_frame(std::string_view input, Frame& frame, std::size_t& consum
   frame.tag = load_le<std::uint64_t>(input.data() + 8);
   frame.fixed = input.substr(kHeaderSize, fixed_length);
   frame.variable = input.substr(kHeaderSize + fixed_length, size - kHeaderSize - fixed_length);
+  frame.encoded = input.substr(0, size);
   consumed = size;
   return FrameStatus::complete;
 }

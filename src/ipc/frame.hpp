@@ -31,6 +31,9 @@ struct Frame {
   std::uint64_t tag = 0;      // correlation id of a call, or the request id it concerns
   std::string_view fixed;     // the fixed part
   std::string_view variable;  // the variable area
+  // The whole frame, header included, as next_frame found it: what a holder copies to keep
+  // the frame past the buffer it arrived in (and parse again with next_frame).
+  std::string_view encoded;
 };
 
 enum class FrameStatus : std::uint8_t { complete, incomplete, malformed, oversized };

@@ -371,6 +371,30 @@ class ConnectionLimits(TimersTestCase):
         e = self.log_for(second.local_port)
         self.assertEqual((e.sc_status, e.s_reason, e.s_queuename), ("-", "ConnLimit", "quietq"))
 
+    def test_connlimit_follows_a_verbosity_changed_after_binding(self):
+        # The queue is bound and its URL live before the verbosity changes: the front end's
+        # routing snapshot must be published again for its refusals to use the new value.
+        self.start_app([binary("HTTPAPI_VERBOSITY_APP"), f"http://+:{self.port}/v/", "laterq"],
+                       "verbosity")
+        holder = self.conn(self.port)  # keeps the group's one connection
+        r = holder.request("GET", "/v/full")
+        self.assertEqual((r.status, r.body), (200, b"verbosity full"))
+        refused = self.conn(self.port)
+        r = refused.request("GET", "/v/a")
+        self.assertEqual(r.status, 503)
+        self.assertIn(b"it has as many connections as it takes", r.body)
+        e = self.log_for(refused.local_port)
+        self.assertEqual((e.sc_status, e.s_reason, e.s_queuename), ("503", "ConnLimit", "laterq"))
+
+        r = holder.request("GET", "/v/basic")
+        self.assertEqual((r.status, r.body), (200, b"verbosity basic"))
+        reset = self.conn(self.port)
+        reset.send(b"GET /v/b HTTP/1.1\r\nHost: x\r\n\r\n")
+        with self.assertRaises((ConnectionClosed, ConnectionResetError)):  # nothing sent
+            reset.read_response()
+        e = self.log_for(reset.local_port)
+        self.assertEqual((e.sc_status, e.s_reason, e.s_queuename), ("-", "ConnLimit", "laterq"))
+
     def test_group_limit_is_set_again_after_a_service_restart(self):
         self.echo("--max-connections", 1)
         self.assertEqual(self.service.stop(), 0)

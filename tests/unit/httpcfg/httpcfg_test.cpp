@@ -533,4 +533,17 @@ TEST(Httpcfg, HelpAtEveryLevel) {
   EXPECT_EQ(version.out.rfind("httpcfg ", 0), 0u);
 }
 
+// The page CMake generates (and installs) names the release httpcfg --version prints.
+TEST(Httpcfg, ManPageNamesTheRelease) {
+  std::ifstream page(HTTPCFG_MAN_PAGE);
+  std::string title;
+  ASSERT_TRUE(std::getline(page, title)) << HTTPCFG_MAN_PAGE;
+  const Outcome version = httpcfg({"--version"});
+  ASSERT_EQ(version.out.rfind("httpcfg ", 0), 0u) << version.out;
+  std::string release = version.out.substr(8);
+  while (!release.empty() && release.back() == '\n') release.pop_back();
+  EXPECT_EQ(release, HTTPAPI_VERSION_STRING);
+  EXPECT_NE(title.find("\"httpapi " + release + "\""), std::string::npos) << title;
+}
+
 }  // namespace

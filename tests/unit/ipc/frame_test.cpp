@@ -44,6 +44,31 @@ TEST(Frame, HeaderIsLittleEndianAndCountsEverything) {
   EXPECT_TRUE(r.ok());
 }
 
+TEST(Frame, EncodedIsTheWholeFrameAndParsesAgain) {
+  std::string out;
+  ipc::encode(out, ipc::Receive{3});
+  const std::size_t first_size = out.size();
+  ipc::encode(out, ipc::Type::add_url, ipc::UrlCall{9, 1, 2, "http://+:80/x/"});
+  std::string_view rest = out;
+  ipc::Frame frame;
+  std::size_t consumed = 0;
+  ASSERT_EQ(ipc::next_frame(rest, frame, consumed), ipc::FrameStatus::complete);
+  EXPECT_EQ(frame.encoded, rest.substr(0, first_size));
+  rest.remove_prefix(consumed);
+  ASSERT_EQ(ipc::next_frame(rest, frame, consumed), ipc::FrameStatus::complete);
+  EXPECT_EQ(frame.encoded.data(), rest.data());
+  EXPECT_EQ(frame.encoded.size(), rest.size());
+  // A copy outlives the buffer and reads back the same message.
+  const std::string kept(frame.encoded);
+  out.assign(out.size(), '\0');
+  const ipc::Frame again = only_frame(kept);
+  ipc::UrlCall m;
+  ASSERT_TRUE(ipc::decode(again, m));
+  EXPECT_EQ(m.prefix, "http://+:80/x/");
+  EXPECT_EQ(m.call, 9u);
+  EXPECT_EQ(again.type, static_cast<std::uint16_t>(ipc::Type::add_url));
+}
+
 TEST(Frame, IncompleteAtEveryPrefix) {
   std::string out;
   ipc::encode(out, ipc::Type::add_url, ipc::UrlCall{9, 1, 2, "http://+:80/x/"});
