@@ -17,6 +17,14 @@ void OutputQueue::append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t l
   files_.push_back({std::move(fd), offset, length, bytes_.size()});
 }
 
+void OutputQueue::append_queue(OutputQueue& other) {
+  const std::size_t base = bytes_.size();
+  for (FileRange& file : other.files_) file.position = base + (file.position - other.sent_);
+  bytes_.append(other.bytes_, other.sent_);
+  files_.splice(files_.end(), other.files_);
+  other.clear();
+}
+
 std::uint64_t OutputQueue::next_piece() const noexcept {
   if (files_.empty()) return bytes_.size() - sent_;
   if (sent_ == files_.front().position) return files_.front().remaining;

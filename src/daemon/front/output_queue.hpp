@@ -22,6 +22,9 @@ class OutputQueue {
   // position), so callers may build output in place.
   std::string& append_buffer() { return bytes_; }
   void append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t length);
+  // Moves everything `other` still holds to the end of this queue, in order, and leaves
+  // `other` empty: a later pipelined response's bytes, once it reaches the head of the line.
+  void append_queue(OutputQueue& other);
 
   bool empty() const noexcept { return sent_ == bytes_.size() && files_.empty(); }
   // Bytes held in memory, not yet written: what backpressure is about.

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "daemon/front/http_connection.hpp"
+#include "daemon/front/connection.hpp"
 #include "daemon/front/tcp_transport.hpp"
 #include "daemon/service.hpp"
 #include "daemon/loop/socket_address.hpp"
@@ -90,9 +90,9 @@ void IoWorker::remove_listener(std::uint16_t port) {
 void IoWorker::stop_accepting() {
   accepting_ = false;
   while (!listeners_.empty()) remove_listener(listeners_.begin()->first);
-  std::vector<HttpConnection*> all;
+  std::vector<Connection*> all;
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
-  for (HttpConnection* connection : all) connection->begin_shutdown();
+  for (Connection* connection : all) connection->begin_shutdown();
   if (connections_.empty()) service_.worker_drained();
 }
 
@@ -120,7 +120,7 @@ void IoWorker::on_accept(int listen_fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const std::uint64_t id = service_.next_connection_id();
     connections_[id] =
-        std::make_unique<HttpConnection>(*this, std::make_unique<TcpTransport>(fd), id, local, remote);
+        std::make_unique<Connection>(*this, std::make_unique<TcpTransport>(fd), id, local, remote);
   }
 }
 
@@ -156,12 +156,12 @@ nlohmann::json IoWorker::describe_connections() const {
                     {"worker", index()},
                     {"remote", c->remote_text()},
                     {"local", c->local_text()},
-                    {"state", c->phase_name()}});
+                    {"state", c->state_name()}});
   }
   return list;
 }
 
-HttpConnection* IoWorker::find(std::uint64_t connection_id) {
+Connection* IoWorker::find(std::uint64_t connection_id) {
   auto it = connections_.find(connection_id);
   return it == connections_.end() ? nullptr : it->second.get();
 }
@@ -169,14 +169,14 @@ HttpConnection* IoWorker::find(std::uint64_t connection_id) {
 void IoWorker::deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
                                 std::uint64_t channel_id, ResponsePart part,
                                 SendAttachments attachments) {
-  if (HttpConnection* c = find(connection_id)) {
+  if (Connection* c = find(connection_id)) {
     c->on_response(request_id, channel_id, std::move(part), std::move(attachments));
   }
 }
 
 void IoWorker::read_body(std::uint64_t connection_id, std::uint64_t request_id,
                          std::uint32_t max) {
-  if (HttpConnection* c = find(connection_id)) {
+  if (Connection* c = find(connection_id)) {
     c->on_read_body(request_id, max);
   } else {
     service_.body_ready(request_id, {}, {}, ipc::kBodyGone);
@@ -185,20 +185,20 @@ void IoWorker::read_body(std::uint64_t connection_id, std::uint64_t request_id,
 
 void IoWorker::fail_request(std::uint64_t connection_id, std::uint64_t request_id,
                             SelfAnswer answer, const std::string& queue_name) {
-  if (HttpConnection* c = find(connection_id)) c->on_fail(request_id, answer, queue_name);
+  if (Connection* c = find(connection_id)) c->on_fail(request_id, answer, queue_name);
 }
 
 void IoWorker::cancel_request(std::uint64_t connection_id, std::uint64_t request_id) {
-  if (HttpConnection* c = find(connection_id)) c->on_cancel(request_id);
+  if (Connection* c = find(connection_id)) c->on_cancel(request_id);
 }
 
 void IoWorker::tick() {
   resume_accepting();
   const std::uint64_t now = monotonic_ms();
-  std::vector<HttpConnection*> all;
+  std::vector<Connection*> all;
   all.reserve(connections_.size());
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
-  for (HttpConnection* connection : all) connection->on_tick(now);
+  for (Connection* connection : all) connection->on_tick(now);
 }
 
 }  // namespace httpapi::daemon

@@ -22,7 +22,7 @@
 
 namespace httpapi::daemon {
 
-class HttpConnection;
+class Connection;
 class Service;
 
 class IoWorker {
@@ -63,14 +63,14 @@ class IoWorker {
   void pause_accepting();
   void resume_accepting();
   void tick();
-  HttpConnection* find(std::uint64_t connection_id);
+  Connection* find(std::uint64_t connection_id);
 
   Service& service_;
   EventLoop loop_;
   Settings settings_;
   std::thread thread_;
   std::map<std::uint16_t, std::vector<int>> listeners_;  // a socket per listen address
-  std::unordered_map<std::uint64_t, std::unique_ptr<HttpConnection>> connections_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   bool accepting_ = true;
   bool accept_paused_ = false;  // out of descriptors: listeners unwatched until one frees
   std::int64_t next_exhaustion_report_ = 0;  // CLOCK_MONOTONIC seconds

@@ -64,6 +64,10 @@ const std::vector<Knob>& knobs() {
       {"max_connections", 0, kUnlimited,
        [](Settings& s, std::uint64_t v) { s.max_connections = static_cast<std::uint32_t>(v); },
        [](const Settings& s) { return std::uint64_t{s.max_connections}; }},
+      // Pipelined requests of one connection admitted at once; 1 serves them one by one.
+      {"max_pipelined_requests", 1, 1024,
+       [](Settings& s, std::uint64_t v) { s.max_pipelined_requests = static_cast<std::uint32_t>(v); },
+       [](const Settings& s) { return std::uint64_t{s.max_pipelined_requests}; }},
       {"cache_enabled", 0, 1, [](Settings& s, std::uint64_t v) { s.cache.enabled = v != 0; },
        [](const Settings& s) { return std::uint64_t{s.cache.enabled}; }},
       {"cache_max_response_bytes", 4096, 16 * 1024 * 1024,

@@ -32,6 +32,8 @@ struct Settings {
   Timers timers;                   // URL groups may override each
   std::uint32_t max_connections = 0;  // client connections at once; 0 = no limit
   std::size_t inline_body_bytes = 64 * 1024;  // body delivered with the head
+  // Requests of one connection in flight at once (HTTP/1.1 pipelining; docs/pipelining.md).
+  std::uint32_t max_pipelined_requests = 16;
   CacheLimits cache;
 };
 

@@ -118,3 +118,38 @@ TEST(OutputQueue, ReleasingMemoryKeepsWhatIsNotWrittenYet) {
   q.append("next");
   EXPECT_EQ(pump(q, pair), "next");
 }
+
+// A later pipelined response waits in a queue of its own, then joins the connection's queue
+// behind what is still unwritten there, files keeping their places in both.
+TEST(OutputQueue, AppendingAQueueKeepsEveryPieceInOrder) {
+  Pair pair;
+  d::OutputQueue line;
+  line.append("first:");
+  line.append_file(temp_file("0123456789"), 0, 4);
+  line.append(":rest-of-first|");
+  EXPECT_EQ(line.write_some(pair.writer, 3), 3);  // part of the first response is written
+
+  d::OutputQueue later;
+  later.append("xx-second:");
+  EXPECT_EQ(later.write_some(pair.writer, 0), 0);
+  later.append_file(temp_file("abcdef"), 1, 3);
+  later.append(":end");
+  line.append_queue(later);
+  EXPECT_TRUE(later.empty());
+  EXPECT_EQ(later.files(), 0u);
+  EXPECT_EQ(line.files(), 2u);
+  EXPECT_EQ(pump(line, pair, 5), "first:0123:rest-of-first|xx-second:bcd:end");
+}
+
+// What a queue already wrote is not moved again.
+TEST(OutputQueue, AppendingAPartlyWrittenQueueMovesOnlyTheRest) {
+  Pair pair;
+  d::OutputQueue line, later;
+  later.append("written|unwritten");
+  later.append_file(temp_file("FILE"), 0, 4);
+  EXPECT_EQ(later.write_some(pair.writer, 8), 8);
+  EXPECT_EQ(pair.drain(), "written|");
+  line.append("head|");
+  line.append_queue(later);
+  EXPECT_EQ(pump(line, pair), "head|unwrittenFILE");
+}

@@ -1,0 +1,377 @@
+#include "daemon/front/connection.hpp"
+
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "daemon/front/exchange.hpp"
+#include "daemon/front/http1_session.hpp"
+#include "daemon/loop/io_worker.hpp"
+#include "daemon/loop/monotonic_clock.hpp"
+#include "daemon/loop/socket_address.hpp"
+#include "daemon/service.hpp"
+#include "ipc/messages.hpp"
+
+namespace httpapi::daemon {
+namespace {
+
+// Unconsumed input held per connection; past this the socket is not read until the session
+// (or the application reading a body) consumes some.
+constexpr std::size_t kMaxBuffered = 256 * 1024;
+constexpr std::uint64_t kLingerMs = 2000;
+// Response bytes queued for a slow client before the application is asked to pause, and
+// the level at which it may resume.
+constexpr std::size_t kOutputHighWater = 1024 * 1024;
+constexpr std::size_t kOutputLowWater = 256 * 1024;
+// File ranges queued before the application is asked to pause: each holds a descriptor.
+constexpr std::size_t kMaxQueuedFiles = 64;
+// The most one write or sendfile call is asked to take.
+constexpr std::size_t kMaxWrite = 4 * 1024 * 1024;
+
+void release(std::string& buffer) {
+  if (buffer.capacity() > std::string().capacity()) std::string().swap(buffer);
+}
+
+}  // namespace
+
+Connection::Connection(IoWorker& worker, std::unique_ptr<Transport> transport, std::uint64_t id,
+                       const sockaddr_storage& local, const sockaddr_storage& remote)
+    : worker_(worker), transport_(std::move(transport)), id_(id), local_(local), remote_(remote),
+      local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)) {
+  session_ = std::make_unique<Http1Session>(*this, monotonic_ms());
+  interest_ = EPOLLIN | EPOLLRDHUP;
+  worker_.loop().watch(transport_->descriptor(), interest_,
+                       [this](std::uint32_t events) { on_events(events); });
+}
+
+Connection::~Connection() {
+  if (transport_->descriptor() >= 0) worker_.loop().unwatch(transport_->descriptor());
+  if (bandwidth_timer_ >= 0) {
+    worker_.loop().unwatch(bandwidth_timer_);
+    ::close(bandwidth_timer_);
+  }
+  leave_group();
+}
+
+Service& Connection::service() noexcept { return worker_.service(); }
+const Settings& Connection::settings() const noexcept { return worker_.settings(); }
+
+bool Connection::input_full() const noexcept { return in_.size() - in_start_ >= kMaxBuffered; }
+
+// ---- input ------------------------------------------------------------------------------
+
+void Connection::on_events(std::uint32_t events) {
+  if (closed()) return;
+  if (events & EPOLLOUT) flush();
+  if (closed()) return;
+  if (events & (EPOLLIN | EPOLLRDHUP)) on_readable();
+  if (closed()) return;
+  // Both directions are gone (reset, or our shutdown plus theirs): nothing can be delivered.
+  if (events & (EPOLLHUP | EPOLLERR)) close_now();
+}
+
+void Connection::on_readable() {
+  if (in_start_ == in_.size()) {
+    in_.clear();
+    in_start_ = 0;
+  } else if (in_start_ > 64 * 1024) {
+    in_.erase(0, in_start_);
+    in_start_ = 0;
+  }
+  const std::size_t had_unconsumed = in_.size() - in_start_;
+  const std::size_t had = in_.size();
+  char buffer[64 * 1024];
+  while (!peer_eof_ && !input_full()) {
+    const ssize_t n = transport_->read(buffer, sizeof buffer);
+    if (n > 0) {
+      if (closing()) continue;  // lingering: discard what still arrives
+      in_.append(buffer, static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) < sizeof buffer) break;
+      continue;
+    }
+    if (n == 0) {
+      peer_eof_ = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    close_now();
+    return;
+  }
+  if (closing()) {
+    if (peer_eof_) close_now();
+    return;
+  }
+  session_->on_input(monotonic_ms(), had_unconsumed, in_.size() - had);
+  if (closed()) return;
+  flush();
+}
+
+// ---- from the service loop --------------------------------------------------------------
+
+void Connection::on_response(std::uint64_t request_id, std::uint64_t channel_id,
+                             ResponsePart part, SendAttachments attachments) {
+  Exchange* exchange = session_->exchange(request_id);
+  if (!exchange) return;  // stale
+  exchange->relayed_by(channel_id);
+  exchange->on_response(std::move(part), attachments);
+  if (!closed()) flush();
+}
+
+void Connection::on_read_body(std::uint64_t request_id, std::uint32_t max) {
+  Exchange* exchange = session_->exchange(request_id);
+  if (!exchange) {
+    service().body_ready(request_id, {}, {}, ipc::kBodyGone);
+    return;
+  }
+  exchange->on_read_body(max);
+  if (!closed()) flush();
+}
+
+void Connection::on_fail(std::uint64_t request_id, const SelfAnswer& answer,
+                         const std::string& queue_name) {
+  Exchange* exchange = session_->exchange(request_id);
+  if (!exchange) return;
+  exchange->on_fail(answer, queue_name);
+  if (!closed()) flush();
+}
+
+void Connection::on_cancel(std::uint64_t request_id) {
+  Exchange* exchange = session_->exchange(request_id);
+  if (!exchange) return;
+  exchange->on_cancel();
+  if (!closed()) flush();
+}
+
+// ---- timers and lifecycle ---------------------------------------------------------------
+
+void Connection::begin_shutdown() {
+  shutting_down_ = true;
+  if (!closing() && !closed()) session_->begin_shutdown();
+}
+
+void Connection::on_tick(std::uint64_t now) {
+  const Timers t = timers();
+  if (send_rate_.too_slow(t.min_send_rate, output_.next_piece(), now)) {
+    log_error(session_->current_request(), 0, "Timer_MinBytesPerSecond");
+    return close_now();
+  }
+  switch (state_) {
+    case State::closing:
+      if (output_.empty() && now - linger_started_ >= kLingerMs) close_now();
+      return;
+    case State::open:
+      return session_->on_tick(now, t);
+    case State::closed:
+      return;
+  }
+}
+
+bool Connection::enter_group(std::uint64_t group_id) {
+  if (group_ && group_id_ == group_id) return true;
+  std::shared_ptr<GroupLimits> limits = service().group_limits(group_id);
+  if (limits && !limits->try_add_connection()) return false;
+  leave_group();
+  group_ = std::move(limits);
+  group_id_ = group_id;
+  return true;
+}
+
+void Connection::leave_group() {
+  if (group_) group_->remove_connection();
+  group_.reset();
+}
+
+Timers Connection::timers() const {
+  const Timers& server = settings().timers;
+  return group_ ? group_->timers(server) : server;
+}
+
+// Buffers keep their capacity between requests, which saves an allocation per request on a
+// busy keep-alive connection; an idle one gives them back (bench/idle.sh). Called with
+// nothing buffered.
+void Connection::release_idle_buffers() {
+  release(in_);
+  in_start_ = 0;
+  output_.release_memory();
+}
+
+std::string Connection::remote_text() const { return endpoint_text(remote_); }
+std::string Connection::local_text() const { return endpoint_text(local_); }
+
+std::string_view Connection::state_name() const noexcept {
+  switch (state_) {
+    case State::open: return session_->state_name();
+    case State::closing: return "closing";
+    case State::closed: return "closed";
+  }
+  return "unknown";
+}
+
+void Connection::log_error(const RequestLog& request, int status, std::string_view reason) {
+  const std::string version =
+      request.method.empty()
+          ? ""
+          : fmt::format("HTTP/{}.{}", request.version_major, request.version_minor);
+  ErrorLogEntry entry;
+  entry.client_ip = remote_ip_;
+  entry.client_port = port_of(remote_);
+  entry.server_ip = local_ip_;
+  entry.server_port = local_port_;
+  entry.version = version;
+  entry.method = request.method;
+  entry.uri = request.uri;
+  entry.status = status;
+  entry.reason = reason;
+  entry.queue = request.queue;
+  service().error_log().write(entry);
+}
+
+// ---- output -----------------------------------------------------------------------------
+
+void Connection::flush() {
+  BandwidthLimit* bandwidth =
+      group_ && group_->bandwidth().limited() ? &group_->bandwidth() : nullptr;
+  bool refused = false;  // the client's socket took less than it was given
+  bandwidth_wait_ = false;
+  while (!output_.empty()) {
+    std::size_t length = static_cast<std::size_t>(
+        std::min<std::uint64_t>(output_.next_piece(), kMaxWrite));
+    if (bandwidth && (length = bandwidth->take(length, monotonic_ms())) == 0) {
+      if (!wait_for_bandwidth()) return close_now();
+      break;
+    }
+    const ssize_t n = output_.write_some(*transport_, length);
+    if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
+    if (n > 0) {
+      send_rate_.sent(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      refused = true;
+      break;
+    }
+    // A file shorter than the range its application promised: the client was told a
+    // length the connection can no longer keep.
+    if (n < 0 && errno == ENODATA) log_error(session_->current_request(), 0, "Internal");
+    return close_now();
+  }
+  if (refused) {
+    send_rate_.refused(monotonic_ms());
+  } else {
+    send_rate_.took_everything();
+  }
+  update_throttle();
+  if (output_.empty() && closing() && !lingering_) {
+    // Half-close and read what the client still sends, so our last response is not
+    // destroyed by a reset when unread request bytes are in the kernel buffer.
+    lingering_ = true;
+    linger_started_ = monotonic_ms();
+    transport_->shutdown_write();
+    if (peer_eof_) return close_now();
+  }
+  update_interest();
+}
+
+// A client that reads slower than its applications answer: the applications' channels are
+// paused (the service stops reading them) until the backlog shrinks. The head of the line is
+// paused for the connection's own output; later pipelined responses for what waits behind it,
+// but never through the head's channel, whose response must keep flowing for theirs to move.
+void Connection::update_throttle() {
+  const std::size_t backlog = output_.buffered();
+  const std::size_t files = output_.files();
+  output_backlogged_ = output_backlogged_
+                           ? backlog >= kOutputLowWater || files > kMaxQueuedFiles / 2
+                           : backlog > kOutputHighWater || files > kMaxQueuedFiles;
+  const std::size_t waiting = session_->waiting_output();
+  waiting_backlogged_ =
+      waiting_backlogged_ ? waiting >= kOutputLowWater : waiting > kOutputHighWater;
+  if (paused_.empty() && !output_backlogged_ && !waiting_backlogged_) return;
+
+  thread_local std::vector<std::uint64_t> want;
+  want.clear();
+  if (!closed()) {
+    const std::uint64_t head = session_->head_channel();
+    if (output_backlogged_ && head != 0) want.push_back(head);
+    if (waiting_backlogged_) {
+      const std::size_t first_later = want.size();
+      session_->later_channels(want);
+      want.erase(std::remove_if(want.begin() + static_cast<std::ptrdiff_t>(first_later),
+                                want.end(),
+                                [head](std::uint64_t c) { return c == 0 || c == head; }),
+                 want.end());
+    }
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+  }
+  for (const std::uint64_t channel : paused_) {
+    if (!std::binary_search(want.begin(), want.end(), channel)) {
+      service().throttle(channel, false);
+    }
+  }
+  for (const std::uint64_t channel : want) {
+    if (!std::binary_search(paused_.begin(), paused_.end(), channel)) {
+      service().throttle(channel, true);
+    }
+  }
+  paused_.assign(want.begin(), want.end());
+}
+
+void Connection::update_interest() {
+  std::uint32_t want = 0;
+  if (!peer_eof_ && (!input_full() || closing())) want |= EPOLLIN | EPOLLRDHUP;
+  if (!output_.empty() && !bandwidth_wait_) want |= EPOLLOUT;
+  if (want != interest_) {
+    interest_ = want;
+    worker_.loop().modify(transport_->descriptor(), want);
+  }
+}
+
+// Sleeps until the group's bandwidth allows more: on a timer, since the socket stays
+// writable. False when no timer can be made (out of descriptors).
+bool Connection::wait_for_bandwidth() {
+  if (bandwidth_timer_ < 0) {
+    bandwidth_timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (bandwidth_timer_ < 0) return false;
+    worker_.loop().watch(bandwidth_timer_, EPOLLIN, [this](std::uint32_t) {
+      std::uint64_t expirations;
+      if (::read(bandwidth_timer_, &expirations, sizeof expirations) > 0 && !closed()) flush();
+    });
+  }
+  bandwidth_wait_ = true;
+  const std::uint64_t ms = group_->bandwidth().wait_ms(output_.next_piece(), monotonic_ms());
+  itimerspec when{};
+  when.it_value.tv_sec = static_cast<time_t>(ms / 1000);
+  when.it_value.tv_nsec = static_cast<long>(ms % 1000) * 1000000;
+  return timerfd_settime(bandwidth_timer_, 0, &when, nullptr) == 0;
+}
+
+void Connection::close_gracefully() noexcept {
+  if (state_ == State::open) state_ = State::closing;
+}
+
+void Connection::reset_now() {
+  transport_->reset_on_close();
+  close_now();
+}
+
+void Connection::close_now() {
+  if (closed()) return;
+  state_ = State::closed;
+  session_->on_close();
+  update_throttle();
+  worker_.loop().unwatch(transport_->descriptor());
+  transport_->close();
+  worker_.destroy_later(id_);
+}
+
+}  // namespace httpapi::daemon

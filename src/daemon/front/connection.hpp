@@ -1,0 +1,140 @@
+// One client connection, owned by the I/O worker that accepted it: the byte stream (its
+// Transport), the input buffer, the output queue and everything about getting bytes to the
+// client at the right pace (bandwidth limit, minimum send rate, pausing the application,
+// lingering close), and the URL group whose limits it counts against. What the bytes mean
+// is its ProtocolSession's business; the requests are the session's Exchanges.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/front/output_queue.hpp"
+#include "daemon/front/protocol_session.hpp"
+#include "daemon/front/request_log.hpp"
+#include "daemon/front/response_part.hpp"
+#include "daemon/front/self_answer.hpp"
+#include "daemon/front/send_attachments.hpp"
+#include "daemon/front/tcp_address.hpp"
+#include "daemon/front/transport.hpp"
+#include "daemon/policy/group_limits.hpp"
+#include "daemon/policy/min_send_rate.hpp"
+
+namespace httpapi::daemon {
+
+class IoWorker;
+class Service;
+struct Settings;
+
+class Connection {
+ public:
+  Connection(IoWorker& worker, std::unique_ptr<Transport> transport, std::uint64_t id,
+             const sockaddr_storage& local, const sockaddr_storage& remote);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  std::uint64_t id() const noexcept { return id_; }
+  std::string remote_text() const;
+  std::string local_text() const;
+  std::string_view state_name() const noexcept;
+
+  // --- the I/O worker
+  void on_events(std::uint32_t events);
+  void on_tick(std::uint64_t now);  // the timers (docs/timers.md)
+  void begin_shutdown();            // stop taking new requests; close when idle
+  // From the service loop, for request `request_id` if it is still here.
+  void on_response(std::uint64_t request_id, std::uint64_t channel_id, ResponsePart part,
+                   SendAttachments attachments);
+  void on_read_body(std::uint64_t request_id, std::uint32_t max);
+  void on_fail(std::uint64_t request_id, const SelfAnswer& answer,
+               const std::string& queue_name);
+  void on_cancel(std::uint64_t request_id);
+
+  // --- its protocol session and exchanges
+  IoWorker& worker() noexcept { return worker_; }
+  Service& service() noexcept;
+  const Settings& settings() const noexcept;
+
+  // The input not consumed yet; the views stay valid until the next read from the socket.
+  std::string_view input() const noexcept {
+    return std::string_view(in_).substr(in_start_);
+  }
+  void consume(std::size_t bytes) noexcept { in_start_ += bytes; }
+  // No more is read until some is consumed: TCP pushes back on the client from there.
+  bool input_full() const noexcept;
+  bool peer_eof() const noexcept { return peer_eof_; }
+
+  void send(std::string_view bytes) { output_.append(bytes); }
+  OutputQueue& output() noexcept { return output_; }
+  void flush();
+  // Owe nothing more: finish writing, half-close, read what the client still sends, close.
+  void close_gracefully() noexcept;
+  void close_now();
+  // 503 verbosity "basic": a reset instead of an answer.
+  void reset_now();
+  bool closing() const noexcept { return state_ == State::closing; }
+  bool closed() const noexcept { return state_ == State::closed; }
+  bool shutting_down() const noexcept { return shutting_down_; }
+
+  // Counts against URL group `group_id`'s connection limit (false when it is reached) and
+  // lives by its timers from now on.
+  bool enter_group(std::uint64_t group_id);
+  Timers timers() const;
+
+  const TcpAddress& local() const noexcept { return local_; }
+  const TcpAddress& remote() const noexcept { return remote_; }
+  const std::string& local_ip() const noexcept { return local_ip_; }
+  std::uint16_t local_port() const noexcept { return local_port_; }
+
+  void log_error(const RequestLog& request, int status, std::string_view reason);
+  // An idle connection gives its buffers back (they can be many and wait minutes).
+  void release_idle_buffers();
+
+ private:
+  enum class State : std::uint8_t { open, closing, closed };
+
+  void on_readable();
+  void leave_group();
+  void update_interest();
+  void update_throttle();
+  bool wait_for_bandwidth();
+
+  IoWorker& worker_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<ProtocolSession> session_;
+  std::uint64_t id_;
+  TcpAddress local_;
+  TcpAddress remote_;
+  std::string local_ip_;
+  std::string remote_ip_;
+  std::uint16_t local_port_;
+
+  State state_ = State::open;
+  bool peer_eof_ = false;
+  bool shutting_down_ = false;
+  bool lingering_ = false;
+  bool bandwidth_wait_ = false;  // output waits for bandwidth, not for the socket
+  std::uint32_t interest_ = 0;
+  std::string in_;
+  std::size_t in_start_ = 0;  // bytes of in_ already consumed
+  OutputQueue output_;
+  std::uint64_t linger_started_ = 0;
+  // Application channels this connection asked the service to pause (sorted), and why.
+  std::vector<std::uint64_t> paused_;
+  bool output_backlogged_ = false;   // too much waits for the client to read it
+  bool waiting_backlogged_ = false;  // too much waits behind earlier pipelined responses
+
+  // The URL group that routed the latest request: its timers and limits apply, and the
+  // connection counts against its connection limit until it closes.
+  std::shared_ptr<GroupLimits> group_;
+  std::uint64_t group_id_ = 0;
+  MinSendRate send_rate_;
+  int bandwidth_timer_ = -1;  // timerfd: sending resumes under the group's bandwidth limit
+};
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,86 @@
+// One request and its response, whatever protocol carries them: admission (cooking the URL,
+// the response cache, routing, the URL group's connection limit), the request sent to its
+// queue, the body handed to the application as it reads it, the application's response
+// passed on to the protocol session, and the response cache fed with what may be kept.
+// An HTTP/1.1 connection has one at a time; an HTTP/2 stream would be one too. Reused from
+// one request to the next, so its buffers keep their capacity.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "daemon/front/exchange_stream.hpp"
+#include "daemon/front/request_log.hpp"
+#include "daemon/front/response_part.hpp"
+#include "daemon/front/self_answer.hpp"
+#include "daemon/front/send_attachments.hpp"
+#include "http1/request_parser.hpp"
+#include "http1/url_cooker.hpp"
+#include "route/prefix_table.hpp"
+
+namespace httpapi::daemon {
+
+class Connection;
+
+class Exchange {
+ public:
+  Exchange(Connection& connection, ExchangeStream& stream)
+      : connection_(connection), stream_(stream) {}
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  // A parsed request head (its views valid for the call): answered at once from the cache
+  // or by the service, or sent to its queue (then with_app()).
+  void start(const http1::RequestHead& head);
+  // Ends the exchange: the next request may reuse the object.
+  void clear();
+  // Gives the reused buffers back (an idle connection).
+  void release_memory();
+
+  std::uint64_t request_id() const noexcept { return request_id_; }
+  // The service holds the request: it waits in its queue or an application has it.
+  bool with_app() const noexcept { return with_app_; }
+  // Is the service waiting for the client's body bytes (not for the application)?
+  bool reading_body() const noexcept { return pending_read_ != 0; }
+  // The application channel its response comes through (0 before the first piece).
+  std::uint64_t channel() const noexcept { return channel_; }
+  void relayed_by(std::uint64_t channel_id) noexcept { channel_ = channel_id; }
+  RequestLog& log() noexcept { return log_; }
+  const RequestLog& log() const noexcept { return log_; }
+
+  // More body input arrived: a read the application is waiting on may be answered.
+  void on_body_input();
+  // From the service loop (Connection::on_*).
+  void on_response(ResponsePart part, SendAttachments& attachments);
+  void on_read_body(std::uint32_t max);
+  void on_fail(const SelfAnswer& answer, const std::string& queue_name);
+  void on_cancel();
+  // The connection closed under the exchange.
+  void on_connection_closed();
+
+ private:
+  void submit(const http1::RequestHead& head, const http1::CookedUrl& url,
+              const route::Match& match);
+  void refuse(const route::Target& target, std::string_view log_reason);
+  void reject(const SelfAnswer& answer);
+  void reset(std::string_view log_reason);
+  void abort(std::string_view log_reason);
+  void leave_service();
+  bool write_chunks(std::string_view list, SendAttachments& attachments);
+  void store_in_cache(const ResponsePart& head, std::string_view body);
+
+  Connection& connection_;
+  ExchangeStream& stream_;
+  RequestLog log_;
+  std::string cooked_;  // the cooked URL (a reused buffer)
+  std::uint64_t request_id_ = 0;
+  std::uint64_t channel_ = 0;
+  bool with_app_ = false;
+  std::uint32_t pending_read_ = 0;  // the application's read waiting for body bytes
+  // set when its answer may go into the response cache (cache_rules.hpp)
+  bool cacheable_ = false;
+  std::uint64_t cache_generation_ = 0;
+  std::string cache_url_;
+};
+
+}  // namespace httpapi::daemon
