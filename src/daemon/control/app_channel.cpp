@@ -10,15 +10,17 @@
 
 #include <fmt/format.h>
 
+#include "daemon/control/control_server.hpp"
 #include "daemon/loop/event_loop.hpp"
-#include "daemon/service.hpp"
+#include "daemon/loop/monotonic_clock.hpp"
 #include "httpapi/httpapi.h"
 
 namespace httpapi::daemon {
 
-AppChannel::AppChannel(Service& service, EventLoop& loop, int fd, std::uint64_t id,
+AppChannel::AppChannel(ControlServer& server, EventLoop& loop, int fd, std::uint64_t id,
                        PeerIdentity peer)
-    : service_(service), loop_(loop), fd_(fd), id_(id), peer_(peer) {
+    : server_(server), loop_(loop), fd_(fd), id_(id), peer_(peer),
+      opened_at_(monotonic_seconds()) {
   loop_.watch(fd_, EPOLLIN | EPOLLRDHUP, [this](std::uint32_t events) { on_events(events); });
 }
 
@@ -34,7 +36,15 @@ void AppChannel::close(std::string_view why) {
     fmt::print(stderr, "httpapid: application pid {} uid {} disconnected: {}\n", peer_.pid,
                peer_.uid, why);
   }
-  service_.on_channel_closed(*this);
+  server_.on_channel_closed(*this);
+}
+
+void AppChannel::flush_soon() { server_.flush_soon(*this); }
+
+void AppChannel::reply(std::uint64_t call, std::uint32_t status, std::uint64_t value,
+                       std::string_view detail) {
+  ipc::encode(out_, ipc::Result{call, status, value, detail});
+  flush();
 }
 
 void AppChannel::on_events(std::uint32_t events) {
@@ -124,7 +134,7 @@ void AppChannel::process_input() {
       if (!handle_hello(frame)) return;
       continue;
     }
-    service_.on_frame(*this, frame);
+    server_.on_frame(*this, frame);
   }
   in_.erase(0, at);
 }
@@ -167,8 +177,7 @@ void AppChannel::flush() {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     out_.clear();
     out_sent_ = 0;
-    write_failed_ = true;
-    credits = 0;  // no more requests for a peer that is gone
+    write_failed_ = true;  // no more requests for a peer that is gone (writable())
     close_after_reading();
     return;
   }

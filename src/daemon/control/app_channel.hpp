@@ -8,8 +8,6 @@
 #include <deque>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "daemon/loop/peer_identity.hpp"
@@ -19,12 +17,13 @@
 
 namespace httpapi::daemon {
 
+class ControlServer;
 class EventLoop;
-class Service;
 
 class AppChannel {
  public:
-  AppChannel(Service& service, EventLoop& loop, int fd, std::uint64_t id, PeerIdentity peer);
+  AppChannel(ControlServer& server, EventLoop& loop, int fd, std::uint64_t id,
+             PeerIdentity peer);
   ~AppChannel();
   AppChannel(const AppChannel&) = delete;
   AppChannel& operator=(const AppChannel&) = delete;
@@ -36,10 +35,19 @@ class AppChannel {
   // From protocol version 2 (agreed in the hello) the library reports the requests it hands
   // to application code (`seen`), so that the others can go to another worker.
   bool reports_seen() const noexcept { return version_ >= 2; }
+  // Monotonic seconds when it connected: a hello must come soon after.
+  unsigned opened_at() const noexcept { return opened_at_; }
+  // False once it is closing or a write to it failed: its peer takes nothing more.
+  bool writable() const noexcept { return !closing_ && !write_failed_; }
 
-  // Appends to the output buffer; written at the end of the current loop iteration batch.
+  // Appends to the output buffer, which flush() writes now and flush_soon() at the batch end.
   std::string& output() { return out_; }
   void flush();
+  // Has the output written at the end of the current batch of events (ControlServer).
+  void flush_soon();
+  // Answers the call `call` with a Result and writes it at once.
+  void reply(std::uint64_t call, std::uint32_t status, std::uint64_t value = 0,
+             std::string_view detail = {});
   // Marks the channel for closing: the service forgets it after the current event.
   void close(std::string_view why);
   bool closing() const noexcept { return closing_; }
@@ -48,17 +56,6 @@ class AppChannel {
   bool take_descriptors(std::size_t count, std::vector<UniqueFd>& out);
   // Counted: reading resumes when every pause was matched by a resume.
   void pause_reading(bool pause);
-
-  // Receive credits: requests this process asked for and has not been given yet.
-  std::uint32_t credits = 0;
-  std::uint64_t queue_id = 0;  // queue role: the queue this handle created or opened
-  bool flush_queued = false;   // output waits for the end of the event batch
-  unsigned opened_at = 0;      // monotonic seconds; a hello must come soon after
-  std::unordered_set<std::uint64_t> delivered;  // requests handed over, not yet answered
-  // Of those, the ones application code has not seen, in the order they were handed over:
-  // if the process goes, they go back to the front of the queue (reports_seen() only).
-  std::deque<std::uint64_t> unseen;
-  std::unordered_map<std::uint64_t, std::uint64_t> groups;  // client group id -> service id
 
  private:
   void on_events(std::uint32_t events);
@@ -69,11 +66,12 @@ class AppChannel {
   // count, so the channel reads what is left before it closes.
   void close_after_reading();
 
-  Service& service_;
+  ControlServer& server_;
   EventLoop& loop_;
   int fd_;
   std::uint64_t id_;
   PeerIdentity peer_;
+  unsigned opened_at_;
   ipc::Role role_ = ipc::Role::session;
   std::uint16_t version_ = ipc::kProtocolVersion;
   bool write_failed_ = false;

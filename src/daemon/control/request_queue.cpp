@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "daemon/control/app_channel.hpp"
-
 namespace httpapi::daemon {
 
 bool RequestQueue::pop(std::uint64_t& request_id) {
@@ -28,17 +26,6 @@ void RequestQueue::attach(AppChannel* channel) { receivers_.push_back(channel); 
 
 void RequestQueue::detach(AppChannel* channel) {
   std::erase(receivers_, channel);
-}
-
-AppChannel* RequestQueue::next_receiver() {
-  for (std::size_t i = 0; i < receivers_.size(); ++i) {
-    AppChannel* candidate = receivers_[(next_ + i) % receivers_.size()];
-    if (candidate->credits > 0 && !candidate->closing()) {
-      next_ = (next_ + i + 1) % receivers_.size();
-      return candidate;
-    }
-  }
-  return nullptr;
 }
 
 }  // namespace httpapi::daemon

@@ -51,8 +51,19 @@ class RequestQueue {
   void attach(AppChannel* channel);
   void detach(AppChannel* channel);
   const std::vector<AppChannel*>& receivers() const noexcept { return receivers_; }
-  // The next receiver with credits, round robin; nullptr when none asked.
-  AppChannel* next_receiver();
+  // The next receiver for which `ready(receiver)` is true (it asked for a request and can
+  // take one), round robin; nullptr when none is.
+  template <typename Ready>
+  AppChannel* next_receiver(Ready ready) {
+    for (std::size_t i = 0; i < receivers_.size(); ++i) {
+      AppChannel* candidate = receivers_[(next_ + i) % receivers_.size()];
+      if (ready(candidate)) {
+        next_ = (next_ + i + 1) % receivers_.size();
+        return candidate;
+      }
+    }
+    return nullptr;
+  }
 
   unsigned handles = 0;  // open handles (creator, openers); the last close ends the queue
   std::uint64_t creator_channel = 0;   // the handle that created it (may grant access)

@@ -1,5 +1,5 @@
-// The service's side of the response cache and the fragment cache: flushes, fragments, and
-// the checks on a send whose body is a chunk list (docs/cache.md, docs/responses.md).
+#include "daemon/cache/cache_calls.hpp"
+
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -7,9 +7,13 @@
 
 #include <fmt/format.h>
 
+#include "daemon/cache/fragment_cache.hpp"
+#include "daemon/cache/response_cache.hpp"
 #include "daemon/control/app_channel.hpp"
+#include "daemon/control/queue_registry.hpp"
+#include "daemon/control/url_groups.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
-#include "daemon/service.hpp"
+#include "daemon/policy/settings.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/body_chunks.hpp"
 #include "ipc/messages.hpp"
@@ -52,62 +56,46 @@ std::string unusable_file(int fd, const ipc::BodyChunk& chunk) {
 }  // namespace
 
 // Parses a cache URL of a call, or answers the call INVALID_PARAMETER with the reason.
-bool Service::parse_or_refuse(AppChannel& channel, std::uint64_t call, std::string_view text,
-                              route::UrlPrefix& url) {
+bool CacheCalls::parse_or_refuse(AppChannel& channel, std::uint64_t call,
+                                 std::string_view text, route::UrlPrefix& url) {
   const route::PrefixError e = parse_cache_url(text, url);
   if (e == route::PrefixError::none) return true;
-  reply(channel, call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, route::describe(e));
+  channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, route::describe(e));
   return false;
-}
-
-bool Service::queue_covers(std::uint64_t queue_id, const route::UrlPrefix& url) const {
-  return queue_id != 0 && std::any_of(groups_.begin(), groups_.end(), [&](const auto& item) {
-    const Group& group = item.second;
-    return group.queue_id == queue_id &&
-           std::any_of(group.urls.begin(), group.urls.end(), [&](const auto& entry) {
-             route::UrlPrefix registered;
-             return route::parse_url_prefix(entry.first, registered) ==
-                        route::PrefixError::none &&
-                    registered.secure == url.secure && registered.port == url.port &&
-                    (registered.host == url.host ||
-                     registered.host_kind == route::HostKind::strong_wildcard ||
-                     registered.host_kind == route::HostKind::weak_wildcard) &&
-                    url.path.starts_with(registered.path);
-           });
-  });
 }
 
 // HttpFlushResponseCache: a queue may flush what lies under its own URLs, responses and
 // fragments alike.
-void Service::on_flush_cache(AppChannel& channel, const ipc::Frame& frame) {
+void CacheCalls::on_flush_cache(AppChannel& channel, const ipc::Frame& frame) {
   ipc::FlushCache call;
   if (!ipc::decode(frame, call)) return channel.close("malformed flush_cache");
   route::UrlPrefix prefix;
   if (!parse_or_refuse(channel, call.call, call.prefix, prefix)) return;
-  if (!queue_covers(channel.queue_id, prefix)) {
-    return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
-                 "no URL registered for this queue covers the prefix");
+  if (!groups_.covers(queues_.queue_id_of(channel), prefix)) {
+    return channel.reply(call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                         "no URL registered for this queue covers the prefix");
   }
   const bool recursive = call.flags & HTTPAPI_FLUSH_FLAG_RECURSIVE;
   const std::size_t removed = cache_.flush(prefix.host, prefix.port, prefix.path, recursive) +
                               fragments_.flush(prefix.host, prefix.port, prefix.path, recursive);
-  reply(channel, call.call, HTTPAPI_OK, removed);
+  channel.reply(call.call, HTTPAPI_OK, removed);
 }
 
-void Service::on_add_fragment(AppChannel& channel, const ipc::Frame& frame) {
+void CacheCalls::on_add_fragment(AppChannel& channel, const ipc::Frame& frame) {
   ipc::AddFragment call;
   if (!ipc::decode(frame, call)) return channel.close("malformed add_fragment");
   if (call.cache_kind < HTTPAPI_CACHE_USER_INVALIDATES ||
       call.cache_kind > HTTPAPI_CACHE_TIME_TO_LIVE ||
       (call.cache_kind == HTTPAPI_CACHE_TIME_TO_LIVE && call.cache_seconds == 0)) {
-    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
-                 "a fragment needs USER_INVALIDATES or a time to live of at least 1 second");
+    return channel.reply(
+        call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+        "a fragment needs USER_INVALIDATES or a time to live of at least 1 second");
   }
   route::UrlPrefix url;
   if (!parse_or_refuse(channel, call.call, call.name, url)) return;
-  if (!queue_covers(channel.queue_id, url)) {
-    return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
-                 "no URL registered for this queue covers the fragment's name");
+  if (!groups_.covers(queues_.queue_id_of(channel), url)) {
+    return channel.reply(call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                         "no URL registered for this queue covers the fragment's name");
   }
   const unsigned now = monotonic_seconds();
   auto fragment = std::make_shared<Fragment>();
@@ -115,51 +103,50 @@ void Service::on_add_fragment(AppChannel& channel, const ipc::Frame& frame) {
   fragment->host = url.host;
   fragment->port = url.port;
   fragment->path = url.path;
-  fragment->queue = channel.queue_id;
+  fragment->queue = queues_.queue_id_of(channel);
   fragment->bytes.assign(call.data);
   fragment->last_used = now;
   if (call.cache_kind == HTTPAPI_CACHE_TIME_TO_LIVE) fragment->expires_at = now + call.cache_seconds;
   const std::size_t size = call.data.size();
   switch (fragments_.add(std::move(fragment))) {
-    case FragmentAdd::added: return reply(channel, call.call, HTTPAPI_OK);
+    case FragmentAdd::added: return channel.reply(call.call, HTTPAPI_OK);
     case FragmentAdd::too_large:
-      return reply(channel, call.call, HTTPAPI_ERROR_TOO_LARGE, 0,
-                   fmt::format("a fragment of {} bytes is over cache_max_response_bytes ({})",
-                               size, settings_.cache.max_response_bytes));
+      return channel.reply(
+          call.call, HTTPAPI_ERROR_TOO_LARGE, 0,
+          fmt::format("a fragment of {} bytes is over cache_max_response_bytes ({})", size,
+                      settings_.cache.max_response_bytes));
     case FragmentAdd::full:
-      return reply(channel, call.call, HTTPAPI_ERROR_NO_MEMORY, 0,
-                   "the fragment cache is full (cache_max_total_bytes) or disabled");
+      return channel.reply(call.call, HTTPAPI_ERROR_NO_MEMORY, 0,
+                           "the fragment cache is full (cache_max_total_bytes) or disabled");
     case FragmentAdd::taken:
-      return reply(channel, call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
-                   "another queue's fragment has this name");
+      return channel.reply(call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                           "another queue's fragment has this name");
   }
 }
 
-void Service::on_read_fragment(AppChannel& channel, const ipc::Frame& frame) {
+void CacheCalls::on_read_fragment(AppChannel& channel, const ipc::Frame& frame) {
   ipc::ReadFragment call;
   if (!ipc::decode(frame, call)) return channel.close("malformed read_fragment");
   route::UrlPrefix url;
   if (!parse_or_refuse(channel, call.call, call.name, url)) return;
-  const auto fragment = fragments_.find(fragment_key(url), channel.queue_id, monotonic_seconds());
+  const auto fragment =
+      fragments_.find(fragment_key(url), queues_.queue_id_of(channel), monotonic_seconds());
   if (!fragment) {
-    return reply(channel, call.call, HTTPAPI_ERROR_NOT_FOUND, 0, "no such fragment of this queue");
+    return channel.reply(call.call, HTTPAPI_ERROR_NOT_FOUND, 0, "no such fragment of this queue");
   }
   const std::string_view bytes = fragment->bytes;
   if (call.offset > bytes.size()) {
-    return reply(channel, call.call, HTTPAPI_ERROR_INVALID_PARAMETER, bytes.size(),
-                 "offset past the end of the fragment");
+    return channel.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, bytes.size(),
+                         "offset past the end of the fragment");
   }
   const std::string_view piece = bytes.substr(
       call.offset, std::min<std::uint64_t>(call.length, bytes.size() - call.offset));
-  reply(channel, call.call, HTTPAPI_OK, bytes.size(), piece);
+  channel.reply(call.call, HTTPAPI_OK, bytes.size(), piece);
 }
 
-// Takes the descriptors of the list's file chunks off the channel and checks them, and
-// finds the fragments it names. A library that breaks the protocol is dropped ("broken");
-// a fragment that is gone is the application's to handle ("refused": nothing is sent).
-Service::ChunkCheck Service::resolve_chunks(AppChannel& channel, std::string_view list,
-                                            SendAttachments& attachments,
-                                            std::uint64_t& call) {
+CacheCalls::ChunkCheck CacheCalls::resolve_chunks(AppChannel& channel, std::string_view list,
+                                                  SendAttachments& attachments,
+                                                  std::uint64_t& call) {
   ipc::ChunkCounts counts;
   if (!ipc::count_chunks(list, counts)) return {ChunkCheck::broken, "malformed chunk list"};
   if (counts.files > HTTPAPI_MAX_FILE_CHUNKS ||
@@ -180,7 +167,7 @@ Service::ChunkCheck Service::resolve_chunks(AppChannel& channel, std::string_vie
       route::UrlPrefix url;
       std::shared_ptr<const Fragment> fragment;
       if (parse_cache_url(chunk.data, url) == route::PrefixError::none) {
-        fragment = fragments_.find(fragment_key(url), channel.queue_id, now);
+        fragment = fragments_.find(fragment_key(url), queues_.queue_id_of(channel), now);
       }
       if (!fragment) {
         return {ChunkCheck::refused, fmt::format("fragment '{}' is not in the cache", chunk.data)};

@@ -1,0 +1,300 @@
+#include "daemon/control/admin_commands.hpp"
+
+#include <arpa/inet.h>
+
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "config/config_store.hpp"
+#include "daemon/cache/fragment_cache.hpp"
+#include "daemon/cache/response_cache.hpp"
+#include "daemon/control/app_channel.hpp"
+#include "daemon/control/control_server.hpp"
+#include "daemon/control/queue_registry.hpp"
+#include "daemon/control/url_groups.hpp"
+#include "daemon/control/url_namespace.hpp"
+#include "daemon/loop/io_worker.hpp"
+#include "daemon/loop/monotonic_clock.hpp"
+#include "daemon/policy/settings.hpp"
+#include "httpapi/httpapi.h"
+#include "ipc/messages.hpp"
+
+namespace httpapi::daemon {
+namespace {
+
+using json = nlohmann::json;
+
+bool valid_address(const std::string& address) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, address.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, address.c_str(), buffer) == 1;
+}
+
+// The store says what kind of failure it was; applications and httpcfg get the matching code.
+std::uint32_t status_of(const config::StoreError& error) {
+  switch (error.kind) {
+    case config::StoreError::Kind::already_exists: return HTTPAPI_ERROR_ALREADY_EXISTS;
+    case config::StoreError::Kind::not_found: return HTTPAPI_ERROR_NOT_FOUND;
+    case config::StoreError::Kind::invalid: return HTTPAPI_ERROR_INVALID_PARAMETER;
+    default: return HTTPAPI_ERROR_INVALID_STATE;
+  }
+}
+
+json acl_json(const std::vector<config::AclEntry>& acl) {
+  json out = json::array();
+  for (const auto& a : acl) {
+    out.push_back({{"kind", a.kind == config::AclEntry::Kind::user ? "user" : "group"},
+                   {"id", a.id},
+                   {"listen", a.listen},
+                   {"delegate", a.delegate}});
+  }
+  return out;
+}
+
+// Reads the "acl" array of urlacl.add; false when it is missing, empty or malformed.
+bool parse_acl(const json& command, std::vector<config::AclEntry>& acl) {
+  const auto it = command.find("acl");
+  if (it == command.end() || !it->is_array() || it->empty()) return false;
+  for (const json& item : *it) {
+    if (!item.is_object()) return false;
+    config::AclEntry entry;
+    const std::string kind = item.value("kind", "");
+    if (kind != "user" && kind != "group") return false;
+    entry.kind = kind == "user" ? config::AclEntry::Kind::user : config::AclEntry::Kind::group;
+    const auto id = item.find("id");
+    if (id == item.end() || !id->is_number_unsigned()) return false;
+    entry.id = id->get<std::uint32_t>();
+    entry.listen = item.value("listen", true);
+    entry.delegate = item.value("delegate", false);
+    acl.push_back(entry);
+  }
+  return true;
+}
+
+}  // namespace
+
+void AdminCommands::on_admin(AppChannel& channel, const ipc::Frame& frame) {
+  ipc::AdminCall call;
+  if (!ipc::decode(frame, call)) return channel.close("malformed admin message");
+  const json command = json::parse(call.json, nullptr, false);
+  if (command.is_discarded() || !command.is_object()) {
+    return channel.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "malformed JSON");
+  }
+  const std::string name = command.value("command", "");
+  if (name == "urlacl.add") return reserve(channel, call.call, command);
+  if (name == "urlacl.delete") return unreserve(channel, call.call, command);
+  if (name == "urlacl.show") return show_reservations(channel, call.call);
+  if (name.starts_with("iplisten.")) return listen_list(channel, call.call, command);
+  if (name == "servicestate") return service_state(channel, call.call);
+  if (name == "cachestate") return cache_state(channel, call.call);
+  if (name.starts_with("settings.")) return settings(channel, call.call, command);
+  channel.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                fmt::format("unknown command '{}'", name));
+}
+
+void AdminCommands::show_reservations(AppChannel& channel, std::uint64_t call) {
+  json list = json::array();
+  for (const auto& r : parts_.names.all()) {
+    list.push_back({{"url", r.prefix.text}, {"acl", acl_json(r.acl)}});
+  }
+  channel.reply(call, HTTPAPI_OK, 0, json{{"reservations", list}}.dump());
+}
+
+void AdminCommands::cache_state(AppChannel& channel, std::uint64_t call) {
+  json state;
+  parts_.cache.describe(state, monotonic_seconds());
+  parts_.fragments.describe(state["fragments"], monotonic_seconds());
+  channel.reply(call, HTTPAPI_OK, 0, state.dump());
+}
+
+void AdminCommands::reserve(AppChannel& channel, std::uint64_t call, const json& command) {
+  route::UrlPrefix prefix;
+  const std::string url = command.value("url", "");
+  if (auto error = route::parse_url_prefix(url, prefix); error != route::PrefixError::none) {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         fmt::format("'{}': {}", url, route::describe(error)));
+  }
+  std::vector<config::AclEntry> acl;
+  if (!parse_acl(command, acl)) {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         "a reservation needs at least one user or group");
+  }
+  if (parts_.names.find(prefix.text)) {
+    return channel.reply(
+        call, HTTPAPI_ERROR_ALREADY_EXISTS, 0,
+        fmt::format("{} is already reserved; delete it first to change it", prefix.text));
+  }
+  if (!parts_.names.may_reserve(channel.peer(), prefix)) {
+    return channel.reply(call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                         fmt::format("uid {} may not reserve {}: only root, or a user with "
+                                     "delegate rights on the reservation above it",
+                                     channel.peer().uid, prefix.text));
+  }
+  config::StoreError error;
+  if (!parts_.store.add_reservation({prefix.text, acl}, error)) {
+    return channel.reply(call, status_of(error), 0, error.message);
+  }
+  parts_.names.add({prefix, acl});
+  parts_.groups.publish();
+  fmt::print(stderr, "httpapid: uid {} reserved {}\n", channel.peer().uid, prefix.text);
+  channel.reply(call, HTTPAPI_OK);
+}
+
+void AdminCommands::unreserve(AppChannel& channel, std::uint64_t call, const json& command) {
+  route::UrlPrefix prefix;
+  const std::string url = command.value("url", "");
+  if (auto error = route::parse_url_prefix(url, prefix); error != route::PrefixError::none) {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         fmt::format("'{}': {}", url, route::describe(error)));
+  }
+  if (!parts_.names.find(prefix.text)) {
+    return channel.reply(call, HTTPAPI_ERROR_NOT_FOUND, 0,
+                         fmt::format("{} is not reserved", prefix.text));
+  }
+  if (!parts_.names.may_reserve(channel.peer(), prefix)) {
+    return channel.reply(call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                         fmt::format("uid {} may not delete the reservation {}",
+                                     channel.peer().uid, prefix.text));
+  }
+  config::StoreError error;
+  if (!parts_.store.delete_reservation(prefix.text, error)) {
+    return channel.reply(call, status_of(error), 0, error.message);
+  }
+  parts_.names.remove(prefix.text);
+  parts_.groups.publish();
+  fmt::print(stderr, "httpapid: uid {} deleted the reservation {}\n", channel.peer().uid,
+             prefix.text);
+  channel.reply(call, HTTPAPI_OK);
+}
+
+// The list applies to ports as they start listening; a port already open keeps its sockets
+// until its last prefix goes (docs/httpcfg.md).
+void AdminCommands::listen_list(AppChannel& channel, std::uint64_t call, const json& command) {
+  const std::string name = command.value("command", "");
+  if (name == "iplisten.show") {
+    return channel.reply(call, HTTPAPI_OK, 0,
+                         json{{"addresses", parts_.store.listen_addresses()}}.dump());
+  }
+  if (!channel.peer().is_root()) {
+    return channel.reply(call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                         "only root may change the IP listen list");
+  }
+  const std::string address = command.value("address", "");
+  if (!valid_address(address)) {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         fmt::format("'{}' is not an IPv4 or IPv6 address", address));
+  }
+  config::StoreError error;
+  bool done = false;
+  if (name == "iplisten.add") {
+    done = parts_.store.add_listen_address(address, error);
+  } else if (name == "iplisten.delete") {
+    done = parts_.store.delete_listen_address(address, error);
+  } else {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         fmt::format("unknown command '{}'", name));
+  }
+  if (!done) return channel.reply(call, status_of(error), 0, error.message);
+  channel.reply(call, HTTPAPI_OK);
+}
+
+// Sessions, groups, queues and endpoints live here; connections live on the I/O threads,
+// so each thread is asked for its list and the answer goes out when the last one replied.
+void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
+  json sessions = json::array();
+  for (const auto& [id, c] : parts_.control.channels()) {
+    if (c->role() != ipc::Role::session || c->closing()) continue;
+    sessions.push_back({{"id", id}, {"pid", c->peer().pid}, {"uid", c->peer().uid},
+                        {"groups", parts_.groups.describe(*c)}});
+  }
+  json queues = json::array();
+  for (const auto& [id, q] : parts_.queues.all()) {
+    queues.push_back({{"id", id},
+                      {"name", q->name()},
+                      {"owner_uid", q->owner_uid()},
+                      {"length", q->length()},
+                      {"workers", q->receivers().size()},
+                      {"handles", q->handles},
+                      {"persistent", (q->flags() & HTTPAPI_QUEUE_FLAG_PERSISTENT) != 0},
+                      {"controller", (q->flags() & HTTPAPI_QUEUE_FLAG_CONTROLLER) != 0}});
+  }
+  json endpoints = json::array();
+  for (const std::uint16_t port : parts_.groups.listeners().ports()) {
+    endpoints.push_back({{"port", port}});
+  }
+
+  struct Gathering {
+    json state;
+    std::size_t waiting;
+    std::uint64_t channel;
+    std::uint64_t call;
+  };
+  auto gathering = std::make_shared<Gathering>(
+      Gathering{{{"sessions", sessions}, {"queues", queues}, {"endpoints", endpoints},
+                 {"connections", json::array()}},
+                parts_.workers.size(), channel.id(), call});
+  EventLoop& service_loop = parts_.workers[0]->loop();
+  for (auto& worker : parts_.workers) {
+    IoWorker* w = worker.get();
+    w->loop().post([this, w, &service_loop, gathering] {
+      json mine = w->describe_connections();
+      service_loop.post([this, gathering, mine = std::move(mine)] {
+        for (const auto& c : mine) gathering->state["connections"].push_back(c);
+        if (--gathering->waiting > 0) return;
+        AppChannel* c = parts_.control.find(gathering->channel);
+        if (!c || c->closing()) return;
+        c->reply(gathering->call, HTTPAPI_OK, 0, gathering->state.dump());
+      });
+    });
+  }
+}
+
+// Settings change live: the store first (so an acknowledged change survives a restart),
+// then the master copy, then each I/O thread's copy through its loop.
+void AdminCommands::settings(AppChannel& channel, std::uint64_t call, const json& command) {
+  const std::string name = command.value("command", "");
+  if (name == "settings.show") {
+    return channel.reply(call, HTTPAPI_OK, 0, json{{"settings", describe(parts_.settings)}}.dump());
+  }
+  if (!channel.peer().is_root()) {
+    return channel.reply(call, HTTPAPI_ERROR_ACCESS_DENIED, 0, "only root may change settings");
+  }
+  const std::string key = command.value("key", "");
+  Settings changed = parts_.boot_settings;
+  config::StoreError error;
+  std::string why;
+  if (name == "settings.set") {
+    const std::string value = command.value("value", "");
+    changed = parts_.settings;
+    if (!apply_setting(changed, key, value, why)) {
+      return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, why);
+    }
+    if (!parts_.store.set_setting(key, value, error)) {
+      return channel.reply(call, status_of(error), 0, error.message);
+    }
+  } else if (name == "settings.delete") {
+    // Back to the boot value: rebuild from the command line and what remains stored.
+    if (!parts_.store.delete_setting(key, error)) {
+      return channel.reply(
+          call, status_of(error), 0,
+          error.message.empty() ? fmt::format("'{}' is not set", key) : error.message);
+    }
+    for (const auto& [k, v] : parts_.store.settings()) apply_setting(changed, k, v, why);
+  } else {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         fmt::format("unknown command '{}'", name));
+  }
+  parts_.settings = changed;
+  parts_.cache.set_limits(changed.cache);
+  parts_.fragments.set_limits(changed.cache);
+  for (auto& worker : parts_.workers) {
+    IoWorker* w = worker.get();
+    w->loop().post([w, changed] { w->set_settings(changed); });
+  }
+  fmt::print(stderr, "httpapid: uid {} changed setting {}\n", channel.peer().uid, key);
+  channel.reply(call, HTTPAPI_OK);
+}
+
+}  // namespace httpapi::daemon

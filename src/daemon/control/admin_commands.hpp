@@ -1,0 +1,61 @@
+// The commands of an admin connection (httpcfg): reservations, the IP listen list, live
+// settings and the service and cache state. JSON in, JSON out (docs/protocol.md,
+// docs/httpcfg.md). Service loop only.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "ipc/frame.hpp"
+
+namespace httpapi::config {
+class ConfigStore;
+}
+
+namespace httpapi::daemon {
+
+class AppChannel;
+class ControlServer;
+class FragmentCache;
+class IoWorker;
+class QueueRegistry;
+class ResponseCache;
+class UrlGroups;
+class UrlNamespace;
+struct Settings;
+
+class AdminCommands {
+ public:
+  // The parts the commands read and change. `settings` is the service's master copy,
+  // `boot_settings` the command line's.
+  struct Parts {
+    config::ConfigStore& store;
+    UrlNamespace& names;
+    UrlGroups& groups;
+    const QueueRegistry& queues;
+    ControlServer& control;
+    ResponseCache& cache;
+    FragmentCache& fragments;
+    Settings& settings;
+    const Settings& boot_settings;
+    const std::vector<std::unique_ptr<IoWorker>>& workers;
+  };
+  explicit AdminCommands(Parts parts) : parts_(parts) {}
+
+  void on_admin(AppChannel& channel, const ipc::Frame& frame);
+
+ private:
+  void reserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void unreserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void show_reservations(AppChannel& channel, std::uint64_t call);
+  void listen_list(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void service_state(AppChannel& channel, std::uint64_t call);
+  void cache_state(AppChannel& channel, std::uint64_t call);
+  void settings(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+
+  Parts parts_;
+};
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,80 @@
+// The control socket (state_dir/control.sock) and the application channels on it: accepting
+// them, the hello deadline, writing their output once per batch of events, and handing each
+// message to the handler registered for its type on its channel's role. Service loop only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "ipc/frame.hpp"
+#include "ipc/messages.hpp"
+
+namespace httpapi::daemon {
+
+class AppChannel;
+class EventLoop;
+
+class ControlServer {
+ public:
+  using Handler = std::function<void(AppChannel& channel, const ipc::Frame& frame)>;
+  using ClosedHandler = std::function<void(AppChannel& channel)>;
+  using Channels = std::unordered_map<std::uint64_t, std::unique_ptr<AppChannel>>;
+
+  explicit ControlServer(EventLoop& loop);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Messages of `type` on a channel of `role` go to `handler`; any other closes the channel.
+  void handle(ipc::Role role, ipc::Type type, Handler handler);
+  // A channel of `role` closed: `handler` releases what it held.
+  void on_closed(ipc::Role role, ClosedHandler handler);
+
+  // Listens on the Unix socket `path`, open to every local user (what each may do is decided
+  // by its SO_PEERCRED identity). A socket file left by a crashed service is replaced; a live
+  // service is not displaced. Throws std::runtime_error when it cannot.
+  void listen(const std::string& path);
+  const std::string& path() const noexcept { return path_; }
+  // Drops every channel and removes the socket file.
+  void stop();
+  // Closes the channels that connected `kHelloSeconds` or more before `now` (monotonic
+  // seconds) without a valid hello: they hold a slot for nothing.
+  void close_silent(unsigned now);
+  static constexpr unsigned kHelloSeconds = 5;
+
+  AppChannel* find(std::uint64_t id);
+  const Channels& channels() const noexcept { return channels_; }
+
+  // Output for applications is written once per batch of events: requests from many client
+  // connections that became readable together reach an application in one write.
+  void flush_soon(AppChannel& channel);
+  void flush_queued();
+
+  // From AppChannel.
+  void on_frame(AppChannel& channel, const ipc::Frame& frame);
+  void on_channel_closed(AppChannel& channel);
+
+ private:
+  void accept();
+  static std::uint32_t key(ipc::Role role, std::uint16_t type) {
+    return static_cast<std::uint32_t>(role) << 16 | type;
+  }
+
+  EventLoop& loop_;
+  int fd_ = -1;
+  std::string path_;
+  std::uint64_t next_id_ = 0;
+  Channels channels_;
+  std::unordered_map<std::uint32_t, Handler> handlers_;  // by key(role, type)
+  std::array<ClosedHandler, 4> closed_;                  // by role
+  std::vector<std::uint64_t> to_flush_;                  // in the order they were marked
+  std::unordered_set<std::uint64_t> flush_pending_;
+};
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,271 @@
+#include "daemon/control/request_broker.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "daemon/cache/cache_calls.hpp"
+#include "daemon/control/app_channel.hpp"
+#include "daemon/control/queue_registry.hpp"
+#include "daemon/front/response_part.hpp"
+#include "daemon/front/self_answer.hpp"
+#include "daemon/loop/io_worker.hpp"
+#include "daemon/loop/monotonic_clock.hpp"
+#include "daemon/policy/timers.hpp"
+#include "httpapi/httpapi.h"
+#include "ipc/messages.hpp"
+
+namespace httpapi::daemon {
+
+// ---- from the I/O threads -------------------------------------------------------------
+
+void RequestBroker::submit(InboundRequest request) {
+  InFlight in_flight{request.queue_id, request.worker, request.connection_id, nullptr,
+                     std::move(request.frame), monotonic_ms(), request.queue_seconds};
+  RequestQueue* queue = queues_.find(request.queue_id);
+  if (!accepting_ || !queue) return fail(request.request_id, in_flight, "N/A");
+  if (!queue->active) return fail(request.request_id, in_flight, "Disabled");
+  if (queue->full()) return fail(request.request_id, in_flight, "QueueFull");
+  requests_.emplace(request.request_id, std::move(in_flight));
+  queue->push(request.request_id);
+  dispatch(*queue);
+}
+
+void RequestBroker::request_gone(std::uint64_t request_id) {
+  const auto request = requests_.find(request_id);
+  if (request == requests_.end()) return;
+  if (AppChannel* handle = request->second.handle) {
+    ipc::encode(handle->output(), ipc::RequestGone{request_id});
+    handle->flush_soon();
+  } else if (RequestQueue* queue = queues_.find(request->second.queue_id)) {
+    queue->remove(request_id);
+  }
+  forget(request);
+}
+
+void RequestBroker::body_ready(std::uint64_t request_id, std::string data, std::string trailers,
+                               std::uint32_t flags) {
+  const auto request = requests_.find(request_id);
+  if (request == requests_.end() || !request->second.handle) return;
+  AppChannel& handle = *request->second.handle;
+  ipc::encode(handle.output(), ipc::Body{request_id, flags, data, trailers});
+  handle.flush_soon();
+}
+
+// ---- from the handles -------------------------------------------------------------------
+
+void RequestBroker::on_receive(AppChannel& handle, const ipc::Frame& frame) {
+  ipc::Receive call;
+  if (!ipc::decode(frame, call)) return handle.close("malformed receive");
+  Holder& holder = holders_[handle.id()];
+  holder.credits = std::min<std::uint32_t>(holder.credits + call.credits, 65535);
+  if (RequestQueue* queue = queues_.queue_of(handle)) dispatch(*queue);
+}
+
+void RequestBroker::on_read_body(AppChannel& handle, const ipc::Frame& frame) {
+  ipc::ReadBody call;
+  if (!ipc::decode(frame, call)) return handle.close("malformed read_body");
+  const auto request = held(handle, call.request);
+  if (request == requests_.end()) {
+    ipc::encode(handle.output(), ipc::Body{call.request, ipc::kBodyGone, {}, {}});
+    return handle.flush();
+  }
+  IoWorker& worker = *workers_[request->second.worker];
+  const std::uint64_t connection = request->second.connection_id;
+  const std::uint32_t max =
+      std::max<std::uint32_t>(1, std::min<std::uint32_t>(call.max_bytes, ipc::kMaxBodyPiece));
+  worker.loop().post([&worker, connection, id = call.request, max] {
+    worker.read_body(connection, id, max);
+  });
+}
+
+void RequestBroker::on_send(AppChannel& handle, const ipc::Frame& frame) {
+  ResponsePart part;
+  if (!decode_response_part(frame, part)) return handle.close("malformed send");
+  SendAttachments attachments;
+  std::uint64_t call = 0;
+  if (part.chunk_list()) {
+    // Resolved even for a request that is gone: its descriptors must leave the channel.
+    const auto check = cache_calls_.resolve_chunks(handle, part.body, attachments, call);
+    if (check.status == CacheCalls::ChunkCheck::broken) return handle.close(check.why);
+    if (check.status == CacheCalls::ChunkCheck::refused) {
+      return handle.reply(call, HTTPAPI_ERROR_NOT_FOUND, 0, check.why);
+    }
+  }
+  const auto request = held(handle, frame.tag);
+  if (request == requests_.end()) {
+    if (call != 0) handle.reply(call, HTTPAPI_ERROR_CONNECTION_GONE);
+    return;
+  }
+  IoWorker& worker = *workers_[request->second.worker];
+  const std::uint64_t connection = request->second.connection_id;
+  // The last piece ends the service's part.
+  if (part.ends_response()) forget(request);
+  if (call != 0) handle.reply(call, HTTPAPI_OK);
+  // Held by shared_ptr: posted tasks are copyable, the part and descriptors are not.
+  struct Delivery {
+    ResponsePart part;
+    SendAttachments attachments;
+  };
+  auto delivery = std::make_shared<Delivery>(std::move(part), std::move(attachments));
+  worker.loop().post([&worker, connection, id = frame.tag, channel = handle.id(), delivery] {
+    worker.deliver_response(connection, id, channel, std::move(delivery->part),
+                            std::move(delivery->attachments));
+  });
+}
+
+void RequestBroker::on_cancel(AppChannel& handle, const ipc::Frame& frame) {
+  ipc::Cancel call;
+  if (!ipc::decode(frame, call)) return handle.close("malformed cancel");
+  const auto request = held(handle, call.request);
+  if (request == requests_.end()) return;
+  IoWorker& worker = *workers_[request->second.worker];
+  const std::uint64_t connection = request->second.connection_id;
+  forget(request);
+  worker.loop().post([&worker, connection, id = call.request] {
+    worker.cancel_request(connection, id);
+  });
+}
+
+// A request the library held for a receive that never came (the queue was shut down).
+void RequestBroker::on_decline(AppChannel& handle, const ipc::Frame& frame) {
+  ipc::Decline call;
+  if (!ipc::decode(frame, call)) return handle.close("malformed decline");
+  if (held(handle, call.request) == requests_.end()) return;
+  std::erase(holders_[handle.id()].unseen, call.request);
+  abandon(call.request, "AppShutdown");
+}
+
+// From now on the request is the application's: it no longer goes back to the queue, and
+// its frame is not needed again. Requests are handed over in the order they came, so it is
+// nearly always the first one.
+void RequestBroker::on_seen(AppChannel& handle, const ipc::Frame& frame) {
+  ipc::Seen call;
+  if (!ipc::decode(frame, call)) return handle.close("malformed seen");
+  const auto holder = holders_.find(handle.id());
+  if (holder == holders_.end()) return;
+  std::deque<std::uint64_t>& unseen = holder->second.unseen;
+  const auto it = std::find(unseen.begin(), unseen.end(), call.request);
+  if (it == unseen.end()) return;
+  unseen.erase(it);
+  const auto request = requests_.find(call.request);
+  if (request != requests_.end()) std::string().swap(request->second.frame);
+}
+
+// ---- hand-over and endings ----------------------------------------------------------------
+
+bool RequestBroker::ready(const AppChannel& handle) const {
+  const auto holder = holders_.find(handle.id());
+  return holder != holders_.end() && holder->second.credits > 0 && handle.writable();
+}
+
+void RequestBroker::dispatch(RequestQueue& queue) {
+  while (AppChannel* receiver = queue.next_receiver([this](const AppChannel* handle) {
+           return ready(*handle);
+         })) {
+    std::uint64_t id;
+    if (!queue.pop(id)) break;
+    const auto request = requests_.find(id);
+    if (request == requests_.end()) continue;  // the client left while it waited
+    hand_over(request, *receiver, queue);
+  }
+}
+
+void RequestBroker::hand_over(Requests::iterator request, AppChannel& handle,
+                              const RequestQueue& queue) {
+  Holder& holder = holders_[handle.id()];
+  std::string& frame = request->second.frame;
+  request->second.handle = &handle;
+  holder.credits--;
+  holder.held.insert(request->first);
+  // The mark (version 2) tells the library's adaptive receive window that work waits.
+  ipc::mark_backlog(frame, handle.reports_seen() && queue.length() > 0);
+  handle.output().append(frame);
+  if (handle.reports_seen()) {
+    // Kept until application code has seen it: until then it may go to another worker.
+    holder.unseen.push_back(request->first);
+  } else {
+    std::string().swap(frame);
+  }
+  handle.flush_soon();
+}
+
+RequestBroker::Requests::iterator RequestBroker::held(const AppChannel& handle,
+                                                      std::uint64_t request_id) {
+  const auto request = requests_.find(request_id);
+  return request != requests_.end() && request->second.handle == &handle ? request
+                                                                          : requests_.end();
+}
+
+std::size_t RequestBroker::held_by(const AppChannel& handle) const {
+  const auto holder = holders_.find(handle.id());
+  return holder == holders_.end() ? 0 : holder->second.held.size();
+}
+
+void RequestBroker::forget(Requests::iterator request) {
+  if (const AppChannel* handle = request->second.handle) {
+    const auto holder = holders_.find(handle->id());
+    if (holder != holders_.end()) holder->second.held.erase(request->first);
+  }
+  requests_.erase(request);
+}
+
+void RequestBroker::release(AppChannel& handle, RequestQueue* requeue_to) {
+  auto record = holders_.extract(handle.id());
+  if (record.empty()) return;
+  Holder& holder = record.mapped();
+  if (requeue_to) {
+    std::vector<std::uint64_t> back;
+    for (std::uint64_t id : holder.unseen) {
+      const auto request = requests_.find(id);
+      if (request == requests_.end() || request->second.handle != &handle ||
+          !holder.held.erase(id)) {
+        continue;
+      }
+      request->second.handle = nullptr;
+      back.push_back(id);
+    }
+    requeue_to->requeue(back);
+  }
+  for (std::uint64_t id : holder.held) abandon(id, "Connection_Abandoned_By_ReqQueue");
+}
+
+void RequestBroker::abandon_waiting(RequestQueue& queue, std::string_view log_reason) {
+  for (std::uint64_t id : queue.take_all()) abandon(id, log_reason);
+}
+
+void RequestBroker::abandon(std::uint64_t request_id, std::string_view log_reason) {
+  const auto request = requests_.find(request_id);
+  if (request == requests_.end()) return;
+  fail(request_id, request->second, log_reason);
+  forget(request);
+}
+
+// HTTP.sys's request-queue timer: a request nobody took in time gets 503 Timer_ReqQueue.
+// Each request has its own timer (its URL group may set one), so the whole queue is looked
+// at, not only its oldest entries.
+void RequestBroker::expire_waiting() {
+  const std::uint64_t now = monotonic_ms();
+  for (const auto& [id, queue] : queues_.all()) {
+    const auto expired_ids = queue->take_if([&](std::uint64_t request_id) {
+      const auto request = requests_.find(request_id);
+      return request == requests_.end() ||
+             expired(request->second.queued_at, now, request->second.queue_seconds);
+    });
+    for (std::uint64_t request_id : expired_ids) abandon(request_id, "Timer_ReqQueue");
+  }
+}
+
+void RequestBroker::fail(std::uint64_t request_id, const InFlight& request,
+                         std::string_view log_reason) {
+  IoWorker& worker = *workers_[request.worker];
+  const RequestQueue* queue = queues_.find(request.queue_id);
+  std::string queue_name = queue ? queue->name() : std::string();
+  const std::uint32_t verbosity = queue ? queue->verbosity : HTTPAPI_503_LIMITED;
+  worker.loop().post([&worker, connection = request.connection_id, request_id,
+                      answer = service_unavailable(log_reason, verbosity),
+                      queue_name = std::move(queue_name)] {
+    worker.fail_request(connection, request_id, answer, queue_name);
+  });
+}
+
+}  // namespace httpapi::daemon

@@ -1,0 +1,95 @@
+// The URL groups of the server sessions, their URLs and the queue each is bound to; the
+// routing table built from them and published to the I/O threads as an immutable snapshot
+// (with every reservation nobody registered); the URL ACL check of a registration; and the
+// TCP ports that the registered URLs open (Listeners). Service loop only, but for routes()
+// and group_limits(), which any thread may call.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "daemon/control/listeners.hpp"
+#include "daemon/policy/group_limits.hpp"
+#include "ipc/frame.hpp"
+#include "route/prefix_table.hpp"
+#include "route/url_prefix.hpp"
+
+namespace httpapi::daemon {
+
+class AppChannel;
+class QueueRegistry;
+class ResponseCache;
+class UrlNamespace;
+
+class UrlGroups {
+ public:
+  UrlGroups(const QueueRegistry& queues, const UrlNamespace& names, ResponseCache& cache,
+            const std::vector<std::unique_ptr<IoWorker>>& workers,
+            Listeners::ListenList listen_list);
+
+  // --- any thread
+  std::shared_ptr<const route::PrefixTable> routes() const { return routes_.load(); }
+  // The limits of URL group `group_id` (route::Target::group_id); null when it is gone.
+  std::shared_ptr<GroupLimits> group_limits(std::uint64_t group_id) const;
+
+  // --- the messages of a server session
+  void on_create_group(AppChannel& session, const ipc::Frame& frame);
+  void on_close_group(AppChannel& session, const ipc::Frame& frame);
+  void on_add_url(AppChannel& session, const ipc::Frame& frame);
+  void on_remove_url(AppChannel& session, const ipc::Frame& frame);
+  void on_bind_group(AppChannel& session, const ipc::Frame& frame);
+  void on_group_property(AppChannel& session, const ipc::Frame& frame);
+  // The session is gone, and its groups with it.
+  void close_session(const AppChannel& session);
+
+  // The queue `queue_id` is gone: groups bound to it stay registered, and their requests get
+  // 503 until they are bound again. Publishes the routes.
+  void queue_ended(std::uint64_t queue_id);
+  // Publishes the routes again: the reservations changed.
+  void publish();
+  // Publishes the routing table again: a queue's 503 verbosity changed.
+  void publish_route_table();
+
+  // Does a URL registered for `queue_id` cover `url`? (May the queue flush or name it.)
+  bool covers(std::uint64_t queue_id, const route::UrlPrefix& url) const;
+  // The groups of `session`, for httpcfg show servicestate.
+  nlohmann::json describe(const AppChannel& session) const;
+  const Listeners& listeners() const noexcept { return listeners_; }
+
+ private:
+  struct Group {
+    std::uint64_t id = 0;
+    std::uint64_t session = 0;    // the channel id of the session that created it
+    std::uint64_t client_id = 0;  // the session's name for it
+    std::uint64_t queue_id = 0;
+    std::map<std::string, std::uint64_t> urls;  // canonical prefix -> context
+    std::shared_ptr<GroupLimits> limits = std::make_shared<GroupLimits>();
+  };
+  using GroupLimitsById = std::unordered_map<std::uint64_t, std::shared_ptr<GroupLimits>>;
+
+  Group* find(const AppChannel& session, std::uint64_t client_id);
+  void remove(Group& group);
+  void route_group_to(Group& group, std::uint64_t queue_id);
+  void publish_and_close_unused_ports();
+
+  const QueueRegistry& queues_;
+  const UrlNamespace& names_;
+  ResponseCache& cache_;
+  Listeners listeners_;
+  std::uint64_t next_id_ = 0;
+  std::unordered_map<std::uint64_t, Group> groups_;
+  // (session channel id, the session's id for the group) -> group id
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> by_session_;
+  route::PrefixTable table_;
+  std::atomic<std::shared_ptr<const route::PrefixTable>> routes_;
+  std::atomic<std::shared_ptr<const GroupLimitsById>> group_limits_;  // for the I/O threads
+};
+
+}  // namespace httpapi::daemon
