@@ -2,8 +2,8 @@
 // the response cache, routing, the URL group's connection limit), the request sent to its
 // queue, the body handed to the application as it reads it, the application's response
 // passed on to the protocol session, and the response cache fed with what may be kept.
-// An HTTP/1.1 connection has one at a time; an HTTP/2 stream would be one too. Reused from
-// one request to the next, so its buffers keep their capacity.
+// Each pipelined HTTP/1.1 request has one (in its Http1Stream); an HTTP/2 stream would be
+// one too. Reused from one request to the next, so its buffers keep their capacity.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +40,6 @@ class Exchange {
   std::uint64_t request_id() const noexcept { return request_id_; }
   // The service holds the request: it waits in its queue or an application has it.
   bool with_app() const noexcept { return with_app_; }
-  // Is the service waiting for the client's body bytes (not for the application)?
-  bool reading_body() const noexcept { return pending_read_ != 0; }
   // The application channel its response comes through (0 before the first piece).
   std::uint64_t channel() const noexcept { return channel_; }
   void relayed_by(std::uint64_t channel_id) noexcept { channel_ = channel_id; }

@@ -62,8 +62,7 @@ bool Http1Session::advance() {
       last.exchange().on_body_input();
     } else if (last.closes_connection()) {
       return false;  // the rest of the body does not matter: nothing follows it
-    } else if (!last.drain_body()) {
-      // Its application did not read all of the body: the rest is read and dropped.
+    } else if (!last.drain_body()) {  // its application did not read it all: dropped
       connection_.close_now();
       return false;
     }
