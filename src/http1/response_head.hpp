@@ -1,6 +1,6 @@
 // Planning an application's response head: the checks, the framing and the bytes of the
 // status line and header section, as one pure function (no I/O, no clock, no settings: the
-// connection passes what it knows). HttpConnection sends what it returns.
+// connection passes what it knows). The HTTP/1.1 stream (Http1Stream) sends what it returns.
 #pragma once
 
 #include <cstdint>
