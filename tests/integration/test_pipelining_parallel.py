@@ -171,6 +171,24 @@ class PipeliningInParallel(ServiceTestCase):
         wait_until(lambda: self.servicestate()["connections"] == [],
                    what="the connection gone from servicestate")
 
+    def test_a_refusal_by_reset_behind_a_slow_request_keeps_the_earlier_answer(self):
+        # A group of one connection whose queue refuses with a reset (503 verbosity basic).
+        self.start_app([binary("HTTPAPI_VERBOSITY_APP"), f"http://+:{self.port}/v/", "v"],
+                       "verbosity")
+        holder = self.conn(self.port)
+        self.assertEqual(holder.request("GET", "/v/basic").body, b"verbosity basic")
+        self.queue("slow", "/slow/")
+        self.worker("slow", "slow", delay_ms=500)
+        c = self.conn(self.port, timeout=20)
+        c.send(get("/slow/1") + get("/v/refused"))
+        # The refusal comes first but waits its turn: the earlier answer arrives whole, and
+        # the connection then ends without an answer for the refused request (a close, since
+        # a reset would destroy what was sent before it).
+        self.assertEqual(c.read_response().body, b"slow /slow/1")
+        self.assertTrue(c.wait_closed(5), "connection still open after the refused request")
+        e = self.log_for(c.local_port)
+        self.assertEqual((e.cs_uri, e.s_reason, e.s_queuename), ("/v/refused", "ConnLimit", "v"))
+
     def test_a_body_holds_back_the_next_head_until_it_is_read(self):
         self.start_echo(f"http://+:{self.port}/a/", name="A")
         self.start_echo(f"http://+:{self.port}/b/", name="B")

@@ -293,8 +293,10 @@ void Connection::update_throttle() {
                            ? backlog >= kOutputLowWater || files > kMaxQueuedFiles / 2
                            : backlog > kOutputHighWater || files > kMaxQueuedFiles;
   const std::size_t waiting = session_->waiting_output();
-  waiting_backlogged_ =
-      waiting_backlogged_ ? waiting >= kOutputLowWater : waiting > kOutputHighWater;
+  const std::size_t waiting_files = session_->waiting_files();
+  waiting_backlogged_ = waiting_backlogged_
+                            ? waiting >= kOutputLowWater || waiting_files > kMaxQueuedFiles / 2
+                            : waiting > kOutputHighWater || waiting_files > kMaxQueuedFiles;
   if (paused_.empty() && !output_backlogged_ && !waiting_backlogged_) return;
 
   thread_local std::vector<std::uint64_t> want;

@@ -214,13 +214,6 @@ void Exchange::clear() {
   log_.clear();
 }
 
-void Exchange::release_memory() {
-  log_.release_memory();
-  for (std::string* buffer : {&cooked_, &cache_url_}) {
-    if (buffer->capacity() > std::string().capacity()) std::string().swap(*buffer);
-  }
-}
-
 // ---- the body ---------------------------------------------------------------------------
 
 void Exchange::on_read_body(std::uint32_t max) {

@@ -34,8 +34,6 @@ class Exchange {
   void start(const http1::RequestHead& head);
   // Ends the exchange: the next request may reuse the object.
   void clear();
-  // Gives the reused buffers back (an idle connection).
-  void release_memory();
 
   std::uint64_t request_id() const noexcept { return request_id_; }
   // The service holds the request: it waits in its queue or an application has it.

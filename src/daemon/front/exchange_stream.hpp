@@ -1,6 +1,6 @@
 // What an Exchange asks of the protocol session that carries it: the request body as the
-// protocol frames it, and the response written the way the protocol frames it. Http1Session
-// implements it over one HTTP/1.1 connection; an HTTP/2 session would implement it per stream.
+// protocol frames it, and the response written the way the protocol frames it. Http1Stream
+// implements it for one HTTP/1.1 request; an HTTP/2 session would implement it per stream.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +52,8 @@ class ExchangeStream {
   virtual void answer_self(const SelfAnswer& answer) = 0;
   // The exchange cannot be completed (the application broke its response, cancelled it, or
   // its queue asked for a reset): the protocol ends it the hard way, closing (or with
-  // `reset`, resetting) what it must, but never before earlier responses are delivered.
+  // `reset`, resetting) what it must; earlier responses are delivered first (behind them,
+  // a reset becomes a close, which would otherwise destroy them).
   virtual void abort(bool reset) = 0;
 };
 

@@ -133,7 +133,7 @@ void Http1Session::retire_finished() {
     Http1Stream* done = line_.front();
     line_.erase(line_.begin());
     free_.push_back(done);  // reused, never destroyed here: its exchange may be on the stack
-    if (done->closes_connection()) return end_line(done->resets_connection());
+    if (done->closes_connection()) return end_line();
     if (line_.empty()) {
       head_started_ = last_activity_ = monotonic_ms();  // the idle timer starts now
     } else {
@@ -144,13 +144,12 @@ void Http1Session::retire_finished() {
 
 // The connection ends after the response just completed: requests behind it are dropped
 // (their applications are told they are gone).
-void Http1Session::end_line(bool reset) {
+void Http1Session::end_line() {
   for (Http1Stream* stream : line_) {
     stream->exchange().on_connection_closed();
     free_.push_back(stream);
   }
   line_.clear();
-  if (reset) return connection_.reset_now();
   connection_.close_gracefully();
 }
 
@@ -185,13 +184,19 @@ std::size_t Http1Session::waiting_output() const {
   return total;
 }
 
+std::size_t Http1Session::waiting_files() const {
+  std::size_t total = 0;
+  for (const Http1Stream* stream : line_) total += stream->waiting_files();
+  return total;
+}
+
 std::uint64_t Http1Session::head_channel() const {
   return line_.empty() ? 0 : line_.front()->exchange().channel();
 }
 
 void Http1Session::later_channels(std::vector<std::uint64_t>& out) const {
   for (std::size_t i = 1; i < line_.size(); ++i) {
-    if (line_[i]->waiting_output() > 0) out.push_back(line_[i]->exchange().channel());
+    if (line_[i]->waiting_output() > 0 || line_[i]->waiting_files() > 0) out.push_back(line_[i]->exchange().channel());
   }
 }
 

@@ -33,6 +33,7 @@ class Http1Session final : public ProtocolSession {
   const RequestLog& current_request() const override;
   std::string_view state_name() const override;
   std::size_t waiting_output() const override;
+  std::size_t waiting_files() const override;
   std::uint64_t head_channel() const override;
   void later_channels(std::vector<std::uint64_t>& out) const override;
 
@@ -50,7 +51,7 @@ class Http1Session final : public ProtocolSession {
   bool parse_head();
   Http1Stream& new_stream();
   void retire_finished();
-  void end_line(bool reset);
+  void end_line();
   void release_idle_buffers();
 
   Connection& connection_;

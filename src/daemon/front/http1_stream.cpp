@@ -23,7 +23,6 @@ void Http1Stream::reset_state(bool at_head) {
   started_ = false;
   complete_ = false;
   close_after_ = false;
-  reset_ = false;
   opaque_ = false;
   continue_sent_ = false;
   body_sent_ = 0;
@@ -86,11 +85,6 @@ OutputQueue& Http1Stream::output() { return at_head_ ? connection_.output() : la
 
 bool Http1Stream::lets_next_request_in() const noexcept {
   return keep_alive_ && !may_switch_ && !close_after_ && body_.done();
-}
-
-void Http1Stream::release_memory() {
-  later_output_.release_memory();
-  exchange_.release_memory();
 }
 
 // ---- the request body -------------------------------------------------------------------
@@ -275,10 +269,11 @@ void Http1Stream::answer_self(const SelfAnswer& answer) {
   complete(true);
 }
 
+// Behind earlier responses, a reset would destroy them in the client's receive path too:
+// the connection closes after them instead, this response never sent.
 void Http1Stream::abort(bool reset) {
   if (at_head_) return reset ? connection_.reset_now() : connection_.close_now();
-  later_output_.clear();  // never sent: the connection ends before this response's turn
-  reset_ = reset;
+  later_output_.clear();
   complete(true);
 }
 

@@ -45,8 +45,9 @@ class Http1Stream final : private ExchangeStream {
   // the connection, so the rest of the body does not matter).
   bool finished() const noexcept { return complete_ && (body_.done() || close_after_); }
   bool closes_connection() const noexcept { return close_after_; }
-  bool resets_connection() const noexcept { return reset_; }
+  // Response bytes and file ranges held back behind earlier responses.
   std::size_t waiting_output() const noexcept { return later_output_.buffered(); }
+  std::size_t waiting_files() const noexcept { return later_output_.files(); }
 
   // Discards what arrived of a body its application did not read; false on broken framing.
   bool drain_body();
@@ -55,8 +56,6 @@ class Http1Stream final : private ExchangeStream {
   std::uint64_t body_clock() const noexcept { return body_clock_; }
   void body_arrived(std::uint64_t now) noexcept { body_clock_ = now; }
   std::uint64_t drain_started() const noexcept { return drain_started_; }
-  // Gives back the memory a past request's response grew.
-  void release_memory();
 
  private:
   // ExchangeStream
@@ -100,7 +99,6 @@ class Http1Stream final : private ExchangeStream {
   bool complete_ = false;
   bool body_allowed_ = true;
   bool close_after_ = false;
-  bool reset_ = false;
   bool opaque_ = false;  // a 101 with OPAQUE was sent: the connection is a byte stream
 };
 

@@ -39,6 +39,7 @@ class ProtocolSession {
   // must keep flowing, and those answering later ones, which may be paused while too much
   // waits (Connection::update_throttle).
   virtual std::size_t waiting_output() const = 0;
+  virtual std::size_t waiting_files() const = 0;
   virtual std::uint64_t head_channel() const = 0;
   virtual void later_channels(std::vector<std::uint64_t>& out) const = 0;
   // For httpcfg show servicestate.

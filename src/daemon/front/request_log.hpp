@@ -17,12 +17,6 @@ struct RequestLog {
     uri.clear();
     queue.clear();
   }
-  // An idle connection gives its buffers back (bench/idle.sh).
-  void release_memory() {
-    for (std::string* buffer : {&method, &uri, &queue}) {
-      if (buffer->capacity() > std::string().capacity()) std::string().swap(*buffer);
-    }
-  }
 };
 
 }  // namespace httpapi::daemon
