@@ -123,7 +123,9 @@ void Connection::on_response(std::uint64_t request_id, std::uint64_t channel_id,
   if (!exchange) return;  // stale
   exchange->relayed_by(channel_id);
   exchange->on_response(std::move(part), attachments);
-  if (!closed()) flush();
+  if (closed() || flush_queued_) return;
+  flush_queued_ = true;
+  worker_.flush_later(id_);
 }
 
 void Connection::on_read_body(std::uint64_t request_id, std::uint32_t max) {
@@ -238,6 +240,7 @@ void Connection::log_error(const RequestLog& request, int status, std::string_vi
 // ---- output -----------------------------------------------------------------------------
 
 void Connection::flush() {
+  flush_queued_ = false;
   BandwidthLimit* bandwidth =
       group_ && group_->bandwidth().limited() ? &group_->bandwidth() : nullptr;
   bool refused = false;  // the client's socket took less than it was given

@@ -119,6 +119,7 @@ class Connection {
   bool shutting_down_ = false;
   bool lingering_ = false;
   bool bandwidth_wait_ = false;  // output waits for bandwidth, not for the socket
+  bool flush_queued_ = false;    // IoWorker::flush_later will write the output
   std::uint32_t interest_ = 0;
   std::string in_;
   std::size_t in_start_ = 0;  // bytes of in_ already consumed

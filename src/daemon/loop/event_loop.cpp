@@ -129,7 +129,7 @@ void EventLoop::dispatch(std::uint64_t key, std::uint32_t events) {
 void EventLoop::end_batch() {
   do {
     run_tasks();
-    if (batch_end_) batch_end_();
+    for (Task& hook : batch_end_) hook();
   } while (!tasks_.empty());
 }
 

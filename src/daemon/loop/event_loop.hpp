@@ -39,8 +39,9 @@ class EventLoop {
   void post(Task task);
 
   // Runs `hook` after every batch of events and the tasks it posted, so work queued during
-  // the batch (e.g. output for one peer from many events) is done once. One hook per loop.
-  void on_batch_end(Task hook) { batch_end_ = std::move(hook); }
+  // the batch (e.g. output for one peer from many events) is done once. Hooks run in the
+  // order they were added (the service's and the I/O worker's share loop 0). Loop thread only.
+  void on_batch_end(Task hook) { batch_end_.push_back(std::move(hook)); }
 
   // Runs `tick` once a second on this loop (timers that need second resolution).
   void every_second(Task tick);
@@ -73,7 +74,7 @@ class EventLoop {
   std::unordered_map<int, Registration> registrations_;
   std::uint32_t last_generation_ = 0;
   std::vector<Task> ticks_;
-  Task batch_end_;
+  std::vector<Task> batch_end_;
   std::vector<Task> tasks_;  // loop thread only: posted here, or taken from other threads
   std::mutex posted_mutex_;
   std::vector<Task> posted_;  // by other threads, announced on wake_fd_

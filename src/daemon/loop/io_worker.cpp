@@ -21,6 +21,7 @@ namespace httpapi::daemon {
 
 IoWorker::IoWorker(Service& service, unsigned index) : service_(service), loop_(index) {
   loop_.every_second([this] { tick(); });
+  loop_.on_batch_end([this] { flush_connections(); });
 }
 
 IoWorker::~IoWorker() {
@@ -147,6 +148,17 @@ void IoWorker::destroy_later(std::uint64_t connection_id) {
     resume_accepting();
     if (!accepting_ && connections_.empty()) service_.worker_drained();
   });
+}
+
+void IoWorker::flush_later(std::uint64_t connection_id) { to_flush_.push_back(connection_id); }
+
+void IoWorker::flush_connections() {
+  thread_local std::vector<std::uint64_t> flushing;
+  flushing.swap(to_flush_);
+  for (const std::uint64_t id : flushing) {
+    if (Connection* c = find(id); c && !c->closed()) c->flush();
+  }
+  flushing.clear();
 }
 
 nlohmann::json IoWorker::describe_connections() const {

@@ -45,6 +45,9 @@ class IoWorker {
   void remove_listener(std::uint16_t port);
   void stop_accepting();
   void destroy_later(std::uint64_t connection_id);
+  // Writes the connection's output at the end of this batch: responses that arrive together
+  // (pipelined ones, from one read of an application channel) go out in one write.
+  void flush_later(std::uint64_t connection_id);
   nlohmann::json describe_connections() const;  // for httpcfg show servicestate
 
   // --- from the service loop, through post(): act on the connection if it still exists
@@ -63,6 +66,7 @@ class IoWorker {
   void pause_accepting();
   void resume_accepting();
   void tick();
+  void flush_connections();
   Connection* find(std::uint64_t connection_id);
 
   Service& service_;
@@ -71,6 +75,7 @@ class IoWorker {
   std::thread thread_;
   std::map<std::uint16_t, std::vector<int>> listeners_;  // a socket per listen address
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::vector<std::uint64_t> to_flush_;
   bool accepting_ = true;
   bool accept_paused_ = false;  // out of descriptors: listeners unwatched until one frees
   std::int64_t next_exhaustion_report_ = 0;  // CLOCK_MONOTONIC seconds
