@@ -258,3 +258,24 @@ TEST(EventLoop, EverySecondTicksOnTheLoopThread) {
   EXPECT_EQ(ticked_on, std::this_thread::get_id());
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
+
+// Loop 0 carries the service's hook (application channels) and the I/O worker's (client
+// connections): both run after the batch's tasks, in the order they were added, once.
+TEST(EventLoop, EveryBatchEndHookRunsAfterTheTasksInOrder) {
+  d::EventLoop loop(0);
+  std::vector<std::string> order;
+  loop.on_batch_end([&] { order.push_back("first hook"); });
+  loop.on_batch_end([&] {
+    order.push_back("second hook");
+    loop.stop();
+  });
+  const int fd = ready_fd();
+  loop.watch(fd, EPOLLIN, [&](std::uint32_t) {
+    consume(fd);
+    order.push_back("event");
+    loop.post([&] { order.push_back("task"); });
+  });
+  loop.run();
+  EXPECT_EQ(order, (std::vector<std::string>{"event", "task", "first hook", "second hook"}));
+  ::close(fd);
+}
