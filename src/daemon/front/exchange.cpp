@@ -118,24 +118,24 @@ void Exchange::start(const http1::RequestHead& head) {
   cooked_.resize(http1::cooked_url_capacity(head.target, head.host));
   http1::CookedUrl url;
   if (const auto error = http1::cook_url(head.target, head.target_form, head.host,
-                                         connection_.local_ip(), connection_.local_port(), false,
-                                         connection_.settings().limits, cooked_, url);
+                                         connection_->local_ip(), connection_->local_port(), false,
+                                         connection_->settings().limits, cooked_, url);
       error != http1::Error::none) {
     return reject(answer_for(error));
   }
-  ResponseCache& cache = connection_.service().cache();
+  ResponseCache& cache = connection_->service().cache();
   // Read before the routes: a routing change after this point makes the answer unstorable.
   cache_generation_ = cache.generation();
   cacheable_ = cache.enabled() && cacheable_request(head, url);
-  const auto routes = connection_.service().routes();
+  const auto routes = connection_->service().routes();
   const route::Match match =
-      routes->match(false, connection_.local_port(), url.host, connection_.local_ip(), url.path);
+      routes->match(false, connection_->local_port(), url.host, connection_->local_ip(), url.path);
   if (match.kind == route::MatchKind::no_host) {
     return reject(answer_for(http1::Error::invalid_hostname));
   }
   if (match.kind == route::MatchKind::no_path) return reject(not_found());
   if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
-  if (!connection_.enter_group(match.target.group_id)) return refuse(match.target, "ConnLimit");
+  if (!connection_->enter_group(match.target.group_id)) return refuse(match.target, "ConnLimit");
   if (cacheable_) {
     if (auto hit = cache.find(url.full, monotonic_seconds())) return stream_.write_cached(*hit);
     cache_url_.assign(url.full);
@@ -153,20 +153,20 @@ void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& ur
   // The first body bytes travel with the request, so a small body costs no read.
   std::string body, trailers;
   const BodyStatus body_status =
-      stream_.read_body(connection_.settings().inline_body_bytes, body, trailers);
+      stream_.read_body(connection_->settings().inline_body_bytes, body, trailers);
   if (body_status == BodyStatus::malformed) return reject(answer_for(stream_.body_error()));
-  Service& service = connection_.service();
+  Service& service = connection_->service();
   request_id_ = service.next_request_id();
   ipc::Request message;
   message.request = request_id_;
-  message.connection = connection_.id();
+  message.connection = connection_->id();
   message.url_context = match.target.url_context;
   message.flags = (body_status == BodyStatus::end ? 0u : HTTPAPI_REQUEST_FLAG_MORE_BODY) |
                   (match.ip_routed ? HTTPAPI_REQUEST_FLAG_IP_ROUTED : 0u);
   message.version_major = static_cast<std::uint16_t>(head.version_major);
   message.version_minor = static_cast<std::uint16_t>(head.version_minor);
-  message.port = connection_.local_port();
-  const sockaddr_storage local = connection_.local(), remote = connection_.remote();
+  message.port = connection_->local_port();
+  const sockaddr_storage local = connection_->local(), remote = connection_->remote();
   message.local_address = {reinterpret_cast<const char*>(&local), sizeof local};
   message.remote_address = {reinterpret_cast<const char*>(&remote), sizeof remote};
   message.method = head.method;
@@ -178,8 +178,8 @@ void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& ur
   message.headers = headers;
   message.body = body;
   message.trailers = trailers;
-  InboundRequest inbound{request_id_, match.target.queue_id, connection_.worker().index(),
-                         connection_.id(), {}, connection_.timers().request_queue};
+  InboundRequest inbound{request_id_, match.target.queue_id, connection_->worker().index(),
+                         connection_->id(), {}, connection_->timers().request_queue};
   inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
                         body.size() + 256);
   if (!ipc::encode(inbound.frame, message)) {
@@ -202,7 +202,7 @@ void Exchange::reject(const SelfAnswer& answer) { stream_.answer_self(answer); }
 
 // 503 verbosity "basic": the connection is reset, no answer is sent.
 void Exchange::reset(std::string_view log_reason) {
-  connection_.log_error(log_, 0, log_reason);
+  connection_->log_error(log_, 0, log_reason);
   stream_.abort(true);
 }
 
@@ -226,7 +226,7 @@ void Exchange::on_body_input() {
   stream_.want_body();
   std::string data, trailers;
   const BodyStatus status = stream_.read_body(pending_read_, data, trailers);
-  Service& service = connection_.service();
+  Service& service = connection_->service();
   switch (status) {
     case BodyStatus::waiting:
       return;
@@ -264,7 +264,7 @@ void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
       std::optional<std::string> cached_body;
       if (cache && chunks) {
         cached_body = gather_chunks(part.body, attachments,
-                                    connection_.service().cache().max_response_bytes());
+                                    connection_->service().cache().max_response_bytes());
       }
       if (!(chunks ? write_chunks(part.body, attachments) : stream_.write_body(part.body))) {
         return abort("Internal");
@@ -313,10 +313,10 @@ void Exchange::store_in_cache(const ResponsePart& head, std::string_view body) {
       head.cache_kind, head.cache_seconds, head.status,
       head.reason.empty() ? http1::reason_phrase(head.status) : head.reason, head.fields, body};
   auto entry = make_cache_entry(candidate, url, host_port.substr(0, colon),
-                                connection_.local_port(), url.substr(path), monotonic_seconds());
+                                connection_->local_port(), url.substr(path), monotonic_seconds());
   if (!entry) return;
-  entry->local_ip = connection_.local_ip();
-  connection_.service().cache().insert(std::move(entry), cache_generation_);
+  entry->local_ip = connection_->local_ip();
+  connection_->service().cache().insert(std::move(entry), cache_generation_);
 }
 
 // ---- the end ----------------------------------------------------------------------------
@@ -326,14 +326,14 @@ void Exchange::on_fail(const SelfAnswer& answer, const std::string& queue_name) 
   with_app_ = false;  // the service failed it: it holds the request no more
   if (answer.status == 0) return reset(answer.log_reason);
   if (stream_.response_started()) {
-    connection_.log_error(log_, 0, answer.log_reason);
+    connection_->log_error(log_, 0, answer.log_reason);
     return stream_.abort(false);
   }
   reject(answer);
 }
 
 void Exchange::on_cancel() {
-  connection_.log_error(log_, 0, "Request_Cancelled");
+  connection_->log_error(log_, 0, "Request_Cancelled");
   leave_service();
   stream_.abort(false);
 }
@@ -341,14 +341,14 @@ void Exchange::on_cancel() {
 // The application broke the response: the stream to the client cannot be trusted anymore.
 void Exchange::abort(std::string_view log_reason) {
   leave_service();
-  connection_.log_error(log_, 0, log_reason);
+  connection_->log_error(log_, 0, log_reason);
   stream_.abort(false);
 }
 
 void Exchange::on_connection_closed() { leave_service(); }
 
 void Exchange::leave_service() {
-  if (with_app_) connection_.service().request_gone(request_id_);
+  if (with_app_) connection_->service().request_gone(request_id_);
   with_app_ = false;
 }
 

@@ -24,11 +24,12 @@ class Connection;
 
 class Exchange {
  public:
-  Exchange(Connection& connection, ExchangeStream& stream)
-      : connection_(connection), stream_(stream) {}
+  explicit Exchange(ExchangeStream& stream) : stream_(stream) {}
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
+  // The connection it serves from now on (a pooled stream moves between connections).
+  void attach(Connection& connection) noexcept { connection_ = &connection; }
   // A parsed request head (its views valid for the call): answered at once from the cache
   // or by the service, or sent to its queue (then with_app()).
   void start(const http1::RequestHead& head);
@@ -65,7 +66,7 @@ class Exchange {
   bool write_chunks(std::string_view list, SendAttachments& attachments);
   void store_in_cache(const ResponsePart& head, std::string_view body);
 
-  Connection& connection_;
+  Connection* connection_ = nullptr;
   ExchangeStream& stream_;
   RequestLog log_;
   std::string cooked_;  // the cooked URL (a reused buffer)

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "daemon/front/connection.hpp"
+#include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "daemon/policy/settings.hpp"
 
@@ -21,7 +22,12 @@ const RequestLog kNoRequest;
 Http1Session::Http1Session(Connection& connection, std::uint64_t now)
     : connection_(connection), last_activity_(now), head_started_(now) {}
 
-Http1Session::~Http1Session() = default;
+// The exchanges were told at on_close; their streams serve other connections now.
+Http1Session::~Http1Session() {
+  for (auto& stream : line_) pool().give(std::move(stream));
+}
+
+Http1StreamPool& Http1Session::pool() { return connection_.worker().http1_streams(); }
 
 // ---- requests ---------------------------------------------------------------------------
 
@@ -112,16 +118,9 @@ bool Http1Session::parse_head() {
 }
 
 Http1Stream& Http1Session::new_stream() {
-  Http1Stream* stream;
-  if (free_.empty()) {
-    streams_.push_back(std::make_unique<Http1Stream>(*this, connection_));
-    stream = streams_.back().get();
-  } else {
-    stream = free_.back();
-    free_.pop_back();
-  }
-  line_.push_back(stream);
-  return *stream;
+  line_.push_back(pool().take());
+  line_.back()->attach(*this, connection_);
+  return *line_.back();
 }
 
 void Http1Session::stream_completed() { process(); }
@@ -130,10 +129,11 @@ void Http1Session::stream_completed() { process(); }
 // then goes to the connection.
 void Http1Session::retire_finished() {
   while (!line_.empty() && line_.front()->finished()) {
-    Http1Stream* done = line_.front();
+    std::unique_ptr<Http1Stream> done = std::move(line_.front());
     line_.erase(line_.begin());
-    free_.push_back(done);  // reused, never destroyed here: its exchange may be on the stack
-    if (done->closes_connection()) return end_line();
+    const bool closes = done->closes_connection();
+    pool().give(std::move(done));
+    if (closes) return end_line();
     if (line_.empty()) {
       head_started_ = last_activity_ = monotonic_ms();  // the idle timer starts now
     } else {
@@ -145,9 +145,9 @@ void Http1Session::retire_finished() {
 // The connection ends after the response just completed: requests behind it are dropped
 // (their applications are told they are gone).
 void Http1Session::end_line() {
-  for (Http1Stream* stream : line_) {
+  for (auto& stream : line_) {
     stream->exchange().on_connection_closed();
-    free_.push_back(stream);
+    pool().give(std::move(stream));
   }
   line_.clear();
   connection_.close_gracefully();
@@ -163,11 +163,11 @@ void Http1Session::begin_shutdown() {
 }
 
 void Http1Session::on_close() {
-  for (Http1Stream* stream : line_) stream->exchange().on_connection_closed();
+  for (const auto& stream : line_) stream->exchange().on_connection_closed();
 }
 
 Exchange* Http1Session::exchange(std::uint64_t request_id) {
-  for (Http1Stream* stream : line_) {
+  for (const auto& stream : line_) {
     Exchange& exchange = stream->exchange();
     if (exchange.with_app() && exchange.request_id() == request_id) return &exchange;
   }
@@ -180,13 +180,13 @@ const RequestLog& Http1Session::current_request() const {
 
 std::size_t Http1Session::waiting_output() const {
   std::size_t total = 0;
-  for (const Http1Stream* stream : line_) total += stream->waiting_output();
+  for (const auto& stream : line_) total += stream->waiting_output();
   return total;
 }
 
 std::size_t Http1Session::waiting_files() const {
   std::size_t total = 0;
-  for (const Http1Stream* stream : line_) total += stream->waiting_files();
+  for (const auto& stream : line_) total += stream->waiting_files();
   return total;
 }
 
@@ -196,7 +196,10 @@ std::uint64_t Http1Session::head_channel() const {
 
 void Http1Session::later_channels(std::vector<std::uint64_t>& out) const {
   for (std::size_t i = 1; i < line_.size(); ++i) {
-    if (line_[i]->waiting_output() > 0 || line_[i]->waiting_files() > 0) out.push_back(line_[i]->exchange().channel());
+    const Http1Stream& stream = *line_[i];
+    if (stream.waiting_output() > 0 || stream.waiting_files() > 0) {
+      out.push_back(stream.exchange().channel());
+    }
   }
 }
 
@@ -242,14 +245,10 @@ void Http1Session::on_tick(std::uint64_t now, const Timers& t) {
   }
 }
 
-// Called with nothing in flight: the streams go too (a busy connection keeps them).
+// Called with nothing in flight: the line's streams are back in the pool already.
 void Http1Session::release_idle_buffers() {
   connection_.release_idle_buffers();
-  free_.clear();
-  streams_.clear();
-  std::vector<Http1Stream*>().swap(free_);
-  std::vector<std::unique_ptr<Http1Stream>>().swap(streams_);
-  std::vector<Http1Stream*>().swap(line_);
+  std::vector<std::unique_ptr<Http1Stream>>().swap(line_);
 }
 
 std::string_view Http1Session::state_name() const {

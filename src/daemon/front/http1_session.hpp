@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "daemon/front/http1_stream.hpp"
+#include "daemon/front/http1_stream_pool.hpp"
 #include "daemon/front/protocol_session.hpp"
 
 namespace httpapi::daemon {
@@ -41,7 +42,7 @@ class Http1Session final : public ProtocolSession {
   // A stream's response is complete (or it ended): the line moves on.
   void stream_completed();
   bool is_last(const Http1Stream& stream) const noexcept {
-    return !line_.empty() && line_.back() == &stream;
+    return !line_.empty() && line_.back().get() == &stream;
   }
 
  private:
@@ -52,13 +53,13 @@ class Http1Session final : public ProtocolSession {
   Http1Stream& new_stream();
   void retire_finished();
   void end_line();
+  Http1StreamPool& pool();
   void release_idle_buffers();
 
   Connection& connection_;
-  // The requests in flight, in request order; the first one writes to the connection.
-  std::vector<Http1Stream*> line_;
-  std::vector<std::unique_ptr<Http1Stream>> streams_;  // in the line, or free for reuse
-  std::vector<Http1Stream*> free_;
+  // The requests in flight, in request order; the first one writes to the connection. Their
+  // streams come from, and go back to, the I/O thread's Http1StreamPool.
+  std::vector<std::unique_ptr<Http1Stream>> line_;
   http1::HeadScanner scanner_;  // the next head, resumed as its bytes arrive
   bool processing_ = false;
   bool served_any_ = false;

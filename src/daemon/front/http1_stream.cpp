@@ -17,7 +17,14 @@
 
 namespace httpapi::daemon {
 
+void Http1Stream::attach(Http1Session& session, Connection& connection) noexcept {
+  session_ = &session;
+  connection_ = &connection;
+  exchange_.attach(connection);
+}
+
 void Http1Stream::reset_state(bool at_head) {
+  exchange_.clear();
   at_head_ = at_head;
   later_output_.clear();
   started_ = false;
@@ -76,12 +83,12 @@ void Http1Stream::refuse_head(std::string_view input, const http1::RequestHead& 
 
 void Http1Stream::become_head() {
   at_head_ = true;
-  connection_.output().append_queue(later_output_);
+  connection_->output().append_queue(later_output_);
   // A client waiting for 100 Continue could not be told before: now it can.
   exchange_.on_body_input();
 }
 
-OutputQueue& Http1Stream::output() { return at_head_ ? connection_.output() : later_output_; }
+OutputQueue& Http1Stream::output() { return at_head_ ? connection_->output() : later_output_; }
 
 bool Http1Stream::lets_next_request_in() const noexcept {
   return keep_alive_ && !may_switch_ && !close_after_ && body_.done();
@@ -91,8 +98,8 @@ bool Http1Stream::lets_next_request_in() const noexcept {
 
 BodyStatus Http1Stream::read_body(std::size_t max, std::string& out, std::string& trailers) {
   const auto step =
-      body_.decode(connection_.input(), max, &out, connection_.settings().chunked_limits);
-  connection_.consume(step.consumed);
+      body_.decode(connection_->input(), max, &out, connection_->settings().chunked_limits);
+  connection_->consume(step.consumed);
   if (body_.failed()) return BodyStatus::malformed;
   if (body_.done()) {
     trailers = body_.take_trailers();
@@ -100,7 +107,7 @@ BodyStatus Http1Stream::read_body(std::size_t max, std::string& out, std::string
   }
   if (step.produced > 0) return BodyStatus::data;
   // A byte stream ends when the client closes its side; a body cut short is gone.
-  if (connection_.peer_eof()) return opaque_ ? BodyStatus::end : BodyStatus::truncated;
+  if (connection_->peer_eof()) return opaque_ ? BodyStatus::end : BodyStatus::truncated;
   return BodyStatus::waiting;
 }
 
@@ -109,16 +116,16 @@ BodyStatus Http1Stream::read_body(std::size_t max, std::string& out, std::string
 // response it would have to wait anyway; it is sent when this stream reaches the head.
 void Http1Stream::want_body() {
   if (expect_continue_ && !continue_sent_ && at_head_ && !body_.done() &&
-      connection_.input().empty() && !started_) {
+      connection_->input().empty() && !started_) {
     send("HTTP/1.1 100 Continue\r\n\r\n");
     continue_sent_ = true;
   }
 }
 
 bool Http1Stream::drain_body() {
-  const auto step = body_.decode(connection_.input(), SIZE_MAX, nullptr,
-                                 connection_.settings().chunked_limits);
-  connection_.consume(step.consumed);
+  const auto step = body_.decode(connection_->input(), SIZE_MAX, nullptr,
+                                 connection_->settings().chunked_limits);
+  connection_->consume(step.consumed);
   return !body_.failed();
 }
 
@@ -126,11 +133,11 @@ bool Http1Stream::drain_body() {
 // Continue, or when the service stopped reading because the application does not take it.
 bool Http1Stream::waiting_for_body() const {
   // An opaque stream is the application's protocol: silence on it is not a slow body.
-  if (opaque_ || body_.done() || connection_.peer_eof() || (expect_continue_ && !continue_sent_)) {
+  if (opaque_ || body_.done() || connection_->peer_eof() || (expect_continue_ && !continue_sent_)) {
     return false;
   }
-  return !connection_.input_full() &&
-         !body_.complete_in(connection_.input(), connection_.settings().chunked_limits);
+  return !connection_->input_full() &&
+         !body_.complete_in(connection_->input(), connection_->settings().chunked_limits);
 }
 
 // ---- the response -----------------------------------------------------------------------
@@ -157,9 +164,9 @@ bool Http1Stream::write_head(const ResponsePart& head, std::uint64_t body_size) 
   in.keep_alive = keep_alive_;
   in.request_has_body = body_.has_body();
   // Requests already admitted behind this one are still answered; the last one closes.
-  in.shutting_down = connection_.shutting_down() && session_.is_last(*this);
+  in.shutting_down = connection_->shutting_down() && session_->is_last(*this);
   in.date = http_date_now();
-  in.server = connection_.settings().server_header;
+  in.server = connection_->settings().server_header;
   std::string bytes;
   const http1::ResponsePlan plan = http1::plan_response(in, fields, bytes);
   if (plan.error != http1::ResponseError::none) return false;
@@ -237,7 +244,7 @@ void Http1Stream::end_response(std::string_view trailers, bool disconnect) {
   if (body_allowed_ && framing_ == http1::ResponseFraming::length &&
       body_sent_ != declared_length_) {
     // Fewer bytes than declared: the client would wait forever for the rest.
-    connection_.log_error(exchange_.log(), 0, "Internal");
+    connection_->log_error(exchange_.log(), 0, "Internal");
     close = true;
   }
   drain_started_ = monotonic_ms();
@@ -254,17 +261,17 @@ void Http1Stream::send_last_chunk(std::string_view trailers) {
 }
 
 void Http1Stream::write_cached(const CachedResponse& entry) {
-  const bool close = !keep_alive_ || (connection_.shutting_down() && session_.is_last(*this));
+  const bool close = !keep_alive_ || (connection_->shutting_down() && session_->is_last(*this));
   append_cache_hit(output().append_buffer(), entry, http_date_now(),
-                   connection_.settings().server_header, close, !close && version_minor_ == 0);
+                   connection_->settings().server_header, close, !close && version_minor_ == 0);
   started_ = true;
   complete(close);
 }
 
 // The service's own answers end the connection (render_self_answer says Connection: close).
 void Http1Stream::answer_self(const SelfAnswer& answer) {
-  connection_.log_error(exchange_.log(), answer.status, answer.log_reason);
-  send(render_self_answer(answer, head_only_, connection_.settings().server_header));
+  connection_->log_error(exchange_.log(), answer.status, answer.log_reason);
+  send(render_self_answer(answer, head_only_, connection_->settings().server_header));
   started_ = true;
   complete(true);
 }
@@ -272,7 +279,7 @@ void Http1Stream::answer_self(const SelfAnswer& answer) {
 // Behind earlier responses, a reset would destroy them in the client's receive path too:
 // the connection closes after them instead, this response never sent.
 void Http1Stream::abort(bool reset) {
-  if (at_head_) return reset ? connection_.reset_now() : connection_.close_now();
+  if (at_head_) return reset ? connection_->reset_now() : connection_->close_now();
   later_output_.clear();
   complete(true);
 }
@@ -280,7 +287,7 @@ void Http1Stream::abort(bool reset) {
 void Http1Stream::complete(bool close_after) {
   complete_ = true;
   close_after_ = close_after;
-  session_.stream_completed();
+  session_->stream_completed();
 }
 
 }  // namespace httpapi::daemon

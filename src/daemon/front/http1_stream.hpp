@@ -22,8 +22,13 @@ class Http1Session;
 
 class Http1Stream final : private ExchangeStream {
  public:
-  Http1Stream(Http1Session& session, Connection& connection)
-      : session_(session), connection_(connection), exchange_(connection, *this) {}
+  Http1Stream() : exchange_(*this) {}
+  Http1Stream(const Http1Stream&) = delete;
+  Http1Stream& operator=(const Http1Stream&) = delete;
+
+  // Streams are pooled per I/O thread (Http1StreamPool): each request takes one for its
+  // session and connection.
+  void attach(Http1Session& session, Connection& connection) noexcept;
 
   // A parsed head (its bytes already consumed): the exchange starts.
   void start(const http1::RequestHead& head, bool at_head, std::uint64_t now);
@@ -76,8 +81,8 @@ class Http1Stream final : private ExchangeStream {
   void send_last_chunk(std::string_view trailers);
   void complete(bool close_after);
 
-  Http1Session& session_;
-  Connection& connection_;
+  Http1Session* session_ = nullptr;
+  Connection* connection_ = nullptr;
   Exchange exchange_;
   OutputQueue later_output_;  // its response while it waits behind earlier ones
   BodyReader body_;

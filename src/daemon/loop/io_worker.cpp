@@ -18,6 +18,13 @@
 #include "ipc/messages.hpp"
 
 namespace httpapi::daemon {
+namespace {
+
+// Free HTTP/1.1 streams a worker keeps from one second to the next: what its connections'
+// pipelines needed at once, within reason.
+constexpr std::size_t kSpareStreams = 256;
+
+}  // namespace
 
 IoWorker::IoWorker(Service& service, unsigned index) : service_(service), loop_(index) {
   loop_.every_second([this] { tick(); });
@@ -211,6 +218,7 @@ void IoWorker::tick() {
   all.reserve(connections_.size());
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
   for (Connection* connection : all) connection->on_tick(now);
+  http1_streams_.trim(kSpareStreams);
 }
 
 }  // namespace httpapi::daemon

@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "daemon/loop/event_loop.hpp"
+#include "daemon/front/http1_stream_pool.hpp"
 #include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
@@ -35,6 +36,7 @@ class IoWorker {
   const Settings& settings() const noexcept { return settings_; }
   void set_settings(Settings settings) { settings_ = std::move(settings); }
   Service& service() noexcept { return service_; }
+  Http1StreamPool& http1_streams() noexcept { return http1_streams_; }
   unsigned index() const noexcept { return loop_.index(); }
 
   void start_thread();  // workers other than 0 run on their own thread
@@ -74,6 +76,7 @@ class IoWorker {
   Settings settings_;
   std::thread thread_;
   std::map<std::uint16_t, std::vector<int>> listeners_;  // a socket per listen address
+  Http1StreamPool http1_streams_;  // declared before connections_: their sessions give back
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::uint64_t> to_flush_;
   bool accepting_ = true;
