@@ -106,7 +106,7 @@ void RequestBroker::on_send(AppChannel& handle, const ipc::Frame& frame) {
     ResponsePart part;
     SendAttachments attachments;
   };
-  auto delivery = std::make_shared<Delivery>(std::move(part), std::move(attachments));
+  auto delivery = std::make_shared<Delivery>(Delivery{std::move(part), std::move(attachments)});
   worker.loop().post([&worker, connection, id = frame.tag, channel = handle.id(), delivery] {
     worker.deliver_response(connection, id, channel, std::move(delivery->part),
                             std::move(delivery->attachments));
