@@ -36,6 +36,12 @@ constexpr std::size_t kMaxQueuedFiles = 64;
 // The most one write or sendfile call is asked to take.
 constexpr std::size_t kMaxWrite = 4 * 1024 * 1024;
 
+// With hysteresis: too much once past the high marks, little enough again below the low ones.
+bool backlogged(bool was, PendingOutput pending) {
+  return was ? pending.bytes >= kOutputLowWater || pending.files > kMaxQueuedFiles / 2
+             : pending.bytes > kOutputHighWater || pending.files > kMaxQueuedFiles;
+}
+
 void release(std::string& buffer) {
   if (buffer.capacity() > std::string().capacity()) std::string().swap(buffer);
 }
@@ -290,16 +296,8 @@ void Connection::flush() {
 // paused for the connection's own output; later pipelined responses for what waits behind it,
 // but never through the head's channel, whose response must keep flowing for theirs to move.
 void Connection::update_throttle() {
-  const std::size_t backlog = output_.buffered();
-  const std::size_t files = output_.files();
-  output_backlogged_ = output_backlogged_
-                           ? backlog >= kOutputLowWater || files > kMaxQueuedFiles / 2
-                           : backlog > kOutputHighWater || files > kMaxQueuedFiles;
-  const std::size_t waiting = session_->waiting_output();
-  const std::size_t waiting_files = session_->waiting_files();
-  waiting_backlogged_ = waiting_backlogged_
-                            ? waiting >= kOutputLowWater || waiting_files > kMaxQueuedFiles / 2
-                            : waiting > kOutputHighWater || waiting_files > kMaxQueuedFiles;
+  output_backlogged_ = backlogged(output_backlogged_, {output_.buffered(), output_.files()});
+  waiting_backlogged_ = backlogged(waiting_backlogged_, session_->waiting_output());
   if (paused_.empty() && !output_backlogged_ && !waiting_backlogged_) return;
 
   thread_local std::vector<std::uint64_t> want;

@@ -1,6 +1,5 @@
 #include "daemon/front/http1_session.hpp"
 
-#include <algorithm>
 #include <array>
 
 #include "daemon/front/connection.hpp"
@@ -178,15 +177,13 @@ const RequestLog& Http1Session::current_request() const {
   return line_.empty() ? kNoRequest : line_.front()->exchange().log();
 }
 
-std::size_t Http1Session::waiting_output() const {
-  std::size_t total = 0;
-  for (const auto& stream : line_) total += stream->waiting_output();
-  return total;
-}
-
-std::size_t Http1Session::waiting_files() const {
-  std::size_t total = 0;
-  for (const auto& stream : line_) total += stream->waiting_files();
+PendingOutput Http1Session::waiting_output() const {
+  PendingOutput total;
+  for (const auto& stream : line_) {
+    const PendingOutput waiting = stream->waiting_output();
+    total.bytes += waiting.bytes;
+    total.files += waiting.files;
+  }
   return total;
 }
 
@@ -197,7 +194,7 @@ std::uint64_t Http1Session::head_channel() const {
 void Http1Session::later_channels(std::vector<std::uint64_t>& out) const {
   for (std::size_t i = 1; i < line_.size(); ++i) {
     const Http1Stream& stream = *line_[i];
-    if (stream.waiting_output() > 0 || stream.waiting_files() > 0) {
+    if (const PendingOutput waiting = stream.waiting_output(); waiting.bytes || waiting.files) {
       out.push_back(stream.exchange().channel());
     }
   }

@@ -1,10 +1,9 @@
 #include "daemon/front/http1_stream.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "daemon/cache/cache_rules.hpp"
 #include "daemon/front/connection.hpp"
@@ -16,6 +15,18 @@
 #include "ipc/messages.hpp"
 
 namespace httpapi::daemon {
+namespace {
+
+// The chunk-size line before `size` bytes of a chunked body, written in place.
+void append_chunk_size(OutputQueue& out, std::uint64_t size) {
+  char line[20];
+  char* end = std::to_chars(line, line + 16, size, 16).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(std::string_view(line, static_cast<std::size_t>(end - line)));
+}
+
+}  // namespace
 
 void Http1Stream::attach(Http1Session& session, Connection& connection) noexcept {
   session_ = &session;
@@ -204,7 +215,7 @@ bool Http1Stream::write_body(std::string_view data) {
       send(data);
       break;
     case http1::ResponseFraming::chunked:
-      send(fmt::format("{:x}\r\n", data.size()));
+      append_chunk_size(output(), data.size());
       send(data);
       send("\r\n");
       break;
@@ -225,7 +236,7 @@ bool Http1Stream::write_file(UniqueFd fd, std::uint64_t offset, std::uint64_t le
       output().append_file(std::move(fd), offset, length);
       break;
     case http1::ResponseFraming::chunked:
-      send(fmt::format("{:x}\r\n", length));
+      append_chunk_size(output(), length);
       output().append_file(std::move(fd), offset, length);
       send("\r\n");
       break;

@@ -12,6 +12,7 @@
 #include "daemon/front/exchange.hpp"
 #include "daemon/front/exchange_stream.hpp"
 #include "daemon/front/output_queue.hpp"
+#include "daemon/front/protocol_session.hpp"
 #include "http1/request_parser.hpp"
 #include "http1/response_head.hpp"
 
@@ -51,8 +52,9 @@ class Http1Stream final : private ExchangeStream {
   bool finished() const noexcept { return complete_ && (body_.done() || close_after_); }
   bool closes_connection() const noexcept { return close_after_; }
   // Response bytes and file ranges held back behind earlier responses.
-  std::size_t waiting_output() const noexcept { return later_output_.buffered(); }
-  std::size_t waiting_files() const noexcept { return later_output_.files(); }
+  PendingOutput waiting_output() const noexcept {
+    return {later_output_.buffered(), later_output_.files()};
+  }
 
   // Discards what arrived of a body its application did not read; false on broken framing.
   bool drain_body();

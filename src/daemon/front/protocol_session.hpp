@@ -15,6 +15,12 @@ namespace httpapi::daemon {
 
 class Exchange;
 
+// Response bytes in memory, and file ranges, not written yet.
+struct PendingOutput {
+  std::size_t bytes = 0;
+  std::size_t files = 0;
+};
+
 class ProtocolSession {
  public:
   virtual ~ProtocolSession() = default;
@@ -38,8 +44,7 @@ class ProtocolSession {
   // application channels involved: the one answering the first response in line, which
   // must keep flowing, and those answering later ones, which may be paused while too much
   // waits (Connection::update_throttle).
-  virtual std::size_t waiting_output() const = 0;
-  virtual std::size_t waiting_files() const = 0;
+  virtual PendingOutput waiting_output() const = 0;
   virtual std::uint64_t head_channel() const = 0;
   virtual void later_channels(std::vector<std::uint64_t>& out) const = 0;
   // For httpcfg show servicestate.
