@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <span>
 
+#include "tls/session_info.hpp"
+
 namespace httpapi::daemon {
 
 class Transport {
@@ -36,6 +38,9 @@ class Transport {
   // The next close resets the connection instead of ending it in order.
   virtual void reset_on_close() = 0;
   virtual void close() = 0;
+
+  // What the TLS handshake settled; nullptr on plain TCP and until the handshake is done.
+  virtual const tls::SessionInfo* tls_session() const noexcept { return nullptr; }
 
   ssize_t write(const char* data, std::size_t size) {
     const iovec part{const_cast<char*>(data), size};
