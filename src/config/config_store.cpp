@@ -1,10 +1,17 @@
-// The configuration store on SQLite. Layout of the file (schema version 1):
+// The configuration store on SQLite. Layout of the file (schema version 2):
 //
 //   reservations(prefix)                       one row per reserved URL prefix
 //   reservation_acl(prefix, kind, id, listen, delegate)
 //                                              its access list, in the order given
 //   listen_addresses(address)                  the IP listen list, in the order added
 //   settings(key, value)                       server-wide limits and timers, as text
+//   cert_bindings(kind, host, port, client_cert, ca_pem, min_tls, disable_http2,
+//                 disable_session_id)          one row per certificate binding (version 2)
+//   cert_binding_certificates(kind, host, port, position, certificate_pem, key_pem)
+//                                              its one or two certificates, in order
+//
+// Private keys live in the file, so it is created mode 0600 and an older file is tightened
+// to 0600 when opened; SQLite gives the -wal and -shm files the mode of the database file.
 //
 // The schema version is PRAGMA user_version. kMigrations lists the steps from one version to
 // the next; open() applies the missing ones in one IMMEDIATE transaction, so two processes
@@ -17,10 +24,14 @@
 #include "config/config_store.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -57,7 +68,30 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql"},
-    // {2, "ALTER TABLE ...;"},  // the next schema change goes here
+    {2, R"sql(
+CREATE TABLE cert_bindings (
+  kind               TEXT NOT NULL CHECK (kind IN ('ipport', 'hostnameport')),
+  host               TEXT NOT NULL,
+  port               INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  client_cert        TEXT NOT NULL CHECK (client_cert IN ('none', 'request', 'require')),
+  ca_pem             TEXT NOT NULL,
+  min_tls            TEXT NOT NULL CHECK (min_tls IN ('1.2', '1.3')),
+  disable_http2      INTEGER NOT NULL CHECK (disable_http2 IN (0, 1)),
+  disable_session_id INTEGER NOT NULL CHECK (disable_session_id IN (0, 1)),
+  PRIMARY KEY (kind, host, port)
+);
+CREATE TABLE cert_binding_certificates (
+  kind            TEXT NOT NULL,
+  host            TEXT NOT NULL,
+  port            INTEGER NOT NULL,
+  position        INTEGER NOT NULL CHECK (position IN (0, 1)),
+  certificate_pem TEXT NOT NULL,
+  key_pem         TEXT NOT NULL,
+  PRIMARY KEY (kind, host, port, position),
+  FOREIGN KEY (kind, host, port) REFERENCES cert_bindings(kind, host, port) ON DELETE CASCADE
+);
+)sql"},
+    // {3, "ALTER TABLE ...;"},  // the next schema change goes here
 };
 
 constexpr int kLastMigration = kMigrations[std::size(kMigrations) - 1].version;
@@ -379,6 +413,76 @@ bool migrate(Database& impl, StoreError& error) {
   return true;
 }
 
+// The store holds private keys: creates `path` mode 0600 when it is missing, and takes the
+// group and other bits off an existing file and its -wal and -shm files. A path that cannot
+// be created here (a missing directory) is left for sqlite3_open_v2 to report.
+bool make_private(const std::string& path, StoreError& error) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return true;
+  }
+  if (errno != EEXIST) return true;
+  for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+    struct stat info{};
+    if (::stat(file.c_str(), &info) != 0 || (info.st_mode & 077) == 0) continue;
+    if (::chmod(file.c_str(), info.st_mode & 0700) != 0) {
+      error.kind = StoreError::Kind::storage;
+      error.message = "cannot make the configuration store " + file + " private (mode 0600: " +
+                      std::strerror(errno) +
+                      "); it holds private keys, so run httpapid as the file's owner or chown "
+                      "it to that user";
+      return false;
+    }
+  }
+  return true;
+}
+
+const char* kind_text(tls::CertBinding::Kind kind) {
+  return kind == tls::CertBinding::Kind::ip_port ? "ipport" : "hostnameport";
+}
+
+const char* client_cert_text(tls::ClientCertMode mode) {
+  switch (mode) {
+    case tls::ClientCertMode::request: return "request";
+    case tls::ClientCertMode::require: return "require";
+    default: return "none";
+  }
+}
+
+tls::ClientCertMode client_cert_mode(const std::string& text) {
+  if (text == "request") return tls::ClientCertMode::request;
+  if (text == "require") return tls::ClientCertMode::require;
+  return tls::ClientCertMode::none;
+}
+
+// "0.0.0.0:443", "[::]:443", "www.example.com:443".
+std::string endpoint_name(tls::CertBinding::Kind kind, const std::string& host,
+                          std::uint16_t port) {
+  const bool v6 = kind == tls::CertBinding::Kind::ip_port && host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string binding_name(const tls::CertBinding& binding) {
+  return endpoint_name(binding.kind, binding.host, binding.port);
+}
+
+// What the store itself insists on; the service has checked the rest.
+bool valid_binding(const tls::CertBinding& binding, StoreError& error) {
+  if (binding.host.empty() || binding.port == 0) {
+    error.kind = StoreError::Kind::invalid;
+    error.message = "a certificate binding needs a host and a port";
+    return false;
+  }
+  if (binding.certificates.empty() || binding.certificates.size() > 2) {
+    error.kind = StoreError::Kind::invalid;
+    error.message = "a certificate binding holds one or two certificates, not " +
+                    std::to_string(binding.certificates.size());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct ConfigStore::Impl : Database {};
@@ -402,6 +506,7 @@ std::unique_ptr<ConfigStore> ConfigStore::open(const std::string& path, StoreErr
                     " is not a regular file; point --config-db at a file";
     return nullptr;
   }
+  if (!make_private(path, error)) return nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &impl->db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                      SQLITE_OPEN_NOMUTEX,
@@ -695,6 +800,205 @@ std::map<std::string, std::string> ConfigStore::settings() const {
   Statement select = impl_->prepare("SELECT key, value FROM settings");
   if (!select) return out;
   while (select.step() == SQLITE_ROW) out.emplace(select.text(0), select.text(1));
+  return out;
+}
+
+namespace {
+
+// Inserts the binding's certificates (its row exists).
+int insert_certificates(Database& impl, const tls::CertBinding& binding) {
+  for (std::size_t i = 0; i < binding.certificates.size(); ++i) {
+    Statement insert = impl.prepare(
+        "INSERT INTO cert_binding_certificates(kind, host, port, position, certificate_pem, "
+        "key_pem) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!insert) return SQLITE_ERROR;
+    insert.bind(1, kind_text(binding.kind));
+    insert.bind(2, binding.host);
+    insert.bind(3, std::int64_t{binding.port});
+    insert.bind(4, static_cast<std::int64_t>(i));
+    insert.bind(5, binding.certificates[i].certificate_pem);
+    insert.bind(6, binding.certificates[i].key_pem);
+    if (const int rc = insert.step(); rc != SQLITE_DONE) return rc;
+  }
+  return SQLITE_DONE;
+}
+
+// Binds ?1..?3 to the key and ?4..?8 to the options.
+void bind_binding(Statement& statement, const tls::CertBinding& binding) {
+  statement.bind(1, kind_text(binding.kind));
+  statement.bind(2, binding.host);
+  statement.bind(3, std::int64_t{binding.port});
+  statement.bind(4, client_cert_text(binding.client_cert));
+  statement.bind(5, binding.ca_pem);
+  statement.bind(6, binding.min_tls == tls::MinTls::v1_3 ? "1.3" : "1.2");
+  statement.bind(7, std::int64_t{binding.disable_http2 ? 1 : 0});
+  statement.bind(8, std::int64_t{binding.disable_session_id ? 1 : 0});
+}
+
+}  // namespace
+
+bool ConfigStore::add_cert_binding(const tls::CertBinding& binding, StoreError& error) {
+  error = {};
+  if (!valid_binding(binding, error)) return false;
+  Transaction transaction(*impl_);
+  int rc = transaction.begin();
+  if (rc != SQLITE_OK) {
+    impl_->storage_error(error, "add the certificate binding", rc);
+    return false;
+  }
+  {
+    Statement insert = impl_->prepare(
+        "INSERT INTO cert_bindings(kind, host, port, client_cert, ca_pem, min_tls, "
+        "disable_http2, disable_session_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!insert) {
+      impl_->storage_error(error, "add the certificate binding", SQLITE_ERROR);
+      return false;
+    }
+    bind_binding(insert, binding);
+    rc = insert.step();
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+      error.kind = StoreError::Kind::already_exists;
+      error.message = "there is already a certificate binding for " + binding_name(binding) +
+                      "; replace it with update (httpcfg sslcert update)";
+      return false;
+    }
+    if (rc != SQLITE_DONE) {
+      impl_->storage_error(error, "add the certificate binding", rc);
+      return false;
+    }
+  }
+  if ((rc = insert_certificates(*impl_, binding)) != SQLITE_DONE) {
+    impl_->storage_error(error, "add the certificate binding", rc);
+    return false;
+  }
+  if ((rc = transaction.commit()) != SQLITE_OK) {
+    impl_->storage_error(error, "add the certificate binding", rc);
+    return false;
+  }
+  return true;
+}
+
+bool ConfigStore::update_cert_binding(const tls::CertBinding& binding, StoreError& error) {
+  error = {};
+  if (!valid_binding(binding, error)) return false;
+  Transaction transaction(*impl_);
+  int rc = transaction.begin();
+  if (rc != SQLITE_OK) {
+    impl_->storage_error(error, "update the certificate binding", rc);
+    return false;
+  }
+  {
+    Statement update = impl_->prepare(
+        "UPDATE cert_bindings SET client_cert = ?4, ca_pem = ?5, min_tls = ?6, "
+        "disable_http2 = ?7, disable_session_id = ?8 WHERE kind = ?1 AND host = ?2 AND "
+        "port = ?3");
+    if (!update) {
+      impl_->storage_error(error, "update the certificate binding", SQLITE_ERROR);
+      return false;
+    }
+    bind_binding(update, binding);
+    if ((rc = update.step()) != SQLITE_DONE) {
+      impl_->storage_error(error, "update the certificate binding", rc);
+      return false;
+    }
+    if (sqlite3_changes(impl_->db) == 0) {
+      error.kind = StoreError::Kind::not_found;
+      error.message = "there is no certificate binding for " + binding_name(binding) +
+                      "; create it with add (httpcfg sslcert add)";
+      return false;
+    }
+  }
+  {
+    Statement remove = impl_->prepare(
+        "DELETE FROM cert_binding_certificates WHERE kind = ?1 AND host = ?2 AND port = ?3");
+    if (!remove) {
+      impl_->storage_error(error, "update the certificate binding", SQLITE_ERROR);
+      return false;
+    }
+    remove.bind(1, kind_text(binding.kind));
+    remove.bind(2, binding.host);
+    remove.bind(3, std::int64_t{binding.port});
+    if ((rc = remove.step()) != SQLITE_DONE) {
+      impl_->storage_error(error, "update the certificate binding", rc);
+      return false;
+    }
+  }
+  if ((rc = insert_certificates(*impl_, binding)) != SQLITE_DONE) {
+    impl_->storage_error(error, "update the certificate binding", rc);
+    return false;
+  }
+  if ((rc = transaction.commit()) != SQLITE_OK) {
+    impl_->storage_error(error, "update the certificate binding", rc);
+    return false;
+  }
+  return true;
+}
+
+bool ConfigStore::delete_cert_binding(tls::CertBinding::Kind kind, const std::string& host,
+                                      std::uint16_t port, StoreError& error) {
+  error = {};
+  Transaction transaction(*impl_);
+  int rc = transaction.begin();
+  if (rc != SQLITE_OK) {
+    impl_->storage_error(error, "delete the certificate binding", rc);
+    return false;
+  }
+  Statement remove = impl_->prepare(
+      "DELETE FROM cert_bindings WHERE kind = ?1 AND host = ?2 AND port = ?3");
+  if (!remove) {
+    impl_->storage_error(error, "delete the certificate binding", SQLITE_ERROR);
+    return false;
+  }
+  remove.bind(1, kind_text(kind));
+  remove.bind(2, host);
+  remove.bind(3, std::int64_t{port});
+  if ((rc = remove.step()) != SQLITE_DONE) {
+    impl_->storage_error(error, "delete the certificate binding", rc);
+    return false;
+  }
+  if (sqlite3_changes(impl_->db) == 0) {
+    error.kind = StoreError::Kind::not_found;
+    error.message = "there is no certificate binding for " + endpoint_name(kind, host, port) +
+                    "; see the bindings with httpcfg sslcert show";
+    return false;
+  }
+  if ((rc = transaction.commit()) != SQLITE_OK) {
+    impl_->storage_error(error, "delete the certificate binding", rc);
+    return false;
+  }
+  return true;
+}
+
+std::vector<tls::CertBinding> ConfigStore::cert_bindings() const {
+  std::vector<tls::CertBinding> out;
+  Statement select = impl_->prepare(
+      "SELECT b.kind, b.host, b.port, b.client_cert, b.ca_pem, b.min_tls, b.disable_http2, "
+      "b.disable_session_id, c.certificate_pem, c.key_pem FROM cert_bindings b "
+      "LEFT JOIN cert_binding_certificates c "
+      "ON c.kind = b.kind AND c.host = b.host AND c.port = b.port "
+      "ORDER BY b.port, b.kind, b.host, c.position");
+  if (!select) return out;
+  while (select.step() == SQLITE_ROW) {
+    const auto kind = select.text(0) == "ipport" ? tls::CertBinding::Kind::ip_port
+                                                 : tls::CertBinding::Kind::hostname_port;
+    std::string host = select.text(1);
+    const auto port = static_cast<std::uint16_t>(select.integer(2));
+    if (out.empty() || out.back().kind != kind || out.back().host != host ||
+        out.back().port != port) {
+      tls::CertBinding binding;
+      binding.kind = kind;
+      binding.host = std::move(host);
+      binding.port = port;
+      binding.client_cert = client_cert_mode(select.text(3));
+      binding.ca_pem = select.text(4);
+      binding.min_tls = select.text(5) == "1.3" ? tls::MinTls::v1_3 : tls::MinTls::v1_2;
+      binding.disable_http2 = select.integer(6) != 0;
+      binding.disable_session_id = select.integer(7) != 0;
+      out.push_back(std::move(binding));
+    }
+    if (select.type(8) == SQLITE_NULL) continue;
+    out.back().certificates.push_back({select.text(8), select.text(9)});
+  }
   return out;
 }
 

@@ -1,7 +1,9 @@
 // The persistent service configuration (DESIGN.md §2, §8): reservations (URL ACLs), the IP
-// listen list and server-wide settings, in SQLite (WAL mode, one transaction per change,
+// listen list, server-wide settings and certificate bindings, in SQLite (WAL mode, one transaction per change,
 // versioned schema with migrations). Only httpapid writes it; httpcfg goes through the
-// service. Not thread-safe: the service loop owns the store.
+// service. Not thread-safe: the service loop owns the store. The file holds private keys, so
+// it and its -wal and -shm files are mode 0600 (open() creates it so and tightens an older
+// file).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "tls/cert_binding.hpp"
 
 namespace httpapi::config {
 
@@ -45,7 +49,7 @@ class ConfigStore {
   static std::unique_ptr<ConfigStore> open(const std::string& path, StoreError& error);
   ~ConfigStore();
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   int schema_version() const;
   const std::string& path() const;
 
@@ -63,6 +67,17 @@ class ConfigStore {
   bool set_setting(const std::string& key, const std::string& value, StoreError& error);
   bool delete_setting(const std::string& key, StoreError& error);
   std::map<std::string, std::string> settings() const;
+
+  // Certificate bindings (httpcfg sslcert), keyed by kind, host and port. The store keeps
+  // what it is given: the service checks certificates and endpoints before (tls/
+  // certificate.hpp, tls/endpoint.hpp). add fails with already_exists when the endpoint is
+  // bound, update and delete with not_found when it is not; update replaces the whole
+  // binding. A binding needs one or two certificates.
+  bool add_cert_binding(const tls::CertBinding& binding, StoreError& error);
+  bool update_cert_binding(const tls::CertBinding& binding, StoreError& error);
+  bool delete_cert_binding(tls::CertBinding::Kind kind, const std::string& host,
+                           std::uint16_t port, StoreError& error);
+  std::vector<tls::CertBinding> cert_bindings() const;
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 // The configuration store (src/config): persistence, migrations, refusal of damaged or
 // too-new files without touching them, and concurrent writers in separate processes.
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@ using httpapi::config::AclEntry;
 using httpapi::config::ConfigStore;
 using httpapi::config::Reservation;
 using httpapi::config::StoreError;
+using httpapi::tls::CertBinding;
 
 namespace {
 
@@ -114,7 +116,7 @@ TEST(ConfigStore, CreatesAndPersistsAcrossReopen) {
     ASSERT_TRUE(store->set_setting("header_wait_seconds", "30", error)) << error.message;
   }
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "1");
+  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "2");
 
   auto store = open_ok(path);
   ASSERT_TRUE(store);
@@ -141,7 +143,7 @@ TEST(ConfigStore, MigratesAnEmptyFile) {
   write_bytes(path, "");
   auto store = open_ok(path);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 1);
+  EXPECT_EQ(store->schema_version(), 2);
   StoreError error;
   EXPECT_TRUE(store->add_reservation(make_reservation("http://+:8080/"), error));
 }
@@ -156,7 +158,7 @@ TEST(ConfigStore, MigratesAHandMadeVersion0File) {
   {
     auto store = open_ok(path);
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->schema_version(), 1);
+    EXPECT_EQ(store->schema_version(), 2);
     StoreError error;
     EXPECT_TRUE(store->add_listen_address("::1", error)) << error.message;
   }
@@ -335,11 +337,11 @@ TEST(ConfigStore, RefusesADatabaseWithDamagedPages) {
 TEST(ConfigStore, RefusesANewerSchema) {
   TempDir dir;
   const std::string path = dir.file("config.db");
-  raw_sql(path, "CREATE TABLE future(x); PRAGMA user_version=2;");
+  raw_sql(path, "CREATE TABLE future(x); PRAGMA user_version=3;");
   const std::string message = expect_refused(path);
-  EXPECT_NE(message.find("schema version 2"), std::string::npos) << message;
+  EXPECT_NE(message.find("schema version 3"), std::string::npos) << message;
   EXPECT_NE(message.find("newer"), std::string::npos) << message;
-  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "2");
+  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "3");
 }
 
 TEST(ConfigStore, RefusesADirectoryAndAMissingDirectory) {
@@ -402,3 +404,233 @@ TEST(ConfigStore, ConcurrentWritersInTwoProcesses) {
 }
 
 }  // namespace
+
+// ---- certificate bindings (schema version 2)
+
+namespace {
+
+CertBinding make_binding(CertBinding::Kind kind, const std::string& host, std::uint16_t port) {
+  CertBinding b;
+  b.kind = kind;
+  b.host = host;
+  b.port = port;
+  b.certificates.push_back({"-----BEGIN CERTIFICATE-----\nRSA " + host + "\n",
+                            "-----BEGIN PRIVATE KEY-----\nsecret " + host + "\n"});
+  return b;
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat info{};
+  EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+  return info.st_mode & 07777;
+}
+
+}  // namespace
+
+TEST(ConfigStore, CertBindingsRoundTripAcrossReopen) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  CertBinding full = make_binding(CertBinding::Kind::hostname_port, "*.example.com", 8443);
+  full.certificates.push_back({"ECDSA chain", "ECDSA key"});
+  full.client_cert = httpapi::tls::ClientCertMode::require;
+  full.ca_pem = "CA bundle";
+  full.min_tls = httpapi::tls::MinTls::v1_3;
+  full.disable_http2 = true;
+  full.disable_session_id = true;
+  {
+    auto store = open_ok(path);
+    ASSERT_TRUE(store);
+    EXPECT_TRUE(store->cert_bindings().empty());
+    StoreError error;
+    ASSERT_TRUE(store->add_cert_binding(make_binding(CertBinding::Kind::ip_port, "::", 443),
+                                        error))
+        << error.message;
+    ASSERT_TRUE(store->add_cert_binding(full, error)) << error.message;
+    ASSERT_TRUE(store->add_cert_binding(
+        make_binding(CertBinding::Kind::ip_port, "0.0.0.0", 443), error));
+  }
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  const auto bindings = store->cert_bindings();
+  ASSERT_EQ(bindings.size(), 3u);
+  // Ordered by port, then kind, then host.
+  EXPECT_EQ(bindings[0].host, "0.0.0.0");
+  EXPECT_EQ(bindings[1].host, "::");
+  EXPECT_EQ(bindings[1].kind, CertBinding::Kind::ip_port);
+  EXPECT_EQ(bindings[1].port, 443);
+  EXPECT_EQ(bindings[1].client_cert, httpapi::tls::ClientCertMode::none);
+  EXPECT_EQ(bindings[1].min_tls, httpapi::tls::MinTls::v1_2);
+  EXPECT_FALSE(bindings[1].disable_http2);
+  ASSERT_EQ(bindings[1].certificates.size(), 1u);
+  EXPECT_EQ(bindings[1].certificates[0].key_pem, "-----BEGIN PRIVATE KEY-----\nsecret ::\n");
+  const CertBinding& got = bindings[2];
+  EXPECT_EQ(got.kind, CertBinding::Kind::hostname_port);
+  EXPECT_EQ(got.host, "*.example.com");
+  EXPECT_EQ(got.port, 8443);
+  ASSERT_EQ(got.certificates.size(), 2u);
+  EXPECT_EQ(got.certificates[0].certificate_pem, full.certificates[0].certificate_pem);
+  EXPECT_EQ(got.certificates[1].certificate_pem, "ECDSA chain");
+  EXPECT_EQ(got.certificates[1].key_pem, "ECDSA key");
+  EXPECT_EQ(got.client_cert, httpapi::tls::ClientCertMode::require);
+  EXPECT_EQ(got.ca_pem, "CA bundle");
+  EXPECT_EQ(got.min_tls, httpapi::tls::MinTls::v1_3);
+  EXPECT_TRUE(got.disable_http2);
+  EXPECT_TRUE(got.disable_session_id);
+}
+
+TEST(ConfigStore, DuplicateCertBindingIsRefusedAndChangesNothing) {
+  TempDir dir;
+  auto store = open_ok(dir.file("config.db"));
+  ASSERT_TRUE(store);
+  StoreError error;
+  ASSERT_TRUE(store->add_cert_binding(make_binding(CertBinding::Kind::ip_port, "::", 443), error));
+  CertBinding again = make_binding(CertBinding::Kind::ip_port, "::", 443);
+  again.certificates[0].key_pem = "other";
+  EXPECT_FALSE(store->add_cert_binding(again, error));
+  EXPECT_EQ(error.kind, StoreError::Kind::already_exists);
+  EXPECT_NE(error.message.find("[::]:443"), std::string::npos) << error.message;
+  EXPECT_NE(error.message.find("update"), std::string::npos) << error.message;
+  // The same host and port as the other kind is another binding.
+  EXPECT_TRUE(store->add_cert_binding(make_binding(CertBinding::Kind::hostname_port, "::", 443),
+                                      error));
+  const auto bindings = store->cert_bindings();
+  ASSERT_EQ(bindings.size(), 2u);
+  EXPECT_EQ(bindings[0].certificates[0].key_pem, "-----BEGIN PRIVATE KEY-----\nsecret ::\n");
+}
+
+TEST(ConfigStore, UpdateReplacesTheWholeBinding) {
+  TempDir dir;
+  auto store = open_ok(dir.file("config.db"));
+  ASSERT_TRUE(store);
+  StoreError error;
+  CertBinding b = make_binding(CertBinding::Kind::hostname_port, "www.example.com", 443);
+  b.certificates.push_back({"second", "second key"});
+  b.client_cert = httpapi::tls::ClientCertMode::request;
+  b.ca_pem = "ca";
+  ASSERT_TRUE(store->add_cert_binding(b, error));
+
+  CertBinding replacement = make_binding(CertBinding::Kind::hostname_port, "www.example.com", 443);
+  replacement.certificates[0] = {"new chain", "new key"};
+  ASSERT_TRUE(store->update_cert_binding(replacement, error)) << error.message;
+  const auto bindings = store->cert_bindings();
+  ASSERT_EQ(bindings.size(), 1u);
+  ASSERT_EQ(bindings[0].certificates.size(), 1u);
+  EXPECT_EQ(bindings[0].certificates[0].certificate_pem, "new chain");
+  EXPECT_EQ(bindings[0].certificates[0].key_pem, "new key");
+  EXPECT_EQ(bindings[0].client_cert, httpapi::tls::ClientCertMode::none);
+  EXPECT_EQ(bindings[0].ca_pem, "");
+}
+
+TEST(ConfigStore, UpdateAndDeleteOfAMissingBindingAreNotFound) {
+  TempDir dir;
+  auto store = open_ok(dir.file("config.db"));
+  ASSERT_TRUE(store);
+  StoreError error;
+  EXPECT_FALSE(store->update_cert_binding(
+      make_binding(CertBinding::Kind::ip_port, "127.0.0.1", 443), error));
+  EXPECT_EQ(error.kind, StoreError::Kind::not_found);
+  EXPECT_NE(error.message.find("127.0.0.1:443"), std::string::npos) << error.message;
+  EXPECT_FALSE(store->delete_cert_binding(CertBinding::Kind::ip_port, "127.0.0.1", 443, error));
+  EXPECT_EQ(error.kind, StoreError::Kind::not_found);
+  EXPECT_TRUE(store->cert_bindings().empty());
+}
+
+TEST(ConfigStore, DeleteCascadesToTheCertificates) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  {
+    auto store = open_ok(path);
+    ASSERT_TRUE(store);
+    StoreError error;
+    ASSERT_TRUE(store->add_cert_binding(
+        make_binding(CertBinding::Kind::ip_port, "127.0.0.1", 443), error));
+    ASSERT_TRUE(store->add_cert_binding(
+        make_binding(CertBinding::Kind::ip_port, "127.0.0.1", 444), error));
+    ASSERT_TRUE(store->delete_cert_binding(CertBinding::Kind::ip_port, "127.0.0.1", 443, error))
+        << error.message;
+    ASSERT_EQ(store->cert_bindings().size(), 1u);
+    EXPECT_EQ(store->cert_bindings()[0].port, 444);
+  }
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM cert_binding_certificates"), "1");
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM cert_binding_certificates WHERE key_pem LIKE "
+                          "'%secret 127.0.0.1%' AND port = 443"),
+            "0");
+}
+
+TEST(ConfigStore, ABindingNeedsOneOrTwoCertificates) {
+  TempDir dir;
+  auto store = open_ok(dir.file("config.db"));
+  ASSERT_TRUE(store);
+  StoreError error;
+  CertBinding none = make_binding(CertBinding::Kind::ip_port, "::", 443);
+  none.certificates.clear();
+  EXPECT_FALSE(store->add_cert_binding(none, error));
+  EXPECT_EQ(error.kind, StoreError::Kind::invalid);
+  CertBinding three = make_binding(CertBinding::Kind::ip_port, "::", 443);
+  three.certificates.resize(3, three.certificates[0]);
+  EXPECT_FALSE(store->add_cert_binding(three, error));
+  EXPECT_EQ(error.kind, StoreError::Kind::invalid);
+  EXPECT_TRUE(store->cert_bindings().empty());
+}
+
+TEST(ConfigStore, MigratesAVersion1FileKeepingItsData) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  // Schema version 1 exactly as the previous release wrote it.
+  raw_sql(path, R"sql(
+CREATE TABLE reservations (prefix TEXT NOT NULL COLLATE NOCASE PRIMARY KEY);
+CREATE TABLE reservation_acl (
+  prefix TEXT NOT NULL COLLATE NOCASE REFERENCES reservations(prefix) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+  id INTEGER NOT NULL CHECK (id BETWEEN 0 AND 4294967295),
+  listen INTEGER NOT NULL CHECK (listen IN (0, 1)),
+  delegate INTEGER NOT NULL CHECK (delegate IN (0, 1)),
+  UNIQUE (prefix, kind, id));
+CREATE TABLE listen_addresses (address TEXT NOT NULL PRIMARY KEY);
+CREATE TABLE settings (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO reservations VALUES ('http://+:80/kept/');
+INSERT INTO settings VALUES ('header_wait_seconds', '12');
+PRAGMA user_version=1;
+)sql");
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), 2);
+  ASSERT_EQ(store->reservations().size(), 1u);
+  EXPECT_EQ(store->reservations()[0].prefix, "http://+:80/kept/");
+  EXPECT_EQ(store->settings().at("header_wait_seconds"), "12");
+  StoreError error;
+  EXPECT_TRUE(store->add_cert_binding(make_binding(CertBinding::Kind::ip_port, "::", 443), error))
+      << error.message;
+}
+
+TEST(ConfigStore, FileAndItsWalAreCreatedPrivate) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  const mode_t old_umask = ::umask(022);
+  auto store = open_ok(path);
+  ::umask(old_umask);
+  ASSERT_TRUE(store);
+  StoreError error;
+  ASSERT_TRUE(store->add_cert_binding(make_binding(CertBinding::Kind::ip_port, "::", 443), error));
+  EXPECT_EQ(mode_of(path), 0600u);
+  ASSERT_TRUE(fs::exists(path + "-wal"));
+  ASSERT_TRUE(fs::exists(path + "-shm"));
+  EXPECT_EQ(mode_of(path + "-wal"), 0600u);
+  EXPECT_EQ(mode_of(path + "-shm"), 0600u);
+}
+
+TEST(ConfigStore, AnOlderReadableFileIsMadePrivate) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  raw_sql(path, "CREATE TABLE notes(x TEXT);");
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  write_bytes(path + "-wal", "");
+  ASSERT_EQ(::chmod((path + "-wal").c_str(), 0666), 0);
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  StoreError error;
+  ASSERT_TRUE(store->set_setting("header_wait_seconds", "30", error)) << error.message;
+  EXPECT_EQ(mode_of(path), 0600u);
+  EXPECT_EQ(mode_of(path + "-wal"), 0600u);
+  EXPECT_EQ(mode_of(path + "-shm"), 0600u);
+}
