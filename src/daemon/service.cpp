@@ -85,6 +85,10 @@ Service::~Service() {
 
 EventLoop& Service::service_loop() { return workers_[0]->loop(); }
 
+void Service::cert_bindings_changed() {
+  // TLS contexts are rebuilt here (tls transport branch)
+}
+
 // The dispatch table: which part handles each message, by the role of its channel.
 void Service::route_messages() {
   using ipc::Role;

@@ -69,6 +69,8 @@ class Service {
   void begin_shutdown();
   void tick();
   EventLoop& service_loop();
+  // After httpcfg sslcert changed a binding (service loop).
+  void cert_bindings_changed();
 
   Options options_;
   std::unique_ptr<config::ConfigStore> store_;
@@ -90,7 +92,8 @@ class Service {
   RequestBroker broker_{queues_, cache_calls_, workers_};
   QueueCalls queue_calls_{control_, queues_, broker_, url_groups_, fragments_, settings_};
   AdminCommands admin_{{*store_, namespace_, url_groups_, queues_, control_, cache_, fragments_,
-                        settings_, options_.settings, workers_}};
+                        settings_, options_.settings, workers_,
+                        [this] { cert_bindings_changed(); }}};
 
   int signal_fd_ = -1;
   bool stopping_ = false;

@@ -139,6 +139,79 @@ Json settings_command(const std::string& verb, const std::string& key,
   return command;
 }
 
+Json sslcert_command(const std::string& verb, const SslcertBinding& binding) {
+  Json command = sslcert_endpoint_command(verb, binding.ipport, binding.hostnameport);
+  Json certificates = Json::array();
+  for (const auto& pair : binding.certificates) {
+    certificates.push_back({{"certificate", pair.certificate_pem}, {"key", pair.key_pem}});
+  }
+  command["certificates"] = certificates;
+  if (!binding.client_cert.empty()) command["client_cert"] = binding.client_cert;
+  if (!binding.ca_pem.empty()) command["ca"] = binding.ca_pem;
+  if (!binding.min_tls.empty()) command["min_tls"] = binding.min_tls;
+  command["disable_http2"] = binding.disable_http2;
+  command["disable_session_id"] = binding.disable_session_id;
+  return command;
+}
+
+Json sslcert_endpoint_command(const std::string& verb, const std::string& ipport,
+                              const std::string& hostnameport) {
+  Json command{{"command", "sslcert." + verb}};
+  if (!ipport.empty()) command["ipport"] = ipport;
+  if (!hostnameport.empty()) command["hostnameport"] = hostnameport;
+  return command;
+}
+
+// Laid out like `netsh http show sslcert`: one block per binding, one line per fact.
+std::string format_sslcert(const Json& answer) {
+  const Json& bindings = list(answer, "bindings");
+  if (bindings.empty()) return "No SSL certificate bindings.\n";
+  std::string out;
+  bool first = true;
+  const auto line = [&out](const std::string& indent, const std::string& label,
+                           const std::string& value) {
+    out += fmt::format("{}{:<{}}: {}\n", indent, label, 25 - indent.size(), value);
+  };
+  for (const Json& b : bindings) {
+    if (!first) out += "\n";
+    first = false;
+    line("    ", text(b, "kind") == "hostnameport" ? "Hostname:port" : "IP:port",
+         text(b, "endpoint"));
+    for (const Json& c : list(b, "certificates")) {
+      if (!text(c, "error").empty()) {
+        line("    ", "Certificate", "(unreadable: " + text(c, "error") + ")");
+        continue;
+      }
+      line("    ", "Certificate", text(c, "subject"));
+      std::string names;
+      for (const Json& n : list(c, "dns_names")) {
+        if (!names.empty()) names += ", ";
+        names += n.is_string() ? n.get<std::string>() : n.dump();
+      }
+      line("        ", "Names (SAN)", names.empty() ? std::string("(none)") : names);
+      line("        ", "Issuer", text(c, "issuer"));
+      line("        ", "Valid", text(c, "not_before") + " to " + text(c, "not_after"));
+      line("        ", "SHA-256", text(c, "sha256"));
+      line("        ", "Key", text(c, "key_type"));
+      const std::uint64_t chain = number(c, "chain_length");
+      line("        ", "Chain",
+           chain <= 1 ? std::string("the certificate alone")
+                      : fmt::format("the certificate and {} intermediate{}", chain - 1,
+                                    chain == 2 ? "" : "s"));
+    }
+    const std::string mode = text(b, "client_cert");
+    const std::uint64_t ca = number(b, "ca_certificates");
+    line("    ", "Client certificates",
+         (mode.empty() ? std::string("none") : mode) +
+             (ca ? fmt::format(" (trusting {} CA certificate{})", ca, ca == 1 ? "" : "s")
+                 : std::string()));
+    line("    ", "Minimum TLS version", text(b, "min_tls"));
+    line("    ", "HTTP/2", flag(b, "disable_http2") ? "disabled" : "enabled");
+    line("    ", "Session resumption", flag(b, "disable_session_id") ? "disabled" : "enabled");
+  }
+  return out;
+}
+
 std::string format_settings(const Json& answer) {
   std::string out = "Server-wide settings:\n";
   const auto it = answer.find("settings");
@@ -306,6 +379,7 @@ std::string advice(const std::string& command, std::uint32_t status, const std::
   constexpr std::uint32_t kNotFound = HTTPAPI_ERROR_NOT_FOUND;
   const bool urlacl = command.rfind("urlacl.", 0) == 0;
   const bool iplisten = command.rfind("iplisten.", 0) == 0;
+  const bool sslcert = command.rfind("sslcert.", 0) == 0;
   if (status == kDenied) {
     if (command == "urlacl.add") {
       return "run it as root, or as a user with delegate rights on a reservation above this "
@@ -318,6 +392,9 @@ std::string advice(const std::string& command, std::uint32_t status, const std::
                        subject);
   }
   if (status == kExists && iplisten) return "see 'httpcfg iplisten show'";
+  if (status == kExists && sslcert) return "replace it with 'httpcfg sslcert update'";
+  if (status == kNotFound && sslcert) return "see the bindings with 'httpcfg sslcert show'";
+  if (status == kInvalid && sslcert) return "see 'httpcfg sslcert add --help'";
   if (status == kNotFound && urlacl) {
     return "list the reservations with 'httpcfg urlacl show'; the URL must match one exactly";
   }

@@ -39,6 +39,27 @@ Json cachestate_command();
 Json settings_command(const std::string& verb, const std::string& key,
                       const std::string& value);  // set|delete|show
 
+// A certificate binding as sslcert add/update sends it: the PEM text of the files httpcfg
+// read (the service never reads the administrator's files), the options as given.
+struct SslcertBinding {
+  std::string ipport;        // exactly one of ipport and hostnameport
+  std::string hostnameport;
+  struct Pair {
+    std::string certificate_pem;
+    std::string key_pem;
+  };
+  std::vector<Pair> certificates;
+  std::string client_cert;   // "" when not given: the service's default (none)
+  std::string ca_pem;
+  std::string min_tls;       // "" when not given: 1.2
+  bool disable_http2 = false;
+  bool disable_session_id = false;
+};
+Json sslcert_command(const std::string& verb, const SslcertBinding& binding);  // add|update
+// delete, or show (both endpoints empty: every binding).
+Json sslcert_endpoint_command(const std::string& verb, const std::string& ipport,
+                              const std::string& hostnameport);
+
 // Keeps only the reservation whose URL equals `url` (compared case-insensitively, as
 // routing does). Returns false when there is none.
 bool filter_reservations(Json& reservations_answer, const std::string& url);
@@ -50,6 +71,7 @@ std::string format_iplisten(const Json& answer);
 std::string format_servicestate(const Json& answer);
 std::string format_cachestate(const Json& answer);
 std::string format_settings(const Json& answer);
+std::string format_sslcert(const Json& answer);
 
 // The text of an httpapi_error value ("access denied"), and the advice for a failed command.
 std::string status_text(std::uint32_t status);

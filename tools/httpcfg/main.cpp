@@ -6,9 +6,13 @@
 // configuration database itself: the store belongs to the service, and a change made behind
 // its back would neither be checked nor take effect. When httpapid is not running, httpcfg
 // says so and exits with status 3.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -42,6 +46,16 @@ struct Options {
   std::string key;
   std::string value;
   bool json = false;
+  // sslcert
+  std::string ipport;
+  std::string hostnameport;
+  std::vector<std::string> cert_files;
+  std::vector<std::string> key_files;
+  std::string client_cert;
+  std::string ca_file;
+  std::string min_tls;
+  bool disable_http2 = false;
+  bool disable_session_id = false;
 };
 
 // Breaks `text` into lines of at most `width` columns at spaces; existing newlines stay.
@@ -219,10 +233,93 @@ int urlacl_add(const Options& options) {
                 "URL reservation successfully added");
 }
 
+// A PEM file named on the command line, read as the administrator running httpcfg. False
+// with the error reported when it cannot be read.
+constexpr std::size_t kMaxPemBytes = 1024 * 1024;
+
+bool read_pem_file(const std::string& what, const std::string& path, std::string& text) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat info{};
+  if (fd < 0 || ::fstat(fd, &info) != 0) {
+    error_line(fmt::format("cannot read the {} file {}: {}; check the path and that you may "
+                           "read it",
+                           what, path, std::strerror(errno)));
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  if (!S_ISREG(info.st_mode) || static_cast<std::size_t>(info.st_size) > kMaxPemBytes) {
+    error_line(fmt::format("the {} file {} is {}; give a PEM file", what, path,
+                           S_ISREG(info.st_mode) ? "larger than 1 MiB" : "not a regular file"));
+    ::close(fd);
+    return false;
+  }
+  text.clear();
+  char buffer[16 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<std::size_t>(n));
+      if (text.size() <= kMaxPemBytes) continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    const int error = errno;
+    ::close(fd);
+    if (n == 0) return true;
+    error_line(n < 0 ? fmt::format("cannot read the {} file {}: {}", what, path,
+                                   std::strerror(error))
+                     : fmt::format("the {} file {} is larger than 1 MiB; give a PEM file", what,
+                                   path));
+    return false;
+  }
+}
+
+// sslcert add and update: the files read here, everything checked by the service.
+int sslcert_change(const Options& options, const std::string& verb) {
+  if (options.ipport.empty() == options.hostnameport.empty()) {
+    error_line(fmt::format("sslcert {} needs exactly one of --ipport IP:PORT and --hostnameport "
+                           "NAME:PORT; e.g. httpcfg sslcert {} --ipport 0.0.0.0:443 --cert "
+                           "server.pem --key server.key",
+                           verb, verb));
+    return kExitUsage;
+  }
+  if (options.cert_files.empty() || options.cert_files.size() != options.key_files.size() ||
+      options.cert_files.size() > 2) {
+    error_line(fmt::format("sslcert {} needs one --cert FILE --key FILE pair, or two (an RSA and "
+                           "an ECDSA one); got {} --cert and {} --key",
+                           verb, options.cert_files.size(), options.key_files.size()));
+    return kExitUsage;
+  }
+  httpcfg::SslcertBinding binding;
+  binding.ipport = options.ipport;
+  binding.hostnameport = options.hostnameport;
+  for (std::size_t i = 0; i < options.cert_files.size(); ++i) {
+    httpcfg::SslcertBinding::Pair pair;
+    if (!read_pem_file("certificate", options.cert_files[i], pair.certificate_pem) ||
+        !read_pem_file("key", options.key_files[i], pair.key_pem)) {
+      return kExitUsage;
+    }
+    binding.certificates.push_back(std::move(pair));
+  }
+  if (!options.ca_file.empty() && !read_pem_file("CA", options.ca_file, binding.ca_pem)) {
+    return kExitUsage;
+  }
+  binding.client_cert = options.client_cert;
+  binding.min_tls = options.min_tls;
+  binding.disable_http2 = options.disable_http2;
+  binding.disable_session_id = options.disable_session_id;
+  const std::string endpoint = options.ipport.empty() ? options.hostnameport : options.ipport;
+  return change(options, httpcfg::sslcert_command(verb, binding),
+                fmt::format("cannot {} the certificate binding for {}", verb, endpoint), endpoint,
+                verb == "add" ? "SSL certificate successfully added"
+                              : "SSL certificate successfully updated");
+}
+
 const char* const kMainFooter = R"(EXAMPLES:
   Reserve http://+:80/shop/ for the user shop, whose unprivileged program
   may then serve it:
       httpcfg urlacl add --url http://+:80/shop/ --user shop
+  Serve https on port 443 with a certificate (httpcfg reads the files):
+      httpcfg sslcert add --ipport 0.0.0.0:443 --cert srv.pem --key srv.key
   Show the reservations, the listen list, and what the service is doing now:
       httpcfg urlacl show
       httpcfg iplisten show
@@ -249,7 +346,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "httpcfg - administer httpapid, the HTTP Server API service (the netsh http of Linux).\n\n"
       "Reserves URL namespace for users and groups (urlacl), chooses which local addresses "
-      "the service listens on (iplisten), and shows its live state (show servicestate). "
+      "the service listens on (iplisten), binds certificates to https endpoints (sslcert), "
+      "and shows its live state (show servicestate). "
       "Every command goes to the running httpapid through its control socket; the service "
       "decides by your identity what you may change.",
       "httpcfg"};
@@ -359,6 +457,100 @@ Prints "URL reservation successfully added" on success.)");
   iplisten_show->footer(R"(EXAMPLE:
   httpcfg iplisten show --json)");
 
+  // sslcert
+  CLI::App* sslcert = app.add_subcommand(
+      "sslcert",
+      "Add, update, delete and show certificate bindings: which certificate an https endpoint "
+      "presents and how it treats clients. An endpoint is IP:PORT (0.0.0.0:PORT and [::]:PORT "
+      "mean any address; IPv6 in brackets) or, chosen by the name the client asks for (SNI), "
+      "NAME:PORT (*.example.com:PORT covers one label). httpcfg reads the PEM files and hands "
+      "their contents to httpapid, which checks them and keeps them in its store (mode 0600); "
+      "keys are never shown.");
+  sslcert->require_subcommand(1);
+  sslcert->footer(R"(EXAMPLES:
+  httpcfg sslcert add --ipport 0.0.0.0:443 --cert server.pem --key server.key
+  httpcfg sslcert add --hostnameport www.example.com:443 \
+      --cert www.pem --key www.key
+  httpcfg sslcert update --ipport 0.0.0.0:443 --cert new.pem --key new.key
+  httpcfg sslcert delete --hostnameport www.example.com:443
+  httpcfg sslcert show --json)");
+  const auto add_endpoint_options = [&options](CLI::App* command) {
+    command->add_option("--ipport", options.ipport,
+                        "The endpoint IP:PORT; 0.0.0.0:PORT or [::]:PORT for any address")
+        ->option_text("IP:PORT");
+    command->add_option("--hostnameport", options.hostnameport,
+                        "The endpoint NAME:PORT, chosen by SNI; *.example.com:PORT covers one "
+                        "label")
+        ->option_text("NAME:PORT");
+  };
+  const auto add_binding_options = [&options, &add_endpoint_options](CLI::App* command) {
+    add_endpoint_options(command);
+    command
+        ->add_option("--cert", options.cert_files,
+                     "PEM certificate file: the server's certificate first, then any "
+                     "intermediates; give --cert/--key twice for an RSA and an ECDSA one")
+        ->option_text("FILE")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    command
+        ->add_option("--key", options.key_files,
+                     "PEM private key file of the --cert before it (unencrypted)")
+        ->option_text("FILE")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    command
+        ->add_option("--clientcert", options.client_cert,
+                     "Client certificates: none (default), request (asked for, the "
+                     "application learns whether it verified) or require (the handshake "
+                     "fails without a trusted one); request and require need --ca")
+        ->option_text("MODE")
+        ->check(CLI::IsMember({"none", "request", "require"}));
+    command
+        ->add_option("--ca", options.ca_file,
+                     "PEM file of the CA certificates trusted to issue client certificates")
+        ->option_text("FILE");
+    command->add_option("--min-tls", options.min_tls, "Lowest TLS version offered: 1.2 "
+                                                      "(default) or 1.3")
+        ->option_text("VERSION")
+        ->check(CLI::IsMember({"1.2", "1.3"}));
+    command->add_flag("--disablehttp2", options.disable_http2, "Do not offer HTTP/2 (ALPN h2)");
+    command->add_flag("--disablesessionid", options.disable_session_id,
+                      "No session resumption (neither session cache nor tickets)");
+  };
+  CLI::App* sslcert_add = sslcert->add_subcommand(
+      "add",
+      "Bind a certificate to an endpoint. The certificate must be valid now and match its "
+      "key; a key must be unencrypted. An endpoint that already has a binding is refused: "
+      "use update to replace it.");
+  add_binding_options(sslcert_add);
+  sslcert_add->footer(R"(EXAMPLES:
+  httpcfg sslcert add --ipport 0.0.0.0:443 --cert server.pem --key server.key
+  httpcfg sslcert add --ipport [::]:8443 --cert rsa.pem --key rsa.key \
+      --cert ec.pem --key ec.key
+  httpcfg sslcert add --hostnameport *.example.com:443 --cert w.pem \
+      --key w.key --clientcert require --ca clients-ca.pem --min-tls 1.3
+
+Prints "SSL certificate successfully added" on success.)");
+  CLI::App* sslcert_update = sslcert->add_subcommand(
+      "update",
+      "Replace an endpoint's binding with a new one (certificates and options), live: new "
+      "handshakes get it at once, established connections carry on.");
+  add_binding_options(sslcert_update);
+  sslcert_update->footer(R"(EXAMPLE:
+  httpcfg sslcert update --ipport 0.0.0.0:443 --cert new.pem --key new.key)");
+  CLI::App* sslcert_delete =
+      sslcert->add_subcommand("delete", "Delete an endpoint's certificate binding.");
+  add_endpoint_options(sslcert_delete);
+  sslcert_delete->footer(R"(EXAMPLE:
+  httpcfg sslcert delete --ipport 0.0.0.0:443)");
+  CLI::App* sslcert_show = sslcert->add_subcommand(
+      "show",
+      "Show the certificate bindings: per endpoint its certificates (subject, names, issuer, "
+      "validity, SHA-256 fingerprint, key type) and options. Never a key.");
+  add_endpoint_options(sslcert_show);
+  sslcert_show->add_flag("--json", options.json, "Print the service's answer as JSON");
+  sslcert_show->footer(R"(EXAMPLES:
+  httpcfg sslcert show
+  httpcfg sslcert show --hostnameport www.example.com:443 --json)");
+
   // show
   CLI::App* show_cmd = app.add_subcommand("show", "Show the service's live state.");
   show_cmd->require_subcommand(1);
@@ -455,6 +647,30 @@ Prints "URL reservation successfully added" on success.)");
   if (iplisten_show->parsed()) {
     return show(options, httpcfg::iplisten_show_command(), "cannot show the IP listen list",
                 httpcfg::format_iplisten);
+  }
+  if (sslcert_add->parsed()) return sslcert_change(options, "add");
+  if (sslcert_update->parsed()) return sslcert_change(options, "update");
+  if (sslcert_delete->parsed() || sslcert_show->parsed()) {
+    const bool del = sslcert_delete->parsed();
+    if (!options.ipport.empty() && !options.hostnameport.empty()) {
+      error_line("give one of --ipport and --hostnameport, not both");
+      return kExitUsage;
+    }
+    if (del && options.ipport.empty() && options.hostnameport.empty()) {
+      error_line("sslcert delete needs --ipport IP:PORT or --hostnameport NAME:PORT; e.g. "
+                 "httpcfg sslcert delete --ipport 0.0.0.0:443");
+      return kExitUsage;
+    }
+    const std::string endpoint = options.ipport.empty() ? options.hostnameport : options.ipport;
+    const Json command = httpcfg::sslcert_endpoint_command(del ? "delete" : "show",
+                                                           options.ipport, options.hostnameport);
+    if (del) {
+      return change(options, command,
+                    fmt::format("cannot delete the certificate binding for {}", endpoint),
+                    endpoint, "SSL certificate successfully deleted");
+    }
+    return show(options, command, "cannot show the certificate bindings",
+                httpcfg::format_sslcert);
   }
   if (settings_show->parsed()) {
     return show(options, httpcfg::settings_command("show", "", ""), "cannot show the settings",

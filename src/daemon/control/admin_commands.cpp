@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <ctime>
 #include <memory>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "daemon/cache/fragment_cache.hpp"
 #include "daemon/cache/response_cache.hpp"
 #include "daemon/control/app_channel.hpp"
+#include "daemon/control/cert_binding_json.hpp"
 #include "daemon/control/control_server.hpp"
 #include "daemon/control/queue_registry.hpp"
 #include "daemon/control/url_groups.hpp"
@@ -20,6 +22,8 @@
 #include "daemon/policy/settings.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
+#include "tls/certificate.hpp"
+#include "tls/endpoint.hpp"
 
 namespace httpapi::daemon {
 namespace {
@@ -90,6 +94,8 @@ void AdminCommands::on_admin(AppChannel& channel, const ipc::Frame& frame) {
   if (name == "servicestate") return service_state(channel, call.call);
   if (name == "cachestate") return cache_state(channel, call.call);
   if (name.starts_with("settings.")) return settings(channel, call.call, command);
+  if (name == "sslcert.show") return show_cert_bindings(channel, call.call, command);
+  if (name.starts_with("sslcert.")) return cert_bindings(channel, call.call, command);
   channel.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
                 fmt::format("unknown command '{}'", name));
 }
@@ -294,6 +300,79 @@ void AdminCommands::settings(AppChannel& channel, std::uint64_t call, const json
     w->loop().post([w, changed] { w->set_settings(changed); });
   }
   fmt::print(stderr, "httpapid: uid {} changed setting {}\n", channel.peer().uid, key);
+  channel.reply(call, HTTPAPI_OK);
+}
+
+// Certificates are public: anyone may see them (never keys). show with an endpoint shows
+// that binding only, and is NOT_FOUND without it.
+void AdminCommands::show_cert_bindings(AppChannel& channel, std::uint64_t call,
+                                       const json& command) {
+  tls::CertBinding wanted;
+  const bool filtered = command.contains("ipport") || command.contains("hostnameport");
+  if (filtered) {
+    if (std::string reason = endpoint_from_command(command, wanted); !reason.empty()) {
+      return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, reason);
+    }
+  }
+  json list = json::array();
+  for (const tls::CertBinding& b : parts_.store.cert_bindings()) {
+    if (filtered && (b.kind != wanted.kind || b.host != wanted.host || b.port != wanted.port)) {
+      continue;
+    }
+    list.push_back(describe_binding(b));
+  }
+  if (filtered && list.empty()) {
+    return channel.reply(call, HTTPAPI_ERROR_NOT_FOUND, 0,
+                         fmt::format("there is no certificate binding for {}; list them all "
+                                     "with 'httpcfg sslcert show'",
+                                     tls::endpoint_text(wanted)));
+  }
+  channel.reply(call, HTTPAPI_OK, 0, json{{"bindings", list}}.dump());
+}
+
+// add, update and delete: checked here whatever the client checked, stored, then the TLS
+// contexts are rebuilt. A refusal changes nothing.
+void AdminCommands::cert_bindings(AppChannel& channel, std::uint64_t call, const json& command) {
+  const std::string name = command.value("command", "");
+  if (name != "sslcert.add" && name != "sslcert.update" && name != "sslcert.delete") {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         fmt::format("unknown command '{}'", name));
+  }
+  if (!channel.peer().is_root()) {
+    return channel.reply(call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                         "only root may change certificate bindings");
+  }
+  tls::CertBinding binding;
+  config::StoreError error;
+  bool done = false;
+  std::string what;
+  if (name == "sslcert.delete") {
+    if (std::string reason = endpoint_from_command(command, binding); !reason.empty()) {
+      return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, reason);
+    }
+    done = parts_.store.delete_cert_binding(binding.kind, binding.host, binding.port, error);
+    what = "deleted";
+  } else {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    if (std::string reason = binding_from_command(command, now, binding); !reason.empty()) {
+      return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, reason);
+    }
+    done = name == "sslcert.add" ? parts_.store.add_cert_binding(binding, error)
+                                 : parts_.store.update_cert_binding(binding, error);
+    what = name == "sslcert.add" ? "added" : "updated";
+  }
+  if (!done) return channel.reply(call, status_of(error), 0, error.message);
+  std::string fingerprints;
+  for (const tls::CertKeyPair& pair : binding.certificates) {
+    tls::CertificateInfo info;
+    if (tls::describe_certificate(pair.certificate_pem, info).empty()) {
+      fingerprints += fmt::format(" [{}, {}, sha256 {}]", info.subject, info.key_type,
+                                  info.sha256);
+    }
+  }
+  fmt::print(stderr, "httpapid: uid {} {} the certificate binding {}{}\n", channel.peer().uid,
+             what, tls::endpoint_text(binding), fingerprints);
+  if (parts_.cert_bindings_changed) parts_.cert_bindings_changed();
   channel.reply(call, HTTPAPI_OK);
 }
 

@@ -1,8 +1,9 @@
 // The commands of an admin connection (httpcfg): reservations, the IP listen list, live
-// settings and the service and cache state. JSON in, JSON out (docs/protocol.md,
+// settings, certificate bindings and the service and cache state. JSON in, JSON out (docs/protocol.md,
 // docs/httpcfg.md). Service loop only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -41,6 +42,9 @@ class AdminCommands {
     Settings& settings;
     const Settings& boot_settings;
     const std::vector<std::unique_ptr<IoWorker>>& workers;
+    // Called after every certificate binding change the store accepted, so the TLS
+    // contexts are rebuilt from ConfigStore::cert_bindings().
+    std::function<void()> cert_bindings_changed;
   };
   explicit AdminCommands(Parts parts) : parts_(parts) {}
 
@@ -54,6 +58,9 @@ class AdminCommands {
   void service_state(AppChannel& channel, std::uint64_t call);
   void cache_state(AppChannel& channel, std::uint64_t call);
   void settings(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void cert_bindings(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void show_cert_bindings(AppChannel& channel, std::uint64_t call,
+                          const nlohmann::json& command);
 
   Parts parts_;
 };

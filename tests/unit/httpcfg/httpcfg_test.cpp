@@ -513,6 +513,11 @@ TEST(Httpcfg, HelpAtEveryLevel) {
            {"iplisten", "add", "--help"},
            {"iplisten", "delete", "--help"},
            {"iplisten", "show", "--help"},
+           {"sslcert", "--help"},
+           {"sslcert", "add", "--help"},
+           {"sslcert", "update", "--help"},
+           {"sslcert", "delete", "--help"},
+           {"sslcert", "show", "--help"},
            {"show", "--help"},
            {"show", "servicestate", "--help"}}) {
     const Outcome r = httpcfg(args);
@@ -547,3 +552,120 @@ TEST(Httpcfg, ManPageNamesTheRelease) {
 }
 
 }  // namespace
+
+// ---- sslcert: httpcfg reads the files and sends their contents; the service checks them.
+
+namespace {
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+}  // namespace
+
+TEST_F(HttpcfgTest, SslcertAddSendsTheFilesContentsAndOptions) {
+  write_file(dir.path() + "/rsa.pem", "RSA CHAIN\n");
+  write_file(dir.path() + "/rsa.key", "RSA KEY\n");
+  write_file(dir.path() + "/ec.pem", "EC CHAIN\n");
+  write_file(dir.path() + "/ec.key", "EC KEY\n");
+  write_file(dir.path() + "/ca.pem", "CA\n");
+  const Outcome r = run({"sslcert", "add", "--hostnameport", "*.example.com:8443", "--cert",
+                         dir.path() + "/rsa.pem", "--key", dir.path() + "/rsa.key", "--cert",
+                         dir.path() + "/ec.pem", "--key", dir.path() + "/ec.key", "--clientcert",
+                         "require", "--ca", dir.path() + "/ca.pem", "--min-tls", "1.3",
+                         "--disablehttp2", "--disablesessionid"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "SSL certificate successfully added\n");
+  EXPECT_EQ(only_command(), json::parse(R"({"command":"sslcert.add",
+      "hostnameport":"*.example.com:8443",
+      "certificates":[{"certificate":"RSA CHAIN\n","key":"RSA KEY\n"},
+                      {"certificate":"EC CHAIN\n","key":"EC KEY\n"}],
+      "client_cert":"require","ca":"CA\n","min_tls":"1.3",
+      "disable_http2":true,"disable_session_id":true})"));
+}
+
+TEST_F(HttpcfgTest, SslcertUpdateAndDeleteCommands) {
+  write_file(dir.path() + "/c.pem", "C");
+  write_file(dir.path() + "/c.key", "K");
+  Outcome r = run({"sslcert", "update", "--ipport", "[::]:443", "--cert", dir.path() + "/c.pem",
+                   "--key", dir.path() + "/c.key"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "SSL certificate successfully updated\n");
+  r = run({"sslcert", "delete", "--ipport", "[::]:443"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "SSL certificate successfully deleted\n");
+  const auto sent = service.commands();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(json::parse(sent[0]), json::parse(R"({"command":"sslcert.update","ipport":"[::]:443",
+      "certificates":[{"certificate":"C","key":"K"}],
+      "disable_http2":false,"disable_session_id":false})"));
+  EXPECT_EQ(json::parse(sent[1]),
+            json::parse(R"({"command":"sslcert.delete","ipport":"[::]:443"})"));
+}
+
+TEST_F(HttpcfgTest, SslcertUsageErrorsExit2WithoutCallingTheService) {
+  write_file(dir.path() + "/c.pem", "C");
+  const std::string cert = dir.path() + "/c.pem";
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"sslcert", "add", "--cert", cert, "--key", cert},
+           {"sslcert", "add", "--ipport", "0.0.0.0:1", "--hostnameport", "a.b:1", "--cert", cert,
+            "--key", cert},
+           {"sslcert", "add", "--ipport", "0.0.0.0:1", "--cert", cert},
+           {"sslcert", "add", "--ipport", "0.0.0.0:1", "--cert", cert, "--key", cert, "--cert",
+            cert},
+           {"sslcert", "add", "--ipport", "0.0.0.0:1", "--cert", cert, "--key", cert, "--cert",
+            cert, "--key", cert, "--cert", cert, "--key", cert},
+           {"sslcert", "add", "--ipport", "0.0.0.0:1", "--cert", cert, "--key", cert,
+            "--clientcert", "sometimes"},
+           {"sslcert", "add", "--ipport", "0.0.0.0:1", "--cert", cert, "--key", cert,
+            "--min-tls", "1.1"},
+           {"sslcert", "delete"},
+           {"sslcert", "show", "--ipport", "0.0.0.0:1", "--hostnameport", "a.b:1"}}) {
+    const Outcome r = run(args);
+    EXPECT_EQ(r.status, 2) << testing::PrintToString(args) << r.err;
+    expect_one_error_line(r);
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_TRUE(service.commands().empty());
+}
+
+TEST_F(HttpcfgTest, SslcertMissingFileIsNamed) {
+  write_file(dir.path() + "/c.pem", "C");
+  const Outcome r = run({"sslcert", "add", "--ipport", "0.0.0.0:443", "--cert",
+                         dir.path() + "/c.pem", "--key", dir.path() + "/missing.key"});
+  EXPECT_EQ(r.status, 2);
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("key file " + dir.path() + "/missing.key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
+  EXPECT_TRUE(service.commands().empty());
+}
+
+TEST_F(HttpcfgTest, SslcertShowHumanAndFilter) {
+  const std::string answer = R"({"bindings":[{"endpoint":"www.example.com:443",
+      "kind":"hostnameport","certificates":[{"subject":"CN=www.example.com,O=Example",
+      "issuer":"CN=Example CA","dns_names":["www.example.com","example.com"],
+      "not_before":"2026-01-01T00:00:00Z","not_after":"2027-01-01T00:00:00Z",
+      "sha256":"ab01","key_type":"ECDSA P-256","chain_length":2}],
+      "client_cert":"require","ca_certificates":1,"min_tls":"1.3","disable_http2":true,
+      "disable_session_id":false}]})";
+  service.queue_reply(0, answer);
+  const Outcome r = run({"sslcert", "show", "--hostnameport", "www.example.com:443"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(only_command(), json::parse(R"({"command":"sslcert.show",
+      "hostnameport":"www.example.com:443"})"));
+  EXPECT_EQ(r.out,
+            "    Hostname:port        : www.example.com:443\n"
+            "    Certificate          : CN=www.example.com,O=Example\n"
+            "        Names (SAN)      : www.example.com, example.com\n"
+            "        Issuer           : CN=Example CA\n"
+            "        Valid            : 2026-01-01T00:00:00Z to 2027-01-01T00:00:00Z\n"
+            "        SHA-256          : ab01\n"
+            "        Key              : ECDSA P-256\n"
+            "        Chain            : the certificate and 1 intermediate\n"
+            "    Client certificates  : require (trusting 1 CA certificate)\n"
+            "    Minimum TLS version  : 1.3\n"
+            "    HTTP/2               : disabled\n"
+            "    Session resumption   : enabled\n");
+  service.queue_reply(0, R"({"bindings":[]})");
+  EXPECT_EQ(run({"sslcert", "show"}).out, "No SSL certificate bindings.\n");
+}
