@@ -27,6 +27,8 @@
 #include "daemon/policy/group_limits.hpp"
 #include "daemon/policy/settings.hpp"
 #include "route/prefix_table.hpp"
+#include "tls/cert_binding.hpp"
+#include "tls/ticket_keys.hpp"
 
 namespace httpapi::daemon {
 
@@ -63,6 +65,11 @@ class Service {
   // application's channel so responses do not pile up in the service.
   void throttle(std::uint64_t channel_id, bool on);
 
+  // --- service loop
+  // Builds the TLS contexts for `bindings` and hands them to the I/O threads: new handshakes
+  // use them at once, established connections keep theirs.
+  void publish_tls(const std::vector<tls::CertBinding>& bindings);
+
  private:
   void route_messages();
   void handle_signal();
@@ -81,6 +88,7 @@ class Service {
   std::atomic<std::uint64_t> request_ids_{0};
   std::atomic<std::uint64_t> connection_ids_{0};
   ConnectionCount connections_;
+  std::shared_ptr<tls::TicketKeys> ticket_keys_ = std::make_shared<tls::TicketKeys>();
 
   // The service loop's parts; each uses only those declared before it.
   ControlServer control_;

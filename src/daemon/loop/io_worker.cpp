@@ -13,6 +13,7 @@
 
 #include "daemon/front/connection.hpp"
 #include "daemon/front/tcp_transport.hpp"
+#include "daemon/front/tls_transport.hpp"
 #include "daemon/service.hpp"
 #include "daemon/loop/socket_address.hpp"
 #include "ipc/messages.hpp"
@@ -33,8 +34,8 @@ IoWorker::IoWorker(Service& service, unsigned index) : service_(service), loop_(
 
 IoWorker::~IoWorker() {
   connections_.clear();
-  for (auto& [port, fds] : listeners_) {
-    for (int fd : fds) ::close(fd);
+  for (auto& [port, listening] : listeners_) {
+    for (int fd : listening.fds) ::close(fd);
   }
 }
 
@@ -44,8 +45,8 @@ IoWorker::~IoWorker() {
 void IoWorker::pause_accepting() {
   if (accept_paused_) return;
   accept_paused_ = true;
-  for (auto& [port, fds] : listeners_) {
-    for (int fd : fds) loop_.unwatch(fd);
+  for (auto& [port, listening] : listeners_) {
+    for (int fd : listening.fds) loop_.unwatch(fd);
   }
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -59,8 +60,8 @@ void IoWorker::pause_accepting() {
 void IoWorker::resume_accepting() {
   if (!accept_paused_) return;
   accept_paused_ = false;
-  for (auto& [port, fds] : listeners_) {
-    for (int fd : fds) watch_listener(fd);
+  for (auto& [port, listening] : listeners_) {
+    for (int fd : listening.fds) watch_listener(fd, listening.secure);
   }
 }
 
@@ -72,23 +73,25 @@ void IoWorker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void IoWorker::add_listener(std::uint16_t port, int fd) {
+void IoWorker::add_listener(std::uint16_t port, int fd, bool secure) {
   if (!accepting_) {
     ::close(fd);
     return;
   }
-  listeners_[port].push_back(fd);
-  if (!accept_paused_) watch_listener(fd);
+  Listening& listening = listeners_[port];
+  listening.fds.push_back(fd);
+  listening.secure = secure;
+  if (!accept_paused_) watch_listener(fd, secure);
 }
 
-void IoWorker::watch_listener(int fd) {
-  loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t) { on_accept(fd); });
+void IoWorker::watch_listener(int fd, bool secure) {
+  loop_.watch(fd, EPOLLIN, [this, fd, secure](std::uint32_t) { on_accept(fd, secure); });
 }
 
 void IoWorker::remove_listener(std::uint16_t port) {
   auto it = listeners_.find(port);
   if (it == listeners_.end()) return;
-  for (int fd : it->second) {
+  for (int fd : it->second.fds) {
     loop_.unwatch(fd);
     ::close(fd);
   }
@@ -104,7 +107,7 @@ void IoWorker::stop_accepting() {
   if (connections_.empty()) service_.worker_drained();
 }
 
-void IoWorker::on_accept(int listen_fd) {
+void IoWorker::on_accept(int listen_fd, bool secure) {
   for (int accepted = 0; accepted < 64; ++accepted) {
     sockaddr_storage remote{};
     socklen_t length = sizeof remote;
@@ -127,8 +130,14 @@ void IoWorker::on_accept(int listen_fd) {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const std::uint64_t id = service_.next_connection_id();
+    std::unique_ptr<Transport> transport;
+    if (secure) {
+      transport = std::make_unique<TlsTransport>(fd, tls_);
+    } else {
+      transport = std::make_unique<TcpTransport>(fd);
+    }
     connections_[id] =
-        std::make_unique<Connection>(*this, std::make_unique<TcpTransport>(fd), id, local, remote);
+        std::make_unique<Connection>(*this, std::move(transport), id, local, remote);
   }
 }
 
@@ -158,6 +167,12 @@ void IoWorker::destroy_later(std::uint64_t connection_id) {
 }
 
 void IoWorker::flush_later(std::uint64_t connection_id) { to_flush_.push_back(connection_id); }
+
+void IoWorker::read_later(std::uint64_t connection_id) {
+  loop_.post([this, connection_id] {
+    if (Connection* c = find(connection_id); c && !c->closed()) c->on_events(EPOLLIN);
+  });
+}
 
 void IoWorker::flush_connections() {
   thread_local std::vector<std::uint64_t> flushing;
