@@ -25,6 +25,7 @@
 #include "daemon/options.hpp"
 #include "daemon/policy/connection_count.hpp"
 #include "daemon/policy/group_limits.hpp"
+#include "daemon/policy/handshake_limit.hpp"
 #include "daemon/policy/settings.hpp"
 #include "route/prefix_table.hpp"
 #include "tls/cert_binding.hpp"
@@ -54,6 +55,8 @@ class Service {
   }
   // Every client connection, against the max_connections setting. Any thread.
   ConnectionCount& connections() noexcept { return connections_; }
+  // TLS handshakes in progress, per client source. Any thread.
+  HandshakeLimit& handshakes() noexcept { return handshakes_; }
 
   // --- any thread: posts to the service loop
   void submit(InboundRequest request);
@@ -88,6 +91,7 @@ class Service {
   std::atomic<std::uint64_t> request_ids_{0};
   std::atomic<std::uint64_t> connection_ids_{0};
   ConnectionCount connections_;
+  HandshakeLimit handshakes_;
   std::shared_ptr<tls::TicketKeys> ticket_keys_ = std::make_shared<tls::TicketKeys>();
 
   // The service loop's parts; each uses only those declared before it.

@@ -127,7 +127,7 @@ std::string local_ip(int socket, std::uint16_t& port) {
     const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
     port = ntohs(v4->sin_port);
     inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
-  } else {
+  } else if (address.ss_family == AF_INET6) {
     const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
     port = ntohs(v6->sin6_port);
     inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);

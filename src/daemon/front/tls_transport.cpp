@@ -33,8 +33,9 @@ std::string rfc4514(X509_NAME* name) {
 
 }  // namespace
 
-TlsTransport::TlsTransport(int socket, std::shared_ptr<const tls::ServerContexts> contexts)
-    : socket_(socket), contexts_(std::move(contexts)) {
+TlsTransport::TlsTransport(int socket, std::shared_ptr<const tls::ServerContexts> contexts,
+                           HandshakeLimit::Slot slot)
+    : socket_(socket), contexts_(std::move(contexts)), handshake_slot_(std::move(slot)) {
   if (contexts_) ssl_ = contexts_->accept(socket_, &failure_);
   if (!ssl_ && failure_.empty()) {
     failure_ = contexts_ ? "TLS_Error: out of memory"
@@ -80,6 +81,7 @@ bool TlsTransport::handshake() {
   const int r = SSL_do_handshake(ssl_);
   if (r == 1) {
     established_ = true;
+    handshake_slot_.release();
     kernel_send_ = BIO_get_ktls_send(SSL_get_wbio(ssl_)) > 0;
     describe_session();
     return true;

@@ -14,13 +14,16 @@
 #include <string>
 
 #include "daemon/front/transport.hpp"
+#include "daemon/policy/handshake_limit.hpp"
 #include "tls/server_contexts.hpp"
 
 namespace httpapi::daemon {
 
 class TlsTransport final : public Transport {
  public:
-  TlsTransport(int socket, std::shared_ptr<const tls::ServerContexts> contexts);
+  // `slot` counts the handshake against its source until it finishes.
+  TlsTransport(int socket, std::shared_ptr<const tls::ServerContexts> contexts,
+               HandshakeLimit::Slot slot = {});
   ~TlsTransport() override;
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
@@ -55,6 +58,7 @@ class TlsTransport final : public Transport {
   int socket_;
   SSL* ssl_ = nullptr;
   std::shared_ptr<const tls::ServerContexts> contexts_;  // the SSL's callbacks live there
+  HandshakeLimit::Slot handshake_slot_;
   bool established_ = false;
   bool read_wants_write_ = false;
   bool kernel_send_ = false;

@@ -124,7 +124,7 @@ void IoWorker::on_accept(int listen_fd, bool secure) {
     getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
     const std::uint32_t limit = settings_.max_connections;
     if (!service_.connections().try_add(limit == 0 ? kUnlimited : limit)) {
-      refuse(fd, local, remote);
+      refuse(fd, local, remote, "Connections_Refused");
       continue;
     }
     const int one = 1;
@@ -132,7 +132,14 @@ void IoWorker::on_accept(int listen_fd, bool secure) {
     const std::uint64_t id = service_.next_connection_id();
     std::unique_ptr<Transport> transport;
     if (secure) {
-      transport = std::make_unique<TlsTransport>(fd, tls_);
+      HandshakeLimit::Slot slot;
+      if (!service_.handshakes().try_take(remote, settings_.max_tls_handshakes_per_source,
+                                          slot)) {
+        service_.connections().remove();
+        refuse(fd, local, remote, "TLS_Handshake_Limit");
+        continue;
+      }
+      transport = std::make_unique<TlsTransport>(fd, tls_, std::move(slot));
     } else {
       transport = std::make_unique<TcpTransport>(fd);
     }
@@ -141,9 +148,11 @@ void IoWorker::on_accept(int listen_fd, bool secure) {
   }
 }
 
-// At the server-wide connection limit a new connection is reset at once, so the client
-// fails fast instead of waiting in the listen backlog (HTTP.sys's Connections_Refused).
-void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote) {
+// At the server-wide connection limit (or its source's TLS handshake limit) a new connection
+// is reset at once, so the client fails fast instead of waiting in the listen backlog
+// (HTTP.sys's Connections_Refused).
+void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote,
+                      std::string_view reason) {
   const std::string client_ip = ip_text(remote);
   const std::string server_ip = ip_text(local);
   ErrorLogEntry entry;
@@ -151,7 +160,7 @@ void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_stor
   entry.client_port = port_of(remote);
   entry.server_ip = server_ip;
   entry.server_port = port_of(local);
-  entry.reason = "Connections_Refused";
+  entry.reason = reason;
   service_.error_log().write(entry);
   const linger reset{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);

@@ -74,7 +74,9 @@ class IoWorker {
     bool secure = false;
   };
   void on_accept(int listen_fd, bool secure);
-  void refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote);
+  // Resets `fd` at once, with an error-log line saying `reason`.
+  void refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote,
+              std::string_view reason);
   void watch_listener(int fd, bool secure);
   void pause_accepting();
   void resume_accepting();
