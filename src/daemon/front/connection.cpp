@@ -181,7 +181,7 @@ void Connection::on_tick(std::uint64_t now) {
     return close_now();
   }
   if (transport_->handshaking() && expired(opened_, now, t.header_wait)) {
-    log_error(RequestLog{}, 0, "Timer_HeaderWait: the TLS handshake did not finish");
+    log_error(RequestLog{}, 0, "Timer_HeaderWait");  // the TLS handshake did not finish
     return close_now();
   }
   switch (state_) {
