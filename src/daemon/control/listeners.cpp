@@ -105,6 +105,7 @@ std::uint32_t Listeners::open(std::uint16_t port, bool secure, std::string& deta
         [worker, port, secure, fd = fd] { worker->add_listener(port, fd, secure); });
   }
   ports_.insert(port);
+  if (secure) secure_.insert(port);
   fmt::print(stderr, "httpapid: listening on port {}{}\n", port, secure ? " (https)" : "");
   return HTTPAPI_OK;
 }
@@ -121,6 +122,7 @@ void Listeners::close_unused(const route::PrefixTable& routes) {
       w->loop().post([w, port] { w->remove_listener(port); });
     }
     fmt::print(stderr, "httpapid: port {} closed (no prefix left)\n", port);
+    secure_.erase(port);
     it = ports_.erase(it);
   }
 }

@@ -34,11 +34,13 @@ class Listeners {
   // Closes every open port on which `routes` has no prefix left.
   void close_unused(const route::PrefixTable& routes);
   const std::set<std::uint16_t>& ports() const noexcept { return ports_; }
+  bool secure(std::uint16_t port) const { return secure_.count(port) > 0; }
 
  private:
   const std::vector<std::unique_ptr<IoWorker>>& workers_;
   ListenList listen_list_;
   std::set<std::uint16_t> ports_;
+  std::set<std::uint16_t> secure_;  // the ports of https prefixes
 };
 
 }  // namespace httpapi::daemon

@@ -110,7 +110,8 @@ void UrlGroups::on_add_url(AppChannel& session, const ipc::Frame& frame) {
     case route::PrefixTable::AddResult::added: break;
   }
   std::string detail;
-  if (const std::uint32_t status = listeners_.open(prefix.port, prefix.secure, detail); status != kOk) {
+  if (const std::uint32_t status = listeners_.open(prefix.port, prefix.secure, detail);
+      status != kOk) {
     table_.remove(prefix.text);
     return session.reply(call.call, status, 0, detail);
   }

@@ -229,7 +229,8 @@ std::string Connection::local_text() const { return endpoint_text(local_); }
 
 std::string_view Connection::state_name() const noexcept {
   switch (state_) {
-    case State::open: return session_->state_name();
+    case State::open:
+      return transport_->handshaking() ? "tls handshake" : session_->state_name();
     case State::closing: return "closing";
     case State::closed: return "closed";
   }

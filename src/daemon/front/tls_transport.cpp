@@ -133,7 +133,9 @@ void TlsTransport::describe_session() {
     tls::ClientCertificate certificate;
     unsigned char* der = nullptr;
     const int length = i2d_X509(peer, &der);
-    if (length > 0) certificate.der.assign(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+    if (length > 0) {
+      certificate.der.assign(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+    }
     OPENSSL_free(der);
     certificate.subject = rfc4514(X509_get_subject_name(peer));
     certificate.issuer = rfc4514(X509_get_issuer_name(peer));

@@ -195,11 +195,17 @@ void IoWorker::flush_connections() {
 nlohmann::json IoWorker::describe_connections() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [id, c] : connections_) {
-    list.push_back({{"id", id},
-                    {"worker", index()},
-                    {"remote", c->remote_text()},
-                    {"local", c->local_text()},
-                    {"state", c->state_name()}});
+    nlohmann::json entry = {{"id", id},
+                            {"worker", index()},
+                            {"remote", c->remote_text()},
+                            {"local", c->local_text()},
+                            {"state", c->state_name()}};
+    if (const tls::SessionInfo* session = c->tls_session()) {
+      entry["tls"] = {{"protocol", session->protocol},
+                      {"cipher", session->cipher},
+                      {"sni", session->sni}};
+    }
+    list.push_back(std::move(entry));
   }
   return list;
 }
