@@ -343,8 +343,10 @@ HTTPAPI_API httpapi_error httpapi_url_group_set_property(httpapi_url_group *grou
 
 /* Registers `prefix` (scheme://host:port/path/, see docs/routing.md) in `group`, with the
  * 64-bit `url_context` that comes back in every request it routes. The service starts
- * listening on the port if it was not already.
- * Errors: INVALID_PARAMETER (NULL, malformed prefix, an https prefix, a port that already
+ * listening on the port if it was not already. An https prefix is served over TLS with the
+ * certificate binding `httpcfg sslcert` set for the connection's name or address
+ * (docs/tls.md); it registers without one, but handshakes fail until one exists.
+ * Errors: INVALID_PARAMETER (NULL, malformed prefix, a port that already
  * carries the other scheme, a port the system will not listen on), ALREADY_EXISTS
  * (registered by anyone in the same host bucket), ACCESS_DENIED (no reservation lets this
  * user listen there, or the system refused the port), SHARING_VIOLATION (the port is in

@@ -17,6 +17,7 @@
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "ipc/messages.hpp"
+#include "tls/server_contexts.hpp"
 
 namespace httpapi::daemon {
 namespace {
@@ -76,6 +77,7 @@ Service::Service(Options options)
   cache_.set_limits(settings_.cache);
   fragments_.set_limits(settings_.cache);
   url_groups_.publish();  // with the reservations
+  publish_tls({});
   route_messages();
 }
 
@@ -192,10 +194,22 @@ void Service::tick() {
   const unsigned now = monotonic_seconds();
   cache_.scavenge(now);
   fragments_.scavenge(now);
+  ticket_keys_->rotate_if_due(now);
   control_.close_silent(now);
   if (stopping_ && ++shutdown_ticks_ > options_.shutdown_seconds) {
     fmt::print(stderr, "httpapid: shutdown timer expired, closing remaining connections\n");
     for (auto& worker : workers_) worker->loop().stop();
+  }
+}
+
+void Service::publish_tls(const std::vector<tls::CertBinding>& bindings) {
+  std::vector<std::string> problems;
+  std::shared_ptr<const tls::ServerContexts> contexts =
+      tls::ServerContexts::build(bindings, ticket_keys_, problems);
+  for (const std::string& problem : problems) fmt::print(stderr, "httpapid: {}\n", problem);
+  for (auto& worker : workers_) {
+    IoWorker* w = worker.get();
+    w->loop().post([w, contexts] { w->set_tls(contexts); });
   }
 }
 

@@ -25,8 +25,11 @@
 #include "daemon/options.hpp"
 #include "daemon/policy/connection_count.hpp"
 #include "daemon/policy/group_limits.hpp"
+#include "daemon/policy/handshake_limit.hpp"
 #include "daemon/policy/settings.hpp"
 #include "route/prefix_table.hpp"
+#include "tls/cert_binding.hpp"
+#include "tls/ticket_keys.hpp"
 
 namespace httpapi::daemon {
 
@@ -52,6 +55,8 @@ class Service {
   }
   // Every client connection, against the max_connections setting. Any thread.
   ConnectionCount& connections() noexcept { return connections_; }
+  // TLS handshakes in progress, per client source. Any thread.
+  HandshakeLimit& handshakes() noexcept { return handshakes_; }
 
   // --- any thread: posts to the service loop
   void submit(InboundRequest request);
@@ -62,6 +67,11 @@ class Service {
   // A client reads slower than the application sends: stop (or resume) reading the
   // application's channel so responses do not pile up in the service.
   void throttle(std::uint64_t channel_id, bool on);
+
+  // --- service loop
+  // Builds the TLS contexts for `bindings` and hands them to the I/O threads: new handshakes
+  // use them at once, established connections keep theirs.
+  void publish_tls(const std::vector<tls::CertBinding>& bindings);
 
  private:
   void route_messages();
@@ -83,6 +93,8 @@ class Service {
   std::atomic<std::uint64_t> request_ids_{0};
   std::atomic<std::uint64_t> connection_ids_{0};
   ConnectionCount connections_;
+  HandshakeLimit handshakes_;
+  std::shared_ptr<tls::TicketKeys> ticket_keys_ = std::make_shared<tls::TicketKeys>();
 
   // The service loop's parts; each uses only those declared before it.
   ControlServer control_;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <ctime>
+#include <fstream>
 #include <memory>
 
 #include <fmt/format.h>
@@ -208,6 +209,18 @@ void AdminCommands::listen_list(AppChannel& channel, std::uint64_t call, const j
 
 // Sessions, groups, queues and endpoints live here; connections live on the I/O threads,
 // so each thread is asked for its list and the answer goes out when the last one replied.
+// Whether file bodies on TLS connections can go out with sendfile: only when the kernel's
+// TLS module is loaded (docs/tls.md, "File bodies over TLS").
+json AdminCommands::tls_state() {
+  std::ifstream ulps("/proc/sys/net/ipv4/tcp_available_ulp");
+  std::string ulp;
+  bool kernel_tls = false;
+  while (ulps >> ulp) kernel_tls = kernel_tls || ulp == "tls";
+  return {{"kernel_tls", kernel_tls},
+          {"file_bodies", kernel_tls ? "sendfile through kernel TLS"
+                                     : "read and encrypted 16 KiB at a time"}};
+}
+
 void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
   json sessions = json::array();
   for (const auto& [id, c] : parts_.control.channels()) {
@@ -228,7 +241,8 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
   }
   json endpoints = json::array();
   for (const std::uint16_t port : parts_.groups.listeners().ports()) {
-    endpoints.push_back({{"port", port}});
+    endpoints.push_back(
+        {{"port", port}, {"scheme", parts_.groups.listeners().secure(port) ? "https" : "http"}});
   }
 
   struct Gathering {
@@ -239,7 +253,7 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
   };
   auto gathering = std::make_shared<Gathering>(
       Gathering{{{"sessions", sessions}, {"queues", queues}, {"endpoints", endpoints},
-                 {"connections", json::array()}},
+                 {"tls", tls_state()}, {"connections", json::array()}},
                 parts_.workers.size(), channel.id(), call});
   EventLoop& service_loop = parts_.workers[0]->loop();
   for (auto& worker : parts_.workers) {

@@ -56,6 +56,7 @@ class AdminCommands {
   void show_reservations(AppChannel& channel, std::uint64_t call);
   void listen_list(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void service_state(AppChannel& channel, std::uint64_t call);
+  static nlohmann::json tls_state();
   void cache_state(AppChannel& channel, std::uint64_t call);
   void settings(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void cert_bindings(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);

@@ -75,7 +75,7 @@ int make_listener(const std::string& address, std::uint16_t port, int& error) {
 
 }  // namespace
 
-std::uint32_t Listeners::open(std::uint16_t port, std::string& detail) {
+std::uint32_t Listeners::open(std::uint16_t port, bool secure, std::string& detail) {
   if (ports_.count(port)) return HTTPAPI_OK;
   std::vector<std::string> addresses = listen_list_();
   if (addresses.empty()) addresses.push_back("");
@@ -101,10 +101,12 @@ std::uint32_t Listeners::open(std::uint16_t port, std::string& detail) {
   }
   for (const auto& [index, fd] : fds) {
     IoWorker* worker = workers_[index].get();
-    worker->loop().post([worker, port, fd = fd] { worker->add_listener(port, fd); });
+    worker->loop().post(
+        [worker, port, secure, fd = fd] { worker->add_listener(port, fd, secure); });
   }
   ports_.insert(port);
-  fmt::print(stderr, "httpapid: listening on port {}\n", port);
+  if (secure) secure_.insert(port);
+  fmt::print(stderr, "httpapid: listening on port {}{}\n", port, secure ? " (https)" : "");
   return HTTPAPI_OK;
 }
 
@@ -120,6 +122,7 @@ void Listeners::close_unused(const route::PrefixTable& routes) {
       w->loop().post([w, port] { w->remove_listener(port); });
     }
     fmt::print(stderr, "httpapid: port {} closed (no prefix left)\n", port);
+    secure_.erase(port);
     it = ports_.erase(it);
   }
 }

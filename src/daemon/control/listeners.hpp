@@ -29,15 +29,18 @@ class Listeners {
   // with `detail` saying why: SHARING_VIOLATION when a program outside httpapid holds the
   // port, ACCESS_DENIED for a privileged port without the capability, else
   // INVALID_PARAMETER (an address of the listen list that is not this machine's).
-  std::uint32_t open(std::uint16_t port, std::string& detail);
+  // Its connections speak TLS when `secure` (an https prefix opened it).
+  std::uint32_t open(std::uint16_t port, bool secure, std::string& detail);
   // Closes every open port on which `routes` has no prefix left.
   void close_unused(const route::PrefixTable& routes);
   const std::set<std::uint16_t>& ports() const noexcept { return ports_; }
+  bool secure(std::uint16_t port) const { return secure_.count(port) > 0; }
 
  private:
   const std::vector<std::unique_ptr<IoWorker>>& workers_;
   ListenList listen_list_;
   std::set<std::uint16_t> ports_;
+  std::set<std::uint16_t> secure_;  // the ports of https prefixes
 };
 
 }  // namespace httpapi::daemon

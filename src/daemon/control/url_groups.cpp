@@ -91,10 +91,6 @@ void UrlGroups::on_add_url(AppChannel& session, const ipc::Frame& frame) {
     return session.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
                          fmt::format("'{}': {}", call.prefix, route::describe(error)));
   }
-  if (prefix.secure) {
-    return session.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
-                         "https prefixes need TLS certificate bindings, which this version lacks");
-  }
   if (!names_.may_listen(session.peer(), prefix)) {
     return session.reply(
         call.call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
@@ -114,7 +110,8 @@ void UrlGroups::on_add_url(AppChannel& session, const ipc::Frame& frame) {
     case route::PrefixTable::AddResult::added: break;
   }
   std::string detail;
-  if (const std::uint32_t status = listeners_.open(prefix.port, detail); status != kOk) {
+  if (const std::uint32_t status = listeners_.open(prefix.port, prefix.secure, detail);
+      status != kOk) {
     table_.remove(prefix.text);
     return session.reply(call.call, status, 0, detail);
   }

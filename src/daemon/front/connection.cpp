@@ -51,7 +51,8 @@ void release(std::string& buffer) {
 Connection::Connection(IoWorker& worker, std::unique_ptr<Transport> transport, std::uint64_t id,
                        const sockaddr_storage& local, const sockaddr_storage& remote)
     : worker_(worker), transport_(std::move(transport)), id_(id), local_(local), remote_(remote),
-      local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)) {
+      local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)),
+      opened_(monotonic_ms()) {
   session_ = std::make_unique<Http1Session>(*this, monotonic_ms());
   interest_ = EPOLLIN | EPOLLRDHUP;
   worker_.loop().watch(transport_->descriptor(), interest_,
@@ -76,7 +77,10 @@ bool Connection::input_full() const noexcept { return in_.size() - in_start_ >= 
 
 void Connection::on_events(std::uint32_t events) {
   if (closed()) return;
-  if (events & EPOLLOUT) flush();
+  if (events & EPOLLOUT) {
+    flush();
+    if (!closed() && transport_->read_wants_writable()) on_readable();
+  }
   if (closed()) return;
   if (events & (EPOLLIN | EPOLLRDHUP)) on_readable();
   if (closed()) return;
@@ -109,6 +113,9 @@ void Connection::on_readable() {
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (const std::string_view failure = transport_->failure(); !failure.empty()) {
+      log_error(RequestLog{}, 0, failure);
+    }
     close_now();
     return;
   }
@@ -116,6 +123,7 @@ void Connection::on_readable() {
     if (peer_eof_) close_now();
     return;
   }
+  if (transport_->handshaking()) return update_interest();
   session_->on_input(monotonic_ms(), had_unconsumed, in_.size() - had);
   if (closed()) return;
   flush();
@@ -172,6 +180,10 @@ void Connection::on_tick(std::uint64_t now) {
     log_error(session_->current_request(), 0, "Timer_MinBytesPerSecond");
     return close_now();
   }
+  if (transport_->handshaking() && expired(opened_, now, t.header_wait)) {
+    log_error(RequestLog{}, 0, "Timer_HeaderWait");  // the TLS handshake did not finish
+    return close_now();
+  }
   switch (state_) {
     case State::closing:
       if (output_.empty() && now - linger_started_ >= kLingerMs) close_now();
@@ -217,7 +229,8 @@ std::string Connection::local_text() const { return endpoint_text(local_); }
 
 std::string_view Connection::state_name() const noexcept {
   switch (state_) {
-    case State::open: return session_->state_name();
+    case State::open:
+      return transport_->handshaking() ? "tls handshake" : session_->state_name();
     case State::closing: return "closing";
     case State::closed: return "closed";
   }
@@ -258,6 +271,8 @@ void Connection::flush() {
       if (!wait_for_bandwidth()) return close_now();
       break;
     }
+    // A TLS record that could not be finished goes again whole, past the bandwidth share.
+    length = std::max(length, transport_->must_repeat());
     const ssize_t n = output_.write_some(*transport_, length);
     if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
     if (n > 0) {
@@ -333,6 +348,8 @@ void Connection::update_interest() {
   std::uint32_t want = 0;
   if (!peer_eof_ && (!input_full() || closing())) want |= EPOLLIN | EPOLLRDHUP;
   if (!output_.empty() && !bandwidth_wait_) want |= EPOLLOUT;
+  if (transport_->read_wants_writable()) want |= EPOLLOUT;
+  if ((want & EPOLLIN) && transport_->has_buffered_input()) worker_.read_later(id_);
   if (want != interest_) {
     interest_ = want;
     worker_.loop().modify(transport_->descriptor(), want);

@@ -89,6 +89,7 @@ class Connection {
   const TcpAddress& local() const noexcept { return local_; }
   const TcpAddress& remote() const noexcept { return remote_; }
   const std::string& local_ip() const noexcept { return local_ip_; }
+  const tls::SessionInfo* tls_session() const noexcept { return transport_->tls_session(); }
   std::uint16_t local_port() const noexcept { return local_port_; }
 
   void log_error(const RequestLog& request, int status, std::string_view reason);
@@ -113,6 +114,7 @@ class Connection {
   std::string local_ip_;
   std::string remote_ip_;
   std::uint16_t local_port_;
+  std::uint64_t opened_;  // CLOCK_MONOTONIC ms: a TLS handshake must end within header_wait
 
   State state_ = State::open;
   bool peer_eof_ = false;

@@ -129,7 +129,8 @@ void Exchange::start(const http1::RequestHead& head) {
   cacheable_ = cache.enabled() && cacheable_request(head, url);
   const auto routes = connection_->service().routes();
   const route::Match match =
-      routes->match(false, connection_->local_port(), url.host, connection_->local_ip(), url.path);
+      routes->match(connection_->tls_session() != nullptr, connection_->local_port(), url.host,
+                    connection_->local_ip(), url.path);
   if (match.kind == route::MatchKind::no_host) {
     return reject(answer_for(http1::Error::invalid_hostname));
   }

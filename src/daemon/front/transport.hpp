@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "tls/session_info.hpp"
 
@@ -41,6 +42,21 @@ class Transport {
 
   // What the TLS handshake settled; nullptr on plain TCP and until the handshake is done.
   virtual const tls::SessionInfo* tls_session() const noexcept { return nullptr; }
+
+  // A transport with a protocol of its own (TLS) has needs the connection must serve:
+  // Still setting up: no bytes for the session yet, and the header-wait timer runs.
+  virtual bool handshaking() const noexcept { return false; }
+  // The last read stopped because the transport must write (a handshake message): the
+  // connection watches for writability and reads again then.
+  virtual bool read_wants_writable() const noexcept { return false; }
+  // Input already taken from the socket but not yet returned by read: epoll cannot tell.
+  virtual bool has_buffered_input() const noexcept { return false; }
+  // After a write that would block, the next write must offer at least this many of the
+  // same bytes again (a TLS record cannot be taken back); 0 when free.
+  virtual std::size_t must_repeat() const noexcept { return 0; }
+  // Why the transport failed, for the error log ("TLS_Handshake_Failed: no shared cipher");
+  // empty when it did not or when errno says it all.
+  virtual std::string_view failure() const noexcept { return {}; }
 
   ssize_t write(const char* data, std::size_t size) {
     const iovec part{const_cast<char*>(data), size};

@@ -13,6 +13,7 @@
 
 #include "daemon/front/connection.hpp"
 #include "daemon/front/tcp_transport.hpp"
+#include "daemon/front/tls_transport.hpp"
 #include "daemon/service.hpp"
 #include "daemon/loop/socket_address.hpp"
 #include "ipc/messages.hpp"
@@ -33,8 +34,8 @@ IoWorker::IoWorker(Service& service, unsigned index) : service_(service), loop_(
 
 IoWorker::~IoWorker() {
   connections_.clear();
-  for (auto& [port, fds] : listeners_) {
-    for (int fd : fds) ::close(fd);
+  for (auto& [port, listening] : listeners_) {
+    for (int fd : listening.fds) ::close(fd);
   }
 }
 
@@ -44,8 +45,8 @@ IoWorker::~IoWorker() {
 void IoWorker::pause_accepting() {
   if (accept_paused_) return;
   accept_paused_ = true;
-  for (auto& [port, fds] : listeners_) {
-    for (int fd : fds) loop_.unwatch(fd);
+  for (auto& [port, listening] : listeners_) {
+    for (int fd : listening.fds) loop_.unwatch(fd);
   }
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -59,8 +60,8 @@ void IoWorker::pause_accepting() {
 void IoWorker::resume_accepting() {
   if (!accept_paused_) return;
   accept_paused_ = false;
-  for (auto& [port, fds] : listeners_) {
-    for (int fd : fds) watch_listener(fd);
+  for (auto& [port, listening] : listeners_) {
+    for (int fd : listening.fds) watch_listener(fd, listening.secure);
   }
 }
 
@@ -72,23 +73,25 @@ void IoWorker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void IoWorker::add_listener(std::uint16_t port, int fd) {
+void IoWorker::add_listener(std::uint16_t port, int fd, bool secure) {
   if (!accepting_) {
     ::close(fd);
     return;
   }
-  listeners_[port].push_back(fd);
-  if (!accept_paused_) watch_listener(fd);
+  Listening& listening = listeners_[port];
+  listening.fds.push_back(fd);
+  listening.secure = secure;
+  if (!accept_paused_) watch_listener(fd, secure);
 }
 
-void IoWorker::watch_listener(int fd) {
-  loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t) { on_accept(fd); });
+void IoWorker::watch_listener(int fd, bool secure) {
+  loop_.watch(fd, EPOLLIN, [this, fd, secure](std::uint32_t) { on_accept(fd, secure); });
 }
 
 void IoWorker::remove_listener(std::uint16_t port) {
   auto it = listeners_.find(port);
   if (it == listeners_.end()) return;
-  for (int fd : it->second) {
+  for (int fd : it->second.fds) {
     loop_.unwatch(fd);
     ::close(fd);
   }
@@ -104,7 +107,7 @@ void IoWorker::stop_accepting() {
   if (connections_.empty()) service_.worker_drained();
 }
 
-void IoWorker::on_accept(int listen_fd) {
+void IoWorker::on_accept(int listen_fd, bool secure) {
   for (int accepted = 0; accepted < 64; ++accepted) {
     sockaddr_storage remote{};
     socklen_t length = sizeof remote;
@@ -121,20 +124,35 @@ void IoWorker::on_accept(int listen_fd) {
     getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
     const std::uint32_t limit = settings_.max_connections;
     if (!service_.connections().try_add(limit == 0 ? kUnlimited : limit)) {
-      refuse(fd, local, remote);
+      refuse(fd, local, remote, "Connections_Refused");
       continue;
     }
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const std::uint64_t id = service_.next_connection_id();
+    std::unique_ptr<Transport> transport;
+    if (secure) {
+      HandshakeLimit::Slot slot;
+      if (!service_.handshakes().try_take(remote, settings_.max_tls_handshakes_per_source,
+                                          slot)) {
+        service_.connections().remove();
+        refuse(fd, local, remote, "TLS_Handshake_Limit");
+        continue;
+      }
+      transport = std::make_unique<TlsTransport>(fd, tls_, std::move(slot));
+    } else {
+      transport = std::make_unique<TcpTransport>(fd);
+    }
     connections_[id] =
-        std::make_unique<Connection>(*this, std::make_unique<TcpTransport>(fd), id, local, remote);
+        std::make_unique<Connection>(*this, std::move(transport), id, local, remote);
   }
 }
 
-// At the server-wide connection limit a new connection is reset at once, so the client
-// fails fast instead of waiting in the listen backlog (HTTP.sys's Connections_Refused).
-void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote) {
+// At the server-wide connection limit (or its source's TLS handshake limit) a new connection
+// is reset at once, so the client fails fast instead of waiting in the listen backlog
+// (HTTP.sys's Connections_Refused).
+void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote,
+                      std::string_view reason) {
   const std::string client_ip = ip_text(remote);
   const std::string server_ip = ip_text(local);
   ErrorLogEntry entry;
@@ -142,7 +160,7 @@ void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_stor
   entry.client_port = port_of(remote);
   entry.server_ip = server_ip;
   entry.server_port = port_of(local);
-  entry.reason = "Connections_Refused";
+  entry.reason = reason;
   service_.error_log().write(entry);
   const linger reset{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
@@ -159,6 +177,12 @@ void IoWorker::destroy_later(std::uint64_t connection_id) {
 
 void IoWorker::flush_later(std::uint64_t connection_id) { to_flush_.push_back(connection_id); }
 
+void IoWorker::read_later(std::uint64_t connection_id) {
+  loop_.post([this, connection_id] {
+    if (Connection* c = find(connection_id); c && !c->closed()) c->on_events(EPOLLIN);
+  });
+}
+
 void IoWorker::flush_connections() {
   thread_local std::vector<std::uint64_t> flushing;
   flushing.swap(to_flush_);
@@ -171,11 +195,17 @@ void IoWorker::flush_connections() {
 nlohmann::json IoWorker::describe_connections() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [id, c] : connections_) {
-    list.push_back({{"id", id},
-                    {"worker", index()},
-                    {"remote", c->remote_text()},
-                    {"local", c->local_text()},
-                    {"state", c->state_name()}});
+    nlohmann::json entry = {{"id", id},
+                            {"worker", index()},
+                            {"remote", c->remote_text()},
+                            {"local", c->local_text()},
+                            {"state", c->state_name()}};
+    if (const tls::SessionInfo* session = c->tls_session()) {
+      entry["tls"] = {{"protocol", session->protocol},
+                      {"cipher", session->cipher},
+                      {"sni", session->sni}};
+    }
+    list.push_back(std::move(entry));
   }
   return list;
 }

@@ -20,6 +20,7 @@
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
 #include "daemon/policy/settings.hpp"
+#include "tls/server_contexts.hpp"
 
 namespace httpapi::daemon {
 
@@ -35,6 +36,9 @@ class IoWorker {
   // This thread's copy of the settings; replaced by the service loop through post().
   const Settings& settings() const noexcept { return settings_; }
   void set_settings(Settings settings) { settings_ = std::move(settings); }
+  // The certificate bindings new TLS connections start with; replaced by the service loop
+  // through post() (connections keep the set they started with).
+  void set_tls(std::shared_ptr<const tls::ServerContexts> contexts) { tls_ = std::move(contexts); }
   Service& service() noexcept { return service_; }
   Http1StreamPool& http1_streams() noexcept { return http1_streams_; }
   unsigned index() const noexcept { return loop_.index(); }
@@ -43,13 +47,16 @@ class IoWorker {
   void join();
 
   // --- loop thread only
-  void add_listener(std::uint16_t port, int fd);
+  // A listening socket for `port`, whose connections speak TLS when `secure`.
+  void add_listener(std::uint16_t port, int fd, bool secure);
   void remove_listener(std::uint16_t port);
   void stop_accepting();
   void destroy_later(std::uint64_t connection_id);
   // Writes the connection's output at the end of this batch: responses that arrive together
   // (pipelined ones, from one read of an application channel) go out in one write.
   void flush_later(std::uint64_t connection_id);
+  // Reads the connection's input soon: its transport holds input epoll cannot announce.
+  void read_later(std::uint64_t connection_id);
   nlohmann::json describe_connections() const;  // for httpcfg show servicestate
 
   // --- from the service loop, through post(): act on the connection if it still exists
@@ -62,9 +69,15 @@ class IoWorker {
   void cancel_request(std::uint64_t connection_id, std::uint64_t request_id);
 
  private:
-  void on_accept(int listen_fd);
-  void refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote);
-  void watch_listener(int fd);
+  struct Listening {
+    std::vector<int> fds;  // a socket per listen address
+    bool secure = false;
+  };
+  void on_accept(int listen_fd, bool secure);
+  // Resets `fd` at once, with an error-log line saying `reason`.
+  void refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote,
+              std::string_view reason);
+  void watch_listener(int fd, bool secure);
   void pause_accepting();
   void resume_accepting();
   void tick();
@@ -75,7 +88,8 @@ class IoWorker {
   EventLoop loop_;
   Settings settings_;
   std::thread thread_;
-  std::map<std::uint16_t, std::vector<int>> listeners_;  // a socket per listen address
+  std::map<std::uint16_t, Listening> listeners_;
+  std::shared_ptr<const tls::ServerContexts> tls_;
   Http1StreamPool http1_streams_;  // declared before connections_: their sessions give back
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::uint64_t> to_flush_;

@@ -65,6 +65,11 @@ const std::vector<Knob>& knobs() {
        [](Settings& s, std::uint64_t v) { s.max_connections = static_cast<std::uint32_t>(v); },
        [](const Settings& s) { return std::uint64_t{s.max_connections}; }},
       // Pipelined requests of one connection admitted at once; 1 serves them one by one.
+      {"max_tls_handshakes_per_source", 1, 65535,
+       [](Settings& s, std::uint64_t v) {
+         s.max_tls_handshakes_per_source = static_cast<std::uint32_t>(v);
+       },
+       [](const Settings& s) { return std::uint64_t{s.max_tls_handshakes_per_source}; }},
       {"max_pipelined_requests", 1, 1024,
        [](Settings& s, std::uint64_t v) { s.max_pipelined_requests = static_cast<std::uint32_t>(v); },
        [](const Settings& s) { return std::uint64_t{s.max_pipelined_requests}; }},

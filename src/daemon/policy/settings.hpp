@@ -34,6 +34,8 @@ struct Settings {
   std::size_t inline_body_bytes = 64 * 1024;  // body delivered with the head
   // Requests of one connection in flight at once (HTTP/1.1 pipelining; docs/pipelining.md).
   std::uint32_t max_pipelined_requests = 16;
+  // TLS handshakes one client source may have in progress at once (docs/tls.md).
+  std::uint32_t max_tls_handshakes_per_source = 256;
   CacheLimits cache;
 };
 

@@ -1,12 +1,16 @@
 // The arithmetic of the URL group limits: the bandwidth token bucket and the minimum send
 // rate driven by an explicit clock, the property ranges, timer overrides and the connection count. The wire behaviour
 // is in tests/integration/test_timers_limits.py.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "daemon/policy/bandwidth_limit.hpp"
 #include "daemon/policy/group_limits.hpp"
+#include "daemon/policy/handshake_limit.hpp"
 #include "daemon/policy/min_send_rate.hpp"
 #include "daemon/policy/timers.hpp"
 #include "httpapi/httpapi.h"
@@ -135,3 +139,44 @@ TEST(MinSendRate, UnlimitedIsNeverTooSlow) {
   rate.refused(0);
   EXPECT_FALSE(rate.too_slow(d::kUnlimited, 1 << 20, 100000000));
 }
+
+namespace httpapi::daemon {
+namespace {
+
+sockaddr_storage address_of(const char* text) {
+  sockaddr_storage storage{};
+  if (inet_pton(AF_INET, text, &reinterpret_cast<sockaddr_in&>(storage).sin_addr) == 1) {
+    storage.ss_family = AF_INET;
+  } else {
+    inet_pton(AF_INET6, text, &reinterpret_cast<sockaddr_in6&>(storage).sin6_addr);
+    storage.ss_family = AF_INET6;
+  }
+  return storage;
+}
+
+TEST(HandshakeLimit, EachSourceHoldsAtMostTheLimitUntilSlotsAreReleased) {
+  HandshakeLimit limit;
+  HandshakeLimit::Slot a, b, c, other;
+  EXPECT_TRUE(limit.try_take(address_of("192.0.2.1"), 2, a));
+  EXPECT_TRUE(limit.try_take(address_of("::ffff:192.0.2.1"), 2, b));  // the same source
+  EXPECT_FALSE(limit.try_take(address_of("192.0.2.1"), 2, c));
+  EXPECT_TRUE(limit.try_take(address_of("192.0.2.2"), 2, other));
+  a.release();
+  EXPECT_EQ(limit.in_progress(address_of("192.0.2.1")), 1u);
+  EXPECT_TRUE(limit.try_take(address_of("192.0.2.1"), 2, c));
+  {
+    HandshakeLimit::Slot moved = std::move(c);  // a move carries the count, not a copy
+  }
+  EXPECT_EQ(limit.in_progress(address_of("192.0.2.1")), 1u);
+}
+
+TEST(HandshakeLimit, AnIpv6SourceIsItsSlash64) {
+  HandshakeLimit limit;
+  HandshakeLimit::Slot a, b;
+  EXPECT_TRUE(limit.try_take(address_of("2001:db8:1:2::1"), 1, a));
+  EXPECT_FALSE(limit.try_take(address_of("2001:db8:1:2:ffff::9"), 1, b));
+  EXPECT_TRUE(limit.try_take(address_of("2001:db8:1:3::1"), 1, b));
+}
+
+}  // namespace
+}  // namespace httpapi::daemon
