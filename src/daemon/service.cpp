@@ -77,7 +77,7 @@ Service::Service(Options options)
   cache_.set_limits(settings_.cache);
   fragments_.set_limits(settings_.cache);
   url_groups_.publish();  // with the reservations
-  publish_tls({});
+  publish_tls();
   route_messages();
 }
 
@@ -86,10 +86,6 @@ Service::~Service() {
 }
 
 EventLoop& Service::service_loop() { return workers_[0]->loop(); }
-
-void Service::cert_bindings_changed() {
-  // TLS contexts are rebuilt here (tls transport branch)
-}
 
 // The dispatch table: which part handles each message, by the role of its channel.
 void Service::route_messages() {
@@ -202,10 +198,10 @@ void Service::tick() {
   }
 }
 
-void Service::publish_tls(const std::vector<tls::CertBinding>& bindings) {
+void Service::publish_tls() {
   std::vector<std::string> problems;
   std::shared_ptr<const tls::ServerContexts> contexts =
-      tls::ServerContexts::build(bindings, ticket_keys_, problems);
+      tls::ServerContexts::build(store_->cert_bindings(), ticket_keys_, problems);
   for (const std::string& problem : problems) fmt::print(stderr, "httpapid: {}\n", problem);
   for (auto& worker : workers_) {
     IoWorker* w = worker.get();

@@ -68,19 +68,16 @@ class Service {
   // application's channel so responses do not pile up in the service.
   void throttle(std::uint64_t channel_id, bool on);
 
-  // --- service loop
-  // Builds the TLS contexts for `bindings` and hands them to the I/O threads: new handshakes
-  // use them at once, established connections keep theirs.
-  void publish_tls(const std::vector<tls::CertBinding>& bindings);
-
  private:
   void route_messages();
   void handle_signal();
   void begin_shutdown();
   void tick();
   EventLoop& service_loop();
-  // After httpcfg sslcert changed a binding (service loop).
-  void cert_bindings_changed();
+  // Builds the TLS contexts for the stored certificate bindings and hands them to the I/O
+  // threads: new handshakes use them at once, established connections keep theirs. At start
+  // and after every httpcfg sslcert change.
+  void publish_tls();
 
   Options options_;
   std::unique_ptr<config::ConfigStore> store_;
@@ -105,7 +102,7 @@ class Service {
   QueueCalls queue_calls_{control_, queues_, broker_, url_groups_, fragments_, settings_};
   AdminCommands admin_{{*store_, namespace_, url_groups_, queues_, control_, cache_, fragments_,
                         settings_, options_.settings, workers_,
-                        [this] { cert_bindings_changed(); }}};
+                        [this] { publish_tls(); }}};
 
   int signal_fd_ = -1;
   bool stopping_ = false;
