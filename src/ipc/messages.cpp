@@ -368,16 +368,58 @@ bool decode(const Frame& f, Cancel& m) {
   return true;
 }
 
+namespace {
+
+// The TLS tail of a secure request's fixed part: u32 bits (kTls*), then protocol, cipher,
+// sni, alpn, and the client certificate's DER, subject and issuer (empty when none was sent).
+void write_tls(FrameWriter& w, const RequestTls& tls) {
+  const std::uint32_t bits = (tls.resumed ? kTlsResumed : 0u) |
+                             (tls.client_certificate ? kTlsClientCertificate : 0u) |
+                             (tls.client_certificate_verified ? kTlsClientCertificateVerified : 0u);
+  w.u32(bits).bytes(tls.protocol).bytes(tls.cipher).bytes(tls.sni).bytes(tls.alpn);
+  w.bytes(tls.client_certificate_der).bytes(tls.client_certificate_subject);
+  w.bytes(tls.client_certificate_issuer);
+}
+
+// A session always settled a protocol and a cipher; certificate fields come only with a
+// certificate, and a sent certificate has bytes.
+bool valid_tls(const RequestTls& tls) {
+  if (tls.protocol.empty() || tls.cipher.empty()) return false;
+  if (tls.client_certificate) return !tls.client_certificate_der.empty();
+  return !tls.client_certificate_verified && tls.client_certificate_der.empty() &&
+         tls.client_certificate_subject.empty() && tls.client_certificate_issuer.empty();
+}
+
+bool read_tls(FrameReader& r, RequestTls& tls) {
+  const std::uint32_t bits = r.u32();
+  tls.resumed = bits & kTlsResumed;
+  tls.client_certificate = bits & kTlsClientCertificate;
+  tls.client_certificate_verified = bits & kTlsClientCertificateVerified;
+  tls.protocol = r.bytes();
+  tls.cipher = r.bytes();
+  tls.sni = r.bytes();
+  tls.alpn = r.bytes();
+  tls.client_certificate_der = r.bytes();
+  tls.client_certificate_subject = r.bytes();
+  tls.client_certificate_issuer = r.bytes();
+  return r.ok() && valid_tls(tls);
+}
+
+}  // namespace
+
 bool encode(std::string& out, const Request& m) {
   if (m.local_address.size() != kSockaddrSize || m.remote_address.size() != kSockaddrSize) {
     return false;
   }
+  const bool secure = m.flags & kRequestSecure;
+  if (secure && !valid_tls(m.tls)) return false;
   FrameWriter w(out, raw(Type::request), m.request);
   w.u64(m.connection).u64(m.url_context).u32(m.flags);
   w.u16(m.version_major).u16(m.version_minor).u16(m.port);
   w.raw(m.local_address).raw(m.remote_address);
   w.bytes(m.method).bytes(m.raw_url).bytes(m.full_url).bytes(m.host).bytes(m.path);
   w.bytes(m.query).bytes(m.headers).bytes(m.body).bytes(m.trailers);
+  if (secure) write_tls(w, m.tls);
   return w.finish();
 }
 
@@ -402,6 +444,8 @@ bool decode(const Frame& f, Request& m) {
   m.headers = r.bytes();
   m.body = r.bytes();
   m.trailers = r.bytes();
+  m.tls = {};
+  if ((m.flags & kRequestSecure) && !read_tls(r, m.tls)) return false;
   return r.ok() && count_headers(m.headers) >= 0 && count_headers(m.trailers) >= 0;
 }
 

@@ -216,6 +216,32 @@ struct QueueShutdown {
 
 inline constexpr std::size_t kSockaddrSize = 128;  // sizeof(sockaddr_storage) on Linux
 
+// What the TLS handshake of a request's connection settled (tls::SessionInfo, as views). A
+// request frame carries it only with HTTPAPI_REQUEST_FLAG_SECURE, as a tail of the fixed
+// part, so a plain request pays nothing for it and a reader that predates it skips it
+// (docs/protocol.md).
+struct RequestTls {
+  std::string_view protocol;  // "TLSv1.3"; never empty
+  std::string_view cipher;    // "TLS_AES_128_GCM_SHA256"; never empty
+  std::string_view sni;       // empty when the client named no server
+  std::string_view alpn;      // empty when no protocol was agreed
+  bool resumed = false;
+  bool client_certificate = false;  // the client sent one: the next four say what
+  bool client_certificate_verified = false;
+  std::string_view client_certificate_der;  // never empty when sent
+  std::string_view client_certificate_subject;
+  std::string_view client_certificate_issuer;
+};
+// RequestTls's booleans in the frame: one u32 of these bits. Unknown bits are ignored, so a
+// later revision may add some.
+inline constexpr std::uint32_t kTlsResumed = 1;
+inline constexpr std::uint32_t kTlsClientCertificate = 2;
+inline constexpr std::uint32_t kTlsClientCertificateVerified = 4;
+
+// HTTPAPI_REQUEST_FLAG_SECURE, which says the frame carries a RequestTls. The public header is
+// not seen here; the service and the library, which see both, check they agree.
+inline constexpr std::uint32_t kRequestSecure = 0x4;
+
 struct Request {
   std::uint64_t request = 0;
   std::uint64_t connection = 0;
@@ -230,6 +256,7 @@ struct Request {
   std::string_view headers;   // header list
   std::string_view body;      // first body bytes
   std::string_view trailers;  // header list; set when the whole chunked body came along
+  RequestTls tls;  // written and read only when flags has kRequestSecure
 };
 
 // A request flag that is never public (the library clears it): other requests were waiting in
