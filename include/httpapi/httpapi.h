@@ -136,7 +136,7 @@ HTTPAPI_API const char *httpapi_error_detail(void);
 /* The release this header belongs to (the build reads it from here: CMakeLists.txt). It
  * is not HTTPAPI_VERSION_1, the API level httpapi_initialize asks for. */
 #define HTTPAPI_VERSION_MAJOR 0
-#define HTTPAPI_VERSION_MINOR 1
+#define HTTPAPI_VERSION_MINOR 2
 #define HTTPAPI_VERSION_PATCH 0
 #define HTTPAPI_VERSION_HEX                                                                \
   ((HTTPAPI_VERSION_MAJOR << 16) | (HTTPAPI_VERSION_MINOR << 8) | HTTPAPI_VERSION_PATCH)
@@ -147,7 +147,7 @@ HTTPAPI_API const char *httpapi_error_detail(void);
  * httpapi_initialize. Any thread. */
 HTTPAPI_API unsigned int httpapi_version(void);
 
-/* The same release as text, "major.minor.patch", e.g. "0.1.0". Static storage. Any
+/* The same release as text, "major.minor.patch", e.g. "0.2.0". Static storage. Any
  * thread. */
 HTTPAPI_API const char *httpapi_version_string(void);
 
@@ -404,6 +404,36 @@ typedef enum httpapi_known_header {
 #define HTTPAPI_REQUEST_FLAG_IP_ROUTED 0x2u  /* routed by an IP-literal prefix */
 #define HTTPAPI_REQUEST_FLAG_SECURE 0x4u     /* arrived over TLS */
 
+/* The certificate a client presented in the TLS handshake (HTTP.sys's
+ * HTTP_SSL_CLIENT_CERT_INFO, which HttpReceiveClientCertificate returns). Whether the client
+ * is asked for one is the certificate binding's --clientcert option (docs/tls.md): with
+ * "require" a client without a trusted certificate never gets this far, with "request" the
+ * request arrives either way and `verified` says whether to trust it. */
+typedef struct httpapi_client_certificate {
+  httpapi_bytes der;      /* the leaf certificate as sent, DER-encoded (pCertEncoded) */
+  httpapi_bytes subject;  /* RFC 4514, e.g. "CN=client1,O=Example" */
+  httpapi_bytes issuer;   /* RFC 4514 */
+  uint32_t verified;      /* 1: it chains to the binding's --ca and is valid now; 0: not
+                             (HTTP.sys: CertFlags == 0) */
+} httpapi_client_certificate;
+
+/* What the TLS handshake of the request's connection settled (HTTP.sys's pSslInfo,
+ * HTTP_SSL_PROTOCOL_INFO and the SNI request property; docs/tls.md maps every field). The
+ * same for every request on the connection. Views as in httpapi_request_info. */
+typedef struct httpapi_tls_info {
+  httpapi_bytes protocol;  /* as OpenSSL names it: "TLSv1.3" or "TLSv1.2" */
+  httpapi_bytes cipher;    /* as OpenSSL names it: "TLS_AES_128_GCM_SHA256",
+                              "ECDHE-ECDSA-AES128-GCM-SHA256" */
+  httpapi_bytes sni;       /* the server name the client asked for, as sent; empty view
+                              (NULL data) when it named none */
+  httpapi_bytes alpn;      /* the protocol agreed by ALPN, e.g. "http/1.1"; empty view (NULL
+                              data) when the client offered none */
+  uint32_t resumed;        /* 1: an abbreviated handshake (session ticket or cache); 0: full */
+  /* NULL when the client sent no certificate (HttpReceiveClientCertificate's
+   * ERROR_NOT_FOUND). The library never renegotiates to ask for one. */
+  const httpapi_client_certificate *client_certificate;
+} httpapi_tls_info;
+
 /* Everything the service tells about one request. All views point into memory owned by
  * the request handle and stay valid until httpapi_request_release(). */
 typedef struct httpapi_request_info {
@@ -429,6 +459,9 @@ typedef struct httpapi_request_info {
   struct sockaddr_storage remote_address;  /* the client */
   uint32_t flags;                          /* HTTPAPI_REQUEST_FLAG_* */
   httpapi_bytes body;                      /* the first body bytes, delivered with the head */
+  /* Since release 0.2.0 (an application that may run with an older libhttpapi checks
+   * httpapi_version() >= 0x000200 first: the member is not there before). */
+  const httpapi_tls_info *tls; /* NULL unless HTTPAPI_REQUEST_FLAG_SECURE */
 } httpapi_request_info;
 
 /* How many requests the service may hand this queue handle ahead of httpapi_receive calls.

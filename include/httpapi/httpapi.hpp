@@ -206,6 +206,10 @@ class Request {
   std::string_view path() const { return view(info().url.path); }
   std::string_view query() const { return view(info().url.query); }
   std::uint64_t url_context() const { return info().url_context; }
+  // Arrived over TLS (HTTPAPI_REQUEST_FLAG_SECURE).
+  bool secure() const { return (info().flags & HTTPAPI_REQUEST_FLAG_SECURE) != 0; }
+  // What the TLS handshake settled, client certificate included; nullptr unless secure().
+  const httpapi_tls_info* tls() const { return info().tls; }
 
   // The first header with this name (case-insensitive), if any.
   std::optional<std::string_view> header(std::string_view name) const {

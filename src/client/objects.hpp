@@ -180,6 +180,9 @@ struct httpapi_request {
   httpapi_request_info info{};
   std::vector<httpapi_header> headers;
   std::vector<std::string> merged;  // storage for known headers that were repeated
+  // What info.tls points to (HTTPAPI_REQUEST_FLAG_SECURE), and its client_certificate.
+  httpapi_tls_info tls{};
+  httpapi_client_certificate client_certificate{};
   // body not yet handed to the application, and how the body stream stands
   std::string body;
   std::size_t body_start = 0;
@@ -203,6 +206,10 @@ struct httpapi_request {
 };
 
 namespace httpapi::client {
+
+// Fills `r.info` (and what it points to) from `r.frame`, an ipc::Request frame; false when the
+// frame is malformed (request_info.cpp).
+bool build_request(httpapi_request& r);
 
 // httpapi_receive_into (request_layout.cpp): the bytes `r` needs in the caller's buffer, and
 // the copy there (aligned for httpapi_request_info), every view pointing into the buffer.

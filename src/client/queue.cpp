@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "client/objects.hpp"
-#include "http1/header_id.hpp"
 
 using httpapi::client::Clock;
 using httpapi::client::QueueCore;
@@ -22,76 +21,6 @@ namespace ipc = httpapi::ipc;
 namespace httpapi::client {
 
 extern std::atomic<int> g_initialized;
-
-namespace {
-
-httpapi_bytes view(std::string_view s) { return {s.data(), s.size()}; }
-
-// Builds the request handle from its frame; false when the frame is malformed.
-bool build_request(httpapi_request& r) {
-  ipc::Frame frame;
-  std::size_t consumed = 0;
-  ipc::Request m;
-  if (ipc::next_frame(r.frame, frame, consumed) != ipc::FrameStatus::complete ||
-      !ipc::decode(frame, m)) {
-    return false;
-  }
-  httpapi_request_info& info = r.info;
-  info.request_id = m.request;
-  info.connection_id = m.connection;
-  info.url_context = m.url_context;
-  info.method = view(m.method);
-  info.raw_url = view(m.raw_url);
-  info.url.full = view(m.full_url);
-  info.url.host = view(m.host);
-  info.url.port = m.port;
-  info.url.path = view(m.path);
-  info.url.query = view(m.query);
-  info.version_major = m.version_major;
-  info.version_minor = m.version_minor;
-  std::memcpy(&info.local_address, m.local_address.data(), sizeof info.local_address);
-  std::memcpy(&info.remote_address, m.remote_address.data(), sizeof info.remote_address);
-  info.flags = m.flags & ~ipc::kRequestBacklog;
-  r.backlog = (m.flags & ipc::kRequestBacklog) != 0;
-  info.body = view(m.body);
-  r.body_end = !(m.flags & HTTPAPI_REQUEST_FLAG_MORE_BODY);
-  r.keep_trailers(m.trailers);
-
-  ipc::HeaderListReader reader(m.headers);
-  std::string_view name, value;
-  while (reader.next(name, value)) r.headers.push_back({view(name), view(value)});
-  info.headers = r.headers.data();
-  info.header_count = r.headers.size();
-
-  // Known headers: the first occurrence, or all occurrences merged (docs/http1.md).
-  // merged[] never holds more than one string per known header, so reserving that many
-  // (before the first view into it) keeps the views valid while it grows.
-  int merged_at[HTTPAPI_HEADER_REQUEST_MAXIMUM];
-  std::fill(std::begin(merged_at), std::end(merged_at), -1);
-  for (const auto& h : r.headers) {
-    const int id = http1::known_request_header({h.name.data, h.name.length});
-    if (id < 0 || id >= HTTPAPI_HEADER_REQUEST_MAXIMUM) continue;
-    httpapi_bytes& slot = info.known_headers[id];
-    if (!slot.data) {
-      slot = h.value;
-      continue;
-    }
-    const auto rule = http1::header_merge_rule(id);
-    if (rule == http1::HeaderMerge::first) continue;
-    if (merged_at[id] < 0) {
-      if (r.merged.empty()) r.merged.reserve(HTTPAPI_HEADER_REQUEST_MAXIMUM);  // most need none
-      merged_at[id] = static_cast<int>(r.merged.size());
-      r.merged.emplace_back(slot.data, slot.length);
-    }
-    std::string& joined = r.merged[static_cast<std::size_t>(merged_at[id])];
-    joined.append(rule == http1::HeaderMerge::semicolon ? "; " : ", ");
-    joined.append(h.value.data, h.value.length);
-    slot = view(joined);
-  }
-  return reader.ok();
-}
-
-}  // namespace
 
 bool QueueCore::file(const ipc::Frame& frame) {
   switch (static_cast<ipc::Type>(frame.type)) {
@@ -554,16 +483,6 @@ extern "C" httpapi_error httpapi_read_body(httpapi_request* request, void* buffe
     return HTTPAPI_OK;
   }
   return request->gone ? HTTPAPI_ERROR_CONNECTION_GONE : HTTPAPI_ERROR_END_OF_BODY;
-}
-
-void httpapi_request::keep_trailers(std::string_view list) {
-  trailer_list.assign(list);
-  trailers.clear();
-  ipc::HeaderListReader reader(trailer_list);
-  std::string_view name, value;
-  while (reader.next(name, value)) {
-    trailers.push_back({{name.data(), name.size()}, {value.data(), value.size()}});
-  }
 }
 
 extern "C" const httpapi_header* httpapi_request_trailers(const httpapi_request* request,

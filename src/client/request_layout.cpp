@@ -45,24 +45,61 @@ class Relocation {
   char* merged_copy_;
 };
 
-}  // namespace
+// Where each part goes in the caller's buffer, as offsets from its start: the info, the TLS
+// info and the client certificate (when the request has them), the header array, then the
+// bytes every view points into (the frame, the merged headers). Every struct is 8-aligned
+// and a multiple of 8 long, so each part after the info is aligned when the buffer is.
+struct Layout {
+  explicit Layout(const httpapi_request& r) {
+    const httpapi_tls_info* tls_info = r.info.tls;
+    tls = sizeof(httpapi_request_info);
+    certificate = tls + (tls_info ? sizeof(httpapi_tls_info) : 0);
+    headers = certificate +
+              (tls_info && tls_info->client_certificate ? sizeof(httpapi_client_certificate) : 0);
+    frame = headers + r.headers.size() * sizeof(httpapi_header);
+    merged = frame + r.frame.size();
+    size = merged;
+    for (const std::string& m : r.merged) size += m.size();
+  }
+  std::size_t tls, certificate, headers, frame, merged, size;
+};
+static_assert(alignof(httpapi_tls_info) <= alignof(httpapi_request_info) &&
+              alignof(httpapi_client_certificate) <= alignof(httpapi_request_info) &&
+              alignof(httpapi_header) <= alignof(httpapi_request_info));
+static_assert(sizeof(httpapi_request_info) % alignof(httpapi_request_info) == 0 &&
+              sizeof(httpapi_tls_info) % alignof(httpapi_request_info) == 0 &&
+              sizeof(httpapi_client_certificate) % alignof(httpapi_request_info) == 0);
 
-// The info, the header array, then the bytes every view points into.
-std::size_t copied_size(const httpapi_request& r) {
-  std::size_t size = sizeof(httpapi_request_info) + r.headers.size() * sizeof(httpapi_header) +
-                     r.frame.size();
-  for (const std::string& m : r.merged) size += m.size();
-  return size;
+// The TLS info and its certificate copied to `at` (per `layout`), their views relocated.
+const httpapi_tls_info* copy_tls(const httpapi_tls_info& tls, const Layout& layout, char* at,
+                                 const Relocation& relocate) {
+  auto* copy = new (at + layout.tls) httpapi_tls_info(tls);
+  for (httpapi_bytes* b : {&copy->protocol, &copy->cipher, &copy->sni, &copy->alpn}) relocate(*b);
+  if (tls.client_certificate) {
+    auto* certificate =
+        new (at + layout.certificate) httpapi_client_certificate(*tls.client_certificate);
+    for (httpapi_bytes* b : {&certificate->der, &certificate->subject, &certificate->issuer}) {
+      relocate(*b);
+    }
+    copy->client_certificate = certificate;
+  }
+  return copy;
 }
 
+}  // namespace
+
+std::size_t copied_size(const httpapi_request& r) { return Layout(r).size; }
+
 const httpapi_request_info* copy_request(const httpapi_request& r, void* buffer) {
+  const Layout layout(r);
+  char* const at = static_cast<char*>(buffer);
   auto* info = new (buffer) httpapi_request_info(r.info);
-  auto* headers = reinterpret_cast<httpapi_header*>(info + 1);
-  char* frame_copy = reinterpret_cast<char*>(headers + r.headers.size());
-  char* merged_copy = frame_copy + r.frame.size();
+  auto* headers = reinterpret_cast<httpapi_header*>(at + layout.headers);
+  char* frame_copy = at + layout.frame;
+  char* merged_copy = at + layout.merged;
   std::memcpy(frame_copy, r.frame.data(), r.frame.size());
-  char* at = merged_copy;
-  for (const std::string& m : r.merged) at = std::copy(m.begin(), m.end(), at);
+  char* end = merged_copy;
+  for (const std::string& m : r.merged) end = std::copy(m.begin(), m.end(), end);
   const Relocation relocate(r, frame_copy, merged_copy);
   for (std::size_t i = 0; i < r.headers.size(); ++i) {
     headers[i] = r.headers[i];
@@ -75,6 +112,7 @@ const httpapi_request_info* copy_request(const httpapi_request& r, void* buffer)
     relocate(*b);
   }
   for (httpapi_bytes& known : info->known_headers) relocate(known);
+  if (r.info.tls) info->tls = copy_tls(*r.info.tls, layout, at, relocate);
   return info;
 }
 

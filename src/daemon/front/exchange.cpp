@@ -17,6 +17,7 @@
 #include "httpapi/httpapi.h"
 #include "ipc/body_chunks.hpp"
 #include "ipc/messages.hpp"
+#include "tls/session_info.hpp"
 
 namespace httpapi::daemon {
 namespace {
@@ -104,6 +105,35 @@ std::optional<std::string> gather_chunks(std::string_view list, SendAttachments&
   return body;
 }
 
+static_assert(ipc::kRequestSecure == HTTPAPI_REQUEST_FLAG_SECURE);
+
+// What the application learns of the connection's TLS session: views of it, which the
+// encoder copies into the request frame.
+ipc::RequestTls request_tls(const tls::SessionInfo& session) {
+  ipc::RequestTls tls;
+  tls.protocol = session.protocol;
+  tls.cipher = session.cipher;
+  tls.sni = session.sni;
+  tls.alpn = session.alpn;
+  tls.resumed = session.resumed;
+  if (const auto& certificate = session.client_certificate) {
+    tls.client_certificate = true;
+    tls.client_certificate_verified = certificate->verified;
+    tls.client_certificate_der = certificate->der;
+    tls.client_certificate_subject = certificate->subject;
+    tls.client_certificate_issuer = certificate->issuer;
+  }
+  return tls;
+}
+
+// The bytes the TLS tail adds to a request frame (0 for a plain request).
+std::size_t tls_size(const ipc::RequestTls& tls) {
+  if (tls.protocol.empty()) return 0;
+  return 4 + 7 * 8 + tls.protocol.size() + tls.cipher.size() + tls.sni.size() +
+         tls.alpn.size() + tls.client_certificate_der.size() +
+         tls.client_certificate_subject.size() + tls.client_certificate_issuer.size();
+}
+
 }  // namespace
 
 // ---- admission --------------------------------------------------------------------------
@@ -117,9 +147,11 @@ void Exchange::start(const http1::RequestHead& head) {
 
   cooked_.resize(http1::cooked_url_capacity(head.target, head.host));
   http1::CookedUrl url;
+  // A TLS connection's requests say https:// and route among https prefixes.
+  const bool secure = connection_->tls_session() != nullptr;
   if (const auto error = http1::cook_url(head.target, head.target_form, head.host,
-                                         connection_->local_ip(), connection_->local_port(), false,
-                                         connection_->settings().limits, cooked_, url);
+                                         connection_->local_ip(), connection_->local_port(),
+                                         secure, connection_->settings().limits, cooked_, url);
       error != http1::Error::none) {
     return reject(answer_for(error));
   }
@@ -129,8 +161,7 @@ void Exchange::start(const http1::RequestHead& head) {
   cacheable_ = cache.enabled() && cacheable_request(head, url);
   const auto routes = connection_->service().routes();
   const route::Match match =
-      routes->match(connection_->tls_session() != nullptr, connection_->local_port(), url.host,
-                    connection_->local_ip(), url.path);
+      routes->match(secure, connection_->local_port(), url.host, connection_->local_ip(), url.path);
   if (match.kind == route::MatchKind::no_host) {
     return reject(answer_for(http1::Error::invalid_hostname));
   }
@@ -179,10 +210,14 @@ void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& ur
   message.headers = headers;
   message.body = body;
   message.trailers = trailers;
+  if (const tls::SessionInfo* session = connection_->tls_session()) {
+    message.flags |= HTTPAPI_REQUEST_FLAG_SECURE;
+    message.tls = request_tls(*session);
+  }
   InboundRequest inbound{request_id_, match.target.queue_id, connection_->worker().index(),
                          connection_->id(), {}, connection_->timers().request_queue};
   inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
-                        body.size() + 256);
+                        body.size() + tls_size(message.tls) + 256);
   if (!ipc::encode(inbound.frame, message)) {
     return reject(answer_for(http1::Error::request_too_long));
   }
