@@ -65,6 +65,32 @@ class Sha256 {
 // Invalid UTF-8 is replaced (U+FFFD) when the JSON is written, never an error.
 std::string text(std::string_view bytes) { return std::string(bytes); }
 
+// An absent value (no SNI, no ALPN) is JSON null.
+nlohmann::json text_or_null(httpapi_bytes bytes) {
+  return bytes.data ? nlohmann::json(text(httpapi::view(bytes))) : nlohmann::json(nullptr);
+}
+
+nlohmann::json describe_certificate(const httpapi_client_certificate* certificate) {
+  if (!certificate) return nullptr;
+  Sha256 der;
+  der.update(httpapi::view(certificate->der));
+  return {{"subject", text(httpapi::view(certificate->subject))},
+          {"issuer", text(httpapi::view(certificate->issuer))},
+          {"sha256", der.hex()},
+          {"verified", certificate->verified != 0}};
+}
+
+// What the TLS handshake settled (docs/tls.md); null for plain http.
+nlohmann::json describe_tls(const httpapi_tls_info* tls) {
+  if (!tls) return nullptr;
+  return {{"protocol", text(httpapi::view(tls->protocol))},
+          {"cipher", text(httpapi::view(tls->cipher))},
+          {"sni", text_or_null(tls->sni)},
+          {"alpn", text_or_null(tls->alpn)},
+          {"resumed", tls->resumed != 0},
+          {"client_cert", describe_certificate(tls->client_certificate)}};
+}
+
 nlohmann::json describe(httpapi::Request& request, const std::string& app,
                         std::uint64_t body_length, const std::string& body_sha256) {
   const httpapi_request_info& info = request.info();
@@ -98,6 +124,8 @@ nlohmann::json describe(httpapi::Request& request, const std::string& app,
       {"url_context", info.url_context},
       {"request_id", info.request_id},
       {"connection_id", info.connection_id},
+      {"secure", request.secure()},
+      {"tls", describe_tls(request.tls())},
   };
 }
 

@@ -14,6 +14,9 @@ KEYS = {"app", "method", "raw_url", "url", "version", "headers", "body_length", 
 # Keys added after issue 2 (request trailers; issue 6's "served", the number of requests
 # this process answered); allowed, and checked where they apply.
 OPTIONAL_KEYS = {"trailers", "served"}
+# Keys of issue 12, in every answer: "secure", and "tls" (null over plain http; over https
+# {"protocol", "cipher", "sni", "alpn", "resumed", "client_cert"}, docs/tls.md).
+TLS_KEYS = {"secure", "tls"}
 URL_KEYS = {"full", "host", "port", "path", "query"}
 EMPTY_SHA = sha256_hex(b"")
 
@@ -48,7 +51,9 @@ class EchoContract(ServiceTestCase):
         self.assertIsNotNone(r.header("Date"), "the service adds Date")
         self.assertTrue(r.header("Server", "").startswith("httpapi/"), "the service adds Server")
         j = r.json()
-        self.assertEqual(set(j) - OPTIONAL_KEYS, KEYS)
+        self.assertEqual(set(j) - OPTIONAL_KEYS, KEYS | TLS_KEYS)
+        self.assertIs(j["secure"], False, "plain http is not secure")
+        self.assertIsNone(j["tls"], "no TLS information over plain http")
         self.assertEqual(j.get("trailers", []), [], "no trailers without a chunked body")
         self.assertEqual(set(j["url"]), URL_KEYS)
         self.assertEqual(j["app"], "A")
@@ -108,6 +113,20 @@ class EchoContract(ServiceTestCase):
         self.assertEqual(j["url"]["host"], "127.0.0.1", "no Host: the local address")
         self.assertEqual(j["url"]["port"], self.port)
         self.assertTrue(c.wait_closed(), "HTTP/1.0 without keep-alive is closed after the answer")
+
+    def test_plain_http_is_never_secure(self):
+        # HTTP/1.0, a body, an absolute-form target naming https: still plain http.
+        c = self.conn(self.port)
+        c.send(b"GET /a/old HTTP/1.0\r\n\r\n")
+        answers = [c.read_response().json()]
+        answers.append(http(self.port, "POST", "/b/up", body=b"x" * 1000).json())
+        answers.append(self.conn(self.port).request(
+            "GET", f"https://example:{self.port}/b/abs", host="example").json())
+        for j in answers:
+            with self.subTest(raw_url=j["raw_url"]):
+                self.assertIs(j["secure"], False)
+                self.assertIsNone(j["tls"])
+                self.assertTrue(j["url"]["full"].startswith("http://"), j["url"]["full"])
 
     def test_post_body_length_and_sha(self):
         body = bytes(range(256)) * 41 + b"tail"

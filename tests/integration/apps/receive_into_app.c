@@ -30,13 +30,34 @@ static int inside(httpapi_bytes b, const char *start, size_t size) {
   return !b.data || (b.data >= start && b.data + b.length <= start + size);
 }
 
+static int struct_inside(const void *p, size_t length, const char *start, size_t size) {
+  return (const char *)p >= start && (const char *)p + length <= start + size;
+}
+
+/* The TLS info of a secure request (and its certificate) lies in the buffer too; a plain
+ * request has none. */
+static int tls_inside(const httpapi_request_info *info, const char *buffer, size_t size) {
+  const httpapi_tls_info *tls = info->tls;
+  const httpapi_client_certificate *c;
+  if (!(info->flags & HTTPAPI_REQUEST_FLAG_SECURE)) return tls == NULL;
+  if (!tls || !struct_inside(tls, sizeof *tls, buffer, size) ||
+      !inside(tls->protocol, buffer, size) || !inside(tls->cipher, buffer, size) ||
+      !inside(tls->sni, buffer, size) || !inside(tls->alpn, buffer, size)) {
+    return 0;
+  }
+  c = tls->client_certificate;
+  return !c || (struct_inside(c, sizeof *c, buffer, size) && inside(c->der, buffer, size) &&
+                inside(c->subject, buffer, size) && inside(c->issuer, buffer, size));
+}
+
 /* Every view of the info lies in [buffer, buffer + size). */
 static int all_inside(const httpapi_request_info *info, const char *buffer, size_t size) {
   int ok = (const char *)info == buffer && inside(info->method, buffer, size) &&
            inside(info->raw_url, buffer, size) && inside(info->url.full, buffer, size) &&
            inside(info->url.path, buffer, size) && inside(info->url.host, buffer, size) &&
            inside(info->body, buffer, size) && (const char *)info->headers >= buffer &&
-           (const char *)(info->headers + info->header_count) <= buffer + size;
+           (const char *)(info->headers + info->header_count) <= buffer + size &&
+           tls_inside(info, buffer, size);
   for (size_t i = 0; ok && i < info->header_count; ++i) {
     ok = inside(info->headers[i].name, buffer, size) && inside(info->headers[i].value, buffer, size);
   }
