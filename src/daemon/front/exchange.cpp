@@ -116,7 +116,10 @@ ipc::RequestTls request_tls(const tls::SessionInfo& session) {
   tls.sni = session.sni;
   tls.alpn = session.alpn;
   tls.resumed = session.resumed;
-  if (const auto& certificate = session.client_certificate) {
+  // A certificate OpenSSL could not encode again (no DER) cannot be shown: the request frame
+  // refuses one without bytes, so it goes as none rather than failing the request.
+  const auto& certificate = session.client_certificate;
+  if (certificate && !certificate->der.empty()) {
     tls.client_certificate = true;
     tls.client_certificate_verified = certificate->verified;
     tls.client_certificate_der = certificate->der;
