@@ -12,6 +12,7 @@ packages=(
   libhttp-parser-dev                  # differential testing of our HTTP/1.1 parser
   python3 curl nginx-light wrk nghttp2-client valgrind
   python3-websockets                  # a real WebSocket client for httpapi-websocket-echo
+  testssl.sh                          # the TLS scanner auditors use (tests/integration)
 )
 
 missing=()

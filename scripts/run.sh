@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The main job: installs what is needed, builds (release), starts httpapid on a fresh state
-# directory and six example applications sharing one port, prints the URLs to try, and
+# directory and six example applications sharing one port, and one more over https on the
+# next port with a self-signed certificate made on the fly; prints the URLs to try, and
 # runs until Ctrl-C (or SIGTERM), then stops what it started.
-# Usage: scripts/run.sh [PORT]   (default 8080)
+# Usage: scripts/run.sh [PORT]   (default 8080; https on PORT+1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${1:-8080}
+tls_port=$((port + 1))
 
 bash scripts/install-deps.sh
 build_log=$(mktemp /tmp/httpapi-build.XXXXXX.log)
@@ -49,9 +51,19 @@ start_app cached "$bin/examples/httpapi-hello" "http://+:$port/cached/" 60
 start_app websocket "$bin/examples/httpapi-websocket-echo" "http://+:$port/ws/"
 start_app files "$bin/examples/httpapi-files" --url "http://+:$port/docs/" --root docs
 
+# https: a certificate for localhost, bound to the port for every address (docs/tls.md)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+  -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -keyout "$state/localhost.key" -out "$state/localhost.pem" 2>/dev/null
+"$bin/tools/httpcfg/httpcfg" --state-dir "$state" sslcert add --ipport "0.0.0.0:$tls_port" \
+  --cert "$state/localhost.pem" --key "$state/localhost.key" >/dev/null
+start_app secure-echo "$bin/examples/httpapi-echo" --url "https://+:$tls_port/echo/" \
+  --name secure-echo
+
 cat <<TEXT
 
-httpapid is running (state directory $state); six applications share port $port:
+httpapid is running (state directory $state); six applications share port $port, and
+httpapi-echo also answers over https on port $tls_port:
   curl -i http://127.0.0.1:$port/hello/            # hello.c: "Hello, World!"
   curl -s http://127.0.0.1:$port/echo/a?b=c        # httpapi-echo: the request as JSON
   curl -s -d 'some body' http://127.0.0.1:$port/echo/post
@@ -62,6 +74,9 @@ httpapid is running (state directory $state); six applications share port $port:
   /usr/bin/python3 -m websockets ws://127.0.0.1:$port/ws/   # httpapi-websocket-echo
   curl -i http://127.0.0.1:$port/docs/files.md     # httpapi-files serving docs/ (sendfile,
   curl -i -r 0-99 http://127.0.0.1:$port/docs/files.md   # ranges, ETag/304, the cache)
+  curl -k https://127.0.0.1:$tls_port/echo/tls      # over TLS: the JSON shows "tls": {...}
+  curl --cacert $state/localhost.pem https://localhost:$tls_port/echo/   # checking the cert
+  $bin/tools/httpcfg/httpcfg --state-dir $state sslcert show   # the certificate binding
   curl -i http://127.0.0.1:$port/nothing/          # no prefix matches: 404 from the service
   cat $state/logs/httperr1.log                     # what the service rejected itself
   $bin/tools/httpcfg/httpcfg --state-dir $state show servicestate   # who serves what

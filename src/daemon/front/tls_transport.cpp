@@ -204,8 +204,10 @@ ssize_t TlsTransport::send_file(int file, std::uint64_t& offset, std::size_t len
   return n;
 }
 
+// Decrypted bytes only: an incomplete record waiting in OpenSSL's buffer needs more from the
+// socket, which epoll announces.
 bool TlsTransport::has_buffered_input() const noexcept {
-  return ssl_ && SSL_has_pending(ssl_) == 1;
+  return ssl_ && established_ && SSL_pending(ssl_) > 0;
 }
 
 void TlsTransport::set_cork(bool on) {
