@@ -114,6 +114,61 @@ class HttpsBasics(TlsTestCase):
         self.assertIs(json.loads(body)["tls"]["resumed"], True)
 
 
+class BindingOptions(TlsTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cert = self.certs.self_signed("server", "localhost", ["localhost"])
+        self.start_echo(f"https://+:{self.port}/")
+
+    def test_min_tls_1_3_refuses_a_1_2_client(self):
+        self.bind(f"0.0.0.0:{self.port}", self.cert, options=("--min-tls", "1.3"))
+        with self.assertRaises(ssl.SSLError):
+            https_get(self.port, "/", client_context(max_version=ssl.TLSVersion.TLSv1_2))
+        status, body, _ = https_get(self.port, "/", client_context())
+        self.assertEqual((status, json.loads(body)["tls"]["protocol"]), (200, "TLSv1.3"))
+        self.wait_log(lambda e: e.s_reason.startswith("TLS_Handshake_Failed"))
+
+    def test_disablesessionid_makes_every_handshake_a_full_one(self):
+        self.bind(f"0.0.0.0:{self.port}", self.cert, options=("--disablesessionid",))
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            context = client_context(max_version=version)
+            _, _, first = https_get(self.port, "/1", context)
+            status, body, second = https_get(self.port, "/2", context,
+                                             session=first["session"])
+            self.assertEqual(status, 200)
+            self.assertFalse(second["reused"], version)
+            self.assertIs(json.loads(body)["tls"]["resumed"], False)
+
+
+class FileBodies(TlsTestCase):
+
+    def test_file_chunks_and_ranges_over_tls_arrive_intact(self):
+        cert = self.certs.self_signed("server", "localhost", ["localhost"])
+        self.bind(f"0.0.0.0:{self.port}", cert)
+        root = os.path.join(self.tmp, "root")
+        os.makedirs(root)
+        data = os.urandom(5 * 1024 * 1024 + 321)
+        with open(os.path.join(root, "big.bin"), "wb") as f:
+            f.write(data)
+        self.start_app([binary("HTTPAPI_FILES"), "--url", f"https://+:{self.port}/files/",
+                        "--root", root], "files")
+        out = os.path.join(self.tmp, "got")
+        r = self.curl_https("/files/big.bin", "localhost", cert[0], "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, "rb") as f:
+            self.assertTrue(f.read() == data)
+        r = self.curl_https("/files/big.bin", "localhost", cert[0], "-r", "1000000-1099999")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout == data[1000000:1100000])
+        # servicestate says how: sendfile through kernel TLS only where the kernel has it.
+        state = json.loads(self.httpcfg("show", "servicestate", "--json").stdout)
+        with open("/proc/sys/net/ipv4/tcp_available_ulp") as f:
+            kernel_tls = "tls" in f.read().split()
+        self.assertEqual(state["tls"]["kernel_tls"], kernel_tls)
+        self.assertIn("https", [e["scheme"] for e in state["endpoints"]])
+
+
 class BindingSelection(TlsTestCase):
 
     def setUp(self):

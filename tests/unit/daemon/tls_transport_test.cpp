@@ -408,6 +408,38 @@ TEST_F(TlsTransportTest, ASecondConnectionResumesWithTheTicket) {
   SSL_SESSION_free(second.session);
 }
 
+TEST_F(TlsTransportTest, TicketsOutliveTwoKeyRotationsButNotThree) {
+  use({any_address(server_pair_)});
+  auto serve = [](bool& resumed) {
+    return [&resumed](TlsTransport& server) {
+      std::string request;
+      ASSERT_TRUE(read_exactly(server, request, 1));
+      resumed = server.tls_session()->resumed;
+      EXPECT_EQ(server.write("y", 1), 1);
+      server.shutdown_write();
+    };
+  };
+  auto talk = [](SSL* ssl, ClientResult& r) {
+    SSL_write(ssl, "x", 1);
+    r.received = client_read_all(ssl, 2);
+  };
+  bool resumed = true;
+  const ClientResult first = exchange({}, serve(resumed), talk);
+  ASSERT_TRUE(first.connected) << first.error;
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  std::int64_t later = now.tv_sec;
+  for (int rotations = 1; rotations <= 3; ++rotations) {
+    later += tls::TicketKeys::kRotationSeconds;
+    keys_->rotate_if_due(later);
+    const ClientResult again = exchange({.resume = first.session}, serve(resumed), talk);
+    ASSERT_TRUE(again.connected) << again.error;
+    EXPECT_EQ(resumed, rotations < 3) << rotations << " rotations";
+    SSL_SESSION_free(again.session);
+  }
+  SSL_SESSION_free(first.session);
+}
+
 TEST_F(TlsTransportTest, ClientCertificatesRequiredOrRequested) {
   const TestKeyPair ca = make_certificate({.common_name = "Test CA", .dns_names = {},
                                            .is_ca = true});
