@@ -348,6 +348,13 @@ class BadTlsInput(TlsTestCase):
         self.assertTrue(self.log_for(port).s_reason.startswith("TLS_Handshake_Failed"))
         self.still_serving()
 
+    def test_a_probe_that_sends_nothing_is_not_logged(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as probe:
+            probe_port = probe.getsockname()[1]
+        port, _ = self.send_and_wait_close(b"\x00" * 10)
+        self.log_for(port)  # the garbage is logged, so the probe would have been by now
+        self.assertEqual([e for e in self.log_entries() if e.c_port == str(probe_port)], [])
+
     def test_old_protocol_versions_are_refused(self):
         for flag in ("-ssl3", "-tls1", "-tls1_1"):
             r = subprocess.run(["openssl", "s_client", flag, "-cipher", "ALL:@SECLEVEL=0",

@@ -52,7 +52,15 @@ ssize_t TlsTransport::read(char* buffer, std::size_t size) {
     return -1;
   }
   ERR_clear_error();
-  if (!established_ && !handshake()) return -1;
+  if (!established_ && !handshake()) {
+    // A client that left before sending a byte (a port check, a balancer's TCP probe) just
+    // ended its stream: nothing to log.
+    if (errno != EAGAIN && BIO_number_read(SSL_get_rbio(ssl_)) == 0) {
+      failure_.clear();
+      return 0;
+    }
+    return -1;
+  }
   std::size_t total = 0;
   while (total < size) {
     std::size_t n = 0;
