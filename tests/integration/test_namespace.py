@@ -7,13 +7,14 @@ Needs root (CI runs as root): creates two system users and runs applications as 
 setpriv.
 """
 
+import json
 import os
 import pwd
 import shutil
 import subprocess
 import unittest
 
-from harness import ServiceTestCase, binary, free_port, http, wait_until
+from harness import ServiceTestCase, binary, curl, free_port, http, wait_until
 
 USER_A = "httpapi-test-a"
 USER_B = "httpapi-test-b"
@@ -114,6 +115,32 @@ class NamespaceTest(NamespaceBase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("may not", r.stderr)
         self.assertEqual(http(self.port, path="/x/page").json()["app"], "A")
+
+    def test_https_reservations_are_enforced_the_same_way(self):
+        prefix = f"https://+:{self.port}/x/"
+        self.assertIn("HTTPAPI_ERROR_ACCESS_DENIED", self.echo_as_fails(USER_A, prefix))
+        # A reservation for http does not cover https: the scheme is part of the prefix.
+        self.httpcfg("urlacl", "add", "--url", f"http://+:{self.port}/x/", "--user", USER_A)
+        self.assertIn("HTTPAPI_ERROR_ACCESS_DENIED", self.echo_as_fails(USER_A, prefix))
+        self.httpcfg("urlacl", "add", "--url", prefix, "--user", USER_A)
+        self.assertIn("HTTPAPI_ERROR_ACCESS_DENIED", self.echo_as_fails(USER_B, prefix))
+        self.echo_as(USER_A, prefix, name="A")
+        # Only root may bind certificates.
+        cert = os.path.join(self.tmp, "c.pem")
+        key = os.path.join(self.tmp, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                        "/CN=localhost", "-keyout", key, "-out", cert], check=True,
+                       capture_output=True)
+        os.chmod(key, 0o644)  # readable by A: the refusal must come from the service
+        r = self.httpcfg("sslcert", "add", "--ipport", f"0.0.0.0:{self.port}", "--cert", cert,
+                         "--key", key, user=USER_A, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.httpcfg("sslcert", "add", "--ipport", f"0.0.0.0:{self.port}", "--cert", cert,
+                     "--key", key)
+        r = curl("-k", f"https://127.0.0.1:{self.port}/x/y")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["app"], "A")
 
     def test_group_reservation(self):
         prefix = f"http://+:{self.port}/team/"
