@@ -355,6 +355,11 @@ class BadTlsInput(TlsTestCase):
         self.log_for(port)  # the garbage is logged, so the probe would have been by now
         self.assertEqual([e for e in self.log_entries() if e.c_port == str(probe_port)], [])
 
+        def probe_gone():
+            state = json.loads(self.httpcfg("show", "servicestate", "--json").stdout)
+            return not any(c["remote"].endswith(f":{probe_port}") for c in state["connections"])
+        wait_until(probe_gone, 5, what="the probe's connection closed")
+
     def test_old_protocol_versions_are_refused(self):
         for flag in ("-ssl3", "-tls1", "-tls1_1"):
             r = subprocess.run(["openssl", "s_client", flag, "-cipher", "ALL:@SECLEVEL=0",

@@ -123,7 +123,7 @@ void Connection::on_readable() {
     if (peer_eof_) close_now();
     return;
   }
-  if (transport_->handshaking()) return update_interest();
+  if (transport_->handshaking()) return peer_eof_ ? close_now() : update_interest();
   session_->on_input(monotonic_ms(), had_unconsumed, in_.size() - had);
   if (closed()) return;
   flush();
