@@ -440,8 +440,13 @@ class BadTlsInput(TlsTestCase):
         before = rss_kib()
         round_of_bad_input(2000)
         growth = rss_kib() - before
-        self.assertLess(growth, 2048, f"RSS grew by {growth} KiB over 2,000 bad handshakes")
         self.still_serving()
+        with open(f"/proc/{self.service.pid}/maps") as f:
+            if "libasan" in f.read():
+                # ASan keeps freed memory in quarantine (up to 256 MiB), so RSS says nothing
+                # here; LeakSanitizer's check when the service exits (harness.py) does.
+                return
+        self.assertLess(growth, 2048, f"RSS grew by {growth} KiB over 2,000 bad handshakes")
 
 
 if __name__ == "__main__":
