@@ -338,6 +338,25 @@ def report(argv, pairs=(("a", "c"), ("a", "b"), ("e", "b"), ("f", "c")), targets
                            "**no**")
                     row += f" ≥ {targets[(num, den)]:.2f}× | {met} |"
                 out.append(row)
+    if targets:
+        # On two CPUs wrk (one core) may saturate before the server does (client CPU ~100%):
+        # then req/s compares the client, and what the server can do per CPU second is the
+        # measure. Requests per server CPU second, per round, as the same ratios.
+        out.append("")
+        out.append("Requests per second of server CPU (1 / server CPU µs per request), per round: "
+                   "the servers' capacity, which is what compares them when wrk is the bottleneck "
+                   "(client CPU near 100%):")
+        out.append("")
+        out.append("| ratio | requests per server CPU second | target | met |")
+        out.append("|---|---:|---:|---|")
+        for num, den in pairs:
+            inv = [1 / v for v in ratios(num, den, "server_cpu_us_per_req")]
+            if not inv:
+                continue
+            t = targets[(num, den)]
+            met = ("**yes**" if min(inv) >= t else
+                   "median yes, not every round" if statistics.median(inv) >= t else "**no**")
+            out.append(f"| ({num})/({den}) | {spread(inv, lambda v: f'{v:.2f}×')} | ≥ {t:.2f}× | {met} |")
     noisy = [r for r in runs if r.get("noisy") and r["valid"]]
     if noisy:
         out.append("")
