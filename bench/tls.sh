@@ -332,7 +332,7 @@ done
 errors=$(cat "$WORK"/state/logs/httperr*.log 2>/dev/null | grep -vc '^#' || true)
 ERROR_NOTE="httpapid's error log: ${errors:-0} entries"
 [[ ${errors:-0} == 0 ]] || ERROR_NOTE+=" ($(cat "$WORK"/state/logs/httperr*.log | grep -v '^#' |
-  awk '{print $NF}' | sort | uniq -c | sort -rn | head -5 | awk '{printf "%s%s × %s", sep, $1, $2; sep=", "}'))"
+  awk '{print $(NF-1)}' | sort | uniq -c | sort -rn | head -5 | awk '{printf "%s%s × %s", sep, $1, $2; sep=", "}'))"
 log "$ERROR_NOTE"
 
 # ---- report -------------------------------------------------------------------------------
