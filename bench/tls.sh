@@ -255,7 +255,7 @@ tls_facts() {
   local out
   out=$(openssl s_client -connect "127.0.0.1:$1" -servername localhost -reconnect \
           -CAfile "$WORK/cert.pem" </dev/null 2>&1) || true
-  local proto cipher group new reused verify
+  local proto group new reused verify
   proto=$(sed -n 's/^New, \(TLSv[0-9.]*\), Cipher is \(.*\)$/\1 \2/p' <<<"$out" | head -1)
   group=$(sed -n 's/^Server Temp Key: //p' <<<"$out" | head -1)
   verify=$(sed -n 's/^Verify return code: //p' <<<"$out" | head -1)
