@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 namespace httpapi::tls {
 namespace {
 
@@ -20,14 +22,14 @@ char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + '
 std::string split(std::string_view text, std::string_view& host, std::uint16_t& port) {
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon + 1 == text.size()) {
-    return "'" + std::string(text) + "' has no port; write HOST:PORT, e.g. 0.0.0.0:443";
+    return fmt::format("'{}' has no port; write HOST:PORT, e.g. 0.0.0.0:443", text);
   }
   const std::string_view digits = text.substr(colon + 1);
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (ec != std::errc() || end != digits.data() + digits.size() || value == 0 ||
       value > 65535) {
-    return "'" + std::string(digits) + "' is not a port; give a number from 1 to 65535";
+    return fmt::format("'{}' is not a port; give a number from 1 to 65535", digits);
   }
   host = text.substr(0, colon);
   port = static_cast<std::uint16_t>(value);
@@ -49,17 +51,17 @@ std::string parse_address(std::string_view text, std::string& host) {
     return "";
   }
   if (!bracketed && inet_pton(AF_INET6, bare.c_str(), buffer) == 1) {
-    return "'" + bare + "' is an IPv6 address without brackets; write [" + bare + "]:PORT";
+    return fmt::format("'{0}' is an IPv6 address without brackets; write [{0}]:PORT", bare);
   }
-  return "'" + std::string(text) +
-         "' is not an IP address; give an IPv4 address, an IPv6 one in brackets, 0.0.0.0 or "
-         "[::] for any address (a host name goes with --hostnameport)";
+  return fmt::format("'{}' is not an IP address; give an IPv4 address, an IPv6 one in brackets, "
+                     "0.0.0.0 or [::] for any address (a host name goes with --hostnameport)",
+                     text);
 }
 
 std::string parse_hostname(std::string_view text, std::string& host) {
   const std::string original(text);
   const auto refuse = [&](const std::string& why) {
-    return "'" + original + "' is not a valid host name: " + why;
+    return fmt::format("'{}' is not a valid host name: {}", original, why);
   };
   if (text.empty()) return refuse("it is empty; give a DNS name such as www.example.com");
   if (text.size() > kMaxName) return refuse("it is longer than 253 characters");

@@ -1,5 +1,6 @@
 #include "daemon/control/cert_binding_json.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tls/certificate.hpp"
@@ -72,7 +73,8 @@ std::string read_options(const json& command, tls::CertBinding& binding) {
   } else if (mode == "require") {
     binding.client_cert = tls::ClientCertMode::require;
   } else {
-    return "'" + mode + "' is not a client certificate mode; give none, request or require";
+    return fmt::format("'{}' is not a client certificate mode; give none, request or require",
+                       mode);
   }
   if (!optional_text(command, "ca", binding.ca_pem)) return "ca must be a PEM string";
   if (binding.client_cert != tls::ClientCertMode::none && binding.ca_pem.empty()) {
