@@ -61,6 +61,9 @@ class TlsTransport final : public Transport {
   HandshakeLimit::Slot handshake_slot_;
   bool established_ = false;
   bool read_wants_write_ = false;
+  // The last read stopped because the caller's buffer was full, not because OpenSSL needed
+  // more from the socket: what it holds may be whole records.
+  bool read_stopped_full_ = false;
   bool kernel_send_ = false;
   std::size_t repeat_ = 0;  // a record OpenSSL could not finish: the next write repeats it
   std::string failure_;

@@ -345,6 +345,45 @@ TEST_F(TlsTransportTest, ABigWriteRepeatsTheRecordTheFullSocketRefused) {
   SSL_SESSION_free(result.session);
 }
 
+// With read-ahead OpenSSL takes whole records from the socket that a small read cannot
+// return: epoll then stays silent, and only has_buffered_input() says there is more.
+TEST_F(TlsTransportTest, InputHeldInsideOpenSslIsReported) {
+  use({any_address(server_pair_)});
+  const std::string data = random_bytes(200 * 1024);
+  std::string received;
+  const ClientResult result = exchange(
+      {},
+      [&](TlsTransport& server) {
+        char small[1000];  // some reads end on a record's boundary
+        while (received.size() < data.size()) {
+          const ssize_t n = server.read(small, sizeof small);
+          if (n < 0) {
+            ASSERT_EQ(errno, EAGAIN);
+            ASSERT_FALSE(server.has_buffered_input());  // else the read would have returned it
+          } else {
+            ASSERT_GT(n, 0);
+            received.append(small, static_cast<std::size_t>(n));
+            // As the connection does: read again at once only for input epoll cannot see.
+            if (received.size() == data.size() || server.has_buffered_input()) continue;
+          }
+          ASSERT_TRUE(wait_for(server.descriptor(), POLLIN)) << received.size();
+        }
+        EXPECT_EQ(server.write("y", 1), 1);
+      },
+      [&](SSL* ssl, ClientResult& r) {
+        // Small records (as pipelined requests make): many whole ones fit in what OpenSSL
+        // reads ahead from the socket.
+        for (std::size_t at = 0; at < data.size(); at += 100) {
+          const std::size_t size = std::min<std::size_t>(100, data.size() - at);
+          SSL_write(ssl, data.data() + at, static_cast<int>(size));
+        }
+        r.received = client_read_all(ssl, 1);  // holds the connection open until the reply
+      });
+  ASSERT_TRUE(result.connected) << result.error;
+  EXPECT_TRUE(received == data);
+  SSL_SESSION_free(result.session);
+}
+
 TEST_F(TlsTransportTest, FileRangesAreEncryptedFromTheRightOffset) {
   use({any_address(server_pair_)});
   const std::string data = random_bytes(3 * 1024 * 1024 + 123);
