@@ -65,12 +65,12 @@ Service::Service(Options options)
     std::string why;
     if (!apply_setting(settings_, key, value, why)) {
       diagnose("httpapid: setting '{}' in {} ignored: {}\n", key, config_db(options_),
-                 why);
+               why);
     }
   }
   if (const std::size_t skipped = namespace_.load(store_->reservations()); skipped > 0) {
     diagnose("httpapid: {} reservation(s) in {} no longer parse and are ignored\n",
-               skipped, config_db(options_));
+             skipped, config_db(options_));
   }
   error_log_ = std::make_unique<ErrorLog>(options_.state_dir + "/logs",
                                           options_.error_log_rollover_bytes);
@@ -145,8 +145,8 @@ int Service::run() {
   loop.on_batch_end([this] { control_.flush_queued(); });
   for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->start_thread();
   diagnose("httpapid {}: listening for applications on {} ({} I/O thread{})\n",
-             HTTPAPI_VERSION_STRING, control_.path(), workers_.size(),
-             workers_.size() == 1 ? "" : "s");
+           HTTPAPI_VERSION_STRING, control_.path(), workers_.size(),
+           workers_.size() == 1 ? "" : "s");
   loop.run();
   for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->join();
   control_.stop();
@@ -158,7 +158,7 @@ void Service::handle_signal() {
   signalfd_siginfo info{};
   while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
     diagnose("httpapid: signal {} received, finishing in-flight responses\n",
-               info.ssi_signo);
+             info.ssi_signo);
     begin_shutdown();
   }
 }

@@ -173,7 +173,7 @@ void AdminCommands::unreserve(AppChannel& channel, std::uint64_t call, const jso
   parts_.names.remove(prefix.text);
   parts_.groups.publish();
   diagnose("httpapid: uid {} deleted the reservation {}\n", channel.peer().uid,
-             prefix.text);
+           prefix.text);
   channel.reply(call, HTTPAPI_OK);
 }
 
@@ -388,7 +388,7 @@ void AdminCommands::cert_bindings(AppChannel& channel, std::uint64_t call, const
     }
   }
   diagnose("httpapid: uid {} {} the certificate binding {}{}\n", channel.peer().uid,
-             what, tls::endpoint_text(binding), fingerprints);
+           what, tls::endpoint_text(binding), fingerprints);
   if (parts_.cert_bindings_changed) parts_.cert_bindings_changed();
   channel.reply(call, HTTPAPI_OK);
 }

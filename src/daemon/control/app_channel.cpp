@@ -35,7 +35,7 @@ void AppChannel::close(std::string_view why) {
   closing_ = true;
   if (!why.empty()) {
     diagnose("httpapid: application pid {} uid {} disconnected: {}\n", peer_.pid,
-               peer_.uid, why);
+             peer_.uid, why);
   }
   server_.on_channel_closed(*this);
 }

@@ -54,8 +54,8 @@ void IoWorker::pause_accepting() {
   if (now.tv_sec < next_exhaustion_report_) return;  // once a minute is enough to be seen
   next_exhaustion_report_ = now.tv_sec + 60;
   diagnose("httpapid: out of file descriptors with {} connections on I/O thread {}; "
-                     "new connections wait until one closes (raise the limit: ulimit -n, "
-                     "LimitNOFILE=)\n", connections_.size(), index());
+                   "new connections wait until one closes (raise the limit: ulimit -n, "
+                   "LimitNOFILE=)\n", connections_.size(), index());
 }
 
 void IoWorker::resume_accepting() {
