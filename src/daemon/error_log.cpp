@@ -46,8 +46,15 @@ std::string ErrorLog::current_path() const {
 }
 
 void ErrorLog::open_next() {
-  if (fd_ >= 0) ::close(fd_);
   ++sequence_;
+  open_current();
+}
+
+// Opens httperr<sequence_>.log, creating the directory again if it was deleted.
+void ErrorLog::open_current() {
+  if (fd_ >= 0) ::close(fd_);
+  std::error_code ignored;
+  std::filesystem::create_directories(directory_, ignored);
   const std::string path = fmt::format("{}/httperr{}.log", directory_, sequence_);
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   struct stat st {};
@@ -62,8 +69,26 @@ void ErrorLog::open_next() {
         "s-siteid s-reason s-queuename\n",
         HTTPAPI_VERSION_STRING, t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
         t.tm_min, t.tm_sec);
-    written_ += static_cast<std::size_t>(::write(fd_, header.data(), header.size()));
+    const ssize_t n = ::write(fd_, header.data(), header.size());
+    if (n > 0) written_ += static_cast<std::size_t>(n);
   }
+}
+
+// Whether fd_ leads to a file in the log directory. A deleted file (its directory removed,
+// or logrotate without a reload) would swallow every line unseen, so it is replaced; a
+// failed open is retried once a second, not on every line of a flood.
+bool ErrorLog::usable() {
+  struct stat st {};
+  if (fd_ >= 0 && (fstat(fd_, &st) != 0 || st.st_nlink == 0)) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (fd_ >= 0) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_open_attempt_) return false;
+  next_open_attempt_ = now + std::chrono::seconds(1);
+  open_current();
+  return fd_ >= 0;
 }
 
 void ErrorLog::write(const ErrorLogEntry& e) {
@@ -77,10 +102,10 @@ void ErrorLog::write(const ErrorLogEntry& e) {
       e.server_port ? std::to_string(e.server_port) : "-", field(e.version), field(e.method),
       field(e.uri), e.status ? std::to_string(e.status) : "-", field(e.reason), field(e.queue));
   std::lock_guard lock(mutex_);
-  if (written_ + line.size() > rollover_bytes_ && written_ > 0) open_next();
-  if (fd_ < 0) return;
-  const ssize_t n = ::write(fd_, line.data(), line.size());
+  if (usable() && written_ + line.size() > rollover_bytes_ && written_ > 0) open_next();
+  const ssize_t n = fd_ >= 0 ? ::write(fd_, line.data(), line.size()) : -1;
   if (n > 0) written_ += static_cast<std::size_t>(n);
+  if (n != static_cast<ssize_t>(line.size())) lost_.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace httpapi::daemon

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -28,17 +30,24 @@ class ErrorLog {
   // `directory` is created if missing. rollover_bytes >= 1 MiB as HTTP.sys.
   ErrorLog(std::string directory, std::size_t rollover_bytes);
   ~ErrorLog();
+  // Never fails: a line that cannot be written (full disk, deleted or unwritable
+  // directory) is counted in lines_lost(), and the file is opened again later.
   void write(const ErrorLogEntry& entry);  // any thread
   std::string current_path() const;
+  std::uint64_t lines_lost() const noexcept { return lost_.load(std::memory_order_relaxed); }
 
  private:
   void open_next();
+  void open_current();
+  bool usable();
   std::string directory_;
   std::size_t rollover_bytes_;
   mutable std::mutex mutex_;
   int fd_ = -1;
   unsigned sequence_ = 0;
   std::size_t written_ = 0;
+  std::chrono::steady_clock::time_point next_open_attempt_{};
+  std::atomic<std::uint64_t> lost_{0};
 };
 
 }  // namespace httpapi::daemon

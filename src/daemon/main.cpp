@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "daemon/diagnostics.hpp"
 #include "daemon/service.hpp"
 
 namespace {
@@ -35,6 +36,7 @@ void raise_descriptor_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  httpapi::daemon::claim_standard_streams();
   httpapi::daemon::Options options;
   options.state_dir = default_state_dir();
   CLI::App app{"httpapid: the HTTP Server API service. Owns the HTTP ports and routes each "
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
     httpapi::daemon::Service service(options);
     return service.run();
   } catch (const std::exception& error) {
-    fmt::print(stderr, "httpapid: {}\n", error.what());
+    httpapi::daemon::diagnose("httpapid: {}\n", error.what());
     return 1;
   }
 }

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "daemon/control/app_channel.hpp"
+#include "daemon/diagnostics.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "ipc/messages.hpp"
@@ -63,13 +64,13 @@ Service::Service(Options options)
   for (const auto& [key, value] : store_->settings()) {
     std::string why;
     if (!apply_setting(settings_, key, value, why)) {
-      fmt::print(stderr, "httpapid: setting '{}' in {} ignored: {}\n", key, config_db(options_),
-                 why);
+      diagnose("httpapid: setting '{}' in {} ignored: {}\n", key, config_db(options_),
+               why);
     }
   }
   if (const std::size_t skipped = namespace_.load(store_->reservations()); skipped > 0) {
-    fmt::print(stderr, "httpapid: {} reservation(s) in {} no longer parse and are ignored\n",
-               skipped, config_db(options_));
+    diagnose("httpapid: {} reservation(s) in {} no longer parse and are ignored\n",
+             skipped, config_db(options_));
   }
   error_log_ = std::make_unique<ErrorLog>(options_.state_dir + "/logs",
                                           options_.error_log_rollover_bytes);
@@ -143,21 +144,21 @@ int Service::run() {
   loop.every_second([this] { tick(); });
   loop.on_batch_end([this] { control_.flush_queued(); });
   for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->start_thread();
-  fmt::print(stderr, "httpapid {}: listening for applications on {} ({} I/O thread{})\n",
-             HTTPAPI_VERSION_STRING, control_.path(), workers_.size(),
-             workers_.size() == 1 ? "" : "s");
+  diagnose("httpapid {}: listening for applications on {} ({} I/O thread{})\n",
+           HTTPAPI_VERSION_STRING, control_.path(), workers_.size(),
+           workers_.size() == 1 ? "" : "s");
   loop.run();
   for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->join();
   control_.stop();
-  fmt::print(stderr, "httpapid: stopped\n");
+  diagnose("httpapid: stopped\n");
   return 0;
 }
 
 void Service::handle_signal() {
   signalfd_siginfo info{};
   while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
-    fmt::print(stderr, "httpapid: signal {} received, finishing in-flight responses\n",
-               info.ssi_signo);
+    diagnose("httpapid: signal {} received, finishing in-flight responses\n",
+             info.ssi_signo);
     begin_shutdown();
   }
 }
@@ -193,7 +194,7 @@ void Service::tick() {
   ticket_keys_->rotate_if_due(now);
   control_.close_silent(now);
   if (stopping_ && ++shutdown_ticks_ > options_.shutdown_seconds) {
-    fmt::print(stderr, "httpapid: shutdown timer expired, closing remaining connections\n");
+    diagnose("httpapid: shutdown timer expired, closing remaining connections\n");
     for (auto& worker : workers_) worker->loop().stop();
   }
 }
@@ -202,7 +203,7 @@ void Service::publish_tls() {
   std::vector<std::string> problems;
   std::shared_ptr<const tls::ServerContexts> contexts =
       tls::ServerContexts::build(store_->cert_bindings(), ticket_keys_, problems);
-  for (const std::string& problem : problems) fmt::print(stderr, "httpapid: {}\n", problem);
+  for (const std::string& problem : problems) diagnose("httpapid: {}\n", problem);
   for (auto& worker : workers_) {
     IoWorker* w = worker.get();
     w->loop().post([w, contexts] { w->set_tls(contexts); });

@@ -102,7 +102,8 @@ class Service {
   QueueCalls queue_calls_{control_, queues_, broker_, url_groups_, fragments_, settings_};
   AdminCommands admin_{{*store_, namespace_, url_groups_, queues_, control_, cache_, fragments_,
                         settings_, options_.settings, workers_,
-                        [this] { publish_tls(); }}};
+                        [this] { publish_tls(); },
+                        [this] { return error_log_->lines_lost(); }}};
 
   int signal_fd_ = -1;
   bool stopping_ = false;

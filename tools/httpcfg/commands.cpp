@@ -328,6 +328,14 @@ std::string format_servicestate(const Json& answer) {
     out += '\n';  // appended in two steps: GCC 12's -Wrestrict misfires on "\n" + string
     out += table(rows, "    ");
   }
+
+  // Lines the service could not write (stderr gone, log directory deleted, disk full).
+  if (answer.contains("logging")) {
+    const Json& logging = answer["logging"];
+    out += fmt::format("\nLog lines lost: {} on stderr, {} in the error log\n",
+                       number(logging, "stderr_lines_lost"),
+                       number(logging, "error_log_lines_lost"));
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include "daemon/control/queue_registry.hpp"
 #include "daemon/control/url_groups.hpp"
 #include "daemon/control/url_namespace.hpp"
+#include "daemon/diagnostics.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "daemon/policy/settings.hpp"
@@ -145,7 +146,7 @@ void AdminCommands::reserve(AppChannel& channel, std::uint64_t call, const json&
   }
   parts_.names.add({prefix, acl});
   parts_.groups.publish();
-  fmt::print(stderr, "httpapid: uid {} reserved {}\n", channel.peer().uid, prefix.text);
+  diagnose("httpapid: uid {} reserved {}\n", channel.peer().uid, prefix.text);
   channel.reply(call, HTTPAPI_OK);
 }
 
@@ -171,8 +172,8 @@ void AdminCommands::unreserve(AppChannel& channel, std::uint64_t call, const jso
   }
   parts_.names.remove(prefix.text);
   parts_.groups.publish();
-  fmt::print(stderr, "httpapid: uid {} deleted the reservation {}\n", channel.peer().uid,
-             prefix.text);
+  diagnose("httpapid: uid {} deleted the reservation {}\n", channel.peer().uid,
+           prefix.text);
   channel.reply(call, HTTPAPI_OK);
 }
 
@@ -253,7 +254,9 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
   };
   auto gathering = std::make_shared<Gathering>(
       Gathering{{{"sessions", sessions}, {"queues", queues}, {"endpoints", endpoints},
-                 {"tls", tls_state()}, {"connections", json::array()}},
+                 {"tls", tls_state()}, {"connections", json::array()},
+                 {"logging", {{"stderr_lines_lost", diagnostic_lines_lost()},
+                              {"error_log_lines_lost", parts_.error_log_lines_lost()}}}},
                 parts_.workers.size(), channel.id(), call});
   EventLoop& service_loop = parts_.workers[0]->loop();
   for (auto& worker : parts_.workers) {
@@ -313,7 +316,7 @@ void AdminCommands::settings(AppChannel& channel, std::uint64_t call, const json
     IoWorker* w = worker.get();
     w->loop().post([w, changed] { w->set_settings(changed); });
   }
-  fmt::print(stderr, "httpapid: uid {} changed setting {}\n", channel.peer().uid, key);
+  diagnose("httpapid: uid {} changed setting {}\n", channel.peer().uid, key);
   channel.reply(call, HTTPAPI_OK);
 }
 
@@ -384,8 +387,8 @@ void AdminCommands::cert_bindings(AppChannel& channel, std::uint64_t call, const
                                   info.sha256);
     }
   }
-  fmt::print(stderr, "httpapid: uid {} {} the certificate binding {}{}\n", channel.peer().uid,
-             what, tls::endpoint_text(binding), fingerprints);
+  diagnose("httpapid: uid {} {} the certificate binding {}{}\n", channel.peer().uid,
+           what, tls::endpoint_text(binding), fingerprints);
   if (parts_.cert_bindings_changed) parts_.cert_bindings_changed();
   channel.reply(call, HTTPAPI_OK);
 }

@@ -45,6 +45,8 @@ class AdminCommands {
     // Called after every certificate binding change the store accepted, so the TLS
     // contexts are rebuilt from ConfigStore::cert_bindings().
     std::function<void()> cert_bindings_changed;
+    // The error log's lost lines, for servicestate (the log is made after these parts).
+    std::function<std::uint64_t()> error_log_lines_lost;
   };
   explicit AdminCommands(Parts parts) : parts_(parts) {}
 

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "daemon/control/control_server.hpp"
+#include "daemon/diagnostics.hpp"
 #include "daemon/loop/event_loop.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "httpapi/httpapi.h"
@@ -33,8 +34,8 @@ void AppChannel::close(std::string_view why) {
   if (closing_) return;
   closing_ = true;
   if (!why.empty()) {
-    fmt::print(stderr, "httpapid: application pid {} uid {} disconnected: {}\n", peer_.pid,
-               peer_.uid, why);
+    diagnose("httpapid: application pid {} uid {} disconnected: {}\n", peer_.pid,
+             peer_.uid, why);
   }
   server_.on_channel_closed(*this);
 }

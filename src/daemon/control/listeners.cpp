@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/diagnostics.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "httpapi/httpapi.h"
 
@@ -106,7 +107,7 @@ std::uint32_t Listeners::open(std::uint16_t port, bool secure, std::string& deta
   }
   ports_.insert(port);
   if (secure) secure_.insert(port);
-  fmt::print(stderr, "httpapid: listening on port {}{}\n", port, secure ? " (https)" : "");
+  diagnose("httpapid: listening on port {}{}\n", port, secure ? " (https)" : "");
   return HTTPAPI_OK;
 }
 
@@ -121,7 +122,7 @@ void Listeners::close_unused(const route::PrefixTable& routes) {
       IoWorker* w = worker.get();
       w->loop().post([w, port] { w->remove_listener(port); });
     }
-    fmt::print(stderr, "httpapid: port {} closed (no prefix left)\n", port);
+    diagnose("httpapid: port {} closed (no prefix left)\n", port);
     secure_.erase(port);
     it = ports_.erase(it);
   }

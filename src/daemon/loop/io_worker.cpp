@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/diagnostics.hpp"
 #include "daemon/front/connection.hpp"
 #include "daemon/front/tcp_transport.hpp"
 #include "daemon/front/tls_transport.hpp"
@@ -52,9 +53,9 @@ void IoWorker::pause_accepting() {
   clock_gettime(CLOCK_MONOTONIC, &now);
   if (now.tv_sec < next_exhaustion_report_) return;  // once a minute is enough to be seen
   next_exhaustion_report_ = now.tv_sec + 60;
-  fmt::print(stderr, "httpapid: out of file descriptors with {} connections on I/O thread {}; "
-                     "new connections wait until one closes (raise the limit: ulimit -n, "
-                     "LimitNOFILE=)\n", connections_.size(), index());
+  diagnose("httpapid: out of file descriptors with {} connections on I/O thread {}; "
+                   "new connections wait until one closes (raise the limit: ulimit -n, "
+                   "LimitNOFILE=)\n", connections_.size(), index());
 }
 
 void IoWorker::resume_accepting() {

@@ -408,7 +408,8 @@ const char* const kState = R"({
              "persistent":false,"controller":false}],
   "endpoints":[{"port":80},{"port":8080}],
   "connections":[{"id":12,"worker":1,"remote":"127.0.0.1:51234","local":"127.0.0.1:80",
-                  "state":"reading"}]})";
+                  "state":"reading"}],
+  "logging":{"stderr_lines_lost":2,"error_log_lines_lost":0}})";
 
 TEST_F(HttpcfgTest, ServicestateHumanAndJson) {
   service.queue_reply(0, kState);
@@ -444,14 +445,16 @@ TEST_F(HttpcfgTest, ServicestateHumanAndJson) {
             "Connections: 1\n"
             "\n"
             "    ID   Worker   State     Remote            Local\n"
-            "    12   1        reading   127.0.0.1:51234   127.0.0.1:80\n");
+            "    12   1        reading   127.0.0.1:51234   127.0.0.1:80\n"
+            "\n"
+            "Log lines lost: 2 on stderr, 0 in the error log\n");
 
   service.queue_reply(0, kState);
   r = run({"show", "servicestate", "--json"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(json::parse(r.out), json::parse(kState));
 
-  service.queue_reply(0, "{}");
+  service.queue_reply(0, "{}");  // a service from before the logging counts: no line
   r = run({"show", "servicestate"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
