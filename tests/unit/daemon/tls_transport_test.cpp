@@ -417,29 +417,33 @@ TEST_F(TlsTransportTest, FileRangesAreEncryptedFromTheRightOffset) {
   SSL_SESSION_free(result.session);
 }
 
+// Serves one byte for one byte and tells whether the handshake was a resumption.
+std::function<void(TlsTransport&)> note_resumption(bool& resumed) {
+  return [&resumed](TlsTransport& server) {
+    std::string request;
+    ASSERT_TRUE(read_exactly(server, request, 1));
+    resumed = server.tls_session()->resumed;
+    EXPECT_EQ(server.write("y", 1), 1);
+    server.shutdown_write();  // close_notify: a session cut off by a bare EOF cannot resume
+  };
+}
+
+void ask_and_read_to_the_end(SSL* ssl, ClientResult& r) {
+  SSL_write(ssl, "x", 1);
+  r.received = client_read_all(ssl, 2);  // to the end: the tickets may follow the reply
+}
+
 TEST_F(TlsTransportTest, ASecondConnectionResumesWithTheTicket) {
   use({any_address(server_pair_)});
-  auto serve = [](bool& resumed) {
-    return [&resumed](TlsTransport& server) {
-      std::string request;
-      ASSERT_TRUE(read_exactly(server, request, 1));
-      resumed = server.tls_session()->resumed;
-      EXPECT_EQ(server.write("y", 1), 1);
-      server.shutdown_write();  // close_notify: a session cut off by a bare EOF cannot resume
-    };
-  };
-  auto talk = [](SSL* ssl, ClientResult& r) {
-    SSL_write(ssl, "x", 1);
-    r.received = client_read_all(ssl, 2);  // to the end: the tickets may follow the reply
-  };
   bool first_resumed = true;
-  const ClientResult first = exchange({}, serve(first_resumed), talk);
+  const ClientResult first = exchange({}, note_resumption(first_resumed), ask_and_read_to_the_end);
   ASSERT_TRUE(first.connected) << first.error;
   ASSERT_NE(first.session, nullptr);
   ASSERT_EQ(SSL_SESSION_is_resumable(first.session), 1);
   ASSERT_EQ(SSL_SESSION_has_ticket(first.session), 1);
   bool second_resumed = false;
-  const ClientResult second = exchange({.resume = first.session}, serve(second_resumed), talk);
+  const ClientResult second = exchange({.resume = first.session}, note_resumption(second_resumed),
+                                      ask_and_read_to_the_end);
   ASSERT_TRUE(second.connected) << second.error;
   EXPECT_FALSE(first_resumed);
   EXPECT_TRUE(second_resumed);
@@ -449,21 +453,8 @@ TEST_F(TlsTransportTest, ASecondConnectionResumesWithTheTicket) {
 
 TEST_F(TlsTransportTest, TicketsOutliveTwoKeyRotationsButNotThree) {
   use({any_address(server_pair_)});
-  auto serve = [](bool& resumed) {
-    return [&resumed](TlsTransport& server) {
-      std::string request;
-      ASSERT_TRUE(read_exactly(server, request, 1));
-      resumed = server.tls_session()->resumed;
-      EXPECT_EQ(server.write("y", 1), 1);
-      server.shutdown_write();
-    };
-  };
-  auto talk = [](SSL* ssl, ClientResult& r) {
-    SSL_write(ssl, "x", 1);
-    r.received = client_read_all(ssl, 2);
-  };
   bool resumed = true;
-  const ClientResult first = exchange({}, serve(resumed), talk);
+  const ClientResult first = exchange({}, note_resumption(resumed), ask_and_read_to_the_end);
   ASSERT_TRUE(first.connected) << first.error;
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -471,7 +462,8 @@ TEST_F(TlsTransportTest, TicketsOutliveTwoKeyRotationsButNotThree) {
   for (int rotations = 1; rotations <= 3; ++rotations) {
     later += tls::TicketKeys::kRotationSeconds;
     keys_->rotate_if_due(later);
-    const ClientResult again = exchange({.resume = first.session}, serve(resumed), talk);
+    const ClientResult again = exchange({.resume = first.session}, note_resumption(resumed),
+                                      ask_and_read_to_the_end);
     ASSERT_TRUE(again.connected) << again.error;
     EXPECT_EQ(resumed, rotations < 3) << rotations << " rotations";
     SSL_SESSION_free(again.session);
