@@ -9,6 +9,8 @@ connection."""
 import hashlib
 import json
 import os
+import random
+import signal
 import socket
 import subprocess
 import sys
@@ -22,11 +24,13 @@ from tls_support import Certs  # noqa: E402
 try:
     import h2.config
     import h2.connection
+    import h2.errors
     import h2.events
 except ImportError:  # Debian's python3-h2, when the tests run under another Python 3
     sys.path.append("/usr/lib/python3/dist-packages")
     import h2.config
     import h2.connection
+    import h2.errors
     import h2.events
 
 
@@ -47,6 +51,7 @@ class H2Client:
         self.h2.initiate_connection()
         self.flush()
         self.responses = {}  # stream id -> {"status", "body", "ended", "reset"}
+        self.goaway = None  # the service's GOAWAY: (error code, last stream id)
 
     def flush(self):
         self.sock.sendall(self.h2.data_to_send())
@@ -80,6 +85,8 @@ class H2Client:
                 r["ended"] = True
             elif isinstance(event, h2.events.StreamReset) and r is not None:
                 r["reset"] = event.error_code
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                self.goaway = (event.error_code, event.last_stream_id)
         self.flush()
 
     def wait(self, stream):
@@ -221,6 +228,57 @@ class PriorKnowledge(Http2TestCase):
         self.assertEqual(answer["status"], 200)
         self.assertEqual(json.loads(answer["body"])["version"], "HTTP/2")
         client.close()
+
+    def test_a_field_over_max_field_length_is_answered_400_on_its_stream(self):
+        self.start_echo(f"http://+:{self.port}/e/")
+        client = H2Client(self.port)
+        stream = client.h2.get_next_available_stream_id()
+        client.h2.send_headers(stream, [(":method", "GET"), (":path", "/e/big"),
+                                        (":scheme", "http"),
+                                        (":authority", f"127.0.0.1:{self.port}"),
+                                        ("x-big", "v" * (17 * 1024))], end_stream=True)
+        client.flush()
+        client.responses[stream] = {"status": None, "body": b"", "ended": False, "reset": None}
+        answer = client.wait(stream)
+        self.assertEqual(answer["status"], 400)
+        self.assertIn(b"Header Field Too Long", answer["body"])
+        self.assertEqual(client.wait(client.get("/e/after"))["status"], 200)
+        client.close()
+        self.wait_log(lambda e: e.s_reason == "FieldLength", what="FieldLength log line")
+
+    def test_service_shutdown_sends_goaway_naming_the_last_stream(self):
+        self.start_echo(f"http://+:{self.port}/e/")
+        client = H2Client(self.port)
+        stream = client.get("/e/before")
+        self.assertEqual(client.wait(stream)["status"], 200)
+        self.service.send_signal(signal.SIGTERM)
+        try:
+            while client.goaway is None:
+                client.pump()
+        except ConnectionError:
+            pass
+        self.assertEqual(client.goaway, (h2.errors.ErrorCodes.NO_ERROR, stream))
+        client.close()
+
+    def test_garbage_after_the_preface_closes_the_connection_and_the_service_goes_on(self):
+        self.start_echo(f"http://+:{self.port}/e/")
+        rng = random.Random(13)
+        preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        for i in range(200):
+            noise = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+            # Half of them start with a valid SETTINGS frame, so later frames are parsed.
+            settings = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00" if i % 2 else b""
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+                s.sendall(preface + settings + noise)
+                s.shutdown(socket.SHUT_WR)
+                try:
+                    while s.recv(65536):
+                        pass
+                except ConnectionResetError:
+                    pass
+        self.assertTrue(self.service.alive())
+        r = self.h2c(self.url("/e/fine"))
+        self.assertEqual(json.loads(r.stdout)["version"], "HTTP/2")
 
 
 class OverTls(Http2TestCase):
