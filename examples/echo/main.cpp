@@ -113,8 +113,11 @@ nlohmann::json describe(httpapi::Request& request, const std::string& app,
         {"port", info.url.port},
         {"path", text(request.path())},
         {"query", text(request.query())}}},
-      {"version", "HTTP/" + std::to_string(info.version_major) + "." +
-                      std::to_string(info.version_minor)},
+      // HTTP/2 has no minor version (RFC 9113 §3): "HTTP/2", as curl prints it.
+      {"version", info.version_major == 2
+                      ? std::string("HTTP/2")
+                      : "HTTP/" + std::to_string(info.version_major) + "." +
+                            std::to_string(info.version_minor)},
       {"headers", headers},
       {"trailers", trailers},
       {"body_length", body_length},

@@ -403,6 +403,11 @@ typedef enum httpapi_known_header {
 #define HTTPAPI_REQUEST_FLAG_MORE_BODY 0x1u  /* body bytes beyond `body` are still to be read */
 #define HTTPAPI_REQUEST_FLAG_IP_ROUTED 0x2u  /* routed by an IP-literal prefix */
 #define HTTPAPI_REQUEST_FLAG_SECURE 0x4u     /* arrived over TLS */
+/* arrived as a stream of an HTTP/2 connection (version_major is 2): the response goes out
+ * as HTTP/2 frames, connection-specific fields (Connection, Keep-Alive, Transfer-Encoding,
+ * Upgrade) are dropped, HTTPAPI_SEND_FLAG_OPAQUE is refused, and a reset or a service
+ * answer ends this stream, not the connection. */
+#define HTTPAPI_REQUEST_FLAG_HTTP2 0x8u
 
 /* The certificate a client presented in the TLS handshake (HTTP.sys's
  * HTTP_SSL_CLIENT_CERT_INFO, which HttpReceiveClientCertificate returns). Whether the client

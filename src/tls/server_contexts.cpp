@@ -31,6 +31,8 @@ constexpr const char* kGroups = "X25519:P-256:P-384";
 constexpr long kSessionLifetimeSeconds = 3 * TicketKeys::kRotationSeconds;
 constexpr long kSessionCacheSize = 20480;
 constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// In our order of preference: h2 when the client offers it, else http/1.1.
+constexpr unsigned char kAlpnH2Http11[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 std::string openssl_error() {
   const unsigned long code = ERR_get_error();
@@ -189,7 +191,9 @@ std::shared_ptr<const ServerContexts> ServerContexts::build(
     EVP_Digest(identity.data(), identity.size(), digest.data(), &digest_length, EVP_sha256(),
                nullptr);
     SSL_CTX_set_session_id_context(context, digest.data(), SSL_MAX_SID_CTX_LENGTH);
-    SSL_CTX_set_alpn_select_cb(context, &ServerContexts::on_alpn, self.get());
+    // The callback's argument says whether the binding speaks HTTP/2 (null: disable_http2).
+    SSL_CTX_set_alpn_select_cb(context, &ServerContexts::on_alpn,
+                               binding.disable_http2 ? nullptr : self.get());
     self->keys_->install(context);
     self->bindings_.push_back(binding);
     self->contexts_.push_back(context);
@@ -258,12 +262,16 @@ bool ServerContexts::choose_binding(SSL* ssl, int* alert) const {
   return true;
 }
 
-// http/1.1 when the client offers it. A client that offers only protocols we lack (h2 alone,
-// until HTTP/2 lands) is refused with no_application_protocol, as RFC 7301 §3.2 asks.
+// h2 when the client offers it and the binding allows HTTP/2 (`h2_allowed` non-null), else
+// http/1.1. A client that offers only protocols we lack (h2 alone on a binding with
+// disable_http2) is refused with no_application_protocol, as RFC 7301 §3.2 asks.
 int ServerContexts::on_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
-                            const unsigned char* offered, unsigned offered_length, void*) {
+                            const unsigned char* offered, unsigned offered_length,
+                            void* h2_allowed) {
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, out_length, kAlpnHttp11, sizeof kAlpnHttp11, offered,
+  const unsigned char* ours = h2_allowed ? kAlpnH2Http11 : kAlpnHttp11;
+  const unsigned ours_length = h2_allowed ? sizeof kAlpnH2Http11 : sizeof kAlpnHttp11;
+  if (SSL_select_next_proto(&selected, out_length, ours, ours_length, offered,
                             offered_length) != OPENSSL_NPN_NEGOTIATED) {
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }

@@ -42,7 +42,7 @@ class ServerContexts {
   ServerContexts() = default;
   static int on_client_hello(SSL* ssl, int* alert, void* self);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length,
-                     const unsigned char* offered, unsigned offered_length, void* self);
+                     const unsigned char* offered, unsigned offered_length, void* h2_allowed);
   bool choose_binding(SSL* ssl, int* alert) const;
 
   std::shared_ptr<TicketKeys> keys_;

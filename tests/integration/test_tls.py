@@ -62,7 +62,7 @@ class HttpsBasics(TlsTestCase):
         self.assertEqual(tls["protocol"], "TLSv1.3")
         self.assertTrue(tls["cipher"].startswith("TLS_"), tls)
         self.assertEqual(tls["sni"], "localhost")
-        self.assertEqual(tls["alpn"], "http/1.1")
+        self.assertEqual(tls["alpn"], "h2")  # curl offers h2 first: HTTP/2 (docs/http2.md)
         self.assertIs(tls["resumed"], False)
         self.assertIsNone(tls["client_cert"])
 

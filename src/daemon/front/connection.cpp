@@ -14,6 +14,7 @@
 
 #include "daemon/front/exchange.hpp"
 #include "daemon/front/http1_session.hpp"
+#include "daemon/front/http2_session.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "daemon/loop/socket_address.hpp"
@@ -124,9 +125,28 @@ void Connection::on_readable() {
     return;
   }
   if (transport_->handshaking()) return peer_eof_ ? close_now() : update_interest();
+  if (!protocol_chosen_ && !choose_protocol()) return peer_eof_ ? close_now() : update_interest();
   session_->on_input(monotonic_ms(), had_unconsumed, in_.size() - had);
   if (closed()) return;
   flush();
+}
+
+// The protocol is known at the first input: ALPN's choice on TLS, and on a cleartext port
+// the HTTP/2 client preface (prior knowledge) or else HTTP/1.1. The Http1Session made in
+// the constructor has seen nothing yet (it only kept the timers of a connection that sent
+// nothing), so it is replaced whole. False while the input may still become the preface.
+bool Connection::choose_protocol() {
+  bool h2 = false;
+  if (const tls::SessionInfo* tls = tls_session()) {
+    h2 = tls->alpn == "h2";
+  } else if (settings().http2_cleartext) {
+    bool partial = false;
+    h2 = Http2Session::starts_with_preface(input(), partial);
+    if (partial && !peer_eof_) return false;
+  }
+  protocol_chosen_ = true;
+  if (h2) session_ = std::make_unique<Http2Session>(*this, monotonic_ms());
+  return true;
 }
 
 // ---- from the service loop --------------------------------------------------------------

@@ -100,6 +100,7 @@ class Connection {
   enum class State : std::uint8_t { open, closing, closed };
 
   void on_readable();
+  bool choose_protocol();
   void leave_group();
   void update_interest();
   void update_throttle();
@@ -120,6 +121,7 @@ class Connection {
   bool peer_eof_ = false;
   bool shutting_down_ = false;
   bool lingering_ = false;
+  bool protocol_chosen_ = false;  // the session matches what the client speaks
   bool bandwidth_wait_ = false;  // output waits for bandwidth, not for the socket
   bool flush_queued_ = false;    // IoWorker::flush_later will write the output
   std::uint32_t interest_ = 0;

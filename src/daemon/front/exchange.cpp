@@ -197,7 +197,8 @@ void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& ur
   message.connection = connection_->id();
   message.url_context = match.target.url_context;
   message.flags = (body_status == BodyStatus::end ? 0u : HTTPAPI_REQUEST_FLAG_MORE_BODY) |
-                  (match.ip_routed ? HTTPAPI_REQUEST_FLAG_IP_ROUTED : 0u);
+                  (match.ip_routed ? HTTPAPI_REQUEST_FLAG_IP_ROUTED : 0u) |
+                  (head.version_major == 2 ? HTTPAPI_REQUEST_FLAG_HTTP2 : 0u);
   message.version_major = static_cast<std::uint16_t>(head.version_major);
   message.version_minor = static_cast<std::uint16_t>(head.version_minor);
   message.port = connection_->local_port();

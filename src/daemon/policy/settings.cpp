@@ -73,6 +73,13 @@ const std::vector<Knob>& knobs() {
       {"max_pipelined_requests", 1, 1024,
        [](Settings& s, std::uint64_t v) { s.max_pipelined_requests = static_cast<std::uint32_t>(v); },
        [](const Settings& s) { return std::uint64_t{s.max_pipelined_requests}; }},
+      {"http2_cleartext", 0, 1, [](Settings& s, std::uint64_t v) { s.http2_cleartext = v != 0; },
+       [](const Settings& s) { return std::uint64_t{s.http2_cleartext}; }},
+      {"http2_max_concurrent_streams", 1, 0x7fffffff,
+       [](Settings& s, std::uint64_t v) {
+         s.http2_max_concurrent_streams = static_cast<std::uint32_t>(v);
+       },
+       [](const Settings& s) { return std::uint64_t{s.http2_max_concurrent_streams}; }},
       {"cache_enabled", 0, 1, [](Settings& s, std::uint64_t v) { s.cache.enabled = v != 0; },
        [](const Settings& s) { return std::uint64_t{s.cache.enabled}; }},
       {"cache_max_response_bytes", 4096, 16 * 1024 * 1024,

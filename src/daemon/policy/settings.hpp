@@ -37,6 +37,10 @@ struct Settings {
   // TLS handshakes one client source may have in progress at once (docs/tls.md).
   std::uint32_t max_tls_handshakes_per_source = 256;
   CacheLimits cache;
+  // HTTP/2 (docs/http2.md): prior knowledge on cleartext ports, and streams of one
+  // connection open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+  bool http2_cleartext = true;
+  std::uint32_t http2_max_concurrent_streams = 100;
 };
 
 // Sets one setting from its text form. False, with `error` saying why (unknown key, not a

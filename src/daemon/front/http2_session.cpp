@@ -1,0 +1,307 @@
+#include "daemon/front/http2_session.hpp"
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "daemon/front/connection.hpp"
+#include "daemon/loop/monotonic_clock.hpp"
+#include "daemon/policy/settings.hpp"
+
+namespace httpapi::daemon {
+namespace {
+
+constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+// Request body bytes one stream, and all streams of the connection, may have sent and not
+// had read by their applications: the windows the service grants (manual flow control).
+constexpr std::int32_t kStreamWindow = 256 * 1024;
+constexpr std::int32_t kConnectionWindow = 1024 * 1024;
+
+const RequestLog kNoRequest;
+
+Http2Session& self(void* user_data) { return *static_cast<Http2Session*>(user_data); }
+
+int begin_headers_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  return self(user_data).on_begin_headers(frame->hd.stream_id);
+}
+
+int header_cb(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+              std::size_t name_length, const std::uint8_t* value, std::size_t value_length,
+              std::uint8_t, void* user_data) {
+  return self(user_data).on_header(
+      frame->hd.stream_id, frame->hd.type,
+      {reinterpret_cast<const char*>(name), name_length},
+      {reinterpret_cast<const char*>(value), value_length});
+}
+
+int frame_recv_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  const bool request_headers =
+      frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST;
+  return self(user_data).on_frame(frame->hd.stream_id, frame->hd.type, frame->hd.flags,
+                                  request_headers);
+}
+
+int data_chunk_cb(nghttp2_session*, std::uint8_t, std::int32_t stream_id,
+                  const std::uint8_t* data, std::size_t length, void* user_data) {
+  return self(user_data).on_data(stream_id, {reinterpret_cast<const char*>(data), length});
+}
+
+int frame_send_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  return self(user_data).on_frame_sent(frame->hd.stream_id, frame->hd.flags);
+}
+
+int stream_close_cb(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code,
+                    void* user_data) {
+  return self(user_data).on_stream_close(stream_id, error_code);
+}
+
+}  // namespace
+
+bool Http2Session::starts_with_preface(std::string_view input, bool& partial) {
+  const std::size_t n = std::min(input.size(), kPreface.size());
+  if (input.substr(0, n) != kPreface.substr(0, n)) {
+    partial = false;
+    return false;
+  }
+  partial = n < kPreface.size();
+  return !partial;
+}
+
+Http2Session::Http2Session(Connection& connection, std::uint64_t now)
+    : connection_(connection), last_activity_(now) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, begin_headers_cb);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, header_cb);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, frame_recv_cb);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, data_chunk_cb);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, stream_close_cb);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, frame_send_cb);
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  // The windows open as applications read their bodies (Http2Stream::read_body), not as
+  // bytes arrive.
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(callbacks);
+
+  const Settings& settings = connection_.settings();
+  const nghttp2_settings_entry entries[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings.http2_max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(kStreamWindow)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+       static_cast<std::uint32_t>(settings.limits.max_request_bytes)},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+}
+
+// The exchanges were told at on_close.
+Http2Session::~Http2Session() {
+  streams_.clear();
+  closed_.clear();
+  nghttp2_session_del(session_);
+}
+
+// ---- input ------------------------------------------------------------------------------
+
+void Http2Session::on_input(std::uint64_t now, std::size_t, std::size_t) {
+  last_activity_ = now;
+  closed_.clear();
+  const std::string_view input = connection_.input();
+  if (!input.empty() && !failed_) {
+    ++in_nghttp2_;
+    const auto n = nghttp2_session_mem_recv(
+        session_, reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
+    --in_nghttp2_;
+    connection_.consume(input.size());
+    if (n < 0) {
+      // A broken preface or a connection error: nghttp2 queued a GOAWAY where it could.
+      connection_.log_error(kNoRequest, 0,
+                            fmt::format("HTTP/2: {}", nghttp2_strerror(static_cast<int>(n))));
+      failed_ = true;
+    }
+  }
+  send_pending();
+  finish_if_done();
+}
+
+Http2Stream* Http2Session::find(std::int32_t stream_id) {
+  const auto it = streams_.find(stream_id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+int Http2Session::on_begin_headers(std::int32_t stream_id) {
+  if (connection_.shutting_down()) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_REFUSED_STREAM);
+    return 0;
+  }
+  streams_.emplace(stream_id, std::make_unique<Http2Stream>(*this, stream_id));
+  return 0;
+}
+
+int Http2Session::on_header(std::int32_t stream_id, std::uint8_t frame_type,
+                            std::string_view name, std::string_view value) {
+  if (frame_type != NGHTTP2_HEADERS) return 0;
+  Http2Stream* stream = find(stream_id);
+  if (!stream) return 0;
+  stream->add_field(name, value);
+  return 0;
+}
+
+int Http2Session::on_frame(std::int32_t stream_id, std::uint8_t frame_type, std::uint8_t flags,
+                           bool request_headers) {
+  Http2Stream* stream = find(stream_id);
+  if (!stream) return 0;
+  const bool end_stream = flags & NGHTTP2_FLAG_END_STREAM;
+  if (frame_type == NGHTTP2_HEADERS) {
+    if (request_headers) return stream->start(end_stream), 0;
+    if (end_stream) stream->body_end();  // trailers
+  } else if (frame_type == NGHTTP2_DATA && end_stream) {
+    stream->body_end();
+  }
+  return 0;
+}
+
+int Http2Session::on_data(std::int32_t stream_id, std::string_view data) {
+  if (Http2Stream* stream = find(stream_id)) {
+    stream->body_data(data);
+  } else {
+    // Nobody reads it: its share of the connection window comes back at once.
+    nghttp2_session_consume_connection(session_, data.size());
+  }
+  return 0;
+}
+
+// The response is complete while the client still sends its body: nobody will read the
+// rest, so the stream is reset with NO_ERROR (RFC 9113 §8.1) and its window share returns.
+int Http2Session::on_frame_sent(std::int32_t stream_id, std::uint8_t flags) {
+  Http2Stream* stream = find(stream_id);
+  if (stream && (flags & NGHTTP2_FLAG_END_STREAM) && !stream->body_ended()) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
+  }
+  return 0;
+}
+
+int Http2Session::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
+  const auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return 0;
+  std::unique_ptr<Http2Stream> stream = std::move(it->second);
+  streams_.erase(it);
+  stream->closed(error_code);
+  closed_.push_back(std::move(stream));  // a call may still be running on it
+  return 0;
+}
+
+// ---- output -----------------------------------------------------------------------------
+
+void Http2Session::send_pending() {
+  if (in_nghttp2_ > 0) {
+    send_wanted_ = true;
+    return;
+  }
+  if (connection_.closed()) return;
+  do {
+    send_wanted_ = false;
+    for (;;) {
+      const std::uint8_t* data = nullptr;
+      ++in_nghttp2_;
+      const auto n = nghttp2_session_mem_send(session_, &data);
+      --in_nghttp2_;
+      if (n <= 0) {
+        if (n < 0) failed_ = true;
+        break;
+      }
+      connection_.send({reinterpret_cast<const char*>(data), static_cast<std::size_t>(n)});
+    }
+  } while (send_wanted_);
+}
+
+// The connection ends once nghttp2 has nothing more to do: the peer's GOAWAY, ours after a
+// protocol error or on shutdown with no stream left, or the peer's end of input.
+void Http2Session::finish_if_done() {
+  if (connection_.closing() || connection_.closed()) return;
+  const bool idle = streams_.empty();
+  if (failed_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
+      (idle && (connection_.peer_eof() || connection_.shutting_down()))) {
+    connection_.close_gracefully();
+    connection_.flush();
+  }
+}
+
+// ---- the connection's life --------------------------------------------------------------
+
+void Http2Session::begin_shutdown() {
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  send_pending();
+  finish_if_done();
+  connection_.flush();
+}
+
+void Http2Session::on_close() {
+  for (auto& [id, stream] : streams_) stream->exchange().on_connection_closed();
+}
+
+void Http2Session::on_tick(std::uint64_t now, const Timers& t) {
+  closed_.clear();
+  if (!streams_.empty() || !connection_.output().empty()) {
+    last_activity_ = now;
+    return;
+  }
+  if (expired(last_activity_, now, t.idle_connection)) {
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+    send_pending();
+    connection_.close_gracefully();
+    connection_.flush();
+  }
+}
+
+Exchange* Http2Session::exchange(std::uint64_t request_id) {
+  for (auto& [id, stream] : streams_) {
+    Exchange& exchange = stream->exchange();
+    if (exchange.with_app() && exchange.request_id() == request_id) return &exchange;
+  }
+  return nullptr;
+}
+
+const RequestLog& Http2Session::current_request() const {
+  return streams_.empty() ? kNoRequest : streams_.begin()->second->exchange().log();
+}
+
+std::string_view Http2Session::state_name() const {
+  return streams_.empty() ? "http/2 idle" : "http/2 streams";
+}
+
+// Streams share the connection with no head of line: nothing must keep flowing for the
+// others to move, so no channel is the head. What waits is each stream's response not yet
+// framed (the client's window is closed, or nghttp2 has not pulled it) plus the
+// connection's own output; past the connection's high mark every application with a
+// response in progress is paused until the client reads (Connection::update_throttle).
+PendingOutput Http2Session::waiting_output() const {
+  PendingOutput total{connection_.output().buffered(), connection_.output().files()};
+  for (const auto& [id, stream] : streams_) {
+    const PendingOutput waiting = stream->waiting_output();
+    total.bytes += waiting.bytes;
+    total.files += waiting.files;
+  }
+  return total;
+}
+
+std::uint64_t Http2Session::head_channel() const { return 0; }
+
+void Http2Session::later_channels(std::vector<std::uint64_t>& out) const {
+  for (const auto& [id, stream] : streams_) {
+    if (stream->exchange().with_app()) out.push_back(stream->exchange().channel());
+  }
+}
+
+}  // namespace httpapi::daemon
