@@ -381,6 +381,18 @@ void write_tls(FrameWriter& w, const RequestTls& tls) {
   w.bytes(tls.client_certificate_issuer);
 }
 
+}  // namespace
+
+// The u32 of bits, and seven byte strings, each an 8-byte reference plus its bytes.
+std::size_t tls_tail_size(const RequestTls& tls) {
+  if (tls.protocol.empty()) return 0;
+  return 4 + 7 * 8 + tls.protocol.size() + tls.cipher.size() + tls.sni.size() +
+         tls.alpn.size() + tls.client_certificate_der.size() +
+         tls.client_certificate_subject.size() + tls.client_certificate_issuer.size();
+}
+
+namespace {
+
 // A session always settled a protocol and a cipher; certificate fields come only with a
 // certificate, and a sent certificate has bytes.
 bool valid_tls(const RequestTls& tls) {

@@ -265,6 +265,9 @@ struct Request {
 inline constexpr std::uint32_t kRequestBacklog = 1u << 31;
 // Sets or clears kRequestBacklog in an encoded request frame (one the service made).
 void mark_backlog(std::string& frame, bool backlog);
+// The bytes a RequestTls adds to a request frame (0 for a plain request, whose is empty), to
+// size the frame before encoding it.
+std::size_t tls_tail_size(const RequestTls& tls);
 
 struct Body {
   std::uint64_t request = 0;

@@ -125,7 +125,9 @@ void Connection::on_readable() {
     return;
   }
   if (transport_->handshaking()) return peer_eof_ ? close_now() : update_interest();
-  if (!protocol_chosen_ && !choose_protocol()) return peer_eof_ ? close_now() : update_interest();
+  if (!protocol_chosen_ && !choose_protocol()) {
+    return peer_eof_ ? close_now() : update_interest();
+  }
   session_->on_input(monotonic_ms(), had_unconsumed, in_.size() - had);
   if (closed()) return;
   flush();

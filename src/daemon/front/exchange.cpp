@@ -129,14 +129,6 @@ ipc::RequestTls request_tls(const tls::SessionInfo& session) {
   return tls;
 }
 
-// The bytes the TLS tail adds to a request frame (0 for a plain request).
-std::size_t tls_size(const ipc::RequestTls& tls) {
-  if (tls.protocol.empty()) return 0;
-  return 4 + 7 * 8 + tls.protocol.size() + tls.cipher.size() + tls.sni.size() +
-         tls.alpn.size() + tls.client_certificate_der.size() +
-         tls.client_certificate_subject.size() + tls.client_certificate_issuer.size();
-}
-
 }  // namespace
 
 // ---- admission --------------------------------------------------------------------------
@@ -221,7 +213,7 @@ void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& ur
   InboundRequest inbound{request_id_, match.target.queue_id, connection_->worker().index(),
                          connection_->id(), {}, connection_->timers().request_queue};
   inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
-                        body.size() + tls_size(message.tls) + 256);
+                        body.size() + ipc::tls_tail_size(message.tls) + 256);
   if (!ipc::encode(inbound.frame, message)) {
     return reject(answer_for(http1::Error::request_too_long));
   }
