@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <climits>
 
+#include "daemon/front/socket_options.hpp"
+
 namespace httpapi::daemon {
 
 ssize_t TcpTransport::read(char* buffer, std::size_t size) {
@@ -30,17 +32,11 @@ ssize_t TcpTransport::send_file(int file, std::uint64_t& offset, std::size_t len
   return n;
 }
 
-void TcpTransport::set_cork(bool on) {
-  const int value = on ? 1 : 0;
-  ::setsockopt(socket_, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
-}
+void TcpTransport::set_cork(bool on) { set_tcp_cork(socket_, on); }
 
 void TcpTransport::shutdown_write() { ::shutdown(socket_, SHUT_WR); }
 
-void TcpTransport::reset_on_close() {
-  const linger reset{1, 0};
-  ::setsockopt(socket_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-}
+void TcpTransport::reset_on_close() { daemon::reset_on_close(socket_); }
 
 void TcpTransport::close() {
   if (socket_ < 0) return;

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/front/socket_options.hpp"
+
 namespace httpapi::daemon {
 namespace {
 
@@ -222,10 +224,7 @@ bool TlsTransport::has_buffered_input() const noexcept {
   return ssl_ && established_ && read_stopped_full_ && SSL_has_pending(ssl_) == 1;
 }
 
-void TlsTransport::set_cork(bool on) {
-  const int value = on ? 1 : 0;
-  ::setsockopt(socket_, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
-}
+void TlsTransport::set_cork(bool on) { set_tcp_cork(socket_, on); }
 
 // close_notify first, so the client can tell our end from a truncation.
 void TlsTransport::shutdown_write() {
@@ -237,10 +236,7 @@ void TlsTransport::shutdown_write() {
   ::shutdown(socket_, SHUT_WR);
 }
 
-void TlsTransport::reset_on_close() {
-  const linger reset{1, 0};
-  ::setsockopt(socket_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-}
+void TlsTransport::reset_on_close() { daemon::reset_on_close(socket_); }
 
 void TlsTransport::close() {
   if (ssl_) {

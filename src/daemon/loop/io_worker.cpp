@@ -13,6 +13,7 @@
 
 #include "daemon/diagnostics.hpp"
 #include "daemon/front/connection.hpp"
+#include "daemon/front/socket_options.hpp"
 #include "daemon/front/tcp_transport.hpp"
 #include "daemon/front/tls_transport.hpp"
 #include "daemon/service.hpp"
@@ -163,8 +164,7 @@ void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_stor
   entry.server_port = port_of(local);
   entry.reason = reason;
   service_.error_log().write(entry);
-  const linger reset{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  reset_on_close(fd);
   ::close(fd);
 }
 
