@@ -15,6 +15,7 @@
 #
 # Usage: bench/profile.sh [--requests N] [--connections C] [--top K] [--perf-seconds S]
 #                         [--commit REV] [--upstream-keepalive N] [--keep]
+#                         [--skip-callgrind] [--skip-strace]   (--perf-seconds 0 skips perf)
 set -euo pipefail
 
 REQUESTS=20000
@@ -23,6 +24,8 @@ TOP=25
 PERF_SECONDS=5
 KEEP=0
 COMMIT_REV=
+SKIP_CALLGRIND=0
+SKIP_STRACE=0
 UPSTREAM_KEEPALIVE=32  # nginx's idle upstream connections in (c), as in run.sh
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -33,6 +36,8 @@ while [[ $# -gt 0 ]]; do
     --commit) COMMIT_REV=$2; shift ;;
     --upstream-keepalive) UPSTREAM_KEEPALIVE=$2; shift ;;
     --keep) KEEP=1 ;;
+    --skip-callgrind) SKIP_CALLGRIND=1 ;;
+    --skip-strace) SKIP_STRACE=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -144,19 +149,6 @@ echo "$CONNECTIONS keep-alive connections, one request in flight each (bench/loo
 echo
 
 # ---- 1. callgrind -------------------------------------------------------------------------
-log "callgrind: starting httpapid and httpapi-hello under valgrind"
-VG=(valgrind --tool=callgrind --vgdb-prefix="$WORK/vgdb" --dump-instr=no --collect-jumps=no)
-start_pair callgrind "${VG[@]}"
-CG_DAEMON=$DAEMON_PID CG_HELLO=$HELLO_PID
-load 500                                   # warm-up, not counted
-callgrind_control --vgdb-prefix="$WORK/vgdb" --zero "$CG_DAEMON" >/dev/null
-callgrind_control --vgdb-prefix="$WORK/vgdb" --zero "$CG_HELLO" >/dev/null
-log "callgrind: $REQUESTS requests"
-load "$REQUESTS"
-callgrind_control --vgdb-prefix="$WORK/vgdb" --dump "$CG_DAEMON" >/dev/null
-callgrind_control --vgdb-prefix="$WORK/vgdb" --dump "$CG_HELLO" >/dev/null
-stop_pair
-
 annotate() {  # annotate FILE LABEL
   local file=$1 label=$2 total
   total=$(sed -n 's/^summary: *//p;s/^totals: *//p' "$file" | head -1 | awk '{print $1}')
@@ -177,21 +169,26 @@ annotate() {  # annotate FILE LABEL
   echo '```'
   echo
 }
-# The first dump (.1) holds exactly the measured interval: zeroed before, dumped after.
-annotate "$WORK/callgrind/callgrind.httpapid.1" "httpapid (callgrind)"
-annotate "$WORK/callgrind/callgrind.hello.1" "httpapi-hello + libhttpapi (callgrind)"
+profile_callgrind() {
+  log "callgrind: starting httpapid and httpapi-hello under valgrind"
+  VG=(valgrind --tool=callgrind --vgdb-prefix="$WORK/vgdb" --dump-instr=no --collect-jumps=no)
+  start_pair callgrind "${VG[@]}"
+  CG_DAEMON=$DAEMON_PID CG_HELLO=$HELLO_PID
+  load 500                                   # warm-up, not counted
+  callgrind_control --vgdb-prefix="$WORK/vgdb" --zero "$CG_DAEMON" >/dev/null
+  callgrind_control --vgdb-prefix="$WORK/vgdb" --zero "$CG_HELLO" >/dev/null
+  log "callgrind: $REQUESTS requests"
+  load "$REQUESTS"
+  callgrind_control --vgdb-prefix="$WORK/vgdb" --dump "$CG_DAEMON" >/dev/null
+  callgrind_control --vgdb-prefix="$WORK/vgdb" --dump "$CG_HELLO" >/dev/null
+  stop_pair
+  # The first dump (.1) holds exactly the measured interval: zeroed before, dumped after.
+  annotate "$WORK/callgrind/callgrind.httpapid.1" "httpapid (callgrind)"
+  annotate "$WORK/callgrind/callgrind.hello.1" "httpapi-hello + libhttpapi (callgrind)"
+}
+[[ $SKIP_CALLGRIND == 1 ]] || profile_callgrind
 
 # ---- 2. strace -c -------------------------------------------------------------------------
-log "strace: system calls per request"
-start_pair strace
-load 500
-strace -c -f -q -o "$WORK/strace.httpapid" -p "$DAEMON_PID" & S1=$!
-strace -c -f -q -o "$WORK/strace.hello" -p "$HELLO_PID" & S2=$!
-sleep 1
-load "$REQUESTS"
-kill -INT "$S1" "$S2"
-wait "$S1" "$S2" 2>/dev/null || true
-stop_pair
 syscalls() {  # syscalls FILE LABEL
   echo "### $2: system calls per request (strace -c, $REQUESTS requests)"
   echo '```'
@@ -211,8 +208,21 @@ EOF
   echo '```'
   echo
 }
-syscalls "$WORK/strace.httpapid" "httpapid"
-syscalls "$WORK/strace.hello" "httpapi-hello"
+profile_strace() {
+  log "strace: system calls per request"
+  start_pair strace
+  load 500
+  strace -c -f -q -o "$WORK/strace.httpapid" -p "$DAEMON_PID" & S1=$!
+  strace -c -f -q -o "$WORK/strace.hello" -p "$HELLO_PID" & S2=$!
+  sleep 1
+  load "$REQUESTS"
+  kill -INT "$S1" "$S2"
+  wait "$S1" "$S2" 2>/dev/null || true
+  stop_pair
+  syscalls "$WORK/strace.httpapid" "httpapid"
+  syscalls "$WORK/strace.hello" "httpapi-hello"
+}
+[[ $SKIP_STRACE == 1 ]] || profile_strace
 
 # ---- 3. perf --------------------------------------------------------------------------------
 # count_per_request LABEL URL NAME=PID...: system calls and context switches per request of

@@ -100,10 +100,20 @@ void QueueCore::ask_for_requests(std::string& frames, std::size_t held) {
 bool QueueCore::claim_first() {
   const httpapi_request& first = *ready.front();
   adaptive.handed_over(first.backlog || ready.size() > 1);
-  if (channel.version() < 2) return true;
-  std::string frames;
+  if (channel.version() < 2) return flush_deferred();
+  std::string frames = std::move(deferred);
+  deferred.clear();
   ipc::encode(frames, ipc::Seen{first.info.request_id});
   ask_for_requests(frames, ready.size());
+  if (channel.write_all(frames) == HTTPAPI_OK) return true;
+  go_down();
+  return false;
+}
+
+bool QueueCore::flush_deferred() {
+  if (deferred.empty()) return true;
+  const std::string frames = std::move(deferred);
+  deferred.clear();
   if (channel.write_all(frames) == HTTPAPI_OK) return true;
   go_down();
   return false;
@@ -188,6 +198,7 @@ void QueueCore::go_down() {
   for (auto& [id, request] : live) request->gone = true;
   ready.clear();
   credits_outstanding = 0;
+  deferred.clear();
   for (std::uint64_t call : pending_calls) {
     results[call] = {HTTPAPI_ERROR_SERVICE_UNAVAILABLE, "the service went away"};
   }
@@ -273,6 +284,8 @@ httpapi_error QueueCore::wait(std::unique_lock<std::mutex>& lock,
       if (timed_out) return done() ? HTTPAPI_OK : HTTPAPI_ERROR_TIMEOUT;
       continue;
     }
+    // The service must know what this process asked for before it sleeps on the answer.
+    if (!flush_deferred()) continue;
     reader_active = true;
     lock.unlock();
     const httpapi_error read = channel.read_some(deadline, wake_fd);
@@ -365,10 +378,9 @@ httpapi_error await_request(QueueCore& core, std::unique_lock<std::mutex>& lock,
   if (core.shut_down) return HTTPAPI_ERROR_SHUTDOWN;
   // Ask for one request per waiting receiver (or the window, if larger): the service hands
   // a request only to a process that asked, so the others stay available to other workers.
+  // The frame waits for the next write (the hand-over's, or before a wait blocks).
   core.waiting_receivers++;
-  std::string frame;
-  if (!core.broken && !core.down) core.ask_for_requests(frame, core.ready.size());
-  if (!frame.empty() && core.channel.write_all(frame) != HTTPAPI_OK) core.go_down();
+  if (!core.broken && !core.down) core.ask_for_requests(core.deferred, core.ready.size());
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
   const httpapi_error e =
       core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, QueueCore::Waiter::receiver,
