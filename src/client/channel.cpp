@@ -39,6 +39,7 @@ void Channel::reset() {
   std::lock_guard lock(write_mutex_);  // a sender on another thread never writes a stale fd
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  deferred_.clear();
   in_.clear();
   in_start_ = 0;
 }
@@ -130,9 +131,29 @@ ssize_t send_with(int fd, std::string_view bytes, std::span<const int> descripto
 
 }  // namespace
 
+void Channel::defer(std::string_view bytes) {
+  std::lock_guard lock(write_mutex_);
+  deferred_.append(bytes);
+}
+
+httpapi_error Channel::flush_deferred() {
+  {
+    std::lock_guard lock(write_mutex_);
+    if (deferred_.empty()) return HTTPAPI_OK;
+  }
+  return write_all({});
+}
+
 httpapi_error Channel::write_all(std::string_view bytes, std::span<const int> descriptors) {
   std::lock_guard lock(write_mutex_);
   if (fd_ < 0) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  std::string joined;
+  if (!deferred_.empty()) {
+    joined = std::move(deferred_);
+    deferred_.clear();
+    joined.append(bytes);
+    bytes = joined;
+  }
   while (!bytes.empty()) {
     const ssize_t n = send_with(fd_, bytes, descriptors);
     if (n > 0) {

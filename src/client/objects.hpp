@@ -107,9 +107,6 @@ struct QueueCore {
   // no reconnection. Atomic for httpapi_url_group_bind, which reads it without the mutex.
   std::atomic<bool> shut_down{false};
   std::uint32_t credits_outstanding = 0;
-  // Receive frames not written yet: a receive that finds a request ready asks for the next
-  // ones in the same write as the hand-over's `seen`, or before any thread blocks reading.
-  std::string deferred;
   std::uint32_t waiting_receivers = 0;
   std::uint32_t window = 0;  // httpapi_queue_set_receive_window; 0: `adaptive`
   ReceiveWindow adaptive;
@@ -147,7 +144,8 @@ struct QueueCore {
   // Appends a receive frame to `frames` for what `held` requests here and the credits
   // outstanding lack of wanted(). Mutex held.
   void ask_for_requests(std::string& frames, std::size_t held);
-  // Writes `deferred`; false when the connection broke (then it is down). Mutex held.
+  // Writes what the channel deferred; false when the connection broke (then it is down).
+  // Mutex held.
   bool flush_deferred();
   // The first ready request is about to reach application code. The service hears of it
   // first (protocol 2: `seen`), so that if this process dies the request gets 503 and is

@@ -101,8 +101,7 @@ bool QueueCore::claim_first() {
   const httpapi_request& first = *ready.front();
   adaptive.handed_over(first.backlog || ready.size() > 1);
   if (channel.version() < 2) return flush_deferred();
-  std::string frames = std::move(deferred);
-  deferred.clear();
+  std::string frames;
   ipc::encode(frames, ipc::Seen{first.info.request_id});
   ask_for_requests(frames, ready.size());
   if (channel.write_all(frames) == HTTPAPI_OK) return true;
@@ -111,10 +110,7 @@ bool QueueCore::claim_first() {
 }
 
 bool QueueCore::flush_deferred() {
-  if (deferred.empty()) return true;
-  const std::string frames = std::move(deferred);
-  deferred.clear();
-  if (channel.write_all(frames) == HTTPAPI_OK) return true;
+  if (channel.flush_deferred() == HTTPAPI_OK) return true;
   go_down();
   return false;
 }
@@ -198,7 +194,6 @@ void QueueCore::go_down() {
   for (auto& [id, request] : live) request->gone = true;
   ready.clear();
   credits_outstanding = 0;
-  deferred.clear();
   for (std::uint64_t call : pending_calls) {
     results[call] = {HTTPAPI_ERROR_SERVICE_UNAVAILABLE, "the service went away"};
   }
@@ -380,7 +375,11 @@ httpapi_error await_request(QueueCore& core, std::unique_lock<std::mutex>& lock,
   // a request only to a process that asked, so the others stay available to other workers.
   // The frame waits for the next write (the hand-over's, or before a wait blocks).
   core.waiting_receivers++;
-  if (!core.broken && !core.down) core.ask_for_requests(core.deferred, core.ready.size());
+  if (!core.broken && !core.down) {
+    std::string frame;
+    core.ask_for_requests(frame, core.ready.size());
+    core.channel.defer(frame);
+  }
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
   const httpapi_error e =
       core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, QueueCore::Waiter::receiver,
