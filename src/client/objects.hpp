@@ -18,6 +18,7 @@
 #include "client/channel.hpp"
 #include "client/receive_window.hpp"
 #include "httpapi/httpapi.h"
+#include "ipc/seen_counter.hpp"
 
 namespace httpapi::client {
 
@@ -107,6 +108,9 @@ struct QueueCore {
   // no reconnection. Atomic for httpapi_url_group_bind, which reads it without the mutex.
   std::atomic<bool> shut_down{false};
   std::uint32_t credits_outstanding = 0;
+  // Protocol 3: where this connection counts the requests handed to application code for
+  // the service (ipc/seen_counter.hpp); invalid: `seen` frames instead.
+  ipc::SeenCounter seen_counter;
   std::uint32_t waiting_receivers = 0;
   std::uint32_t window = 0;  // httpapi_queue_set_receive_window; 0: `adaptive`
   ReceiveWindow adaptive;
@@ -142,15 +146,19 @@ struct QueueCore {
   // waiting in a receive when there are more. Mutex held.
   std::uint32_t wanted() const;
   // Appends a receive frame to `frames` for what `held` requests here and the credits
-  // outstanding lack of wanted(). Mutex held.
-  void ask_for_requests(std::string& frames, std::size_t held);
+  // outstanding lack of wanted(). Unless `urgent` (a thread is about to wait for a request),
+  // only once they lack half of it: fewer frames, and each asks for several. Mutex held.
+  void ask_for_requests(std::string& frames, std::size_t held, bool urgent);
+  // Protocol 3: gives the service this connection's seen counter. Errors as write_all.
+  httpapi_error share_seen_counter();
   // Writes what the channel deferred; false when the connection broke (then it is down).
   // Mutex held.
   bool flush_deferred();
   // The first ready request is about to reach application code. The service hears of it
-  // first (protocol 2: `seen`), so that if this process dies the request gets 503 and is
-  // never given to a second worker; false when that write failed: the connection broke and
-  // the request was dropped here (the service gives it to the next worker). Mutex held.
+  // first (protocol 3: the seen counter; 2: `seen`), so that if this process dies the
+  // request gets 503 and is never given to a second worker; false when a `seen` write
+  // failed: the connection broke and the request was dropped here (the service gives it to
+  // the next worker). Mutex held.
   bool claim_first();
   // Looks, without waiting, for the service's notice that `request`'s client left.
   bool client_left(httpapi_request& request);

@@ -86,9 +86,9 @@ std::uint32_t QueueCore::wanted() const {
   return std::max(size, waiting_receivers);
 }
 
-void QueueCore::ask_for_requests(std::string& frames, std::size_t held) {
+void QueueCore::ask_for_requests(std::string& frames, std::size_t held, bool urgent) {
   const std::size_t have = credits_outstanding + held;
-  if (have >= wanted()) return;
+  if (have >= wanted() || (!urgent && have * 2 > wanted())) return;
   const auto more = static_cast<std::uint32_t>(wanted() - have);
   ipc::encode(frames, ipc::Receive{more});
   credits_outstanding += more;
@@ -100,10 +100,16 @@ void QueueCore::ask_for_requests(std::string& frames, std::size_t held) {
 bool QueueCore::claim_first() {
   const httpapi_request& first = *ready.front();
   adaptive.handed_over(first.backlog || ready.size() > 1);
-  if (channel.version() < 2) return flush_deferred();
+  if (channel.version() < 2) return true;
   std::string frames;
+  if (seen_counter.valid()) {
+    seen_counter.add_one();
+    ask_for_requests(frames, ready.size(), false);
+    channel.defer(frames);
+    return true;
+  }
   ipc::encode(frames, ipc::Seen{first.info.request_id});
-  ask_for_requests(frames, ready.size());
+  ask_for_requests(frames, ready.size(), false);
   if (channel.write_all(frames) == HTTPAPI_OK) return true;
   go_down();
   return false;
@@ -163,6 +169,7 @@ httpapi_error QueueCore::connect() {
   // Nothing but results can arrive before this handle asks for requests.
   std::uint64_t id = 0;
   if (httpapi_error e = channel.call(create, frame, &id); e != HTTPAPI_OK) return e;
+  if (httpapi_error e = share_seen_counter(); e != HTTPAPI_OK) return e;
   for (const auto& [property, value] : properties) {
     frame.clear();
     ipc::encode(frame, ipc::QueueProperty{++next_call, property, value});
@@ -179,6 +186,22 @@ httpapi_error QueueCore::connect() {
   queue_id = id;
   generation++;
   return HTTPAPI_OK;
+}
+
+httpapi_error QueueCore::share_seen_counter() {
+  seen_counter = {};
+  if (channel.version() < 3) return HTTPAPI_OK;
+  int fd = -1;
+  std::string why;
+  ipc::SeenCounter counter = ipc::SeenCounter::create(fd, why);
+  if (!counter.valid()) return HTTPAPI_OK;  // `seen` frames do the same, a write each
+  std::string frame;
+  ipc::encode(frame, ipc::SeenCounterFrame{});
+  const int descriptors[] = {fd};
+  const httpapi_error e = channel.write_all(frame, descriptors);
+  ::close(fd);
+  if (e == HTTPAPI_OK) seen_counter = std::move(counter);
+  return e;
 }
 
 // The requests handed over on the lost connection cannot be answered any more; everything
@@ -214,7 +237,7 @@ bool QueueCore::try_revive() {
     down = false;
     if (waiting_receivers > 0) {
       std::string frame;
-      ask_for_requests(frame, ready.size());
+      ask_for_requests(frame, ready.size(), true);
       if (channel.write_all(frame) != HTTPAPI_OK) go_down();
     }
     // Sessions are made again now that the service is back (they need this queue's id).
@@ -377,7 +400,7 @@ httpapi_error await_request(QueueCore& core, std::unique_lock<std::mutex>& lock,
   core.waiting_receivers++;
   if (!core.broken && !core.down) {
     std::string frame;
-    core.ask_for_requests(frame, core.ready.size());
+    core.ask_for_requests(frame, core.ready.size(), core.ready.empty());
     core.channel.defer(frame);
   }
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));

@@ -121,6 +121,7 @@ void Service::route_messages() {
   control_.handle(Role::queue, Type::cancel, to(broker_, &RequestBroker::on_cancel));
   control_.handle(Role::queue, Type::decline, to(broker_, &RequestBroker::on_decline));
   control_.handle(Role::queue, Type::seen, to(broker_, &RequestBroker::on_seen));
+  control_.handle(Role::queue, Type::seen_counter, to(broker_, &RequestBroker::on_seen_counter));
   control_.handle(Role::queue, Type::flush_cache, to(cache_calls_, &CacheCalls::on_flush_cache));
   control_.handle(Role::queue, Type::add_fragment, to(cache_calls_, &CacheCalls::on_add_fragment));
   control_.handle(Role::queue, Type::read_fragment,

@@ -526,6 +526,12 @@ bool decode(const Frame& f, Seen& m) {
   return is(f, Type::seen);
 }
 
+bool encode(std::string& out, const SeenCounterFrame&) {
+  return FrameWriter(out, raw(Type::seen_counter), 0).finish();
+}
+
+bool decode(const Frame& f, SeenCounterFrame&) { return is(f, Type::seen_counter); }
+
 bool encode(std::string& out, const QueueShutdown& m) {
   return FrameWriter(out, raw(Type::queue_shutdown), m.queue).finish();
 }

@@ -1,4 +1,4 @@
-// The messages of the service <-> library protocol, version 2 (docs/protocol.md).
+// The messages of the service <-> library protocol, version 3 (docs/protocol.md).
 // Each message has a typed struct, an encoder that appends a frame to a buffer, and a
 // decoder that validates a frame completely before anything uses it.
 #pragma once
@@ -41,6 +41,7 @@ enum class Type : std::uint16_t {
   add_fragment = 33,   // store a named fragment in the fragment cache
   read_fragment = 34,  // read a fragment back; the Result's detail carries the bytes
   seen = 35,           // tag = request id; handed to application code (version 2)
+  seen_counter = 36,   // one descriptor: the counter that replaces `seen` (version 3)
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -210,6 +211,10 @@ struct Seen {
   std::uint64_t request = 0;
 };
 
+// From now on the library counts the requests it hands to application code in the shared
+// page that travels with this frame (ipc/seen_counter.hpp) instead of writing `seen`.
+struct SeenCounterFrame {};
+
 struct QueueShutdown {
   std::uint64_t queue = 0;
 };
@@ -310,6 +315,7 @@ bool encode(std::string& out, const RequestGone& m);
 bool encode(std::string& out, const ShutdownQueue& m);
 bool encode(std::string& out, const Decline& m);
 bool encode(std::string& out, const Seen& m);
+bool encode(std::string& out, const SeenCounterFrame& m);
 bool encode(std::string& out, const QueueShutdown& m);
 
 // Decoders check the frame type, the fixed part and every reference; false on anything
@@ -340,6 +346,7 @@ bool decode(const Frame& f, RequestGone& m);
 bool decode(const Frame& f, ShutdownQueue& m);
 bool decode(const Frame& f, Decline& m);
 bool decode(const Frame& f, Seen& m);
+bool decode(const Frame& f, SeenCounterFrame& m);
 bool decode(const Frame& f, QueueShutdown& m);
 
 }  // namespace httpapi::ipc

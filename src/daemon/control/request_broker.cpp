@@ -151,6 +151,33 @@ void RequestBroker::on_seen(AppChannel& handle, const ipc::Frame& frame) {
   if (request != requests_.end()) std::string().swap(request->second.frame);
 }
 
+// Version 3: instead of a `seen` per request, a counter the process keeps in a page it
+// shares with us (ipc/seen_counter.hpp), read when the service needs to know.
+void RequestBroker::on_seen_counter(AppChannel& handle, const ipc::Frame& frame) {
+  ipc::SeenCounterFrame call;
+  std::vector<UniqueFd> descriptors;
+  if (!ipc::decode(frame, call) || !handle.take_descriptors(1, descriptors)) {
+    return handle.close("seen counter without its descriptor");
+  }
+  Holder& holder = holders_[handle.id()];
+  if (holder.counter.valid()) return handle.close("a second seen counter");
+  std::string why;
+  holder.counter = ipc::SeenCounter::attach(descriptors.front().get(), why);
+  if (!holder.counter.valid()) return handle.close(why);
+}
+
+void RequestBroker::count_seen(Holder& holder) {
+  if (!holder.counter.valid()) return;
+  // The peer may write anything there: only ever more, and never past what it was given.
+  const std::uint64_t seen = holder.counter.value();
+  while (holder.counted < seen && !holder.unseen.empty()) {
+    const auto request = requests_.find(holder.unseen.front());
+    if (request != requests_.end()) std::string().swap(request->second.frame);
+    holder.unseen.pop_front();
+    ++holder.counted;
+  }
+}
+
 // ---- hand-over and endings ----------------------------------------------------------------
 
 bool RequestBroker::ready(const AppChannel& handle) const {
@@ -173,6 +200,7 @@ void RequestBroker::dispatch(RequestQueue& queue) {
 void RequestBroker::hand_over(Requests::iterator request, AppChannel& handle,
                               const RequestQueue& queue) {
   Holder& holder = holders_[handle.id()];
+  count_seen(holder);  // frees the frames of the requests handed over before
   std::string& frame = request->second.frame;
   request->second.handle = &handle;
   holder.credits--;
@@ -213,6 +241,7 @@ void RequestBroker::release(AppChannel& handle, RequestQueue* requeue_to) {
   auto record = holders_.extract(handle.id());
   if (record.empty()) return;
   Holder& holder = record.mapped();
+  count_seen(holder);
   if (requeue_to) {
     std::vector<std::uint64_t> back;
     for (std::uint64_t id : holder.unseen) {

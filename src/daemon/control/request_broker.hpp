@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ipc/frame.hpp"
+#include "ipc/seen_counter.hpp"
 
 namespace httpapi::daemon {
 
@@ -56,6 +57,7 @@ class RequestBroker {
   void on_cancel(AppChannel& handle, const ipc::Frame& frame);
   void on_decline(AppChannel& handle, const ipc::Frame& frame);
   void on_seen(AppChannel& handle, const ipc::Frame& frame);
+  void on_seen_counter(AppChannel& handle, const ipc::Frame& frame);
 
   // Hands the requests waiting in `queue` to its handles that asked for them.
   void dispatch(RequestQueue& queue);
@@ -92,11 +94,17 @@ class RequestBroker {
     // Of those, the ones application code has not seen, in the order they were handed over
     // (reports_seen() only). May name requests that ended since: they are skipped.
     std::deque<std::uint64_t> unseen;
+    // Version 3: the process counts what it handed to application code here, in the order
+    // it was handed over; `counted` of those have been taken off `unseen`.
+    ipc::SeenCounter counter;
+    std::uint64_t counted = 0;
   };
 
   // The request `request_id` if it was handed to `handle`, else requests_.end().
   Requests::iterator held(const AppChannel& handle, std::uint64_t request_id);
   bool ready(const AppChannel& handle) const;
+  // Takes what the holder's counter says application code has seen off its `unseen`.
+  void count_seen(Holder& holder);
   void hand_over(Requests::iterator request, AppChannel& handle, const RequestQueue& queue);
   // The service's part of the request ends.
   void forget(Requests::iterator request);
