@@ -55,6 +55,7 @@ Connection::Connection(IoWorker& worker, std::unique_ptr<Transport> transport, s
       local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)),
       opened_(monotonic_ms()) {
   session_ = std::make_unique<Http1Session>(*this, monotonic_ms());
+  output_.use_pool(worker_.buffers());
   interest_ = EPOLLIN | EPOLLRDHUP;
   worker_.loop().watch(transport_->descriptor(), interest_,
                        [this](std::uint32_t events) { on_events(events); });
@@ -93,6 +94,7 @@ void Connection::on_readable() {
   if (in_start_ == in_.size()) {
     in_.clear();
     in_start_ = 0;
+    if (in_.capacity() <= BufferPool::kInline) in_ = worker_.buffers().take();
   } else if (in_start_ > 64 * 1024) {
     in_.erase(0, in_start_);
     in_start_ = 0;
@@ -131,6 +133,12 @@ void Connection::on_readable() {
   session_->on_input(monotonic_ms(), had_unconsumed, in_.size() - had);
   if (closed()) return;
   flush();
+  // Everything read was used (the parsed heads' views are used up by now): the buffer goes
+  // to the next connection that reads.
+  if (!closed() && in_start_ == in_.size()) {
+    worker_.buffers().give(std::exchange(in_, {}));
+    in_start_ = 0;
+  }
 }
 
 // The protocol is known at the first input: ALPN's choice on TLS, and on a cleartext port

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 namespace httpapi::daemon {
 namespace {
@@ -12,6 +13,11 @@ constexpr std::size_t kCompactAt = 256 * 1024;
 
 }  // namespace
 
+std::string& OutputQueue::buffer() {
+  if (pool_ && bytes_.empty() && bytes_.capacity() <= BufferPool::kInline) bytes_ = pool_->take();
+  return bytes_;
+}
+
 void OutputQueue::append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t length) {
   if (length == 0) return;
   files_.push_back({std::move(fd), offset, length, bytes_.size()});
@@ -20,7 +26,7 @@ void OutputQueue::append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t l
 void OutputQueue::append_queue(OutputQueue& other) {
   const std::size_t base = bytes_.size();
   for (FileRange& file : other.files_) file.position = base + (file.position - other.sent_);
-  bytes_.append(other.bytes_, other.sent_);
+  buffer().append(other.bytes_, other.sent_);
   files_.splice(files_.end(), other.files_);
   other.clear();
 }
@@ -70,7 +76,11 @@ ssize_t OutputQueue::write_piece(Transport& transport, std::size_t max) {
 
 void OutputQueue::compact() {
   if (sent_ == bytes_.size() && files_.empty()) {
-    bytes_.clear();
+    if (pool_) {
+      pool_->give(std::exchange(bytes_, {}));
+    } else {
+      bytes_.clear();
+    }
     sent_ = 0;
   } else if (sent_ > kCompactAt && sent_ * 2 > bytes_.size()) {
     bytes_.erase(0, sent_);

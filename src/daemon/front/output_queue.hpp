@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/front/buffer_pool.hpp"
 #include "daemon/front/transport.hpp"
 #include "daemon/loop/unique_fd.hpp"
 
@@ -17,10 +18,13 @@ namespace httpapi::daemon {
 
 class OutputQueue {
  public:
-  void append(std::string_view bytes) { bytes_.append(bytes); }
+  // The buffer comes from `pool` and goes back to it once everything is sent (a
+  // connection's queue: its I/O thread's pool); without one it is the queue's own.
+  void use_pool(BufferPool& pool) noexcept { pool_ = &pool; }
+  void append(std::string_view bytes) { buffer().append(bytes); }
   // Bytes appended here go out after everything queued before (a file's place is kept by
   // position), so callers may build output in place.
-  std::string& append_buffer() { return bytes_; }
+  std::string& append_buffer() { return buffer(); }
   void append_file(UniqueFd fd, std::uint64_t offset, std::uint64_t length);
   // Moves everything `other` still holds to the end of this queue, in order, and leaves
   // `other` empty: a later pipelined response's bytes, once it reaches the head of the line.
@@ -53,6 +57,7 @@ class OutputQueue {
     std::uint64_t remaining;
     std::size_t position;  // the file goes out once bytes_ is written up to here
   };
+  std::string& buffer();
   ssize_t write_piece(Transport& transport, std::size_t max);
   void compact();
   std::string bytes_;
@@ -61,6 +66,7 @@ class OutputQueue {
   // which every one of thousands of idle connections would carry.
   std::list<FileRange> files_;
   bool corked_ = false;
+  BufferPool* pool_ = nullptr;
 };
 
 }  // namespace httpapi::daemon

@@ -23,8 +23,8 @@
 namespace httpapi::daemon {
 namespace {
 
-// Free HTTP/1.1 streams a worker keeps from one second to the next: what its connections'
-// pipelines needed at once, within reason.
+// Free HTTP/1.1 streams (and buffers) a worker keeps from one second to the next: what its
+// connections' pipelines needed at once, within reason.
 constexpr std::size_t kSpareStreams = 256;
 
 }  // namespace
@@ -250,6 +250,7 @@ void IoWorker::tick() {
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
   for (Connection* connection : all) connection->on_tick(now);
   http1_streams_.trim(kSpareStreams);
+  buffers_.trim(kSpareStreams);
 }
 
 }  // namespace httpapi::daemon

@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "daemon/loop/event_loop.hpp"
+#include "daemon/front/buffer_pool.hpp"
 #include "daemon/front/http1_stream_pool.hpp"
 #include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
@@ -41,6 +42,7 @@ class IoWorker {
   void set_tls(std::shared_ptr<const tls::ServerContexts> contexts) { tls_ = std::move(contexts); }
   Service& service() noexcept { return service_; }
   Http1StreamPool& http1_streams() noexcept { return http1_streams_; }
+  BufferPool& buffers() noexcept { return buffers_; }
   unsigned index() const noexcept { return loop_.index(); }
 
   void start_thread();  // workers other than 0 run on their own thread
@@ -91,6 +93,7 @@ class IoWorker {
   std::map<std::uint16_t, Listening> listeners_;
   std::shared_ptr<const tls::ServerContexts> tls_;
   Http1StreamPool http1_streams_;  // declared before connections_: their sessions give back
+  BufferPool buffers_;             // likewise
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::uint64_t> to_flush_;
   bool accepting_ = true;
