@@ -233,10 +233,16 @@ bool Http2Session::new_stream_id(std::int32_t stream_id) {
   return false;
 }
 
+// The client may not know yet: its trailers for this stream are no protocol error.
+void Http2Session::closed_while_sending(std::int32_t stream_id) {
+  closed_sending_[closed_sending_next_++ % closed_sending_.size()] = stream_id;
+}
+
 int Http2Session::on_begin_headers(std::int32_t stream_id) {
   if (calmed_) return 0;  // the connection ends: no stream of it reaches an application
   if (connection_.shutting_down()) {
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_REFUSED_STREAM);
+    closed_while_sending(stream_id);
     return 0;
   }
   streams_.emplace(stream_id, std::make_unique<Http2Stream>(*this, stream_id));
@@ -352,10 +358,7 @@ int Http2Session::on_stream_close(std::int32_t stream_id, std::uint32_t error_co
   if (it == streams_.end()) return 0;
   std::unique_ptr<Http2Stream> stream = std::move(it->second);
   streams_.erase(it);
-  if (!stream->body_ended()) {
-    // The client may not know yet: its trailers for this stream are no protocol error.
-    closed_sending_[closed_sending_next_++ % closed_sending_.size()] = stream_id;
-  }
+  if (!stream->body_ended()) closed_while_sending(stream_id);
   stream->closed(error_code);
   closed_.push_back(std::move(stream));  // a call may still be running on it
   return 0;

@@ -77,6 +77,7 @@ class Http2Session final : public ProtocolSession {
   // One more abusive event; past its budget the connection ends. False once it is ending.
   bool note(Http2Abuse kind);
   bool new_stream_id(std::int32_t stream_id);
+  void closed_while_sending(std::int32_t stream_id);
   // nghttp2 reset `stream` because the client broke the protocol on it: logged and counted.
   void stream_refused(Http2Stream& stream, std::uint32_t error_code);
   // Ends the connection for abuse: logged with `reason`, GOAWAY ENHANCE_YOUR_CALM.
