@@ -64,36 +64,39 @@ Http2Stream::Http2Stream(Http2Session& session, std::int32_t id)
 
 // The same limits as an HTTP/1.1 head: one field (name, ": ", value) within
 // max_field_length, the whole head within max_request_bytes. Past them nothing more is
-// kept, and the stream is answered with the HTTP/1.1 answer (400) once the head is complete.
-void Http2Stream::add_field(std::string_view name, std::string_view value) {
+// kept or looked at (a field past the limit costs an addition, whatever it decodes to: an
+// HPACK bomb's references to one large table entry are never copied), and the stream is
+// answered with the HTTP/1.1 answer (400) once the head is complete.
+bool Http2Stream::add_field(std::string_view name, std::string_view value) {
   const http1::Limits& limits = connection_.settings().limits;
   head_bytes_ += name.size() + value.size() + 4;
-  if (head_error_ != http1::Error::none) return;
+  if (head_error_ != http1::Error::none) return false;
   if (name.size() + value.size() + 2 > limits.max_field_length) {
     head_error_ = http1::Error::field_too_long;
-    return;
+    return true;
   }
   if (head_bytes_ > limits.max_request_bytes) {
     head_error_ = http1::Error::request_too_long;
-    return;
+    return true;
   }
   if (head_done_) {
     ipc::append_header(request_trailers_, name, value);
-    return;
+    return false;
   }
   if (!name.empty() && name[0] == ':') {
     if (name == ":method") method_.assign(value);
     else if (name == ":path") path_.assign(value);
     else if (name == ":authority") authority_.assign(value);
     else if (name == ":scheme") scheme_.assign(value);
-    return;
+    return false;
   }
   if (name == "cookie") {  // RFC 9113 §8.2.3: one field again for the application
     if (!cookies_.empty()) cookies_.append("; ");
     cookies_.append(value);
-    return;
+    return false;
   }
   fields_.emplace_back(name, value);
+  return false;
 }
 
 void Http2Stream::start(bool end_stream) {
@@ -256,6 +259,7 @@ bool Http2Stream::write_head(const ResponsePart& head, std::uint64_t body_size) 
     return nghttp2_submit_headers(session_.nghttp2(), NGHTTP2_FLAG_NONE, id_, nullptr,
                                   nva.data(), nva.size(), nullptr) == 0;
   }
+  app_head_ = true;
   const Settings& settings = connection_.settings();
   if (!has_server && !settings.server_header.empty()) {
     add_response_field("server", settings.server_header);
@@ -357,6 +361,7 @@ long Http2Stream::read_response(std::uint8_t* buf, std::size_t length,
     files_bytes_ -= n;
     if (file.length == 0) files_.pop_front();
   }
+  session_.response_taken(n);
   const bool drained = out_start_ == out_.size() && files_.empty();
   if (!(ended_ && drained)) {
     if (n > 0) return static_cast<long>(n);

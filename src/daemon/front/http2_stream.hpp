@@ -34,8 +34,9 @@ class Http2Stream final : private ExchangeStream {
   const Exchange& exchange() const noexcept { return exchange_; }
 
   // --- from nghttp2, through the session
-  // A field of the request head, or of its trailers once the head is complete.
-  void add_field(std::string_view name, std::string_view value);
+  // A field of the request head, or of its trailers once the head is complete. True when
+  // this field takes the head past its limits (once per stream).
+  bool add_field(std::string_view name, std::string_view value);
   // The request head is complete (`end_stream`: no body follows): the exchange starts.
   void start(bool end_stream);
   void body_data(std::string_view data);
@@ -46,6 +47,15 @@ class Http2Stream final : private ExchangeStream {
   long read_response(std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags);
 
   bool body_ended() const noexcept { return body_ended_; }
+  // The response's last frame (END_STREAM) has been sent.
+  void mark_answered() noexcept { answered_ = true; }
+  bool answered() const noexcept { return answered_; }
+  // The response came from an application (not the cache, not the service's own answer).
+  bool answered_by_application() const noexcept { return app_head_; }
+  // What nghttp2 found wrong with the client's frames on this stream (an nghttp2_error),
+  // and whether it was counted against the client yet.
+  int fault = 0;
+  bool fault_counted = false;
   // Response bytes not handed to nghttp2 yet, and file ranges still to read.
   PendingOutput waiting_output() const noexcept;
 
@@ -113,6 +123,8 @@ class Http2Stream final : private ExchangeStream {
   bool ended_ = false;      // the application's last word is in
   bool deferred_ = false;   // nghttp2 waits for more body (NGHTTP2_ERR_DEFERRED)
   bool eof_sent_ = false;
+  bool answered_ = false;
+  bool app_head_ = false;
 };
 
 }  // namespace httpapi::daemon

@@ -80,6 +80,15 @@ const std::vector<Knob>& knobs() {
          s.http2_max_concurrent_streams = static_cast<std::uint32_t>(v);
        },
        [](const Settings& s) { return std::uint64_t{s.http2_max_concurrent_streams}; }},
+      // RFC 9113 §6.5.2's ranges; a window under 64 KiB - 1 would only slow uploads down.
+      {"http2_initial_window_size", 65535, 0x7fffffff,
+       [](Settings& s, std::uint64_t v) {
+         s.http2_initial_window_size = static_cast<std::uint32_t>(v);
+       },
+       [](const Settings& s) { return std::uint64_t{s.http2_initial_window_size}; }},
+      {"http2_max_frame_size", 16384, 16777215,
+       [](Settings& s, std::uint64_t v) { s.http2_max_frame_size = static_cast<std::uint32_t>(v); },
+       [](const Settings& s) { return std::uint64_t{s.http2_max_frame_size}; }},
       {"cache_enabled", 0, 1, [](Settings& s, std::uint64_t v) { s.cache.enabled = v != 0; },
        [](const Settings& s) { return std::uint64_t{s.cache.enabled}; }},
       {"cache_max_response_bytes", 4096, 16 * 1024 * 1024,

@@ -37,10 +37,14 @@ struct Settings {
   // TLS handshakes one client source may have in progress at once (docs/tls.md).
   std::uint32_t max_tls_handshakes_per_source = 256;
   CacheLimits cache;
-  // HTTP/2 (docs/http2.md): prior knowledge on cleartext ports, and streams of one
-  // connection open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+  // HTTP/2 (docs/http2.md): prior knowledge on cleartext ports, streams of one connection
+  // open at once (SETTINGS_MAX_CONCURRENT_STREAMS), the request body bytes one stream may
+  // send before its application reads (SETTINGS_INITIAL_WINDOW_SIZE) and the largest frame
+  // the service takes (SETTINGS_MAX_FRAME_SIZE). The header list limit is max_request_bytes.
   bool http2_cleartext = true;
   std::uint32_t http2_max_concurrent_streams = 100;
+  std::uint32_t http2_initial_window_size = 256 * 1024;
+  std::uint32_t http2_max_frame_size = 16 * 1024;
 };
 
 // Sets one setting from its text form. False, with `error` saying why (unknown key, not a
