@@ -251,6 +251,12 @@ void Http2Session::on_close() {
 
 void Http2Session::on_tick(std::uint64_t now, const Timers& t) {
   closed_.clear();
+  // A stream a timer resets leaves streams_ (on_stream_close): the walk is over a copy,
+  // and the closed ones stay alive in closed_ until the next tick.
+  std::vector<Http2Stream*> open;
+  for (auto& [id, stream] : streams_) open.push_back(stream.get());
+  for (Http2Stream* stream : open) stream->on_tick(now, t);
+  if (!connection_.output().empty()) connection_.flush();  // a reset a timer made
   if (!streams_.empty() || !connection_.output().empty()) {
     last_activity_ = now;
     return;
