@@ -275,6 +275,10 @@ class Http2Api(ServiceTestCase):
         self.assertEqual(whole.body, small_bytes)
         streamed = c.wait(c.request("/c/stream"))
         self.assertEqual(streamed.body, small_bytes[:15] + b"end")
+        # A fragment from the fragment cache between file ranges.
+        self.assertEqual(c.wait(c.request("/c/add/a")).body, b"HTTPAPI_OK")
+        mixed = c.wait(c.request("/c/mixed"))
+        self.assertEqual(bytes(mixed.body), b"<" + small_bytes[:10] + b"|fragment a v1>")
         large = c.wait(c.request("/c/big"), timeout=60)
         self.assertEqual(hashlib.sha256(large.body).hexdigest(), sha256_hex(data))
         # httpapi-files (sendfile on HTTP/1.1) serves the same bytes over HTTP/2.
@@ -370,7 +374,7 @@ class Http2Api(ServiceTestCase):
 
     def test_send_flag_goaway_lets_streams_in_flight_finish_and_takes_no_new_one(self):
         app = self.start_stream_app()
-        c = self.client()
+        c = self.client(auto_window=False)  # sends nothing after its requests
         slow = c.request("/s/slow/2000")
         goaway = c.request("/s/goaway")
         self.assertEqual(c.wait(goaway).body, b"goaway")
@@ -379,9 +383,11 @@ class Http2Api(ServiceTestCase):
         self.assertEqual(app.read_line(10), b"goaway HTTPAPI_OK\n")
         late = c.request("/s/flags")  # after the GOAWAY: not taken
         self.assertEqual(c.wait(slow).body, b"slow 2000")
-        while c.pump(10):  # the connection closes once the stream in flight is done
-            pass
-        self.assertTrue(c.eof)
+        try:
+            while c.pump(10):  # the connection closes once the stream in flight is done
+                pass
+        except TimeoutError:
+            self.fail("the connection stayed open after its last stream")
         self.assertEqual((c.streams[late].heads, bytes(c.streams[late].body)), ([], b""))
         # HTTP/1.1: the response says Connection: close and the connection closes.
         conn = self.conn(self.port)
@@ -432,6 +438,20 @@ class Http2Api(ServiceTestCase):
         self.assertEqual(status(c.wait(queued)), 503)
         self.assertEqual(status(c.wait(c.request("/e/after"))), 200)
         self.wait_log(lambda e: e.s_reason == "Timer_ReqQueue", what="Timer_ReqQueue")
+
+    def test_an_idle_connection_gets_goaway_and_closes_after_the_groups_idle_timer(self):
+        self.start_app([binary("HTTPAPI_ECHO"), "--url", f"http://+:{self.port}/e/",
+                        "--idle-timeout", "2"], "echo-idle")
+        c = self.client()
+        s = c.request("/e/once")
+        self.assertEqual(status(c.wait(s)), 200)
+        started = time.monotonic()
+        while c.pump(15):
+            pass
+        self.assertGreaterEqual(time.monotonic() - started, 1.5)
+        self.assertEqual(c.goaway, (NO_ERROR, s))
+        self.wait_log(lambda e: e.s_reason == "Timer_ConnectionIdle",
+                      what="Timer_ConnectionIdle")
 
     def test_the_connection_limit_counts_connections_not_streams(self):
         self.start_app([binary("HTTPAPI_ECHO"), "--url", f"http://+:{self.port}/e/",

@@ -220,6 +220,8 @@ void Http2Session::send_pending() {
       connection_.send({reinterpret_cast<const char*>(data), static_cast<std::size_t>(n)});
     }
   } while (send_wanted_);
+  // The last stream after a GOAWAY may have just ended: nothing more will come.
+  finish_if_done();
 }
 
 // The connection ends once nghttp2 has nothing more to do: the peer's GOAWAY, ours after a
@@ -262,6 +264,10 @@ void Http2Session::on_tick(std::uint64_t now, const Timers& t) {
     return;
   }
   if (expired(last_activity_, now, t.idle_connection)) {
+    // As HTTP/1.1, a connection that carried a request says why it ends.
+    if (nghttp2_session_get_last_proc_stream_id(session_) > 0) {
+      connection_.log_error(kNoRequest, 0, "Timer_ConnectionIdle");
+    }
     nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
                           nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
                           nullptr, 0);

@@ -6,7 +6,8 @@
  *   /goaway       answers "goaway" with HTTPAPI_SEND_FLAG_GOAWAY; prints "goaway ERROR"
  *   /cancel       httpapi_cancel at once; prints "cancel ERROR"
  *   /watch        httpapi_wait_for_disconnect(-1); prints "gone PATH ERROR"
- *   /opaque       tries a 101 with OPAQUE; answers 400 "ERROR DETAIL" when it is refused
+ *   /opaque       tries a 101 with OPAQUE; answers 400 "ERROR DETAIL" when it is refused,
+ *                 and ends the byte stream at once when it is not
  *   /read         reads the body to its end; prints "read ERROR BYTES", answers "read BYTES"
  *   /stream/MIB   MIB MiB of 'x' in 64 KiB pieces (MORE_DATA, no Content-Length), printing
  *                 "sent N" after each MiB and "done ERROR" at the end
@@ -100,8 +101,12 @@ static void *serve(void *arg) {
     const httpapi_header headers[] = {{{"Upgrade", 7}, {"echo", 4}}};
     httpapi_response response = {101, NULL, headers, 1, NULL, 0};
     const httpapi_error e = httpapi_send_response(request, &response, HTTPAPI_SEND_FLAG_OPAQUE);
-    snprintf(text, sizeof text, "%s %s", httpapi_error_name(e), httpapi_error_detail());
-    answer(request, 400, text);
+    if (e == HTTPAPI_OK) {
+      httpapi_send_body(request, NULL, 0, 0);  /* the byte stream ends at once */
+    } else {
+      snprintf(text, sizeof text, "%s %s", httpapi_error_name(e), httpapi_error_detail());
+      answer(request, 400, text);
+    }
   } else if (strstr(path, "/read")) {
     read_all(request);
   } else if (strstr(path, "/stream/")) {
