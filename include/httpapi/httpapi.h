@@ -642,11 +642,11 @@ typedef struct httpapi_response {
  * Errors: INVALID_PARAMETER (NULL request or response, unknown flag, bad status, reason,
  * header, NULL body with a length; PROCESS_RANGES with MORE_DATA or NO_AUTO_CHUNKING, or on
  * anything but a 200; OPAQUE on anything but a 101), INVALID_STATE (a response was
- * already sent; OPAQUE for a request with a body or an HTTP/2 request), CONNECTION_GONE (the client left, or
- * the service restarted; the response is dropped), SHUTDOWN (the queue handle was closed),
- * SERVICE_UNAVAILABLE (the queue's connection to the service is broken), TOO_LARGE (the
- * head exceeds the protocol's size limit). The caller keeps ownership of `response`. One
- * thread at a time per request. */
+ * already sent; OPAQUE for a request with a body or an HTTP/2 request), CONNECTION_GONE
+ * (the client left, or the service restarted; the response is dropped), SHUTDOWN (the queue
+ * handle was closed), SERVICE_UNAVAILABLE (the queue's connection to the service is broken),
+ * TOO_LARGE (the head exceeds the protocol's size limit). The caller keeps ownership of
+ * `response`. One thread at a time per request. */
 HTTPAPI_API httpapi_error httpapi_send_response(httpapi_request *request,
                                                 const httpapi_response *response,
                                                 uint32_t flags);
@@ -758,9 +758,10 @@ HTTPAPI_API httpapi_error httpapi_send_body(httpapi_request *request, const void
  * go out first. The trailers reach the client when the response is chunked (an HTTP/1.1
  * client and no Content-Length), and always on HTTP/2 (a last HEADERS frame, as gRPC's
  * grpc-status needs); otherwise (HTTP/1.0, or a Content-Length on HTTP/1.1) the response
- * ends without them, as RFC 9110 allows. Fields that frame, route or authenticate a message may not be trailers:
- * Content-Length, Transfer-Encoding, Host, Content-Type, Content-Encoding, Content-Range,
- * Trailer, Authorization, Set-Cookie, Cache-Control, Expect, Range, TE and Connection.
+ * ends without them, as RFC 9110 allows. Fields that frame, route or authenticate a message
+ * may not be trailers: Content-Length, Transfer-Encoding, Host, Content-Type,
+ * Content-Encoding, Content-Range, Trailer, Authorization, Set-Cookie, Cache-Control,
+ * Expect, Range, TE and Connection.
  * Errors: INVALID_PARAMETER (NULL request, bad or forbidden name, bad value, count without
  * headers), INVALID_STATE (no response started, or it is finished), CONNECTION_GONE,
  * SHUTDOWN (the queue handle was closed), SERVICE_UNAVAILABLE, TOO_LARGE (the trailers
