@@ -13,6 +13,7 @@ need."""
 import hashlib
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -376,6 +377,7 @@ class Http2Api(ServiceTestCase):
         app = self.start_stream_app()
         c = self.client(auto_window=False)  # sends nothing after its requests
         slow = c.request("/s/slow/2000")
+        self.assertEqual(app.read_line(10), b"sleeping /s/slow/2000\n")
         goaway = c.request("/s/goaway")
         self.assertEqual(c.wait(goaway).body, b"goaway")
         c.pump_until(lambda: c.goaway is not None, what="GOAWAY")
@@ -395,12 +397,29 @@ class Http2Api(ServiceTestCase):
         self.assertEqual((r.status, r.header("Connection")), (200, "close"))
         self.assertTrue(conn.wait_closed())
 
+    def test_service_shutdown_lets_the_streams_in_flight_finish_then_closes(self):
+        app = self.start_stream_app()
+        c = self.client(auto_window=False)
+        slow = c.request("/s/slow/1500")
+        self.assertEqual(app.read_line(10), b"sleeping /s/slow/1500\n")
+        self.service.send_signal(signal.SIGTERM)
+        c.pump_until(lambda: c.goaway is not None, what="GOAWAY")
+        self.assertEqual(c.goaway, (NO_ERROR, slow))
+        self.assertEqual(c.wait(slow).body, b"slow 1500")
+        try:
+            while c.pump(10):
+                pass
+        except TimeoutError:
+            self.fail("the connection stayed open after its last stream")
+        self.assertEqual(self.service.wait(20), 0)
+
     def test_entity_body_timer_resets_the_silent_stream_and_its_sibling_is_served(self):
         app = self.start_stream_app("/s/", 2)
         c = self.client()
         silent = c.request("/s/read", method="POST", end_stream=False)
         c.data(silent, b"abc")
         sibling = c.request("/s/slow/4000")
+        self.assertEqual(app.read_line(10), b"sleeping /s/slow/4000\n")
         started = time.monotonic()
         self.assertEqual(c.wait(silent).reset, CANCEL)
         self.assertGreaterEqual(time.monotonic() - started, 1.5)
@@ -452,6 +471,26 @@ class Http2Api(ServiceTestCase):
         self.assertEqual(c.goaway, (NO_ERROR, s))
         self.wait_log(lambda e: e.s_reason == "Timer_ConnectionIdle",
                       what="Timer_ConnectionIdle")
+
+    def test_a_connection_whose_socket_refuses_bytes_is_cut_off_by_the_send_rate(self):
+        r = subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir, "set", "setting",
+                            "--key", "min_send_rate", "--value", "65536"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.start_stream_app()
+        # Windows wide open, and then the client reads nothing: the socket fills up.
+        c = self.client(window=(1 << 31) - 1, auto_window=False)
+        c.open_window(0, 1 << 30)
+        c.request("/s/stream/64")
+        port = c.sock.getsockname()[1]
+        e = self.log_for(port, timeout=30)
+        self.assertEqual((e.s_reason, e.cs_uri), ("Timer_MinBytesPerSecond", "/s/stream/64"))
+        c.sock.settimeout(10)
+        try:
+            while c.sock.recv(1 << 20):
+                pass
+        except ConnectionResetError:
+            pass
 
     def test_the_connection_limit_counts_connections_not_streams(self):
         self.start_app([binary("HTTPAPI_ECHO"), "--url", f"http://+:{self.port}/e/",

@@ -2,7 +2,8 @@
  * connection, each on a URL path; every request gets its own thread, so several streams of
  * one connection are with it at once. Prints "ready", then one line per event, flushed:
  *   /flags        answers "flags=0x.. version=M.N": the request's flags and version
- *   /slow/MS      answers "slow MS" after MS milliseconds (a stream still in flight)
+ *   /slow/MS      prints "sleeping PATH", answers "slow MS" after MS milliseconds (a stream
+ *                 still in flight)
  *   /goaway       answers "goaway" with HTTPAPI_SEND_FLAG_GOAWAY; prints "goaway ERROR"
  *   /cancel       httpapi_cancel at once; prints "cancel ERROR"
  *   /watch        httpapi_wait_for_disconnect(-1); prints "gone PATH ERROR"
@@ -82,6 +83,7 @@ static void *serve(void *arg) {
              (unsigned)info->version_major, (unsigned)info->version_minor);
     answer(request, 200, text);
   } else if (strstr(path, "/slow/")) {
+    say("sleeping %s%s\n", path, "");
     usleep((useconds_t)n * 1000);
     snprintf(text, sizeof text, "slow %ld", n);
     answer(request, 200, text);
