@@ -224,8 +224,9 @@ void Http2Session::send_pending() {
   finish_if_done();
 }
 
-// The connection ends once nghttp2 has nothing more to do: the peer's GOAWAY, ours after a
-// protocol error or on shutdown with no stream left, or the peer's end of input.
+// The connection ends once nghttp2 has nothing more to do: the peer's GOAWAY, ours (after a
+// protocol error, on shutdown, or the application's) with no stream left, or the peer's end
+// of input.
 void Http2Session::finish_if_done() {
   if (connection_.closing() || connection_.closed()) return;
   const bool idle = streams_.empty();
