@@ -376,15 +376,15 @@ class Http2Api(ServiceTestCase):
     def test_send_flag_goaway_lets_streams_in_flight_finish_and_takes_no_new_one(self):
         app = self.start_stream_app()
         c = self.client(auto_window=False)  # sends nothing after its requests
-        slow = c.request("/s/slow/1000")
-        self.assertEqual(app.read_line(10), b"sleeping /s/slow/1000\n")
+        slow = c.request("/s/slow/2500")
+        self.assertEqual(app.read_line(10), b"sleeping /s/slow/2500\n")
         goaway = c.request("/s/goaway")
         self.assertEqual(c.wait(goaway).body, b"goaway")
         c.pump_until(lambda: c.goaway is not None, what="GOAWAY")
         self.assertEqual(c.goaway, (NO_ERROR, goaway))
         self.assertEqual(app.read_line(10), b"goaway HTTPAPI_OK\n")
         late = c.request("/s/flags")  # after the GOAWAY: not taken
-        self.assertEqual(c.wait(slow).body, b"slow 1000")
+        self.assertEqual(c.wait(slow).body, b"slow 2500")
         try:
             while c.pump(10):  # the connection closes once the stream in flight is done
                 pass
