@@ -67,6 +67,7 @@ httpapi-echo also answers over https on port $tls_port:
   curl -i http://127.0.0.1:$port/hello/            # hello.c: "Hello, World!"
   curl -s http://127.0.0.1:$port/echo/a?b=c        # httpapi-echo: the request as JSON
   curl -s -d 'some body' http://127.0.0.1:$port/echo/post
+  curl -s --http2-prior-knowledge http://127.0.0.1:$port/echo/h2   # HTTP/2 (h2c): "HTTP/2"
   curl -i http://127.0.0.1:$port/count/page        # counter (C++ wrapper): a chunked answer
   curl -i http://127.0.0.1:$port/cached/           # hello with a 60 s time to live: after the
                                                    # first, httpapid answers from its cache
@@ -75,6 +76,7 @@ httpapi-echo also answers over https on port $tls_port:
   curl -i http://127.0.0.1:$port/docs/files.md     # httpapi-files serving docs/ (sendfile,
   curl -i -r 0-99 http://127.0.0.1:$port/docs/files.md   # ranges, ETag/304, the cache)
   curl -k https://127.0.0.1:$tls_port/echo/tls      # over TLS: the JSON shows "tls": {...}
+  curl -k --http2 https://127.0.0.1:$tls_port/echo/  # HTTP/2 over TLS (ALPN h2)
   curl --cacert $state/localhost.pem https://localhost:$tls_port/echo/   # checking the cert
   $bin/tools/httpcfg/httpcfg --state-dir $state sslcert show   # the certificate binding
   curl -i http://127.0.0.1:$port/nothing/          # no prefix matches: 404 from the service

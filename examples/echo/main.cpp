@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <span>
 #include <thread>
 #include <string>
 #include <vector>
@@ -132,17 +133,30 @@ nlohmann::json describe(httpapi::Request& request, const std::string& app,
   };
 }
 
-// The body in `pieces` calls of about equal size, the first with the head. Returns the
-// first failure.
-httpapi_error send_in_pieces(httpapi::Request& request, std::string_view body,
-                             unsigned pieces) {
+// The body in `pieces` calls of about equal size after the head, without a Content-Length
+// (chunked on HTTP/1.1, DATA frames on HTTP/2), ended by `trailers` when there are any.
+// Returns the first failure.
+httpapi_error send_in_pieces(httpapi::Request& request, std::string_view body, unsigned pieces,
+                             std::span<const httpapi::Header> trailers) {
   const std::size_t size = (body.size() + pieces - 1) / pieces;
   if (auto e = request.begin(200, {{"Content-Type", "application/json"}})) return e;
   while (body.size() > size) {
     if (auto e = request.write(body.substr(0, size))) return e;
     body.remove_prefix(size);
   }
-  return request.end(body);
+  if (trailers.empty()) return request.end(body);
+  if (auto e = request.write(body)) return e;
+  return request.end_with_trailers(trailers);
+}
+
+// "NAME:VALUE" (spaces after the colon dropped), as given to --trailer; false without a name.
+bool split_field(std::string_view text, httpapi::Header& out) {
+  const std::size_t colon = text.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return false;
+  std::string_view value = text.substr(colon + 1);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  out = {text.substr(0, colon), value};
+  return true;
 }
 
 // The whole answer in one call with its Content-Length (and no body for HEAD), cached for
@@ -257,7 +271,19 @@ int main(int argc, char** argv) {
   std::size_t pad = 0;
   cli.add_option("--pad", pad, "Add a \"pad\" string of this many bytes to every answer, "
                                "for large responses");
+  std::vector<std::string> trailer_texts;
+  cli.add_option("--trailer", trailer_texts,
+                 "NAME:VALUE (repeatable): stream each answer (as --stream) and end it with "
+                 "these trailer fields (chunked trailers on HTTP/1.1, a last HEADERS frame on "
+                 "HTTP/2)");
   CLI11_PARSE(cli, argc, argv);
+  std::vector<httpapi::Header> trailers;
+  for (const std::string& text : trailer_texts) {
+    if (!split_field(text, trailers.emplace_back())) {
+      std::fprintf(stderr, "httpapi-echo: --trailer '%s': give NAME:VALUE\n", text.c_str());
+      return 2;
+    }
+  }
   if (join != urls.empty() || ((join || controller) && queue_name.empty()) ||
       (join && controller)) {
     std::fprintf(stderr, "httpapi-echo: give --url PREFIX (one or more), or --open with "
@@ -354,8 +380,9 @@ int main(int argc, char** argv) {
     if (pad) answer["pad"] = std::string(pad, '.');
     const std::string json =
         answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    const httpapi_error sent = stream > 1 ? send_in_pieces(*request, json, stream)
-                                          : answer_whole(*request, json, cache_ttl);
+    const httpapi_error sent = stream > 1 || !trailers.empty()
+                                   ? send_in_pieces(*request, json, stream, trailers)
+                                   : answer_whole(*request, json, cache_ttl);
     // A client that leaves before its answer is its own business; anything else is logged.
     if (sent && sent != HTTPAPI_ERROR_CONNECTION_GONE) {
       std::fprintf(stderr, "httpapi-echo: answer not sent: %s: %s\n", httpapi_error_name(sent),

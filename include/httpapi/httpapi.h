@@ -404,9 +404,10 @@ typedef enum httpapi_known_header {
 #define HTTPAPI_REQUEST_FLAG_IP_ROUTED 0x2u  /* routed by an IP-literal prefix */
 #define HTTPAPI_REQUEST_FLAG_SECURE 0x4u     /* arrived over TLS */
 /* arrived as a stream of an HTTP/2 connection (version_major is 2): the response goes out
- * as HTTP/2 frames, connection-specific fields (Connection, Keep-Alive, Transfer-Encoding,
- * Upgrade) are dropped, HTTPAPI_SEND_FLAG_OPAQUE is refused, and a reset or a service
- * answer ends this stream, not the connection. */
+ * as HTTP/2 frames (a streamed body as DATA, never chunked; trailers as a last HEADERS),
+ * connection-specific fields (Connection, Keep-Alive, Transfer-Encoding, Upgrade) are
+ * dropped, HTTPAPI_SEND_FLAG_OPAQUE is refused (INVALID_STATE), and a cancel, a reset or a
+ * service answer ends this stream, not the connection. docs/http2.md. */
 #define HTTPAPI_REQUEST_FLAG_HTTP2 0x8u
 
 /* The certificate a client presented in the TLS handshake (HTTP.sys's
@@ -519,8 +520,9 @@ HTTPAPI_API httpapi_error httpapi_receive_into(httpapi_queue *queue, int timeout
 /* Waits until the client connection of `request` goes away (HTTP.sys's
  * HttpWaitForDisconnect, for one request): `timeout_ms` < 0 waits forever, 0 only looks,
  * > 0 waits at most that long. Returns OK once the client left: it closed or reset its
- * connection while the request was unanswered or its response was being streamed, the
- * request was cancelled, or the service restarted. A client that only half-closes (FIN)
+ * connection (on HTTP/2: also reset the request's stream, RST_STREAM, or the service reset
+ * it after a timer) while the request was unanswered or its response was being streamed,
+ * the request was cancelled, or the service restarted. A client that only half-closes (FIN)
  * after a complete request is still there: it may be waiting for its answer.
  * For event loops: the notice arrives on the queue's connection and makes
  * httpapi_queue_fd() readable; then call this with timeout 0. httpapi_send_body looks for
@@ -561,7 +563,10 @@ HTTPAPI_API const httpapi_header *httpapi_request_trailers(const httpapi_request
 /* ------------------------------------------------------------------------------------ */
 
 /* Flags for httpapi_send_response and httpapi_send_body. */
-#define HTTPAPI_SEND_FLAG_DISCONNECT 0x1u /* close the connection after this response */
+/* Close the connection after this response. On HTTP/2 the connection carries other
+ * streams, so it ends gracefully: GOAWAY (as HTTPAPI_SEND_FLAG_GOAWAY), then the close once
+ * the streams in progress are done. */
+#define HTTPAPI_SEND_FLAG_DISCONNECT 0x1u
 #define HTTPAPI_SEND_FLAG_MORE_DATA 0x2u  /* more body follows in httpapi_send_body calls */
 /* httpapi_send_response only: a streamed response without Content-Length is not chunked
  * but sent as given and delimited by closing the connection (HTTP.sys's classic behaviour;
@@ -587,8 +592,20 @@ HTTPAPI_API const httpapi_header *httpapi_request_trailers(const httpapi_request
  * closes its side), httpapi_send_body with MORE_DATA sends bytes as given, and a send
  * without MORE_DATA (or httpapi_request_release) closes the connection. No body limit or
  * header/idle timer applies to the stream. Only a request without a body can be upgraded
- * (INVALID_STATE otherwise). See docs/responses.md. */
+ * (INVALID_STATE otherwise), and only over HTTP/1.1: HTTP/2 has no protocol switch, so a
+ * request with HTTPAPI_REQUEST_FLAG_HTTP2 gets INVALID_STATE (nothing is sent; answer it
+ * normally). See docs/responses.md. */
 #define HTTPAPI_SEND_FLAG_OPAQUE 0x20u
+/* Tells the client to take its next requests to a new connection (HTTP.sys's
+ * HTTP_SEND_RESPONSE_FLAG_GOAWAY), e.g. before the application moves or drains. On HTTP/2
+ * the service sends GOAWAY (NO_ERROR, naming the last stream it took) as soon as it gets
+ * the call carrying the flag: the streams already taken, this one included, are still
+ * answered, no new one is, and the connection closes once they are done. On HTTP/1.x it is
+ * HTTPAPI_SEND_FLAG_DISCONNECT: the connection closes after this response (which says
+ * Connection: close when the flag comes with its head). Any call of a response may carry
+ * it (send_response, send_body and their _chunks forms); HTTP.sys requires DISCONNECT with
+ * it, which is accepted and changes nothing. */
+#define HTTPAPI_SEND_FLAG_GOAWAY 0x40u
 
 /* Whether httpapid may keep a response and answer later requests for the same URL itself,
  * without the application (HTTP.sys's HTTP_CACHE_POLICY). Which requests and responses
@@ -625,11 +642,11 @@ typedef struct httpapi_response {
  * Errors: INVALID_PARAMETER (NULL request or response, unknown flag, bad status, reason,
  * header, NULL body with a length; PROCESS_RANGES with MORE_DATA or NO_AUTO_CHUNKING, or on
  * anything but a 200; OPAQUE on anything but a 101), INVALID_STATE (a response was
- * already sent; OPAQUE for a request with a body), CONNECTION_GONE (the client left, or
- * the service restarted; the response is dropped), SHUTDOWN (the queue handle was closed),
- * SERVICE_UNAVAILABLE (the queue's connection to the service is broken), TOO_LARGE (the
- * head exceeds the protocol's size limit). The caller keeps ownership of `response`. One
- * thread at a time per request. */
+ * already sent; OPAQUE for a request with a body or an HTTP/2 request), CONNECTION_GONE
+ * (the client left, or the service restarted; the response is dropped), SHUTDOWN (the queue
+ * handle was closed), SERVICE_UNAVAILABLE (the queue's connection to the service is broken),
+ * TOO_LARGE (the head exceeds the protocol's size limit). The caller keeps ownership of
+ * `response`. One thread at a time per request. */
 HTTPAPI_API httpapi_error httpapi_send_response(httpapi_request *request,
                                                 const httpapi_response *response,
                                                 uint32_t flags);
@@ -728,7 +745,7 @@ HTTPAPI_API httpapi_error httpapi_read_fragment(httpapi_queue *queue, const char
 /* Sends more body after httpapi_send_response(..., MORE_DATA). Clear MORE_DATA on the last
  * call (an empty last call is fine) to finish the response.
  * Errors: INVALID_PARAMETER (NULL request, NULL data with a length, a flag other than
- * DISCONNECT, MORE_DATA and BUFFER_DATA), INVALID_STATE (no response started, or already
+ * DISCONNECT, MORE_DATA, BUFFER_DATA and GOAWAY), INVALID_STATE (no response started, or already
  * finished), CONNECTION_GONE (the client left: each call looks for the service's notice
  * without waiting; or the service restarted), SHUTDOWN (the queue handle was closed),
  * SERVICE_UNAVAILABLE (the queue's connection to the service is broken). Any length is
@@ -738,11 +755,13 @@ HTTPAPI_API httpapi_error httpapi_send_body(httpapi_request *request, const void
 
 /* Ends a response started with MORE_DATA by sending trailer fields after its body (RFC 9110
  * §6.5), e.g. a checksum or a gRPC status computed while streaming. Held BUFFER_DATA bytes
- * go out first. The trailers reach the client only when the response is chunked (an
- * HTTP/1.1 client and no Content-Length); otherwise the response ends without them, as
- * RFC 9110 allows. Fields that frame, route or authenticate a message may not be trailers:
- * Content-Length, Transfer-Encoding, Host, Content-Type, Content-Encoding, Content-Range,
- * Trailer, Authorization, Set-Cookie, Cache-Control, Expect, Range, TE and Connection.
+ * go out first. The trailers reach the client when the response is chunked (an HTTP/1.1
+ * client and no Content-Length), and always on HTTP/2 (a last HEADERS frame, as gRPC's
+ * grpc-status needs); otherwise (HTTP/1.0, or a Content-Length on HTTP/1.1) the response
+ * ends without them, as RFC 9110 allows. Fields that frame, route or authenticate a message
+ * may not be trailers: Content-Length, Transfer-Encoding, Host, Content-Type,
+ * Content-Encoding, Content-Range, Trailer, Authorization, Set-Cookie, Cache-Control,
+ * Expect, Range, TE and Connection.
  * Errors: INVALID_PARAMETER (NULL request, bad or forbidden name, bad value, count without
  * headers), INVALID_STATE (no response started, or it is finished), CONNECTION_GONE,
  * SHUTDOWN (the queue handle was closed), SERVICE_UNAVAILABLE, TOO_LARGE (the trailers
@@ -752,8 +771,9 @@ HTTPAPI_API httpapi_error httpapi_send_trailers(httpapi_request *request,
                                                 const httpapi_header *trailers, size_t count);
 
 /* Abandons the request: the service closes its client connection (as HTTP.sys's
- * HttpCancelHttpRequest). A request whose response finished is left alone (OK). The
- * handle must still be released.
+ * HttpCancelHttpRequest); on HTTP/2 it resets only the request's stream (RST_STREAM
+ * CANCEL), and the connection's other streams go on. A request whose response finished is
+ * left alone (OK). The handle must still be released.
  * Errors: INVALID_PARAMETER (NULL), SERVICE_UNAVAILABLE (the queue handle was closed or
  * its connection to the service is down: the service drops the request itself),
  * CONNECTION_GONE (the connection broke while the cancel was sent). One thread at a time

@@ -288,8 +288,10 @@ class Request {
   }
   // Ends a stream with trailer fields (docs/responses.md says when they reach the client).
   [[nodiscard]] httpapi_error end_with_trailers(std::initializer_list<Header> trailers) {
-    const std::vector<httpapi_header> c_trailers =
-        to_c(std::span<const Header>(trailers.begin(), trailers.size()));
+    return end_with_trailers(std::span<const Header>(trailers.begin(), trailers.size()));
+  }
+  [[nodiscard]] httpapi_error end_with_trailers(std::span<const Header> trailers) {
+    const std::vector<httpapi_header> c_trailers = to_c(trailers);
     return httpapi_send_trailers(h_.get(), c_trailers.data(), c_trailers.size());
   }
   // An interim response (100-199 but 101), e.g. 103 Early Hints; the final one follows.

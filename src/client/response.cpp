@@ -93,9 +93,9 @@ httpapi_error write_after_held(httpapi_request& request, std::string frames, boo
 constexpr std::uint32_t kResponseFlags =
     HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA |
     HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING | HTTPAPI_SEND_FLAG_BUFFER_DATA |
-    HTTPAPI_SEND_FLAG_PROCESS_RANGES | HTTPAPI_SEND_FLAG_OPAQUE;
-constexpr std::uint32_t kBodyFlags =
-    HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA | HTTPAPI_SEND_FLAG_BUFFER_DATA;
+    HTTPAPI_SEND_FLAG_PROCESS_RANGES | HTTPAPI_SEND_FLAG_OPAQUE | HTTPAPI_SEND_FLAG_GOAWAY;
+constexpr std::uint32_t kBodyFlags = HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA |
+                                     HTTPAPI_SEND_FLAG_BUFFER_DATA | HTTPAPI_SEND_FLAG_GOAWAY;
 
 // RFC 9110 §6.5.1: fields a recipient needs to frame, route or authenticate a message, or
 // that change how its content is read, cannot come after the content.
@@ -328,6 +328,12 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
   const bool opaque = flags & HTTPAPI_SEND_FLAG_OPAQUE;
   if (opaque) {
     if (response->status != 101) return HTTPAPI_ERROR_INVALID_PARAMETER;
+    if (request->info.flags & HTTPAPI_REQUEST_FLAG_HTTP2) {
+      httpapi::client::set_error_detail(
+          "HTTP/2 has no protocol switch (RFC 9113 §8.6): OPAQUE needs an HTTP/1.1 request; "
+          "answer this one with a normal response");
+      return HTTPAPI_ERROR_INVALID_STATE;
+    }
     if (has_body(request->info)) return HTTPAPI_ERROR_INVALID_STATE;
     flags |= HTTPAPI_SEND_FLAG_MORE_DATA;  // the stream follows
   }

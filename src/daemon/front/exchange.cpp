@@ -139,6 +139,7 @@ void Exchange::start(const http1::RequestHead& head) {
   log_.version_major = head.version_major;
   log_.version_minor = head.version_minor;
   pending_read_ = 0;
+  goaway_ = false;
 
   cooked_.resize(http1::cooked_url_capacity(head.target, head.host));
   http1::CookedUrl url;
@@ -243,6 +244,7 @@ void Exchange::clear() {
   channel_ = 0;
   with_app_ = false;
   pending_read_ = 0;
+  goaway_ = false;
   log_.clear();
 }
 
@@ -285,6 +287,10 @@ void Exchange::on_body_input() {
 
 void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
   const bool chunks = part.chunk_list();
+  if ((part.flags & HTTPAPI_SEND_FLAG_GOAWAY) && !goaway_) {
+    goaway_ = true;
+    stream_.go_away();
+  }
   switch (part.kind) {
     case ResponsePart::Kind::head: {
       if (stream_.response_started()) return abort("Internal");
@@ -321,7 +327,7 @@ void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
   // The application's last word: the service has forgotten the request. Ending the response
   // may start the next request on this very object, so nothing follows the call.
   with_app_ = false;
-  const bool disconnect = part.flags & HTTPAPI_SEND_FLAG_DISCONNECT;
+  const bool disconnect = (part.flags & HTTPAPI_SEND_FLAG_DISCONNECT) || goaway_;
   stream_.end_response(part.kind == ResponsePart::Kind::trailers ? part.fields : "", disconnect);
 }
 

@@ -74,6 +74,7 @@ class Exchange {
   std::uint64_t channel_ = 0;
   bool with_app_ = false;
   std::uint32_t pending_read_ = 0;  // the application's read waiting for body bytes
+  bool goaway_ = false;  // HTTPAPI_SEND_FLAG_GOAWAY came: the connection ends after this
   // set when its answer may go into the response cache (cache_rules.hpp)
   bool cacheable_ = false;
   std::uint64_t cache_generation_ = 0;

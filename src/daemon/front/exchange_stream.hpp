@@ -45,6 +45,10 @@ class ExchangeStream {
   // The application's last word, with the trailers (an ipc header list) when it sent some.
   // `disconnect`: the application asked for the connection to close after it.
   virtual void end_response(std::string_view trailers, bool disconnect) = 0;
+  // The application asked (HTTPAPI_SEND_FLAG_GOAWAY) that the client take its next requests
+  // to a new connection. A protocol that can say so at once (HTTP/2's GOAWAY) does; HTTP/1.1
+  // cannot, and closes after the response instead (end_response's `disconnect`).
+  virtual void go_away() {}
 
   // Answers without the application: a response cache entry, or the service's own answer
   // (which ends the connection, as HTTP.sys does).

@@ -167,7 +167,8 @@ bool Http1Stream::write_head(const ResponsePart& head, std::uint64_t body_size) 
   in.body_size = body_size;
   in.body_as_chunks = head.chunk_list();
   in.more_data = head.more_data();
-  in.disconnect = head.flags & HTTPAPI_SEND_FLAG_DISCONNECT;
+  // GOAWAY on HTTP/1.1 is a disconnect: the head says so.
+  in.disconnect = head.flags & (HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_GOAWAY);
   in.no_auto_chunking = head.flags & HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING;
   in.opaque = head.flags & HTTPAPI_SEND_FLAG_OPAQUE;
   in.version_minor = version_minor_;

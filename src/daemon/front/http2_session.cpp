@@ -437,10 +437,13 @@ void Http2Session::send_pending() {
       connection_.send({reinterpret_cast<const char*>(data), static_cast<std::size_t>(n)});
     }
   } while (send_wanted_);
+  // The last stream after a GOAWAY may have just ended: nothing more will come.
+  finish_if_done();
 }
 
-// The connection ends once nghttp2 has nothing more to do: the peer's GOAWAY, ours after a
-// protocol error or on shutdown with no stream left, or the peer's end of input.
+// The connection ends once nghttp2 has nothing more to do: the peer's GOAWAY, ours (after a
+// protocol error, on shutdown, or the application's) with no stream left, or the peer's end
+// of input.
 void Http2Session::finish_if_done() {
   if (connection_.closing() || connection_.closed()) return;
   const bool idle = streams_.empty();
@@ -469,11 +472,21 @@ void Http2Session::on_close() {
 void Http2Session::on_tick(std::uint64_t now, const Timers& t) {
   closed_.clear();
   if (stream_timers(now, t)) return;
+  // A stream a timer resets leaves streams_ (on_stream_close): the walk is over a copy,
+  // and the closed ones stay alive in closed_ until the next tick.
+  std::vector<Http2Stream*> open;
+  for (auto& [id, stream] : streams_) open.push_back(stream.get());
+  for (Http2Stream* stream : open) stream->on_tick(now, t);
+  if (!connection_.output().empty()) connection_.flush();  // a reset a timer made
   if (!streams_.empty() || !connection_.output().empty()) {
     last_activity_ = now;
     return;
   }
   if (expired(last_activity_, now, t.idle_connection)) {
+    // As HTTP/1.1, a connection that carried a request says why it ends.
+    if (nghttp2_session_get_last_proc_stream_id(session_) > 0) {
+      connection_.log_error(kNoRequest, 0, "Timer_ConnectionIdle");
+    }
     nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
                           nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
                           nullptr, 0);

@@ -12,6 +12,7 @@
 #include "daemon/front/connection.hpp"
 #include "daemon/front/http2_session.hpp"
 #include "daemon/front/http_date.hpp"
+#include "daemon/loop/monotonic_clock.hpp"
 #include "daemon/policy/settings.hpp"
 #include "http1/response_head.hpp"
 #include "http1/syntax.hpp"
@@ -102,6 +103,7 @@ bool Http2Stream::add_field(std::string_view name, std::string_view value) {
 void Http2Stream::start(bool end_stream) {
   head_done_ = true;
   body_ended_ = end_stream;
+  body_clock_ = monotonic_ms();
   head_only_ = method_ == "HEAD";
   RequestLog& log = exchange_.log();
   if (head_error_ != http1::Error::none) {
@@ -176,6 +178,7 @@ void Http2Stream::body_data(std::string_view data) {
     body_start_ = 0;
   }
   body_.append(data);
+  body_clock_ = monotonic_ms();  // HTTP.sys re-arms the entity-body timer on every arrival
   exchange_.on_body_input();
 }
 
@@ -314,6 +317,7 @@ bool Http2Stream::write_file(UniqueFd fd, std::uint64_t offset, std::uint64_t le
 
 void Http2Stream::end_response(std::string_view trailers, bool disconnect) {
   ended_ = true;
+  drain_started_ = monotonic_ms();
   if (body_allowed_ && declared_length_ != UINT64_MAX && body_sent_ != declared_length_) {
     // Fewer bytes than declared: the client would wait forever for the rest.
     connection_.log_error(exchange_.log(), 0, "Internal");
@@ -324,13 +328,50 @@ void Http2Stream::end_response(std::string_view trailers, bool disconnect) {
   while (reader.next(name, value)) {
     if (!connection_specific(name)) trailers_.emplace_back(lower(name), std::string(value));
   }
-  if (disconnect) {
-    // The application wants the connection gone: no new stream, the others finish.
-    nghttp2_submit_goaway(session_.nghttp2(), NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(session_.nghttp2()),
-                          NGHTTP2_NO_ERROR, nullptr, 0);
-  }
+  // The application wants the connection gone: no new stream, the others finish.
+  if (disconnect) go_away();
   resume();
+}
+
+// GOAWAY (NO_ERROR) naming the last stream the session took: the client opens no new
+// stream here, those taken are answered, and the session closes the connection once they
+// are done (Http2Session::finish_if_done).
+void Http2Stream::go_away() {
+  if (goaway_sent_) return;
+  goaway_sent_ = true;
+  nghttp2_submit_goaway(session_.nghttp2(), NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_.nghttp2()),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+  session_.send_pending();
+}
+
+// ---- timers -----------------------------------------------------------------------------
+
+bool Http2Stream::client_may_send() const {
+  nghttp2_session* session = session_.nghttp2();
+  return !body_ended_ && !stream_closed_ &&
+         nghttp2_session_get_stream_local_window_size(session, id_) > 0 &&
+         nghttp2_session_get_local_window_size(session) > 0;
+}
+
+// The HTTP/1.1 rules per stream: the entity-body timer measures the client's silence while
+// it may send (not while a closed window, which the application's reading reopens, holds it
+// back); the drain timer, not re-armed, bounds a body still arriving after the response
+// ended. Either resets only this stream (CANCEL); the application's read gets
+// CONNECTION_GONE, as when HTTP/1.1 closes the connection.
+void Http2Stream::on_tick(std::uint64_t now, const Timers& t) {
+  if (stream_closed_ || !head_done_ || body_ended_) return;
+  if (ended_) {
+    if (!expired(drain_started_, now, t.drain_entity_body)) return;
+  } else if (!client_may_send()) {
+    body_clock_ = now;  // the wait is not the client's: the timer starts over
+    return;
+  } else if (!expired(body_clock_, now, t.entity_body)) {
+    return;
+  }
+  connection_.log_error(exchange_.log(), 0, "Timer_EntityBody");
+  exchange_.on_connection_closed();  // the application learns it is gone, not as a drop
+  reset_stream(NGHTTP2_CANCEL);
 }
 
 // nghttp2 pulls the body: first the bytes in memory, then the file ranges, each read in
@@ -412,6 +453,7 @@ void Http2Stream::submit_http1_text(std::string_view head, std::string_view body
   out_.assign(head_only_ ? std::string_view() : body);
   out_start_ = 0;
   ended_ = true;
+  drain_started_ = monotonic_ms();
   body_allowed_ = !head_only_;
   submit_head(body_allowed_);
 }

@@ -16,6 +16,7 @@
 #include "daemon/front/exchange.hpp"
 #include "daemon/front/exchange_stream.hpp"
 #include "daemon/front/protocol_session.hpp"
+#include "daemon/policy/timers.hpp"
 #include "http1/errors.hpp"
 
 namespace httpapi::daemon {
@@ -56,6 +57,9 @@ class Http2Stream final : private ExchangeStream {
   // and whether it was counted against the client yet.
   int fault = 0;
   bool fault_counted = false;
+  // Once a second: the stream's own timers (docs/timers.md), entity body and drain; one that
+  // fires resets this stream only.
+  void on_tick(std::uint64_t now, const Timers& timers);
   // Response bytes not handed to nghttp2 yet, and file ranges still to read.
   PendingOutput waiting_output() const noexcept;
 
@@ -75,6 +79,7 @@ class Http2Stream final : private ExchangeStream {
   bool write_body(std::string_view data) override;
   bool write_file(UniqueFd fd, std::uint64_t offset, std::uint64_t length) override;
   void end_response(std::string_view trailers, bool disconnect) override;
+  void go_away() override;
   void write_cached(const CachedResponse& entry) override;
   void answer_self(const SelfAnswer& answer) override;
   void abort(bool reset) override;
@@ -85,6 +90,9 @@ class Http2Stream final : private ExchangeStream {
   bool submit_head(bool with_body);
   void add_response_field(std::string_view name, std::string_view value);
   void reset_stream(std::uint32_t error_code);
+  // The client may send more of the body now: the stream is open its way and both windows
+  // have room. Only then is its silence the client's (the entity-body timer runs).
+  bool client_may_send() const;
   void resume();
 
   Http2Session& session_;
@@ -104,6 +112,8 @@ class Http2Stream final : private ExchangeStream {
   std::string body_;
   std::size_t body_start_ = 0;
   bool body_ended_ = false;
+  std::uint64_t body_clock_ = 0;     // entity-body timer: when body bytes last arrived
+  std::uint64_t drain_started_ = 0;  // drain timer: the response ended before the body
   bool stream_closed_ = false;
   bool head_only_ = false;
   bool head_done_ = false;
@@ -125,6 +135,7 @@ class Http2Stream final : private ExchangeStream {
   bool eof_sent_ = false;
   bool answered_ = false;
   bool app_head_ = false;
+  bool goaway_sent_ = false;  // this stream's application had GOAWAY sent already
 };
 
 }  // namespace httpapi::daemon
