@@ -8,8 +8,11 @@ answered), or a normal response. Then real clients: nghttp over h2c and TLS, cur
 The floods and abuse (Rapid Reset, CONTINUATION and HPACK bombs, SETTINGS/PING floods) are
 in test_http2_attacks.py; the features (bodies, cache, resets, shutdown) in test_http2.py.
 
-Where RFC 9113 allows a stream error or a connection error and nghttp2 chooses the
-connection error, the test asserts what nghttp2 does and says so (docs/http2.md lists them).
+nghttp2 decides these reactions. Where it treats a stream error as a connection error (RFC
+9113 §5.4.1 allows that), and in the two places where it departs from the RFC (a HEADERS on a
+lower stream id is ignored; an INITIAL_WINDOW_SIZE change overflowing one stream's window
+resets that stream), the test asserts what it does and says so; docs/http2.md, "Conformance",
+lists them.
 """
 
 import json
@@ -130,8 +133,9 @@ class Peer:
     """A raw HTTP/2 client on one connection: sends frames as given, reads what the service
     sends one frame at a time (decoding every header block, so the HPACK state stays right)."""
 
-    def __init__(self, port=None, tls=False, timeout=5.0):
+    def __init__(self, port=None, tls=False, timeout=10.0):
         port = port or FIXTURE.port
+        self.timeout = timeout  # generous: the suite also runs under ASan on a busy machine
         self.authority = f"127.0.0.1:{port}"
         sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         if tls:
@@ -312,7 +316,7 @@ class Peer:
             if "no reaction" not in str(e):
                 raise
         finally:
-            self.sock.settimeout(5.0)
+            self.sock.settimeout(self.timeout)
 
 
 class Case(unittest.TestCase):
@@ -342,18 +346,16 @@ class S3_4_Preface(Case):
         self.assertEqual(p.server_settings.get(INITIAL_WINDOW_SIZE), 256 * 1024)
 
     def test_invalid_preface_over_tls_closes_the_connection(self):
-        # On TLS the client chose h2 by ALPN: nghttp2 refuses the bad magic. No frame can be
-        # trusted before a valid preface, so there is no GOAWAY either (nghttp2's choice;
-        # RFC 9113 §3.4 allows either a PROTOCOL_ERROR GOAWAY or just closing).
+        # On TLS the client chose h2 by ALPN: nghttp2 refuses the bad magic and the
+        # connection closes without a GOAWAY, which RFC 9113 §3.4 allows ("a GOAWAY frame MAY
+        # be omitted": the peer is not speaking HTTP/2). The service's own SETTINGS may
+        # already be on the way.
         p = self.connect(handshake=False, tls=True, port=FIXTURE.tls_port)
         p.send(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n", settings_frame())
-        while True:
-            f = p.read()
-            if f is None:
-                break
-            self.assertNotIsInstance(f, hf.HeadersFrame, p.history())
-            if isinstance(f, hf.GoAwayFrame):
-                self.assertEqual(f.error_code, PROTOCOL_ERROR, p.history())
+        while p.read() is not None:
+            pass
+        kinds = {type(f) for f in p.seen if f is not None}
+        self.assertLessEqual(kinds, {hf.SettingsFrame, hf.WindowUpdateFrame}, p.history())
 
     def test_invalid_preface_on_cleartext_is_http11(self):
         # Prior knowledge is recognised by the preface alone; anything else is HTTP/1.1
