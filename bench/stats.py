@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Helpers for bench/run.sh.
 
-  stats.py measure --out RUN.json --scenario NAME --round N --pids PID[,PID...] -- WRK-COMMAND...
-      Runs one wrk command, reads utime+stime of the server-side processes from
+  stats.py measure --out RUN.json --scenario NAME --round N --pids PID[,PID...] -- COMMAND...
+      Runs one wrk (or h2load) command, reads utime+stime of the server-side processes from
       /proc/PID/stat before and after it, parses wrk's output, checks for errors and writes
       one JSON record to RUN.json. Prints wrk's output and a one-line summary. Exit status 0,
       or 3 when other work on the machine took more than --noisy-percent (default 20) of
@@ -15,6 +15,10 @@
   stats.py tls RUNS.jsonl
       The same table for bench/tls.sh's scenarios, with its ratios (a)/(c), (a)/(b),
       (na)/(nb), (fa)/(fb) against the targets of issue 12.
+
+  stats.py h2 RUNS.jsonl
+      The same table for bench/h2.sh's scenarios (h2load), with its ratios (a)/(c), (a)/(b),
+      (e)/(b) over TLS against the targets of issue 13, and the same for h2c prior knowledge.
 
   stats.py workers RUNS.jsonl
       The table of bench/workers.sh: per kind of work (scenarios KIND-1w, KIND-2w), req/s,
@@ -129,6 +133,30 @@ def parse_wrk(output):
     return r
 
 
+def parse_h2load(output):
+    """The same numbers from h2load's (nghttp2 1.52) text output. h2load prints no latency
+    percentiles: p99 stays None (the tables show "-"); its mean time per request is mean_us.
+    Requests that failed, errored or timed out count as socket errors (an invalid run)."""
+    r = {}
+    m = re.search(r"^finished in ([0-9.]+)(us|ms|s|m), ([0-9.]+) req/s, ([0-9.]+)([KMGT]?B)/s",
+                  output, re.M)
+    r["wrk_seconds"] = to_us(m.group(1) + m.group(2)) / 1e6 if m else 0.0
+    r["rps"] = float(m.group(3)) if m else 0.0
+    r["bytes_per_s"] = (float(m.group(4)) * 1024 ** "BKMGT".index(m.group(5)[0]) if m else 0.0)
+    m = re.search(r"^requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", output, re.M)
+    r["requests"] = int(m.group(4)) if m else 0
+    r["socket_errors"] = ({"failed": int(m.group(5)), "errored": int(m.group(6)),
+                           "timeout": int(m.group(7))} if m else {})
+    m = re.search(r"^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output, re.M)
+    r["non2xx"] = int(m.group(3)) + int(m.group(4)) if m else 0
+    r["p99_us"] = None
+    m = re.search(r"^time for request:\s+\S+\s+\S+\s+(\S+)", output, re.M)
+    r["mean_us"] = to_us(m.group(1)) if m else None
+    r["p50_us"] = None
+    return r
+
+
 def measure(argv):
     import argparse
     ap = argparse.ArgumentParser(prog="stats.py measure")
@@ -156,7 +184,8 @@ def measure(argv):
     ru = os.times()
     sys.stdout.write(output)
 
-    r = parse_wrk(output)
+    h2load = "h2load" in command  # the words of its command line (after taskset's)
+    r = parse_h2load(output) if h2load else parse_wrk(output)
     r.update(scenario=a.scenario, round=a.round, command=" ".join(command),
              server_ticks=after - before, elapsed=elapsed,
              client_cpu_s=ru.children_user + ru.children_system)
@@ -173,7 +202,7 @@ def measure(argv):
     r["pipelined"] = "pipeline.lua" in r["command"]
     problems = []
     if proc.returncode != 0:
-        problems.append(f"wrk exit status {proc.returncode}")
+        problems.append(f"{'h2load' if h2load else 'wrk'} exit status {proc.returncode}")
     if r["requests"] == 0:
         problems.append("no requests completed")
     if r["non2xx"]:
@@ -240,10 +269,27 @@ TLS_TITLES = {
 }
 TLS_RATIOS = (("a", "c", 2.0), ("a", "b", 0.75), ("na", "nb", 0.9), ("fa", "fb", 0.9))
 
+# bench/h2.sh's scenarios (h2load -c 50 -m 10) and its ratios with the targets of issue 13;
+# the h2c ones are reported against the same marks, for information.
+H2_TITLES = {
+    "a": "(a) h2 (TLS): httpapid → httpapi-hello",
+    "b": "(b) h2 (TLS): nginx `return 200`",
+    "c": "(c) h2 (TLS): nginx → HTTP/1.1 proxy → upstream_hello (unix, keepalive)",
+    "e": "(e) h2 (TLS): httpapid response cache hit",
+    "ca": "(ca) h2c prior knowledge: httpapid → httpapi-hello",
+    "cb": "(cb) h2c prior knowledge: nginx `return 200`",
+    "cc": "(cc) h2c prior knowledge: nginx → HTTP/1.1 proxy → upstream_hello",
+    "ce": "(ce) h2c prior knowledge: httpapid response cache hit",
+}
+H2_RATIOS = (("a", "c", 2.0), ("a", "b", 0.75), ("e", "b", 1.0),
+             ("ca", "cc", 2.0), ("ca", "cb", 0.75), ("ce", "cb", 1.0))
+
 
 def title(name):
     base, _, depth = name.partition("-p")
-    t = (TLS_TITLES if os.environ.get("TLS_REPORT") else SCENARIO_TITLES).get(base, base)
+    titles = (H2_TITLES if os.environ.get("H2_REPORT") else
+              TLS_TITLES if os.environ.get("TLS_REPORT") else SCENARIO_TITLES)
+    t = titles.get(base, base)
     if base == "c" and os.environ.get("C_KEEPALIVE"):
         t = t.replace("keepalive)", f"keepalive {os.environ['C_KEEPALIVE']})")
     return f"(d) {t}, pipelined ×{depth}" if depth else t
@@ -565,6 +611,10 @@ def main():
         os.environ["TLS_REPORT"] = "1"
         return report(rest, pairs=[(n, d) for n, d, _ in TLS_RATIOS],
                       targets={(n, d): t for n, d, t in TLS_RATIOS})
+    if cmd == "h2":
+        os.environ["H2_REPORT"] = "1"
+        return report(rest, pairs=[(n, d) for n, d, _ in H2_RATIOS],
+                      targets={(n, d): t for n, d, t in H2_RATIOS})
     if cmd == "workers":
         return workers_report(rest)
     if cmd == "files":

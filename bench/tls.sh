@@ -100,15 +100,6 @@ head -c 1048576 /dev/urandom >"$ROOT_DIR/1MiB.bin"
 chmod 755 "$ROOT_DIR"; chmod 644 "$ROOT_DIR/1MiB.bin"
 FILE_SHA=$(sha256sum <"$ROOT_DIR/1MiB.bin" | cut -d' ' -f1)
 
-ports=()
-new_port() {  # new_port -> PORT, distinct from the ports taken so far
-  local p
-  p=$(free_port)
-  while [[ " ${ports[*]} " == *" $p "* ]]; do p=$(free_port); done
-  ports+=("$p")
-  PORT=$p
-}
-
 # ---- httpapid: (a)/(na) httpapi-hello, (fa) httpapi-files ---------------------------------
 new_port; PORT_A=$PORT
 new_port; PORT_F=$PORT
@@ -123,13 +114,6 @@ for port in "$PORT_A" "$PORT_F"; do
     --cert "$WORK/cert.pem" --key "$WORK/key.pem" --disablehttp2 --disablesessionid >&2 ||
     die "httpcfg sslcert add for port $port failed"
 done
-start_app() {  # start_app NAME COMMAND... -> APP_PID (ready once it printed "ready")
-  local name=$1; shift
-  "${SRV[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  APP_PID=$!
-  STARTED+=("$APP_PID")
-  wait_for 10 "$name to be ready (see $WORK/$name.err)" grep -q '^ready$' "$WORK/$name.out"
-}
 start_app hello "$HELLO" "https://+:$PORT_A/"
 PIDS[a]="$HTTPAPID_PID,$APP_PID"
 start_app files "$FILES" --url "https://+:$PORT_F/" --root "$ROOT_DIR"
@@ -187,26 +171,13 @@ $body
 }
 EOF
 }
-start_nginx() {  # start_nginx NAME PORT PATH -> NGINX_PIDS (master,worker)
-  local dir=$WORK/$1 port=$2 path=$3 workers
-  local cmd=(nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;')
-  "${cmd[@]}" -t -q || die "nginx config for ($1) is invalid"
-  "${SRV[@]}" "${cmd[@]}" >"$dir/stdout.log" 2>&1 &
-  local pid=$!
-  STARTED+=("$pid")
-  wait_for 10 "nginx ($1) on port $port" curl -kfsS -o /dev/null "https://127.0.0.1:$port$path"
-  read -r -a workers <"/proc/$pid/task/$pid/children" || true  # no final newline
-  [[ ${#workers[@]} -gt 0 ]] || die "nginx ($1) has no worker process"
-  NGINX_PIDS=$(IFS=,; echo "$pid,${workers[*]}")
-  COMMANDS[$1]="${SRV[*]} nginx -p $dir/ -c $dir/nginx.conf -e $dir/error.log -g 'daemon off;'"
-}
 
 new_port; PORT_B=$PORT
 write_nginx_conf b "$PORT_B" '        location / {
             default_type text/plain;
             return 200 "Hello, World!";
         }'
-start_nginx b "$PORT_B" /
+start_nginx b "https://127.0.0.1:$PORT_B/"
 PIDS[b]=$NGINX_PIDS; PIDS[nb]=$NGINX_PIDS
 URL[b]="https://127.0.0.1:$PORT_B/"; URL[nb]=${URL[b]}
 
@@ -226,7 +197,7 @@ write_nginx_conf c "$PORT_C" '        location / {
         server unix:$WORK/c/hello.sock;
         keepalive $UPSTREAM_KEEPALIVE;
     }"
-start_nginx c "$PORT_C" /
+start_nginx c "https://127.0.0.1:$PORT_C/"
 PIDS[c]="$NGINX_PIDS,$UPSTREAM_PID"
 URL[c]="https://127.0.0.1:$PORT_C/"
 COMMANDS[c]="cc -O2 -o $WORK/c/upstream_hello bench/upstream_hello.c
@@ -235,7 +206,7 @@ ${COMMANDS[c]}"
 
 new_port; PORT_FB=$PORT
 write_nginx_conf fb "$PORT_FB" "        root $ROOT_DIR;"
-start_nginx fb "$PORT_FB" /1MiB.bin
+start_nginx fb "https://127.0.0.1:$PORT_FB/1MiB.bin"
 PIDS[fb]=$NGINX_PIDS
 URL[fb]="https://127.0.0.1:$PORT_FB/1MiB.bin"
 
@@ -289,51 +260,8 @@ wrk_command() {  # wrk_command SCENARIO SECONDS -> the command line
   echo "taskset -c $CLIENT_CPU wrk -t1 -c$connections --latency --timeout 10s -d${2}s $extra${URL[$s]}"
 }
 SCENARIOS=(a b c na nb fa fb)
-log "warm-up: ${WARMUP}s per scenario (not recorded)"
-for s in "${SCENARIOS[@]}"; do
-  # shellcheck disable=SC2046,SC2091  # the command line wrk_command prints
-  $(wrk_command "$s" "$WARMUP") >/dev/null
-done
-BUDGET_END=$((SECONDS + QUIET_BUDGET))
-log "measuring: $ROUNDS rounds x ${#SCENARIOS[@]} runs x ${DURATION}s (~$((ROUNDS * ${#SCENARIOS[@]} * DURATION))s)"
-for round in $(seq "$ROUNDS"); do
-  for s in "${SCENARIOS[@]}"; do
-    for p in ${PIDS[$s]//,/ }; do
-      kill -0 "$p" 2>/dev/null || die "server process $p of ($s) died before round $round"
-    done
-    for attempt in 1 2; do
-      if (( SECONDS < BUDGET_END )); then
-        wait_s=$(( BUDGET_END - SECONDS < QUIET_WAIT ? BUDGET_END - SECONDS : QUIET_WAIT ))
-        if ! busy=$($STATS wait-quiet "$wait_s" "$QUIET_PERCENT"); then
-          log "WARNING: CPUs 0-1 still ${busy}% busy with other work after ${wait_s}s; measuring anyway"
-        fi
-      fi
-      echo "=== round $round, scenario $s: $(wrk_command "$s" "$DURATION")" >&2
-      rc=0
-      # shellcheck disable=SC2046  # the command is words
-      $STATS measure --out "$WORK/run.json" --scenario "$s" --round "$round" \
-        --pids "${PIDS[$s]}" -- $(wrk_command "$s" "$DURATION") >&2 || rc=$?
-      [[ $rc == 0 || $rc == 3 ]] || die "stats.py measure failed ($rc)"
-      if [[ $rc == 3 && $attempt == 1 ]] && (( SECONDS < BUDGET_END )); then
-        log "other work disturbed this run; running it again"
-        continue
-      fi
-      cat "$WORK/run.json" >>"$RUNS"
-      break
-    done
-  done
-done
-for s in a b c fa fb; do
-  for p in ${PIDS[$s]//,/ }; do
-    kill -0 "$p" 2>/dev/null || log "WARNING: server process $p of ($s) is gone after the runs"
-  done
-done
-# httpapid's error log (W3C; '#' lines are headers): rejected requests, dropped connections.
-errors=$(cat "$WORK"/state/logs/httperr*.log 2>/dev/null | grep -vc '^#' || true)
-ERROR_NOTE="httpapid's error log: ${errors:-0} entries"
-[[ ${errors:-0} == 0 ]] || ERROR_NOTE+=" ($(cat "$WORK"/state/logs/httperr*.log | grep -v '^#' |
-  awk '{print $(NF-1)}' | sort | uniq -c | sort -rn | head -5 | awk '{printf "%s%s × %s", sep, $1, $2; sep=", "}'))"
-log "$ERROR_NOTE"
+measure_rounds wrk_command "${SCENARIOS[@]}"
+error_log_note "$WORK/state"
 
 # ---- report -------------------------------------------------------------------------------
 TABLE=$(C_KEEPALIVE=$UPSTREAM_KEEPALIVE $STATS tls "$RUNS")

@@ -10,7 +10,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libhttp-parser-dev                  # differential testing of our HTTP/1.1 parser
-  python3 python3-h2 python3-hyperframe python3-hpack curl nginx-light wrk nghttp2-client valgrind
+  python3 python3-h2 curl nginx-light wrk nghttp2-client valgrind
+  python3-hpack python3-hyperframe    # raw HTTP/2 frames for the conformance suite
   python3-websockets                  # a real WebSocket client for httpapi-websocket-echo
   testssl.sh                          # the TLS scanner auditors use (tests/integration)
 )

@@ -213,7 +213,8 @@ int Http2Session::on_begin_frame(std::int32_t stream_id, std::uint8_t frame_type
 // still open. nghttp2 ignores one on an id used before whose stream it no longer knows (it
 // cannot tell it from a frame sent before our RST_STREAM arrived); the service knows which
 // streams it closed while their client was still sending, and ends the connection for any
-// other (RFC 9113 §5.1.1: PROTOCOL_ERROR). A client that has used the last stream id, 2^31-1,
+// other (RFC 9113: STREAM_CLOSED for a stream that was open, §5.1; PROTOCOL_ERROR for an id
+// skipped, §5.1.1). A client that has used the last stream id, 2^31-1,
 // can open no stream more on its connection.
 bool Http2Session::new_stream_id(std::int32_t stream_id) {
   if (stream_id > last_client_stream_) {
@@ -229,7 +230,10 @@ bool Http2Session::new_stream_id(std::int32_t stream_id) {
                                     "already used",
                                     stream_id, last_client_stream_));
   logged_ = true;
-  nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+  const bool closed = std::find(closed_recently_.begin(), closed_recently_.end(), stream_id) !=
+                      closed_recently_.end();
+  nghttp2_session_terminate_session(session_,
+                                    closed ? NGHTTP2_STREAM_CLOSED : NGHTTP2_PROTOCOL_ERROR);
   return false;
 }
 
@@ -358,6 +362,7 @@ int Http2Session::on_stream_close(std::int32_t stream_id, std::uint32_t error_co
   if (it == streams_.end()) return 0;
   std::unique_ptr<Http2Stream> stream = std::move(it->second);
   streams_.erase(it);
+  closed_recently_[closed_recently_next_++ % closed_recently_.size()] = stream_id;
   if (!stream->body_ended()) closed_while_sending(stream_id);
   stream->closed(error_code);
   closed_.push_back(std::move(stream));  // a call may still be running on it

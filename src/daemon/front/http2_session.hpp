@@ -107,6 +107,10 @@ class Http2Session final : public ProtocolSession {
   std::int32_t last_client_stream_ = 0;
   std::array<std::int32_t, 64> closed_sending_{};
   std::size_t closed_sending_next_ = 0;
+  // The last streams that closed, whatever their state: a HEADERS on one of them is
+  // STREAM_CLOSED (RFC 9113 §5.1), on an id never opened PROTOCOL_ERROR (§5.1.1).
+  std::array<std::int32_t, 64> closed_recently_{};
+  std::size_t closed_recently_next_ = 0;
   // Responses waiting for the client's windows pay the same minimum rate as a socket.
   MinSendRate window_rate_;
 };

@@ -144,18 +144,26 @@ void EventLoop::run_tasks() {
 void EventLoop::run() {
   owner_.store(std::this_thread::get_id());
   running_.store(true);
-  epoll_event events[256];
-  while (running_.load(std::memory_order_relaxed)) {
-    const int n = epoll_wait(epoll_fd_, events, 256, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
-    end_batch();
+  while (running_.load(std::memory_order_relaxed) && turn(-1)) {
   }
   take_posts_from_other_threads();
   run_tasks();
+}
+
+void EventLoop::run_once(int timeout_ms) {
+  owner_.store(std::this_thread::get_id());
+  turn(timeout_ms);
+  take_posts_from_other_threads();
+  end_batch();
+}
+
+bool EventLoop::turn(int timeout_ms) {
+  epoll_event events[256];
+  const int n = epoll_wait(epoll_fd_, events, 256, timeout_ms);
+  if (n < 0) return errno == EINTR;
+  for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
+  end_batch();
+  return true;
 }
 
 void EventLoop::stop() {

@@ -50,6 +50,10 @@ class EventLoop {
 
   // Runs until stop(). Call from the thread that will own the loop.
   void run();
+  // Waits at most `timeout_ms` for events, handles them and the posted tasks, and returns:
+  // one turn of run(), for a harness that drives the loop itself (fuzz_http2_session). Call
+  // from the thread that owns the loop.
+  void run_once(int timeout_ms);
   void stop();  // any thread
 
  private:
@@ -61,6 +65,8 @@ class EventLoop {
   void control(int operation, int fd, std::uint32_t events, std::uint32_t generation);
   void dispatch(std::uint64_t key, std::uint32_t events);
   void wake();
+  // One turn: false when epoll_wait failed for good.
+  bool turn(int timeout_ms);
   void take_posts_from_other_threads();
   void end_batch();
   void run_tasks();

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -277,5 +278,29 @@ TEST(EventLoop, EveryBatchEndHookRunsAfterTheTasksInOrder) {
   });
   loop.run();
   EXPECT_EQ(order, (std::vector<std::string>{"event", "task", "first hook", "second hook"}));
+  ::close(fd);
+}
+
+// The harness's turn (fuzz_http2_session): the ready events first, then the tasks posted
+// before and during the batch, and back.
+TEST(EventLoop, RunOnceHandlesReadyEventsAndThenPostedTasks) {
+  d::EventLoop loop(0);
+  const int fd = ready_fd();
+  std::vector<std::string> order;
+  loop.post([&order] { order.push_back("posted before"); });
+  loop.watch(fd, EPOLLIN, [&](std::uint32_t) {
+    consume(fd);
+    order.push_back("event");
+    loop.post([&order] { order.push_back("posted by the handler"); });
+  });
+  loop.run_once(0);
+  ASSERT_EQ(order.size(), 3u);
+  EXPECT_EQ(order[0], "event");
+  std::vector<std::string> tasks(order.begin() + 1, order.end());
+  std::sort(tasks.begin(), tasks.end());
+  EXPECT_EQ(tasks, (std::vector<std::string>{"posted before", "posted by the handler"}));
+  loop.run_once(0);  // nothing ready, nothing posted
+  EXPECT_EQ(order.size(), 3u);
+  loop.unwatch(fd);
   ::close(fd);
 }
