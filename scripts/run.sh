@@ -31,7 +31,13 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 0' INT TERM
 
-"$bin/src/daemon/httpapid" --state-dir "$state" 2> >(sed 's/^/[httpapid] /' >&2) &
+# As root (the usual case here), the secure default of a real installation: httpapid gives the
+# state directory to the httpapi account (made by install-deps.sh), becomes it, and keeps only
+# the right to bind ports below 1024 (docs/operations.md).
+user_args=()
+[ "$(id -u)" -eq 0 ] && user_args=(--user httpapi)
+"$bin/src/daemon/httpapid" --state-dir "$state" "${user_args[@]}" \
+  2> >(sed 's/^/[httpapid] /' >&2) &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$state/control.sock" ] && break; sleep 0.05; done
 

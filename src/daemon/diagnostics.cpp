@@ -1,18 +1,49 @@
 #include "daemon/diagnostics.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
 
 namespace httpapi::daemon {
 namespace {
 
 std::atomic<std::uint64_t> lost{0};
-bool stderr_missing = false;  // set before any thread starts, read-only after
+// Set before any thread starts, read-only after.
+bool stderr_missing = false;
+bool to_journal = false;
+LogLevel threshold = LogLevel::info;
+
+// systemd sets JOURNAL_STREAM=DEV:INODE for a service whose stderr is the journal; a
+// child that inherits the variable but has another stderr must not add prefixes, so the
+// descriptor itself is compared.
+bool stderr_is_journal() noexcept {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (!stream) return false;
+  std::uintmax_t device = 0;
+  std::uintmax_t inode = 0;
+  if (std::sscanf(stream, "%" SCNuMAX ":%" SCNuMAX, &device, &inode) != 2) return false;
+  struct stat st {};
+  if (fstat(STDERR_FILENO, &st) != 0) return false;
+  return static_cast<std::uintmax_t>(st.st_dev) == device &&
+         static_cast<std::uintmax_t>(st.st_ino) == inode;
+}
 
 }  // namespace
+
+std::optional<LogLevel> parse_log_level(std::string_view name) noexcept {
+  if (name == "error") return LogLevel::error;
+  if (name == "warning") return LogLevel::warning;
+  if (name == "notice") return LogLevel::notice;
+  if (name == "info") return LogLevel::info;
+  if (name == "debug") return LogLevel::debug;
+  return std::nullopt;
+}
 
 void claim_standard_streams() noexcept {
   for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
@@ -22,23 +53,40 @@ void claim_standard_streams() noexcept {
     if (opened >= 0 && opened != fd) ::close(opened);
     if (fd == STDERR_FILENO) stderr_missing = true;
   }
+  to_journal = !stderr_missing && stderr_is_journal();
 }
 
-void write_diagnostic(std::string_view line) noexcept {
+void set_log_level(LogLevel most_verbose) noexcept { threshold = most_verbose; }
+
+bool diagnostics_to_journal() noexcept { return to_journal; }
+
+void write_diagnostic(LogLevel level, std::string_view line) noexcept {
+  if (static_cast<int>(level) > static_cast<int>(threshold)) return;
   if (stderr_missing) {
     count_lost_diagnostic();
     return;
   }
+  // The prefix and the line in one write, so that lines of several threads never mix.
+  char buffer[1024];
+  std::string_view out = line;
+  if (to_journal && line.size() + 3 <= sizeof buffer) {
+    buffer[0] = '<';
+    buffer[1] = static_cast<char>('0' + static_cast<int>(level));
+    buffer[2] = '>';
+    line.copy(buffer + 3, line.size());
+    out = std::string_view(buffer, line.size() + 3);
+  }
+  // A longer line goes without its prefix: journald files it at the unit's default level.
   // A blocking write as fmt::print's was; a short write (a pipe near full) is finished,
   // an error (EPIPE, EBADF, ENOSPC, EAGAIN on a non-blocking stderr...) loses the line.
-  while (!line.empty()) {
-    const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+  while (!out.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, out.data(), out.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       count_lost_diagnostic();
       return;
     }
-    line.remove_prefix(static_cast<std::size_t>(n));
+    out.remove_prefix(static_cast<std::size_t>(n));
   }
 }
 

@@ -45,6 +45,12 @@ std::string ErrorLog::current_path() const {
   return fmt::format("{}/httperr{}.log", directory_, sequence_);
 }
 
+void ErrorLog::reopen() {
+  std::lock_guard lock(mutex_);
+  open_current();
+  if (fd_ < 0) next_open_attempt_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+}
+
 void ErrorLog::open_next() {
   ++sequence_;
   open_current();

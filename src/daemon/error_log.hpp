@@ -1,4 +1,4 @@
-// The error log, DIR/logs/httperr<N>.log: one line per request or connection the service
+// The error log, LOG_DIR/httperr<N>.log: one line per request or connection the service
 // itself rejected or abandoned, in HTTP.sys's httperr format, with size-based rollover.
 #pragma once
 
@@ -34,6 +34,8 @@ class ErrorLog {
   // directory) is counted in lines_lost(), and the file is opened again later.
   void write(const ErrorLogEntry& entry);  // any thread
   std::string current_path() const;
+  // Closes the file and opens it again by name: after logrotate moved it (SIGHUP).
+  void reopen();
   std::uint64_t lines_lost() const noexcept { return lost_.load(std::memory_order_relaxed); }
 
  private:

@@ -1,28 +1,30 @@
 // httpapid: the service that owns the HTTP ports (DESIGN.md). Runs in the foreground and
-// logs to stderr.
+// logs to stderr (the journal under systemd). Started as root with --user, it sets up its
+// directories, becomes that user and keeps CAP_NET_BIND_SERVICE only (privilege.hpp).
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <exception>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "daemon/diagnostics.hpp"
+#include "daemon/privilege.hpp"
 #include "daemon/service.hpp"
+#include "daemon/service_paths.hpp"
+#include "daemon/syscall_filter.hpp"
+#include "daemon/systemd_notify.hpp"
 
 namespace {
 
-std::string default_state_dir() {
-  if (geteuid() == 0) return "/run/httpapi";
-  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime) {
-    return std::string(runtime) + "/httpapi";
-  }
-  return fmt::format("/tmp/httpapi-{}", geteuid());
-}
+using httpapi::daemon::LogLevel;
+using httpapi::daemon::Options;
 
 // Every client connection is a descriptor, and the usual soft limit (1024) is smaller than
 // the connections one busy service holds; the hard limit is what the administrator allows.
@@ -33,19 +35,66 @@ void raise_descriptor_limit() {
   setrlimit(RLIMIT_NOFILE, &limit);
 }
 
+// Everything that must happen before the service opens its store, as the user it runs as:
+// directories, the change of user, no_new_privs, the store's move from /run, the filter.
+// Throws with a message saying what went wrong.
+void prepare(const Options& options) {
+  std::string error;
+  auto check = [&error](bool ok) {
+    if (!ok) throw std::runtime_error(error);
+  };
+  std::optional<httpapi::daemon::ServiceAccount> account;
+  if (!options.user.empty()) {
+    account = httpapi::daemon::find_service_account(options.user, error);
+    check(account.has_value());
+  }
+  httpapi::daemon::create_service_directories(options);
+  if (account) {
+    const std::string& db = options.config_db;
+    check(httpapi::daemon::hand_over(
+        *account, {options.runtime_dir, options.store_dir, options.log_dir},
+        {db, db + "-wal", db + "-shm", db + "-journal"}, error));
+    check(httpapi::daemon::become(*account, error));
+  } else if (geteuid() == 0) {
+    httpapi::daemon::diagnose(LogLevel::notice,
+                              "httpapid: running as root; --user httpapi would keep only "
+                              "the right to bind ports below 1024\n");
+  }
+  check(httpapi::daemon::forbid_new_privileges(error));
+  check(httpapi::daemon::migrate_legacy_store(options, error));
+  if (options.seccomp) check(httpapi::daemon::install_syscall_filter(error));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   httpapi::daemon::claim_standard_streams();
-  httpapi::daemon::Options options;
-  options.state_dir = default_state_dir();
+  Options options;
   CLI::App app{"httpapid: the HTTP Server API service. Owns the HTTP ports and routes each "
                "request to the application that registered its URL prefix."};
   app.add_option("--state-dir", options.state_dir,
-                 "Directory for control.sock, configuration and logs/ (default: /run/httpapi "
-                 "for root, $XDG_RUNTIME_DIR/httpapi otherwise)");
+                 "One directory for control.sock, config.db and logs/ (default for root: "
+                 "/run/httpapi, /var/lib/httpapi and /var/log/httpapi; for other users "
+                 "$XDG_RUNTIME_DIR/httpapi)");
+  app.add_option("--runtime-dir", options.runtime_dir,
+                 "Directory of the control socket (default: /run/httpapi, or STATE_DIR)");
+  app.add_option("--store-dir", options.store_dir,
+                 "Directory of the configuration store (default: /var/lib/httpapi, or "
+                 "STATE_DIR)");
+  app.add_option("--log-dir", options.log_dir,
+                 "Directory of the error log (default: /var/log/httpapi, or STATE_DIR/logs)");
   app.add_option("--config-db", options.config_db,
-                 "The configuration store, an SQLite file (default: STATE_DIR/config.db)");
+                 "The configuration store, an SQLite file (default: STORE_DIR/config.db); "
+                 "its directory must be writable by --user");
+  app.add_option("--user", options.user,
+                 "Started as root: give the directories to this user and become it, keeping "
+                 "only CAP_NET_BIND_SERVICE (the package's account is httpapi)");
+  app.add_flag("--seccomp", options.seccomp,
+               "Allow only the system calls httpapid makes (a seccomp filter)");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level,
+                 "Most verbose diagnostic lines written: error, warning, notice, info, debug")
+      ->check(CLI::IsMember({"error", "warning", "notice", "info", "debug"}));
   app.add_option("--io-threads", options.io_threads,
                  "I/O threads, one event loop each (default: one per usable CPU)");
   app.add_option("--queue-length", options.settings.queue_length,
@@ -71,8 +120,12 @@ int main(int argc, char** argv) {
   app.add_option("--server-header", options.settings.server_header,
                  "Server header value added to responses; empty to add none");
   app.footer("Settings in the configuration store (httpcfg set setting) override these "
-             "boot values. Stop with SIGTERM: in-flight responses finish, then it exits 0.");
+             "boot values. SIGHUP reopens the logs and re-reads the settings. Stop with "
+             "SIGTERM: in-flight responses finish, then it exits 0. docs/operations.md");
   CLI11_PARSE(app, argc, argv);
+  options.log_level = httpapi::daemon::parse_log_level(log_level).value_or(LogLevel::info);
+  httpapi::daemon::set_log_level(options.log_level);
+  httpapi::daemon::resolve_service_paths(options);
   std::string unused;
   httpapi::daemon::apply_setting(options.settings, "max_body_bytes", std::to_string(max_body),
                                  unused);
@@ -84,14 +137,18 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Connected before the change of user: the notify socket's permissions never matter.
+  auto notifier = httpapi::daemon::SystemdNotifier::from_environment();
   try {
-    httpapi::daemon::Service service(options);
+    prepare(options);
+    httpapi::daemon::Service service(options, std::move(notifier));
     return service.run();
   } catch (const std::exception& error) {
-    httpapi::daemon::diagnose("httpapid: {}\n", error.what());
+    httpapi::daemon::diagnose(LogLevel::error, "httpapid: {}\n", error.what());
     return 1;
   }
 }

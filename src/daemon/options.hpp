@@ -5,13 +5,26 @@
 #include <cstddef>
 #include <string>
 
+#include "daemon/diagnostics.hpp"
 #include "daemon/policy/settings.hpp"
 
 namespace httpapi::daemon {
 
 struct Options {
+  // Where things are (service_paths.hpp resolves them before the service starts): the
+  // control socket in runtime_dir, the store config_db (normally store_dir/config.db), the
+  // logs in log_dir. --state-dir puts all three in one directory.
   std::string state_dir;
-  std::string config_db;    // empty = STATE_DIR/config.db
+  std::string runtime_dir;
+  std::string store_dir;
+  std::string log_dir;
+  std::string config_db;
+  // A store left where older versions kept it (the runtime directory, on /run), moved to
+  // config_db once; empty = none to look for.
+  std::string legacy_config_db;
+  std::string user;         // --user: the account httpapid becomes; empty = stay
+  bool seccomp = false;     // --seccomp: the system call allow-list
+  LogLevel log_level = LogLevel::info;
   unsigned io_threads = 0;  // 0 = one per CPU this process may run on
   unsigned shutdown_seconds = 10;  // SIGTERM: how long in-flight responses may take
   std::size_t error_log_rollover_bytes = 1024 * 1024;

@@ -32,12 +32,10 @@ unsigned usable_cpus() {
   return 1;
 }
 
-std::string config_db(const Options& options) {
-  return options.config_db.empty() ? options.state_dir + "/config.db" : options.config_db;
-}
+const std::string& config_db(const Options& options) { return options.config_db; }
 
+// The directories exist already (service_paths.hpp), owned by the user the service runs as.
 std::unique_ptr<config::ConfigStore> open_store(const Options& options) {
-  std::filesystem::create_directories(options.state_dir);
   config::StoreError error;
   auto store = config::ConfigStore::open(config_db(options), error);
   if (!store) throw std::runtime_error(error.message);
@@ -53,8 +51,9 @@ std::vector<std::unique_ptr<IoWorker>> make_workers(Service& service, const Opti
 
 }  // namespace
 
-Service::Service(Options options)
+Service::Service(Options options, SystemdNotifier notifier)
     : options_(std::move(options)),
+      notifier_(std::move(notifier)),
       store_(open_store(options_)),
       workers_(make_workers(*this, options_)),
       control_(workers_[0]->loop()),
@@ -64,16 +63,16 @@ Service::Service(Options options)
   for (const auto& [key, value] : store_->settings()) {
     std::string why;
     if (!apply_setting(settings_, key, value, why)) {
-      diagnose("httpapid: setting '{}' in {} ignored: {}\n", key, config_db(options_),
-               why);
+      diagnose(LogLevel::warning, "httpapid: setting '{}' in {} ignored: {}\n", key,
+               config_db(options_), why);
     }
   }
   if (const std::size_t skipped = namespace_.load(store_->reservations()); skipped > 0) {
-    diagnose("httpapid: {} reservation(s) in {} no longer parse and are ignored\n",
-             skipped, config_db(options_));
+    diagnose(LogLevel::warning,
+             "httpapid: {} reservation(s) in {} no longer parse and are ignored\n", skipped,
+             config_db(options_));
   }
-  error_log_ = std::make_unique<ErrorLog>(options_.state_dir + "/logs",
-                                          options_.error_log_rollover_bytes);
+  error_log_ = std::make_unique<ErrorLog>(options_.log_dir, options_.error_log_rollover_bytes);
   for (auto& worker : workers_) worker->set_settings(settings_);
   cache_.set_limits(settings_.cache);
   fragments_.set_limits(settings_.cache);
@@ -133,40 +132,69 @@ void Service::route_messages() {
 }
 
 int Service::run() {
-  control_.listen(options_.state_dir + "/control.sock");
-  ::chmod(options_.state_dir.c_str(), 0755);
+  control_.listen(options_.runtime_dir + "/control.sock");
+  ::chmod(options_.runtime_dir.c_str(), 0755);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   EventLoop& loop = service_loop();
   loop.watch(signal_fd_, EPOLLIN, [this](std::uint32_t) { handle_signal(); });
   loop.every_second([this] { tick(); });
   loop.on_batch_end([this] { control_.flush_queued(); });
   for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->start_thread();
-  diagnose("httpapid {}: listening for applications on {} ({} I/O thread{})\n",
+  diagnose(LogLevel::notice, "httpapid {}: listening for applications on {} ({} I/O thread{})\n",
            HTTPAPI_VERSION_STRING, control_.path(), workers_.size(),
            workers_.size() == 1 ? "" : "s");
+  notifier_.send("READY=1\nSTATUS=" + status_line());
+  notifier_.watchdog_tick();
   loop.run();
   for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->join();
   control_.stop();
-  diagnose("httpapid: stopped\n");
+  diagnose(LogLevel::notice, "httpapid: stopped\n");
   return 0;
 }
 
 void Service::handle_signal() {
   signalfd_siginfo info{};
   while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
-    diagnose("httpapid: signal {} received, finishing in-flight responses\n",
+    if (info.ssi_signo == SIGHUP) {
+      reload();
+      continue;
+    }
+    diagnose(LogLevel::notice, "httpapid: signal {} received, finishing in-flight responses\n",
              info.ssi_signo);
     begin_shutdown();
   }
 }
 
+void Service::reload() {
+  notifier_.reloading();
+  error_log_->reopen();
+  const std::size_t applied = admin_.reload_settings();
+  diagnose("httpapid: SIGHUP: logs reopened, {} stored setting{} applied\n", applied,
+           applied == 1 ? "" : "s");
+  notifier_.send("READY=1\nSTATUS=" + status_line());
+}
+
+std::string Service::status_line() const {
+  std::size_t sessions = 0;
+  for (const auto& [id, channel] : control_.channels()) {
+    if (channel->role() == ipc::Role::session) ++sessions;
+  }
+  return fmt::format("{} client connections, {} application sessions, {} request queues, "
+                     "{} requests since start{}",
+                     connections_.current(), sessions, queues_.all().size(),
+                     request_ids_.load(std::memory_order_relaxed),
+                     stopping_ ? "; stopping" : "");
+}
+
 void Service::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  notifier_.send("STOPPING=1");
   broker_.stop_accepting();
   for (auto& worker : workers_) {
     IoWorker* w = worker.get();
@@ -188,6 +216,8 @@ void Service::worker_drained() {
 }
 
 void Service::tick() {
+  notifier_.watchdog_tick();
+  notifier_.status(status_line());
   broker_.expire_waiting();
   const unsigned now = monotonic_seconds();
   cache_.scavenge(now);
@@ -195,7 +225,8 @@ void Service::tick() {
   ticket_keys_->rotate_if_due(now);
   control_.close_silent(now);
   if (stopping_ && ++shutdown_ticks_ > options_.shutdown_seconds) {
-    diagnose("httpapid: shutdown timer expired, closing remaining connections\n");
+    diagnose(LogLevel::warning,
+             "httpapid: shutdown timer expired, closing remaining connections\n");
     for (auto& worker : workers_) worker->loop().stop();
   }
 }
@@ -204,7 +235,9 @@ void Service::publish_tls() {
   std::vector<std::string> problems;
   std::shared_ptr<const tls::ServerContexts> contexts =
       tls::ServerContexts::build(store_->cert_bindings(), ticket_keys_, problems);
-  for (const std::string& problem : problems) diagnose("httpapid: {}\n", problem);
+  for (const std::string& problem : problems) {
+    diagnose(LogLevel::warning, "httpapid: {}\n", problem);
+  }
   for (auto& worker : workers_) {
     IoWorker* w = worker.get();
     w->loop().post([w, contexts] { w->set_tls(contexts); });

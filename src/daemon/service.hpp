@@ -27,6 +27,7 @@
 #include "daemon/policy/group_limits.hpp"
 #include "daemon/policy/handshake_limit.hpp"
 #include "daemon/policy/settings.hpp"
+#include "daemon/systemd_notify.hpp"
 #include "route/prefix_table.hpp"
 #include "tls/cert_binding.hpp"
 #include "tls/ticket_keys.hpp"
@@ -37,7 +38,8 @@ class IoWorker;
 
 class Service {
  public:
-  explicit Service(Options options);
+  // `notifier` tells systemd how the service is (inactive outside systemd).
+  Service(Options options, SystemdNotifier notifier = {});
   ~Service();
 
   // Runs until SIGTERM/SIGINT, then drains and returns the exit status.
@@ -71,7 +73,12 @@ class Service {
  private:
   void route_messages();
   void handle_signal();
+  // SIGHUP: the logs reopened (after logrotate moved them), the settings re-read from the
+  // store; no connection or application is disturbed.
+  void reload();
   void begin_shutdown();
+  // STATUS= for systemctl status: the live counts.
+  std::string status_line() const;
   void tick();
   EventLoop& service_loop();
   // Builds the TLS contexts for the stored certificate bindings and hands them to the I/O
@@ -80,6 +87,7 @@ class Service {
   void publish_tls();
 
   Options options_;
+  SystemdNotifier notifier_;
   std::unique_ptr<config::ConfigStore> store_;
   std::unique_ptr<ErrorLog> error_log_;
   UrlNamespace namespace_;

@@ -489,6 +489,8 @@ class ServiceTestCase(unittest.TestCase):
     def setUp(self):
         self._problems_at_start = self._reported_problems()
         self.tmp = tempfile.mkdtemp(prefix="httpapi-it-")
+        if "--user" in os.environ.get("HTTPAPI_IT_SERVICE_ARGS", ""):
+            os.chmod(self.tmp, 0o755)  # the service, once that user, reaches its state dir
         self.state_dir = os.path.join(self.tmp, "state")
         self.control = os.path.join(self.state_dir, "control.sock")
         self.procs = []
@@ -503,18 +505,25 @@ class ServiceTestCase(unittest.TestCase):
 
     # -- service
 
-    def start_service(self, *extra, io_threads=None, wrapper=()):
+    def start_service(self, *extra, io_threads=None, wrapper=(), env=None, state_dir=True,
+                      control=None):
         """Starts httpapid (after the `wrapper` command words, e.g. prlimit) and waits for
-        its control socket."""
-        argv = list(wrapper) + [binary("HTTPAPID"), "--state-dir", self.state_dir,
-                                "--io-threads", str(io_threads or self.IO_THREADS),
-                                "--shutdown-timeout", str(self.SHUTDOWN_TIMEOUT)]
+        its control socket. HTTPAPI_IT_SERVICE_ARGS (words split on spaces) is added to every
+        service's command line, so that a whole suite can run e.g. with --seccomp. Without
+        `state_dir` no --state-dir is given; `control` is then where the socket will be."""
+        argv = list(wrapper) + [binary("HTTPAPID")]
+        if state_dir:
+            argv += ["--state-dir", self.state_dir]
+        argv += ["--io-threads", str(io_threads or self.IO_THREADS),
+                 "--shutdown-timeout", str(self.SHUTDOWN_TIMEOUT)]
+        argv += os.environ.get("HTTPAPI_IT_SERVICE_ARGS", "").split()
         argv += list(self.SERVICE_ARGS) + list(extra)
         count = sum(1 for p in self.procs if p.is_service)
         name = "httpapid" if count == 0 else f"httpapid-{count + 1}"
-        proc = Proc(name, argv, dict(os.environ), self.tmp, is_service=True)
+        proc = Proc(name, argv, dict(os.environ) if env is None else env, self.tmp,
+                    is_service=True)
         self.procs.append(proc)
-        self.control = os.path.join(self.state_dir, "control.sock")
+        self.control = control or os.path.join(self.state_dir, "control.sock")
 
         def control_ready():
             if not proc.alive():

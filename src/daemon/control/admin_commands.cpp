@@ -309,6 +309,12 @@ void AdminCommands::settings(AppChannel& channel, std::uint64_t call, const json
     return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
                          fmt::format("unknown command '{}'", name));
   }
+  publish_settings(changed);
+  diagnose("httpapid: uid {} changed setting {}\n", channel.peer().uid, key);
+  channel.reply(call, HTTPAPI_OK);
+}
+
+void AdminCommands::publish_settings(const Settings& changed) {
   parts_.settings = changed;
   parts_.cache.set_limits(changed.cache);
   parts_.fragments.set_limits(changed.cache);
@@ -316,8 +322,21 @@ void AdminCommands::settings(AppChannel& channel, std::uint64_t call, const json
     IoWorker* w = worker.get();
     w->loop().post([w, changed] { w->set_settings(changed); });
   }
-  diagnose("httpapid: uid {} changed setting {}\n", channel.peer().uid, key);
-  channel.reply(call, HTTPAPI_OK);
+}
+
+std::size_t AdminCommands::reload_settings() {
+  Settings changed = parts_.boot_settings;
+  std::size_t applied = 0;
+  for (const auto& [key, value] : parts_.store.settings()) {
+    std::string why;
+    if (apply_setting(changed, key, value, why)) {
+      ++applied;
+    } else {
+      diagnose(LogLevel::warning, "httpapid: stored setting '{}' ignored: {}\n", key, why);
+    }
+  }
+  publish_settings(changed);
+  return applied;
 }
 
 // Certificates are public: anyone may see them (never keys). show with an endpoint shows

@@ -3,6 +3,8 @@
 // docs/httpcfg.md). Service loop only.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -51,6 +53,10 @@ class AdminCommands {
   explicit AdminCommands(Parts parts) : parts_(parts) {}
 
   void on_admin(AppChannel& channel, const ipc::Frame& frame);
+  // SIGHUP: the settings again from the command line's values and the store (changed by
+  // hand, or by another httpcfg), published to every I/O thread. Lines for values that no
+  // longer parse; returns how many stored settings apply.
+  std::size_t reload_settings();
 
  private:
   void reserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
@@ -64,6 +70,8 @@ class AdminCommands {
   void cert_bindings(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void show_cert_bindings(AppChannel& channel, std::uint64_t call,
                           const nlohmann::json& command);
+
+  void publish_settings(const Settings& changed);
 
   Parts parts_;
 };

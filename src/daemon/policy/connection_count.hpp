@@ -20,6 +20,7 @@ class ConnectionCount {
     return true;
   }
   void remove() { count_.fetch_sub(1); }
+  std::uint32_t current() const { return count_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<std::uint32_t> count_{0};
