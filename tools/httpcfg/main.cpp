@@ -497,7 +497,8 @@ Prints "URL reservation successfully added" on success.)");
   iplisten_add->footer(R"(EXAMPLES:
   httpcfg iplisten add --address 127.0.0.1
   httpcfg iplisten add --address ::1
-  httpcfg iplisten add --ipport 127.0.0.2:8080 --proxy-protocol --trusted 127.0.0.1/32)");
+  httpcfg iplisten add --ipport 127.0.0.2:8080 --proxy-protocol \
+      --trusted 127.0.0.1/32)");
   CLI::App* iplisten_delete = iplisten->add_subcommand(
       "delete", "Remove an address (--address) or an IP:PORT entry (--ipport) from the IP listen "
                 "list.");
