@@ -210,7 +210,7 @@ bool Connection::take_proxy_header(std::string_view peeked) {
   char discard[kMaxProxyHeader];
   while (take > 0) {  // peeked already: the bytes are there
     const ssize_t n = ::recv(transport_->descriptor(), discard, take, 0);
-    if (n <= 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       close_now();
       return false;
@@ -221,12 +221,16 @@ bool Connection::take_proxy_header(std::string_view peeked) {
     update_interest();
     return false;
   }
-  p.bytes.resize(result.consumed);  // shrinking keeps the TLV views valid
   proxy_mode_ = ProxyMode::none;
   if (!p.header.proxied) {  // v1 UNKNOWN, v2 LOCAL: the balancer's own connection
     proxied_.reset();
     return true;
   }
+  // Kept for the connection's life: only the header's bytes, the TLVs' views parsed again
+  // into them (idle keep-alive connections can be many).
+  p.bytes.resize(result.consumed);
+  p.bytes.shrink_to_fit();
+  proxy::parse_header(p.bytes, proxy::Limits{kMaxProxyHeader}, p.header);
   p.balancer = remote_;
   remote_ = p.header.source;
   remote_ip_ = ip_text(p.header.source);
