@@ -11,6 +11,11 @@
 #   (f) httpapi-echo run as its --help shows (`--url http://+:PORT/`, no tuning flags: the
 #       library's default receive window), in the httpapid of (a) on its own port; it answers
 #       JSON, not "Hello, World!". Reported against (c): what an application gets untuned
+#   (g) (a)'s httpapid and httpapi-hello through bench/proxy_client.c (keep-alive like wrk,
+#       one thread) from 127.0.0.1 to 127.0.0.1:PORT: the PROXY protocol off
+#   (h) the same client to 127.0.0.2:PORT, marked `iplisten --ipport 127.0.0.2:PORT
+#       --proxy-protocol --trusted 127.0.0.1/32`, each connection starting with a v2 header:
+#       the PROXY protocol on (docs/proxy-protocol.md). Reported as (h)/(g), per round
 #
 # The server side (service + app, or nginx + its upstream) runs on CPU 0, wrk on CPU 1 (this
 # script and its helpers too). Every round runs a, b, c, a|p16, b|p16, c|p16 back to back.
@@ -23,7 +28,7 @@
 #
 # Usage: bench/run.sh [--record] [--duration SECONDS] [--rounds N] [--connections N]
 #                     [--depth N] [--upstream-keepalive N] [--commit REV] [--no-build]
-#                     [--keep]
+#                     [--keep] [--scenarios LIST]
 #   --record     append the table, machine, commit and commands to bench/RESULTS.md
 #   --commit     benchmark a committed revision instead of the working tree: its sources are
 #                exported with `git archive` to a temporary directory and built once into
@@ -35,6 +40,7 @@
 #                32 it reconnects for about a quarter of the requests, see RESULTS.md)
 #   --no-build   do not run the (incremental) release build first
 #   --keep       keep the temporary directory (logs, configs) for inspection
+#   --scenarios  run only these, comma-separated (e.g. g,h); default: all
 # Environment: BUILD_DIR (default <repo>/build-release), WARMUP seconds (default 2),
 #   QUIET_WAIT seconds (default 20): before each run, wait up to this long for CPUs 0-1 to be
 #   less than QUIET_PERCENT (default 10) busy with other work; the run goes ahead anyway after.
@@ -52,6 +58,7 @@ RECORD=0
 BUILD=1
 KEEP=0
 COMMIT_REV=
+ONLY=
 WARMUP=${WARMUP:-2}
 QUIET_WAIT=${QUIET_WAIT:-20}
 QUIET_PERCENT=${QUIET_PERCENT:-10}
@@ -68,6 +75,7 @@ while [[ $# -gt 0 ]]; do
     --commit) COMMIT_REV=$2; shift ;;
     --no-build) BUILD=0 ;;
     --keep) KEEP=1 ;;
+    --scenarios) ONLY=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -228,6 +236,17 @@ URL[f]="http://127.0.0.1:$PORT_F/"
 SERVER_PIDS[f]="$HTTPAPID_PID,$ECHO_PID"
 COMMANDS[f]="HTTPAPI_CONTROL=$WORK/a/state/control.sock ${SRV[*]} $ECHO --url http://+:$PORT_F/"
 
+# ---- (g), (h) the PROXY protocol off and on, same httpapid and app as (a) ------------------
+PROXY_CLIENT=$WORK/proxy_client
+cc -O2 -Wall -o "$PROXY_CLIENT" "$BENCH/proxy_client.c" || die "cc proxy_client.c failed"
+"$BUILD_DIR/tools/httpcfg/httpcfg" --state-dir "$WORK/a/state" iplisten add \
+  --ipport "127.0.0.2:$PORT_A" --proxy-protocol --trusted 127.0.0.1/32 >&2 ||
+  die "httpcfg iplisten add --ipport 127.0.0.2:$PORT_A failed"
+SERVER_PIDS[g]="$HTTPAPID_PID,$HELLO_PID"
+SERVER_PIDS[h]="$HTTPAPID_PID,$HELLO_PID"
+COMMANDS[g]="(a)'s httpapid and httpapi-hello; client: bench/proxy_client.c to 127.0.0.1:$PORT_A"
+COMMANDS[h]="httpcfg iplisten add --ipport 127.0.0.2:$PORT_A --proxy-protocol --trusted 127.0.0.1/32; client: bench/proxy_client.c --proxy v2 to 127.0.0.2:$PORT_A"
+
 # ---- nginx instances ----------------------------------------------------------------------
 write_nginx_conf() {  # write_nginx_conf DIR PORT SERVER_BLOCK_BODY [HTTP_EXTRA]
   local dir=$1 port=$2 body=$3 extra=${4:-}
@@ -338,6 +357,11 @@ RUNS=$WORK/runs.jsonl
 
 wrk_command() {  # wrk_command SCENARIO SECONDS -> the command line
   local s=$1 seconds=$2 base=${1%%-p*}
+  local proxy_base="${CLI[*]} $PROXY_CLIENT --bind 127.0.0.1 --port $PORT_A --connections $CONNECTIONS --duration $seconds"
+  case $s in
+    g) echo "$proxy_base --connect 127.0.0.1"; return ;;
+    h) echo "$proxy_base --connect 127.0.0.2 --proxy v2"; return ;;
+  esac
   if [[ $s == *-p* ]]; then
     echo "$WRK_BASE -d${seconds}s -s $BENCH/pipeline.lua ${URL[$base]} -- ${s##*-p}"
   else
@@ -345,7 +369,8 @@ wrk_command() {  # wrk_command SCENARIO SECONDS -> the command line
   fi
 }
 
-SCENARIOS=(a b c e f "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
+SCENARIOS=(a b c e f g h "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
+[[ -z $ONLY ]] || IFS=, read -r -a SCENARIOS <<<"$ONLY"
 log "warm-up: ${WARMUP}s per scenario (not recorded)"
 for s in "${SCENARIOS[@]}"; do
   $(wrk_command "$s" "$WARMUP") >/dev/null

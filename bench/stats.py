@@ -295,7 +295,8 @@ def title(name):
     return f"(d) {t}, pipelined ×{depth}" if depth else t
 
 
-def report(argv, pairs=(("a", "c"), ("a", "b"), ("e", "b"), ("f", "c")), targets=None):
+def report(argv, pairs=(("a", "c"), ("a", "b"), ("e", "b"), ("f", "c"), ("h", "g")),
+           targets=None):
     path = argv[0]
     runs = [json.loads(line) for line in open(path) if line.strip()]
     order = []

@@ -92,6 +92,25 @@ nlohmann::json describe_tls(const httpapi_tls_info* tls) {
           {"client_cert", describe_certificate(tls->client_certificate)}};
 }
 
+// The version 2 TLVs of a PROXY header (docs/proxy-protocol.md); null without a header,
+// each member null when its TLV was not sent.
+nlohmann::json describe_proxy_tlvs(const httpapi_proxy_info* proxy) {
+  if (!proxy) return nullptr;
+  nlohmann::json ssl = nullptr;
+  if (proxy->ssl) {
+    ssl = {{"client", proxy->ssl_client},
+           {"verify", proxy->ssl_verify},
+           {"version", text_or_null(proxy->ssl_version)},
+           {"cn", text_or_null(proxy->ssl_cn)},
+           {"cipher", text_or_null(proxy->ssl_cipher)},
+           {"sig_alg", text_or_null(proxy->ssl_sig_alg)},
+           {"key_alg", text_or_null(proxy->ssl_key_alg)}};
+  }
+  return {{"alpn", text_or_null(proxy->alpn)},
+          {"authority", text_or_null(proxy->authority)},
+          {"ssl", ssl}};
+}
+
 nlohmann::json describe(httpapi::Request& request, const std::string& app,
                         std::uint64_t body_length, const std::string& body_sha256) {
   const httpapi_request_info& info = request.info();
@@ -130,6 +149,10 @@ nlohmann::json describe(httpapi::Request& request, const std::string& app,
       {"connection_id", info.connection_id},
       {"secure", request.secure()},
       {"tls", describe_tls(request.tls())},
+      // The balancer, when a PROXY header named the client ("remote" is then the client).
+      {"proxied_by", request.proxy() ? nlohmann::json(endpoint(request.proxy()->proxied_by))
+                                     : nlohmann::json(nullptr)},
+      {"proxy_tlvs", describe_proxy_tlvs(request.proxy())},
   };
 }
 

@@ -136,7 +136,7 @@ HTTPAPI_API const char *httpapi_error_detail(void);
 /* The release this header belongs to (the build reads it from here: CMakeLists.txt). It
  * is not HTTPAPI_VERSION_1, the API level httpapi_initialize asks for. */
 #define HTTPAPI_VERSION_MAJOR 0
-#define HTTPAPI_VERSION_MINOR 2
+#define HTTPAPI_VERSION_MINOR 3
 #define HTTPAPI_VERSION_PATCH 0
 #define HTTPAPI_VERSION_HEX                                                                \
   ((HTTPAPI_VERSION_MAJOR << 16) | (HTTPAPI_VERSION_MINOR << 8) | HTTPAPI_VERSION_PATCH)
@@ -409,6 +409,10 @@ typedef enum httpapi_known_header {
  * dropped, HTTPAPI_SEND_FLAG_OPAQUE is refused (INVALID_STATE), and a cancel, a reset or a
  * service answer ends this stream, not the connection. docs/http2.md. */
 #define HTTPAPI_REQUEST_FLAG_HTTP2 0x8u
+/* arrived through a PROXY protocol header from a trusted balancer (docs/proxy-protocol.md):
+ * remote_address is the client's as the header said, and httpapi_request_info.proxy names
+ * the balancer. Since release 0.3.0. */
+#define HTTPAPI_REQUEST_FLAG_PROXIED 0x10u
 
 /* The certificate a client presented in the TLS handshake (HTTP.sys's
  * HTTP_SSL_CLIENT_CERT_INFO, which HttpReceiveClientCertificate returns). Whether the client
@@ -440,6 +444,25 @@ typedef struct httpapi_tls_info {
   const httpapi_client_certificate *client_certificate;
 } httpapi_tls_info;
 
+/* What the PROXY protocol header of the request's connection said beyond the client's
+ * address (docs/proxy-protocol.md): the balancer that sent it and the version 2 TLVs the
+ * service shows. The same for every request on the connection. Views as in
+ * httpapi_request_info; an absent TLV is the empty view with NULL data. Since 0.3.0. */
+typedef struct httpapi_proxy_info {
+  struct sockaddr_storage proxied_by; /* the balancer: the connection's real TCP peer */
+  httpapi_bytes alpn;                 /* PP2_TYPE_ALPN, e.g. "h2" */
+  httpapi_bytes authority;            /* PP2_TYPE_AUTHORITY: the host name the client asked for */
+  uint32_t ssl;          /* 1: PP2_TYPE_SSL was sent (the client spoke TLS to the balancer) */
+  uint32_t ssl_client;   /* its client bits: PP2_CLIENT_SSL 0x1, _CERT_CONN 0x2, _CERT_SESS 0x4 */
+  uint32_t ssl_verify;   /* 0: the client's certificate verified (when it sent one) */
+  uint32_t reserved;
+  httpapi_bytes ssl_version; /* PP2_SUBTYPE_SSL_VERSION, e.g. "TLSv1.3" */
+  httpapi_bytes ssl_cn;      /* PP2_SUBTYPE_SSL_CN: the client certificate's Common Name */
+  httpapi_bytes ssl_cipher;  /* PP2_SUBTYPE_SSL_CIPHER */
+  httpapi_bytes ssl_sig_alg; /* PP2_SUBTYPE_SSL_SIG_ALG */
+  httpapi_bytes ssl_key_alg; /* PP2_SUBTYPE_SSL_KEY_ALG */
+} httpapi_proxy_info;
+
 /* Everything the service tells about one request. All views point into memory owned by
  * the request handle and stay valid until httpapi_request_release(). */
 typedef struct httpapi_request_info {
@@ -468,6 +491,8 @@ typedef struct httpapi_request_info {
   /* Since release 0.2.0 (an application that may run with an older libhttpapi checks
    * httpapi_version() >= 0x000200 first: the member is not there before). */
   const httpapi_tls_info *tls; /* NULL unless HTTPAPI_REQUEST_FLAG_SECURE */
+  /* Since release 0.3.0 (check httpapi_version() >= 0x000300 first, as for `tls`). */
+  const httpapi_proxy_info *proxy; /* NULL unless HTTPAPI_REQUEST_FLAG_PROXIED */
 } httpapi_request_info;
 
 /* How many requests the service may hand this queue handle ahead of httpapi_receive calls.

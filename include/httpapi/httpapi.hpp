@@ -210,6 +210,9 @@ class Request {
   bool secure() const { return (info().flags & HTTPAPI_REQUEST_FLAG_SECURE) != 0; }
   // What the TLS handshake settled, client certificate included; nullptr unless secure().
   const httpapi_tls_info* tls() const { return info().tls; }
+  // What a PROXY header said beyond the client's address (the balancer, v2 TLVs); nullptr
+  // unless the request arrived through one (HTTPAPI_REQUEST_FLAG_PROXIED).
+  const httpapi_proxy_info* proxy() const { return info().proxy; }
 
   // The first header with this name (case-insensitive), if any.
   std::optional<std::string_view> header(std::string_view name) const {

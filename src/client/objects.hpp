@@ -194,6 +194,8 @@ struct httpapi_request {
   // What info.tls points to (HTTPAPI_REQUEST_FLAG_SECURE), and its client_certificate.
   httpapi_tls_info tls{};
   httpapi_client_certificate client_certificate{};
+  // What info.proxy points to (HTTPAPI_REQUEST_FLAG_PROXIED).
+  httpapi_proxy_info proxy{};
   // body not yet handed to the application, and how the body stream stands
   std::string body;
   std::size_t body_start = 0;

@@ -12,6 +12,7 @@ namespace httpapi::client {
 namespace {
 
 static_assert(ipc::kRequestSecure == HTTPAPI_REQUEST_FLAG_SECURE);
+static_assert(ipc::kRequestProxied == HTTPAPI_REQUEST_FLAG_PROXIED);
 
 httpapi_bytes view(std::string_view s) { return {s.data(), s.size()}; }
 // An absent value (no SNI, no ALPN) is the empty view with NULL data, as for known headers.
@@ -33,6 +34,22 @@ void show_tls(const ipc::RequestTls& m, httpapi_request& r) {
     r.tls.client_certificate = &r.client_certificate;
   }
   r.info.tls = &r.tls;
+}
+
+void show_proxy(const ipc::RequestProxy& m, httpapi_request& r) {
+  httpapi_proxy_info& p = r.proxy;
+  std::memcpy(&p.proxied_by, m.proxied_by.data(), sizeof p.proxied_by);
+  p.alpn = view_or_null(m.alpn);
+  p.authority = view_or_null(m.authority);
+  p.ssl = m.ssl ? 1 : 0;
+  p.ssl_client = m.ssl_client;
+  p.ssl_verify = m.ssl_verify;
+  p.ssl_version = view_or_null(m.ssl_version);
+  p.ssl_cn = view_or_null(m.ssl_cn);
+  p.ssl_cipher = view_or_null(m.ssl_cipher);
+  p.ssl_sig_alg = view_or_null(m.ssl_sig_alg);
+  p.ssl_key_alg = view_or_null(m.ssl_key_alg);
+  r.info.proxy = &r.proxy;
 }
 
 }  // namespace
@@ -66,6 +83,7 @@ bool build_request(httpapi_request& r) {
   r.body_end = !(m.flags & HTTPAPI_REQUEST_FLAG_MORE_BODY);
   r.keep_trailers(m.trailers);
   if (m.flags & ipc::kRequestSecure) show_tls(m.tls, r);
+  if (m.flags & ipc::kRequestProxied) show_proxy(m.proxy, r);
 
   ipc::HeaderListReader reader(m.headers);
   std::string_view name, value;

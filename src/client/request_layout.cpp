@@ -46,7 +46,8 @@ class Relocation {
 };
 
 // Where each part goes in the caller's buffer, as offsets from its start: the info, the TLS
-// info and the client certificate (when the request has them), the header array, then the
+// info, the client certificate and the proxy info (when the request has them), the header
+// array, then the
 // bytes every view points into (the frame, the merged headers). Every struct is 8-aligned
 // and a multiple of 8 long, so each part after the info is aligned when the buffer is.
 struct Layout {
@@ -54,21 +55,24 @@ struct Layout {
     const httpapi_tls_info* tls_info = r.info.tls;
     tls = sizeof(httpapi_request_info);
     certificate = tls + (tls_info ? sizeof(httpapi_tls_info) : 0);
-    headers = certificate +
-              (tls_info && tls_info->client_certificate ? sizeof(httpapi_client_certificate) : 0);
+    proxy = certificate +
+            (tls_info && tls_info->client_certificate ? sizeof(httpapi_client_certificate) : 0);
+    headers = proxy + (r.info.proxy ? sizeof(httpapi_proxy_info) : 0);
     frame = headers + r.headers.size() * sizeof(httpapi_header);
     merged = frame + r.frame.size();
     size = merged;
     for (const std::string& m : r.merged) size += m.size();
   }
-  std::size_t tls, certificate, headers, frame, merged, size;
+  std::size_t tls, certificate, proxy, headers, frame, merged, size;
 };
 static_assert(alignof(httpapi_tls_info) <= alignof(httpapi_request_info) &&
               alignof(httpapi_client_certificate) <= alignof(httpapi_request_info) &&
+              alignof(httpapi_proxy_info) <= alignof(httpapi_request_info) &&
               alignof(httpapi_header) <= alignof(httpapi_request_info));
 static_assert(sizeof(httpapi_request_info) % alignof(httpapi_request_info) == 0 &&
               sizeof(httpapi_tls_info) % alignof(httpapi_request_info) == 0 &&
-              sizeof(httpapi_client_certificate) % alignof(httpapi_request_info) == 0);
+              sizeof(httpapi_client_certificate) % alignof(httpapi_request_info) == 0 &&
+              sizeof(httpapi_proxy_info) % alignof(httpapi_request_info) == 0);
 
 // The TLS info and its certificate copied to `at` (per `layout`), their views relocated.
 const httpapi_tls_info* copy_tls(const httpapi_tls_info& tls, const Layout& layout, char* at,
@@ -113,6 +117,14 @@ const httpapi_request_info* copy_request(const httpapi_request& r, void* buffer)
   }
   for (httpapi_bytes& known : info->known_headers) relocate(known);
   if (r.info.tls) info->tls = copy_tls(*r.info.tls, layout, at, relocate);
+  if (r.info.proxy) {
+    auto* proxy = new (at + layout.proxy) httpapi_proxy_info(*r.info.proxy);
+    for (httpapi_bytes* b : {&proxy->alpn, &proxy->authority, &proxy->ssl_version, &proxy->ssl_cn,
+                             &proxy->ssl_cipher, &proxy->ssl_sig_alg, &proxy->ssl_key_alg}) {
+      relocate(*b);
+    }
+    info->proxy = proxy;
+  }
   return info;
 }
 

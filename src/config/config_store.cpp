@@ -1,9 +1,11 @@
-// The configuration store on SQLite. Layout of the file (schema version 2):
+// The configuration store on SQLite. Layout of the file (schema version 3):
 //
 //   reservations(prefix)                       one row per reserved URL prefix
 //   reservation_acl(prefix, kind, id, listen, delegate)
 //                                              its access list, in the order given
 //   listen_addresses(address)                  the IP listen list, in the order added
+//   listen_endpoints(host, port, proxy_protocol, trusted)
+//                                              its IP:PORT entries (version 3)
 //   settings(key, value)                       server-wide limits and timers, as text
 //   cert_bindings(kind, host, port, client_cert, ca_pem, min_tls, disable_http2,
 //                 disable_session_id)          one row per certificate binding (version 2)
@@ -91,7 +93,16 @@ CREATE TABLE cert_binding_certificates (
   FOREIGN KEY (kind, host, port) REFERENCES cert_bindings(kind, host, port) ON DELETE CASCADE
 );
 )sql"},
-    // {3, "ALTER TABLE ...;"},  // the next schema change goes here
+    {3, R"sql(
+CREATE TABLE listen_endpoints (
+  host           TEXT NOT NULL,
+  port           INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  proxy_protocol INTEGER NOT NULL CHECK (proxy_protocol IN (0, 1)),
+  trusted        TEXT NOT NULL,
+  PRIMARY KEY (host, port)
+);
+)sql"},
+    // {4, "ALTER TABLE ...;"},  // the next schema change goes here
 };
 
 constexpr int kLastMigration = kMigrations[std::size(kMigrations) - 1].version;
@@ -728,6 +739,89 @@ std::vector<std::string> ConfigStore::listen_addresses() const {
   Statement select = impl_->prepare("SELECT address FROM listen_addresses ORDER BY rowid");
   if (!select) return out;
   while (select.step() == SQLITE_ROW) out.push_back(select.text(0));
+  return out;
+}
+
+bool ConfigStore::add_listen_endpoint(const ListenEndpoint& endpoint, StoreError& error) {
+  error = {};
+  const std::string where = endpoint.host.find(':') == std::string::npos
+                                ? endpoint.host + ":" + std::to_string(endpoint.port)
+                                : "[" + endpoint.host + "]:" + std::to_string(endpoint.port);
+  Transaction transaction(*impl_);
+  int rc = transaction.begin();
+  if (rc != SQLITE_OK) {
+    impl_->storage_error(error, "add the listen endpoint", rc);
+    return false;
+  }
+  Statement insert = impl_->prepare(
+      "INSERT INTO listen_endpoints(host, port, proxy_protocol, trusted) VALUES (?1, ?2, ?3, ?4)");
+  if (!insert) {
+    impl_->storage_error(error, "add the listen endpoint", SQLITE_ERROR);
+    return false;
+  }
+  insert.bind(1, endpoint.host);
+  insert.bind(2, static_cast<std::int64_t>(endpoint.port));
+  insert.bind(3, static_cast<std::int64_t>(endpoint.proxy_protocol ? 1 : 0));
+  insert.bind(4, endpoint.trusted);
+  rc = insert.step();
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+    error.kind = StoreError::Kind::already_exists;
+    error.message = where + " is already in the IP listen list; delete it first to change it";
+    return false;
+  }
+  if (rc != SQLITE_DONE || (rc = transaction.commit()) != SQLITE_OK) {
+    impl_->storage_error(error, "add the listen endpoint", rc);
+    return false;
+  }
+  return true;
+}
+
+bool ConfigStore::delete_listen_endpoint(const std::string& host, std::uint16_t port,
+                                         StoreError& error) {
+  error = {};
+  Transaction transaction(*impl_);
+  int rc = transaction.begin();
+  if (rc != SQLITE_OK) {
+    impl_->storage_error(error, "delete the listen endpoint", rc);
+    return false;
+  }
+  Statement remove = impl_->prepare("DELETE FROM listen_endpoints WHERE host = ?1 AND port = ?2");
+  if (!remove) {
+    impl_->storage_error(error, "delete the listen endpoint", SQLITE_ERROR);
+    return false;
+  }
+  remove.bind(1, host);
+  remove.bind(2, static_cast<std::int64_t>(port));
+  if ((rc = remove.step()) != SQLITE_DONE) {
+    impl_->storage_error(error, "delete the listen endpoint", rc);
+    return false;
+  }
+  if (sqlite3_changes(impl_->db) == 0) {
+    error.kind = StoreError::Kind::not_found;
+    error.message = (host.find(':') == std::string::npos ? host : "[" + host + "]") + ":" +
+                    std::to_string(port) + " is not in the IP listen list";
+    return false;
+  }
+  if ((rc = transaction.commit()) != SQLITE_OK) {
+    impl_->storage_error(error, "delete the listen endpoint", rc);
+    return false;
+  }
+  return true;
+}
+
+std::vector<ListenEndpoint> ConfigStore::listen_endpoints() const {
+  std::vector<ListenEndpoint> out;
+  Statement select = impl_->prepare(
+      "SELECT host, port, proxy_protocol, trusted FROM listen_endpoints ORDER BY rowid");
+  if (!select) return out;
+  while (select.step() == SQLITE_ROW) {
+    ListenEndpoint e;
+    e.host = select.text(0);
+    e.port = static_cast<std::uint16_t>(select.integer(1));
+    e.proxy_protocol = select.integer(2) != 0;
+    e.trusted = select.text(3);
+    out.push_back(std::move(e));
+  }
   return out;
 }
 

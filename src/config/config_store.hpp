@@ -31,6 +31,16 @@ struct Reservation {
 };
 
 // Every failure carries a message that says what is wrong and what to do.
+// An endpoint of the IP listen list given as IP:PORT (`httpcfg iplisten add --ipport`), with
+// what the service does for connections accepted on it. Today that is the PROXY protocol
+// only (docs/proxy-protocol.md): the store refuses an entry without it.
+struct ListenEndpoint {
+  std::string host;  // as tls::parse_endpoint writes it: "127.0.0.2", "::1", "0.0.0.0", "::"
+  std::uint16_t port = 0;
+  bool proxy_protocol = false;
+  std::string trusted;  // canonical comma-separated networks (proxy::TrustedNetworks::text)
+};
+
 struct StoreError {
   // What kind of failure, so the service can answer with the matching httpapi_error
   // (already_exists → HTTPAPI_ERROR_ALREADY_EXISTS, not_found → HTTPAPI_ERROR_NOT_FOUND,
@@ -49,7 +59,7 @@ class ConfigStore {
   static std::unique_ptr<ConfigStore> open(const std::string& path, StoreError& error);
   ~ConfigStore();
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   int schema_version() const;
   const std::string& path() const;
 
@@ -62,6 +72,11 @@ class ConfigStore {
   bool add_listen_address(const std::string& address, StoreError& error);
   bool delete_listen_address(const std::string& address, StoreError& error);
   std::vector<std::string> listen_addresses() const;
+  // Endpoints of the IP listen list (IP:PORT with options), keyed by host and port; add fails
+  // with already_exists, delete with not_found. The caller checks host and networks.
+  bool add_listen_endpoint(const ListenEndpoint& endpoint, StoreError& error);
+  bool delete_listen_endpoint(const std::string& host, std::uint16_t port, StoreError& error);
+  std::vector<ListenEndpoint> listen_endpoints() const;
 
   // Server-wide settings as text (limits and timers, e.g. "header_wait_seconds" = "120").
   bool set_setting(const std::string& key, const std::string& value, StoreError& error);

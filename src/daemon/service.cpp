@@ -18,6 +18,7 @@
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "ipc/messages.hpp"
+#include "proxy/proxy_endpoints.hpp"
 #include "tls/server_contexts.hpp"
 
 namespace httpapi::daemon {
@@ -78,6 +79,7 @@ Service::Service(Options options, SystemdNotifier notifier)
   fragments_.set_limits(settings_.cache);
   url_groups_.publish();  // with the reservations
   publish_tls();
+  publish_proxy_endpoints();
   route_messages();
 }
 
@@ -241,6 +243,29 @@ void Service::publish_tls() {
   for (auto& worker : workers_) {
     IoWorker* w = worker.get();
     w->loop().post([w, contexts] { w->set_tls(contexts); });
+  }
+}
+
+// A stored entry whose networks no longer parse is left out (and said so) rather than
+// trusting anything it might have meant.
+void Service::publish_proxy_endpoints() {
+  std::vector<proxy::ProxyEndpoint> marked;
+  for (const config::ListenEndpoint& e : store_->listen_endpoints()) {
+    if (!e.proxy_protocol) continue;
+    proxy::ProxyEndpoint endpoint;
+    endpoint.host = e.host;
+    endpoint.port = e.port;
+    if (const std::string problem = endpoint.trusted.parse(e.trusted); !problem.empty()) {
+      diagnose("httpapid: the PROXY protocol endpoint {}:{} is ignored: {}\n", e.host, e.port,
+               problem);
+      continue;
+    }
+    marked.push_back(std::move(endpoint));
+  }
+  auto endpoints = std::make_shared<const proxy::ProxyEndpoints>(std::move(marked));
+  for (auto& worker : workers_) {
+    IoWorker* w = worker.get();
+    w->loop().post([w, endpoints] { w->set_proxy_endpoints(endpoints); });
   }
 }
 

@@ -85,6 +85,8 @@ class Service {
   // threads: new handshakes use them at once, established connections keep theirs. At start
   // and after every httpcfg sslcert change.
   void publish_tls();
+  // The endpoints marked for the PROXY protocol, from the store, to every I/O thread.
+  void publish_proxy_endpoints();
 
   Options options_;
   SystemdNotifier notifier_;
@@ -110,7 +112,7 @@ class Service {
   QueueCalls queue_calls_{control_, queues_, broker_, url_groups_, fragments_, settings_};
   AdminCommands admin_{{*store_, namespace_, url_groups_, queues_, control_, cache_, fragments_,
                         settings_, options_.settings, workers_,
-                        [this] { publish_tls(); },
+                        [this] { publish_tls(); }, [this] { publish_proxy_endpoints(); },
                         [this] { return error_log_->lines_lost(); }}};
 
   int signal_fd_ = -1;

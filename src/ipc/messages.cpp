@@ -419,10 +419,49 @@ bool read_tls(FrameReader& r, RequestTls& tls) {
 
 }  // namespace
 
+// The proxy tail: u32 bits (kProxySsl, and the SSL client byte in bits 8-15), u32 verify
+// result, the balancer's sockaddr, then alpn, authority and the five SSL strings.
+constexpr std::uint32_t kProxySsl = 1;
+
+std::size_t proxy_tail_size(const RequestProxy& p) {
+  if (p.proxied_by.empty()) return 0;
+  return 8 + kSockaddrSize + 7 * 8 + p.alpn.size() + p.authority.size() + p.ssl_version.size() +
+         p.ssl_cn.size() + p.ssl_cipher.size() + p.ssl_sig_alg.size() + p.ssl_key_alg.size();
+}
+
+namespace {
+
+void write_proxy(FrameWriter& w, const RequestProxy& p) {
+  const std::uint32_t bits = (p.ssl ? kProxySsl : 0u) | static_cast<std::uint32_t>(p.ssl_client) << 8;
+  w.u32(bits).u32(p.ssl_verify).raw(p.proxied_by);
+  w.bytes(p.alpn).bytes(p.authority).bytes(p.ssl_version).bytes(p.ssl_cn).bytes(p.ssl_cipher);
+  w.bytes(p.ssl_sig_alg).bytes(p.ssl_key_alg);
+}
+
+bool read_proxy(FrameReader& r, RequestProxy& p) {
+  const std::uint32_t bits = r.u32();
+  p.ssl = bits & kProxySsl;
+  p.ssl_client = static_cast<std::uint8_t>(bits >> 8);
+  p.ssl_verify = r.u32();
+  p.proxied_by = r.raw(kSockaddrSize);
+  p.alpn = r.bytes();
+  p.authority = r.bytes();
+  p.ssl_version = r.bytes();
+  p.ssl_cn = r.bytes();
+  p.ssl_cipher = r.bytes();
+  p.ssl_sig_alg = r.bytes();
+  p.ssl_key_alg = r.bytes();
+  return r.ok() && p.proxied_by.size() == kSockaddrSize;
+}
+
+}  // namespace
+
 bool encode(std::string& out, const Request& m) {
   if (m.local_address.size() != kSockaddrSize || m.remote_address.size() != kSockaddrSize) {
     return false;
   }
+  const bool proxied = m.flags & kRequestProxied;
+  if (proxied && m.proxy.proxied_by.size() != kSockaddrSize) return false;
   const bool secure = m.flags & kRequestSecure;
   if (secure && !valid_tls(m.tls)) return false;
   FrameWriter w(out, raw(Type::request), m.request);
@@ -432,6 +471,7 @@ bool encode(std::string& out, const Request& m) {
   w.bytes(m.method).bytes(m.raw_url).bytes(m.full_url).bytes(m.host).bytes(m.path);
   w.bytes(m.query).bytes(m.headers).bytes(m.body).bytes(m.trailers);
   if (secure) write_tls(w, m.tls);
+  if (proxied) write_proxy(w, m.proxy);
   return w.finish();
 }
 
@@ -458,6 +498,8 @@ bool decode(const Frame& f, Request& m) {
   m.trailers = r.bytes();
   m.tls = {};
   if ((m.flags & kRequestSecure) && !read_tls(r, m.tls)) return false;
+  m.proxy = {};
+  if ((m.flags & kRequestProxied) && !read_proxy(r, m.proxy)) return false;
   return r.ok() && count_headers(m.headers) >= 0 && count_headers(m.trailers) >= 0;
 }
 

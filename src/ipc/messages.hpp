@@ -243,6 +243,22 @@ inline constexpr std::uint32_t kTlsResumed = 1;
 inline constexpr std::uint32_t kTlsClientCertificate = 2;
 inline constexpr std::uint32_t kTlsClientCertificateVerified = 4;
 
+// What a PROXY header told about a request's connection (docs/proxy-protocol.md): the
+// balancer's address (the connection's real peer; the request's remote address is then the
+// client's, as the header said) and the version 2 TLVs shown to applications. A request
+// frame carries it only with kRequestProxied, after the TLS tail, so a plain request pays
+// nothing and a reader that predates it skips it.
+struct RequestProxy {
+  std::string_view proxied_by;  // kSockaddrSize bytes
+  std::string_view alpn, authority;  // empty when absent
+  bool ssl = false;                  // PP2_TYPE_SSL was sent: the next fields say what
+  std::uint8_t ssl_client = 0;
+  std::uint32_t ssl_verify = 0;
+  std::string_view ssl_version, ssl_cn, ssl_cipher, ssl_sig_alg, ssl_key_alg;
+};
+// HTTPAPI_REQUEST_FLAG_PROXIED, which says the frame carries a RequestProxy.
+inline constexpr std::uint32_t kRequestProxied = 0x10;
+
 // HTTPAPI_REQUEST_FLAG_SECURE, which says the frame carries a RequestTls. The public header is
 // not seen here; the service and the library, which see both, check they agree.
 inline constexpr std::uint32_t kRequestSecure = 0x4;
@@ -262,6 +278,7 @@ struct Request {
   std::string_view body;      // first body bytes
   std::string_view trailers;  // header list; set when the whole chunked body came along
   RequestTls tls;  // written and read only when flags has kRequestSecure
+  RequestProxy proxy;  // written and read only when flags has kRequestProxied
 };
 
 // A request flag that is never public (the library clears it): other requests were waiting in
@@ -273,6 +290,8 @@ void mark_backlog(std::string& frame, bool backlog);
 // The bytes a RequestTls adds to a request frame (0 for a plain request, whose is empty), to
 // size the frame before encoding it.
 std::size_t tls_tail_size(const RequestTls& tls);
+// The bytes a RequestProxy adds to a request frame, to size the frame before encoding it.
+std::size_t proxy_tail_size(const RequestProxy& proxy);
 
 struct Body {
   std::uint64_t request = 0;

@@ -17,6 +17,9 @@ OPTIONAL_KEYS = {"trailers", "served"}
 # Keys of issue 12, in every answer: "secure", and "tls" (null over plain http; over https
 # {"protocol", "cipher", "sni", "alpn", "resumed", "client_cert"}, docs/tls.md).
 TLS_KEYS = {"secure", "tls"}
+# Keys of issue 15, in every answer: "proxied_by" (null without a PROXY header) and
+# "proxy_tlvs" (null without one; docs/proxy-protocol.md, tests/integration/test_proxy_protocol.py).
+PROXY_KEYS = {"proxied_by", "proxy_tlvs"}
 URL_KEYS = {"full", "host", "port", "path", "query"}
 EMPTY_SHA = sha256_hex(b"")
 
@@ -51,7 +54,9 @@ class EchoContract(ServiceTestCase):
         self.assertIsNotNone(r.header("Date"), "the service adds Date")
         self.assertTrue(r.header("Server", "").startswith("httpapi/"), "the service adds Server")
         j = r.json()
-        self.assertEqual(set(j) - OPTIONAL_KEYS, KEYS | TLS_KEYS)
+        self.assertEqual(set(j) - OPTIONAL_KEYS, KEYS | TLS_KEYS | PROXY_KEYS)
+        self.assertIsNone(j["proxied_by"], "no PROXY header, no balancer")
+        self.assertIsNone(j["proxy_tlvs"])
         self.assertIs(j["secure"], False, "plain http is not secure")
         self.assertIsNone(j["tls"], "no TLS information over plain http")
         self.assertEqual(j.get("trailers", []), [], "no trailers without a chunked body")

@@ -125,6 +125,16 @@ Json iplisten_command(const std::string& verb, const std::string& address) {
   return {{"command", "iplisten." + verb}, {"address", address}};
 }
 
+Json iplisten_endpoint_command(const std::string& verb, const std::string& ipport,
+                               bool proxy_protocol, const std::string& trusted) {
+  Json command = {{"command", "iplisten." + verb}, {"ipport", ipport}};
+  if (verb == "add") {
+    command["proxy_protocol"] = proxy_protocol;
+    command["trusted"] = trusted;
+  }
+  return command;
+}
+
 Json iplisten_show_command() { return {{"command", "iplisten.show"}}; }
 
 Json servicestate_command() { return {{"command", "servicestate"}}; }
@@ -263,14 +273,29 @@ std::string format_urlacl(const Json& answer) {
   return out;
 }
 
+// The IP:PORT entries (PROXY protocol marks), after the addresses; nothing when none.
+std::string format_listen_endpoints(const Json& endpoints) {
+  std::string out;
+  for (const Json& e : endpoints) {
+    if (!e.is_object()) continue;
+    out += fmt::format("    {}  PROXY protocol: {}  trusted: {}\n", e.value("ipport", "?"),
+                       e.value("proxy_protocol", false) ? "yes" : "no", e.value("trusted", ""));
+  }
+  return out.empty() ? out : "IP:PORT entries:\n" + out;
+}
+
 std::string format_iplisten(const Json& answer) {
   const Json& addresses = list(answer, "addresses");
+  std::string out;
   if (addresses.empty()) {
-    return "IP listen list: empty (httpapid listens on all addresses)\n";
+    out = "IP listen list: empty (httpapid listens on all addresses)\n";
+  } else {
+    out = "IP listen list:\n";
+    for (const Json& a : addresses) {
+      out += "    " + (a.is_string() ? a.get<std::string>() : a.dump()) + "\n";
+    }
   }
-  std::string out = "IP listen list:\n";
-  for (const Json& a : addresses) out += "    " + (a.is_string() ? a.get<std::string>() : a.dump()) + "\n";
-  return out;
+  return out + format_listen_endpoints(list(answer, "endpoints"));
 }
 
 std::string format_servicestate(const Json& answer) {
@@ -316,6 +341,10 @@ std::string format_servicestate(const Json& answer) {
   out += fmt::format("\nListening endpoints: {}\n", endpoints.size());
   if (!endpoints.empty()) out += "\n";
   for (const Json& e : endpoints) out += fmt::format("    port {}\n", number(e, "port"));
+  if (const std::string marks = format_listen_endpoints(list(answer, "proxy_protocol"));
+      !marks.empty()) {
+    out += "\nPROXY protocol " + marks;
+  }
 
   const Json& connections = list(answer, "connections");
   out += fmt::format("\nConnections: {}\n", connections.size());

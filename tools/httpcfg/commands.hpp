@@ -33,6 +33,10 @@ Json urlacl_add_command(const std::string& url, const std::vector<Identity>& acl
 Json urlacl_delete_command(const std::string& url);
 Json urlacl_show_command();
 Json iplisten_command(const std::string& verb, const std::string& address);  // add|delete
+// An IP:PORT entry of the IP listen list: add with the PROXY protocol and its trusted
+// networks, or delete (docs/proxy-protocol.md).
+Json iplisten_endpoint_command(const std::string& verb, const std::string& ipport,
+                               bool proxy_protocol, const std::string& trusted);
 Json iplisten_show_command();
 Json servicestate_command();
 Json cachestate_command();

@@ -49,6 +49,9 @@ struct Options {
   // sslcert
   std::string ipport;
   std::string hostnameport;
+  // iplisten --ipport
+  bool proxy_protocol = false;
+  std::string trusted;
   std::vector<std::string> cert_files;
   std::vector<std::string> key_files;
   std::string client_cert;
@@ -274,6 +277,41 @@ bool read_pem_file(const std::string& what, const std::string& path, std::string
 }
 
 // sslcert add and update: the files read here, everything checked by the service.
+// iplisten add/delete: an address, or an IP:PORT entry with its PROXY protocol options.
+int iplisten_change(const Options& options, const std::string& verb) {
+  const bool add = verb == "add";
+  if (options.address.empty() == options.ipport.empty()) {
+    error_line(fmt::format("iplisten {} needs exactly one of --address ADDRESS and --ipport "
+                           "IP:PORT; e.g. httpcfg iplisten {} --address 127.0.0.1",
+                           verb, verb));
+    return kExitUsage;
+  }
+  if (!options.address.empty()) {
+    if (options.proxy_protocol || !options.trusted.empty()) {
+      error_line("--proxy-protocol and --trusted go with --ipport IP:PORT, not --address");
+      return kExitUsage;
+    }
+    return change(options, httpcfg::iplisten_command(verb, options.address),
+                  fmt::format("cannot {} {} {} the IP listen list", verb, options.address,
+                              add ? "to" : "from"),
+                  options.address, add ? "IP address successfully added"
+                                       : "IP address successfully deleted");
+  }
+  if (add && (!options.proxy_protocol || options.trusted.empty())) {
+    error_line("iplisten add --ipport needs --proxy-protocol and --trusted CIDR[,CIDR...]; e.g. "
+               "httpcfg iplisten add --ipport 127.0.0.2:8080 --proxy-protocol --trusted "
+               "127.0.0.1/32");
+    return kExitUsage;
+  }
+  return change(options,
+                httpcfg::iplisten_endpoint_command(verb, options.ipport, options.proxy_protocol,
+                                                   options.trusted),
+                fmt::format("cannot {} {} {} the IP listen list", verb, options.ipport,
+                            add ? "to" : "from"),
+                options.ipport, add ? "IP:PORT entry successfully added"
+                                    : "IP:PORT entry successfully deleted");
+}
+
 int sslcert_change(const Options& options, const std::string& verb) {
   if (options.ipport.empty() == options.hostnameport.empty()) {
     error_line(fmt::format("sslcert {} needs exactly one of --ipport IP:PORT and --hostnameport "
@@ -438,20 +476,39 @@ Prints "URL reservation successfully added" on success.)");
   httpcfg iplisten delete --address 127.0.0.1
   httpcfg iplisten show)");
   CLI::App* iplisten_add = iplisten->add_subcommand(
-      "add", "Add an address to the IP listen list (an IPv4 or IPv6 address, no port).");
+      "add",
+      "Add an address to the IP listen list (--address: an IPv4 or IPv6 address, no port), or "
+      "mark an endpoint for the PROXY protocol (--ipport IP:PORT --proxy-protocol --trusted "
+      "CIDR,...): connections accepted on that local address and port from a trusted network "
+      "must start with a PROXY header (v1 or v2), and the requests then carry the client's "
+      "address; other peers must not send one (docs/proxy-protocol.md).");
   iplisten_add->add_option("--address", options.address, "The local address")
-      ->required()
-      ->option_text("ADDRESS (required)");
+      ->option_text("ADDRESS");
+  iplisten_add->add_option("--ipport", options.ipport,
+                           "The endpoint: 127.0.0.2:8080, [::1]:443, 0.0.0.0:80 (every IPv4 "
+                           "address of the port), [::]:80 (every address)")
+      ->option_text("IP:PORT");
+  iplisten_add->add_flag("--proxy-protocol", options.proxy_protocol,
+                         "Connections on the endpoint speak the PROXY protocol (with --ipport)");
+  iplisten_add->add_option("--trusted", options.trusted,
+                           "The balancers' networks, comma-separated CIDRs: a PROXY header is "
+                           "believed only from these (with --proxy-protocol)")
+      ->option_text("CIDR[,CIDR...]");
   iplisten_add->footer(R"(EXAMPLES:
   httpcfg iplisten add --address 127.0.0.1
-  httpcfg iplisten add --address ::1)");
-  CLI::App* iplisten_delete =
-      iplisten->add_subcommand("delete", "Remove an address from the IP listen list.");
+  httpcfg iplisten add --address ::1
+  httpcfg iplisten add --ipport 127.0.0.2:8080 --proxy-protocol \
+      --trusted 127.0.0.1/32)");
+  CLI::App* iplisten_delete = iplisten->add_subcommand(
+      "delete", "Remove an address (--address) or an IP:PORT entry (--ipport) from the IP listen "
+                "list.");
   iplisten_delete->add_option("--address", options.address, "The local address")
-      ->required()
-      ->option_text("ADDRESS (required)");
-  iplisten_delete->footer(R"(EXAMPLE:
-  httpcfg iplisten delete --address 127.0.0.1)");
+      ->option_text("ADDRESS");
+  iplisten_delete->add_option("--ipport", options.ipport, "The IP:PORT entry")
+      ->option_text("IP:PORT");
+  iplisten_delete->footer(R"(EXAMPLES:
+  httpcfg iplisten delete --address 127.0.0.1
+  httpcfg iplisten delete --ipport 127.0.0.2:8080)");
   CLI::App* iplisten_show = iplisten->add_subcommand("show", "Show the IP listen list.");
   iplisten_show->add_flag("--json", options.json, "Print the service's answer as JSON");
   iplisten_show->footer(R"(EXAMPLE:
@@ -634,15 +691,8 @@ Prints "SSL certificate successfully added" on success.)");
     return show(options, httpcfg::urlacl_show_command(), "cannot show the URL reservations",
                 httpcfg::format_urlacl, options.url);
   }
-  if (iplisten_add->parsed()) {
-    return change(options, httpcfg::iplisten_command("add", options.address),
-                  fmt::format("cannot add {} to the IP listen list", options.address),
-                  options.address, "IP address successfully added");
-  }
-  if (iplisten_delete->parsed()) {
-    return change(options, httpcfg::iplisten_command("delete", options.address),
-                  fmt::format("cannot delete {} from the IP listen list", options.address),
-                  options.address, "IP address successfully deleted");
+  if (iplisten_add->parsed() || iplisten_delete->parsed()) {
+    return iplisten_change(options, iplisten_add->parsed() ? "add" : "delete");
   }
   if (iplisten_show->parsed()) {
     return show(options, httpcfg::iplisten_show_command(), "cannot show the IP listen list",

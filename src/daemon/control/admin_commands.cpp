@@ -24,6 +24,7 @@
 #include "daemon/policy/settings.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
+#include "proxy/trusted_networks.hpp"
 #include "tls/certificate.hpp"
 #include "tls/endpoint.hpp"
 
@@ -178,17 +179,21 @@ void AdminCommands::unreserve(AppChannel& channel, std::uint64_t call, const jso
 }
 
 // The list applies to ports as they start listening; a port already open keeps its sockets
-// until its last prefix goes (docs/httpcfg.md).
+// until its last prefix goes (docs/httpcfg.md). Entries given as IP:PORT (the PROXY protocol
+// marks) apply at once, to the connections accepted from then on.
 void AdminCommands::listen_list(AppChannel& channel, std::uint64_t call, const json& command) {
   const std::string name = command.value("command", "");
   if (name == "iplisten.show") {
     return channel.reply(call, HTTPAPI_OK, 0,
-                         json{{"addresses", parts_.store.listen_addresses()}}.dump());
+                         json{{"addresses", parts_.store.listen_addresses()},
+                              {"endpoints", listen_endpoints_json()}}
+                             .dump());
   }
   if (!channel.peer().is_root()) {
     return channel.reply(call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
                          "only root may change the IP listen list");
   }
+  if (command.contains("ipport")) return listen_endpoint(channel, call, command);
   const std::string address = command.value("address", "");
   if (!valid_address(address)) {
     return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
@@ -206,6 +211,77 @@ void AdminCommands::listen_list(AppChannel& channel, std::uint64_t call, const j
   }
   if (!done) return channel.reply(call, status_of(error), 0, error.message);
   channel.reply(call, HTTPAPI_OK);
+}
+
+// An IP:PORT entry. Today it exists for the PROXY protocol only (docs/proxy-protocol.md):
+// one without it would do nothing, so it is refused rather than stored.
+void AdminCommands::listen_endpoint(AppChannel& channel, std::uint64_t call,
+                                    const json& command) {
+  const std::string name = command.value("command", "");
+  const json& ipport = command["ipport"];
+  config::ListenEndpoint endpoint;
+  if (!ipport.is_string()) {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "ipport must be a string");
+  }
+  if (std::string problem = tls::parse_endpoint(ipport.get<std::string>(),
+                                                tls::CertBinding::Kind::ip_port, endpoint.host,
+                                                endpoint.port);
+      !problem.empty()) {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         fmt::format("{}; give IP:PORT, e.g. 127.0.0.2:8080 or [::1]:8443",
+                                     problem));
+  }
+  config::StoreError error;
+  if (name == "iplisten.delete") {
+    if (!parts_.store.delete_listen_endpoint(endpoint.host, endpoint.port, error)) {
+      return channel.reply(call, status_of(error), 0, error.message);
+    }
+  } else if (name == "iplisten.add") {
+    endpoint.proxy_protocol = command.value("proxy_protocol", false);
+    if (!endpoint.proxy_protocol) {
+      return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                           "an IP:PORT entry needs --proxy-protocol (listening on chosen "
+                           "addresses only is --address)");
+    }
+    proxy::TrustedNetworks trusted;
+    const std::string list = command.value("trusted", "");
+    if (list.empty()) {
+      return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                           "--proxy-protocol needs --trusted CIDR[,CIDR...]: the balancers "
+                           "whose PROXY headers are believed, e.g. --trusted 10.0.0.0/8");
+    }
+    if (std::string problem = trusted.parse(list); !problem.empty()) {
+      // "; " marks a reason that says what to do (httpcfg shows it as it is).
+      if (problem.find("; ") == std::string::npos) {
+        problem += "; --trusted takes comma-separated networks, e.g. 10.0.0.0/8,::1/128";
+      }
+      return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, problem);
+    }
+    endpoint.trusted = trusted.text();
+    if (!parts_.store.add_listen_endpoint(endpoint, error)) {
+      return channel.reply(call, status_of(error), 0, error.message);
+    }
+  } else {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         fmt::format("unknown command '{}'", name));
+  }
+  diagnose("httpapid: uid {} {} the IP listen list entry {}\n", channel.peer().uid,
+           name == "iplisten.add" ? "added" : "deleted", ipport.get<std::string>());
+  parts_.listen_endpoints_changed();
+  channel.reply(call, HTTPAPI_OK);
+}
+
+json AdminCommands::listen_endpoints_json() const {
+  json out = json::array();
+  for (const config::ListenEndpoint& e : parts_.store.listen_endpoints()) {
+    const bool v6 = e.host.find(':') != std::string::npos;
+    const std::string ipport = v6 ? fmt::format("[{}]:{}", e.host, e.port)
+                                  : fmt::format("{}:{}", e.host, e.port);
+    out.push_back({{"ipport", ipport},
+                   {"proxy_protocol", e.proxy_protocol},
+                   {"trusted", e.trusted}});
+  }
+  return out;
 }
 
 // Sessions, groups, queues and endpoints live here; connections live on the I/O threads,
@@ -241,6 +317,7 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
                       {"controller", (q->flags() & HTTPAPI_QUEUE_FLAG_CONTROLLER) != 0}});
   }
   json endpoints = json::array();
+  json proxy_protocol = listen_endpoints_json();
   for (const std::uint16_t port : parts_.groups.listeners().ports()) {
     endpoints.push_back(
         {{"port", port}, {"scheme", parts_.groups.listeners().secure(port) ? "https" : "http"}});
@@ -254,7 +331,7 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
   };
   auto gathering = std::make_shared<Gathering>(
       Gathering{{{"sessions", sessions}, {"queues", queues}, {"endpoints", endpoints},
-                 {"tls", tls_state()}, {"connections", json::array()},
+                 {"proxy_protocol", proxy_protocol}, {"tls", tls_state()}, {"connections", json::array()},
                  {"logging", {{"stderr_lines_lost", diagnostic_lines_lost()},
                               {"error_log_lines_lost", parts_.error_log_lines_lost()}}}},
                 parts_.workers.size(), channel.id(), call});

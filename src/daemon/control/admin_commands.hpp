@@ -47,6 +47,9 @@ class AdminCommands {
     // Called after every certificate binding change the store accepted, so the TLS
     // contexts are rebuilt from ConfigStore::cert_bindings().
     std::function<void()> cert_bindings_changed;
+    // Called after every change of the IP listen list's IP:PORT entries, so the I/O threads
+    // get the endpoints marked for the PROXY protocol (ConfigStore::listen_endpoints()).
+    std::function<void()> listen_endpoints_changed;
     // The error log's lost lines, for servicestate (the log is made after these parts).
     std::function<std::uint64_t()> error_log_lines_lost;
   };
@@ -63,6 +66,8 @@ class AdminCommands {
   void unreserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void show_reservations(AppChannel& channel, std::uint64_t call);
   void listen_list(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void listen_endpoint(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  nlohmann::json listen_endpoints_json() const;
   void service_state(AppChannel& channel, std::uint64_t call);
   static nlohmann::json tls_state();
   void cache_state(AppChannel& channel, std::uint64_t call);

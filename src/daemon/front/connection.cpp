@@ -1,6 +1,7 @@
 #include "daemon/front/connection.hpp"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -23,6 +24,11 @@
 
 namespace httpapi::daemon {
 namespace {
+
+// The largest PROXY header taken (version 2 with TLVs); a v1 line is at most 107 bytes.
+constexpr std::size_t kMaxProxyHeader = 4096;
+// Enough of the first bytes to tell a PROXY header from anything else (v2's signature).
+constexpr std::size_t kProxySignature = 12;
 
 // Unconsumed input held per connection; past this the socket is not read until the session
 // (or the application reading a body) consumes some.
@@ -50,10 +56,11 @@ void release(std::string& buffer) {
 }  // namespace
 
 Connection::Connection(IoWorker& worker, std::unique_ptr<Transport> transport, std::uint64_t id,
-                       const sockaddr_storage& local, const sockaddr_storage& remote)
+                       const sockaddr_storage& local, const sockaddr_storage& remote,
+                       ProxyMode proxy)
     : worker_(worker), transport_(std::move(transport)), id_(id), local_(local), remote_(remote),
       local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)),
-      opened_(monotonic_ms()) {
+      opened_(monotonic_ms()), proxy_mode_(proxy) {
   session_ = std::make_unique<Http1Session>(*this, monotonic_ms());
   output_.use_pool(worker_.buffers());
   interest_ = EPOLLIN | EPOLLRDHUP;
@@ -91,6 +98,7 @@ void Connection::on_events(std::uint32_t events) {
 }
 
 void Connection::on_readable() {
+  if (proxy_mode_ != ProxyMode::none && !read_proxy_header()) return;
   if (in_start_ == in_.size()) {
     in_.clear();
     in_start_ = 0;
@@ -139,6 +147,102 @@ void Connection::on_readable() {
     worker_.buffers().give(std::exchange(in_, {}));
     in_start_ = 0;
   }
+}
+
+// ---- the PROXY protocol stage (docs/proxy-protocol.md) -----------------------------------
+
+// Runs before the transport reads anything (before the TLS handshake on https ports): the
+// socket's bytes are peeked, and only the header's own bytes are taken off it, so what
+// follows stays for the transport. True once the stage is over; false while it waits for
+// more, or when it closed the connection.
+bool Connection::read_proxy_header() {
+  char peeked[kMaxProxyHeader];
+  const std::size_t have = proxied_ ? proxied_->bytes.size() : 0;
+  const std::size_t room =
+      proxy_mode_ == ProxyMode::required ? kMaxProxyHeader - have : kProxySignature;
+  ssize_t n;
+  do {
+    n = ::recv(transport_->descriptor(), peeked, room, MSG_PEEK);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      update_interest();
+      return false;
+    }
+    close_now();
+    return false;
+  }
+  const std::string_view bytes(peeked, static_cast<std::size_t>(n));
+  return proxy_mode_ == ProxyMode::refused ? refuse_proxy_header(bytes)
+                                           : take_proxy_header(bytes);
+}
+
+// A peer the endpoint does not trust: no header may come from it, whatever source it claims.
+// Its first bytes are only looked at; a mere prefix of a signature goes on to the protocol
+// (on https ports the handshake fails on it anyway; docs/proxy-protocol.md).
+bool Connection::refuse_proxy_header(std::string_view peeked) {
+  if (proxy::looks_like_header(peeked) == proxy::Looks::yes) {
+    log_error(RequestLog{}, 0, "Proxy_Untrusted");
+    close_now();
+    return false;
+  }
+  proxy_mode_ = ProxyMode::none;
+  return true;
+}
+
+// The required header: its bytes so far plus those peeked, parsed again (at most 4 KiB, and
+// usually one segment). An incomplete header's bytes are all header, so they are taken off
+// the socket at once and never peeked twice.
+bool Connection::take_proxy_header(std::string_view peeked) {
+  if (!proxied_) proxied_ = std::make_unique<ProxiedBy>();
+  ProxiedBy& p = *proxied_;
+  if (peeked.empty()) {  // the peer's end
+    log_error(RequestLog{}, 0, p.bytes.empty() ? "Proxy_Missing" : "Proxy_Truncated");
+    close_now();
+    return false;
+  }
+  const std::size_t had = p.bytes.size();
+  p.bytes.append(peeked);
+  const proxy::Result result = proxy::parse_header(p.bytes, proxy::Limits{kMaxProxyHeader},
+                                                   p.header);
+  if (result.status == proxy::Status::error) {
+    const std::string reason = result.error == proxy::Error::not_proxy
+                                   ? "Proxy_Missing"
+                                   : fmt::format("Proxy_{}", proxy::error_name(result.error));
+    log_error(RequestLog{}, 0, reason);
+    close_now();
+    return false;
+  }
+  const bool complete = result.status == proxy::Status::complete;
+  std::size_t take = complete ? result.consumed - had : peeked.size();
+  char discard[kMaxProxyHeader];
+  while (take > 0) {  // peeked already: the bytes are there
+    const ssize_t n = ::recv(transport_->descriptor(), discard, take, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close_now();
+      return false;
+    }
+    take -= static_cast<std::size_t>(n);
+  }
+  if (!complete) {
+    update_interest();
+    return false;
+  }
+  proxy_mode_ = ProxyMode::none;
+  if (!p.header.proxied) {  // v1 UNKNOWN, v2 LOCAL: the balancer's own connection
+    proxied_.reset();
+    return true;
+  }
+  // Kept for the connection's life: only the header's bytes, the TLVs' views parsed again
+  // into them (idle keep-alive connections can be many).
+  p.bytes.resize(result.consumed);
+  p.bytes.shrink_to_fit();
+  proxy::parse_header(p.bytes, proxy::Limits{kMaxProxyHeader}, p.header);
+  p.balancer = remote_;
+  remote_ = p.header.source;
+  remote_ip_ = ip_text(p.header.source);
+  return true;
 }
 
 // The protocol is known at the first input: ALPN's choice on TLS, and on a cleartext port
@@ -210,8 +314,10 @@ void Connection::on_tick(std::uint64_t now) {
     log_error(session_->current_request(), 0, "Timer_MinBytesPerSecond");
     return close_now();
   }
-  if (transport_->handshaking() && expired(opened_, now, t.header_wait)) {
-    log_error(RequestLog{}, 0, "Timer_HeaderWait");  // the TLS handshake did not finish
+  if ((transport_->handshaking() || proxy_mode_ != ProxyMode::none) &&
+      expired(opened_, now, t.header_wait)) {
+    // The PROXY header or the TLS handshake did not finish.
+    log_error(RequestLog{}, 0, "Timer_HeaderWait");
     return close_now();
   }
   switch (state_) {
@@ -260,6 +366,7 @@ std::string Connection::local_text() const { return endpoint_text(local_); }
 std::string_view Connection::state_name() const noexcept {
   switch (state_) {
     case State::open:
+      if (proxy_mode_ != ProxyMode::none) return "proxy header";
       return transport_->handshaking() ? "tls handshake" : session_->state_name();
     case State::closing: return "closing";
     case State::closed: return "closed";

@@ -23,6 +23,7 @@
 #include "daemon/front/transport.hpp"
 #include "daemon/policy/group_limits.hpp"
 #include "daemon/policy/min_send_rate.hpp"
+#include "proxy/header_parser.hpp"
 
 namespace httpapi::daemon {
 
@@ -30,10 +31,24 @@ class IoWorker;
 class Service;
 struct Settings;
 
+// What the PROXY protocol asks of a connection (docs/proxy-protocol.md): nothing (an
+// unmarked endpoint), a header before anything else (a trusted peer on a marked endpoint),
+// or no header (any other peer on a marked endpoint).
+enum class ProxyMode : std::uint8_t { none, required, refused };
+
+// A connection that arrived through a PROXY header: the header (its TLV views point into
+// `bytes`) and the balancer's own address, the connection's real peer.
+struct ProxiedBy {
+  std::string bytes;
+  proxy::Header header;
+  sockaddr_storage balancer{};
+};
+
 class Connection {
  public:
   Connection(IoWorker& worker, std::unique_ptr<Transport> transport, std::uint64_t id,
-             const sockaddr_storage& local, const sockaddr_storage& remote);
+             const sockaddr_storage& local, const sockaddr_storage& remote,
+             ProxyMode proxy = ProxyMode::none);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -90,6 +105,11 @@ class Connection {
   const TcpAddress& remote() const noexcept { return remote_; }
   const std::string& local_ip() const noexcept { return local_ip_; }
   const tls::SessionInfo* tls_session() const noexcept { return transport_->tls_session(); }
+  // Set once a PROXY header named the client (remote() is then the client's address); null
+  // otherwise, also for v1 UNKNOWN and v2 LOCAL, which keep the real peer.
+  const ProxiedBy* proxied_by() const noexcept {
+    return proxy_mode_ == ProxyMode::none ? proxied_.get() : nullptr;
+  }
   std::uint16_t local_port() const noexcept { return local_port_; }
 
   void log_error(const RequestLog& request, int status, std::string_view reason);
@@ -100,6 +120,9 @@ class Connection {
   enum class State : std::uint8_t { open, closing, closed };
 
   void on_readable();
+  bool read_proxy_header();
+  bool refuse_proxy_header(std::string_view peeked);
+  bool take_proxy_header(std::string_view peeked);
   bool choose_protocol();
   void leave_group();
   void update_interest();
@@ -122,6 +145,8 @@ class Connection {
   bool shutting_down_ = false;
   bool lingering_ = false;
   bool protocol_chosen_ = false;  // the session matches what the client speaks
+  ProxyMode proxy_mode_;          // none once the PROXY stage is over
+  std::unique_ptr<ProxiedBy> proxied_;  // during the stage, and after it when proxied
   bool bandwidth_wait_ = false;  // output waits for bandwidth, not for the socket
   bool flush_queued_ = false;    // IoWorker::flush_later will write the output
   std::uint32_t interest_ = 0;

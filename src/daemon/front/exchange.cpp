@@ -129,6 +129,27 @@ ipc::RequestTls request_tls(const tls::SessionInfo& session) {
   return tls;
 }
 
+static_assert(ipc::kRequestProxied == HTTPAPI_REQUEST_FLAG_PROXIED);
+
+// What the application learns of the PROXY header: views of it (and of `balancer`, which
+// the caller keeps alive), which the encoder copies into the request frame.
+ipc::RequestProxy request_proxy(const ProxiedBy& proxied, const sockaddr_storage& balancer) {
+  ipc::RequestProxy p;
+  p.proxied_by = {reinterpret_cast<const char*>(&balancer), sizeof balancer};
+  const proxy::Tlvs& t = proxied.header.tlvs;
+  p.alpn = t.alpn;
+  p.authority = t.authority;
+  p.ssl = t.ssl;
+  p.ssl_client = t.ssl_client;
+  p.ssl_verify = t.ssl_verify;
+  p.ssl_version = t.ssl_version;
+  p.ssl_cn = t.ssl_cn;
+  p.ssl_cipher = t.ssl_cipher;
+  p.ssl_sig_alg = t.ssl_sig_alg;
+  p.ssl_key_alg = t.ssl_key_alg;
+  return p;
+}
+
 }  // namespace
 
 // ---- admission --------------------------------------------------------------------------
@@ -211,10 +232,16 @@ void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& ur
     message.flags |= HTTPAPI_REQUEST_FLAG_SECURE;
     message.tls = request_tls(*session);
   }
+  const ProxiedBy* proxied = connection_->proxied_by();
+  if (proxied) {
+    message.flags |= HTTPAPI_REQUEST_FLAG_PROXIED;
+    message.proxy = request_proxy(*proxied, proxied->balancer);
+  }
   InboundRequest inbound{request_id_, match.target.queue_id, connection_->worker().index(),
                          connection_->id(), {}, connection_->timers().request_queue};
   inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
-                        body.size() + ipc::tls_tail_size(message.tls) + 256);
+                        body.size() + ipc::tls_tail_size(message.tls) +
+                        ipc::proxy_tail_size(message.proxy) + 256);
   if (!ipc::encode(inbound.frame, message)) {
     return reject(answer_for(http1::Error::request_too_long));
   }

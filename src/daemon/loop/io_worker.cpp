@@ -145,9 +145,19 @@ void IoWorker::on_accept(int listen_fd, bool secure) {
     } else {
       transport = std::make_unique<TcpTransport>(fd);
     }
-    connections_[id] =
-        std::make_unique<Connection>(*this, std::move(transport), id, local, remote);
+    connections_[id] = std::make_unique<Connection>(*this, std::move(transport), id, local,
+                                                    remote, proxy_mode(local, remote));
   }
+}
+
+// On a marked endpoint a trusted peer must send a PROXY header and any other peer must not
+// (docs/proxy-protocol.md). Trust is the real TCP peer's, never the header's.
+ProxyMode IoWorker::proxy_mode(const sockaddr_storage& local,
+                               const sockaddr_storage& remote) const noexcept {
+  if (!proxy_endpoints_ || proxy_endpoints_->empty()) return ProxyMode::none;
+  const proxy::ProxyEndpoint* mark = proxy_endpoints_->find(local);
+  if (!mark) return ProxyMode::none;
+  return mark->trusted.trusts(remote) ? ProxyMode::required : ProxyMode::refused;
 }
 
 // At the server-wide connection limit (or its source's TLS handshake limit) a new connection

@@ -21,12 +21,14 @@
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
 #include "daemon/policy/settings.hpp"
+#include "proxy/proxy_endpoints.hpp"
 #include "tls/server_contexts.hpp"
 
 namespace httpapi::daemon {
 
 class Connection;
 class Service;
+enum class ProxyMode : std::uint8_t;
 
 class IoWorker {
  public:
@@ -40,6 +42,11 @@ class IoWorker {
   // The certificate bindings new TLS connections start with; replaced by the service loop
   // through post() (connections keep the set they started with).
   void set_tls(std::shared_ptr<const tls::ServerContexts> contexts) { tls_ = std::move(contexts); }
+  // The endpoints marked for the PROXY protocol; replaced by the service loop through post()
+  // (connections keep what they were accepted with).
+  void set_proxy_endpoints(std::shared_ptr<const proxy::ProxyEndpoints> endpoints) {
+    proxy_endpoints_ = std::move(endpoints);
+  }
   Service& service() noexcept { return service_; }
   Http1StreamPool& http1_streams() noexcept { return http1_streams_; }
   BufferPool& buffers() noexcept { return buffers_; }
@@ -76,6 +83,8 @@ class IoWorker {
     bool secure = false;
   };
   void on_accept(int listen_fd, bool secure);
+  ProxyMode proxy_mode(const sockaddr_storage& local,
+                       const sockaddr_storage& remote) const noexcept;
   // Resets `fd` at once, with an error-log line saying `reason`.
   void refuse(int fd, const sockaddr_storage& local, const sockaddr_storage& remote,
               std::string_view reason);
@@ -92,6 +101,7 @@ class IoWorker {
   std::thread thread_;
   std::map<std::uint16_t, Listening> listeners_;
   std::shared_ptr<const tls::ServerContexts> tls_;
+  std::shared_ptr<const proxy::ProxyEndpoints> proxy_endpoints_;
   Http1StreamPool http1_streams_;  // declared before connections_: their sessions give back
   BufferPool buffers_;             // likewise
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;

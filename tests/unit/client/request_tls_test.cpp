@@ -20,6 +20,7 @@ namespace {
 
 const std::string kSockaddr(ipc::kSockaddrSize, 'S');
 const std::string kDer("\x30\x82\x02\x00\x00\x01\x02\xff", 8);
+const std::string kBalancer(ipc::kSockaddrSize, 'B');
 
 std::string_view text(httpapi_bytes b) { return {b.data ? b.data : "", b.length}; }
 
@@ -56,6 +57,16 @@ struct Sent {
     message.tls.client_certificate_der = kDer;
     message.tls.client_certificate_subject = "CN=client1,O=Example";
     message.tls.client_certificate_issuer = "CN=Example CA,O=Example";
+  }
+  // Arrived through a PROXY header from the balancer kBalancer (docs/proxy-protocol.md).
+  void proxied() {
+    message.flags |= HTTPAPI_REQUEST_FLAG_PROXIED;
+    message.proxy.proxied_by = kBalancer;
+    message.proxy.authority = "www.example.com";
+    message.proxy.ssl = true;
+    message.proxy.ssl_client = 5;
+    message.proxy.ssl_verify = 9;
+    message.proxy.ssl_cn = "client1";
   }
 };
 
@@ -260,4 +271,54 @@ TEST(RequestTlsLayout, AbsentPartsStayAbsentInTheCopy) {
   const httpapi_request_info* plain_info = copy_request(*plain, plain_buffer.bytes());
   EXPECT_TRUE(plain_buffer.guard_intact());
   EXPECT_EQ(plain_info->tls, nullptr);
+}
+
+// A request that came through a PROXY header: the balancer and the TLVs, absent ones as NULL
+// views, in httpapi_request_info and in the caller's buffer.
+TEST(RequestProxyInfo, ProxiedRequestShowsTheBalancerAndTlvs) {
+  Sent sent;
+  sent.proxied();
+  const auto r = received(sent.message);
+  const httpapi_request_info& info = r->info;
+  EXPECT_EQ(info.flags, HTTPAPI_REQUEST_FLAG_PROXIED);
+  EXPECT_EQ(info.tls, nullptr);
+  ASSERT_NE(info.proxy, nullptr);
+  EXPECT_EQ(std::memcmp(&info.proxy->proxied_by, kBalancer.data(), kBalancer.size()), 0);
+  EXPECT_EQ(info.proxy->alpn.data, nullptr);
+  EXPECT_EQ(text(info.proxy->authority), "www.example.com");
+  EXPECT_EQ(info.proxy->ssl, 1u);
+  EXPECT_EQ(info.proxy->ssl_client, 5u);
+  EXPECT_EQ(info.proxy->ssl_verify, 9u);
+  EXPECT_EQ(text(info.proxy->ssl_cn), "client1");
+  EXPECT_EQ(info.proxy->ssl_version.data, nullptr);
+
+  Sent plain_sent;
+  EXPECT_EQ(received(plain_sent.message)->info.proxy, nullptr);
+}
+
+TEST(RequestProxyInfo, LaidOutInTheCallersBufferBesideTheTlsParts) {
+  Sent sent;
+  sent.secure(true);
+  sent.proxied();
+  auto r = received(sent.message);
+  const std::size_t size = copied_size(*r);
+  EXPECT_EQ(size, expected_size(*r, sizeof(httpapi_tls_info) +
+                                        sizeof(httpapi_client_certificate) +
+                                        sizeof(httpapi_proxy_info)));
+  CallerBuffer buffer(size);
+  const httpapi_request_info* info = copy_request(*r, buffer.bytes());
+  std::memset(r->frame.data(), 0, r->frame.size());
+  r.reset();
+  EXPECT_TRUE(buffer.guard_intact());
+  ASSERT_NE(info->proxy, nullptr);
+  ASSERT_TRUE(buffer.holds(info->proxy, sizeof *info->proxy));
+  EXPECT_TRUE(buffer.holds(info->proxy->authority.data, info->proxy->authority.length));
+  EXPECT_EQ(text(info->proxy->authority), "www.example.com");
+  EXPECT_EQ(text(info->proxy->ssl_cn), "client1");
+  EXPECT_EQ(info->proxy->alpn.data, nullptr);
+  EXPECT_EQ(std::memcmp(&info->proxy->proxied_by, kBalancer.data(), kBalancer.size()), 0);
+  ASSERT_NE(info->tls, nullptr);
+  EXPECT_EQ(text(info->tls->cipher), "TLS_AES_256_GCM_SHA384");
+  EXPECT_EQ(text(info->tls->client_certificate->der), kDer);
+  EXPECT_EQ(text(info->body), "first body bytes");
 }

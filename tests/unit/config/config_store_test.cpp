@@ -116,7 +116,7 @@ TEST(ConfigStore, CreatesAndPersistsAcrossReopen) {
     ASSERT_TRUE(store->set_setting("header_wait_seconds", "30", error)) << error.message;
   }
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "2");
+  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "3");
 
   auto store = open_ok(path);
   ASSERT_TRUE(store);
@@ -143,7 +143,7 @@ TEST(ConfigStore, MigratesAnEmptyFile) {
   write_bytes(path, "");
   auto store = open_ok(path);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(store->schema_version(), ConfigStore::kSchemaVersion);
   StoreError error;
   EXPECT_TRUE(store->add_reservation(make_reservation("http://+:8080/"), error));
 }
@@ -158,7 +158,7 @@ TEST(ConfigStore, MigratesAHandMadeVersion0File) {
   {
     auto store = open_ok(path);
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->schema_version(), 2);
+    EXPECT_EQ(store->schema_version(), ConfigStore::kSchemaVersion);
     StoreError error;
     EXPECT_TRUE(store->add_listen_address("::1", error)) << error.message;
   }
@@ -234,6 +234,39 @@ TEST(ConfigStore, DeleteCascadesToTheAccessList) {
   EXPECT_FALSE(store->delete_reservation("http://+:80/a/", error));
   EXPECT_EQ(error.kind, StoreError::Kind::not_found);
   EXPECT_NE(error.message.find("http://+:80/a/"), std::string::npos);
+}
+
+TEST(ConfigStore, ListenEndpointsRoundTrip) {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  {
+    auto store = open_ok(path);
+    ASSERT_TRUE(store);
+    StoreError error;
+    EXPECT_TRUE(store->add_listen_endpoint({"127.0.0.2", 8080, true, "127.0.0.1/32"}, error))
+        << error.message;
+    EXPECT_TRUE(store->add_listen_endpoint({"::", 8443, true, "::1/128,10.0.0.0/8"}, error));
+    EXPECT_FALSE(store->add_listen_endpoint({"127.0.0.2", 8080, true, "10.0.0.0/8"}, error));
+    EXPECT_EQ(error.kind, StoreError::Kind::already_exists);
+    EXPECT_EQ(error.message,
+              "127.0.0.2:8080 is already in the IP listen list; delete it first to change it");
+    EXPECT_TRUE(store->add_listen_endpoint({"10.0.0.1", 80, true, "10.0.0.0/8"}, error));
+    EXPECT_TRUE(store->delete_listen_endpoint("10.0.0.1", 80, error)) << error.message;
+    EXPECT_FALSE(store->delete_listen_endpoint("10.0.0.1", 80, error));
+    EXPECT_EQ(error.kind, StoreError::Kind::not_found);
+    EXPECT_FALSE(store->delete_listen_endpoint("::", 80, error));
+    EXPECT_EQ(error.message, "[::]:80 is not in the IP listen list");
+  }
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  const auto endpoints = store->listen_endpoints();
+  ASSERT_EQ(endpoints.size(), 2u);
+  EXPECT_EQ(endpoints[0].host, "127.0.0.2");
+  EXPECT_EQ(endpoints[0].port, 8080);
+  EXPECT_TRUE(endpoints[0].proxy_protocol);
+  EXPECT_EQ(endpoints[0].trusted, "127.0.0.1/32");
+  EXPECT_EQ(endpoints[1].host, "::");
+  EXPECT_EQ(endpoints[1].trusted, "::1/128,10.0.0.0/8");
 }
 
 TEST(ConfigStore, ListenListRoundTrip) {
@@ -337,11 +370,11 @@ TEST(ConfigStore, RefusesADatabaseWithDamagedPages) {
 TEST(ConfigStore, RefusesANewerSchema) {
   TempDir dir;
   const std::string path = dir.file("config.db");
-  raw_sql(path, "CREATE TABLE future(x); PRAGMA user_version=3;");
+  raw_sql(path, "CREATE TABLE future(x); PRAGMA user_version=4;");
   const std::string message = expect_refused(path);
-  EXPECT_NE(message.find("schema version 3"), std::string::npos) << message;
+  EXPECT_NE(message.find("schema version 4"), std::string::npos) << message;
   EXPECT_NE(message.find("newer"), std::string::npos) << message;
-  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "3");
+  EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), "4");
 }
 
 TEST(ConfigStore, RefusesADirectoryAndAMissingDirectory) {
@@ -594,7 +627,7 @@ PRAGMA user_version=1;
 )sql");
   auto store = open_ok(path);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(store->schema_version(), ConfigStore::kSchemaVersion);
   ASSERT_EQ(store->reservations().size(), 1u);
   EXPECT_EQ(store->reservations()[0].prefix, "http://+:80/kept/");
   EXPECT_EQ(store->settings().at("header_wait_seconds"), "12");

@@ -397,6 +397,42 @@ TEST_F(HttpcfgTest, IplistenCommands) {
   EXPECT_EQ(sent, expected);
 }
 
+TEST_F(HttpcfgTest, IplistenProxyProtocolEntries) {
+  Outcome r = run({"iplisten", "add", "--ipport", "127.0.0.2:8080", "--proxy-protocol",
+                   "--trusted", "127.0.0.1/32,::1"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "IP:PORT entry successfully added\n");
+  r = run({"iplisten", "delete", "--ipport", "127.0.0.2:8080"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "IP:PORT entry successfully deleted\n");
+  service.queue_reply(0, R"({"addresses":[],"endpoints":[{"ipport":"127.0.0.2:8080",)"
+                         R"("proxy_protocol":true,"trusted":"127.0.0.1/32"}]})");
+  r = run({"iplisten", "show"});
+  EXPECT_EQ(r.out,
+            "IP listen list: empty (httpapid listens on all addresses)\n"
+            "IP:PORT entries:\n"
+            "    127.0.0.2:8080  PROXY protocol: yes  trusted: 127.0.0.1/32\n");
+  // Refused before the service is asked.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"iplisten", "add", "--ipport", "127.0.0.2:8080"},
+        {"iplisten", "add", "--ipport", "127.0.0.2:8080", "--proxy-protocol"},
+        {"iplisten", "add", "--address", "127.0.0.1", "--proxy-protocol"},
+        {"iplisten", "add", "--address", "127.0.0.1", "--ipport", "127.0.0.2:80"},
+        {"iplisten", "delete"}}) {
+    r = run(args);
+    EXPECT_EQ(r.status, 2) << args.back();
+    expect_one_error_line(r);
+  }
+  std::vector<json> sent;
+  for (const auto& text : service.commands()) sent.push_back(json::parse(text));
+  const std::vector<json> expected{
+      json::parse(R"({"command":"iplisten.add","ipport":"127.0.0.2:8080",)"
+                  R"("proxy_protocol":true,"trusted":"127.0.0.1/32,::1"})"),
+      json::parse(R"({"command":"iplisten.delete","ipport":"127.0.0.2:8080"})"),
+      json::parse(R"({"command":"iplisten.show"})")};
+  EXPECT_EQ(sent, expected);
+}
+
 const char* const kState = R"({
   "sessions":[{"id":1,"pid":4242,"uid":0,"groups":[
       {"id":7,"queue":3,"urls":[{"url":"http://+:80/shop/","context":42},
