@@ -17,6 +17,7 @@ class ConfigStore;
 
 namespace httpapi::daemon {
 
+class AccessLog;
 class AppChannel;
 class ControlServer;
 class FragmentCache;
@@ -47,6 +48,8 @@ class AdminCommands {
     std::function<void()> cert_bindings_changed;
     // The error log's lost lines, for servicestate (the log is made after these parts).
     std::function<std::uint64_t()> error_log_lines_lost;
+    // The access logs' lines written, dropped (buffer full) and lost (refused by the disk).
+    const AccessLog& access_log;
   };
   explicit AdminCommands(Parts parts) : parts_(parts) {}
 

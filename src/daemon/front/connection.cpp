@@ -53,6 +53,7 @@ Connection::Connection(IoWorker& worker, std::unique_ptr<Transport> transport, s
                        const sockaddr_storage& local, const sockaddr_storage& remote)
     : worker_(worker), transport_(std::move(transport)), id_(id), local_(local), remote_(remote),
       local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)),
+      remote_port_(port_of(remote)),
       opened_(monotonic_ms()) {
   session_ = std::make_unique<Http1Session>(*this, monotonic_ms());
   interest_ = EPOLLIN | EPOLLRDHUP;
@@ -266,7 +267,7 @@ void Connection::log_error(const RequestLog& request, int status, std::string_vi
           : fmt::format("HTTP/{}.{}", request.version_major, request.version_minor);
   ErrorLogEntry entry;
   entry.client_ip = remote_ip_;
-  entry.client_port = port_of(remote_);
+  entry.client_port = remote_port_;
   entry.server_ip = local_ip_;
   entry.server_port = local_port_;
   entry.version = version;

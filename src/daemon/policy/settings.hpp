@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "http1/chunked_decoder.hpp"
+#include "daemon/logging/access_format.hpp"
 #include "daemon/policy/timers.hpp"
 #include "http1/request_parser.hpp"
 
@@ -41,6 +42,9 @@ struct Settings {
   // connection open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
   bool http2_cleartext = true;
   std::uint32_t http2_max_concurrent_streams = 100;
+  // The server-wide access log, STATE_DIR/logs/access/httpapid.log: every request no URL
+  // group logs (docs/access-logs.md). Off by default, as HTTP.sys's.
+  AccessFormat access_log_format = AccessFormat::none;
 };
 
 // Sets one setting from its text form. False, with `error` saying why (unknown key, not a
