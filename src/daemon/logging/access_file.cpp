@@ -102,10 +102,12 @@ bool AccessFile::usable(std::int64_t now) {
   return fd_ >= 0;
 }
 
-bool AccessFile::must_roll(std::int64_t time_ms, std::size_t bytes) {
-  if (fd_ < 0) return false;
+bool AccessFile::must_roll(std::int64_t time_ms, std::size_t pending, std::size_t line) {
+  if (fd_ < 0 && !usable(time_ms)) return false;
   if (policy_.rollover == Rollover::size) {
-    return written_ > header_bytes_ && written_ + bytes > policy_.max_bytes;
+    // A file holds at least one line, however long.
+    return (written_ > header_bytes_ || pending > 0) &&
+           written_ + pending + line > policy_.max_bytes;
   }
   return period_of(time_ms) != period_;
 }

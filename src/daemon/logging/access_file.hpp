@@ -32,9 +32,10 @@ class AccessFile {
   AccessFile(const AccessFile&) = delete;
   AccessFile& operator=(const AccessFile&) = delete;
 
-  // Called before a line of `bytes` stamped `time_ms` is added to the pending lines: true
-  // when the file must roll over first (the caller writes what is pending, then roll()).
-  bool must_roll(std::int64_t time_ms, std::size_t bytes);
+  // Called before a line of `line` bytes stamped `time_ms` is added to `pending` bytes not
+  // written yet: true when the file must roll over first (the caller writes what is
+  // pending, then calls roll()).
+  bool must_roll(std::int64_t time_ms, std::size_t pending, std::size_t line);
   void roll(std::int64_t time_ms);
   // Writes `lines` (`count` whole lines) in one write. Returns the lines that could not be
   // written.

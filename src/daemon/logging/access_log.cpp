@@ -157,7 +157,7 @@ void AccessLog::add(Sink& sink, const AccessRecord& record) {
   line_.clear();
   CivilClock& style_clock = sink.style.local_time ? local_ : utc_;
   append_access_line(line_, sink.style, record, utc_, style_clock);
-  if (sink.file->must_roll(record.time_ms, sink.pending.size() + line_.size())) {
+  if (sink.file->must_roll(record.time_ms, sink.pending.size(), line_.size())) {
     write_pending(sink);
     sink.file->roll(record.time_ms);
   }
