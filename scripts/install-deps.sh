@@ -13,6 +13,7 @@ packages=(
   python3 python3-h2 curl nginx-light wrk nghttp2-client valgrind
   python3-websockets                  # a real WebSocket client for httpapi-websocket-echo
   testssl.sh                          # the TLS scanner auditors use (tests/integration)
+  goaccess                            # parses our NCSA and W3C access logs (tests/integration)
 )
 
 missing=()

@@ -176,6 +176,7 @@ void Exchange::start(const http1::RequestHead& head) {
   if (match.target.access_log) access_group_ = match.target.group_id;
   if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
   if (!connection_->enter_group(match.target.group_id)) return refuse(match.target, "ConnLimit");
+  access_.queue.assign(match.target.queue_name);
   if (cacheable_) {
     if (auto hit = cache.find(url.full, monotonic_seconds())) {
       access_.cache = CacheUse::hit;
@@ -185,7 +186,6 @@ void Exchange::start(const http1::RequestHead& head) {
     access_.cache = CacheUse::miss;
     cache_url_.assign(url.full);
   }
-  access_.queue.assign(match.target.queue_name);
   submit(head, url, match);
 }
 

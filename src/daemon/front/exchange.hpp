@@ -37,6 +37,9 @@ class Exchange {
   void start(const http1::RequestHead& head);
   // Ends the exchange: the next request may reuse the object.
   void clear();
+  // The service answers the request itself (a head the parser refused, a 404, a 503):
+  // noted for the access log, then written by the protocol.
+  void reject(const SelfAnswer& answer);
 
   std::uint64_t request_id() const noexcept { return request_id_; }
   // The service holds the request: it waits in its queue or an application has it.
@@ -65,7 +68,6 @@ class Exchange {
   void submit(const http1::RequestHead& head, const http1::CookedUrl& url,
               const route::Match& match);
   void refuse(const route::Target& target, std::string_view log_reason);
-  void reject(const SelfAnswer& answer);
   void reset(std::string_view log_reason);
   void abort(std::string_view log_reason);
   void leave_service();

@@ -95,7 +95,7 @@ void Http1Stream::refuse_head(std::string_view input, const http1::RequestHead& 
       log.version_minor = version.back() - '0';
     }
   }
-  answer_self(answer);
+  exchange_.reject(answer);
 }
 
 void Http1Stream::become_head() {

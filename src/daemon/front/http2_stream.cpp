@@ -106,7 +106,7 @@ void Http2Stream::start(bool end_stream) {
     log.uri.assign(path_.substr(0, 4096));
     log.version_major = 2;
     log.version_minor = 0;
-    return answer_self(answer_for(head_error_));
+    return exchange_.reject(answer_for(head_error_));
   }
   // The views go to Exchange::start, which copies what it keeps.
   thread_local std::vector<http1::Field> fields;
@@ -132,7 +132,7 @@ void Http2Stream::start(bool end_stream) {
     log.method.assign(method_.substr(0, 255));
     log.uri.assign(path_.substr(0, 4096));
     log.version_major = 2;
-    return answer_self(answer_for(http1::Error::entity_too_large));
+    return exchange_.reject(answer_for(http1::Error::entity_too_large));
   }
 
   http1::RequestHead head{};
