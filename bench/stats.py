@@ -10,7 +10,7 @@
 
   stats.py report RUNS.jsonl
       Prints the markdown results table: median and (min-max) over rounds per scenario, and
-      the per-round ratios (a)/(c), (a)/(b), (e)/(b) and (f)/(c).
+      the per-round ratios (a)/(c), (a)/(b), (e)/(b), (f)/(c) and (g)/(a).
 
   stats.py tls RUNS.jsonl
       The same table for bench/tls.sh's scenarios, with its ratios (a)/(c), (a)/(b),
@@ -224,6 +224,7 @@ SCENARIO_TITLES = {
     "c": "(c) nginx → upstream_hello (unix, keepalive)",
     "e": "(e) httpapid response cache hit",
     "f": "(f) httpapid → httpapi-echo, no tuning flags",
+    "g": "(g) = (a) with the access log on (W3C, server-wide)",
 }
 
 
@@ -249,7 +250,8 @@ def title(name):
     return f"(d) {t}, pipelined ×{depth}" if depth else t
 
 
-def report(argv, pairs=(("a", "c"), ("a", "b"), ("e", "b"), ("f", "c")), targets=None):
+def report(argv, pairs=(("a", "c"), ("a", "b"), ("e", "b"), ("f", "c"), ("g", "a")),
+           targets=None):
     path = argv[0]
     runs = [json.loads(line) for line in open(path) if line.strip()]
     order = []
