@@ -23,10 +23,10 @@ std::int64_t now_ms() {
 
 }  // namespace
 
-AccessFile::AccessFile(std::string directory, AccessFilePolicy policy, std::string header)
+AccessFile::AccessFile(std::string directory, AccessFilePolicy policy, AccessStyle style)
     : directory_(std::move(directory)),
       policy_(std::move(policy)),
-      header_(std::move(header)),
+      style_(std::move(style)),
       clock_(policy_.local_time) {}
 
 AccessFile::~AccessFile() { close(); }
@@ -82,10 +82,11 @@ void AccessFile::open(std::int64_t now) {
   written_ = ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
   period_ = period;
   header_bytes_ = 0;
-  if (!header_.empty()) {
-    const ssize_t n = ::write(fd_, header_.data(), header_.size());
+  const std::string header = access_file_header(style_, now);
+  if (!header.empty()) {
+    const ssize_t n = ::write(fd_, header.data(), header.size());
     if (n > 0) written_ += static_cast<std::uint64_t>(n);
-    header_bytes_ = header_.size();
+    header_bytes_ = header.size();
   }
 }
 
@@ -109,7 +110,9 @@ bool AccessFile::must_roll(std::int64_t time_ms, std::size_t pending, std::size_
     return (written_ > header_bytes_ || pending > 0) &&
            written_ + pending + line > policy_.max_bytes;
   }
-  return period_of(time_ms) != period_;
+  // Periods only move forward: a line stamped just before the hour, written just after,
+  // stays in the new file rather than starting the old period again.
+  return period_of(time_ms) > period_;
 }
 
 void AccessFile::roll(std::int64_t time_ms) {

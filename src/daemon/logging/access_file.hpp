@@ -27,7 +27,8 @@ struct AccessFilePolicy {
 
 class AccessFile {
  public:
-  AccessFile(std::string directory, AccessFilePolicy policy, std::string header);
+  // `style` gives what each opening starts with (W3C's directives, dated then).
+  AccessFile(std::string directory, AccessFilePolicy policy, AccessStyle style);
   ~AccessFile();
   AccessFile(const AccessFile&) = delete;
   AccessFile& operator=(const AccessFile&) = delete;
@@ -53,7 +54,7 @@ class AccessFile {
 
   std::string directory_;
   AccessFilePolicy policy_;
-  std::string header_;
+  AccessStyle style_;
   CivilClock clock_;
   int fd_ = -1;
   std::uint64_t written_ = 0;  // bytes in the file, header included

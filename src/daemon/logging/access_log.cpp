@@ -11,12 +11,6 @@ namespace {
 constexpr std::size_t kWakeAt = 512;
 constexpr auto kPeriod = std::chrono::milliseconds(100);
 
-std::int64_t wall_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 }  // namespace
 
 AccessLog::AccessLog(std::string directory, std::size_t capacity)
@@ -128,8 +122,7 @@ void AccessLog::run() {
 AccessLog::Sink AccessLog::make_sink(const AccessStyle& style, const AccessFilePolicy& policy) {
   Sink sink;
   sink.style = style;
-  sink.file = std::make_unique<AccessFile>(directory_, policy,
-                                           access_file_header(style, wall_ms()));
+  sink.file = std::make_unique<AccessFile>(directory_, policy, style);
   return sink;
 }
 

@@ -1,13 +1,17 @@
 // The access-log formatters: IIS's W3C field order and escaping, NCSA's request line, JSON
 // lines that stay valid whatever bytes the client sent; and the writer's files.
 #include <gtest/gtest.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "daemon/logging/access_format.hpp"
@@ -224,6 +228,42 @@ TEST(AccessLogWriter, GroupAndServerLinesAndSizeRollover) {
   EXPECT_EQ(lines, 40u);
   EXPECT_GE(files, 2u);  // 40 lines of ~450 bytes roll over past 4 KiB
   EXPECT_NE(slurp(dir + "/httpapid.log").find("\"GET /app/a b"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AccessLogWriter, HourlyRolloverNamesTheOldFileByItsHour) {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("access-log-hourly-" + std::to_string(::getpid())))
+                              .string();
+  std::filesystem::remove_all(dir);
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  const std::int64_t now = static_cast<std::int64_t>(ts.tv_sec) * 1000;
+  CivilClock utc(false);
+  const CivilTime hour = utc.at(now);
+  {
+    AccessLog log(dir, 64);
+    AccessLogConfig config;
+    config.style.format = AccessFormat::w3c;
+    config.file.name = "h";
+    config.file.rollover = Rollover::hourly;
+    log.configure(1, config);
+    AccessRecord r = sample();
+    r.time_ms = now;
+    log.push(1, AccessFormat::none, r);
+    log.flush();
+    r.time_ms = now + 3600 * 1000;  // the next hour's line starts the next file
+    log.push(1, AccessFormat::none, r);
+    log.flush();
+    EXPECT_EQ(log.lines_written(), 2u);
+  }
+  const std::string old = fmt::format("{}/h-{:04}{:02}{:02}{:02}.log", dir, hour.year, hour.month,
+                                      hour.day, hour.hour);
+  const std::string first = slurp(old), second = slurp(dir + "/h.log");
+  EXPECT_TRUE(first.starts_with("#Software: httpapi")) << old;
+  EXPECT_TRUE(second.starts_with("#Software: httpapi"));
+  EXPECT_EQ(std::count(first.begin(), first.end(), '\n'), 5);  // 4 directives, 1 line
+  EXPECT_EQ(std::count(second.begin(), second.end(), '\n'), 5);
   std::filesystem::remove_all(dir);
 }
 
