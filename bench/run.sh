@@ -16,6 +16,11 @@
 #   (h) the same client to 127.0.0.2:PORT, marked `iplisten --ipport 127.0.0.2:PORT
 #       --proxy-protocol --trusted 127.0.0.1/32`, each connection starting with a v2 header:
 #       the PROXY protocol on (docs/proxy-protocol.md). Reported as (h)/(g), per round
+#   (l) (a) again, with the access log on: the httpapid of (a) writes every request to its
+#       server-wide W3C log (httpcfg set setting --key access_log_format --value w3c, set
+#       before each (l) run and back to none after it; docs/access-logs.md). Reported
+#       against (a) of the same round: the cost of access logging (target: at most 5% of
+#       req/s). Needs root (only root may change settings): otherwise (l) is left out
 #
 # The server side (service + app, or nginx + its upstream) runs on CPU 0, wrk on CPU 1 (this
 # script and its helpers too). Every round runs a, b, c, a|p16, b|p16, c|p16 back to back.
@@ -328,6 +333,28 @@ COMMANDS[c]="cc -O2 -o $WORK/c/upstream_hello bench/upstream_hello.c
 ${SRV[*]} $WORK/c/upstream_hello $WORK/c/hello.sock
 ${SRV[*]} nginx -p $WORK/c/ -c $WORK/c/nginx.conf -e $WORK/c/error.log -g 'daemon off;'"
 
+# ---- (l) the httpapid and app of (a), its server-wide access log on ---------------------------
+HTTPCFG_BIN=$BUILD_DIR/tools/httpcfg/httpcfg
+access_log_format() {  # access_log_format w3c|none: the (l) switch, in the httpapid of (a)
+  "$HTTPCFG_BIN" --state-dir "$WORK/a/state" set setting --key access_log_format --value "$1" \
+    >/dev/null
+}
+WITH_L=0
+if access_log_format none 2>/dev/null; then
+  WITH_L=1
+  URL[l]=${URL[a]}
+  SERVER_PIDS[g]=${SERVER_PIDS[a]}
+  COMMANDS[l]="${COMMANDS[a]}
+$HTTPCFG_BIN --state-dir $WORK/a/state set setting --key access_log_format --value w3c  (before each (l) run; none after)"
+else
+  log "WARNING: cannot change httpapid's settings (not root?): scenario (l), access log on, left out"
+fi
+# Every scenario but (l) runs with the access log off; (l) with it on.
+with_access_log_for() {
+  [[ $WITH_L == 1 ]] || return 0
+  if [[ ${1%%-p*} == l ]]; then access_log_format w3c; else access_log_format none; fi
+}
+
 # ---- sanity checks --------------------------------------------------------------------------
 for s in a b c e f; do
   body=$(curl -sS --max-time 5 -o - -w '\n%{http_code} %{content_type}' "${URL[$s]}") ||
@@ -370,9 +397,11 @@ wrk_command() {  # wrk_command SCENARIO SECONDS -> the command line
 }
 
 SCENARIOS=(a b c e f g h "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
+[[ $WITH_L == 0 ]] || SCENARIOS=(a l b c e f g h "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
 [[ -z $ONLY ]] || IFS=, read -r -a SCENARIOS <<<"$ONLY"
 log "warm-up: ${WARMUP}s per scenario (not recorded)"
 for s in "${SCENARIOS[@]}"; do
+  with_access_log_for "$s"
   $(wrk_command "$s" "$WARMUP") >/dev/null
 done
 
@@ -393,6 +422,7 @@ for round in $(seq "$ROUNDS"); do
         fi
       fi
       echo "=== round $round, scenario $s: $(wrk_command "$s" "$DURATION")" >&2
+      with_access_log_for "$s"
       rc=0
       $STATS measure --out "$WORK/run.json" --scenario "$s" --round "$round" \
         --pids "${SERVER_PIDS[$base]}" -- $(wrk_command "$s" "$DURATION") >&2 || rc=$?
@@ -406,6 +436,11 @@ for round in $(seq "$ROUNDS"); do
     done
   done
 done
+with_access_log_for a  # off again
+if [[ $WITH_L == 1 ]]; then
+  ACCESS_NOTE="(l): $(grep -vc '^#' "$WORK/a/state/logs/access/httpapid.log" 2>/dev/null || echo 0) lines in the access log; $("$HTTPCFG_BIN" --state-dir "$WORK/a/state" show servicestate | grep '^Access log lines' || true)"
+  log "$ACCESS_NOTE"
+fi
 
 for s in a b c e f; do
   for p in ${SERVER_PIDS[$s]//,/ }; do
@@ -451,6 +486,7 @@ REPORT=$(cat <<EOF
 $TABLE
 
 $CACHE_NOTE
+${ACCESS_NOTE:-}
 
 <details><summary>exact commands</summary>
 
@@ -465,6 +501,11 @@ ${COMMANDS[c]}
 ${COMMANDS[e]}
 # (f)
 ${COMMANDS[f]}
+# (g), (h)
+${COMMANDS[g]}
+${COMMANDS[h]}
+# (l)
+${COMMANDS[l]:-(left out)}
 # wrk, per round in this order:
 $(for s in "${SCENARIOS[@]}"; do wrk_command "$s" "$DURATION"; done)
 \`\`\`

@@ -17,6 +17,7 @@ packages=(
   python3-hpack python3-hyperframe    # raw HTTP/2 frames for the conformance suite
   python3-websockets                  # a real WebSocket client for httpapi-websocket-echo
   testssl.sh                          # the TLS scanner auditors use (tests/integration)
+  goaccess                            # parses our NCSA and W3C access logs (tests/integration)
 )
 
 # The service account: no home, no login, its own group (as a Debian package's postinst).

@@ -291,6 +291,27 @@ int main(int argc, char** argv) {
   cli.add_flag("--ignore-body", ignore_body,
                "Answer without reading the request body (the service discards the rest); "
                "body_length counts only the bytes that came with the head");
+  // The group's access log (docs/access-logs.md), written by httpapid as
+  // STATE_DIR/logs/access/NAME.log, NAME being --name.
+  std::string access_log;
+  cli.add_option("--access-log", access_log,
+                 "Have httpapid log every request of this app's URLs, in this format, to "
+                 "<state-dir>/logs/access/<--name>.log")
+      ->check(CLI::IsMember({"w3c", "ncsa", "json"}));
+  std::string rollover = "daily";
+  cli.add_option("--access-log-rollover", rollover,
+                 "When the access log starts a new file: daily, hourly, or size (past "
+                 "--access-log-size bytes)")
+      ->check(CLI::IsMember({"daily", "hourly", "size"}));
+  std::uint64_t rollover_size = 16 * 1024 * 1024;
+  cli.add_option("--access-log-size", rollover_size,
+                 "Bytes after which a size rollover starts a new file (at least 65536)");
+  std::uint64_t log_fields = 0;
+  cli.add_option("--access-log-fields", log_fields,
+                 "W3C fields as HTTPAPI_LOG_FIELD_* bits (0: IIS's default set)");
+  bool log_local_time = false;
+  cli.add_flag("--access-log-local-time", log_local_time,
+               "Roll over (and write NCSA times) in local time rather than UTC");
   std::size_t pad = 0;
   cli.add_option("--pad", pad, "Add a \"pad\" string of this many bytes to every answer, "
                                "for large responses");
@@ -356,6 +377,20 @@ int main(int argc, char** argv) {
       if (auto e = group->set_property(option.property, option.value)) {
         return fail(option.flag, e);
       }
+    }
+    if (!access_log.empty()) {
+      httpapi_logging_info info{};
+      info.format = access_log == "w3c"    ? HTTPAPI_LOG_FORMAT_W3C
+                    : access_log == "ncsa" ? HTTPAPI_LOG_FORMAT_NCSA
+                                           : HTTPAPI_LOG_FORMAT_JSON;
+      info.name = app_name.c_str();
+      info.rollover = rollover == "size"     ? HTTPAPI_LOG_ROLLOVER_SIZE
+                      : rollover == "hourly" ? HTTPAPI_LOG_ROLLOVER_HOURLY
+                                             : HTTPAPI_LOG_ROLLOVER_DAILY;
+      info.rollover_size = rollover_size;
+      info.fields = log_fields;
+      info.flags = log_local_time ? HTTPAPI_LOG_FLAG_LOCAL_TIME : 0;
+      if (auto e = group->set_logging(&info)) return fail("access log", e);
     }
     for (const std::string& user : allowed_users) {
       const passwd* pw = getpwnam(user.c_str());

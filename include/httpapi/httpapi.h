@@ -341,6 +341,92 @@ HTTPAPI_API httpapi_error httpapi_url_group_set_property(httpapi_url_group *grou
                                                          httpapi_url_group_property property,
                                                          uint64_t value);
 
+/* Access logs: HTTP.sys's HttpServerLoggingProperty on a URL group (docs/access-logs.md).
+ * The service writes one line per request the group's URLs route, however it is answered:
+ * by the application, from the response cache, or by the service itself (503 when the
+ * queue is full, and so on). Requests no group logs go to the server-wide log, if an
+ * administrator turned it on (httpcfg set setting --key access_log_format). */
+typedef enum httpapi_log_format {
+  HTTPAPI_LOG_FORMAT_NONE = 0, /* no log: turns the group's log off */
+  HTTPAPI_LOG_FORMAT_W3C = 1,  /* W3C extended, IIS's fields (selectable: `fields`) */
+  HTTPAPI_LOG_FORMAT_NCSA = 2, /* NCSA common log format */
+  HTTPAPI_LOG_FORMAT_JSON = 3  /* one JSON object per line */
+} httpapi_log_format;
+
+/* When a log file is closed and a new one started (HTTP.sys's HTTP_LOGGING_ROLLOVER_TYPE
+ * values). The old file is renamed NAME-<period>.log: YYYYMMDD, YYYYMMDDHH, or for size
+ * the time of the rollover, YYYYMMDD-HHMMSS. */
+typedef enum httpapi_log_rollover {
+  HTTPAPI_LOG_ROLLOVER_SIZE = 0,  /* past rollover_size bytes */
+  HTTPAPI_LOG_ROLLOVER_DAILY = 1, /* at midnight */
+  HTTPAPI_LOG_ROLLOVER_HOURLY = 4 /* at every hour */
+} httpapi_log_rollover;
+
+#define HTTPAPI_LOG_FLAG_LOCAL_TIME 0x1u /* rollover and NCSA times in local time, not UTC */
+#define HTTPAPI_LOG_MIN_ROLLOVER_SIZE (64u * 1024u) /* smallest rollover_size */
+
+/* W3C fields: HTTP.sys's HTTP_LOG_FIELD_* bits, written in IIS's order whatever the order
+ * of the bits. 0 selects IIS's default set: date time s-ip cs-method cs-uri-stem
+ * cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus
+ * sc-win32-status time-taken. The last two are this service's (W3C's x- prefix). */
+#define HTTPAPI_LOG_FIELD_DATE 0x00000001ull          /* date (UTC) */
+#define HTTPAPI_LOG_FIELD_TIME 0x00000002ull          /* time (UTC) */
+#define HTTPAPI_LOG_FIELD_CLIENT_IP 0x00000004ull     /* c-ip */
+#define HTTPAPI_LOG_FIELD_USER_NAME 0x00000008ull     /* cs-username (always '-') */
+#define HTTPAPI_LOG_FIELD_SITE_NAME 0x00000010ull     /* s-sitename: the log's name */
+#define HTTPAPI_LOG_FIELD_COMPUTER_NAME 0x00000020ull /* s-computername */
+#define HTTPAPI_LOG_FIELD_SERVER_IP 0x00000040ull     /* s-ip */
+#define HTTPAPI_LOG_FIELD_METHOD 0x00000080ull        /* cs-method */
+#define HTTPAPI_LOG_FIELD_URI_STEM 0x00000100ull      /* cs-uri-stem: the raw path */
+#define HTTPAPI_LOG_FIELD_URI_QUERY 0x00000200ull     /* cs-uri-query */
+#define HTTPAPI_LOG_FIELD_STATUS 0x00000400ull        /* sc-status */
+#define HTTPAPI_LOG_FIELD_WIN32_STATUS 0x00000800ull  /* sc-win32-status: 0, 64, 1236 */
+#define HTTPAPI_LOG_FIELD_BYTES_SENT 0x00001000ull    /* sc-bytes */
+#define HTTPAPI_LOG_FIELD_BYTES_RECV 0x00002000ull    /* cs-bytes */
+#define HTTPAPI_LOG_FIELD_TIME_TAKEN 0x00004000ull    /* time-taken, milliseconds */
+#define HTTPAPI_LOG_FIELD_SERVER_PORT 0x00008000ull   /* s-port */
+#define HTTPAPI_LOG_FIELD_USER_AGENT 0x00010000ull    /* cs(User-Agent) */
+#define HTTPAPI_LOG_FIELD_COOKIE 0x00020000ull        /* cs(Cookie) */
+#define HTTPAPI_LOG_FIELD_REFERER 0x00040000ull       /* cs(Referer) */
+#define HTTPAPI_LOG_FIELD_VERSION 0x00080000ull       /* cs-version: HTTP/1.1, HTTP/2 */
+#define HTTPAPI_LOG_FIELD_HOST 0x00100000ull          /* cs-host */
+#define HTTPAPI_LOG_FIELD_SUB_STATUS 0x00200000ull    /* sc-substatus */
+#define HTTPAPI_LOG_FIELD_CLIENT_PORT 0x00400000ull   /* c-port */
+#define HTTPAPI_LOG_FIELD_REASON 0x02000000ull        /* s-reason: the service's own answers */
+#define HTTPAPI_LOG_FIELD_QUEUE_NAME 0x04000000ull    /* s-queuename */
+#define HTTPAPI_LOG_FIELD_TLS_PROTOCOL 0x100000000ull /* x-tls-protocol: TLSv1.3, or '-' */
+#define HTTPAPI_LOG_FIELD_CACHE 0x200000000ull        /* x-cache: hit, miss or none */
+
+/* How a URL group is logged (HTTP.sys's HTTP_LOGGING_INFO, reduced to what a service that
+ * writes the files itself needs). */
+typedef struct httpapi_logging_info {
+  uint32_t format;        /* httpapi_log_format */
+  /* The file: STATE_DIR/logs/access/NAME.log, NAME being 1 to 64 of [A-Za-z0-9._-], not
+   * starting with '.', not "httpapid" (the server-wide log). Not a path: the service,
+   * often root, writes the file, so an application names a log, never a place on disk. */
+  const char *name;
+  uint32_t rollover;      /* httpapi_log_rollover */
+  uint32_t flags;         /* HTTPAPI_LOG_FLAG_* */
+  uint64_t rollover_size; /* bytes, for HTTPAPI_LOG_ROLLOVER_SIZE: at least
+                             HTTPAPI_LOG_MIN_ROLLOVER_SIZE; ignored otherwise */
+  uint64_t fields;        /* W3C only: HTTPAPI_LOG_FIELD_* bits, 0 for IIS's default set */
+} httpapi_logging_info;
+
+/* Turns the group's access log on (or, with NULL or HTTPAPI_LOG_FORMAT_NONE, off), or
+ * changes it. From the next request on, every request the group's URLs route is written
+ * to STATE_DIR/logs/access/NAME.log by the service (a new W3C file, or a changed one,
+ * starts with its #Fields directive). `info` and its name are read during the call only.
+ * Lines are written by a thread of the service, a fraction of a second after the request;
+ * when the service cannot keep up or the disk refuses them, lines are dropped, never
+ * requests, and `httpcfg show servicestate` counts them. The setting is made again on the
+ * group if the service restarts; closing the group ends its log.
+ * Errors: INVALID_PARAMETER (NULL group; unknown format, rollover, flag or field bit; a
+ * NAME not of the form above; rollover_size too small: httpapi_error_detail() says which),
+ * ALREADY_EXISTS (another URL group logs under that NAME), SHUTDOWN (session closed),
+ * SERVICE_UNAVAILABLE, PROTOCOL (the service's answer was malformed). Any thread. */
+HTTPAPI_API httpapi_error httpapi_url_group_set_logging(httpapi_url_group *group,
+                                                        const httpapi_logging_info *info);
+
 /* Registers `prefix` (scheme://host:port/path/, see docs/routing.md) in `group`, with the
  * 64-bit `url_context` that comes back in every request it routes. The service starts
  * listening on the port if it was not already. An https prefix is served over TLS with the

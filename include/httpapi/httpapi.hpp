@@ -150,6 +150,10 @@ class UrlGroup {
                                            std::uint64_t value) {
     return httpapi_url_group_set_property(h_.get(), property, value);
   }
+  // The group's access log (httpapi_url_group_set_logging); nullptr turns it off.
+  [[nodiscard]] httpapi_error set_logging(const httpapi_logging_info* info) {
+    return httpapi_url_group_set_logging(h_.get(), info);
+  }
 
  private:
   friend class Session;

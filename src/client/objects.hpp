@@ -19,6 +19,7 @@
 #include "client/receive_window.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/seen_counter.hpp"
+#include "ipc/messages.hpp"
 
 namespace httpapi::client {
 
@@ -41,6 +42,10 @@ struct QueueCore;
 struct GroupRecord {
   std::map<std::string, std::uint64_t> urls;  // prefix as the application gave it -> context
   std::map<std::uint32_t, std::uint64_t> properties;  // httpapi_url_group_set_property
+  // httpapi_url_group_set_logging's last accepted call (format 0: none); `logging.name`
+  // views `log_name`.
+  ipc::GroupLogging logging;
+  std::string log_name;
   std::weak_ptr<QueueCore> queue;             // bound queue, if any
   std::uint64_t bound_generation = 0;         // the queue's generation it was bound in
 };

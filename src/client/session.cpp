@@ -68,6 +68,15 @@ httpapi_error SessionCore::revive() {
       ipc::encode(frame, ipc::GroupProperty{++next_call, id, property, value});
       channel.call(next_call, frame, nullptr);  // accepted before, so accepted again
     }
+    if (group.logging.format != 0) {
+      frame.clear();
+      ipc::GroupLogging logging = group.logging;
+      logging.call = ++next_call;
+      logging.group = id;
+      logging.name = group.log_name;
+      ipc::encode(frame, logging);
+      channel.call(next_call, frame, nullptr);  // a name taken meanwhile stays lost
+    }
     for (const auto& [prefix, context] : group.urls) {
       frame.clear();
       ipc::encode(frame, ipc::Type::add_url, ipc::UrlCall{++next_call, id, context, prefix});
@@ -220,6 +229,35 @@ extern "C" httpapi_error httpapi_url_group_set_property(httpapi_url_group* group
   ipc::encode(frame, ipc::GroupProperty{tag, group->id, property, value});
   const httpapi_error e = core.call(tag, frame, nullptr);
   if (e == HTTPAPI_OK) core.groups[group->id].properties[property] = value;
+  return e;
+}
+
+extern "C" httpapi_error httpapi_url_group_set_logging(httpapi_url_group* group,
+                                                       const httpapi_logging_info* info) {
+  if (!group) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  ipc::GroupLogging call;
+  if (info && info->format != HTTPAPI_LOG_FORMAT_NONE) {
+    if (!info->name) return HTTPAPI_ERROR_INVALID_PARAMETER;
+    call.format = info->format;
+    call.rollover = info->rollover;
+    call.flags = info->flags;
+    call.rollover_size = info->rollover_size;
+    call.fields = info->fields;
+    call.name = info->name;
+  }
+  SessionCore& core = *group->session;
+  std::lock_guard lock(core.mutex);
+  call.call = ++core.next_call;
+  call.group = group->id;
+  std::string frame;
+  if (!ipc::encode(frame, call)) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  const httpapi_error e = core.call(call.call, frame, nullptr);
+  if (e == HTTPAPI_OK) {  // remembered, to be set again after a service restart
+    GroupRecord& record = core.groups[group->id];
+    record.log_name.assign(call.name);
+    record.logging = call;
+    record.logging.name = record.log_name;
+  }
   return e;
 }
 

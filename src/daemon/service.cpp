@@ -24,6 +24,10 @@
 namespace httpapi::daemon {
 namespace {
 
+// Access-log records waiting for the writer thread: at 100,000 requests a second, well over
+// the 100 ms the writer may sleep.
+constexpr std::size_t kAccessLogBuffer = 16384;
+
 unsigned usable_cpus() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) {
@@ -56,9 +60,11 @@ Service::Service(Options options, SystemdNotifier notifier)
     : options_(std::move(options)),
       notifier_(std::move(notifier)),
       store_(open_store(options_)),
+      access_log_(std::make_unique<AccessLog>(options_.state_dir + "/logs/access",
+                                              kAccessLogBuffer)),
       workers_(make_workers(*this, options_)),
       control_(workers_[0]->loop()),
-      url_groups_(queues_, namespace_, cache_, workers_,
+      url_groups_(queues_, namespace_, cache_, *access_log_, workers_,
                   [this] { return store_->listen_addresses(); }) {
   settings_ = options_.settings;
   for (const auto& [key, value] : store_->settings()) {
@@ -105,6 +111,8 @@ void Service::route_messages() {
   control_.handle(Role::session, Type::bind_group, to(url_groups_, &UrlGroups::on_bind_group));
   control_.handle(Role::session, Type::group_property,
                   to(url_groups_, &UrlGroups::on_group_property));
+  control_.handle(Role::session, Type::group_logging,
+                  to(url_groups_, &UrlGroups::on_group_logging));
   control_.on_closed(Role::session,
                      [this](AppChannel& session) { url_groups_.close_session(session); });
 

@@ -22,6 +22,7 @@
 #include "daemon/control/url_groups.hpp"
 #include "daemon/control/url_namespace.hpp"
 #include "daemon/error_log.hpp"
+#include "daemon/logging/access_log.hpp"
 #include "daemon/options.hpp"
 #include "daemon/policy/connection_count.hpp"
 #include "daemon/policy/group_limits.hpp"
@@ -46,6 +47,9 @@ class Service {
   int run();
 
   ErrorLog& error_log() noexcept { return *error_log_; }
+  // The access logs (docs/access-logs.md); push() from any thread. reopen() is the hook a
+  // SIGHUP handler calls after logrotate.
+  AccessLog& access_log() noexcept { return *access_log_; }
   std::shared_ptr<const route::PrefixTable> routes() const { return url_groups_.routes(); }
   std::uint64_t next_request_id() { return ++request_ids_; }
   std::uint64_t next_connection_id() { return ++connection_ids_; }
@@ -91,6 +95,9 @@ class Service {
   Options options_;
   SystemdNotifier notifier_;
   std::unique_ptr<config::ConfigStore> store_;
+  // Made before the workers and the URL groups, gone after them: every request's line
+  // reaches it until the last I/O thread stops.
+  std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<ErrorLog> error_log_;
   UrlNamespace namespace_;
   Settings settings_;  // the master copy; each I/O worker has its own
@@ -113,7 +120,7 @@ class Service {
   AdminCommands admin_{{*store_, namespace_, url_groups_, queues_, control_, cache_, fragments_,
                         settings_, options_.settings, workers_,
                         [this] { publish_tls(); }, [this] { publish_proxy_endpoints(); },
-                        [this] { return error_log_->lines_lost(); }}};
+                        [this] { return error_log_->lines_lost(); }, *access_log_}};
 
   int signal_fd_ = -1;
   bool stopping_ = false;

@@ -173,6 +173,27 @@ bool decode(const Frame& f, GroupProperty& m) {
   return r.ok();
 }
 
+bool encode(std::string& out, const GroupLogging& m) {
+  FrameWriter w(out, raw(Type::group_logging), m.call);
+  w.u64(m.group).u32(m.format).u32(m.rollover).u32(m.flags).u64(m.rollover_size).u64(m.fields);
+  w.bytes(m.name);
+  return w.finish();
+}
+
+bool decode(const Frame& f, GroupLogging& m) {
+  if (!is(f, Type::group_logging)) return false;
+  FrameReader r(f);
+  m.call = f.tag;
+  m.group = r.u64();
+  m.format = r.u32();
+  m.rollover = r.u32();
+  m.flags = r.u32();
+  m.rollover_size = r.u64();
+  m.fields = r.u64();
+  m.name = r.bytes();
+  return r.ok();
+}
+
 bool encode(std::string& out, const CreateQueue& m) {
   FrameWriter w(out, raw(Type::create_queue), m.call);
   w.u32(m.flags).bytes(m.name);

@@ -23,6 +23,7 @@ enum class Type : std::uint16_t {
   remove_url = 13,
   bind_group = 14,
   group_property = 15,  // set a URL group property (timeouts, limits)
+  group_logging = 16,   // set or clear a URL group's access log
   // library/httpcfg -> service, on an admin connection: one JSON command (docs/protocol.md)
   admin = 30,
   // library -> service, on a queue connection
@@ -95,6 +96,18 @@ struct GroupProperty {
   std::uint64_t group = 0;
   std::uint32_t property = 0;  // httpapi_url_group_property
   std::uint64_t value = 0;
+};
+
+// httpapi_url_group_set_logging: format 0 turns the group's log off.
+struct GroupLogging {
+  std::uint64_t call = 0;
+  std::uint64_t group = 0;
+  std::uint32_t format = 0;    // httpapi_log_format
+  std::uint32_t rollover = 0;  // httpapi_log_rollover
+  std::uint32_t flags = 0;     // HTTPAPI_LOG_FLAG_*
+  std::uint64_t rollover_size = 0;
+  std::uint64_t fields = 0;    // HTTPAPI_LOG_FIELD_*
+  std::string_view name;
 };
 
 struct CreateQueue {
@@ -315,6 +328,7 @@ bool encode(std::string& out, Type type, const GroupCall& m);
 bool encode(std::string& out, Type type, const UrlCall& m);
 bool encode(std::string& out, const BindGroup& m);
 bool encode(std::string& out, const GroupProperty& m);
+bool encode(std::string& out, const GroupLogging& m);
 bool encode(std::string& out, const CreateQueue& m);
 bool encode(std::string& out, const AdminCall& m);
 bool encode(std::string& out, const Receive& m);
@@ -346,6 +360,7 @@ bool decode(const Frame& f, GroupCall& m);  // create_group or close_group
 bool decode(const Frame& f, UrlCall& m);    // add_url or remove_url
 bool decode(const Frame& f, BindGroup& m);
 bool decode(const Frame& f, GroupProperty& m);
+bool decode(const Frame& f, GroupLogging& m);
 bool decode(const Frame& f, CreateQueue& m);
 bool decode(const Frame& f, AdminCall& m);
 bool decode(const Frame& f, Receive& m);

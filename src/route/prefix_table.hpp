@@ -24,6 +24,8 @@ struct Target {
   // are owned by whoever publishes the table.
   std::uint32_t verbosity = 1;
   std::string_view queue_name = {};
+  // The URL group writes an access log of its own (the daemon's access log has its config).
+  bool access_log = false;
 };
 
 enum class MatchKind : std::uint8_t {

@@ -364,6 +364,13 @@ std::string format_servicestate(const Json& answer) {
     out += fmt::format("\nLog lines lost: {} on stderr, {} in the error log\n",
                        number(logging, "stderr_lines_lost"),
                        number(logging, "error_log_lines_lost"));
+    if (logging.contains("access_log_lines_written")) {
+      out += fmt::format(
+          "Access log lines: {} written, {} dropped (writer behind), {} lost (disk refused)\n",
+          number(logging, "access_log_lines_written"),
+          number(logging, "access_log_lines_dropped"),
+          number(logging, "access_log_lines_lost"));
+    }
   }
   return out;
 }

@@ -650,8 +650,9 @@ Prints "SSL certificate successfully added" on success.)");
                  "drain_entity_body_seconds (1-65535 s, 65535 = never), min_send_rate "
                  "(bytes/s, 4294967295 = no check), max_connections (0 = no limit); the "
                  "response cache's cache_enabled (0 or 1), cache_max_response_bytes, "
-                 "cache_max_total_bytes, cache_scavenger_seconds. See docs/timers.md and "
-                 "docs/cache.md.");
+                 "cache_max_total_bytes, cache_scavenger_seconds; access_log_format (w3c, "
+                 "ncsa, json or none: the server-wide access log, logs/access/httpapid.log). "
+                 "See docs/timers.md, docs/cache.md and docs/access-logs.md.");
   setting_set->add_option("--key", options.key, "The setting")->required();
   setting_set->add_option("--value", options.value, "Its new value")->required();
   setting_set->footer(R"(EXAMPLES:

@@ -21,6 +21,7 @@
 #include "daemon/diagnostics.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
+#include "daemon/logging/access_log.hpp"
 #include "daemon/policy/settings.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
@@ -333,7 +334,10 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
       Gathering{{{"sessions", sessions}, {"queues", queues}, {"endpoints", endpoints},
                  {"proxy_protocol", proxy_protocol}, {"tls", tls_state()}, {"connections", json::array()},
                  {"logging", {{"stderr_lines_lost", diagnostic_lines_lost()},
-                              {"error_log_lines_lost", parts_.error_log_lines_lost()}}}},
+                              {"error_log_lines_lost", parts_.error_log_lines_lost()},
+                              {"access_log_lines_written", parts_.access_log.lines_written()},
+                              {"access_log_lines_dropped", parts_.access_log.lines_dropped()},
+                              {"access_log_lines_lost", parts_.access_log.lines_lost()}}}},
                 parts_.workers.size(), channel.id(), call});
   EventLoop& service_loop = parts_.workers[0]->loop();
   for (auto& worker : parts_.workers) {

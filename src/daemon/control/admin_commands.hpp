@@ -19,6 +19,7 @@ class ConfigStore;
 
 namespace httpapi::daemon {
 
+class AccessLog;
 class AppChannel;
 class ControlServer;
 class FragmentCache;
@@ -52,6 +53,8 @@ class AdminCommands {
     std::function<void()> listen_endpoints_changed;
     // The error log's lost lines, for servicestate (the log is made after these parts).
     std::function<std::uint64_t()> error_log_lines_lost;
+    // The access logs' lines written, dropped (buffer full) and lost (refused by the disk).
+    const AccessLog& access_log;
   };
   explicit AdminCommands(Parts parts) : parts_(parts) {}
 

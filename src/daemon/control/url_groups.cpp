@@ -10,6 +10,7 @@
 #include "daemon/control/app_channel.hpp"
 #include "daemon/control/queue_registry.hpp"
 #include "daemon/control/url_namespace.hpp"
+#include "daemon/logging/group_logging.hpp"
 #include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
 
@@ -19,9 +20,14 @@ constexpr std::uint32_t kOk = HTTPAPI_OK;
 }  // namespace
 
 UrlGroups::UrlGroups(const QueueRegistry& queues, const UrlNamespace& names,
-                     ResponseCache& cache, const std::vector<std::unique_ptr<IoWorker>>& workers,
+                     ResponseCache& cache, AccessLog& access_log,
+                     const std::vector<std::unique_ptr<IoWorker>>& workers,
                      Listeners::ListenList listen_list)
-    : queues_(queues), names_(names), cache_(cache), listeners_(workers, std::move(listen_list)) {
+    : queues_(queues),
+      names_(names),
+      cache_(cache),
+      access_log_(access_log),
+      listeners_(workers, std::move(listen_list)) {
   publish();
 }
 
@@ -76,6 +82,7 @@ void UrlGroups::route_group_to(Group& group, std::uint64_t queue_id) {
 
 void UrlGroups::remove(Group& group) {
   for (const auto& [text, context] : group.urls) table_.remove(text);
+  if (!group.log_name.empty()) access_log_.configure(group.id, std::nullopt);
   by_session_.erase({group.session, group.client_id});
   groups_.erase(group.id);
 }
@@ -167,6 +174,32 @@ void UrlGroups::on_group_property(AppChannel& session, const ipc::Frame& frame) 
   session.reply(call.call, kOk);
 }
 
+void UrlGroups::on_group_logging(AppChannel& session, const ipc::Frame& frame) {
+  ipc::GroupLogging call;
+  if (!ipc::decode(frame, call)) return session.close("malformed group_logging");
+  Group* group = find(session, call.group);
+  if (!group) return session.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "no such group");
+  AccessLogConfig config;
+  std::string why;
+  if (!group_logging_config(call, config, why)) {
+    return session.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, why);
+  }
+  const bool on = call.format != HTTPAPI_LOG_FORMAT_NONE;
+  if (on) {
+    for (const auto& [id, other] : groups_) {
+      if (id != group->id && other.log_name == call.name) {
+        return session.reply(call.call, HTTPAPI_ERROR_ALREADY_EXISTS, 0,
+                             fmt::format("another URL group logs to {}.log", call.name));
+      }
+    }
+  }
+  const bool was_on = !group->log_name.empty();
+  group->log_name = on ? std::string(call.name) : std::string();
+  access_log_.configure(group->id, on ? std::optional(std::move(config)) : std::nullopt);
+  if (on != was_on) publish_route_table();
+  session.reply(call.call, kOk);
+}
+
 void UrlGroups::queue_ended(std::uint64_t queue_id) {
   for (auto& [id, group] : groups_) {
     if (group.queue_id == queue_id) route_group_to(group, 0);
@@ -203,6 +236,8 @@ void UrlGroups::publish_route_table() {
   }
   std::unordered_map<std::uint64_t, std::string_view> names;
   snapshot->table.update_targets([&](route::Target& target) {
+    const auto group = groups_.find(target.group_id);
+    target.access_log = group != groups_.end() && !group->second.log_name.empty();
     const RequestQueue* queue = queues_.find(target.queue_id);
     if (!queue) return;
     auto [name, added] = names.try_emplace(target.queue_id);

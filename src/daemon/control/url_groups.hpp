@@ -23,6 +23,7 @@
 
 namespace httpapi::daemon {
 
+class AccessLog;
 class AppChannel;
 class QueueRegistry;
 class ResponseCache;
@@ -31,7 +32,7 @@ class UrlNamespace;
 class UrlGroups {
  public:
   UrlGroups(const QueueRegistry& queues, const UrlNamespace& names, ResponseCache& cache,
-            const std::vector<std::unique_ptr<IoWorker>>& workers,
+            AccessLog& access_log, const std::vector<std::unique_ptr<IoWorker>>& workers,
             Listeners::ListenList listen_list);
 
   // --- any thread
@@ -46,6 +47,8 @@ class UrlGroups {
   void on_remove_url(AppChannel& session, const ipc::Frame& frame);
   void on_bind_group(AppChannel& session, const ipc::Frame& frame);
   void on_group_property(AppChannel& session, const ipc::Frame& frame);
+  // httpapi_url_group_set_logging: the group's access log (docs/access-logs.md).
+  void on_group_logging(AppChannel& session, const ipc::Frame& frame);
   // The session is gone, and its groups with it.
   void close_session(const AppChannel& session);
 
@@ -71,6 +74,7 @@ class UrlGroups {
     std::uint64_t queue_id = 0;
     std::map<std::string, std::uint64_t> urls;  // canonical prefix -> context
     std::shared_ptr<GroupLimits> limits = std::make_shared<GroupLimits>();
+    std::string log_name = {};  // its access log's NAME, empty when it writes none
   };
   using GroupLimitsById = std::unordered_map<std::uint64_t, std::shared_ptr<GroupLimits>>;
 
@@ -82,6 +86,7 @@ class UrlGroups {
   const QueueRegistry& queues_;
   const UrlNamespace& names_;
   ResponseCache& cache_;
+  AccessLog& access_log_;
   Listeners listeners_;
   std::uint64_t next_id_ = 0;
   std::unordered_map<std::uint64_t, Group> groups_;

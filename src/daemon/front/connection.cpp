@@ -60,6 +60,7 @@ Connection::Connection(IoWorker& worker, std::unique_ptr<Transport> transport, s
                        ProxyMode proxy)
     : worker_(worker), transport_(std::move(transport)), id_(id), local_(local), remote_(remote),
       local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)),
+      remote_port_(port_of(remote)),
       opened_(monotonic_ms()), proxy_mode_(proxy) {
   session_ = std::make_unique<Http1Session>(*this, monotonic_ms());
   output_.use_pool(worker_.buffers());
@@ -381,7 +382,7 @@ void Connection::log_error(const RequestLog& request, int status, std::string_vi
           : fmt::format("HTTP/{}.{}", request.version_major, request.version_minor);
   ErrorLogEntry entry;
   entry.client_ip = remote_ip_;
-  entry.client_port = port_of(remote_);
+  entry.client_port = remote_port_;
   entry.server_ip = local_ip_;
   entry.server_port = local_port_;
   entry.version = version;

@@ -104,6 +104,8 @@ class Connection {
   const TcpAddress& local() const noexcept { return local_; }
   const TcpAddress& remote() const noexcept { return remote_; }
   const std::string& local_ip() const noexcept { return local_ip_; }
+  const std::string& remote_ip() const noexcept { return remote_ip_; }
+  std::uint16_t remote_port() const noexcept { return remote_port_; }
   const tls::SessionInfo* tls_session() const noexcept { return transport_->tls_session(); }
   // Set once a PROXY header named the client (remote() is then the client's address); null
   // otherwise, also for v1 UNKNOWN and v2 LOCAL, which keep the real peer.
@@ -138,6 +140,7 @@ class Connection {
   std::string local_ip_;
   std::string remote_ip_;
   std::uint16_t local_port_;
+  std::uint16_t remote_port_;
   std::uint64_t opened_;  // CLOCK_MONOTONIC ms: a TLS handshake must end within header_wait
 
   State state_ = State::open;

@@ -1,5 +1,6 @@
 #include "daemon/front/exchange.hpp"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "daemon/loop/monotonic_clock.hpp"
 #include "daemon/service.hpp"
 #include "http1/reason_phrase.hpp"
+#include "http1/syntax.hpp"
 #include "http1/response_head.hpp"
 #include "http1/url_cooker.hpp"
 #include "httpapi/httpapi.h"
@@ -150,6 +152,15 @@ ipc::RequestProxy request_proxy(const ProxiedBy& proxied, const sockaddr_storage
   return p;
 }
 
+std::int64_t wall_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Client-sent text kept for a log line: bounded, as the error log's URI is.
+void keep(std::string& out, std::string_view value) { out.assign(value.substr(0, 4096)); }
+
 }  // namespace
 
 // ---- admission --------------------------------------------------------------------------
@@ -161,6 +172,7 @@ void Exchange::start(const http1::RequestHead& head) {
   log_.version_minor = head.version_minor;
   pending_read_ = 0;
   goaway_ = false;
+  note_request(head);
 
   cooked_.resize(http1::cooked_url_capacity(head.target, head.host));
   http1::CookedUrl url;
@@ -183,10 +195,17 @@ void Exchange::start(const http1::RequestHead& head) {
     return reject(answer_for(http1::Error::invalid_hostname));
   }
   if (match.kind == route::MatchKind::no_path) return reject(not_found());
+  if (match.target.access_log) access_group_ = match.target.group_id;
   if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
   if (!connection_->enter_group(match.target.group_id)) return refuse(match.target, "ConnLimit");
+  access_.queue.assign(match.target.queue_name);
   if (cacheable_) {
-    if (auto hit = cache.find(url.full, monotonic_seconds())) return stream_.write_cached(*hit);
+    if (auto hit = cache.find(url.full, monotonic_seconds())) {
+      access_.cache = CacheUse::hit;
+      access_.status = hit->status;
+      return stream_.write_cached(*hit);
+    }
+    access_.cache = CacheUse::miss;
     cache_url_.assign(url.full);
   }
   submit(head, url, match);
@@ -258,10 +277,15 @@ void Exchange::refuse(const route::Target& target, std::string_view log_reason) 
   reject(answer);
 }
 
-void Exchange::reject(const SelfAnswer& answer) { stream_.answer_self(answer); }
+void Exchange::reject(const SelfAnswer& answer) {
+  note_answer(answer.status, answer.log_reason);
+  stream_.answer_self(answer);
+}
 
 // 503 verbosity "basic": the connection is reset, no answer is sent.
 void Exchange::reset(std::string_view log_reason) {
+  note_answer(0, log_reason);
+  access_.win32_status = kWin32Aborted;
   connection_->log_error(log_, 0, log_reason);
   stream_.abort(true);
 }
@@ -273,6 +297,75 @@ void Exchange::clear() {
   pending_read_ = 0;
   goaway_ = false;
   log_.clear();
+  started_ms_ = monotonic_ms();
+  access_group_ = 0;
+  access_logged_ = false;
+  access_.host.clear();
+  access_.user_agent.clear();
+  access_.referer.clear();
+  access_.cookie.clear();
+  access_.queue.clear();
+  access_.reason.clear();
+  access_.status = 0;
+  access_.substatus = 0;
+  access_.win32_status = 0;
+  access_.cache = CacheUse::none;
+}
+
+// ---- the access log ---------------------------------------------------------------------
+
+// What the log needs of the head beyond the error log's request line, kept only when some
+// log may take the request: with logging off, a request pays nothing for it.
+void Exchange::note_request(const http1::RequestHead& head) {
+  if (connection_->settings().access_log_format == AccessFormat::none &&
+      !connection_->service().access_log().groups_logging()) {
+    return;
+  }
+  keep(access_.host, head.host);
+  for (std::size_t i = 0; i < head.field_count; ++i) {
+    const http1::Field& field = head.fields[i];
+    if (http1::syntax::iequals(field.name, "user-agent")) {
+      keep(access_.user_agent, field.value);
+    } else if (http1::syntax::iequals(field.name, "referer")) {
+      keep(access_.referer, field.value);
+    } else if (http1::syntax::iequals(field.name, "cookie")) {
+      keep(access_.cookie, field.value);
+    }
+  }
+}
+
+void Exchange::note_answer(int status, std::string_view reason) {
+  access_.status = static_cast<std::uint16_t>(status);
+  access_.reason.assign(reason);
+}
+
+void Exchange::log_access(bool cut_short) {
+  if (access_logged_) return;
+  access_logged_ = true;
+  const AccessFormat server_format = connection_->settings().access_log_format;
+  if (access_group_ == 0 && server_format == AccessFormat::none) return;
+  AccessRecord& r = access_;
+  r.time_ms = wall_ms();
+  r.time_taken_ms = monotonic_ms() - started_ms_;
+  r.client_ip = connection_->remote_ip();
+  r.client_port = connection_->remote_port();
+  r.server_ip = connection_->local_ip();
+  r.server_port = connection_->local_port();
+  r.method = log_.method;
+  r.uri = log_.uri;
+  r.version_major = log_.version_major;
+  r.version_minor = log_.version_minor;
+  const tls::SessionInfo* session = connection_->tls_session();
+  if (session) {
+    r.tls_protocol = session->protocol;
+  } else {
+    r.tls_protocol.clear();
+  }
+  if (!log_.queue.empty()) r.queue = log_.queue;
+  r.bytes_in = stream_.bytes_in();
+  r.bytes_out = stream_.bytes_out();
+  if (cut_short && r.win32_status == 0) r.win32_status = kWin32ClientGone;
+  connection_->service().access_log().push(access_group_, server_format, r);
 }
 
 // ---- the body ---------------------------------------------------------------------------
@@ -325,6 +418,7 @@ void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
           chunks ? chunk_list_size(part.body, attachments) : part.body.size();
       if (!stream_.write_head(part, body_size)) return abort("Internal");
       if (!stream_.response_started()) return;  // an interim 1xx response
+      access_.status = part.status;
       const bool cache = !part.more_data() && part.cache_kind != HTTPAPI_CACHE_NONE && cacheable_;
       std::optional<std::string> cached_body;
       if (cache && chunks) {
@@ -391,6 +485,8 @@ void Exchange::on_fail(const SelfAnswer& answer, const std::string& queue_name) 
   with_app_ = false;  // the service failed it: it holds the request no more
   if (answer.status == 0) return reset(answer.log_reason);
   if (stream_.response_started()) {
+    access_.reason.assign(answer.log_reason);
+    access_.win32_status = kWin32Aborted;
     connection_->log_error(log_, 0, answer.log_reason);
     return stream_.abort(false);
   }
@@ -398,6 +494,8 @@ void Exchange::on_fail(const SelfAnswer& answer, const std::string& queue_name) 
 }
 
 void Exchange::on_cancel() {
+  access_.reason.assign("Request_Cancelled");
+  access_.win32_status = kWin32Aborted;
   connection_->log_error(log_, 0, "Request_Cancelled");
   leave_service();
   stream_.abort(false);
@@ -405,12 +503,17 @@ void Exchange::on_cancel() {
 
 // The application broke the response: the stream to the client cannot be trusted anymore.
 void Exchange::abort(std::string_view log_reason) {
+  access_.reason.assign(log_reason);
+  access_.win32_status = kWin32Aborted;
   leave_service();
   connection_->log_error(log_, 0, log_reason);
   stream_.abort(false);
 }
 
-void Exchange::on_connection_closed() { leave_service(); }
+void Exchange::on_connection_closed() {
+  leave_service();
+  log_access(true);
+}
 
 void Exchange::leave_service() {
   if (with_app_) connection_->service().request_gone(request_id_);

@@ -14,6 +14,8 @@
 #include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
+#include "daemon/logging/access_record.hpp"
+#include "daemon/loop/monotonic_clock.hpp"
 #include "http1/request_parser.hpp"
 #include "http1/url_cooker.hpp"
 #include "route/prefix_table.hpp"
@@ -24,7 +26,7 @@ class Connection;
 
 class Exchange {
  public:
-  explicit Exchange(ExchangeStream& stream) : stream_(stream) {}
+  explicit Exchange(ExchangeStream& stream) : stream_(stream), started_ms_(monotonic_ms()) {}
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
@@ -35,6 +37,9 @@ class Exchange {
   void start(const http1::RequestHead& head);
   // Ends the exchange: the next request may reuse the object.
   void clear();
+  // The service answers the request itself (a head the parser refused, a 404, a 503):
+  // noted for the access log, then written by the protocol.
+  void reject(const SelfAnswer& answer);
 
   std::uint64_t request_id() const noexcept { return request_id_; }
   // The service holds the request: it waits in its queue or an application has it.
@@ -54,17 +59,22 @@ class Exchange {
   void on_cancel();
   // The connection closed under the exchange.
   void on_connection_closed();
+  // The request is over for its protocol (its response complete, or its stream or
+  // connection ended): its access-log line goes to the log, once (docs/access-logs.md).
+  // `cut_short`: the client did not get the whole response.
+  void log_access(bool cut_short);
 
  private:
   void submit(const http1::RequestHead& head, const http1::CookedUrl& url,
               const route::Match& match);
   void refuse(const route::Target& target, std::string_view log_reason);
-  void reject(const SelfAnswer& answer);
   void reset(std::string_view log_reason);
   void abort(std::string_view log_reason);
   void leave_service();
   bool write_chunks(std::string_view list, SendAttachments& attachments);
   void store_in_cache(const ResponsePart& head, std::string_view body);
+  void note_request(const http1::RequestHead& head);
+  void note_answer(int status, std::string_view reason);
 
   Connection* connection_ = nullptr;
   ExchangeStream& stream_;
@@ -79,6 +89,12 @@ class Exchange {
   bool cacheable_ = false;
   std::uint64_t cache_generation_ = 0;
   std::string cache_url_;
+  // The access log: what is known of the request and its answer so far (its strings keep
+  // their capacity from request to request), when it started, and where its line goes.
+  AccessRecord access_;
+  std::uint64_t started_ms_;
+  std::uint64_t access_group_ = 0;  // its URL group logs it; 0: the server-wide log, if on
+  bool access_logged_ = false;
 };
 
 }  // namespace httpapi::daemon

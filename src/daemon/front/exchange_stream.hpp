@@ -59,6 +59,11 @@ class ExchangeStream {
   // `reset`, resetting) what it must; earlier responses are delivered first (behind them,
   // a reset becomes a close, which would otherwise destroy them).
   virtual void abort(bool reset) = 0;
+
+  // For the access log: request bytes read (head and body, as the protocol carried them)
+  // and response bytes written so far (head, framing, body).
+  virtual std::uint64_t bytes_in() const = 0;
+  virtual std::uint64_t bytes_out() const = 0;
 };
 
 }  // namespace httpapi::daemon

@@ -17,13 +17,15 @@
 namespace httpapi::daemon {
 namespace {
 
-// The chunk-size line before `size` bytes of a chunked body, written in place.
-void append_chunk_size(OutputQueue& out, std::uint64_t size) {
+// The chunk-size line before `size` bytes of a chunked body, written in place; its length.
+std::size_t append_chunk_size(OutputQueue& out, std::uint64_t size) {
   char line[20];
   char* end = std::to_chars(line, line + 16, size, 16).ptr;
   *end++ = '\r';
   *end++ = '\n';
-  out.append(std::string_view(line, static_cast<std::size_t>(end - line)));
+  const auto length = static_cast<std::size_t>(end - line);
+  out.append(std::string_view(line, length));
+  return length;
 }
 
 }  // namespace
@@ -44,6 +46,8 @@ void Http1Stream::reset_state(bool at_head) {
   opaque_ = false;
   continue_sent_ = false;
   body_sent_ = 0;
+  bytes_in_ = 0;
+  bytes_out_ = 0;
 }
 
 void Http1Stream::start(const http1::RequestHead& head, bool at_head, std::uint64_t now) {
@@ -55,6 +59,7 @@ void Http1Stream::start(const http1::RequestHead& head, bool at_head, std::uint6
   expect_continue_ = head.expect_continue;
   body_.start(head.framing, head.content_length);
   body_clock_ = now;
+  bytes_in_ = head.head_length;
   exchange_.start(head);
 }
 
@@ -70,6 +75,7 @@ void Http1Stream::refuse_head(std::string_view input, const http1::RequestHead& 
   expect_continue_ = false;
   body_.start(http1::Framing::none, 0);
   exchange_.clear();
+  bytes_in_ = input.size();
   RequestLog& log = exchange_.log();
   log.version_major = 1;
   if (!head.method.empty()) {
@@ -89,7 +95,7 @@ void Http1Stream::refuse_head(std::string_view input, const http1::RequestHead& 
       log.version_minor = version.back() - '0';
     }
   }
-  answer_self(answer);
+  exchange_.reject(answer);
 }
 
 void Http1Stream::become_head() {
@@ -111,6 +117,7 @@ BodyStatus Http1Stream::read_body(std::size_t max, std::string& out, std::string
   const auto step =
       body_.decode(connection_->input(), max, &out, connection_->settings().chunked_limits);
   connection_->consume(step.consumed);
+  bytes_in_ += step.consumed;
   if (body_.failed()) return BodyStatus::malformed;
   if (body_.done()) {
     trailers = body_.take_trailers();
@@ -216,7 +223,7 @@ bool Http1Stream::write_body(std::string_view data) {
       send(data);
       break;
     case http1::ResponseFraming::chunked:
-      append_chunk_size(output(), data.size());
+      bytes_out_ += append_chunk_size(output(), data.size());
       send(data);
       send("\r\n");
       break;
@@ -237,7 +244,7 @@ bool Http1Stream::write_file(UniqueFd fd, std::uint64_t offset, std::uint64_t le
       output().append_file(std::move(fd), offset, length);
       break;
     case http1::ResponseFraming::chunked:
-      append_chunk_size(output(), length);
+      bytes_out_ += append_chunk_size(output(), length);
       output().append_file(std::move(fd), offset, length);
       send("\r\n");
       break;
@@ -247,6 +254,7 @@ bool Http1Stream::write_file(UniqueFd fd, std::uint64_t offset, std::uint64_t le
       break;
   }
   body_sent_ += length;
+  bytes_out_ += length;
   return true;
 }
 
@@ -274,8 +282,11 @@ void Http1Stream::send_last_chunk(std::string_view trailers) {
 
 void Http1Stream::write_cached(const CachedResponse& entry) {
   const bool close = !keep_alive_ || (connection_->shutting_down() && session_->is_last(*this));
-  append_cache_hit(output().append_buffer(), entry, http_date_now(),
-                   connection_->settings().server_header, close, !close && version_minor_ == 0);
+  std::string& buffer = output().append_buffer();
+  const std::size_t before = buffer.size();
+  append_cache_hit(buffer, entry, http_date_now(), connection_->settings().server_header, close,
+                   !close && version_minor_ == 0);
+  bytes_out_ += buffer.size() - before;
   started_ = true;
   complete(close);
 }
@@ -296,9 +307,12 @@ void Http1Stream::abort(bool reset) {
   complete(true);
 }
 
+// The exchange's access-log line is written here, before the stream may leave the line
+// and take the next request.
 void Http1Stream::complete(bool close_after) {
   complete_ = true;
   close_after_ = close_after;
+  exchange_.log_access(false);
   session_->stream_completed();
 }
 

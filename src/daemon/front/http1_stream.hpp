@@ -76,10 +76,15 @@ class Http1Stream final : private ExchangeStream {
   void write_cached(const CachedResponse& entry) override;
   void answer_self(const SelfAnswer& answer) override;
   void abort(bool reset) override;
+  std::uint64_t bytes_in() const override { return bytes_in_; }
+  std::uint64_t bytes_out() const override { return bytes_out_; }
 
   void reset_state(bool at_head);
   OutputQueue& output();
-  void send(std::string_view bytes) { output().append(bytes); }
+  void send(std::string_view bytes) {
+    bytes_out_ += bytes.size();
+    output().append(bytes);
+  }
   void send_last_chunk(std::string_view trailers);
   void complete(bool close_after);
 
@@ -92,6 +97,8 @@ class Http1Stream final : private ExchangeStream {
   std::uint64_t drain_started_ = 0;  // drain timer
   std::uint64_t declared_length_ = 0;
   std::uint64_t body_sent_ = 0;
+  std::uint64_t bytes_in_ = 0;   // head and body bytes consumed, for the access log
+  std::uint64_t bytes_out_ = 0;  // response bytes queued, framing included
   http1::ResponseFraming framing_ = http1::ResponseFraming::length;
   std::uint8_t version_minor_ = 1;
   bool at_head_ = false;  // writes to the connection itself

@@ -111,7 +111,7 @@ void Http2Stream::start(bool end_stream) {
     log.uri.assign(path_.substr(0, 4096));
     log.version_major = 2;
     log.version_minor = 0;
-    return answer_self(answer_for(head_error_));
+    return exchange_.reject(answer_for(head_error_));
   }
   // The views go to Exchange::start, which copies what it keeps.
   thread_local std::vector<http1::Field> fields;
@@ -137,7 +137,7 @@ void Http2Stream::start(bool end_stream) {
     log.method.assign(method_.substr(0, 255));
     log.uri.assign(path_.substr(0, 4096));
     log.version_major = 2;
-    return answer_self(answer_for(http1::Error::entity_too_large));
+    return exchange_.reject(answer_for(http1::Error::entity_too_large));
   }
 
   http1::RequestHead head{};
@@ -167,6 +167,7 @@ void Http2Stream::start(bool end_stream) {
 }
 
 void Http2Stream::body_data(std::string_view data) {
+  body_in_ += data.size();
   if (ended_ && !exchange_.with_app()) {
     // The response is complete: nobody reads the rest of the body.
     nghttp2_session_consume(session_.nghttp2(), id_, data.size());
@@ -187,7 +188,7 @@ void Http2Stream::body_end() {
   exchange_.on_body_input();
 }
 
-void Http2Stream::closed(std::uint32_t) {
+void Http2Stream::closed(std::uint32_t error_code) {
   stream_closed_ = true;
   // What arrived and was never read gives its share of the connection window back.
   if (const std::size_t unread = body_.size() - body_start_; unread > 0) {
@@ -199,6 +200,7 @@ void Http2Stream::closed(std::uint32_t) {
     connection_.log_error(exchange_.log(), 0, "Connection_Dropped");
     exchange_.on_connection_closed();  // the application's request is cancelled
   }
+  exchange_.log_access(error_code != NGHTTP2_NO_ERROR);
 }
 
 BodyStatus Http2Stream::read_body(std::size_t max, std::string& out, std::string& trailers) {
@@ -258,6 +260,7 @@ bool Http2Stream::write_head(const ResponsePart& head, std::uint64_t body_size) 
   }
   if (!reader.ok()) return false;
   if (interim) {
+    for (const auto& [field, text] : response_fields_) bytes_out_ += field.size() + text.size() + 4;
     const std::vector<nghttp2_nv> nva = name_values(response_fields_);
     return nghttp2_submit_headers(session_.nghttp2(), NGHTTP2_FLAG_NONE, id_, nullptr,
                                   nva.data(), nva.size(), nullptr) == 0;
@@ -277,6 +280,7 @@ bool Http2Stream::write_head(const ResponsePart& head, std::uint64_t body_size) 
 }
 
 bool Http2Stream::submit_head(bool with_body) {
+  for (const auto& [name, value] : response_fields_) bytes_out_ += name.size() + value.size() + 4;
   const std::vector<nghttp2_nv> nva = name_values(response_fields_);
   nghttp2_data_provider provider{};
   provider.source.ptr = this;
@@ -403,6 +407,7 @@ long Http2Stream::read_response(std::uint8_t* buf, std::size_t length,
     if (file.length == 0) files_.pop_front();
   }
   session_.response_taken(n);
+  bytes_out_ += n;
   const bool drained = out_start_ == out_.size() && files_.empty();
   if (!(ended_ && drained)) {
     if (n > 0) return static_cast<long>(n);

@@ -83,6 +83,9 @@ class Http2Stream final : private ExchangeStream {
   void write_cached(const CachedResponse& entry) override;
   void answer_self(const SelfAnswer& answer) override;
   void abort(bool reset) override;
+  // Fields counted as name + value + 4 (as a head's lines), and DATA payloads.
+  std::uint64_t bytes_in() const override { return head_bytes_ + body_in_; }
+  std::uint64_t bytes_out() const override { return bytes_out_; }
 
   // Submits a head given as HTTP/1.1 text (a cache entry, the service's own page) and a
   // body: the stream's response is then complete.
@@ -136,6 +139,9 @@ class Http2Stream final : private ExchangeStream {
   bool answered_ = false;
   bool app_head_ = false;
   bool goaway_sent_ = false;  // this stream's application had GOAWAY sent already
+  // For the access log.
+  std::uint64_t body_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
 };
 
 }  // namespace httpapi::daemon

@@ -118,6 +118,15 @@ bool apply_setting(Settings& settings, std::string_view key, std::string_view va
     settings.server_header.assign(value);
     return true;
   }
+  if (key == "access_log_format") {
+    const auto format = parse_access_format(value);
+    if (!format) {
+      error = fmt::format("access_log_format is w3c, ncsa, json or none, not '{}'", value);
+      return false;
+    }
+    settings.access_log_format = *format;
+    return true;
+  }
   for (const Knob& knob : knobs()) {
     if (knob.key != key) continue;
     std::uint64_t number = 0;
@@ -133,7 +142,7 @@ bool apply_setting(Settings& settings, std::string_view key, std::string_view va
     knob.set(settings, number);
     return true;
   }
-  std::string known = "server_header";
+  std::string known = "server_header, access_log_format";
   for (const Knob& knob : knobs()) known += fmt::format(", {}", knob.key);
   error = fmt::format("unknown setting '{}'; settings are {}", key, known);
   return false;
@@ -143,6 +152,7 @@ std::map<std::string, std::string> describe(const Settings& settings) {
   std::map<std::string, std::string> out;
   for (const Knob& knob : knobs()) out[std::string(knob.key)] = std::to_string(knob.get(settings));
   out["server_header"] = settings.server_header;
+  out["access_log_format"] = std::string(access_format_name(settings.access_log_format));
   return out;
 }
 

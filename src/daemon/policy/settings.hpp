@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "http1/chunked_decoder.hpp"
+#include "daemon/logging/access_format.hpp"
 #include "daemon/policy/timers.hpp"
 #include "http1/request_parser.hpp"
 
@@ -45,6 +46,9 @@ struct Settings {
   std::uint32_t http2_max_concurrent_streams = 100;
   std::uint32_t http2_initial_window_size = 256 * 1024;
   std::uint32_t http2_max_frame_size = 16 * 1024;
+  // The server-wide access log, STATE_DIR/logs/access/httpapid.log: every request no URL
+  // group logs (docs/access-logs.md). Off by default, as HTTP.sys's.
+  AccessFormat access_log_format = AccessFormat::none;
 };
 
 // Sets one setting from its text form. False, with `error` saying why (unknown key, not a

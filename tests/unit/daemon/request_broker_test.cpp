@@ -13,6 +13,7 @@
 #include "daemon/control/queue_registry.hpp"
 #include "daemon/control/url_groups.hpp"
 #include "daemon/control/url_namespace.hpp"
+#include "daemon/logging/access_log.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/policy/settings.hpp"
 #include "httpapi/httpapi.h"
@@ -65,7 +66,9 @@ class RequestBrokerTest : public testing::ControlFixture {
   FragmentCache fragments_;
   Settings settings_;
   std::vector<std::unique_ptr<IoWorker>> workers_;  // none: nothing here reaches one
-  UrlGroups groups_{queues_, names_, cache_, workers_, [] { return std::vector<std::string>(); }};
+  AccessLog access_log_{::testing::TempDir() + "/broker-access", 16};
+  UrlGroups groups_{queues_, names_, cache_, access_log_, workers_,
+                    [] { return std::vector<std::string>(); }};
   CacheCalls cache_calls_{cache_, fragments_, queues_, groups_, settings_};
   RequestBroker broker_{queues_, cache_calls_, workers_};
   RequestQueue* queue_ = nullptr;
