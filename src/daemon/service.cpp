@@ -60,7 +60,7 @@ Service::Service(Options options, SystemdNotifier notifier)
     : options_(std::move(options)),
       notifier_(std::move(notifier)),
       store_(open_store(options_)),
-      access_log_(std::make_unique<AccessLog>(options_.state_dir + "/logs/access",
+      access_log_(std::make_unique<AccessLog>(options_.log_dir + "/access",
                                               kAccessLogBuffer)),
       workers_(make_workers(*this, options_)),
       control_(workers_[0]->loop()),
@@ -183,6 +183,7 @@ void Service::handle_signal() {
 void Service::reload() {
   notifier_.reloading();
   error_log_->reopen();
+  access_log_->reopen();
   const std::size_t applied = admin_.reload_settings();
   diagnose("httpapid: SIGHUP: logs reopened, {} stored setting{} applied\n", applied,
            applied == 1 ? "" : "s");

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -236,6 +237,29 @@ class Rollover(AccessLogCase):
             self.assertLessEqual(os.path.getsize(os.path.join(self.access_dir, f)), 65536, f)
             self.assertRegex(f, r"^big(-\d{8}-\d{6}(-\d+)?)?\.log$")
         self.assertEqual(total(), count)
+
+
+class Reopen(AccessLogCase):
+
+    def test_sighup_reopens_a_log_moved_away(self):
+        """What logrotate does: rename the file, SIGHUP; new lines go to a new file."""
+        self.echo("app", "--access-log", "ncsa")
+        self.assertEqual(self.get("/app/before").status, 200)
+        self.wait_lines("app", 1)
+        path = os.path.join(self.access_dir, "app.log")
+        os.rename(path, path + ".1")
+        self.assertEqual(self.get("/app/moved").status, 200)
+        wait_until(lambda: any("/app/moved" in l for l in open(path + ".1")), 10,
+                   what="the line written to the moved file before the SIGHUP")
+        self.service.send_signal(signal.SIGHUP)
+        wait_until(lambda: self.service_log_has("SIGHUP"), 10, what="the SIGHUP handled")
+        self.assertEqual(self.get("/app/after").status, 200)
+        self.assertIn("/app/after", self.wait_lines("app", 1)[0])
+        with open(path + ".1", encoding="utf-8") as f:
+            self.assertNotIn("/app/after", f.read())
+
+    def service_log_has(self, text):
+        return text in self.service.stderr()
 
 
 class BadDirectories(AccessLogCase):
