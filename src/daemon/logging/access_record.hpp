@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace httpapi::daemon {
 
@@ -14,6 +15,16 @@ enum class CacheUse : std::uint8_t {
   miss,  // it could have been, but no entry was there
   hit,   // answered from the response cache: no application saw it
 };
+
+// The name the logs give it ("hit", "miss", "none").
+inline std::string_view cache_name(CacheUse cache) {
+  switch (cache) {
+    case CacheUse::hit: return "hit";
+    case CacheUse::miss: return "miss";
+    case CacheUse::none: break;
+  }
+  return "none";
+}
 
 struct AccessRecord {
   std::int64_t time_ms = 0;         // wall clock when it ended, ms since the epoch (UTC)

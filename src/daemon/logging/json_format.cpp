@@ -41,15 +41,6 @@ void append_text_or_null(std::string& out, std::string_view text) {
   }
 }
 
-std::string_view cache_name(CacheUse cache) {
-  switch (cache) {
-    case CacheUse::hit: return "hit";
-    case CacheUse::miss: return "miss";
-    case CacheUse::none: break;
-  }
-  return "none";
-}
-
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {

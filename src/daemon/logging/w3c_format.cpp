@@ -65,15 +65,6 @@ const std::string& computer_name() {
   return name;
 }
 
-std::string_view cache_name(CacheUse cache) {
-  switch (cache) {
-    case CacheUse::hit: return "hit";
-    case CacheUse::miss: return "miss";
-    case CacheUse::none: break;
-  }
-  return "none";
-}
-
 void append_number(std::string& out, std::uint64_t value) {
   fmt::format_to(std::back_inserter(out), "{}", value);
 }
