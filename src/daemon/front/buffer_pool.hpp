@@ -17,6 +17,12 @@ class BufferPool {
  public:
   // What a std::string holds without a heap block.
   static constexpr std::size_t kInline = 15;
+  // Larger buffers (a big response, a long pipeline) are not pooled: their user keeps one
+  // until it goes idle, rather than freeing and growing it again for every megabyte.
+  static constexpr std::size_t kLargest = 64 * 1024;
+  static bool pooled(const std::string& buffer) noexcept {
+    return buffer.capacity() > kInline && buffer.capacity() <= kLargest;
+  }
 
   // An empty buffer, with the capacity a previous user left when there is one.
   std::string take() {
@@ -25,10 +31,9 @@ class BufferPool {
     free_.pop_back();
     return buffer;
   }
-  // `buffer` was emptied by its user. One grown past kLargest (a big body, a long pipeline)
-  // is freed rather than kept.
+  // `buffer` was emptied by its user; one that is not pooled() is freed.
   void give(std::string&& buffer) {
-    if (buffer.capacity() <= kInline || buffer.capacity() > kLargest) {
+    if (!pooled(buffer)) {
       std::string().swap(buffer);
       return;
     }
@@ -41,7 +46,6 @@ class BufferPool {
   }
 
  private:
-  static constexpr std::size_t kLargest = 64 * 1024;
   std::vector<std::string> free_;
 };
 

@@ -144,7 +144,7 @@ void Connection::on_readable() {
   flush();
   // Everything read was used (the parsed heads' views are used up by now): the buffer goes
   // to the next connection that reads.
-  if (!closed() && in_start_ == in_.size()) {
+  if (!closed() && in_start_ == in_.size() && BufferPool::pooled(in_)) {
     worker_.buffers().give(std::exchange(in_, {}));
     in_start_ = 0;
   }

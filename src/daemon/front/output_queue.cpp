@@ -76,7 +76,7 @@ ssize_t OutputQueue::write_piece(Transport& transport, std::size_t max) {
 
 void OutputQueue::compact() {
   if (sent_ == bytes_.size() && files_.empty()) {
-    if (pool_) {
+    if (pool_ && BufferPool::pooled(bytes_)) {
       pool_->give(std::exchange(bytes_, {}));
     } else {
       bytes_.clear();
