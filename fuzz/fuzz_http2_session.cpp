@@ -22,6 +22,7 @@
 #include "daemon/front/tcp_transport.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/service.hpp"
+#include "daemon/service_paths.hpp"
 #include "fuzz_support.hpp"
 
 namespace {
@@ -46,6 +47,7 @@ Service& service() {
     options.state_dir = dir;
     options.io_threads = 1;
     options.error_log_rollover_bytes = SIZE_MAX / 2;  // never leaves /dev/null
+    httpapi::daemon::resolve_service_paths(options);  // the store and logs in `dir`, as httpapid
     return new Service(std::move(options));
   }();
   return *built;
