@@ -343,7 +343,7 @@ WITH_L=0
 if access_log_format none 2>/dev/null; then
   WITH_L=1
   URL[l]=${URL[a]}
-  SERVER_PIDS[g]=${SERVER_PIDS[a]}
+  SERVER_PIDS[l]=${SERVER_PIDS[a]}
   COMMANDS[l]="${COMMANDS[a]}
 $HTTPCFG_BIN --state-dir $WORK/a/state set setting --key access_log_format --value w3c  (before each (l) run; none after)"
 else
