@@ -9,6 +9,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 namespace httpapi::daemon {
 namespace {
@@ -93,5 +94,18 @@ void write_diagnostic(LogLevel level, std::string_view line) noexcept {
 std::uint64_t diagnostic_lines_lost() noexcept { return lost.load(std::memory_order_relaxed); }
 
 void count_lost_diagnostic() noexcept { lost.fetch_add(1, std::memory_order_relaxed); }
+
+void stop_on_internal_error(std::string_view thread) noexcept {
+  std::string_view what = "an exception of unknown type";
+  try {
+    throw;
+  } catch (const std::exception& error) {
+    what = error.what();
+  } catch (...) {
+  }
+  diagnose(LogLevel::error, "httpapid: internal error in the {} thread: {}; stopping (exit 70)\n",
+           thread, what);
+  std::_Exit(70);
+}
 
 }  // namespace httpapi::daemon

@@ -40,6 +40,12 @@ void write_diagnostic(LogLevel level, std::string_view line) noexcept;
 std::uint64_t diagnostic_lines_lost() noexcept;
 void count_lost_diagnostic() noexcept;
 
+// Called in a catch block at the top of a thread's event loop: an exception there is a bug.
+// The service says what it was and exits at once with status 70 (EX_SOFTWARE), instead of
+// std::terminate's abort with the other threads still running; systemd's Restart= starts it
+// again, and applications reconnect.
+[[noreturn]] void stop_on_internal_error(std::string_view thread) noexcept;
+
 // fmt::print(stderr, ...) without its exceptions: same format, same text.
 template <typename... Args>
 void diagnose(LogLevel level, fmt::format_string<Args...> format, Args&&... args) noexcept {

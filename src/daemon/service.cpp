@@ -160,7 +160,11 @@ int Service::run() {
            workers_.size() == 1 ? "" : "s");
   notifier_.send("READY=1\nSTATUS=" + status_line());
   notifier_.watchdog_tick();
-  loop.run();
+  try {
+    loop.run();
+  } catch (...) {
+    stop_on_internal_error("service");
+  }
   for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->join();
   control_.stop();
   diagnose(LogLevel::notice, "httpapid: stopped\n");

@@ -313,6 +313,25 @@ class Http2Api(ServiceTestCase):
         conn.send(b"GET /s/opaque HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         self.assertEqual(conn.read_head()[1], 101)
 
+    def test_expect_100_continue_is_answered_when_the_application_reads_the_body(self):
+        self.start_echo(f"http://+:{self.port}/e/")
+        self.start_hello(f"http://+:{self.port}/h/")
+        c = self.client()
+        expect = [("expect", "100-continue"), ("content-length", "5")]
+        s = c.request("/e/up", method="POST", end_stream=False, fields=expect)
+        # The client holds its body back until it is told to send it (RFC 9110 §10.1.1).
+        c.pump_until(lambda: c.streams[s].heads, what="100 Continue")
+        self.assertEqual(c.streams[s].heads, [[(":status", "100")]])
+        self.assertFalse(c.streams[s].ended)
+        c.data(s, b"hello", end_stream=True)
+        done = c.wait(s)
+        self.assertEqual(status(done), 200)
+        self.assertEqual(json.loads(done.body)["body_sha256"], hashlib.sha256(b"hello").hexdigest())
+        # An application that answers without reading the body costs the client no upload:
+        # no 100, the final answer at once.
+        refused = c.wait(c.request("/h/up", method="POST", end_stream=False, fields=expect))
+        self.assertEqual([h[0] for h in refused.heads], [(":status", "200")])
+
     # ---- flow control ----------------------------------------------------------------
 
     def test_a_zero_window_client_pauses_the_application_until_it_reads(self):

@@ -128,6 +128,8 @@ void Http2Stream::start(bool end_stream) {
     } else if (name == "content-length") {
       has_length = std::from_chars(value.data(), value.data() + value.size(), content_length)
                        .ec == std::errc();
+    } else if (name == "expect") {
+      expect_continue_ = !end_stream && iequals(value, "100-continue");
     }
   }
   // Applications find the authority where HTTP/1.1 puts it.
@@ -229,6 +231,23 @@ BodyStatus Http2Stream::read_body(std::size_t max, std::string& out, std::string
   return stream_closed_ ? BodyStatus::truncated : BodyStatus::waiting;
 }
 
+// As on HTTP/1.1: 100 Continue once the application asks for the body, so a request it
+// refuses costs no upload.
+void Http2Stream::want_body() {
+  if (!expect_continue_ || continue_sent_ || started_ || body_ended_ || stream_closed_ ||
+      body_start_ < body_.size()) {
+    return;
+  }
+  continue_sent_ = true;
+  const std::vector<std::pair<std::string, std::string>> head{{":status", "100"}};
+  const std::vector<nghttp2_nv> nva = name_values(head);
+  bytes_out_ += head[0].first.size() + head[0].second.size() + 4;
+  if (nghttp2_submit_headers(session_.nghttp2(), NGHTTP2_FLAG_NONE, id_, nullptr, nva.data(),
+                             nva.size(), nullptr) == 0) {
+    session_.send_pending();
+  }
+}
+
 // ---- the response -----------------------------------------------------------------------
 
 void Http2Stream::add_response_field(std::string_view name, std::string_view value) {
@@ -260,6 +279,7 @@ bool Http2Stream::write_head(const ResponsePart& head, std::uint64_t body_size) 
   }
   if (!reader.ok()) return false;
   if (interim) {
+    continue_sent_ = continue_sent_ || head.status == 100;  // no second, automatic one
     for (const auto& [field, text] : response_fields_) bytes_out_ += field.size() + text.size() + 4;
     const std::vector<nghttp2_nv> nva = name_values(response_fields_);
     return nghttp2_submit_headers(session_.nghttp2(), NGHTTP2_FLAG_NONE, id_, nullptr,
@@ -367,7 +387,7 @@ void Http2Stream::on_tick(std::uint64_t now, const Timers& t) {
   if (stream_closed_ || !head_done_ || body_ended_) return;
   if (ended_) {
     if (!expired(drain_started_, now, t.drain_entity_body)) return;
-  } else if (!client_may_send()) {
+  } else if (!client_may_send() || (expect_continue_ && !continue_sent_)) {
     body_clock_ = now;  // the wait is not the client's: the timer starts over
     return;
   } else if (!expired(body_clock_, now, t.entity_body)) {

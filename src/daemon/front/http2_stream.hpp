@@ -73,7 +73,7 @@ class Http2Stream final : private ExchangeStream {
   // ExchangeStream
   BodyStatus read_body(std::size_t max, std::string& out, std::string& trailers) override;
   http1::Error body_error() const override { return http1::Error::bad_request; }
-  void want_body() override {}
+  void want_body() override;
   bool write_head(const ResponsePart& head, std::uint64_t body_size) override;
   bool response_started() const override { return started_; }
   bool write_body(std::string_view data) override;
@@ -115,6 +115,9 @@ class Http2Stream final : private ExchangeStream {
   std::string body_;
   std::size_t body_start_ = 0;
   bool body_ended_ = false;
+  // `expect: 100-continue`: the client sends the body once told to (RFC 9110 §10.1.1).
+  bool expect_continue_ = false;
+  bool continue_sent_ = false;
   std::uint64_t body_clock_ = 0;     // entity-body timer: when body bytes last arrived
   std::uint64_t drain_started_ = 0;  // drain timer: the response ended before the body
   bool stream_closed_ = false;

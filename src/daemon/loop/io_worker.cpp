@@ -68,7 +68,13 @@ void IoWorker::resume_accepting() {
 }
 
 void IoWorker::start_thread() {
-  thread_ = std::thread([this] { loop_.run(); });
+  thread_ = std::thread([this] {
+    try {
+      loop_.run();
+    } catch (...) {
+      stop_on_internal_error("I/O");
+    }
+  });
 }
 
 void IoWorker::join() {
