@@ -27,8 +27,10 @@ class Prefetch(ServiceTestCase):
         self.start_app([binary("HTTPAPI_ECHO"), "--controller", "--persistent", "--queue",
                         QUEUE, "--url", f"http://+:{self.port}/"], "controller")
 
-    def hold_worker(self, name, window, hold, delay_ms=0):
+    def hold_worker(self, name, window, hold, delay_ms=0, without_memfd=False):
         argv = [binary("HTTPAPI_HOLD_APP"), QUEUE, name, str(window), str(hold), str(delay_ms)]
+        if without_memfd:
+            argv.insert(0, binary("HTTPAPI_NO_MEMFD"))
         return self.start_app(argv, name)
 
     def queue_length(self):
@@ -55,8 +57,16 @@ class Prefetch(ServiceTestCase):
         return [proc.read_line(timeout).decode().split() for _ in range(count)]
 
     def test_killed_worker_gives_back_what_it_never_saw(self):
+        self.check_killed_worker(without_memfd=False)
+
+    def test_killed_worker_gives_back_what_it_never_saw_reported_by_seen_frames(self):
+        # Where memfd_create fails the library cannot share its seen counter: each request
+        # its application code takes is reported by a `seen` frame, with the same promise.
+        self.check_killed_worker(without_memfd=True)
+
+    def check_killed_worker(self, without_memfd):
         paths = [f"/k/{i}" for i in range(8)]
-        first = self.hold_worker("first", window=8, hold=2)
+        first = self.hold_worker("first", window=8, hold=2, without_memfd=without_memfd)
         connections = self.send_in_order(paths)
         # The first worker saw two requests and holds them; the other six were handed to it
         # ahead of any receive: nothing is left in the service's queue.
