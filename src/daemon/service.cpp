@@ -83,6 +83,8 @@ Service::Service(Options options, SystemdNotifier notifier)
   for (auto& worker : workers_) worker->set_settings(settings_);
   cache_.set_limits(settings_.cache);
   fragments_.set_limits(settings_.cache);
+  access_log_->configure_server(settings_.access_log_rollover, settings_.access_log_rollover_bytes,
+                                settings_.access_log_local_time);
   url_groups_.publish();  // with the reservations
   publish_tls();
   publish_proxy_endpoints();

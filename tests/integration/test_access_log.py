@@ -213,16 +213,41 @@ class Rollover(AccessLogCase):
     def test_size_rollover_keeps_every_line(self):
         self.echo("big", "--access-log", "json", "--access-log-rollover", "size",
                   "--access-log-size", "65536")
+        self.check_size_rollover("big", "/big/")
+
+    def test_server_wide_log_rolls_over_as_its_settings_say(self):
+        for key, value in (("access_log_format", "json"), ("access_log_rollover", "size"),
+                           ("access_log_rollover_bytes", "65536")):
+            self.httpcfg("set", "setting", "--key", key, "--value", value)
+        self.echo("plain")  # logs nothing itself: its requests go to the server-wide log
+        self.check_size_rollover("httpapid", "/plain/")
+        settings = self.httpcfg("show", "settings")
+        self.assertRegex(settings, r"access_log_rollover\s+: size\n")
+        # A value it does not know changes nothing and says what it takes.
+        r = subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir, "set", "setting",
+                            "--key", "access_log_rollover", "--value", "weekly"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("access_log_rollover is daily, hourly or size, not 'weekly'", r.stderr)
+        r = subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir, "set", "setting",
+                            "--key", "access_log_rollover_bytes", "--value", "1000"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("access_log_rollover_bytes must be between 65536 and", r.stderr)
+
+    def check_size_rollover(self, name, path):
+        """150 lines of about 1.4 KB each, logged as `name`, go to files of at most 64 KiB
+        (`name`.log and `name`-<time>.log), none lost."""
         conn = self.conn(self.port)
         count = 150
         for i in range(count):  # about 1.4 KB a line: 45 lines a file
-            r = conn.request("GET", f"/big/{i}", headers=[("User-Agent", "u" * 1000)])
+            r = conn.request("GET", f"{path}{i}", headers=[("User-Agent", "u" * 1000)])
             self.assertEqual(r.status, 200)
 
         def all_files():  # none until the writer's first batch makes the directory
             if not os.path.isdir(self.access_dir):
                 return []
-            return sorted(f for f in os.listdir(self.access_dir) if f.startswith("big"))
+            return sorted(f for f in os.listdir(self.access_dir) if f.startswith(name))
         def total():
             count = 0
             for f in all_files():
@@ -232,10 +257,10 @@ class Rollover(AccessLogCase):
         wait_until(lambda: total() >= count, 10, what="every line written")
         files = all_files()
         self.assertGreaterEqual(len(files), 3, files)
-        self.assertIn("big.log", files)
+        self.assertIn(f"{name}.log", files)
         for f in files:
             self.assertLessEqual(os.path.getsize(os.path.join(self.access_dir, f)), 65536, f)
-            self.assertRegex(f, r"^big(-\d{8}-\d{6}(-\d+)?)?\.log$")
+            self.assertRegex(f, rf"^{name}(-\d{{8}}-\d{{6}}(-\d+)?)?\.log$")
         self.assertEqual(total(), count)
 
 

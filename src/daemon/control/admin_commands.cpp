@@ -399,6 +399,8 @@ void AdminCommands::publish_settings(const Settings& changed) {
   parts_.settings = changed;
   parts_.cache.set_limits(changed.cache);
   parts_.fragments.set_limits(changed.cache);
+  parts_.access_log.configure_server(changed.access_log_rollover, changed.access_log_rollover_bytes,
+                                     changed.access_log_local_time);
   for (auto& worker : parts_.workers) {
     IoWorker* w = worker.get();
     w->loop().post([w, changed] { w->set_settings(changed); });

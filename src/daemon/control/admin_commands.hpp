@@ -54,7 +54,7 @@ class AdminCommands {
     // The error log's lost lines, for servicestate (the log is made after these parts).
     std::function<std::uint64_t()> error_log_lines_lost;
     // The access logs' lines written, dropped (buffer full) and lost (refused by the disk).
-    const AccessLog& access_log;
+    AccessLog& access_log;
   };
   explicit AdminCommands(Parts parts) : parts_(parts) {}
 

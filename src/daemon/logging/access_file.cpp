@@ -23,6 +23,22 @@ std::int64_t now_ms() {
 
 }  // namespace
 
+std::optional<Rollover> parse_rollover(std::string_view name) noexcept {
+  if (name == "size") return Rollover::size;
+  if (name == "daily") return Rollover::daily;
+  if (name == "hourly") return Rollover::hourly;
+  return std::nullopt;
+}
+
+std::string_view rollover_name(Rollover rollover) noexcept {
+  switch (rollover) {
+    case Rollover::size: return "size";
+    case Rollover::hourly: return "hourly";
+    case Rollover::daily: break;
+  }
+  return "daily";
+}
+
 AccessFile::AccessFile(std::string directory, AccessFilePolicy policy, AccessStyle style)
     : directory_(std::move(directory)),
       policy_(std::move(policy)),

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,9 @@ namespace httpapi::daemon {
 
 // Values as HTTPAPI_LOG_ROLLOVER_* (httpapi.h), which are HTTP.sys's.
 enum class Rollover : std::uint8_t { size = 0, daily = 1, hourly = 4 };
+// "size", "daily", "hourly" (the server-wide log's setting); nullopt for anything else.
+std::optional<Rollover> parse_rollover(std::string_view name) noexcept;
+std::string_view rollover_name(Rollover rollover) noexcept;
 
 struct AccessFilePolicy {
   std::string name;  // NAME of NAME.log

@@ -62,6 +62,19 @@ void AccessLog::configure(std::uint64_t group_id, std::optional<AccessLogConfig>
   wake_.notify_one();
 }
 
+void AccessLog::configure_server(Rollover rollover, std::uint64_t max_bytes, bool local_time) {
+  {
+    std::lock_guard lock(mutex_);
+    AccessLogConfig config;
+    config.style.local_time = local_time;
+    config.file.rollover = rollover;
+    config.file.max_bytes = max_bytes;
+    config.file.local_time = local_time;
+    server_config_ = std::move(config);
+  }
+  wake_.notify_one();
+}
+
 void AccessLog::reopen() {
   {
     std::lock_guard lock(mutex_);
@@ -84,12 +97,14 @@ void AccessLog::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait_for(lock, kPeriod, [&] {
-      return stop_ || flush_ || reopen_ || count_ >= kWakeAt || !configs_.empty();
+      return stop_ || flush_ || reopen_ || count_ >= kWakeAt || !configs_.empty() ||
+             server_config_;
     });
     std::swap(entries_, batch_);
     const std::size_t count = std::exchange(count_, 0);
     auto configs = std::move(configs_);
     configs_.clear();
+    auto server_config = std::exchange(server_config_, std::nullopt);
     const bool reopen = std::exchange(reopen_, false);
     flush_ = false;
     const bool stop = stop_;
@@ -101,6 +116,12 @@ void AccessLog::run() {
         groups_.erase(it);
       }
       if (config) groups_.emplace(group, make_sink(config->style, config->file));
+    }
+    if (server_config) {
+      // The next line opens the file again, rolling as now asked.
+      if (server_) write_pending(*server_);
+      server_.reset();
+      server_wide_ = std::move(*server_config);
     }
     if (reopen) {
       for (auto& [group, sink] : groups_) sink.file->reopen();
@@ -135,12 +156,11 @@ AccessLog::Sink* AccessLog::sink_for(const Entry& entry) {
   if (entry.server_format == AccessFormat::none) return nullptr;
   if (!server_ || server_->style.format != entry.server_format) {
     if (server_) write_pending(*server_);
-    AccessStyle style;
+    AccessStyle style = server_wide_.style;
     style.format = entry.server_format;
     style.site_name = std::string(kServerLogName);
-    AccessFilePolicy policy;
+    AccessFilePolicy policy = server_wide_.file;
     policy.name = std::string(kServerLogName);
-    policy.rollover = Rollover::daily;
     server_ = std::make_unique<Sink>(make_sink(style, policy));
   }
   return server_.get();

@@ -64,6 +64,9 @@ class AccessLog {
   // --- the service loop
   // Group `group_id` logs as `config` says from now on; nullopt: it stops logging.
   void configure(std::uint64_t group_id, std::optional<AccessLogConfig> config);
+  // The server-wide log's rollover and time style from now on (its format travels with
+  // each record, from the settings the I/O thread had then).
+  void configure_server(Rollover rollover, std::uint64_t max_bytes, bool local_time);
 
  private:
   struct Entry {
@@ -95,6 +98,7 @@ class AccessLog {
   std::size_t count_ = 0;
   std::vector<std::pair<std::uint64_t, std::optional<AccessLogConfig>>> configs_;
   std::set<std::uint64_t> configured_;  // groups with a log
+  std::optional<AccessLogConfig> server_config_;  // the server-wide log's, not applied yet
   bool reopen_ = false;
   bool flush_ = false;
   bool stop_ = false;
@@ -105,6 +109,7 @@ class AccessLog {
   std::vector<Entry> batch_;
   std::map<std::uint64_t, Sink> groups_;
   std::unique_ptr<Sink> server_;  // the server-wide log, in the format last asked for
+  AccessLogConfig server_wide_;  // its rollover and time style
   std::string line_;
   CivilClock utc_{false};
   CivilClock local_{true};

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "httpapi/httpapi.h"
+
 namespace httpapi::daemon {
 namespace {
 
@@ -97,6 +99,12 @@ const std::vector<Knob>& knobs() {
       {"cache_max_total_bytes", 0, UINT64_MAX,
        [](Settings& s, std::uint64_t v) { s.cache.max_total_bytes = v; },
        [](const Settings& s) { return std::uint64_t{s.cache.max_total_bytes}; }},
+      {"access_log_rollover_bytes", HTTPAPI_LOG_MIN_ROLLOVER_SIZE, UINT64_MAX,
+       [](Settings& s, std::uint64_t v) { s.access_log_rollover_bytes = v; },
+       [](const Settings& s) { return s.access_log_rollover_bytes; }},
+      {"access_log_local_time", 0, 1,
+       [](Settings& s, std::uint64_t v) { s.access_log_local_time = v != 0; },
+       [](const Settings& s) { return std::uint64_t{s.access_log_local_time}; }},
       {"cache_scavenger_seconds", 1, 0xffffffff,
        [](Settings& s, std::uint64_t v) { s.cache.scavenger_seconds = static_cast<unsigned>(v); },
        [](const Settings& s) { return std::uint64_t{s.cache.scavenger_seconds}; }},
@@ -127,6 +135,15 @@ bool apply_setting(Settings& settings, std::string_view key, std::string_view va
     settings.access_log_format = *format;
     return true;
   }
+  if (key == "access_log_rollover") {
+    const auto rollover = parse_rollover(value);
+    if (!rollover) {
+      error = fmt::format("access_log_rollover is daily, hourly or size, not '{}'", value);
+      return false;
+    }
+    settings.access_log_rollover = *rollover;
+    return true;
+  }
   for (const Knob& knob : knobs()) {
     if (knob.key != key) continue;
     std::uint64_t number = 0;
@@ -142,7 +159,7 @@ bool apply_setting(Settings& settings, std::string_view key, std::string_view va
     knob.set(settings, number);
     return true;
   }
-  std::string known = "server_header, access_log_format";
+  std::string known = "server_header, access_log_format, access_log_rollover";
   for (const Knob& knob : knobs()) known += fmt::format(", {}", knob.key);
   error = fmt::format("unknown setting '{}'; settings are {}", key, known);
   return false;
@@ -153,6 +170,7 @@ std::map<std::string, std::string> describe(const Settings& settings) {
   for (const Knob& knob : knobs()) out[std::string(knob.key)] = std::to_string(knob.get(settings));
   out["server_header"] = settings.server_header;
   out["access_log_format"] = std::string(access_format_name(settings.access_log_format));
+  out["access_log_rollover"] = std::string(rollover_name(settings.access_log_rollover));
   return out;
 }
 

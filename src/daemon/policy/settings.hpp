@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "http1/chunked_decoder.hpp"
+#include "daemon/logging/access_file.hpp"
 #include "daemon/logging/access_format.hpp"
 #include "daemon/policy/timers.hpp"
 #include "http1/request_parser.hpp"
@@ -49,6 +50,11 @@ struct Settings {
   // The server-wide access log, STATE_DIR/logs/access/httpapid.log: every request no URL
   // group logs (docs/access-logs.md). Off by default, as HTTP.sys's.
   AccessFormat access_log_format = AccessFormat::none;
+  // Its rollover (daily, as HTTP.sys's default), the size that rolls it with
+  // Rollover::size, and whether its periods, file names and NCSA times are local time.
+  Rollover access_log_rollover = Rollover::daily;
+  std::uint64_t access_log_rollover_bytes = 16 * 1024 * 1024;
+  bool access_log_local_time = false;
 };
 
 // Sets one setting from its text form. False, with `error` saying why (unknown key, not a
