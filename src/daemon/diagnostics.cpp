@@ -18,7 +18,7 @@ std::atomic<std::uint64_t> lost{0};
 // Set before any thread starts, read-only after.
 bool stderr_missing = false;
 bool to_journal = false;
-LogLevel threshold = LogLevel::info;
+std::atomic<int> threshold{static_cast<int>(LogLevel::info)};
 
 // systemd sets JOURNAL_STREAM=DEV:INODE for a service whose stderr is the journal; a
 // child that inherits the variable but has another stderr must not add prefixes, so the
@@ -46,6 +46,17 @@ std::optional<LogLevel> parse_log_level(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+std::string_view log_level_name(LogLevel level) noexcept {
+  switch (level) {
+    case LogLevel::error: return "error";
+    case LogLevel::warning: return "warning";
+    case LogLevel::notice: return "notice";
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: break;
+  }
+  return "info";
+}
+
 void claim_standard_streams() noexcept {
   for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
     if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
@@ -57,12 +68,14 @@ void claim_standard_streams() noexcept {
   to_journal = !stderr_missing && stderr_is_journal();
 }
 
-void set_log_level(LogLevel most_verbose) noexcept { threshold = most_verbose; }
+void set_log_level(LogLevel most_verbose) noexcept {
+  threshold.store(static_cast<int>(most_verbose), std::memory_order_relaxed);
+}
 
 bool diagnostics_to_journal() noexcept { return to_journal; }
 
 void write_diagnostic(LogLevel level, std::string_view line) noexcept {
-  if (static_cast<int>(level) > static_cast<int>(threshold)) return;
+  if (static_cast<int>(level) > threshold.load(std::memory_order_relaxed)) return;
   if (stderr_missing) {
     count_lost_diagnostic();
     return;

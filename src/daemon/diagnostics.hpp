@@ -22,13 +22,15 @@ enum class LogLevel : int { error = 3, warning = 4, notice = 5, info = 6, debug 
 
 // "error", "warning", "notice", "info", "debug"; nullopt for anything else.
 std::optional<LogLevel> parse_log_level(std::string_view name) noexcept;
+std::string_view log_level_name(LogLevel level) noexcept;
 
 // First thing in main: a closed descriptor 0, 1 or 2 gets /dev/null, so the store or a
 // socket never becomes "stderr" and receives diagnostic lines. With no stderr at all,
 // every line is lost, and counted so. Also finds out whether stderr is the journal.
 void claim_standard_streams() noexcept;
 
-// Lines of a level above `most_verbose` are dropped (not counted as lost). Before threads.
+// Lines of a level above `most_verbose` are dropped (not counted as lost). Any thread: the
+// setting log_level changes it while the service runs.
 void set_log_level(LogLevel most_verbose) noexcept;
 // Whether lines get the journal's "<N>" prefix (stderr is the stream JOURNAL_STREAM names).
 bool diagnostics_to_journal() noexcept;

@@ -123,8 +123,9 @@ int main(int argc, char** argv) {
              "boot values. SIGHUP reopens the logs and re-reads the settings. Stop with "
              "SIGTERM: in-flight responses finish, then it exits 0. docs/operations.md");
   CLI11_PARSE(app, argc, argv);
-  options.log_level = httpapi::daemon::parse_log_level(log_level).value_or(LogLevel::info);
-  httpapi::daemon::set_log_level(options.log_level);
+  // The boot value of the setting log_level.
+  options.settings.log_level = httpapi::daemon::parse_log_level(log_level).value_or(LogLevel::info);
+  httpapi::daemon::set_log_level(options.settings.log_level);
   httpapi::daemon::resolve_service_paths(options);
   std::string unused;
   httpapi::daemon::apply_setting(options.settings, "max_body_bytes", std::to_string(max_body),

@@ -24,7 +24,6 @@ struct Options {
   std::string legacy_config_db;
   std::string user;         // --user: the account httpapid becomes; empty = stay
   bool seccomp = false;     // --seccomp: the system call allow-list
-  LogLevel log_level = LogLevel::info;
   unsigned io_threads = 0;  // 0 = one per CPU this process may run on
   unsigned shutdown_seconds = 10;  // SIGTERM: how long in-flight responses may take
   std::size_t error_log_rollover_bytes = 1024 * 1024;

@@ -79,6 +79,7 @@ Service::Service(Options options, SystemdNotifier notifier)
              "httpapid: {} reservation(s) in {} no longer parse and are ignored\n", skipped,
              config_db(options_));
   }
+  set_log_level(settings_.log_level);
   error_log_ = std::make_unique<ErrorLog>(options_.log_dir, options_.error_log_rollover_bytes);
   for (auto& worker : workers_) worker->set_settings(settings_);
   cache_.set_limits(settings_.cache);

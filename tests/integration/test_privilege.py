@@ -406,6 +406,31 @@ class Journal(ServiceTestCase):
         self.assertNotIn("SIGHUP", text)  # info
         self.assertFalse(text.startswith("<"), "JOURNAL_STREAM unset: no prefixes")
 
+    def test_log_level_setting_changes_it_while_running(self):
+        service = self.start_service()  # --log-level info, the default
+        httpcfg = [binary("HTTPCFG"), "--state-dir", self.state_dir]
+
+        def setting(key, value):
+            r = subprocess.run(httpcfg + ["set", "setting", "--key", key, "--value", value],
+                               capture_output=True, text=True, timeout=20)
+            return r
+
+        self.assertEqual(setting("log_level", "warning").returncode, 0)
+        # "uid 0 changed setting KEY" is an info line: gone at warning, back at debug.
+        self.assertEqual(setting("server_header", "quiet").returncode, 0)
+        self.assertEqual(setting("log_level", "debug").returncode, 0)
+        self.assertEqual(setting("server_header", "loud").returncode, 0)
+        wait_until(lambda: "changed setting server_header" in service.stderr(),
+                   what="the info line at debug")
+        text = service.stderr()
+        self.assertEqual(text.count("changed setting server_header"), 1, text)
+        r = setting("log_level", "loud")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("log_level is error, warning, notice, info or debug, not 'loud'", r.stderr)
+        show = subprocess.run(httpcfg + ["show", "settings"], capture_output=True, text=True,
+                              timeout=20)
+        self.assertRegex(show.stdout, r"log_level\s+: debug\n")
+
     def test_unknown_log_level_is_refused(self):
         r = subprocess.run([binary("HTTPAPID"), "--state-dir", self.state_dir, "--log-level",
                             "loud"], capture_output=True, text=True, timeout=20)

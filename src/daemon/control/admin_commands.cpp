@@ -397,6 +397,7 @@ void AdminCommands::settings(AppChannel& channel, std::uint64_t call, const json
 
 void AdminCommands::publish_settings(const Settings& changed) {
   parts_.settings = changed;
+  set_log_level(changed.log_level);
   parts_.cache.set_limits(changed.cache);
   parts_.fragments.set_limits(changed.cache);
   parts_.access_log.configure_server(changed.access_log_rollover, changed.access_log_rollover_bytes,

@@ -135,6 +135,15 @@ bool apply_setting(Settings& settings, std::string_view key, std::string_view va
     settings.access_log_format = *format;
     return true;
   }
+  if (key == "log_level") {
+    const auto level = parse_log_level(value);
+    if (!level) {
+      error = fmt::format("log_level is error, warning, notice, info or debug, not '{}'", value);
+      return false;
+    }
+    settings.log_level = *level;
+    return true;
+  }
   if (key == "access_log_rollover") {
     const auto rollover = parse_rollover(value);
     if (!rollover) {
@@ -159,7 +168,7 @@ bool apply_setting(Settings& settings, std::string_view key, std::string_view va
     knob.set(settings, number);
     return true;
   }
-  std::string known = "server_header, access_log_format, access_log_rollover";
+  std::string known = "server_header, log_level, access_log_format, access_log_rollover";
   for (const Knob& knob : knobs()) known += fmt::format(", {}", knob.key);
   error = fmt::format("unknown setting '{}'; settings are {}", key, known);
   return false;
@@ -171,6 +180,7 @@ std::map<std::string, std::string> describe(const Settings& settings) {
   out["server_header"] = settings.server_header;
   out["access_log_format"] = std::string(access_format_name(settings.access_log_format));
   out["access_log_rollover"] = std::string(rollover_name(settings.access_log_rollover));
+  out["log_level"] = std::string(log_level_name(settings.log_level));
   return out;
 }
 

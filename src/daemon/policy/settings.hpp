@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "http1/chunked_decoder.hpp"
+#include "daemon/diagnostics.hpp"
 #include "daemon/logging/access_file.hpp"
 #include "daemon/logging/access_format.hpp"
 #include "daemon/policy/timers.hpp"
@@ -55,6 +56,8 @@ struct Settings {
   Rollover access_log_rollover = Rollover::daily;
   std::uint64_t access_log_rollover_bytes = 16 * 1024 * 1024;
   bool access_log_local_time = false;
+  // The most verbose diagnostic lines written (--log-level is the boot value).
+  LogLevel log_level = LogLevel::info;
 };
 
 // Sets one setting from its text form. False, with `error` saying why (unknown key, not a
