@@ -286,6 +286,42 @@ class UpgradeTest(ServiceTestCase):
         exe = os.readlink(f"/proc/{self.new_pids[-1]}/exe")
         self.assertEqual(exe, copy)
 
+    def test_an_idle_keep_alive_connection_moves_to_the_new_process(self):
+        self.start_echo(f"http://+:{self.port}/k/", name="K")
+        c = self.conn(self.port)
+        self.assertEqual(c.request("GET", "/k/1").status, 200)
+        old, new = self.upgrade()
+        # The same socket, idle during the upgrade: the new process serves it now.
+        r = c.request("GET", "/k/2", timeout=15)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()["app"], "K")
+        self.assertIsNone(r.header("Connection"))
+        local = c.local_endpoint
+        self.assertIn(local, [x["remote"] for x in self.state()["connections"]])
+
+    def test_a_request_waits_in_the_new_process_for_its_application(self):
+        # The application is busy in the old process for 1.5 s, so it reconnects only then;
+        # a request reaching the new process meanwhile waits for it instead of 404 or 503.
+        self.start_app([binary("HTTPAPI_ECHO"), "--url", f"http://+:{self.port}/s/",
+                        "--name", "S", "--delay-ms", "1500"], "slow")
+        first = []
+        t = threading.Thread(target=lambda: first.append(
+            http(self.port, path="/s/in-old", timeout=15)))
+        t.start()
+        time.sleep(0.3)
+        r = self.httpcfg("upgrade")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        second = http(self.port, path="/s/in-new", timeout=15)
+        t.join(15)
+        self.assertEqual(first[0].status, 200)
+        self.assertEqual(first[0].json()["raw_url"], "/s/in-old")
+        self.assertEqual(second.status, 200)
+        self.assertEqual(second.json()["raw_url"], "/s/in-new")
+        self.assertEqual(self.service.wait(30), 0)
+        new = self.state()["upgrade"]["pid"]
+        self.new_pids.append(new)
+        self.assertIn("upgrade: took over the control socket", self.service.stderr())
+
     def test_a_binary_that_fails_to_start_leaves_the_old_one_serving(self):
         self.start_echo(f"http://+:{self.port}/f/", name="F")
         pid = self.state()["upgrade"]["pid"]
