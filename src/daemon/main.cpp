@@ -1,6 +1,7 @@
 // httpapid: the service that owns the HTTP ports (DESIGN.md). Runs in the foreground and
 // logs to stderr (the journal under systemd). Started as root with --user, it sets up its
 // directories, becomes that user and keeps CAP_NET_BIND_SERVICE only (privilege.hpp).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "daemon/control/handover_channel.hpp"
 #include "daemon/diagnostics.hpp"
 #include "daemon/privilege.hpp"
 #include "daemon/service.hpp"
@@ -63,6 +65,21 @@ void prepare(const Options& options) {
   check(httpapi::daemon::forbid_new_privileges(error));
   check(httpapi::daemon::migrate_legacy_store(options, error));
   if (options.seccomp) check(httpapi::daemon::install_syscall_filter(error));
+}
+
+// What `httpcfg upgrade` needs from how this process started (docs/operations.md,
+// "Upgrades"): its binary's path (where a package upgrade puts the new one) and arguments,
+// and, when an upgrade started it, the hand-over socket from the process it replaces.
+void remember_start(int argc, char** argv, Options& options) {
+  char path[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  options.executable = n > 0 ? std::string(path, static_cast<std::size_t>(n)) : argv[0];
+  options.arguments.assign(argv + 1, argv + argc);
+  if (const char* fd = std::getenv(httpapi::daemon::handover::kEnvironment)) {
+    options.upgrade_fd = std::atoi(fd);
+    ::unsetenv(httpapi::daemon::handover::kEnvironment);
+    ::fcntl(options.upgrade_fd, F_SETFD, FD_CLOEXEC);
+  }
 }
 
 }  // namespace
@@ -122,6 +139,7 @@ int main(int argc, char** argv) {
   app.footer("Settings in the configuration store (httpcfg set setting) override these "
              "boot values. SIGHUP reopens the logs and re-reads the settings. Stop with "
              "SIGTERM: in-flight responses finish, then it exits 0. docs/operations.md");
+  remember_start(argc, argv, options);
   CLI11_PARSE(app, argc, argv);
   // The boot value of the setting log_level.
   options.settings.log_level = httpapi::daemon::parse_log_level(log_level).value_or(LogLevel::info);
@@ -150,6 +168,10 @@ int main(int argc, char** argv) {
     return service.run();
   } catch (const std::exception& error) {
     httpapi::daemon::diagnose(LogLevel::error, "httpapid: {}\n", error.what());
+    if (options.upgrade_fd >= 0) {  // the process it was to replace says why, to httpcfg
+      httpapi::daemon::handover::send(options.upgrade_fd, httpapi::daemon::handover::Record::failed,
+                                      error.what());
+    }
     return 1;
   }
 }

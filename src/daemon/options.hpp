@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "daemon/diagnostics.hpp"
 #include "daemon/policy/settings.hpp"
@@ -28,6 +29,12 @@ struct Options {
   unsigned shutdown_seconds = 10;  // SIGTERM: how long in-flight responses may take
   std::size_t error_log_rollover_bytes = 1024 * 1024;
   Settings settings;        // boot values; the configuration store overrides them
+  // For `httpcfg upgrade` (docs/operations.md, "Upgrades"): this binary's path as started,
+  // and its arguments, which the new binary is started with; and in a process started by
+  // an upgrade, its end of the hand-over socket (-1 otherwise).
+  std::string executable;
+  std::vector<std::string> arguments;
+  int upgrade_fd = -1;
 };
 
 }  // namespace httpapi::daemon

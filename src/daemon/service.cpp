@@ -90,6 +90,7 @@ Service::Service(Options options, SystemdNotifier notifier)
   publish_tls();
   publish_proxy_endpoints();
   route_messages();
+  url_groups_.on_adopted = [this](std::uint64_t from, std::uint64_t to) { on_adopted(from, to); };
 }
 
 Service::~Service() {
@@ -145,7 +146,11 @@ void Service::route_messages() {
 }
 
 int Service::run() {
-  control_.listen(options_.runtime_dir + "/control.sock");
+  if (options_.upgrade_fd >= 0) {
+    take_over();
+  } else {
+    control_.listen(options_.runtime_dir + "/control.sock");
+  }
   ::chmod(options_.runtime_dir.c_str(), 0755);
   sigset_t signals;
   sigemptyset(&signals);
@@ -161,7 +166,10 @@ int Service::run() {
   diagnose(LogLevel::notice, "httpapid {}: listening for applications on {} ({} I/O thread{})\n",
            HTTPAPI_VERSION_STRING, control_.path(), workers_.size(),
            workers_.size() == 1 ? "" : "s");
-  notifier_.send("READY=1\nSTATUS=" + status_line());
+  // After an upgrade systemd must follow this process (NotifyAccess=all in the unit).
+  notifier_.send(fmt::format("{}READY=1\nSTATUS={}",
+                             predecessor_ >= 0 ? fmt::format("MAINPID={}\n", ::getpid()) : "",
+                             status_line()));
   notifier_.watchdog_tick();
   try {
     loop.run();
@@ -169,8 +177,12 @@ int Service::run() {
     stop_on_internal_error("service");
   }
   for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->join();
-  control_.stop();
-  diagnose(LogLevel::notice, "httpapid: stopped\n");
+  control_.stop(retiring_);  // the socket's path is the new process's now
+  if (retiring_) {
+    diagnose(LogLevel::notice, "httpapid: replaced by PID {}, stopped\n", upgrade_.pid());
+  } else {
+    diagnose(LogLevel::notice, "httpapid: stopped\n");
+  }
   return 0;
 }
 
@@ -242,6 +254,8 @@ void Service::tick() {
   fragments_.scavenge(now);
   ticket_keys_->rotate_if_due(now);
   control_.close_silent(now);
+  upgrade_.tick();
+  if (held_seconds_left_ > 0 && --held_seconds_left_ == 0) release_held();
   if (stopping_ && ++shutdown_ticks_ > options_.shutdown_seconds) {
     diagnose(LogLevel::warning,
              "httpapid: shutdown timer expired, closing remaining connections\n");

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "config/config_store.hpp"
 #include "daemon/cache/cache_calls.hpp"
 #include "daemon/cache/fragment_cache.hpp"
@@ -18,6 +20,7 @@
 #include "daemon/control/control_server.hpp"
 #include "daemon/control/queue_calls.hpp"
 #include "daemon/control/queue_registry.hpp"
+#include "daemon/control/upgrade_launcher.hpp"
 #include "daemon/control/request_broker.hpp"
 #include "daemon/control/url_groups.hpp"
 #include "daemon/control/url_namespace.hpp"
@@ -70,6 +73,8 @@ class Service {
   void body_ready(std::uint64_t request_id, std::string data, std::string trailers,
                   std::uint32_t flags);
   void worker_drained();
+  // Retiring after an upgrade: an idle client connection's socket, for the new process.
+  void hand_off_connection(int fd);
   // A client reads slower than the application sends: stop (or resume) reading the
   // application's channel so responses do not pile up in the service.
   void throttle(std::uint64_t channel_id, bool on);
@@ -92,6 +97,21 @@ class Service {
   // The endpoints marked for the PROXY protocol, from the store, to every I/O thread.
   void publish_proxy_endpoints();
 
+  // ---- upgrades (service_upgrade.cpp; docs/operations.md, "Upgrades")
+  // httpcfg upgrade: start `binary` ("" = this one's) to replace this process.
+  void start_upgrade(AppChannel& channel, std::uint64_t call, const std::string& binary);
+  void send_handover_state(int socket);
+  void upgrade_finished(bool taken, const std::string& message);
+  // Taken over: accept nothing more, let connections go or finish, then exit.
+  void retire();
+  // Started by an upgrade: take the sockets and state over instead of listening.
+  void take_over();
+  void hold_handed_over(const nlohmann::json& state);
+  void on_predecessor_readable();
+  void on_adopted(std::uint64_t held_queue, std::uint64_t queue);
+  void release_held();
+  void describe_upgrade(nlohmann::json& out) const;
+
   Options options_;
   SystemdNotifier notifier_;
   std::unique_ptr<config::ConfigStore> store_;
@@ -112,6 +132,11 @@ class Service {
 
   // The service loop's parts; each uses only those declared before it.
   ControlServer control_;
+  UpgradeLauncher upgrade_{service_loop(),
+                           {[this](int socket) { send_handover_state(socket); },
+                            [this](bool taken, const std::string& message) {
+                              upgrade_finished(taken, message);
+                            }}};
   QueueRegistry queues_;
   UrlGroups url_groups_;
   CacheCalls cache_calls_{cache_, fragments_, queues_, url_groups_, settings_};
@@ -120,12 +145,26 @@ class Service {
   AdminCommands admin_{{*store_, namespace_, url_groups_, queues_, control_, cache_, fragments_,
                         settings_, options_.settings, workers_,
                         [this] { publish_tls(); }, [this] { publish_proxy_endpoints(); },
-                        [this] { return error_log_->lines_lost(); }, *access_log_}};
+                        [this] { return error_log_->lines_lost(); }, *access_log_,
+                        [this](AppChannel& channel, std::uint64_t call,
+                               const std::string& binary) {
+                          start_upgrade(channel, call, binary);
+                        },
+                        [this](nlohmann::json& out) { describe_upgrade(out); }}};
 
   int signal_fd_ = -1;
   bool stopping_ = false;
   unsigned drained_workers_ = 0;
   unsigned shutdown_ticks_ = 0;
+  // Upgrades: the httpcfg call waiting for the outcome; this process being replaced; in the
+  // new one, the socket from the one it replaced while that hands connections over, and
+  // how long the handed-over prefixes are held for their applications.
+  std::uint64_t upgrade_channel_ = 0;
+  std::uint64_t upgrade_call_ = 0;
+  bool retiring_ = false;
+  int predecessor_ = -1;
+  unsigned held_seconds_left_ = 0;
+  unsigned next_adopting_worker_ = 0;
 };
 
 }  // namespace httpapi::daemon

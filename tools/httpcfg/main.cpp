@@ -25,6 +25,7 @@
 
 #include "admin_client.hpp"
 #include "commands.hpp"
+#include "upgrade_command.hpp"
 
 namespace {
 
@@ -59,6 +60,7 @@ struct Options {
   std::string min_tls;
   bool disable_http2 = false;
   bool disable_session_id = false;
+  std::string binary;  // upgrade --binary
 };
 
 // Breaks `text` into lines of at most `width` columns at spaces; existing newlines stay.
@@ -667,6 +669,20 @@ Prints "SSL certificate successfully added" on success.)");
   setting_delete->footer(R"(EXAMPLE:
   httpcfg delete setting --key header_wait_seconds)");
 
+  CLI::App* upgrade_cmd = app.add_subcommand(
+      "upgrade",
+      "Replace the running httpapid by a new binary without refusing a connection. The new "
+      "process is started with the running one's options and takes over its listening "
+      "sockets, its control socket and its registrations; the old one hands over or finishes "
+      "its connections and exits, and applications reconnect by themselves. On failure the "
+      "old one keeps serving and the reason is shown. Root only. See docs/operations.md.");
+  upgrade_cmd->add_option("--binary", options.binary,
+                          "The new httpapid (default: the running one's path, where a package "
+                          "upgrade puts the new version)");
+  upgrade_cmd->footer(R"(EXAMPLES:
+  httpcfg upgrade
+  httpcfg upgrade --binary /usr/local/sbin/httpapid)");
+
   app.footer(kMainFooter);
 
   try {
@@ -744,6 +760,13 @@ Prints "SSL certificate successfully added" on success.)");
   if (cachestate->parsed()) {
     return show(options, httpcfg::cachestate_command(), "cannot show the response cache",
                 httpcfg::format_cachestate);
+  }
+  if (upgrade_cmd->parsed()) {
+    std::string detail;
+    const int status = call_service(options, httpcfg::upgrade_command(options.binary),
+                                    "cannot upgrade httpapid", options.binary, detail);
+    if (status == kExitOk) print(httpcfg::format_upgrade(detail));
+    return status;
   }
   error_line("no command given; run 'httpcfg --help'");
   return kExitUsage;

@@ -100,8 +100,27 @@ void AdminCommands::on_admin(AppChannel& channel, const ipc::Frame& frame) {
   if (name.starts_with("settings.")) return settings(channel, call.call, command);
   if (name == "sslcert.show") return show_cert_bindings(channel, call.call, command);
   if (name.starts_with("sslcert.")) return cert_bindings(channel, call.call, command);
+  if (name == "upgrade") return upgrade(channel, call.call, command);
   channel.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
                 fmt::format("unknown command '{}'", name));
+}
+
+void AdminCommands::upgrade(AppChannel& channel, std::uint64_t call, const json& command) {
+  if (!channel.peer().is_root()) {
+    return channel.reply(call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                         "only root may upgrade httpapid");
+  }
+  const json binary = command.value("binary", json(""));
+  if (!binary.is_string()) {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "binary must be a string");
+  }
+  parts_.upgrade(channel, call, binary.get<std::string>());
+}
+
+json AdminCommands::upgrade_state() const {
+  json state;
+  parts_.upgrade_state(state);
+  return state;
 }
 
 void AdminCommands::show_reservations(AppChannel& channel, std::uint64_t call) {
@@ -315,6 +334,7 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
                       {"workers", q->receivers().size()},
                       {"handles", q->handles},
                       {"persistent", (q->flags() & HTTPAPI_QUEUE_FLAG_PERSISTENT) != 0},
+                      {"held", q->held},
                       {"controller", (q->flags() & HTTPAPI_QUEUE_FLAG_CONTROLLER) != 0}});
   }
   json endpoints = json::array();
@@ -333,6 +353,7 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
   auto gathering = std::make_shared<Gathering>(
       Gathering{{{"sessions", sessions}, {"queues", queues}, {"endpoints", endpoints},
                  {"proxy_protocol", proxy_protocol}, {"tls", tls_state()}, {"connections", json::array()},
+                 {"upgrade", upgrade_state()},
                  {"logging", {{"stderr_lines_lost", diagnostic_lines_lost()},
                               {"error_log_lines_lost", parts_.error_log_lines_lost()},
                               {"access_log_lines_written", parts_.access_log.lines_written()},

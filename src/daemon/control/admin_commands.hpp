@@ -55,6 +55,12 @@ class AdminCommands {
     std::function<std::uint64_t()> error_log_lines_lost;
     // The access logs' lines written, dropped (buffer full) and lost (refused by the disk).
     AccessLog& access_log;
+    // httpcfg upgrade (root only, checked here): replace the service by BINARY ("" = the
+    // running one's); the service replies on the channel when the outcome is known.
+    std::function<void(AppChannel& channel, std::uint64_t call, const std::string& binary)>
+        upgrade;
+    // For servicestate: the upgrade in progress and the prefixes held for applications.
+    std::function<void(nlohmann::json& out)> upgrade_state;
   };
   explicit AdminCommands(Parts parts) : parts_(parts) {}
 
@@ -68,6 +74,8 @@ class AdminCommands {
   void reserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void unreserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void show_reservations(AppChannel& channel, std::uint64_t call);
+  void upgrade(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  nlohmann::json upgrade_state() const;
   void listen_list(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void listen_endpoint(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   nlohmann::json listen_endpoints_json() const;

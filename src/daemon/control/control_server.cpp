@@ -57,9 +57,22 @@ void ControlServer::listen(const std::string& path) {
   loop_.watch(fd_, EPOLLIN, [this](std::uint32_t) { accept(); });
 }
 
-void ControlServer::stop() {
+void ControlServer::adopt(const std::string& path, int fd) {
+  path_ = path;
+  fd_ = fd;
+  loop_.watch(fd_, EPOLLIN, [this](std::uint32_t) { accept(); });
+}
+
+void ControlServer::stop_accepting() {
+  if (fd_ < 0) return;
+  loop_.unwatch(fd_);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void ControlServer::stop(bool keep_path) {
   channels_.clear();
-  if (!path_.empty()) ::unlink(path_.c_str());
+  if (!path_.empty() && !keep_path) ::unlink(path_.c_str());
 }
 
 void ControlServer::accept() {

@@ -41,8 +41,15 @@ class ControlServer {
   // service is not displaced. Throws std::runtime_error when it cannot.
   void listen(const std::string& path);
   const std::string& path() const noexcept { return path_; }
-  // Drops every channel and removes the socket file.
-  void stop();
+  // An upgrade: the listening socket itself passes between the processes, so the path never
+  // stops being connectable. listening_fd() is the old one's, adopt() the new one's start
+  // (instead of listen()), stop_accepting() the old one's last act on it.
+  int listening_fd() const noexcept { return fd_; }
+  void adopt(const std::string& path, int fd);
+  void stop_accepting();
+  // Drops every channel and removes the socket file (kept when `keep_path`: it belongs to
+  // the httpapid that replaced this one).
+  void stop(bool keep_path = false);
   // Closes the channels that connected `kHelloSeconds` or more before `now` (monotonic
   // seconds) without a valid hello: they hold a slot for nothing.
   void close_silent(unsigned now);

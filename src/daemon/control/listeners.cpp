@@ -101,6 +101,7 @@ std::uint32_t Listeners::open(std::uint16_t port, bool secure, std::string& deta
     }
   }
   for (const auto& [index, fd] : fds) {
+    sockets_.push_back({port, secure, fd});
     IoWorker* worker = workers_[index].get();
     worker->loop().post(
         [worker, port, secure, fd = fd] { worker->add_listener(port, fd, secure); });
@@ -109,6 +110,22 @@ std::uint32_t Listeners::open(std::uint16_t port, bool secure, std::string& deta
   if (secure) secure_.insert(port);
   diagnose("httpapid: listening on port {}{}\n", port, secure ? " (https)" : "");
   return HTTPAPI_OK;
+}
+
+void Listeners::adopt(const std::vector<Socket>& sockets) {
+  std::size_t next = 0;
+  for (const Socket& socket : sockets) {
+    IoWorker* worker = workers_[next++ % workers_.size()].get();
+    worker->loop().post([worker, socket] {
+      worker->add_listener(socket.port, socket.fd, socket.secure);
+    });
+    sockets_.push_back(socket);
+    if (ports_.insert(socket.port).second) {
+      diagnose("httpapid: listening on port {}{} (handed over)\n", socket.port,
+               socket.secure ? " (https)" : "");
+    }
+    if (socket.secure) secure_.insert(socket.port);
+  }
 }
 
 void Listeners::close_unused(const route::PrefixTable& routes) {
@@ -122,6 +139,7 @@ void Listeners::close_unused(const route::PrefixTable& routes) {
       IoWorker* w = worker.get();
       w->loop().post([w, port] { w->remove_listener(port); });
     }
+    std::erase_if(sockets_, [port](const Socket& s) { return s.port == port; });
     diagnose("httpapid: port {} closed (no prefix left)\n", port);
     secure_.erase(port);
     it = ports_.erase(it);

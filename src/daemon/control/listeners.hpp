@@ -34,6 +34,17 @@ class Listeners {
   // Closes every open port on which `routes` has no prefix left.
   void close_unused(const route::PrefixTable& routes);
   const std::set<std::uint16_t>& ports() const noexcept { return ports_; }
+
+  // The upgrade hand-over (docs/operations.md, "Upgrades"): every listening socket, and in
+  // the new process the same sockets taken over, spread over its I/O threads. The sockets
+  // stay open throughout, so their accept queues never close.
+  struct Socket {
+    std::uint16_t port = 0;
+    bool secure = false;
+    int fd = -1;  // owned by the I/O thread it was given to
+  };
+  std::vector<Socket> sockets() const { return sockets_; }
+  void adopt(const std::vector<Socket>& sockets);
   bool secure(std::uint16_t port) const { return secure_.count(port) > 0; }
 
  private:
@@ -41,6 +52,7 @@ class Listeners {
   ListenList listen_list_;
   std::set<std::uint16_t> ports_;
   std::set<std::uint16_t> secure_;  // the ports of https prefixes
+  std::vector<Socket> sockets_;     // what the I/O threads were given, for a hand-over
 };
 
 }  // namespace httpapi::daemon

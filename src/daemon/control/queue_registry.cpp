@@ -21,6 +21,16 @@ bool valid_queue_name(std::string_view name) {
 
 }  // namespace
 
+RequestQueue& QueueRegistry::create_held(std::string label, std::uint32_t owner_uid,
+                                         std::uint32_t flags, std::size_t length) {
+  const std::uint64_t id = ++next_id_;
+  auto queue = std::make_unique<RequestQueue>(id, std::move(label), owner_uid, flags, length);
+  queue->held = true;
+  RequestQueue& held = *queue;
+  queues_[id] = std::move(queue);
+  return held;
+}
+
 QueueRegistry::Created QueueRegistry::create(AppChannel& handle, std::string_view name,
                                              std::uint32_t flags, std::size_t length) {
   if (handles_.count(handle.id())) return {HTTPAPI_ERROR_INVALID_STATE, "handle has a queue"};
@@ -71,7 +81,8 @@ QueueRegistry::Released QueueRegistry::release(AppChannel& handle) {
 void QueueRegistry::erase(std::uint64_t queue_id) {
   const auto queue = queues_.find(queue_id);
   if (queue == queues_.end()) return;
-  by_name_.erase(queue->second->name());
+  const auto named = by_name_.find(queue->second->name());
+  if (named != by_name_.end() && named->second == queue_id) by_name_.erase(named);
   queues_.erase(queue);
 }
 

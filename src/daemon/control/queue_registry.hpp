@@ -41,6 +41,10 @@ class QueueRegistry {
     bool ends = false;
   };
   Released release(AppChannel& handle);
+  // An upgrade's held queue (docs/operations.md, "Upgrades"): no handle, no name of its
+  // own (its application makes its queue again under the name), `label` for servicestate.
+  RequestQueue& create_held(std::string label, std::uint32_t owner_uid, std::uint32_t flags,
+                            std::size_t length);
   void erase(std::uint64_t queue_id);
 
   RequestQueue* find(std::uint64_t queue_id) const;

@@ -22,6 +22,12 @@ void RequestBroker::submit(InboundRequest request) {
   InFlight in_flight{request.queue_id, request.worker, request.connection_id, nullptr,
                      std::move(request.frame), monotonic_ms(), request.queue_seconds};
   RequestQueue* queue = queues_.find(request.queue_id);
+  if (queue && queue->forward_to) {
+    if (RequestQueue* to = queues_.find(queue->forward_to)) {
+      queue = to;
+      in_flight.queue_id = to->id();
+    }
+  }
   if (!accepting_ || !queue) return fail(request.request_id, in_flight, "N/A");
   if (!queue->active) return fail(request.request_id, in_flight, "Disabled");
   if (queue->full()) return fail(request.request_id, in_flight, "QueueFull");
@@ -183,6 +189,18 @@ void RequestBroker::count_seen(Holder& holder) {
 bool RequestBroker::ready(const AppChannel& handle) const {
   const auto holder = holders_.find(handle.id());
   return holder != holders_.end() && holder->second.credits > 0 && handle.writable();
+}
+
+void RequestBroker::move_waiting(RequestQueue& from, RequestQueue& to) {
+  std::vector<std::uint64_t> moved;
+  for (const std::uint64_t id : from.take_all()) {
+    const auto request = requests_.find(id);
+    if (request == requests_.end()) continue;
+    request->second.queue_id = to.id();
+    moved.push_back(id);
+  }
+  to.requeue(moved);
+  dispatch(to);
 }
 
 void RequestBroker::dispatch(RequestQueue& queue) {

@@ -61,6 +61,9 @@ class RequestBroker {
 
   // Hands the requests waiting in `queue` to its handles that asked for them.
   void dispatch(RequestQueue& queue);
+  // An upgrade's held queue was taken back: its waiting requests go to the front of `to`,
+  // in order (they were routed before the ones `to` may hold), and are dispatched.
+  void move_waiting(RequestQueue& from, RequestQueue& to);
   // Answers 503 every request waiting in `queue`: the queue ends.
   void abandon_waiting(RequestQueue& queue, std::string_view log_reason);
   // `handle` is gone. HTTP.sys's promise: a request application code has seen is answered

@@ -25,6 +25,7 @@ class RequestQueue {
   bool full() const noexcept { return waiting_.size() >= capacity_; }
   void set_capacity(std::size_t capacity) noexcept { capacity_ = capacity; }
   std::size_t length() const noexcept { return waiting_.size(); }
+  std::size_t capacity() const noexcept { return capacity_; }
 
   void push(std::uint64_t request_id) { waiting_.push_back(request_id); }
   // Puts requests handed over but never seen back at the front, keeping their order. They
@@ -71,6 +72,10 @@ class RequestQueue {
   std::vector<std::uint32_t> allowed_gids;
   bool active = true;          // inactive: new requests get 503 Disabled
   std::uint32_t verbosity = 1; // HTTPAPI_503_*
+  bool held = false;           // an upgrade holds it until its application is back
+  // A held queue taken back: requests routed here (by a routing snapshot older than the
+  // take-back) go to this queue instead.
+  std::uint64_t forward_to = 0;
 
  private:
   std::uint64_t id_;

@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -106,7 +107,10 @@ void UrlGroups::on_add_url(AppChannel& session, const ipc::Frame& frame) {
                     "http://localhost:PORT/ with PORT > 1024 is open to every user",
                     session.peer().uid, prefix.text, prefix.text));
   }
-  const route::Target target{group->queue_id, call.context, group->id};
+  const std::uint64_t held = take_held(prefix.text);
+  if (held != 0 && group->queue_id == 0) group->adopted.push_back(held);
+  // Until the group is bound, its requests keep waiting in the held queue.
+  const route::Target target{group->queue_id ? group->queue_id : held, call.context, group->id};
   switch (table_.add(prefix, target)) {
     case route::PrefixTable::AddResult::already_exists:
       return session.reply(call.call, HTTPAPI_ERROR_ALREADY_EXISTS, 0,
@@ -124,6 +128,7 @@ void UrlGroups::on_add_url(AppChannel& session, const ipc::Frame& frame) {
   }
   group->urls[prefix.text] = call.context;
   publish();
+  if (held != 0 && group->queue_id != 0 && on_adopted) on_adopted(held, group->queue_id);
   session.reply(call.call, kOk);
 }
 
@@ -160,6 +165,9 @@ void UrlGroups::on_bind_group(AppChannel& session, const ipc::Frame& frame) {
   }
   route_group_to(*group, call.queue);
   publish();
+  for (const std::uint64_t held : std::exchange(group->adopted, {})) {
+    if (on_adopted) on_adopted(held, call.queue);
+  }
   session.reply(call.call, kOk);
 }
 
@@ -272,6 +280,84 @@ bool UrlGroups::covers(std::uint64_t queue_id, const route::UrlPrefix& url) cons
     }
   }
   return false;
+}
+
+// ---- the upgrade hand-over ----------------------------------------------------------------
+
+nlohmann::json UrlGroups::handover_state() const {
+  nlohmann::json urls = nlohmann::json::array();
+  for (const auto& [id, group] : groups_) {
+    for (const auto& [text, context] : group.urls) {
+      urls.push_back({{"url", text}, {"context", context}, {"queue", group.queue_id}});
+    }
+  }
+  return urls;
+}
+
+void UrlGroups::hold(const std::string& text, std::uint64_t context, std::uint64_t queue_id) {
+  route::UrlPrefix prefix;
+  if (route::parse_url_prefix(text, prefix) != route::PrefixError::none) return;
+  auto named = by_session_.find({kHeld, queue_id});
+  if (named == by_session_.end()) {
+    const std::uint64_t id = ++next_id_;
+    groups_[id] = Group{id, kHeld, queue_id, queue_id, {}};
+    named = by_session_.emplace(std::pair{kHeld, queue_id}, id).first;
+  }
+  Group& group = groups_[named->second];
+  if (table_.add(prefix, route::Target{queue_id, context, group.id}) ==
+      route::PrefixTable::AddResult::added) {
+    group.urls[prefix.text] = context;
+  }
+}
+
+std::uint64_t UrlGroups::take_held(const std::string& prefix) {
+  for (auto named = by_session_.lower_bound({kHeld, 0});
+       named != by_session_.end() && named->first.first == kHeld; ++named) {
+    Group& group = groups_[named->second];
+    if (!group.urls.erase(prefix)) continue;
+    table_.remove(prefix);
+    const std::uint64_t queue_id = group.queue_id;
+    if (group.urls.empty()) remove(group);  // the iterator is not used after this
+    return queue_id;
+  }
+  return 0;
+}
+
+bool UrlGroups::routes_to(std::uint64_t queue_id) const {
+  for (const auto& [id, group] : groups_) {
+    if (group.queue_id == queue_id && !group.urls.empty()) return true;
+    for (const std::uint64_t held : group.adopted) {
+      if (held == queue_id) return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::uint64_t> UrlGroups::release_held() {
+  std::vector<std::uint64_t> queues;
+  auto named = by_session_.lower_bound({kHeld, 0});
+  while (named != by_session_.end() && named->first.first == kHeld) {
+    const std::uint64_t id = (named++)->second;
+    auto group = groups_.find(id);
+    if (group == groups_.end()) continue;
+    queues.push_back(group->second.queue_id);
+    remove(group->second);
+  }
+  publish_and_close_unused_ports();
+  return queues;
+}
+
+nlohmann::json UrlGroups::describe_held() const {
+  nlohmann::json held = nlohmann::json::array();
+  for (auto named = by_session_.lower_bound({kHeld, 0});
+       named != by_session_.end() && named->first.first == kHeld; ++named) {
+    const auto group = groups_.find(named->second);
+    if (group == groups_.end()) continue;
+    nlohmann::json urls = nlohmann::json::array();
+    for (const auto& [text, context] : group->second.urls) urls.push_back(text);
+    held.push_back({{"queue", group->second.queue_id}, {"urls", urls}});
+  }
+  return held;
 }
 
 nlohmann::json UrlGroups::describe(const AppChannel& session) const {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,6 +66,23 @@ class UrlGroups {
   // The groups of `session`, for httpcfg show servicestate.
   nlohmann::json describe(const AppChannel& session) const;
   const Listeners& listeners() const noexcept { return listeners_; }
+  Listeners& listeners() noexcept { return listeners_; }
+
+  // --- the upgrade hand-over (docs/operations.md, "Upgrades")
+  // In the old process: every registered URL, its context and the queue it routes to.
+  nlohmann::json handover_state() const;
+  // In the new one: holds `prefix` for the handed-over queue `queue_id` until the
+  // application that registered it reconnects and registers it again; its requests wait
+  // in that queue meanwhile. Publish afterwards.
+  void hold(const std::string& prefix, std::uint64_t context, std::uint64_t queue_id);
+  // The application registered a held prefix again and its group is bound to `to`: the
+  // requests waiting in the held queue `from` move there. Set by the service.
+  std::function<void(std::uint64_t from, std::uint64_t to)> on_adopted;
+  // Does any URL still route to `queue_id`?
+  bool routes_to(std::uint64_t queue_id) const;
+  // The held prefixes nobody took back in time are let go; returns their queues.
+  std::vector<std::uint64_t> release_held();
+  nlohmann::json describe_held() const;  // for httpcfg show servicestate
 
  private:
   struct Group {
@@ -75,7 +93,13 @@ class UrlGroups {
     std::map<std::string, std::uint64_t> urls;  // canonical prefix -> context
     std::shared_ptr<GroupLimits> limits = std::make_shared<GroupLimits>();
     std::string log_name = {};  // its access log's NAME, empty when it writes none
+    // Held queues whose prefixes this group took back before it was bound (upgrade).
+    std::vector<std::uint64_t> adopted = {};
   };
+  // Held prefixes belong to a group of no session (session 0), one per handed-over queue.
+  static constexpr std::uint64_t kHeld = 0;
+  // A held prefix registered again: out of its held group; returns the held queue.
+  std::uint64_t take_held(const std::string& prefix);
   using GroupLimitsById = std::unordered_map<std::uint64_t, std::shared_ptr<GroupLimits>>;
 
   Group* find(const AppChannel& session, std::uint64_t client_id);

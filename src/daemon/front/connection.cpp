@@ -309,6 +309,21 @@ void Connection::begin_shutdown() {
   if (!closing() && !closed()) session_->begin_shutdown();
 }
 
+int Connection::hand_off() {
+  if (state_ != State::open || proxy_mode_ != ProxyMode::none || proxied_ || peer_eof_ ||
+      bandwidth_wait_ || !paused_.empty() || in_start_ != in_.size() || !output_.empty() ||
+      transport_->handshaking() || transport_->tls_session() ||
+      transport_->has_buffered_input()) {
+    return -1;
+  }
+  if (protocol_chosen_ && !session_->between_requests()) return -1;
+  const int fd = transport_->release();  // -1 for TLS, which keeps its socket
+  if (fd < 0) return -1;
+  worker_.loop().unwatch(fd);
+  state_ = State::closed;
+  return fd;
+}
+
 void Connection::on_tick(std::uint64_t now) {
   const Timers t = timers();
   if (send_rate_.too_slow(t.min_send_rate, output_.next_piece(), now)) {

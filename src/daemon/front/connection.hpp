@@ -62,6 +62,11 @@ class Connection {
   void on_events(std::uint32_t events);
   void on_tick(std::uint64_t now);  // the timers (docs/timers.md)
   void begin_shutdown();            // stop taking new requests; close when idle
+  // During an upgrade: when the connection is plain TCP, not proxied, between HTTP/1.1
+  // requests with nothing buffered either way, gives up its socket (unwatched, still open;
+  // the caller owns it and destroys the connection) and returns it; else -1. Bytes the
+  // client sent meanwhile wait in the socket for the new process.
+  int hand_off();
   // From the service loop, for request `request_id` if it is still here.
   void on_response(std::uint64_t request_id, std::uint64_t channel_id, ResponsePart part,
                    SendAttachments attachments);

@@ -49,6 +49,9 @@ class ProtocolSession {
   virtual void later_channels(std::vector<std::uint64_t>& out) const = 0;
   // For httpcfg show servicestate.
   virtual std::string_view state_name() const = 0;
+  // Nothing in flight and no state a fresh connection would lack: during an upgrade the
+  // socket may go to the new httpapid as it is (HTTP/1.1 between requests; never HTTP/2).
+  virtual bool between_requests() const { return false; }
 };
 
 }  // namespace httpapi::daemon

@@ -1,6 +1,8 @@
 // Plain TCP: the transport's calls are the socket's system calls.
 #pragma once
 
+#include <utility>
+
 #include "daemon/front/transport.hpp"
 
 namespace httpapi::daemon {
@@ -20,6 +22,7 @@ class TcpTransport final : public Transport {
   void shutdown_write() override;
   void reset_on_close() override;
   void close() override;
+  int release() noexcept override { return std::exchange(socket_, -1); }
   using Transport::write;
 
  private:

@@ -39,6 +39,9 @@ class Transport {
   // The next close resets the connection instead of ending it in order.
   virtual void reset_on_close() = 0;
   virtual void close() = 0;
+  // Gives up the socket without closing it (an upgrade hands it to the new httpapid):
+  // the descriptor, or -1 when this transport holds state the socket alone does not (TLS).
+  virtual int release() noexcept { return -1; }
 
   // What the TLS handshake settled; nullptr on plain TCP and until the handshake is done.
   virtual const tls::SessionInfo* tls_session() const noexcept { return nullptr; }

@@ -112,7 +112,54 @@ void IoWorker::stop_accepting() {
   std::vector<Connection*> all;
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
   for (Connection* connection : all) connection->begin_shutdown();
-  if (connections_.empty()) service_.worker_drained();
+  if (connections_.empty()) report_drained();
+}
+
+void IoWorker::retire(std::uint64_t grace_ms) {
+  accepting_ = false;
+  retiring_ = true;
+  retire_deadline_ = monotonic_ms() + grace_ms;
+  while (!listeners_.empty()) remove_listener(listeners_.begin()->first);
+  hand_off_idle();
+  if (connections_.empty()) report_drained();
+}
+
+// Every batch while retiring: a connection is between requests only for a moment under load.
+void IoWorker::hand_off_idle() {
+  std::vector<std::uint64_t> gone;
+  for (auto& [id, connection] : connections_) {
+    const int fd = connection->hand_off();
+    if (fd < 0) continue;
+    service_.hand_off_connection(fd);
+    gone.push_back(id);
+  }
+  for (const std::uint64_t id : gone) {
+    connections_.erase(id);
+    service_.connections().remove();
+  }
+  if (!gone.empty() && connections_.empty()) report_drained();
+}
+
+void IoWorker::report_drained() {
+  if (drained_reported_) return;
+  drained_reported_ = true;
+  service_.worker_drained();
+}
+
+void IoWorker::adopt_connection(int fd) {
+  sockaddr_storage local{};
+  sockaddr_storage remote{};
+  socklen_t length = sizeof local;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+  length = sizeof remote;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &length) != 0 ||
+      !service_.connections().try_add(kUnlimited)) {  // it was counted in the old process
+    ::close(fd);
+    return;
+  }
+  const std::uint64_t id = service_.next_connection_id();
+  connections_[id] = std::make_unique<Connection>(*this, std::make_unique<TcpTransport>(fd), id,
+                                                  local, remote, ProxyMode::none);
 }
 
 void IoWorker::on_accept(int listen_fd, bool secure) {
@@ -188,7 +235,7 @@ void IoWorker::destroy_later(std::uint64_t connection_id) {
   loop_.post([this, connection_id] {
     if (connections_.erase(connection_id)) service_.connections().remove();
     resume_accepting();
-    if (!accepting_ && connections_.empty()) service_.worker_drained();
+    if (!accepting_ && connections_.empty()) report_drained();
   });
 }
 
@@ -207,6 +254,7 @@ void IoWorker::flush_connections() {
     if (Connection* c = find(id); c && !c->closed()) c->flush();
   }
   flushing.clear();
+  if (retiring_) hand_off_idle();
 }
 
 nlohmann::json IoWorker::describe_connections() const {
@@ -265,6 +313,12 @@ void IoWorker::tick() {
   all.reserve(connections_.size());
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
   for (Connection* connection : all) connection->on_tick(now);
+  if (retiring_ && retire_deadline_ != 0 && now >= retire_deadline_) {
+    retire_deadline_ = 0;  // once: what could not move closes after its next response
+    all.clear();
+    for (auto& [id, connection] : connections_) all.push_back(connection.get());
+    for (Connection* connection : all) connection->begin_shutdown();
+  }
   http1_streams_.trim(kSpareStreams);
   buffers_.trim(kSpareStreams);
 }

@@ -60,6 +60,13 @@ class IoWorker {
   void add_listener(std::uint16_t port, int fd, bool secure);
   void remove_listener(std::uint16_t port);
   void stop_accepting();
+  // `httpcfg upgrade` succeeded (docs/operations.md, "Upgrades"): the listening sockets
+  // close here (the new httpapid has them), plain HTTP/1.1 connections go to it as soon as
+  // they are between requests, and after `grace_ms` the others are shut down as by
+  // stop_accepting(): their next response says Connection: close.
+  void retire(std::uint64_t grace_ms);
+  // In the new httpapid: a connection the old one handed over, served from here on.
+  void adopt_connection(int fd);
   void destroy_later(std::uint64_t connection_id);
   // Writes the connection's output at the end of this batch: responses that arrive together
   // (pipelined ones, from one read of an application channel) go out in one write.
@@ -93,6 +100,8 @@ class IoWorker {
   void resume_accepting();
   void tick();
   void flush_connections();
+  void hand_off_idle();
+  void report_drained();
   Connection* find(std::uint64_t connection_id);
 
   Service& service_;
@@ -107,6 +116,9 @@ class IoWorker {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::uint64_t> to_flush_;
   bool accepting_ = true;
+  bool retiring_ = false;          // an upgrade: connections go to the new process
+  std::uint64_t retire_deadline_ = 0;  // monotonic ms: then the rest are shut down
+  bool drained_reported_ = false;
   bool accept_paused_ = false;  // out of descriptors: listeners unwatched until one frees
   std::int64_t next_exhaustion_report_ = 0;  // CLOCK_MONOTONIC seconds
 };

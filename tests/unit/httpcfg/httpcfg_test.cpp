@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -297,6 +298,31 @@ TEST_F(HttpcfgTest, UrlaclDeleteRefusedByTheService) {
             "show'; the URL must match one exactly\n");
 }
 
+// The binary's path goes to the service absolute (its working directory is not httpcfg's);
+// without --binary none is sent (the running binary's path).
+TEST_F(HttpcfgTest, UpgradeSendsAnAbsoluteBinaryAndShowsBothPids) {
+  service.queue_reply(0, R"({"old_pid":120,"new_pid":123})");
+  const Outcome r = run({"upgrade", "--binary", "/bin/../bin/true"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  char resolved[PATH_MAX];
+  ASSERT_NE(::realpath("/bin/true", resolved), nullptr);
+  EXPECT_EQ(only_command(), json({{"command", "upgrade"}, {"binary", resolved}}));
+  EXPECT_EQ(r.out,
+            "httpapid upgraded: PID 123 serves now; PID 120 hands its connections over and "
+            "exits\n");
+}
+
+TEST_F(HttpcfgTest, UpgradeRefusedShowsTheServicesReason) {
+  service.queue_reply(4, "upgrade refused: an upgrade is already in progress (PID 7 is "
+                         "starting); wait for its outcome, then try again");
+  const Outcome r = run({"upgrade"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(only_command(), json::parse(R"({"command":"upgrade"})"));
+  EXPECT_EQ(r.err,
+            "httpcfg: cannot upgrade httpapid: upgrade refused: an upgrade is already in "
+            "progress (PID 7 is starting); wait for its outcome, then try again\n");
+}
+
 TEST_F(HttpcfgTest, ReasonWithItsOwnAdviceIsNotGivenASecondOne) {
   service.queue_reply(2, "http://+:80/x/ is already reserved; delete it first to change it");
   const Outcome r = run({"urlacl", "add", "--url", "http://+:80/x/", "--user", "root"});
@@ -558,7 +584,8 @@ TEST(Httpcfg, HelpAtEveryLevel) {
            {"sslcert", "delete", "--help"},
            {"sslcert", "show", "--help"},
            {"show", "--help"},
-           {"show", "servicestate", "--help"}}) {
+           {"show", "servicestate", "--help"},
+           {"upgrade", "--help"}}) {
     const Outcome r = httpcfg(args);
     EXPECT_EQ(r.status, 0) << testing::PrintToString(args);
     EXPECT_NE(r.out.find("Usage: httpcfg"), std::string::npos) << r.out;
