@@ -59,6 +59,9 @@ class IoWorker {
   // A listening socket for `port`, whose connections speak TLS when `secure`.
   void add_listener(std::uint16_t port, int fd, bool secure);
   void remove_listener(std::uint16_t port);
+  // Closes one listening socket of `port` whose address is no longer wanted, after
+  // accepting the connections the kernel already completed on it (closing would reset them).
+  void retire_listener(std::uint16_t port, int fd);
   void stop_accepting();
   void destroy_later(std::uint64_t connection_id);
   // Writes the connection's output at the end of this batch: responses that arrive together
