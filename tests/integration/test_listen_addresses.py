@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import threading
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -67,6 +68,17 @@ def get(host, port, path="/x", timeout=5.0):
     status = re.match(rb"HTTP/1\.1 (\d{3}) ", data)
     app = re.search(rb'"app":\s*"([^"]*)"', data)
     return (int(status.group(1)) if status else 0), (app.group(1).decode() if app else None)
+
+
+def hold(test, address, port):
+    """Another server, a separate process, on address:port: a plain socket (neither
+    SO_REUSEADDR nor SO_REUSEPORT) answering every connection with "other"."""
+    server = subprocess.Popen([sys.executable, "-c", OTHER_SERVER, address, str(port)],
+                              stdout=subprocess.DEVNULL, cwd=test.tmp)
+    test.addCleanup(lambda: (server.kill(), server.wait()))
+    wait_until(lambda: connect_result(port, address) == 0, 10,
+               what=f"the other server on {address}:{port}")
+    return server
 
 
 class ClientLoop:
@@ -145,21 +157,11 @@ class ListenAddressesTest(ServiceTestCase):
         state = json.loads(self.httpcfg("show", "servicestate", "--json").stdout)
         return next(e for e in state["endpoints"] if e["port"] == port)
 
-    def hold(self, address, port):
-        """Another server, a separate process, on address:port: a plain socket (neither
-        SO_REUSEADDR nor SO_REUSEPORT) answering every connection with "other"."""
-        server = subprocess.Popen([sys.executable, "-c", OTHER_SERVER, address, str(port)],
-                                  stdout=subprocess.DEVNULL, cwd=self.tmp)
-        self.addCleanup(lambda: (server.kill(), server.wait()))
-        wait_until(lambda: connect_result(port, address) == 0, 10,
-                   what=f"http.server on {address}:{port}")
-        return server
-
     # ---- exact addresses
 
     def test_ip_literals_bind_exactly_their_addresses_beside_another_server(self):
         p = free_port()
-        other = self.hold("127.0.0.4", p)
+        other = hold(self, "127.0.0.4", p)
         self.start_echo(f"http://127.0.0.2:{p}/", name="two")
         self.start_echo(f"http://127.0.0.3:{p}/", name="three")
         self.wait_bound(p, ["127.0.0.2", "127.0.0.3"])
@@ -280,6 +282,34 @@ class ListenAddressesTest(ServiceTestCase):
         self.assertGreater(loop.ok, 10)
         print(f"client loop: {loop.ok} answered on 127.0.0.1 across 4 list changes, none failed",
               file=sys.stderr)
+
+
+class UnprivilegedServiceTest(ServiceTestCase):
+    """httpapid as its unprivileged account may not read a root program's /proc/PID/fd: the
+    sharing violation then names the address and the holder's uid, and says so."""
+
+    START_SERVICE = False
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("needs root: httpapid changes user only when started as "
+                                    "root (CI runs as root)")
+        from test_privilege import SERVICE_USER, ensure_user
+        cls.user = SERVICE_USER
+        cls.account = ensure_user(SERVICE_USER)
+
+    def test_holder_out_of_sight_is_named_by_address_and_uid(self):
+        os.chmod(self.tmp, 0o755)  # the service, once that user, reaches its state dir
+        self.service = self.start_service("--user", self.user)
+        p = free_port()
+        hold(self, "127.0.0.4", p)  # a root process
+        res = self.run_app([binary("HTTPAPI_ECHO"), "--url", f"http://+:{p}/"])
+        self.assertEqual(res.returncode, 2, res.stderr)
+        err = res.stderr.decode(errors="replace")
+        self.assertIn("HTTPAPI_ERROR_SHARING_VIOLATION", err)
+        self.assertIn(f"a program of uid 0 listens on 127.0.0.4:{p} (httpapid, uid "
+                      f"{self.account.pw_uid}, may not read its /proc/PID/fd to name it", err)
 
 
 if __name__ == "__main__":
