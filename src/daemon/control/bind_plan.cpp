@@ -81,7 +81,10 @@ BindPlan plan_binding(const std::vector<route::UrlPrefix>& registrations,
       bound[address] = {address, {}, "in the IP listen list"};
     }
   }
-  for (const auto& [address, names] : literals) {
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+  for (const auto& literal : literals) {
+    const std::string& address = literal.first;
+    const std::vector<std::string>& names = literal.second;
     const auto reaching = std::find_if(wide_addresses.begin(), wide_addresses.end(),
                                        [&](const std::string& w) { return reaches(w, address); });
     if (reaching == wide_addresses.end()) {
