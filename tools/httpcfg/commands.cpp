@@ -298,6 +298,33 @@ std::string format_iplisten(const Json& answer) {
   return out + format_listen_endpoints(list(answer, "endpoints"));
 }
 
+// One listening port: why it binds as it does, then each address with its PROXY protocol
+// mark and reason, then the IP-literal registrations the IP listen list leaves unbound. A
+// service from before per-address listening sends the port alone.
+namespace {
+std::string format_endpoint(const Json& endpoint) {
+  std::string out = fmt::format("    port {}", number(endpoint, "port"));
+  if (!endpoint.contains("bindings")) return out + "\n";
+  out += fmt::format(" ({}): {}\n", text(endpoint, "scheme"), text(endpoint, "why"));
+  std::vector<std::vector<std::string>> rows;
+  for (const Json& b : list(endpoint, "bindings")) {
+    std::string marked = flag(b, "proxy_protocol") ? "yes" : "no";
+    std::string partly;
+    for (const Json& on : list(b, "proxy_protocol_on")) {
+      partly += (partly.empty() ? "" : ",") + (on.is_string() ? on.get<std::string>() : on.dump());
+    }
+    if (!partly.empty()) marked = "on " + partly;
+    rows.push_back({text(b, "ipport"), "PROXY protocol: " + marked, text(b, "why")});
+  }
+  out += table(rows, "        ");
+  for (const Json& u : list(endpoint, "unbound")) {
+    out += fmt::format("        not bound: {} (the IP listen list leaves its address out)\n",
+                       u.is_string() ? u.get<std::string>() : u.dump());
+  }
+  return out;
+}
+}  // namespace
+
 std::string format_servicestate(const Json& answer) {
   std::string out;
   const Json& sessions = list(answer, "sessions");
@@ -340,7 +367,7 @@ std::string format_servicestate(const Json& answer) {
   const Json& endpoints = list(answer, "endpoints");
   out += fmt::format("\nListening endpoints: {}\n", endpoints.size());
   if (!endpoints.empty()) out += "\n";
-  for (const Json& e : endpoints) out += fmt::format("    port {}\n", number(e, "port"));
+  for (const Json& e : endpoints) out += format_endpoint(e);
   if (const std::string marks = format_listen_endpoints(list(answer, "proxy_protocol"));
       !marks.empty()) {
     out += "\nPROXY protocol " + marks;

@@ -470,8 +470,10 @@ Prints "URL reservation successfully added" on success.)");
   CLI::App* iplisten = app.add_subcommand(
       "iplisten",
       "Add, delete and show the IP listen list: the local addresses httpapid binds its ports "
-      "on. Empty (the default) means all addresses. 0.0.0.0 stands for every IPv4 address, :: "
-      "for every IPv6 address.");
+      "on when their URLs need more than IP addresses (+, *, a host name; a port whose URLs "
+      "all name IP addresses binds just those). Empty (the default) means all addresses. "
+      "0.0.0.0 stands for every IPv4 address, :: for every IPv6 address. Changes apply at "
+      "once to open ports (docs/listening.md).");
   iplisten->require_subcommand(1);
   iplisten->footer(R"(EXAMPLES:
   httpcfg iplisten add --address 127.0.0.1

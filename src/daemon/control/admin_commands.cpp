@@ -198,9 +198,10 @@ void AdminCommands::unreserve(AppChannel& channel, std::uint64_t call, const jso
   channel.reply(call, HTTPAPI_OK);
 }
 
-// The list applies to ports as they start listening; a port already open keeps its sockets
-// until its last prefix goes (docs/httpcfg.md). Entries given as IP:PORT (the PROXY protocol
-// marks) apply at once, to the connections accepted from then on.
+// A change of the addresses applies at once to every open port, without a gap
+// (docs/listening.md); when an address cannot be bound the change is undone and refused.
+// Entries given as IP:PORT (the PROXY protocol marks) apply at once, to the connections
+// accepted from then on.
 void AdminCommands::listen_list(AppChannel& channel, std::uint64_t call, const json& command) {
   const std::string name = command.value("command", "");
   if (name == "iplisten.show") {
@@ -230,6 +231,19 @@ void AdminCommands::listen_list(AppChannel& channel, std::uint64_t call, const j
                          fmt::format("unknown command '{}'", name));
   }
   if (!done) return channel.reply(call, status_of(error), 0, error.message);
+  std::string detail;
+  if (const std::uint32_t status = parts_.groups.listen_list_changed(detail);
+      status != HTTPAPI_OK) {
+    config::StoreError undo;
+    const bool undone = name == "iplisten.add"
+                            ? parts_.store.delete_listen_address(address, undo)
+                            : parts_.store.add_listen_address(address, undo);
+    if (!undone) diagnose(LogLevel::warning, "httpapid: {}\n", undo.message);
+    return channel.reply(call, status, 0,
+                         fmt::format("{}; the IP listen list is unchanged", detail));
+  }
+  diagnose("httpapid: uid {} {} {} to the IP listen list\n", channel.peer().uid,
+           name == "iplisten.add" ? "added" : "deleted", address);
   channel.reply(call, HTTPAPI_OK);
 }
 
@@ -337,12 +351,12 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
                       {"held", q->held},
                       {"controller", (q->flags() & HTTPAPI_QUEUE_FLAG_CONTROLLER) != 0}});
   }
-  json endpoints = json::array();
-  json proxy_protocol = listen_endpoints_json();
-  for (const std::uint16_t port : parts_.groups.listeners().ports()) {
-    endpoints.push_back(
-        {{"port", port}, {"scheme", parts_.groups.listeners().secure(port) ? "https" : "http"}});
+  std::vector<std::pair<std::string, std::uint16_t>> marks;
+  for (const config::ListenEndpoint& e : parts_.store.listen_endpoints()) {
+    if (e.proxy_protocol) marks.emplace_back(e.host, e.port);
   }
+  json endpoints = parts_.groups.listeners().describe(marks);
+  json proxy_protocol = listen_endpoints_json();
 
   struct Gathering {
     json state;

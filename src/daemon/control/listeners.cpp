@@ -5,12 +5,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "daemon/control/port_holder.hpp"
 #include "daemon/diagnostics.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "httpapi/httpapi.h"
@@ -74,76 +78,257 @@ int make_listener(const std::string& address, std::uint16_t port, int& error) {
   return fd;
 }
 
+// What the application and the log are told when `address` of `port` cannot be bound.
+std::uint32_t bind_failure(const std::string& address, std::uint16_t port, int error,
+                           const BindPlan& plan, std::string& detail) {
+  const std::string where = address.empty() ? fmt::format("every address of port {}", port)
+                                            : bind_address_text(address, port);
+  if (error == EADDRINUSE) {
+    const std::string holder = describe_port_holder(address, port);
+    detail = fmt::format("{} is in use by a program outside httpapid{}{}", where,
+                         holder.empty() ? "" : ": ", holder);
+    detail += plan.exact ? std::string("; stop it, or register another address or port")
+                         : fmt::format("; stop it, or register URLs naming IP addresses (e.g. "
+                                       "http://127.0.0.2:{}/) to share the port with it",
+                                       port);
+    return HTTPAPI_ERROR_SHARING_VIOLATION;
+  }
+  detail = fmt::format("cannot listen on {}: {}", where, std::strerror(error));
+  if (error == EADDRNOTAVAIL) detail += " (not an address of this machine)";
+  return error == EACCES ? HTTPAPI_ERROR_ACCESS_DENIED : HTTPAPI_ERROR_INVALID_PARAMETER;
+}
+
+// What make_listener was given for the socket `fd` is bound to: "" for the dual-stack
+// wildcard, "::" for the IPv6-only one, else the address's text.
+std::string bound_address(int fd) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return {};
+  char text[INET6_ADDRSTRLEN] = {};
+  if (storage.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    if (IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr)) {
+      int v6only = 0;
+      socklen_t size = sizeof v6only;
+      getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &size);
+      return v6only ? "::" : "";
+    }
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+  } else {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, text,
+              sizeof text);
+  }
+  return text;
+}
+
+std::vector<route::UrlPrefix> registrations_on(std::uint16_t port,
+                                               const route::PrefixTable& routes) {
+  std::vector<route::UrlPrefix> out;
+  for (const route::PrefixTable::Entry& entry : routes.entries()) {
+    if (entry.prefix.port == port) out.push_back(entry.prefix);
+  }
+  return out;
+}
+
 }  // namespace
 
-std::uint32_t Listeners::open(std::uint16_t port, bool secure, std::string& detail) {
-  if (ports_.count(port)) return HTTPAPI_OK;
-  std::vector<std::string> addresses = listen_list_();
-  if (addresses.empty()) addresses.push_back("");
-  std::vector<std::pair<unsigned, int>> fds;
-  for (std::size_t i = 0; i < workers_.size(); ++i) {
-    for (const std::string& address : addresses) {
-      int error = 0;
-      const int fd = make_listener(address, port, error);
-      if (fd >= 0) {
-        fds.emplace_back(static_cast<unsigned>(i), fd);
-        continue;
+// The sockets a change opens, by port, before any of them is handed to an I/O thread.
+struct Listeners::Change {
+  struct PortChange {
+    std::uint16_t port = 0;
+    bool close = false;  // no registration left on it
+    bool secure = false;
+    BindPlan plan;
+    std::map<std::string, std::vector<int>> opened;
+  };
+  std::vector<PortChange> ports;
+
+  ~Change() {  // what commit() did not take: the change failed
+    for (PortChange& port : ports) {
+      for (auto& [address, fds] : port.opened) {
+        for (const int fd : fds) ::close(fd);
       }
-      for (auto& opened : fds) ::close(opened.second);
-      const std::string where = address.empty() ? fmt::format("port {}", port)
-                                                : fmt::format("{} port {}", address, port);
-      detail = fmt::format("cannot listen on {}: {}", where, std::strerror(error));
-      if (error == EADDRINUSE) {
-        detail = fmt::format("{} is in use by a program outside httpapid", where);
-        return HTTPAPI_ERROR_SHARING_VIOLATION;
-      }
-      return error == EACCES ? HTTPAPI_ERROR_ACCESS_DENIED : HTTPAPI_ERROR_INVALID_PARAMETER;
     }
   }
-  for (const auto& [index, fd] : fds) {
-    sockets_.push_back({port, secure, fd});
-    IoWorker* worker = workers_[index].get();
-    worker->loop().post(
-        [worker, port, secure, fd = fd] { worker->add_listener(port, fd, secure); });
+};
+
+std::uint32_t Listeners::update(std::uint16_t port, const route::PrefixTable& routes,
+                                std::string& detail) {
+  return apply({port}, routes, detail);
+}
+
+std::uint32_t Listeners::update_all(const route::PrefixTable& routes, std::string& detail) {
+  return apply(ports(), routes, detail);
+}
+
+std::uint32_t Listeners::apply(const std::vector<std::uint16_t>& ports,
+                               const route::PrefixTable& routes, std::string& detail) {
+  Change change;
+  for (const std::uint16_t port : ports) {
+    if (const std::uint32_t status = prepare(port, routes, change, detail);
+        status != HTTPAPI_OK) {
+      diagnose(LogLevel::warning, "httpapid: {}\n", detail);
+      return status;
+    }
   }
-  ports_.insert(port);
-  if (secure) secure_.insert(port);
-  diagnose("httpapid: listening on port {}{}\n", port, secure ? " (https)" : "");
+  commit(change);
   return HTTPAPI_OK;
 }
 
-void Listeners::adopt(const std::vector<Socket>& sockets) {
-  std::size_t next = 0;
-  for (const Socket& socket : sockets) {
-    IoWorker* worker = workers_[next++ % workers_.size()].get();
-    worker->loop().post([worker, socket] {
-      worker->add_listener(socket.port, socket.fd, socket.secure);
-    });
-    sockets_.push_back(socket);
-    if (ports_.insert(socket.port).second) {
-      diagnose("httpapid: listening on port {}{} (handed over)\n", socket.port,
-               socket.secure ? " (https)" : "");
+std::uint32_t Listeners::prepare(std::uint16_t port, const route::PrefixTable& routes,
+                                 Change& change, std::string& detail) {
+  const std::vector<route::UrlPrefix> registrations = registrations_on(port, routes);
+  const auto current = ports_.find(port);
+  if (registrations.empty()) {
+    if (current != ports_.end()) change.ports.push_back({port, true, false, {}, {}});
+    return HTTPAPI_OK;
+  }
+  Change::PortChange& next = change.ports.emplace_back();
+  next.port = port;
+  next.secure = registrations.front().secure;
+  next.plan = plan_binding(registrations, listen_list_());
+  for (const BindAddress& bind : next.plan.addresses) {
+    if (current != ports_.end() && current->second.sockets.count(bind.address)) continue;
+    std::vector<int>& fds = next.opened[bind.address];
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      int error = 0;
+      const int fd = make_listener(bind.address, port, error);
+      if (fd < 0) return bind_failure(bind.address, port, error, next.plan, detail);
+      fds.push_back(fd);
     }
-    if (socket.secure) secure_.insert(socket.port);
+  }
+  return HTTPAPI_OK;
+}
+
+void Listeners::commit(Change& change) {
+  for (Change::PortChange& next : change.ports) {
+    const std::uint16_t port = next.port;
+    if (next.close) {
+      for (auto& worker : workers_) {
+        IoWorker* w = worker.get();
+        w->loop().post([w, port] { w->remove_listener(port); });
+      }
+      diagnose("httpapid: port {} closed (no prefix left)\n", port);
+      ports_.erase(port);
+      continue;
+    }
+    Port& bound = ports_[port];
+    const bool opening = bound.sockets.empty();
+    bound.secure = next.secure;
+    // Every new socket listens already (the kernel queues its connections): handing them
+    // to the threads before the old ones go leaves no moment without a listener.
+    for (auto& [address, fds] : next.opened) {
+      for (std::size_t i = 0; i < fds.size(); ++i) {
+        IoWorker* w = workers_[i].get();
+        w->loop().post([w, port, fd = fds[i], secure = next.secure] {
+          w->add_listener(port, fd, secure);
+        });
+      }
+      if (!opening) diagnose("httpapid: port {} listens on {} too\n", port,
+                             bind_address_text(address, port));
+      bound.sockets[address] = std::move(fds);
+    }
+    next.opened.clear();
+    for (auto it = bound.sockets.begin(); it != bound.sockets.end();) {
+      const std::string& address = it->first;
+      const bool wanted = std::any_of(next.plan.addresses.begin(), next.plan.addresses.end(),
+                                      [&](const BindAddress& b) { return b.address == address; });
+      if (wanted) {
+        ++it;
+        continue;
+      }
+      for (std::size_t i = 0; i < it->second.size(); ++i) {
+        IoWorker* w = workers_[i % workers_.size()].get();
+        w->loop().post([w, port, fd = it->second[i]] { w->retire_listener(port, fd); });
+      }
+      diagnose("httpapid: port {} no longer listens on {}\n", port,
+               bind_address_text(address, port));
+      it = bound.sockets.erase(it);
+    }
+    bound.plan = std::move(next.plan);
+    if (opening) {
+      diagnose("httpapid: listening on port {}{}: {}\n", port, next.secure ? " (https)" : "",
+               bound.plan.why);
+    }
   }
 }
 
-void Listeners::close_unused(const route::PrefixTable& routes) {
-  for (auto it = ports_.begin(); it != ports_.end();) {
-    if (routes.has_port(*it)) {
-      ++it;
-      continue;
+std::vector<std::uint16_t> Listeners::ports() const {
+  std::vector<std::uint16_t> out;
+  for (const auto& [port, bound] : ports_) out.push_back(port);
+  return out;
+}
+
+std::vector<Listeners::Socket> Listeners::sockets() const {
+  std::vector<Socket> out;
+  for (const auto& [port, bound] : ports_) {
+    for (const auto& [address, fds] : bound.sockets) {
+      for (const int fd : fds) out.push_back({port, bound.secure, fd});
     }
-    const std::uint16_t port = *it;
-    for (auto& worker : workers_) {
-      IoWorker* w = worker.get();
-      w->loop().post([w, port] { w->remove_listener(port); });
-    }
-    std::erase_if(sockets_, [port](const Socket& s) { return s.port == port; });
-    diagnose("httpapid: port {} closed (no prefix left)\n", port);
-    secure_.erase(port);
-    it = ports_.erase(it);
   }
+  return out;
+}
+
+// The address each socket is bound to comes from the socket itself, so the hand-over needs
+// no more than port and scheme.
+void Listeners::adopt(const std::vector<Socket>& sockets) {
+  for (const Socket& socket : sockets) {
+    Port& bound = ports_[socket.port];
+    const bool opening = bound.sockets.empty();
+    bound.secure = socket.secure;
+    std::vector<int>& fds = bound.sockets[bound_address(socket.fd)];
+    IoWorker* worker = workers_[fds.size() % workers_.size()].get();
+    worker->loop().post([worker, socket] {
+      worker->add_listener(socket.port, socket.fd, socket.secure);
+    });
+    fds.push_back(socket.fd);
+    if (opening) {
+      diagnose("httpapid: listening on port {}{} (handed over)\n", socket.port,
+               socket.secure ? " (https)" : "");
+    }
+  }
+}
+
+bool Listeners::secure(std::uint16_t port) const {
+  const auto it = ports_.find(port);
+  return it != ports_.end() && it->second.secure;
+}
+
+// A mark on "[::]:PORT" covers every address of the port (docs/proxy-protocol.md); one on an
+// address a wildcard socket reaches covers part of that socket's connections.
+nlohmann::json Listeners::describe(
+    const std::vector<std::pair<std::string, std::uint16_t>>& marks) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [port, bound] : ports_) {
+    nlohmann::json bindings = nlohmann::json::array();
+    for (const BindAddress& bind : bound.plan.addresses) {
+      bool marked = false;
+      nlohmann::json partly = nlohmann::json::array();
+      for (const auto& [host, mark_port] : marks) {
+        if (mark_port != port) continue;
+        const std::string covers = host == "::" ? std::string() : host;
+        if (reaches(covers, bind.address)) {
+          marked = true;
+        } else if (reaches(bind.address, covers)) {
+          partly.push_back(bind_address_text(host, port));
+        }
+      }
+      nlohmann::json b = {{"address", bind.address.empty() ? "*" : bind.address},
+                          {"ipport", bind_address_text(bind.address, port)},
+                          {"proxy_protocol", marked},
+                          {"registrations", bind.registrations},
+                          {"why", bind.why}};
+      if (!marked && !partly.empty()) b["proxy_protocol_on"] = partly;
+      bindings.push_back(std::move(b));
+    }
+    out.push_back({{"port", port},
+                   {"scheme", bound.secure ? "https" : "http"},
+                   {"exact", bound.plan.exact},
+                   {"why", bound.plan.why},
+                   {"bindings", bindings},
+                   {"unbound", bound.plan.unbound}});
+  }
+  return out;
 }
 
 }  // namespace httpapi::daemon

@@ -121,7 +121,7 @@ void UrlGroups::on_add_url(AppChannel& session, const ipc::Frame& frame) {
     case route::PrefixTable::AddResult::added: break;
   }
   std::string detail;
-  if (const std::uint32_t status = listeners_.open(prefix.port, prefix.secure, detail);
+  if (const std::uint32_t status = listeners_.update(prefix.port, table_, detail);
       status != kOk) {
     table_.remove(prefix.text);
     return session.reply(call.call, status, 0, detail);
@@ -215,9 +215,19 @@ void UrlGroups::queue_ended(std::uint64_t queue_id) {
   publish();
 }
 
+// A registration gone can also narrow a port to the IP addresses left, which may fail to
+// bind (another program took one meanwhile): that port then keeps the sockets it had, and
+// the log says why (Listeners::update); the other ports change regardless.
 void UrlGroups::publish_and_close_unused_ports() {
   publish();
-  listeners_.close_unused(table_);
+  for (const std::uint16_t port : listeners_.ports()) {
+    std::string detail;
+    listeners_.update(port, table_, detail);
+  }
+}
+
+std::uint32_t UrlGroups::listen_list_changed(std::string& detail) {
+  return listeners_.update_all(table_, detail);
 }
 
 // The I/O threads see registrations plus every reservation nobody has registered: a request

@@ -61,6 +61,10 @@ class UrlGroups {
   // Publishes the routing table again: a queue's 503 verbosity changed.
   void publish_route_table();
 
+  // The IP listen list changed: every port binds as it says now. HTTPAPI_OK, or the error
+  // (with `detail`) when some address cannot be bound; then nothing changed.
+  std::uint32_t listen_list_changed(std::string& detail);
+
   // Does a URL registered for `queue_id` cover `url`? (May the queue flush or name it.)
   bool covers(std::uint64_t queue_id, const route::UrlPrefix& url) const;
   // The groups of `session`, for httpcfg show servicestate.

@@ -2,10 +2,12 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -104,6 +106,24 @@ void IoWorker::remove_listener(std::uint16_t port) {
     ::close(fd);
   }
   listeners_.erase(it);
+}
+
+void IoWorker::retire_listener(std::uint16_t port, int fd) {
+  const auto it = listeners_.find(port);
+  if (it == listeners_.end()) return;
+  std::vector<int>& fds = it->second.fds;
+  const auto found = std::find(fds.begin(), fds.end(), fd);
+  if (found == fds.end()) return;
+  // Bounded: new connections for the socket's address go to the sockets that replaced it,
+  // so its queue only shrinks; the bound guards against a descriptor shortage.
+  pollfd waiting{fd, POLLIN, 0};
+  for (int round = 0; round < 64 && !accept_paused_ && ::poll(&waiting, 1, 0) == 1; ++round) {
+    on_accept(fd, it->second.secure);
+  }
+  loop_.unwatch(fd);
+  ::close(fd);
+  fds.erase(found);
+  if (fds.empty()) listeners_.erase(it);
 }
 
 void IoWorker::stop_accepting() {

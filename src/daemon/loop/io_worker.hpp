@@ -59,6 +59,9 @@ class IoWorker {
   // A listening socket for `port`, whose connections speak TLS when `secure`.
   void add_listener(std::uint16_t port, int fd, bool secure);
   void remove_listener(std::uint16_t port);
+  // Closes one listening socket of `port` whose address is no longer wanted, after
+  // accepting the connections the kernel already completed on it (closing would reset them).
+  void retire_listener(std::uint16_t port, int fd);
   void stop_accepting();
   // `httpcfg upgrade` succeeded (docs/operations.md, "Upgrades"): the listening sockets
   // close here (the new httpapid has them), plain HTTP/1.1 connections go to it as soon as

@@ -524,6 +524,33 @@ TEST_F(HttpcfgTest, ServicestateHumanAndJson) {
             "Connections: 0\n");
 }
 
+TEST_F(HttpcfgTest, ServicestateShowsWhatBindsWhere) {
+  service.queue_reply(0, R"({"endpoints":[
+    {"port":8080,"scheme":"http","exact":true,
+     "why":"every registration names an IP address: only those are bound",
+     "bindings":[{"address":"127.0.0.2","ipport":"127.0.0.2:8080","proxy_protocol":true,
+                  "registrations":["http://127.0.0.2:8080/"],
+                  "why":"named by http://127.0.0.2:8080/"}],"unbound":[]},
+    {"port":443,"scheme":"https","exact":false,"why":"https://+:443/ needs more",
+     "bindings":[{"address":"*","ipport":"*:443","proxy_protocol":false,
+                  "proxy_protocol_on":["127.0.0.2:443"],"registrations":[],
+                  "why":"every address"}],
+     "unbound":["https://127.0.0.9:443/"]}]})");
+  const Outcome r = run({"show", "servicestate"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(
+                "Listening endpoints: 2\n\n"
+                "    port 8080 (http): every registration names an IP address: only those "
+                "are bound\n"
+                "        127.0.0.2:8080   PROXY protocol: yes   named by http://127.0.0.2:8080/\n"
+                "    port 443 (https): https://+:443/ needs more\n"
+                "        *:443   PROXY protocol: on 127.0.0.2:443   every address\n"
+                "        not bound: https://127.0.0.9:443/ (the IP listen list leaves its "
+                "address out)\n"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(HttpcfgTest, MalformedAnswerIsAnError) {
   service.queue_reply(0, "this is not json");
   const Outcome r = run({"show", "servicestate"});
