@@ -158,6 +158,7 @@ int Service::run() {
   diagnose(LogLevel::notice, "httpapid {}: listening for applications on {} ({} I/O thread{})\n",
            HTTPAPI_VERSION_STRING, control_.path(), workers_.size(),
            workers_.size() == 1 ? "" : "s");
+  publish_control_gauges();
   notifier_.send("READY=1\nSTATUS=" + status_line());
   notifier_.watchdog_tick();
   loop.run();
@@ -202,6 +203,19 @@ std::string Service::status_line() const {
                      stopping_ ? "; stopping" : "");
 }
 
+void Service::publish_control_gauges() {
+  metrics::ControlGauges gauges;
+  for (const auto& [id, queue] : queues_.all()) {
+    metrics::add_queue_gauge(gauges, queue->name(), queue->length(), queue->receivers().size());
+  }
+  for (const auto& [id, channel] : control_.channels()) {
+    const auto role = static_cast<std::size_t>(channel->role());
+    if (channel->closing() || role < 1 || role > gauges.app_channels.size()) continue;
+    ++gauges.app_channels[role - 1];
+  }
+  metrics_.publish(std::move(gauges));
+}
+
 void Service::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
@@ -229,6 +243,7 @@ void Service::worker_drained() {
 void Service::tick() {
   notifier_.watchdog_tick();
   notifier_.status(status_line());
+  publish_control_gauges();
   broker_.expire_waiting();
   const unsigned now = monotonic_seconds();
   cache_.scavenge(now);

@@ -23,6 +23,7 @@
 #include "daemon/control/url_namespace.hpp"
 #include "daemon/error_log.hpp"
 #include "daemon/logging/access_log.hpp"
+#include "daemon/metrics/metrics_registry.hpp"
 #include "daemon/options.hpp"
 #include "daemon/policy/connection_count.hpp"
 #include "daemon/policy/group_limits.hpp"
@@ -63,6 +64,8 @@ class Service {
   ConnectionCount& connections() noexcept { return connections_; }
   // TLS handshakes in progress, per client source. Any thread.
   HandshakeLimit& handshakes() noexcept { return handshakes_; }
+  // The metrics (docs/metrics.md): scrape() on any thread.
+  const metrics::MetricsRegistry& metrics() const noexcept { return metrics_; }
 
   // --- any thread: posts to the service loop
   void submit(InboundRequest request);
@@ -83,6 +86,8 @@ class Service {
   void begin_shutdown();
   // STATUS= for systemctl status: the live counts.
   std::string status_line() const;
+  // The queues' and application channels' gauges, to the metrics (once a second).
+  void publish_control_gauges();
   void tick();
   EventLoop& service_loop();
   // Builds the TLS contexts for the stored certificate bindings and hands them to the I/O
@@ -109,6 +114,8 @@ class Service {
   ConnectionCount connections_;
   HandshakeLimit handshakes_;
   std::shared_ptr<tls::TicketKeys> ticket_keys_ = std::make_shared<tls::TicketKeys>();
+  metrics::MetricsRegistry metrics_{{workers_, cache_, *access_log_,
+                                     [this] { return error_log_ ? error_log_->lines_lost() : 0; }}};
 
   // The service loop's parts; each uses only those declared before it.
   ControlServer control_;

@@ -147,6 +147,7 @@ void IoWorker::on_accept(int listen_fd, bool secure) {
     }
     connections_[id] = std::make_unique<Connection>(*this, std::move(transport), id, local,
                                                     remote, proxy_mode(local, remote));
+    metrics_.accepted();
   }
 }
 
@@ -174,6 +175,7 @@ void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_stor
   entry.server_port = port_of(local);
   entry.reason = reason;
   service_.error_log().write(entry);
+  metrics_.refused(reason);
   reset_on_close(fd);
   ::close(fd);
 }
@@ -261,6 +263,17 @@ void IoWorker::tick() {
   for (Connection* connection : all) connection->on_tick(now);
   http1_streams_.trim(kSpareStreams);
   buffers_.trim(kSpareStreams);
+  sample_connections();
+}
+
+// The connections gauge is counted here, once a second, rather than kept up at every change
+// of state: the request path pays nothing for it.
+void IoWorker::sample_connections() {
+  std::array<std::uint64_t, metrics::kConnectionStates> counts{};
+  for (const auto& [id, connection] : connections_) {
+    ++counts[static_cast<std::size_t>(metrics::connection_state_of(connection->state_name()))];
+  }
+  metrics_.sample_connections(counts);
 }
 
 }  // namespace httpapi::daemon

@@ -20,6 +20,7 @@
 #include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
+#include "daemon/metrics/worker_metrics.hpp"
 #include "daemon/policy/settings.hpp"
 #include "proxy/proxy_endpoints.hpp"
 #include "tls/server_contexts.hpp"
@@ -50,6 +51,9 @@ class IoWorker {
   Service& service() noexcept { return service_; }
   Http1StreamPool& http1_streams() noexcept { return http1_streams_; }
   BufferPool& buffers() noexcept { return buffers_; }
+  // This thread's counters: written by it alone, read by scrapes on any thread.
+  metrics::WorkerMetrics& metrics() noexcept { return metrics_; }
+  const metrics::WorkerMetrics& metrics() const noexcept { return metrics_; }
   unsigned index() const noexcept { return loop_.index(); }
 
   void start_thread();  // workers other than 0 run on their own thread
@@ -92,10 +96,12 @@ class IoWorker {
   void pause_accepting();
   void resume_accepting();
   void tick();
+  void sample_connections();
   void flush_connections();
   Connection* find(std::uint64_t connection_id);
 
   Service& service_;
+  metrics::WorkerMetrics metrics_;  // before the connections, whose exchanges hold its slots
   EventLoop loop_;
   Settings settings_;
   std::thread thread_;
