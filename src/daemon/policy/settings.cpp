@@ -113,16 +113,28 @@ bool valid_url_setting(std::string_view key, std::string_view value, std::string
   route::UrlPrefix prefix;
   const auto problem = route::parse_url_prefix(builtin_prefix_text(value), prefix);
   if (problem == route::PrefixError::none) return true;
-  error = fmt::format("{} must be a URL such as http://127.0.0.1:9181/healthz (or empty: off); "
+  error = fmt::format("{} must be a URL such as http://127.0.0.1:9181/path (or empty: off); "
                       "'{}': {}",
                       key, value, route::describe(problem));
   return false;
 }
 
+// The URL settings (built-in URLs, daemon/builtin/builtin_urls.hpp): a new one is a member
+// of Settings and a line here.
+struct UrlSetting {
+  std::string_view key;
+  std::string Settings::*member;
+};
+constexpr UrlSetting kUrlSettings[] = {
+    {"health_url", &Settings::health_url},
+};
+
 }  // namespace
 
 std::string Settings::*url_setting(std::string_view key) noexcept {
-  if (key == "health_url") return &Settings::health_url;
+  for (const UrlSetting& setting : kUrlSettings) {
+    if (setting.key == key) return setting.member;
+  }
   return nullptr;
 }
 
@@ -167,7 +179,8 @@ bool apply_setting(Settings& settings, std::string_view key, std::string_view va
     knob.set(settings, number);
     return true;
   }
-  std::string known = "server_header, access_log_format, health_url";
+  std::string known = "server_header, access_log_format";
+  for (const UrlSetting& setting : kUrlSettings) known += fmt::format(", {}", setting.key);
   for (const Knob& knob : knobs()) known += fmt::format(", {}", knob.key);
   error = fmt::format("unknown setting '{}'; settings are {}", key, known);
   return false;
@@ -178,7 +191,9 @@ std::map<std::string, std::string> describe(const Settings& settings) {
   for (const Knob& knob : knobs()) out[std::string(knob.key)] = std::to_string(knob.get(settings));
   out["server_header"] = settings.server_header;
   out["access_log_format"] = std::string(access_format_name(settings.access_log_format));
-  out["health_url"] = settings.health_url;
+  for (const UrlSetting& setting : kUrlSettings) {
+    out[std::string(setting.key)] = settings.*setting.member;
+  }
   return out;
 }
 
