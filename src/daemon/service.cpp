@@ -13,10 +13,13 @@
 
 #include <fmt/format.h>
 
+#include "daemon/builtin/health_url.hpp"
+#include "daemon/builtin/metrics_url.hpp"
 #include "daemon/control/app_channel.hpp"
 #include "daemon/diagnostics.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
+#include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
 #include "proxy/proxy_endpoints.hpp"
 #include "tls/server_contexts.hpp"
@@ -84,6 +87,11 @@ Service::Service(Options options, SystemdNotifier notifier)
   cache_.set_limits(settings_.cache);
   fragments_.set_limits(settings_.cache);
   url_groups_.publish();  // with the reservations
+  builtin_urls_.add("health_url", health_handler([this] { return drain_.draining(); }));
+  builtin_urls_.add("metrics_url", metrics_handler(metrics_));
+  if (std::string why; apply_builtin_urls(settings_, why) != HTTPAPI_OK) {
+    diagnose(LogLevel::warning, "httpapid: {}\n", why);
+  }
   publish_tls();
   publish_proxy_endpoints();
   route_messages();
@@ -196,11 +204,12 @@ std::string Service::status_line() const {
   for (const auto& [id, channel] : control_.channels()) {
     if (channel->role() == ipc::Role::session) ++sessions;
   }
+  const std::string drain = drain_.status(monotonic_ms());
   return fmt::format("{} client connections, {} application sessions, {} request queues, "
-                     "{} requests since start{}",
+                     "{} requests since start{}{}{}",
                      connections_.current(), sessions, queues_.all().size(),
-                     request_ids_.load(std::memory_order_relaxed),
-                     stopping_ ? "; stopping" : "");
+                     request_ids_.load(std::memory_order_relaxed), drain.empty() ? "" : "; ",
+                     drain, stopping_ ? "; stopping" : "");
 }
 
 void Service::publish_control_gauges() {
@@ -219,6 +228,8 @@ void Service::publish_control_gauges() {
 void Service::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  // A drain may have stopped some threads already: each says so again below.
+  drained_workers_.assign(workers_.size(), false);
   notifier_.send("STOPPING=1");
   broker_.stop_accepting();
   for (auto& worker : workers_) {
@@ -233,11 +244,49 @@ void Service::throttle(std::uint64_t channel_id, bool on) {
   });
 }
 
-void Service::worker_drained() {
-  service_loop().post([this] {
-    if (++drained_workers_ < workers_.size()) return;
+void Service::worker_drained(unsigned index) {
+  service_loop().post([this, index] {
+    if (drained_workers_.size() != workers_.size()) drained_workers_.assign(workers_.size(), false);
+    drained_workers_[index] = true;
+    for (const bool drained : drained_workers_) {
+      if (!drained) return;
+    }
+    if (!stopping_) return drain_.all_connections_gone();
     for (auto& worker : workers_) worker->loop().stop();
   });
+}
+
+// The listeners close on every thread (IoWorker::stop_accepting); each reports
+// worker_drained() once its last connection is gone.
+void Service::drain_stop_accepting() {
+  drained_workers_.assign(workers_.size(), false);
+  for (auto& worker : workers_) {
+    IoWorker* w = worker.get();
+    w->loop().post([w] { w->stop_accepting(); });
+  }
+}
+
+void Service::drain_close_connections() {
+  for (auto& worker : workers_) {
+    IoWorker* w = worker.get();
+    w->loop().post([this, w] {
+      const std::size_t closed = w->close_all();
+      service_loop().post([this, closed] { drain_.closed_at_timeout(closed); });
+    });
+  }
+}
+
+std::uint32_t Service::apply_builtin_urls(const Settings& settings, std::string& detail) {
+  for (std::uint32_t id = 1; id <= builtin_urls_.count(); ++id) {
+    const std::string& key = builtin_urls_.setting(id);
+    std::string Settings::*url = url_setting(key);
+    const std::string prefix = url ? builtin_prefix_text(settings.*url) : std::string();
+    if (const std::uint32_t status = url_groups_.set_builtin(id, key, prefix, detail);
+        status != HTTPAPI_OK) {
+      return status;
+    }
+  }
+  return HTTPAPI_OK;
 }
 
 void Service::tick() {
@@ -248,6 +297,7 @@ void Service::tick() {
   const unsigned now = monotonic_seconds();
   cache_.scavenge(now);
   fragments_.scavenge(now);
+  drain_.tick(monotonic_ms());
   ticket_keys_->rotate_if_due(now);
   control_.close_silent(now);
   if (stopping_ && ++shutdown_ticks_ > options_.shutdown_seconds) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "daemon/builtin/builtin_urls.hpp"
 #include "daemon/cache/cache_rules.hpp"
 #include "daemon/front/connection.hpp"
 #include "daemon/loop/io_worker.hpp"
@@ -172,6 +173,7 @@ void Exchange::start(const http1::RequestHead& head) {
   log_.version_minor = head.version_minor;
   pending_read_ = 0;
   goaway_ = false;
+  end_connection_if_draining();
   note_request(head);
 
   cooked_.resize(http1::cooked_url_capacity(head.target, head.host));
@@ -195,6 +197,7 @@ void Exchange::start(const http1::RequestHead& head) {
     return reject(answer_for(http1::Error::invalid_hostname));
   }
   if (match.kind == route::MatchKind::no_path) return reject(not_found());
+  if (match.target.builtin != 0) return answer_builtin(head, url, match.target.builtin);
   if (match.target.access_log) access_group_ = match.target.group_id;
   if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
   metrics_queue_ = connection_->worker().metrics().queue(match.target.queue_name);
@@ -268,6 +271,27 @@ void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& ur
   }
   with_app_ = true;
   service.submit(std::move(inbound));
+}
+
+// Written as a cache hit is (never stored in the cache: its answer changes), so each
+// protocol frames it as its own and keeps the connection open; the server-wide access log
+// takes its line.
+void Exchange::answer_builtin(const http1::RequestHead& head, const http1::CookedUrl& url,
+                              std::uint32_t builtin) {
+  const BuiltinAnswer answer =
+      connection_->service().builtin_urls().answer(builtin, {head.method, url.path, url.query});
+  CachedResponse response;
+  render_builtin(answer, head.method == "HEAD", response);
+  access_.status = response.status;
+  note_first_byte();
+  stream_.write_cached(response);
+}
+
+// During a drain's grace period (daemon/drain/drain.hpp) every answer ends its connection,
+// as an application's GOAWAY does (HTTP/1.1 Connection: close, HTTP/2 GOAWAY): the client's
+// next request opens a new connection, which the balancer sends to another host.
+void Exchange::end_connection_if_draining() {
+  if (connection_->service().draining()) stream_.go_away();
 }
 
 // A request refused before it reaches its queue: answered here, the way its queue's 503
@@ -434,6 +458,7 @@ void Exchange::on_body_input() {
 
 void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
   const bool chunks = part.chunk_list();
+  if (part.kind == ResponsePart::Kind::head) end_connection_if_draining();
   if ((part.flags & HTTPAPI_SEND_FLAG_GOAWAY) && !goaway_) {
     goaway_ = true;
     stream_.go_away();

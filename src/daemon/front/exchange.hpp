@@ -70,6 +70,10 @@ class Exchange {
   void submit(const http1::RequestHead& head, const http1::CookedUrl& url,
               const route::Match& match);
   void refuse(const route::Target& target, std::string_view log_reason);
+  void end_connection_if_draining();
+  // A URL the service answers itself (daemon/builtin/builtin_urls.hpp).
+  void answer_builtin(const http1::RequestHead& head, const http1::CookedUrl& url,
+                      std::uint32_t builtin);
   void reset(std::string_view log_reason);
   void abort(std::string_view log_reason);
   void leave_service();

@@ -106,7 +106,16 @@ void IoWorker::stop_accepting() {
   std::vector<Connection*> all;
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
   for (Connection* connection : all) connection->begin_shutdown();
-  if (connections_.empty()) service_.worker_drained();
+  if (connections_.empty()) service_.worker_drained(index());
+}
+
+std::size_t IoWorker::close_all() {
+  std::vector<Connection*> all;
+  for (auto& [id, connection] : connections_) {
+    if (!connection->closed()) all.push_back(connection.get());
+  }
+  for (Connection* connection : all) connection->close_now();
+  return all.size();
 }
 
 void IoWorker::on_accept(int listen_fd, bool secure) {
@@ -184,7 +193,7 @@ void IoWorker::destroy_later(std::uint64_t connection_id) {
   loop_.post([this, connection_id] {
     if (connections_.erase(connection_id)) service_.connections().remove();
     resume_accepting();
-    if (!accepting_ && connections_.empty()) service_.worker_drained();
+    if (!accepting_ && connections_.empty()) service_.worker_drained(index());
   });
 }
 

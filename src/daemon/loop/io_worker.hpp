@@ -64,6 +64,8 @@ class IoWorker {
   void add_listener(std::uint16_t port, int fd, bool secure);
   void remove_listener(std::uint16_t port);
   void stop_accepting();
+  // Closes every client connection at once (a drain's timeout); returns how many.
+  std::size_t close_all();
   void destroy_later(std::uint64_t connection_id);
   // Writes the connection's output at the end of this batch: responses that arrive together
   // (pipelined ones, from one read of an application channel) go out in one write.
