@@ -21,6 +21,11 @@
 #       before each (l) run and back to none after it; docs/access-logs.md). Reported
 #       against (a) of the same round: the cost of access logging (target: at most 5% of
 #       req/s). Needs root (only root may change settings): otherwise (l) is left out
+#   (m) (l) again, with the metrics URL set as well (httpcfg set setting --key metrics_url
+#       --value http://127.0.0.1:PORT_M/metrics, docs/metrics.md) and scraped once a second
+#       by curl (on the client's CPU) during the run. Reported against (a) of the same round:
+#       access log and metrics on (target: at most 5% of req/s). The counters themselves are
+#       always on, in every scenario of httpapid: what (m) adds is the scrapes. Needs root
 #
 # The server side (service + app, or nginx + its upstream) runs on CPU 0, wrk on CPU 1 (this
 # script and its helpers too). Every round runs a, b, c, a|p16, b|p16, c|p16 back to back.
@@ -153,6 +158,7 @@ STARTED=()  # PIDs this script started, stopped in reverse order
 
 cleanup() {
   local i pid
+  stop_scraper 2>/dev/null || true
   for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
     pid=${STARTED[i]}
     if kill -0 "$pid" 2>/dev/null; then
@@ -194,13 +200,14 @@ SRV=(taskset -c "$SERVER_CPU")
 CLI=(taskset -c "$CLIENT_CPU")
 
 PORT_A=$(free_port); PORT_B=$(free_port); PORT_C=$(free_port); PORT_E=$(free_port)
-PORT_F=$(free_port)
+PORT_F=$(free_port); PORT_M=$(free_port)
 while [[ $PORT_B == "$PORT_A" ]]; do PORT_B=$(free_port); done
 while [[ $PORT_C == "$PORT_A" || $PORT_C == "$PORT_B" ]]; do PORT_C=$(free_port); done
 while [[ $PORT_E == "$PORT_A" || $PORT_E == "$PORT_B" || $PORT_E == "$PORT_C" ]]; do
   PORT_E=$(free_port)
 done
 while [[ " $PORT_A $PORT_B $PORT_C $PORT_E " == *" $PORT_F "* ]]; do PORT_F=$(free_port); done
+while [[ " $PORT_A $PORT_B $PORT_C $PORT_E $PORT_F " == *" $PORT_M "* ]]; do PORT_M=$(free_port); done
 
 declare -A URL SERVER_PIDS COMMANDS
 
@@ -333,10 +340,15 @@ COMMANDS[c]="cc -O2 -o $WORK/c/upstream_hello bench/upstream_hello.c
 ${SRV[*]} $WORK/c/upstream_hello $WORK/c/hello.sock
 ${SRV[*]} nginx -p $WORK/c/ -c $WORK/c/nginx.conf -e $WORK/c/error.log -g 'daemon off;'"
 
-# ---- (l) the httpapid and app of (a), its server-wide access log on ---------------------------
+# ---- (l) the httpapid and app of (a), its server-wide access log on; (m) and its metrics -----
 HTTPCFG_BIN=$BUILD_DIR/tools/httpcfg/httpcfg
 access_log_format() {  # access_log_format w3c|none: the (l) switch, in the httpapid of (a)
   "$HTTPCFG_BIN" --state-dir "$WORK/a/state" set setting --key access_log_format --value "$1" \
+    >/dev/null
+}
+METRICS_URL="http://127.0.0.1:$PORT_M/metrics"
+metrics_url() {  # metrics_url URL|"": the (m) switch ("" turns the URL off)
+  "$HTTPCFG_BIN" --state-dir "$WORK/a/state" set setting --key metrics_url --value "$1" \
     >/dev/null
 }
 WITH_L=0
@@ -346,13 +358,35 @@ if access_log_format none 2>/dev/null; then
   SERVER_PIDS[l]=${SERVER_PIDS[a]}
   COMMANDS[l]="${COMMANDS[a]}
 $HTTPCFG_BIN --state-dir $WORK/a/state set setting --key access_log_format --value w3c  (before each (l) run; none after)"
+  URL[m]=${URL[a]}
+  SERVER_PIDS[m]=${SERVER_PIDS[a]}
+  COMMANDS[m]="${COMMANDS[l]}
+$HTTPCFG_BIN --state-dir $WORK/a/state set setting --key metrics_url --value $METRICS_URL  (before each (m) run; \"\" after)
+${CLI[*]} sh -c 'while :; do curl -s -o /dev/null $METRICS_URL; sleep 1; done'  (during each (m) run)"
 else
-  log "WARNING: cannot change httpapid's settings (not root?): scenario (l), access log on, left out"
+  log "WARNING: cannot change httpapid's settings (not root?): scenarios (l) and (m), access log and metrics on, left out"
 fi
-# Every scenario but (l) runs with the access log off; (l) with it on.
+# Every scenario but (l) and (m) runs with the access log off and no metrics URL.
 with_access_log_for() {
   [[ $WITH_L == 1 ]] || return 0
-  if [[ ${1%%-p*} == l ]]; then access_log_format w3c; else access_log_format none; fi
+  case ${1%%-p*} in
+    l) access_log_format w3c; metrics_url "" ;;
+    m) access_log_format w3c; metrics_url "$METRICS_URL" ;;
+    *) access_log_format none; metrics_url "" ;;
+  esac
+}
+# (m)'s scraper: once a second, on the client's CPU, for as long as the run lasts.
+SCRAPER_PID=
+start_scraper() {
+  "${CLI[@]}" sh -c "while :; do curl -s -o /dev/null -w '%{http_code}\n' '$METRICS_URL'; sleep 1; done" \
+    >>"$WORK/scrapes.log" 2>&1 &
+  SCRAPER_PID=$!
+}
+stop_scraper() {
+  [[ -n $SCRAPER_PID ]] || return 0
+  kill "$SCRAPER_PID" 2>/dev/null || true
+  wait "$SCRAPER_PID" 2>/dev/null || true
+  SCRAPER_PID=
 }
 
 # ---- sanity checks --------------------------------------------------------------------------
@@ -397,7 +431,7 @@ wrk_command() {  # wrk_command SCENARIO SECONDS -> the command line
 }
 
 SCENARIOS=(a b c e f g h "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
-[[ $WITH_L == 0 ]] || SCENARIOS=(a l b c e f g h "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
+[[ $WITH_L == 0 ]] || SCENARIOS=(a l m b c e f g h "a-p$DEPTH" "b-p$DEPTH" "c-p$DEPTH" "e-p$DEPTH")
 [[ -z $ONLY ]] || IFS=, read -r -a SCENARIOS <<<"$ONLY"
 log "warm-up: ${WARMUP}s per scenario (not recorded)"
 for s in "${SCENARIOS[@]}"; do
@@ -423,9 +457,11 @@ for round in $(seq "$ROUNDS"); do
       fi
       echo "=== round $round, scenario $s: $(wrk_command "$s" "$DURATION")" >&2
       with_access_log_for "$s"
+      [[ $base != m ]] || start_scraper
       rc=0
       $STATS measure --out "$WORK/run.json" --scenario "$s" --round "$round" \
         --pids "${SERVER_PIDS[$base]}" -- $(wrk_command "$s" "$DURATION") >&2 || rc=$?
+      stop_scraper
       [[ $rc == 0 || $rc == 3 ]] || die "stats.py measure failed ($rc)"
       if [[ $rc == 3 && $attempt == 1 ]] && (( SECONDS < BUDGET_END )); then
         log "other work disturbed this run; running it again"
@@ -438,7 +474,8 @@ for round in $(seq "$ROUNDS"); do
 done
 with_access_log_for a  # off again
 if [[ $WITH_L == 1 ]]; then
-  ACCESS_NOTE="(l): $(grep -vc '^#' "$WORK/a/state/logs/access/httpapid.log" 2>/dev/null || echo 0) lines in the access log; $("$HTTPCFG_BIN" --state-dir "$WORK/a/state" show servicestate | grep '^Access log lines' || true)"
+  ACCESS_NOTE="(l), (m): $(grep -vc '^#' "$WORK/a/state/logs/access/httpapid.log" 2>/dev/null || echo 0) lines in the access log; $("$HTTPCFG_BIN" --state-dir "$WORK/a/state" show servicestate | grep '^Access log lines' || true)
+(m): $(grep -c '^200$' "$WORK/scrapes.log" 2>/dev/null || echo 0) scrapes answered 200, $(grep -vc '^200$' "$WORK/scrapes.log" 2>/dev/null || echo 0) not"
   log "$ACCESS_NOTE"
 fi
 
@@ -506,6 +543,8 @@ ${COMMANDS[g]}
 ${COMMANDS[h]}
 # (l)
 ${COMMANDS[l]:-(left out)}
+# (m)
+${COMMANDS[m]:-(left out)}
 # wrk, per round in this order:
 $(for s in "${SCENARIOS[@]}"; do wrk_command "$s" "$DURATION"; done)
 \`\`\`

@@ -10,7 +10,7 @@
 
   stats.py report RUNS.jsonl
       Prints the markdown results table: median and (min-max) over rounds per scenario, and
-      the per-round ratios (a)/(c), (a)/(b), (e)/(b), (f)/(c), (h)/(g) and (l)/(a).
+      the per-round ratios (a)/(c), (a)/(b), (e)/(b), (f)/(c), (h)/(g), (l)/(a) and (m)/(a).
 
   stats.py tls RUNS.jsonl
       The same table for bench/tls.sh's scenarios, with its ratios (a)/(c), (a)/(b),
@@ -254,6 +254,7 @@ SCENARIO_TITLES = {
     "e": "(e) httpapid response cache hit",
     "f": "(f) httpapid → httpapi-echo, no tuning flags",
     "l": "(l) = (a) with the access log on (W3C, server-wide)",
+    "m": "(m) = (l) with the metrics URL set, scraped once a second",
 }
 
 
@@ -296,7 +297,8 @@ def title(name):
     return f"(d) {t}, pipelined ×{depth}" if depth else t
 
 
-def report(argv, pairs=(("a", "c"), ("a", "b"), ("e", "b"), ("f", "c"), ("h", "g"), ("l", "a")),
+def report(argv, pairs=(("a", "c"), ("a", "b"), ("e", "b"), ("f", "c"), ("h", "g"), ("l", "a"),
+                        ("m", "a")),
            targets=None):
     path = argv[0]
     runs = [json.loads(line) for line in open(path) if line.strip()]

@@ -18,6 +18,8 @@ packages=(
   python3-websockets                  # a real WebSocket client for httpapi-websocket-echo
   testssl.sh                          # the TLS scanner auditors use (tests/integration)
   goaccess                            # parses our NCSA and W3C access logs (tests/integration)
+  prometheus                          # promtool and a real server scrape our metrics (tests/integration)
+  haproxy iproute2                    # the balancer and the namespaces of test_multihost.py
 )
 
 # The service account: no home, no login, its own group (as a Debian package's postinst).
@@ -57,6 +59,14 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The nginx package starts a system nginx on port 80; the benchmarks run their own.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   systemctl stop nginx || true
+fi
+# Likewise the prometheus package's own server (port 9090): the tests start theirs.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+  systemctl stop prometheus || true
+fi
+# Likewise the haproxy package's own service: the multi-host test runs its own balancer.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet haproxy 2>/dev/null; then
+  systemctl stop haproxy || true
 fi
 make_account
 echo "install-deps: done"

@@ -13,10 +13,13 @@
 
 #include <fmt/format.h>
 
+#include "daemon/builtin/health_url.hpp"
+#include "daemon/builtin/metrics_url.hpp"
 #include "daemon/control/app_channel.hpp"
 #include "daemon/diagnostics.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
+#include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
 #include "proxy/proxy_endpoints.hpp"
 #include "tls/server_contexts.hpp"
@@ -87,6 +90,11 @@ Service::Service(Options options, SystemdNotifier notifier)
   access_log_->configure_server(settings_.access_log_rollover, settings_.access_log_rollover_bytes,
                                 settings_.access_log_local_time);
   url_groups_.publish();  // with the reservations
+  builtin_urls_.add("health_url", health_handler([this] { return drain_.draining(); }));
+  builtin_urls_.add("metrics_url", metrics_handler(metrics_));
+  if (std::string why; apply_builtin_urls(settings_, why) != HTTPAPI_OK) {
+    diagnose(LogLevel::warning, "httpapid: {}\n", why);
+  }
   publish_tls();
   publish_proxy_endpoints();
   route_messages();
@@ -166,6 +174,7 @@ int Service::run() {
   diagnose(LogLevel::notice, "httpapid {}: listening for applications on {} ({} I/O thread{})\n",
            HTTPAPI_VERSION_STRING, control_.path(), workers_.size(),
            workers_.size() == 1 ? "" : "s");
+  publish_control_gauges();
   // After an upgrade systemd must follow this process (NotifyAccess=all in the unit).
   notifier_.send(fmt::format("{}READY=1\nSTATUS={}",
                              predecessor_ >= 0 ? fmt::format("MAINPID={}\n", ::getpid()) : "",
@@ -214,16 +223,32 @@ std::string Service::status_line() const {
   for (const auto& [id, channel] : control_.channels()) {
     if (channel->role() == ipc::Role::session) ++sessions;
   }
+  const std::string drain = drain_.status(monotonic_ms());
   return fmt::format("{} client connections, {} application sessions, {} request queues, "
-                     "{} requests since start{}",
+                     "{} requests since start{}{}{}",
                      connections_.current(), sessions, queues_.all().size(),
-                     request_ids_.load(std::memory_order_relaxed),
-                     stopping_ ? "; stopping" : "");
+                     request_ids_.load(std::memory_order_relaxed), drain.empty() ? "" : "; ",
+                     drain, stopping_ ? "; stopping" : "");
+}
+
+void Service::publish_control_gauges() {
+  metrics::ControlGauges gauges;
+  for (const auto& [id, queue] : queues_.all()) {
+    metrics::add_queue_gauge(gauges, queue->name(), queue->length(), queue->receivers().size());
+  }
+  for (const auto& [id, channel] : control_.channels()) {
+    const auto role = static_cast<std::size_t>(channel->role());
+    if (channel->closing() || role < 1 || role > gauges.app_channels.size()) continue;
+    ++gauges.app_channels[role - 1];
+  }
+  metrics_.publish(std::move(gauges));
 }
 
 void Service::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  // A drain may have stopped some threads already: each says so again below.
+  drained_workers_.assign(workers_.size(), false);
   notifier_.send("STOPPING=1");
   broker_.stop_accepting();
   for (auto& worker : workers_) {
@@ -238,20 +263,60 @@ void Service::throttle(std::uint64_t channel_id, bool on) {
   });
 }
 
-void Service::worker_drained() {
-  service_loop().post([this] {
-    if (++drained_workers_ < workers_.size()) return;
+void Service::worker_drained(unsigned index) {
+  service_loop().post([this, index] {
+    if (drained_workers_.size() != workers_.size()) drained_workers_.assign(workers_.size(), false);
+    drained_workers_[index] = true;
+    for (const bool drained : drained_workers_) {
+      if (!drained) return;
+    }
+    if (!stopping_) return drain_.all_connections_gone();
     for (auto& worker : workers_) worker->loop().stop();
   });
+}
+
+// The listeners close on every thread (IoWorker::stop_accepting); each reports
+// worker_drained() once its last connection is gone.
+void Service::drain_stop_accepting() {
+  drained_workers_.assign(workers_.size(), false);
+  for (auto& worker : workers_) {
+    IoWorker* w = worker.get();
+    w->loop().post([w] { w->stop_accepting(); });
+  }
+}
+
+void Service::drain_close_connections() {
+  for (auto& worker : workers_) {
+    IoWorker* w = worker.get();
+    w->loop().post([this, w] {
+      const std::size_t closed = w->close_all();
+      service_loop().post([this, closed] { drain_.closed_at_timeout(closed); });
+    });
+  }
+}
+
+std::uint32_t Service::apply_builtin_urls(const Settings& settings, std::string& detail) {
+  for (std::uint32_t id = 1; id <= builtin_urls_.count(); ++id) {
+    const std::string& key = builtin_urls_.setting(id);
+    std::string Settings::*url = url_setting(key);
+    const std::string prefix = url ? builtin_prefix_text(settings.*url) : std::string();
+    if (const std::uint32_t status = url_groups_.set_builtin(id, key, prefix, detail);
+        status != HTTPAPI_OK) {
+      return status;
+    }
+  }
+  return HTTPAPI_OK;
 }
 
 void Service::tick() {
   notifier_.watchdog_tick();
   notifier_.status(status_line());
+  publish_control_gauges();
   broker_.expire_waiting();
   const unsigned now = monotonic_seconds();
   cache_.scavenge(now);
   fragments_.scavenge(now);
+  drain_.tick(monotonic_ms());
   ticket_keys_->rotate_if_due(now);
   control_.close_silent(now);
   upgrade_.tick();

@@ -13,6 +13,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "config/config_store.hpp"
+#include "daemon/builtin/builtin_urls.hpp"
 #include "daemon/cache/cache_calls.hpp"
 #include "daemon/cache/fragment_cache.hpp"
 #include "daemon/cache/response_cache.hpp"
@@ -24,8 +25,10 @@
 #include "daemon/control/request_broker.hpp"
 #include "daemon/control/url_groups.hpp"
 #include "daemon/control/url_namespace.hpp"
+#include "daemon/drain/drain.hpp"
 #include "daemon/error_log.hpp"
 #include "daemon/logging/access_log.hpp"
+#include "daemon/metrics/metrics_registry.hpp"
 #include "daemon/options.hpp"
 #include "daemon/policy/connection_count.hpp"
 #include "daemon/policy/group_limits.hpp"
@@ -66,13 +69,20 @@ class Service {
   ConnectionCount& connections() noexcept { return connections_; }
   // TLS handshakes in progress, per client source. Any thread.
   HandshakeLimit& handshakes() noexcept { return handshakes_; }
+  // The metrics (docs/metrics.md): scrape() on any thread.
+  const metrics::MetricsRegistry& metrics() const noexcept { return metrics_; }
+  // The URLs the service answers itself; their handlers run on any thread.
+  const BuiltinUrls& builtin_urls() const noexcept { return builtin_urls_; }
+  // `httpcfg drain` is under way: every answer ends its connection. Any thread.
+  bool draining() const noexcept { return drain_.draining(); }
 
   // --- any thread: posts to the service loop
   void submit(InboundRequest request);
   void request_gone(std::uint64_t request_id);
   void body_ready(std::uint64_t request_id, std::string data, std::string trailers,
                   std::uint32_t flags);
-  void worker_drained();
+  // I/O thread `index` stopped accepting and has no connection left.
+  void worker_drained(unsigned index);
   // Retiring after an upgrade: an idle client connection's socket, for the new process.
   void hand_off_connection(int fd);
   // A client reads slower than the application sends: stop (or resume) reading the
@@ -88,6 +98,8 @@ class Service {
   void begin_shutdown();
   // STATUS= for systemctl status: the live counts.
   std::string status_line() const;
+  // The queues' and application channels' gauges, to the metrics (once a second).
+  void publish_control_gauges();
   void tick();
   EventLoop& service_loop();
   // Builds the TLS contexts for the stored certificate bindings and hands them to the I/O
@@ -96,6 +108,11 @@ class Service {
   void publish_tls();
   // The endpoints marked for the PROXY protocol, from the store, to every I/O thread.
   void publish_proxy_endpoints();
+  // Registers the built-in URLs `settings` names (builtin_urls.hpp): HTTPAPI_OK or the error.
+  std::uint32_t apply_builtin_urls(const Settings& settings, std::string& detail);
+  // The drain's actions (drain.hpp) on the I/O threads.
+  void drain_stop_accepting();
+  void drain_close_connections();
 
   // ---- upgrades (service_upgrade.cpp; docs/operations.md, "Upgrades")
   // httpcfg upgrade: start `binary` ("" = this one's) to replace this process.
@@ -121,6 +138,7 @@ class Service {
   std::unique_ptr<ErrorLog> error_log_;
   UrlNamespace namespace_;
   Settings settings_;  // the master copy; each I/O worker has its own
+  BuiltinUrls builtin_urls_;  // filled in the constructor, before any I/O thread runs
   std::vector<std::unique_ptr<IoWorker>> workers_;
   ResponseCache cache_;
   FragmentCache fragments_;  // service loop only
@@ -129,6 +147,8 @@ class Service {
   ConnectionCount connections_;
   HandshakeLimit handshakes_;
   std::shared_ptr<tls::TicketKeys> ticket_keys_ = std::make_shared<tls::TicketKeys>();
+  metrics::MetricsRegistry metrics_{{workers_, cache_, *access_log_,
+                                     [this] { return error_log_ ? error_log_->lines_lost() : 0; }}};
 
   // The service loop's parts; each uses only those declared before it.
   ControlServer control_;
@@ -141,6 +161,9 @@ class Service {
   UrlGroups url_groups_;
   CacheCalls cache_calls_{cache_, fragments_, queues_, url_groups_, settings_};
   RequestBroker broker_{queues_, cache_calls_, workers_};
+  Drain drain_{{[this] { drain_stop_accepting(); }, [this] { drain_close_connections(); },
+                [this] { return std::size_t{connections_.current()}; },
+                [this] { return broker_.in_flight(); }}};
   QueueCalls queue_calls_{control_, queues_, broker_, url_groups_, fragments_, settings_};
   AdminCommands admin_{{*store_, namespace_, url_groups_, queues_, control_, cache_, fragments_,
                         settings_, options_.settings, workers_,
@@ -150,11 +173,16 @@ class Service {
                                const std::string& binary) {
                           start_upgrade(channel, call, binary);
                         },
-                        [this](nlohmann::json& out) { describe_upgrade(out); }}};
+                        [this](nlohmann::json& out) { describe_upgrade(out); },
+                        [this](const Settings& s, std::string& detail) {
+                          return apply_builtin_urls(s, detail);
+                        },
+                        drain_,
+                        [this] { return upgrade_.busy() || retiring_; }}};
 
   int signal_fd_ = -1;
   bool stopping_ = false;
-  unsigned drained_workers_ = 0;
+  std::vector<bool> drained_workers_;  // by index: no connection left, not accepting
   unsigned shutdown_ticks_ = 0;
   // Upgrades: the httpcfg call waiting for the outcome; this process being replaced; in the
   // new one, the socket from the one it replaced while that hands connections over, and

@@ -51,6 +51,9 @@ void Service::start_upgrade(AppChannel& channel, std::uint64_t call, const std::
               "connections over); try again in a few seconds";
   } else if (stopping_) {
     refusal = "httpapid is stopping";
+  } else if (drain_.phase() != Drain::Phase::serving) {
+    refusal = "httpapid is draining; run httpcfg resume first (during the grace period), or "
+              "let the drain finish and start the service again";
   } else if (options_.seccomp) {
     // The filter allows no execve (and traps what it does not allow).
     refusal = "httpapid runs with --seccomp, which forbids starting programs; restart it "
@@ -108,6 +111,7 @@ void Service::retire() {
            upgrade_.pid());
   retiring_ = true;
   stopping_ = true;  // the shutdown timer bounds what is left
+  drained_workers_.assign(workers_.size(), false);  // each thread says so again
   control_.stop_accepting();
   for (auto& worker : workers_) {
     IoWorker* w = worker.get();

@@ -26,6 +26,9 @@ struct Target {
   std::string_view queue_name = {};
   // The URL group writes an access log of its own (the daemon's access log has its config).
   bool access_log = false;
+  // Not 0: a URL the service answers itself (daemon/builtin/builtin_urls.hpp), by this id;
+  // queue_id, url_context and group_id are 0 then.
+  std::uint32_t builtin = 0;
 };
 
 enum class MatchKind : std::uint8_t {

@@ -1,5 +1,7 @@
 #include "commands.hpp"
 
+#include "drain_commands.hpp"
+
 #include <grp.h>
 #include <pwd.h>
 
@@ -372,6 +374,8 @@ std::string format_servicestate(const Json& answer) {
       !marks.empty()) {
     out += "\nPROXY protocol " + marks;
   }
+
+  out += format_builtin_and_drain(answer);
 
   const Json& connections = list(answer, "connections");
   out += fmt::format("\nConnections: {}\n", connections.size());

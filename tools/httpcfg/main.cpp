@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -26,6 +27,8 @@
 #include "admin_client.hpp"
 #include "commands.hpp"
 #include "upgrade_command.hpp"
+#include "drain_commands.hpp"
+#include "host_state_commands.hpp"
 
 namespace {
 
@@ -61,6 +64,11 @@ struct Options {
   bool disable_http2 = false;
   bool disable_session_id = false;
   std::string binary;  // upgrade --binary
+  // drain
+  std::optional<std::int64_t> grace;
+  std::optional<std::int64_t> timeout;
+  // export / import
+  std::string file;
 };
 
 // Breaks `text` into lines of at most `width` columns at spaces; existing newlines stay.
@@ -655,14 +663,18 @@ Prints "SSL certificate successfully added" on success.)");
                  "(bytes/s, 4294967295 = no check), max_connections (0 = no limit); the "
                  "response cache's cache_enabled (0 or 1), cache_max_response_bytes, "
                  "cache_max_total_bytes, cache_scavenger_seconds; access_log_format (w3c, "
-                 "ncsa, json or none: the server-wide access log, logs/access/httpapid.log). "
-                 "See docs/timers.md, docs/cache.md and docs/access-logs.md.");
+                 "ncsa, json or none: the server-wide access log, logs/access/httpapid.log); "
+                 "health_url (a URL httpapid answers itself, 200 while serving and 503 while "
+                 "draining, for a load balancer's health check; empty = off). "
+                 "See docs/timers.md, docs/cache.md, docs/access-logs.md and "
+                 "docs/operations.md.");
   setting_set->add_option("--key", options.key, "The setting")->required();
   setting_set->add_option("--value", options.value, "Its new value")->required();
   setting_set->footer(R"(EXAMPLES:
   httpcfg set setting --key header_wait_seconds --value 30
   httpcfg set setting --key min_send_rate --value 240
-  httpcfg set setting --key max_connections --value 10000)");
+  httpcfg set setting --key max_connections --value 10000
+  httpcfg set setting --key health_url --value http://+:9181/healthz)");
   CLI::App* delete_cmd = app.add_subcommand("delete", "Undo a 'set'.");
   delete_cmd->require_subcommand(1);
   CLI::App* setting_delete = delete_cmd->add_subcommand(
@@ -684,6 +696,53 @@ Prints "SSL certificate successfully added" on success.)");
   upgrade_cmd->footer(R"(EXAMPLES:
   httpcfg upgrade
   httpcfg upgrade --binary /usr/local/sbin/httpapid)");
+  // drain / resume (docs/operations.md)
+  CLI::App* drain_cmd = app.add_subcommand(
+      "drain",
+      "Take this host out of service without losing a request (behind a load balancer). At "
+      "once the health URL (setting health_url) answers 503 and every answer closes its "
+      "connection (HTTP/2: GOAWAY), while requests are still served for the grace period so "
+      "the balancer notices; then httpapid stops listening, lets the exchanges in flight "
+      "finish, and closes the connections left after the timeout. Follow it with 'httpcfg "
+      "show servicestate'; stop the service once it says drained. 'httpcfg resume' undoes a "
+      "drain still in its grace period.");
+  drain_cmd->add_option("--grace", options.grace,
+                        "Seconds to go on serving after the health URL turns 503 (default 10)")
+      ->option_text("S");
+  drain_cmd->add_option("--timeout", options.timeout,
+                        "Seconds the exchanges in flight have to finish once listening stopped "
+                        "(default 30)")
+      ->option_text("S");
+  drain_cmd->footer(R"(EXAMPLES:
+  httpcfg drain
+  httpcfg drain --grace 5 --timeout 60
+  httpcfg show servicestate --json | jq .drain)");
+  CLI::App* resume_cmd = app.add_subcommand(
+      "resume", "Cancel a drain still in its grace period: the health URL answers 200 again and "
+                "connections stay open.");
+
+  // export / import (docs/scale-out.md)
+  CLI::App* export_cmd = app.add_subcommand(
+      "export",
+      "Write this host's state as JSON: URL reservations, the IP listen list, certificate "
+      "bindings (with their private keys) and the stored settings. Import it on the other hosts "
+      "behind the same load balancer to make them the same. Root only.");
+  export_cmd->add_option("--file", options.file,
+                         "Write it here, mode 0600 (default: standard output)")
+      ->option_text("PATH");
+  export_cmd->footer(R"(EXAMPLE:
+  httpcfg export --file host-state.json)");
+  CLI::App* import_cmd = app.add_subcommand(
+      "import",
+      "Make this host's state what an 'httpcfg export' document says: entries it lacks are "
+      "deleted, the others added or updated, and the changes apply at once. Everything in "
+      "the document is checked first; a document with any fault changes nothing. Root only.");
+  import_cmd->add_option("--file", options.file, "The document ('-': standard input)")
+      ->required()
+      ->option_text("PATH (required)");
+  import_cmd->footer(R"(EXAMPLES:
+  httpcfg import --file host-state.json
+  ssh web1 httpcfg export | httpcfg import --file -)");
 
   app.footer(kMainFooter);
 
@@ -758,6 +817,58 @@ Prints "SSL certificate successfully added" on success.)");
   if (servicestate->parsed()) {
     return show(options, httpcfg::servicestate_command(), "cannot show the service state",
                 httpcfg::format_servicestate);
+  }
+  if (drain_cmd->parsed()) {
+    for (const auto& [option, seconds] : {std::pair{"--grace", options.grace},
+                                          std::pair{"--timeout", options.timeout}}) {
+      if (const std::string problem = httpcfg::check_drain_seconds(option, seconds);
+          !problem.empty()) {
+        error_line(problem);
+        return kExitUsage;
+      }
+    }
+    return change(options, httpcfg::drain_command(options.grace, options.timeout),
+                  "cannot drain the service", "",
+                  "Draining: the health URL answers 503; see 'httpcfg show servicestate'");
+  }
+  if (resume_cmd->parsed()) {
+    return change(options, httpcfg::resume_command(), "cannot resume the service", "",
+                  "Drain cancelled: serving again");
+  }
+  if (export_cmd->parsed()) {
+    std::string detail;
+    if (int status = call_service(options, httpcfg::export_command(),
+                                  "cannot export the host state", "", detail);
+        status != kExitOk) {
+      return status;
+    }
+    const Json document = Json::parse(detail, nullptr, /*allow_exceptions=*/false);
+    const std::string text = (document.is_discarded() ? detail : document.dump(2)) + "\n";
+    if (options.file.empty()) {
+      print(text);
+    } else if (const std::string problem = httpcfg::write_private_file(options.file, text);
+               !problem.empty()) {
+      error_line(problem);
+      return kExitFailed;
+    }
+    return kExitOk;
+  }
+  if (import_cmd->parsed()) {
+    Json document;
+    if (const std::string problem = httpcfg::read_state_document(options.file, document);
+        !problem.empty()) {
+      error_line(problem);
+      return kExitUsage;
+    }
+    std::string detail;
+    if (int status = call_service(options, httpcfg::import_command(document),
+                                  "cannot import the host state", "", detail);
+        status != kExitOk) {
+      return status;
+    }
+    const Json answer = Json::parse(detail, nullptr, /*allow_exceptions=*/false);
+    print(httpcfg::format_import(answer.is_object() ? answer : Json::object()));
+    return kExitOk;
   }
   if (cachestate->parsed()) {
     return show(options, httpcfg::cachestate_command(), "cannot show the response cache",

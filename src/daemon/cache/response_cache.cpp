@@ -112,6 +112,11 @@ std::size_t ResponseCache::max_response_bytes() const {
   return limits_.max_response_bytes;
 }
 
+ResponseCache::Usage ResponseCache::usage() const {
+  std::shared_lock lock(mutex_);
+  return {entries_.size(), total_bytes_};
+}
+
 void ResponseCache::describe(nlohmann::json& out, unsigned now) const {
   std::shared_lock lock(mutex_);
   nlohmann::json entries = nlohmann::json::array();

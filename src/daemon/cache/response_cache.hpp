@@ -74,6 +74,13 @@ class ResponseCache {
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
   std::size_t max_response_bytes() const;
 
+  // How much it holds, for the metrics (docs/metrics.md).
+  struct Usage {
+    std::uint64_t entries = 0;
+    std::uint64_t bytes = 0;
+  };
+  Usage usage() const;
+
   // {"entries": [...], "bytes": N, "hits": N, "limits": {...}} for `httpcfg show cachestate`.
   void describe(nlohmann::json& out, unsigned now) const;
 

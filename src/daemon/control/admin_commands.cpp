@@ -15,10 +15,12 @@
 #include "daemon/control/app_channel.hpp"
 #include "daemon/control/cert_binding_json.hpp"
 #include "daemon/control/control_server.hpp"
+#include "daemon/control/host_state.hpp"
 #include "daemon/control/queue_registry.hpp"
 #include "daemon/control/url_groups.hpp"
 #include "daemon/control/url_namespace.hpp"
 #include "daemon/diagnostics.hpp"
+#include "daemon/drain/drain.hpp"
 #include "daemon/loop/io_worker.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
 #include "daemon/logging/access_log.hpp"
@@ -50,37 +52,6 @@ std::uint32_t status_of(const config::StoreError& error) {
   }
 }
 
-json acl_json(const std::vector<config::AclEntry>& acl) {
-  json out = json::array();
-  for (const auto& a : acl) {
-    out.push_back({{"kind", a.kind == config::AclEntry::Kind::user ? "user" : "group"},
-                   {"id", a.id},
-                   {"listen", a.listen},
-                   {"delegate", a.delegate}});
-  }
-  return out;
-}
-
-// Reads the "acl" array of urlacl.add; false when it is missing, empty or malformed.
-bool parse_acl(const json& command, std::vector<config::AclEntry>& acl) {
-  const auto it = command.find("acl");
-  if (it == command.end() || !it->is_array() || it->empty()) return false;
-  for (const json& item : *it) {
-    if (!item.is_object()) return false;
-    config::AclEntry entry;
-    const std::string kind = item.value("kind", "");
-    if (kind != "user" && kind != "group") return false;
-    entry.kind = kind == "user" ? config::AclEntry::Kind::user : config::AclEntry::Kind::group;
-    const auto id = item.find("id");
-    if (id == item.end() || !id->is_number_unsigned()) return false;
-    entry.id = id->get<std::uint32_t>();
-    entry.listen = item.value("listen", true);
-    entry.delegate = item.value("delegate", false);
-    acl.push_back(entry);
-  }
-  return true;
-}
-
 }  // namespace
 
 void AdminCommands::on_admin(AppChannel& channel, const ipc::Frame& frame) {
@@ -101,6 +72,10 @@ void AdminCommands::on_admin(AppChannel& channel, const ipc::Frame& frame) {
   if (name == "sslcert.show") return show_cert_bindings(channel, call.call, command);
   if (name.starts_with("sslcert.")) return cert_bindings(channel, call.call, command);
   if (name == "upgrade") return upgrade(channel, call.call, command);
+  if (name == "drain" || name == "resume") return drain(channel, call.call, command);
+  if (name == "state.export" || name == "state.import") {
+    return host_state(channel, call.call, command);
+  }
   channel.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
                 fmt::format("unknown command '{}'", name));
 }
@@ -366,7 +341,9 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
   };
   auto gathering = std::make_shared<Gathering>(
       Gathering{{{"sessions", sessions}, {"queues", queues}, {"endpoints", endpoints},
-                 {"proxy_protocol", proxy_protocol}, {"tls", tls_state()}, {"connections", json::array()},
+                 {"proxy_protocol", proxy_protocol}, {"builtin_urls", parts_.groups.describe_builtins()},
+                 {"drain", parts_.drain.describe(monotonic_ms())},
+                 {"tls", tls_state()}, {"connections", json::array()},
                  {"upgrade", upgrade_state()},
                  {"logging", {{"stderr_lines_lost", diagnostic_lines_lost()},
                               {"error_log_lines_lost", parts_.error_log_lines_lost()},
@@ -410,7 +387,12 @@ void AdminCommands::settings(AppChannel& channel, std::uint64_t call, const json
     if (!apply_setting(changed, key, value, why)) {
       return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, why);
     }
+    // A URL setting takes its URL first: a URL already taken refuses the setting.
+    if (const std::uint32_t status = parts_.apply_builtin_urls(changed, why); status != HTTPAPI_OK) {
+      return channel.reply(call, status, 0, why);
+    }
     if (!parts_.store.set_setting(key, value, error)) {
+      parts_.apply_builtin_urls(parts_.settings, why);  // back to the URLs in force
       return channel.reply(call, status_of(error), 0, error.message);
     }
   } else if (name == "settings.delete") {
@@ -421,6 +403,9 @@ void AdminCommands::settings(AppChannel& channel, std::uint64_t call, const json
           error.message.empty() ? fmt::format("'{}' is not set", key) : error.message);
     }
     for (const auto& [k, v] : parts_.store.settings()) apply_setting(changed, k, v, why);
+    if (parts_.apply_builtin_urls(changed, why) != HTTPAPI_OK) {
+      diagnose(LogLevel::warning, "httpapid: after deleting {}: {}\n", key, why);
+    }
   } else {
     return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
                          fmt::format("unknown command '{}'", name));
@@ -453,6 +438,9 @@ std::size_t AdminCommands::reload_settings() {
     } else {
       diagnose(LogLevel::warning, "httpapid: stored setting '{}' ignored: {}\n", key, why);
     }
+  }
+  if (std::string why; parts_.apply_builtin_urls(changed, why) != HTTPAPI_OK) {
+    diagnose(LogLevel::warning, "httpapid: {}\n", why);
   }
   publish_settings(changed);
   return applied;
@@ -529,6 +517,87 @@ void AdminCommands::cert_bindings(AppChannel& channel, std::uint64_t call, const
            what, tls::endpoint_text(binding), fingerprints);
   if (parts_.cert_bindings_changed) parts_.cert_bindings_changed();
   channel.reply(call, HTTPAPI_OK);
+}
+
+// drain {"grace": S, "timeout": S} and resume (docs/operations.md). Root only: it takes the
+// whole host out of service.
+void AdminCommands::drain(AppChannel& channel, std::uint64_t call, const json& command) {
+  const std::string name = command.value("command", "");
+  if (!channel.peer().is_root()) {
+    return channel.reply(call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                         fmt::format("only root may {} the service", name));
+  }
+  std::string detail;
+  if (name == "resume") {
+    const std::uint32_t status = parts_.drain.resume(detail);
+    if (status == HTTPAPI_OK) diagnose("httpapid: uid {} resumed the service\n", channel.peer().uid);
+    return channel.reply(call, status, 0, detail);
+  }
+  if (parts_.upgrade_in_progress()) {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_STATE, 0,
+                         "drain refused: an upgrade is in progress; wait for its outcome "
+                         "(httpcfg show servicestate), then drain the process that serves");
+  }
+  std::uint32_t seconds[2] = {Drain::kDefaultGrace, Drain::kDefaultTimeout};
+  const char* const keys[2] = {"grace", "timeout"};
+  for (int i = 0; i < 2; ++i) {
+    const auto it = command.find(keys[i]);
+    if (it == command.end()) continue;
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0 ||
+        it->get<std::int64_t>() > Drain::kMaxSeconds) {
+      return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                           fmt::format("--{} takes whole seconds from 0 to {}, not {}; e.g. "
+                                       "httpcfg drain --grace 10 --timeout 30",
+                                       keys[i], Drain::kMaxSeconds, it->dump()));
+    }
+    seconds[i] = it->get<std::uint32_t>();
+  }
+  const std::uint32_t status = parts_.drain.begin(seconds[0], seconds[1], monotonic_ms(), detail);
+  if (status == HTTPAPI_OK) {
+    diagnose("httpapid: uid {} started a drain (grace {} s, timeout {} s)\n", channel.peer().uid,
+             seconds[0], seconds[1]);
+  }
+  channel.reply(call, status, 0, detail);
+}
+
+// export and import (host_state.hpp). Root only: the document holds private keys.
+void AdminCommands::host_state(AppChannel& channel, std::uint64_t call, const json& command) {
+  const std::string name = command.value("command", "");
+  if (!channel.peer().is_root()) {
+    return channel.reply(call, HTTPAPI_ERROR_ACCESS_DENIED, 0,
+                         fmt::format("only root may {} the host's state (it holds private keys)",
+                                     name == "state.export" ? "export" : "import"));
+  }
+  if (name == "state.export") {
+    return channel.reply(call, HTTPAPI_OK, 0, export_host_state(parts_.store).dump());
+  }
+  HostState state;
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  if (std::string problem =
+          read_host_state(command.value("state", json::object()), parts_.boot_settings, now, state);
+      !problem.empty()) {
+    return channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                         problem + "; nothing was changed");
+  }
+  ImportCounts counts;
+  config::StoreError error;
+  const bool stored = apply_host_state(parts_.store, state, counts, error);
+  // What the store holds now takes effect, all of it or the part a failure left.
+  if (const std::size_t skipped = parts_.names.load(parts_.store.reservations()); skipped > 0) {
+    diagnose(LogLevel::warning, "httpapid: {} imported reservation(s) ignored\n", skipped);
+  }
+  parts_.groups.publish();
+  parts_.listen_endpoints_changed();
+  parts_.cert_bindings_changed();
+  reload_settings();
+  if (!stored) return channel.reply(call, status_of(error), 0, error.message);
+  diagnose("httpapid: uid {} imported the host state: {} added, {} updated, {} deleted, {} "
+           "unchanged\n",
+           channel.peer().uid, counts.added, counts.updated, counts.deleted, counts.unchanged);
+  channel.reply(call, HTTPAPI_OK, 0,
+                json{{"added", counts.added}, {"updated", counts.updated},
+                     {"deleted", counts.deleted}, {"unchanged", counts.unchanged}}
+                    .dump());
 }
 
 }  // namespace httpapi::daemon

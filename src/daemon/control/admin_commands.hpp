@@ -1,5 +1,6 @@
 // The commands of an admin connection (httpcfg): reservations, the IP listen list, live
-// settings, certificate bindings and the service and cache state. JSON in, JSON out (docs/protocol.md,
+// settings, certificate bindings, the service and cache state, drain and resume, and the
+// host's state exported and imported. JSON in, JSON out (docs/protocol.md,
 // docs/httpcfg.md). Service loop only.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -22,6 +24,7 @@ namespace httpapi::daemon {
 class AccessLog;
 class AppChannel;
 class ControlServer;
+class Drain;
 class FragmentCache;
 class IoWorker;
 class QueueRegistry;
@@ -61,6 +64,13 @@ class AdminCommands {
         upgrade;
     // For servicestate: the upgrade in progress and the prefixes held for applications.
     std::function<void(nlohmann::json& out)> upgrade_state;
+    // Registers the built-in URLs the settings name (daemon/builtin/builtin_urls.hpp) before
+    // they take effect: HTTPAPI_OK, or the error with its reason (nothing changed then).
+    std::function<std::uint32_t(const Settings&, std::string&)> apply_builtin_urls;
+    // httpcfg drain and resume (daemon/drain/drain.hpp).
+    Drain& drain;
+    // An upgrade is starting, or this process is being replaced: no drain then.
+    std::function<bool()> upgrade_in_progress;
   };
   explicit AdminCommands(Parts parts) : parts_(parts) {}
 
@@ -86,6 +96,8 @@ class AdminCommands {
   void cert_bindings(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void show_cert_bindings(AppChannel& channel, std::uint64_t call,
                           const nlohmann::json& command);
+  void drain(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
+  void host_state(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
 
   void publish_settings(const Settings& changed);
 

@@ -113,6 +113,12 @@ void UrlGroups::on_add_url(AppChannel& session, const ipc::Frame& frame) {
   const route::Target target{group->queue_id ? group->queue_id : held, call.context, group->id};
   switch (table_.add(prefix, target)) {
     case route::PrefixTable::AddResult::already_exists:
+      for (const auto& [id, builtin] : builtins_) {
+        if (builtin.url != prefix.text) continue;
+        return session.reply(call.call, HTTPAPI_ERROR_ALREADY_EXISTS, 0,
+                             fmt::format("{} is httpapid's built-in URL (setting {})",
+                                         prefix.text, builtin.setting));
+      }
       return session.reply(call.call, HTTPAPI_ERROR_ALREADY_EXISTS, 0,
                            fmt::format("{} is already registered", prefix.text));
     case route::PrefixTable::AddResult::scheme_conflict:
@@ -130,6 +136,57 @@ void UrlGroups::on_add_url(AppChannel& session, const ipc::Frame& frame) {
   publish();
   if (held != 0 && group->queue_id != 0 && on_adopted) on_adopted(held, group->queue_id);
   session.reply(call.call, kOk);
+}
+
+std::uint32_t UrlGroups::set_builtin(std::uint32_t builtin, const std::string& setting,
+                                     const std::string& url, std::string& detail) {
+  const auto current = builtins_.find(builtin);
+  const std::string old_url = current == builtins_.end() ? std::string() : current->second.url;
+  if (url.empty() && old_url.empty()) return kOk;  // off, and it was
+  route::UrlPrefix prefix;
+  if (!url.empty()) {
+    if (const auto error = route::parse_url_prefix(url, prefix); error != route::PrefixError::none) {
+      detail = fmt::format("{}: '{}': {}", setting, url, route::describe(error));
+      return HTTPAPI_ERROR_INVALID_PARAMETER;
+    }
+    if (prefix.text == old_url) return kOk;
+    route::Target target;
+    target.builtin = builtin;
+    switch (table_.add(prefix, target)) {
+      case route::PrefixTable::AddResult::already_exists:
+        detail = fmt::format("{} is already registered (by an application or another built-in "
+                             "URL); choose another URL for {}",
+                             prefix.text, setting);
+        return HTTPAPI_ERROR_ALREADY_EXISTS;
+      case route::PrefixTable::AddResult::scheme_conflict:
+        detail = fmt::format("port {} already carries the other scheme; choose another port "
+                             "for {}",
+                             prefix.port, setting);
+        return HTTPAPI_ERROR_INVALID_PARAMETER;
+      case route::PrefixTable::AddResult::added: break;
+    }
+    if (const std::uint32_t status = listeners_.update(prefix.port, table_, detail);
+        status != kOk) {
+      table_.remove(prefix.text);
+      return status;
+    }
+  }
+  if (!old_url.empty()) table_.remove(old_url);
+  if (url.empty()) {
+    builtins_.erase(builtin);
+  } else {
+    builtins_[builtin] = Builtin{prefix.text, setting};
+  }
+  publish_and_close_unused_ports();
+  return kOk;
+}
+
+nlohmann::json UrlGroups::describe_builtins() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [id, builtin] : builtins_) {
+    out.push_back({{"url", builtin.url}, {"setting", builtin.setting}});
+  }
+  return out;
 }
 
 void UrlGroups::on_remove_url(AppChannel& session, const ipc::Frame& frame) {

@@ -64,6 +64,15 @@ class UrlGroups {
   // The IP listen list changed: every port binds as it says now. HTTPAPI_OK, or the error
   // (with `detail`) when some address cannot be bound; then nothing changed.
   std::uint32_t listen_list_changed(std::string& detail);
+  // A built-in URL (daemon/builtin/builtin_urls.hpp): `url` (a prefix, "" = none) becomes
+  // the one registration of built-in `builtin`, named by `setting`, in place of its former
+  // one. Registered as an application's prefix is: ALREADY_EXISTS when the prefix is taken,
+  // the listener errors of Listeners::open. Returns HTTPAPI_OK, or the error with `detail`;
+  // on an error nothing changed. Publishes the routes.
+  std::uint32_t set_builtin(std::uint32_t builtin, const std::string& setting,
+                            const std::string& url, std::string& detail);
+  // [{"url": ..., "setting": ...}] for httpcfg show servicestate.
+  nlohmann::json describe_builtins() const;
 
   // Does a URL registered for `queue_id` cover `url`? (May the queue flush or name it.)
   bool covers(std::uint64_t queue_id, const route::UrlPrefix& url) const;
@@ -120,6 +129,11 @@ class UrlGroups {
   std::unordered_map<std::uint64_t, Group> groups_;
   // (session channel id, the session's id for the group) -> group id
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> by_session_;
+  struct Builtin {
+    std::string url;  // canonical prefix
+    std::string setting;
+  };
+  std::map<std::uint32_t, Builtin> builtins_;  // by built-in id
   route::PrefixTable table_;
   std::atomic<std::shared_ptr<const route::PrefixTable>> routes_;
   std::atomic<std::shared_ptr<const GroupLimitsById>> group_limits_;  // for the I/O threads

@@ -407,6 +407,7 @@ void Connection::log_error(const RequestLog& request, int status, std::string_vi
   entry.reason = reason;
   entry.queue = request.queue;
   service().error_log().write(entry);
+  worker_.metrics().log_reason(reason);
 }
 
 // ---- output -----------------------------------------------------------------------------

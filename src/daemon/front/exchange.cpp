@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "daemon/builtin/builtin_urls.hpp"
 #include "daemon/cache/cache_rules.hpp"
 #include "daemon/front/connection.hpp"
 #include "daemon/loop/io_worker.hpp"
@@ -172,6 +173,7 @@ void Exchange::start(const http1::RequestHead& head) {
   log_.version_minor = head.version_minor;
   pending_read_ = 0;
   goaway_ = false;
+  end_connection_if_draining();
   note_request(head);
 
   cooked_.resize(http1::cooked_url_capacity(head.target, head.host));
@@ -195,14 +197,17 @@ void Exchange::start(const http1::RequestHead& head) {
     return reject(answer_for(http1::Error::invalid_hostname));
   }
   if (match.kind == route::MatchKind::no_path) return reject(not_found());
+  if (match.target.builtin != 0) return answer_builtin(head, url, match.target.builtin);
   if (match.target.access_log) access_group_ = match.target.group_id;
   if (match.target.queue_id == 0) return reject(service_unavailable("N/A"));
+  metrics_queue_ = connection_->worker().metrics().queue(match.target.queue_name);
   if (!connection_->enter_group(match.target.group_id)) return refuse(match.target, "ConnLimit");
   access_.queue.assign(match.target.queue_name);
   if (cacheable_) {
     if (auto hit = cache.find(url.full, monotonic_seconds())) {
       access_.cache = CacheUse::hit;
       access_.status = hit->status;
+      note_first_byte();
       return stream_.write_cached(*hit);
     }
     access_.cache = CacheUse::miss;
@@ -268,6 +273,27 @@ void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& ur
   service.submit(std::move(inbound));
 }
 
+// Written as a cache hit is (never stored in the cache: its answer changes), so each
+// protocol frames it as its own and keeps the connection open; the server-wide access log
+// takes its line.
+void Exchange::answer_builtin(const http1::RequestHead& head, const http1::CookedUrl& url,
+                              std::uint32_t builtin) {
+  const BuiltinAnswer answer =
+      connection_->service().builtin_urls().answer(builtin, {head.method, url.path, url.query});
+  CachedResponse response;
+  render_builtin(answer, head.method == "HEAD", response);
+  access_.status = response.status;
+  note_first_byte();
+  stream_.write_cached(response);
+}
+
+// During a drain's grace period (daemon/drain/drain.hpp) every answer ends its connection,
+// as an application's GOAWAY does (HTTP/1.1 Connection: close, HTTP/2 GOAWAY): the client's
+// next request opens a new connection, which the balancer sends to another host.
+void Exchange::end_connection_if_draining() {
+  if (connection_->service().draining()) stream_.go_away();
+}
+
 // A request refused before it reaches its queue: answered here, the way its queue's 503
 // verbosity (carried in the routing snapshot) asks.
 void Exchange::refuse(const route::Target& target, std::string_view log_reason) {
@@ -279,12 +305,15 @@ void Exchange::refuse(const route::Target& target, std::string_view log_reason) 
 
 void Exchange::reject(const SelfAnswer& answer) {
   note_answer(answer.status, answer.log_reason);
+  note_first_byte();
+  if (answer.status == 503) connection_->worker().metrics().unavailable(answer.log_reason);
   stream_.answer_self(answer);
 }
 
 // 503 verbosity "basic": the connection is reset, no answer is sent.
 void Exchange::reset(std::string_view log_reason) {
   note_answer(0, log_reason);
+  connection_->worker().metrics().unavailable(log_reason);
   access_.win32_status = kWin32Aborted;
   connection_->log_error(log_, 0, log_reason);
   stream_.abort(true);
@@ -297,7 +326,9 @@ void Exchange::clear() {
   pending_read_ = 0;
   goaway_ = false;
   log_.clear();
-  started_ms_ = monotonic_ms();
+  started_us_ = monotonic_us();
+  first_byte_us_ = 0;
+  metrics_queue_ = nullptr;
   access_group_ = 0;
   access_logged_ = false;
   access_.host.clear();
@@ -339,14 +370,34 @@ void Exchange::note_answer(int status, std::string_view reason) {
   access_.reason.assign(reason);
 }
 
+void Exchange::note_first_byte() noexcept {
+  if (first_byte_us_ == 0) first_byte_us_ = monotonic_us();
+}
+
+// Into this I/O thread's own counters: no lock, no allocation (worker_metrics.hpp).
+void Exchange::count_request() noexcept {
+  metrics::RequestDone done;
+  done.queue = metrics_queue_;
+  done.status = access_.status;
+  done.protocol = metrics::protocol_of(log_.version_major, log_.version_minor);
+  if (access_.status != 0 && first_byte_us_ >= started_us_) {
+    done.first_byte_us = first_byte_us_ - started_us_;
+  }
+  done.bytes_in = stream_.bytes_in();
+  done.bytes_out = stream_.bytes_out();
+  done.cache = access_.cache;
+  connection_->worker().metrics().request_done(done);
+}
+
 void Exchange::log_access(bool cut_short) {
   if (access_logged_) return;
   access_logged_ = true;
+  count_request();
   const AccessFormat server_format = connection_->settings().access_log_format;
   if (access_group_ == 0 && server_format == AccessFormat::none) return;
   AccessRecord& r = access_;
   r.time_ms = wall_ms();
-  r.time_taken_ms = monotonic_ms() - started_ms_;
+  r.time_taken_ms = (monotonic_us() - started_us_) / 1000;
   r.client_ip = connection_->remote_ip();
   r.client_port = connection_->remote_port();
   r.server_ip = connection_->local_ip();
@@ -407,6 +458,7 @@ void Exchange::on_body_input() {
 
 void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
   const bool chunks = part.chunk_list();
+  if (part.kind == ResponsePart::Kind::head) end_connection_if_draining();
   if ((part.flags & HTTPAPI_SEND_FLAG_GOAWAY) && !goaway_) {
     goaway_ = true;
     stream_.go_away();
@@ -419,6 +471,7 @@ void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
       if (!stream_.write_head(part, body_size)) return abort("Internal");
       if (!stream_.response_started()) return;  // an interim 1xx response
       access_.status = part.status;
+      note_first_byte();
       const bool cache = !part.more_data() && part.cache_kind != HTTPAPI_CACHE_NONE && cacheable_;
       std::optional<std::string> cached_body;
       if (cache && chunks) {

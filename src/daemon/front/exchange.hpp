@@ -16,6 +16,7 @@
 #include "daemon/front/send_attachments.hpp"
 #include "daemon/logging/access_record.hpp"
 #include "daemon/loop/monotonic_clock.hpp"
+#include "daemon/metrics/worker_metrics.hpp"
 #include "http1/request_parser.hpp"
 #include "http1/url_cooker.hpp"
 #include "route/prefix_table.hpp"
@@ -26,7 +27,7 @@ class Connection;
 
 class Exchange {
  public:
-  explicit Exchange(ExchangeStream& stream) : stream_(stream), started_ms_(monotonic_ms()) {}
+  explicit Exchange(ExchangeStream& stream) : stream_(stream), started_us_(monotonic_us()) {}
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
@@ -60,7 +61,8 @@ class Exchange {
   // The connection closed under the exchange.
   void on_connection_closed();
   // The request is over for its protocol (its response complete, or its stream or
-  // connection ended): its access-log line goes to the log, once (docs/access-logs.md).
+  // connection ended): it is counted in the metrics and its access-log line goes to the
+  // log, once (docs/access-logs.md, docs/metrics.md).
   // `cut_short`: the client did not get the whole response.
   void log_access(bool cut_short);
 
@@ -68,6 +70,10 @@ class Exchange {
   void submit(const http1::RequestHead& head, const http1::CookedUrl& url,
               const route::Match& match);
   void refuse(const route::Target& target, std::string_view log_reason);
+  void end_connection_if_draining();
+  // A URL the service answers itself (daemon/builtin/builtin_urls.hpp).
+  void answer_builtin(const http1::RequestHead& head, const http1::CookedUrl& url,
+                      std::uint32_t builtin);
   void reset(std::string_view log_reason);
   void abort(std::string_view log_reason);
   void leave_service();
@@ -75,6 +81,8 @@ class Exchange {
   void store_in_cache(const ResponsePart& head, std::string_view body);
   void note_request(const http1::RequestHead& head);
   void note_answer(int status, std::string_view reason);
+  void note_first_byte() noexcept;
+  void count_request() noexcept;
 
   Connection* connection_ = nullptr;
   ExchangeStream& stream_;
@@ -92,7 +100,10 @@ class Exchange {
   // The access log: what is known of the request and its answer so far (its strings keep
   // their capacity from request to request), when it started, and where its line goes.
   AccessRecord access_;
-  std::uint64_t started_ms_;
+  std::uint64_t started_us_;         // monotonic: the head arrived
+  std::uint64_t first_byte_us_ = 0;  // monotonic: the final response head went out; 0 before
+  // The metrics' counters of the queue it was routed to (null: no queue).
+  metrics::QueueSlot* metrics_queue_ = nullptr;
   std::uint64_t access_group_ = 0;  // its URL group logs it; 0: the server-wide log, if on
   bool access_logged_ = false;
 };

@@ -291,6 +291,10 @@ void Http1Stream::write_cached(const CachedResponse& entry) {
   complete(close);
 }
 
+void Http1Stream::go_away() {
+  if (session_->is_last(*this)) keep_alive_ = false;
+}
+
 // The service's own answers end the connection (render_self_answer says Connection: close).
 void Http1Stream::answer_self(const SelfAnswer& answer) {
   connection_->log_error(exchange_.log(), answer.status, answer.log_reason);

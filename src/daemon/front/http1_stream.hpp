@@ -75,6 +75,9 @@ class Http1Stream final : private ExchangeStream {
   void end_response(std::string_view trailers, bool disconnect) override;
   void write_cached(const CachedResponse& entry) override;
   void answer_self(const SelfAnswer& answer) override;
+  // HTTP/1.1 cannot tell a client to go elsewhere but by closing: the last request admitted
+  // on the connection is answered with Connection: close (those before it as they were).
+  void go_away() override;
   void abort(bool reset) override;
   std::uint64_t bytes_in() const override { return bytes_in_; }
   std::uint64_t bytes_out() const override { return bytes_out_; }

@@ -132,7 +132,7 @@ void IoWorker::stop_accepting() {
   std::vector<Connection*> all;
   for (auto& [id, connection] : connections_) all.push_back(connection.get());
   for (Connection* connection : all) connection->begin_shutdown();
-  if (connections_.empty()) report_drained();
+  if (connections_.empty()) service_.worker_drained(index());
 }
 
 void IoWorker::retire(std::uint64_t grace_ms) {
@@ -141,7 +141,7 @@ void IoWorker::retire(std::uint64_t grace_ms) {
   retire_deadline_ = monotonic_ms() + grace_ms;
   while (!listeners_.empty()) remove_listener(listeners_.begin()->first);
   hand_off_idle();
-  if (connections_.empty()) report_drained();
+  if (connections_.empty()) service_.worker_drained(index());
 }
 
 // Every batch while retiring: a connection is between requests only for a moment under load.
@@ -157,13 +157,7 @@ void IoWorker::hand_off_idle() {
     connections_.erase(id);
     service_.connections().remove();
   }
-  if (!gone.empty() && connections_.empty()) report_drained();
-}
-
-void IoWorker::report_drained() {
-  if (drained_reported_) return;
-  drained_reported_ = true;
-  service_.worker_drained();
+  if (!gone.empty() && connections_.empty()) service_.worker_drained(index());
 }
 
 void IoWorker::adopt_connection(int fd) {
@@ -180,6 +174,15 @@ void IoWorker::adopt_connection(int fd) {
   const std::uint64_t id = service_.next_connection_id();
   connections_[id] = std::make_unique<Connection>(*this, std::make_unique<TcpTransport>(fd), id,
                                                   local, remote, ProxyMode::none);
+}
+
+std::size_t IoWorker::close_all() {
+  std::vector<Connection*> all;
+  for (auto& [id, connection] : connections_) {
+    if (!connection->closed()) all.push_back(connection.get());
+  }
+  for (Connection* connection : all) connection->close_now();
+  return all.size();
 }
 
 void IoWorker::on_accept(int listen_fd, bool secure) {
@@ -220,6 +223,7 @@ void IoWorker::on_accept(int listen_fd, bool secure) {
     }
     connections_[id] = std::make_unique<Connection>(*this, std::move(transport), id, local,
                                                     remote, proxy_mode(local, remote));
+    metrics_.accepted();
   }
 }
 
@@ -247,6 +251,7 @@ void IoWorker::refuse(int fd, const sockaddr_storage& local, const sockaddr_stor
   entry.server_port = port_of(local);
   entry.reason = reason;
   service_.error_log().write(entry);
+  metrics_.refused(reason);
   reset_on_close(fd);
   ::close(fd);
 }
@@ -255,7 +260,7 @@ void IoWorker::destroy_later(std::uint64_t connection_id) {
   loop_.post([this, connection_id] {
     if (connections_.erase(connection_id)) service_.connections().remove();
     resume_accepting();
-    if (!accepting_ && connections_.empty()) report_drained();
+    if (!accepting_ && connections_.empty()) service_.worker_drained(index());
   });
 }
 
@@ -341,6 +346,17 @@ void IoWorker::tick() {
   }
   http1_streams_.trim(kSpareStreams);
   buffers_.trim(kSpareStreams);
+  sample_connections();
+}
+
+// The connections gauge is counted here, once a second, rather than kept up at every change
+// of state: the request path pays nothing for it.
+void IoWorker::sample_connections() {
+  std::array<std::uint64_t, metrics::kConnectionStates> counts{};
+  for (const auto& [id, connection] : connections_) {
+    ++counts[static_cast<std::size_t>(metrics::connection_state_of(connection->state_name()))];
+  }
+  metrics_.sample_connections(counts);
 }
 
 }  // namespace httpapi::daemon

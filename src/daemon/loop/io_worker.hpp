@@ -20,6 +20,7 @@
 #include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
+#include "daemon/metrics/worker_metrics.hpp"
 #include "daemon/policy/settings.hpp"
 #include "proxy/proxy_endpoints.hpp"
 #include "tls/server_contexts.hpp"
@@ -50,6 +51,9 @@ class IoWorker {
   Service& service() noexcept { return service_; }
   Http1StreamPool& http1_streams() noexcept { return http1_streams_; }
   BufferPool& buffers() noexcept { return buffers_; }
+  // This thread's counters: written by it alone, read by scrapes on any thread.
+  metrics::WorkerMetrics& metrics() noexcept { return metrics_; }
+  const metrics::WorkerMetrics& metrics() const noexcept { return metrics_; }
   unsigned index() const noexcept { return loop_.index(); }
 
   void start_thread();  // workers other than 0 run on their own thread
@@ -70,6 +74,8 @@ class IoWorker {
   void retire(std::uint64_t grace_ms);
   // In the new httpapid: a connection the old one handed over, served from here on.
   void adopt_connection(int fd);
+  // Closes every client connection at once (a drain's timeout); returns how many.
+  std::size_t close_all();
   void destroy_later(std::uint64_t connection_id);
   // Writes the connection's output at the end of this batch: responses that arrive together
   // (pipelined ones, from one read of an application channel) go out in one write.
@@ -102,12 +108,13 @@ class IoWorker {
   void pause_accepting();
   void resume_accepting();
   void tick();
+  void sample_connections();
   void flush_connections();
   void hand_off_idle();
-  void report_drained();
   Connection* find(std::uint64_t connection_id);
 
   Service& service_;
+  metrics::WorkerMetrics metrics_;  // before the connections, whose exchanges hold its slots
   EventLoop loop_;
   Settings settings_;
   std::thread thread_;
@@ -121,7 +128,6 @@ class IoWorker {
   bool accepting_ = true;
   bool retiring_ = false;          // an upgrade: connections go to the new process
   std::uint64_t retire_deadline_ = 0;  // monotonic ms: then the rest are shut down
-  bool drained_reported_ = false;
   bool accept_paused_ = false;  // out of descriptors: listeners unwatched until one frees
   std::int64_t next_exhaustion_report_ = 0;  // CLOCK_MONOTONIC seconds
 };

@@ -22,4 +22,12 @@ inline std::uint64_t monotonic_ms() {
          static_cast<std::uint64_t>(now.tv_nsec) / 1000000;
 }
 
+// Microseconds: a request's latency (the metrics' histogram, docs/metrics.md) and time taken.
+inline std::uint64_t monotonic_us() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1000000 +
+         static_cast<std::uint64_t>(now.tv_nsec) / 1000;
+}
+
 }  // namespace httpapi::daemon

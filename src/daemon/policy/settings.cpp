@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "daemon/builtin/builtin_urls.hpp"
 #include "httpapi/httpapi.h"
+#include "route/url_prefix.hpp"
 
 namespace httpapi::daemon {
 namespace {
@@ -112,7 +114,37 @@ const std::vector<Knob>& knobs() {
   return all;
 }
 
+// A URL setting's value: empty (off), or a URL the service can register as a prefix.
+bool valid_url_setting(std::string_view key, std::string_view value, std::string& error) {
+  if (value.empty()) return true;
+  route::UrlPrefix prefix;
+  const auto problem = route::parse_url_prefix(builtin_prefix_text(value), prefix);
+  if (problem == route::PrefixError::none) return true;
+  error = fmt::format("{} must be a URL such as http://127.0.0.1:9181/path (or empty: off); "
+                      "'{}': {}",
+                      key, value, route::describe(problem));
+  return false;
+}
+
+// The URL settings (built-in URLs, daemon/builtin/builtin_urls.hpp): a new one is a member
+// of Settings and a line here.
+struct UrlSetting {
+  std::string_view key;
+  std::string Settings::*member;
+};
+constexpr UrlSetting kUrlSettings[] = {
+    {"health_url", &Settings::health_url},
+    {"metrics_url", &Settings::metrics_url},
+};
+
 }  // namespace
+
+std::string Settings::*url_setting(std::string_view key) noexcept {
+  for (const UrlSetting& setting : kUrlSettings) {
+    if (setting.key == key) return setting.member;
+  }
+  return nullptr;
+}
 
 bool apply_setting(Settings& settings, std::string_view key, std::string_view value,
                    std::string& error) {
@@ -153,6 +185,11 @@ bool apply_setting(Settings& settings, std::string_view key, std::string_view va
     settings.access_log_rollover = *rollover;
     return true;
   }
+  if (std::string Settings::*url = url_setting(key)) {
+    if (!valid_url_setting(key, value, error)) return false;
+    (settings.*url).assign(value);
+    return true;
+  }
   for (const Knob& knob : knobs()) {
     if (knob.key != key) continue;
     std::uint64_t number = 0;
@@ -169,6 +206,7 @@ bool apply_setting(Settings& settings, std::string_view key, std::string_view va
     return true;
   }
   std::string known = "server_header, log_level, access_log_format, access_log_rollover";
+  for (const UrlSetting& setting : kUrlSettings) known += fmt::format(", {}", setting.key);
   for (const Knob& knob : knobs()) known += fmt::format(", {}", knob.key);
   error = fmt::format("unknown setting '{}'; settings are {}", key, known);
   return false;
@@ -181,6 +219,9 @@ std::map<std::string, std::string> describe(const Settings& settings) {
   out["access_log_format"] = std::string(access_format_name(settings.access_log_format));
   out["access_log_rollover"] = std::string(rollover_name(settings.access_log_rollover));
   out["log_level"] = std::string(log_level_name(settings.log_level));
+  for (const UrlSetting& setting : kUrlSettings) {
+    out[std::string(setting.key)] = settings.*setting.member;
+  }
   return out;
 }
 

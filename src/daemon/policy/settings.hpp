@@ -58,7 +58,15 @@ struct Settings {
   bool access_log_local_time = false;
   // The most verbose diagnostic lines written (--log-level is the boot value).
   LogLevel log_level = LogLevel::info;
+  // URL settings: the URLs the service answers itself (daemon/builtin/builtin_urls.hpp), ""
+  // when off. health_url: 200 while serving, 503 while draining (docs/operations.md).
+  std::string health_url;
+  // metrics_url: Prometheus's scrapes (docs/metrics.md).
+  std::string metrics_url;
 };
+
+// The URL settings, by key (built-in URLs): a pointer to the member, or null for another key.
+std::string Settings::*url_setting(std::string_view key) noexcept;
 
 // Sets one setting from its text form. False, with `error` saying why (unknown key, not a
 // number, out of HTTP.sys's range), leaves `settings` unchanged.

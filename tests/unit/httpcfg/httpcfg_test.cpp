@@ -612,7 +612,8 @@ TEST(Httpcfg, HelpAtEveryLevel) {
            {"sslcert", "show", "--help"},
            {"show", "--help"},
            {"show", "servicestate", "--help"},
-           {"upgrade", "--help"}}) {
+           {"upgrade", "--help"},
+           {"drain", "--help"}}) {
     const Outcome r = httpcfg(args);
     EXPECT_EQ(r.status, 0) << testing::PrintToString(args);
     EXPECT_NE(r.out.find("Usage: httpcfg"), std::string::npos) << r.out;
@@ -761,4 +762,63 @@ TEST_F(HttpcfgTest, SslcertShowHumanAndFilter) {
             "    Session resumption   : enabled\n");
   service.queue_reply(0, R"({"bindings":[]})");
   EXPECT_EQ(run({"sslcert", "show"}).out, "No SSL certificate bindings.\n");
+}
+
+// ---- drain and resume (docs/operations.md)
+
+TEST_F(HttpcfgTest, DrainSendsTheDurationsGiven) {
+  service.queue_reply(0, "");
+  Outcome r = run({"drain"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(only_command(), json::parse(R"({"command":"drain"})"));
+  EXPECT_NE(r.out.find("Draining"), std::string::npos) << r.out;
+
+  service.queue_reply(0, "");
+  r = run({"drain", "--grace", "0", "--timeout", "60"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(service.commands().back()),
+            json::parse(R"({"command":"drain","grace":0,"timeout":60})"));
+
+  service.queue_reply(0, "");
+  r = run({"resume"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(service.commands().back()), json::parse(R"({"command":"resume"})"));
+}
+
+TEST_F(HttpcfgTest, DrainRefusesNegativeAndMalformedDurations) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"drain", "--grace", "-1"}, {"drain", "--timeout", "-5"}, {"drain", "--grace", "ten"}}) {
+    const Outcome r = run(args);
+    EXPECT_EQ(r.status, 2) << testing::PrintToString(args);
+    expect_one_error_line(r);
+  }
+  EXPECT_TRUE(service.commands().empty());
+}
+
+TEST_F(HttpcfgTest, DrainRefusedByTheServiceSaysWhy) {
+  service.queue_reply(14, "a drain is already running (7 s of grace left); 'httpcfg resume' "
+                          "cancels it");
+  const Outcome r = run({"drain"});
+  EXPECT_EQ(r.status, 1);
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("already running"), std::string::npos) << r.err;
+}
+
+TEST_F(HttpcfgTest, ServicestateShowsBuiltinUrlsAndTheDrain) {
+  service.queue_reply(0, R"({"builtin_urls":[{"url":"http://127.0.0.1:9181/healthz/",
+      "setting":"health_url"}],"drain":{"state":"grace","grace_seconds":10,
+      "timeout_seconds":30,"seconds_left":7,"connections":3,"requests_in_flight":1,
+      "closed_at_timeout":0}})");
+  const Outcome r = run({"show", "servicestate"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Built-in URLs: 1\n\n    http://127.0.0.1:9181/healthz/   (setting "
+                       "health_url)\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("Drain: grace (health URL 503, still serving: 7 s left of 10 s grace"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("    Connections: 3   Requests in flight: 1   Closed at the timeout: 0\n"),
+            std::string::npos)
+      << r.out;
 }
