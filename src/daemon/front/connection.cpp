@@ -465,7 +465,9 @@ void Connection::flush() {
 // paused for the connection's own output; later pipelined responses for what waits behind it,
 // but never through the head's channel, whose response must keep flowing for theirs to move.
 void Connection::update_throttle() {
+  const bool was_backlogged = output_backlogged_;
   output_backlogged_ = backlogged(output_backlogged_, {output_.buffered(), output_.files()});
+  if (was_backlogged && !output_backlogged_ && !closed()) session_->output_drained();
   waiting_backlogged_ = backlogged(waiting_backlogged_, session_->waiting_output());
   if (paused_.empty() && !output_backlogged_ && !waiting_backlogged_) return;
 

@@ -88,6 +88,9 @@ class Connection {
   // No more is read until some is consumed: TCP pushes back on the client from there.
   bool input_full() const noexcept;
   bool peer_eof() const noexcept { return peer_eof_; }
+  // More response bytes wait for the client than it reads: answers the service makes
+  // itself (cache hits, built-in URLs, refusals) must not pile up behind them.
+  bool output_backlogged() const noexcept { return output_backlogged_; }
 
   void send(std::string_view bytes) { output_.append(bytes); }
   OutputQueue& output() noexcept { return output_; }

@@ -79,7 +79,11 @@ bool Http1Session::advance() {
   return parse_head();
 }
 
+// A client that sends requests and does not read the answers waits (TCP backpressure) once
+// its backlog is past the high mark: answers made at once, such as cache hits, would
+// otherwise grow it without bound.
 bool Http1Session::may_parse_next() const {
+  if (connection_.output_backlogged()) return false;
   if (line_.empty()) return true;
   if (connection_.shutting_down()) return false;
   if (line_.size() >= connection_.settings().max_pipelined_requests) return false;

@@ -34,6 +34,7 @@ class Http1Session final : public ProtocolSession {
   const RequestLog& current_request() const override;
   std::string_view state_name() const override;
   bool between_requests() const override { return line_.empty(); }
+  void output_drained() override { process(); }
   PendingOutput waiting_output() const override;
   std::uint64_t head_channel() const override;
   void later_channels(std::vector<std::uint64_t>& out) const override;

@@ -52,6 +52,8 @@ class ProtocolSession {
   // Nothing in flight and no state a fresh connection would lack: during an upgrade the
   // socket may go to the new httpapid as it is (HTTP/1.1 between requests; never HTTP/2).
   virtual bool between_requests() const { return false; }
+  // The client read its backlog (Connection::output_backlogged() went false).
+  virtual void output_drained() {}
 };
 
 }  // namespace httpapi::daemon
