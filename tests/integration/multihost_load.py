@@ -2,8 +2,10 @@
 """The steady load of test_multihost.py, run inside the client's network namespace: THREADS
 threads each send GET requests one after the other, a new connection each, for SECONDS
 seconds, and one JSON document on stdout says what happened to every request:
-{"requests": [[t, status, app, remote, proxied_by, error], ...]} with t in seconds since the
-start, status 0 and error set when the request failed (refused, reset, closed early)."""
+{"requests": [[t, status, app, remote, proxied_by, error], ...]} with t the request's start
+on CLOCK_MONOTONIC (seconds, the same clock in every namespace, so the test can compare it
+with its own marks), status 0 and error set when the request failed (refused, reset, closed
+early)."""
 
 import argparse
 import http.client
@@ -21,8 +23,7 @@ def run(host, port, path, seconds, threads, pause):
         n = 0
         while time.monotonic() - start < seconds:
             n += 1
-            t = time.monotonic() - start
-            row = [round(t, 3), 0, None, None, None, None]
+            row = [round(time.monotonic(), 3), 0, None, None, None, None]
             try:
                 c = http.client.HTTPConnection(host, port, timeout=10)
                 c.request("GET", f"{path}{index}-{n}", headers={"Connection": "close"})

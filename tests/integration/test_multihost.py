@@ -209,10 +209,11 @@ class MultiHostTest(ServiceTestCase):
         for name, count in by_app.items():
             self.assertGreaterEqual(count, len(requests) // 6, by_app)
 
-        # 3. Drain h1 under a steady load: no request lost, h1 out of rotation.
+        # 3. Drain h1 under a steady load: no request lost, h1 out of rotation once its grace
+        # period (2 s, ended by a once-a-second timer) is over.
         load = self.start_load(7)
         time.sleep(1.5)
-        drained_at = 1.5
+        drained_at = time.monotonic()
         self.httpcfg("h1", "drain", "--grace", "2", "--timeout", "5")
         requests = self.finish_load(load)
         failed, after = self.report("drain h1", requests, since=drained_at + 3.5)
@@ -230,14 +231,15 @@ class MultiHostTest(ServiceTestCase):
         time.sleep(1.5)
         killed = self.hosts["h2"]["service"]
         killed.is_service = False  # its exit status is the kill's, not a failure
+        killed_at = time.monotonic()
         killed.send_signal(harness.signal.SIGKILL)
         killed.wait(10)
         requests = self.finish_load(load)
-        failed, after = self.report("kill h2", requests, since=1.5 + 2.0)
+        failed, after = self.report("kill h2", requests, since=killed_at + 1.0)
         self.assertLessEqual(len(failed), THREADS,
                              f"lost more than the requests in flight: {failed}")
         self.assertEqual(set(after), {"h3"})
-        self.assertGreater(after["h3"], 50)
+        self.assertGreater(after["h3"], 20)
 
 
 if __name__ == "__main__":

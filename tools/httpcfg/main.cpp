@@ -720,6 +720,9 @@ Prints "SSL certificate successfully added" on success.)");
   CLI::App* resume_cmd = app.add_subcommand(
       "resume", "Cancel a drain still in its grace period: the health URL answers 200 again and "
                 "connections stay open.");
+  resume_cmd->footer(R"(EXAMPLE:
+  httpcfg drain --grace 60
+  httpcfg resume)");
 
   // export / import (docs/scale-out.md)
   CLI::App* export_cmd = app.add_subcommand(

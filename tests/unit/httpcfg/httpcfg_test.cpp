@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -613,7 +614,10 @@ TEST(Httpcfg, HelpAtEveryLevel) {
            {"show", "--help"},
            {"show", "servicestate", "--help"},
            {"upgrade", "--help"},
-           {"drain", "--help"}}) {
+           {"drain", "--help"},
+           {"resume", "--help"},
+           {"export", "--help"},
+           {"import", "--help"}}) {
     const Outcome r = httpcfg(args);
     EXPECT_EQ(r.status, 0) << testing::PrintToString(args);
     EXPECT_NE(r.out.find("Usage: httpcfg"), std::string::npos) << r.out;
@@ -821,4 +825,36 @@ TEST_F(HttpcfgTest, ServicestateShowsBuiltinUrlsAndTheDrain) {
   EXPECT_NE(r.out.find("    Connections: 3   Requests in flight: 1   Closed at the timeout: 0\n"),
             std::string::npos)
       << r.out;
+}
+
+// ---- export and import (docs/scale-out.md)
+
+TEST_F(HttpcfgTest, ExportWritesAPrivateFileAndImportSendsItBack) {
+  const std::string document = R"({"httpapi_host_state":1,"reservations":[],"settings":{}})";
+  service.queue_reply(0, document);
+  const std::string path = dir.path() + "/state.json";
+  Outcome r = run({"export", "--file", path});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(only_command(), json::parse(R"({"command":"state.export"})"));
+  struct stat info {};
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  std::ifstream written(path);
+  EXPECT_EQ(json::parse(written), json::parse(document));
+
+  service.queue_reply(0, R"({"added":1,"updated":0,"deleted":2,"unchanged":3})");
+  r = run({"import", "--file", path});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const json expected = {{"command", "state.import"}, {"state", json::parse(document)}};
+  EXPECT_EQ(json::parse(service.commands().back()), expected);
+  EXPECT_EQ(r.out, "Host state imported: 1 added, 0 updated, 2 deleted, 3 unchanged\n");
+
+  r = run({"import", "--file", dir.path() + "/missing.json"});
+  EXPECT_EQ(r.status, 2);
+  expect_one_error_line(r);
+  write_file(dir.path() + "/list.json", "[1, 2]");
+  r = run({"import", "--file", dir.path() + "/list.json"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("not a JSON object"), std::string::npos) << r.err;
+  EXPECT_EQ(service.commands().size(), 2u);  // neither reached the service
 }
