@@ -13,9 +13,17 @@
 # -g -fno-omit-frame-pointer), built (incrementally) first; with --commit REV the sources of
 # that commit are exported with `git archive` and built once into build-profile-<sha>.
 #
+# With --tls the same counts are taken over HTTPS keep-alive (issue 12): a throw-away ECDSA
+# P-256 certificate (openssl), bound with `httpcfg sslcert add --ipport 0.0.0.0:PORT
+# --disablehttp2 --disablesessionid` as bench/tls.sh does, httpapi-hello on https://+:PORT/,
+# loop_client.py over TLS; and nginx `return 200` over TLS with the same certificate and
+# bench/tls.sh's TLS settings, under callgrind (master_process off) and strace -c, for the
+# comparison. perf is skipped with --tls.
+#
 # Usage: bench/profile.sh [--requests N] [--connections C] [--top K] [--perf-seconds S]
-#                         [--commit REV] [--upstream-keepalive N] [--keep]
-#                         [--skip-callgrind] [--skip-strace]   (--perf-seconds 0 skips perf)
+#                         [--commit REV] [--upstream-keepalive N] [--keep] [--tls]
+#                         [--skip-callgrind] [--skip-strace] [--skip-nginx]
+#                         (--perf-seconds 0 skips perf)
 set -euo pipefail
 
 REQUESTS=20000
@@ -26,6 +34,8 @@ KEEP=0
 COMMIT_REV=
 SKIP_CALLGRIND=0
 SKIP_STRACE=0
+SKIP_NGINX=0
+TLS=0
 UPSTREAM_KEEPALIVE=32  # nginx's idle upstream connections in (c), as in run.sh
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -38,6 +48,8 @@ while [[ $# -gt 0 ]]; do
     --keep) KEEP=1 ;;
     --skip-callgrind) SKIP_CALLGRIND=1 ;;
     --skip-strace) SKIP_STRACE=1 ;;
+    --skip-nginx) SKIP_NGINX=1 ;;
+    --tls) TLS=1; PERF_SECONDS=0 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -49,7 +61,7 @@ ROOT=$(cd "$BENCH/.." && pwd)
 BUILD_DIR=${PROFILE_BUILD_DIR:-$ROOT/build-profile}
 log() { printf '[profile] %s\n' "$*" >&2; }
 die() { printf '[profile] error: %s\n' "$*" >&2; exit 1; }
-for tool in valgrind callgrind_annotate callgrind_control strace wrk curl python3 taskset; do
+for tool in valgrind callgrind_annotate callgrind_control strace wrk curl python3 taskset openssl; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 taskset -pc 1 $$ >/dev/null
@@ -60,13 +72,14 @@ if [[ -n $COMMIT_REV ]]; then
   SHA=$(git -C "$ROOT" rev-parse --verify "$COMMIT_REV^{commit}") || die "no commit $COMMIT_REV"
   BUILD_DIR=$ROOT/build-profile-${SHA:0:12}
   REVISION=${SHA:0:12}
-  if [[ ! -x $BUILD_DIR/src/daemon/httpapid || ! -x $BUILD_DIR/examples/httpapi-hello ]]; then
+  if [[ ! -x $BUILD_DIR/src/daemon/httpapid || ! -x $BUILD_DIR/examples/httpapi-hello ||
+        ! -x $BUILD_DIR/tools/httpcfg/httpcfg ]]; then
     EXPORT_DIR=$(mktemp -d /tmp/httpapi-profile-src.XXXXXX)
     log "exporting $REVISION to $EXPORT_DIR and building it in $BUILD_DIR"
     git -C "$ROOT" archive --format=tar "$SHA" | tar -x -C "$EXPORT_DIR"
     rc=0
     cmake -S "$EXPORT_DIR" -B "$BUILD_DIR" "${FLAGS[@]}" >&2 || rc=$?
-    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || rc=$?
+    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpcfg >&2 || rc=$?
     rm -rf "$EXPORT_DIR"
     [[ $rc == 0 ]] || die "building $REVISION failed"
   fi
@@ -76,10 +89,13 @@ else
     log "configuring $BUILD_DIR (Release + -g -fno-omit-frame-pointer)"
     cmake -S "$ROOT" -B "$BUILD_DIR" "${FLAGS[@]}" >&2
   fi
-  cmake --build "$BUILD_DIR" --target httpapid httpapi-hello >&2 || die "build failed"
+  cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpcfg >&2 || die "build failed"
 fi
 HTTPAPID=$BUILD_DIR/src/daemon/httpapid
 HELLO=$BUILD_DIR/examples/httpapi-hello
+HTTPCFG=$BUILD_DIR/tools/httpcfg/httpcfg
+SCHEME=http
+[[ $TLS == 0 ]] || SCHEME=https
 
 WORK=$(mktemp -d /tmp/httpapi-profile.XXXXXX)
 STARTED=()
@@ -99,6 +115,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+if [[ $TLS == 1 ]]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null || die "openssl req failed"
+fi
 
 wait_for() {
   local seconds=$1 what=$2; shift 2
@@ -123,14 +144,19 @@ start_pair() {  # start_pair NAME WRAPPER...
   DAEMON_PID=$!
   STARTED+=("$DAEMON_PID")
   wait_for 60 "httpapid control socket" test -S "$dir/state/control.sock"
+  if [[ $TLS == 1 ]]; then
+    "$HTTPCFG" --state-dir "$dir/state" sslcert add --ipport "0.0.0.0:$port" \
+      --cert "$WORK/cert.pem" --key "$WORK/key.pem" --disablehttp2 --disablesessionid >&2 ||
+      die "httpcfg sslcert add failed"
+  fi
   (cd "$dir" && HTTPAPI_CONTROL=$dir/state/control.sock exec taskset -c 0 "$@" \
-     ${1:+--callgrind-out-file=$dir/callgrind.hello} "$HELLO" "http://+:$port/") \
+     ${1:+--callgrind-out-file=$dir/callgrind.hello} "$HELLO" "$SCHEME://+:$port/") \
     >"$dir/hello.log" 2>&1 &
   HELLO_PID=$!
   STARTED+=("$HELLO_PID")
   wait_for 60 "httpapi-hello" grep -q '^ready$' "$dir/hello.log"
-  URL="http://127.0.0.1:$port/"
-  [[ $(curl -sS "$URL") == "Hello, World!" ]] || die "($name) $URL does not answer Hello, World!"
+  URL="$SCHEME://127.0.0.1:$port/"
+  [[ $(curl -ksS "$URL") == "Hello, World!" ]] || die "($name) $URL does not answer Hello, World!"
 }
 stop_pair() {
   local pid
@@ -145,7 +171,8 @@ load() { taskset -c 1 python3 "$BENCH/loop_client.py" --requests "$1" --connecti
 echo "## Profile of $(date -u '+%Y-%m-%d %H:%M UTC'), $REVISION"
 echo
 echo "Build: $BUILD_DIR (Release -O3 plus -g -fno-omit-frame-pointer). Load: $REQUESTS requests,"
-echo "$CONNECTIONS keep-alive connections, one request in flight each (bench/loop_client.py)."
+echo "$CONNECTIONS keep-alive connections, one request in flight each (bench/loop_client.py)$([[ $TLS == 0 ]] || echo ",
+over TLS (ECDSA P-256 certificate, session resumption off as in bench/tls.sh)")."
 echo
 
 # ---- 1. callgrind -------------------------------------------------------------------------
@@ -223,6 +250,79 @@ profile_strace() {
   syscalls "$WORK/strace.hello" "httpapi-hello"
 }
 [[ $SKIP_STRACE == 1 ]] || profile_strace
+
+# ---- nginx over TLS, for the comparison (--tls) ---------------------------------------------
+# `return 200` with bench/tls.sh's TLS settings and the same certificate; one process
+# (master_process off) so callgrind and strace see the worker's work.
+start_nginx_tls() {  # start_nginx_tls NAME WRAPPER... -> NGINX_PID URL
+  local name=$1; shift
+  local d=$WORK/$name port
+  mkdir -p "$d/tmp"
+  port=$(free_port)
+  cat >"$d/nginx.conf" <<EOF2
+master_process off;
+daemon off;
+worker_processes 1;
+pid $d/nginx.pid;
+lock_file $d/nginx.lock;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off; default_type text/plain; keepalive_requests 100000000;
+    client_body_temp_path $d/tmp/body; proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi; uwsgi_temp_path $d/tmp/uwsgi; scgi_temp_path $d/tmp/scgi;
+    server {
+        listen 127.0.0.1:$port ssl;
+        ssl_certificate $WORK/cert.pem;
+        ssl_certificate_key $WORK/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+        ssl_prefer_server_ciphers on;
+        ssl_ecdh_curve X25519:prime256v1:secp384r1;
+        ssl_session_cache off;
+        ssl_session_tickets off;
+        location / { return 200 "Hello, World!"; }
+    }
+}
+EOF2
+  (cd "$d" && exec taskset -c 0 "$@" ${1:+--callgrind-out-file=$d/callgrind.nginx} \
+     nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log") >"$d/nginx.log" 2>&1 &
+  NGINX_PID=$!
+  STARTED+=("$NGINX_PID")
+  URL="https://127.0.0.1:$port/"
+  wait_for 60 "nginx ($name)" curl -kfsS -o /dev/null "$URL"
+}
+stop_nginx_tls() {
+  kill -TERM "$NGINX_PID" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
+  wait "$NGINX_PID" 2>/dev/null || true
+}
+profile_nginx_tls() {
+  if [[ $SKIP_CALLGRIND == 0 ]]; then
+    log "callgrind: nginx return 200 over TLS"
+    start_nginx_tls nginx-callgrind valgrind --tool=callgrind --vgdb-prefix="$WORK/vgdb" \
+      --dump-instr=no --collect-jumps=no
+    load 500
+    callgrind_control --vgdb-prefix="$WORK/vgdb" --zero "$NGINX_PID" >/dev/null
+    load "$REQUESTS"
+    callgrind_control --vgdb-prefix="$WORK/vgdb" --dump "$NGINX_PID" >/dev/null
+    stop_nginx_tls
+    annotate "$WORK/nginx-callgrind/callgrind.nginx.1" "nginx return 200 over TLS (callgrind)"
+  fi
+  if [[ $SKIP_STRACE == 0 ]]; then
+    log "strace: nginx return 200 over TLS"
+    start_nginx_tls nginx-strace
+    load 500
+    strace -c -f -q -o "$WORK/strace.nginx" -p "$NGINX_PID" & S1=$!
+    sleep 1
+    load "$REQUESTS"
+    kill -INT "$S1"
+    wait "$S1" 2>/dev/null || true
+    stop_nginx_tls
+    syscalls "$WORK/strace.nginx" "nginx return 200 over TLS"
+  fi
+}
+if [[ $TLS == 1 && $SKIP_NGINX == 0 ]] && command -v nginx >/dev/null; then profile_nginx_tls; fi
 
 # ---- 3. perf --------------------------------------------------------------------------------
 # count_per_request LABEL URL NAME=PID...: system calls and context switches per request of

@@ -54,22 +54,35 @@ ssize_t TlsTransport::read(char* buffer, std::size_t size) {
     return -1;
   }
   ERR_clear_error();
-  if (!established_ && !handshake()) {
-    // A client that left before sending a byte (a port check, a balancer's TCP probe) just
-    // ended its stream: nothing to log.
-    if (errno != EAGAIN && BIO_number_read(SSL_get_rbio(ssl_)) == 0) {
-      failure_.clear();
-      return 0;
+  read_stopped_full_ = false;
+  if (!established_) {
+    if (!handshake()) {
+      // A client that left before sending a byte (a port check, a balancer's TCP probe) just
+      // ended its stream: nothing to log.
+      if (errno != EAGAIN && BIO_number_read(SSL_get_rbio(ssl_)) == 0) {
+        failure_.clear();
+        return 0;
+      }
+      return -1;
     }
-    return -1;
+    // The client's Finished came alone: its request is not here yet, and asking the socket
+    // for it now costs a read that answers EAGAIN (epoll says when it comes).
+    if (SSL_has_pending(ssl_) != 1) {
+      errno = EAGAIN;
+      return -1;
+    }
   }
   std::size_t total = 0;
-  read_stopped_full_ = false;
   while (total < size) {
     std::size_t n = 0;
     const int r = SSL_read_ex(ssl_, buffer + total, size - total, &n);
     if (r == 1) {
       total += n;
+      // Read-ahead took what the socket had; when none of it is left, another SSL_read would
+      // only ask the socket again and get EAGAIN: a system call per request for nothing
+      // (epoll is level-triggered and says when more comes). Bulk input (a record's worth or
+      // more) keeps reading until the socket is empty, as before, to drain it per wake-up.
+      if (total < kRecord && SSL_has_pending(ssl_) != 1) break;
       continue;
     }
     const int error = SSL_get_error(ssl_, r);
