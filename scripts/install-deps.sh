@@ -18,6 +18,7 @@ packages=(
   python3-websockets                  # a real WebSocket client for httpapi-websocket-echo
   testssl.sh                          # the TLS scanner auditors use (tests/integration)
   goaccess                            # parses our NCSA and W3C access logs (tests/integration)
+  debhelper lintian                   # scripts/package.sh: the Debian packages, checked
 )
 
 # The service account: no home, no login, its own group (as a Debian package's postinst).
