@@ -20,6 +20,7 @@ packages=(
   goaccess                            # parses our NCSA and W3C access logs (tests/integration)
   prometheus                          # promtool and a real server scrape our metrics (tests/integration)
   haproxy iproute2                    # the balancer and the namespaces of test_multihost.py
+  debhelper lintian                   # scripts/package.sh: the Debian packages, checked
 )
 
 # The service account: no home, no login, its own group (as a Debian package's postinst).

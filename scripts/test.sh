@@ -2,7 +2,8 @@
 # Installs what is needed, builds, and runs every test: the whole ctest suite (unit,
 # conformance, integration) in a debug build and again under ASan+UBSan, the release build,
 # a compile check of the public headers, and a short run of every libFuzzer target.
-# Usage: scripts/test.sh [--quick]   (--quick: debug build only, no sanitizers, no fuzzing)
+# Usage: scripts/test.sh [--quick]   (--quick: debug build only, no sanitizers, no fuzzing,
+#                                      no Debian packages: ctest label `package`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -25,7 +26,12 @@ run_suite() {
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite debug
+if [ $quick -eq 1 ]; then
+  run_suite debug -LE package
+else
+  # integration_package builds the .debs (scripts/package.sh) and installs them: once.
+  run_suite debug
+fi
 if [ $quick -eq 0 ]; then
   # The main job (scripts/run.sh) and the benchmarks use the optimised build: it must compile
   # too (optimisation brings warnings of its own, and warnings are errors).
@@ -36,7 +42,9 @@ if [ $quick -eq 0 ]; then
   # call as "invalid vptr" (GCC 12's libsanitizer, IsAccessibleMemoryRange).
   # Not integration_testssl: an outside scanner's 100 s of handshakes; what it sends is
   # covered under the sanitizers by integration_tls and the fuzz target.
-  run_suite sanitize -E '^integration_(descriptor_limit|testssl)$'
+  # Not integration_package: the packages are built by debhelper with Debian's flags
+  # whatever the flavour, and were tested in the debug run.
+  run_suite sanitize -E '^integration_(descriptor_limit|testssl|package)$'
   echo "== fuzz smoke (each target ${FUZZ_SECONDS:-15} s)"
   bash scripts/build.sh fuzz
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"

@@ -62,7 +62,11 @@ bool move_file(const std::string& from, const std::string& to, std::string& erro
 }  // namespace
 
 void resolve_service_paths(Options& options) {
-  const bool one_directory = !options.state_dir.empty() || geteuid() != 0;
+  // --user names the service account: the system service, whoever starts it. Under its unit
+  // systemd starts it as httpapi already, and the places must still be /run and /var, not a
+  // user's own directory (that one is /tmp/httpapi-UID there, private to the unit).
+  const bool system_service = geteuid() == 0 || !options.user.empty();
+  const bool one_directory = !options.state_dir.empty() || !system_service;
   if (one_directory) {
     fill(options.state_dir, user_state_dir());
     fill(options.runtime_dir, options.state_dir);

@@ -1,4 +1,4 @@
-// Where httpapid keeps its files. As root, Debian's places: the control socket in
+// Where httpapid keeps its files. As root, or as the --user service account, Debian's places: the control socket in
 // /run/httpapi (a tmpfs, emptied at boot, which suits a socket), the configuration store in
 // /var/lib/httpapi (it must survive a reboot), the logs in /var/log/httpapi. --state-dir
 // keeps everything in one directory (tests, scripts/run.sh, a user's own service).

@@ -385,7 +385,7 @@ FILES:
   $XDG_RUNTIME_DIR/httpapi/control.sock (other users).
   httpcfg never edits httpapid's configuration database; the service owns it.
 
-See httpcfg(1) and docs/httpcfg.md.)";
+See httpcfg(8) and docs/httpcfg.md.)";
 
 }  // namespace
 

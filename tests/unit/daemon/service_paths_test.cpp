@@ -37,6 +37,24 @@ TEST(ServicePaths, RootGetsDebiansPlacesAndTheOldStoreOnRun) {
   EXPECT_EQ(options.legacy_config_db, "/run/httpapi/config.db");
 }
 
+// The unit starts the service as httpapi already (User=), with --user httpapi: it must
+// still use the places systemd made for it, not a user's own directory.
+TEST(ServicePaths, TheServiceAccountGetsDebiansPlacesWhoeverStartsIt) {
+  Options options;
+  options.user = "httpapi";
+  resolve_service_paths(options);
+  EXPECT_EQ(options.runtime_dir, "/run/httpapi");
+  EXPECT_EQ(options.store_dir, "/var/lib/httpapi");
+  EXPECT_EQ(options.log_dir, "/var/log/httpapi");
+  EXPECT_EQ(options.config_db, "/var/lib/httpapi/config.db");
+
+  Options tests;  // --state-dir still keeps everything in one place
+  tests.user = "httpapi";
+  tests.state_dir = "/srv/h";
+  resolve_service_paths(tests);
+  EXPECT_EQ(tests.store_dir, "/srv/h");
+}
+
 TEST(ServicePaths, ExplicitDirectoriesWinAndAGivenStoreIsNotMigrated) {
   Options options;
   options.state_dir = "/srv/h";

@@ -68,11 +68,12 @@ def check(text):
 
 
 def exported(library):
-    """The library's strong dynamic symbols. Weak and unique ones (W, V, u) are the standard
+    """The library's strong dynamic symbols, without their version (httpapi_x@@HTTPAPI_1,
+    src/client/libhttpapi.map). Weak and unique ones (W, V, u) would be the standard
     library's template instantiations, which libstdc++ gives default visibility."""
     listing = subprocess.run(["nm", "-D", "--defined-only", library], check=True,
                              capture_output=True, text=True).stdout
-    return {fields[2] for fields in map(str.split, listing.splitlines())
+    return {fields[2].split("@")[0] for fields in map(str.split, listing.splitlines())
             if len(fields) == 3 and fields[1] in ("T", "D", "B", "R")}
 
 
