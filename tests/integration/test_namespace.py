@@ -350,6 +350,31 @@ class HttpcfgWithoutServiceTest(unittest.TestCase):
         self.assertIn("not running", r.stderr)
         self.assertEqual(len(r.stderr.strip().splitlines()), 1)
 
+class MalformedAdminCommands(NamespaceBase):
+    """Any local user may open the admin role (show commands need no privilege): a command
+    with fields of the wrong type is refused as malformed, and the service goes on."""
+
+    def test_wrong_types_are_refused_and_cost_nothing(self):
+        commands = ['{"command": 5}',
+                    '{"command": "settings.set", "key": 5, "value": []}',
+                    '{"command": "urlacl.add", "url": {"x": 1}}',
+                    '{"command": "sslcert.show", "ipport": 7}',
+                    '{"command": "upgrade", "binary": 3}',
+                    '{"command": "drain", "grace": "soon"}']
+        for command in commands:
+            for argv in ([binary("HTTPAPI_RAW_ADMIN"), self.control, command],
+                         as_user(USER_A, [binary("HTTPAPI_RAW_ADMIN"), self.control, command])):
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+                self.assertEqual(r.returncode, 0, f"{command}: {r.stderr}")
+                status, _, detail = r.stdout.partition(" ")
+                self.assertNotEqual(status, "0", f"{command} was accepted: {detail}")
+                # INVALID_PARAMETER (1), or ACCESS_DENIED (3) for a command only root may send
+                self.assertIn(int(status), (1, 3), f"{command}: {r.stdout}")
+        self.assertTrue(self.service.alive(), "httpapid exited")
+        r = subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir, "show",
+                            "servicestate"], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -61,22 +61,33 @@ void AdminCommands::on_admin(AppChannel& channel, const ipc::Frame& frame) {
   if (command.is_discarded() || !command.is_object()) {
     return channel.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0, "malformed JSON");
   }
-  const std::string name = command.value("command", "");
-  if (name == "urlacl.add") return reserve(channel, call.call, command);
-  if (name == "urlacl.delete") return unreserve(channel, call.call, command);
-  if (name == "urlacl.show") return show_reservations(channel, call.call);
-  if (name.starts_with("iplisten.")) return listen_list(channel, call.call, command);
-  if (name == "servicestate") return service_state(channel, call.call);
-  if (name == "cachestate") return cache_state(channel, call.call);
-  if (name.starts_with("settings.")) return settings(channel, call.call, command);
-  if (name == "sslcert.show") return show_cert_bindings(channel, call.call, command);
-  if (name.starts_with("sslcert.")) return cert_bindings(channel, call.call, command);
-  if (name == "upgrade") return upgrade(channel, call.call, command);
-  if (name == "drain" || name == "resume") return drain(channel, call.call, command);
-  if (name == "state.export" || name == "state.import") {
-    return host_state(channel, call.call, command);
+  // A command is any JSON a local user sends; a field of the wrong type makes nlohmann
+  // throw, which must cost that command, not the service.
+  try {
+    dispatch(channel, call.call, command);
+  } catch (const json::exception& error) {
+    channel.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+                  fmt::format("malformed command: {}", error.what()));
   }
-  channel.reply(call.call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
+}
+
+void AdminCommands::dispatch(AppChannel& channel, std::uint64_t call, const json& command) {
+  const std::string name = command.value("command", "");
+  if (name == "urlacl.add") return reserve(channel, call, command);
+  if (name == "urlacl.delete") return unreserve(channel, call, command);
+  if (name == "urlacl.show") return show_reservations(channel, call);
+  if (name.starts_with("iplisten.")) return listen_list(channel, call, command);
+  if (name == "servicestate") return service_state(channel, call);
+  if (name == "cachestate") return cache_state(channel, call);
+  if (name.starts_with("settings.")) return settings(channel, call, command);
+  if (name == "sslcert.show") return show_cert_bindings(channel, call, command);
+  if (name.starts_with("sslcert.")) return cert_bindings(channel, call, command);
+  if (name == "upgrade") return upgrade(channel, call, command);
+  if (name == "drain" || name == "resume") return drain(channel, call, command);
+  if (name == "state.export" || name == "state.import") {
+    return host_state(channel, call, command);
+  }
+  channel.reply(call, HTTPAPI_ERROR_INVALID_PARAMETER, 0,
                 fmt::format("unknown command '{}'", name));
 }
 

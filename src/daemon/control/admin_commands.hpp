@@ -81,6 +81,7 @@ class AdminCommands {
   std::size_t reload_settings();
 
  private:
+  void dispatch(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void reserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void unreserve(AppChannel& channel, std::uint64_t call, const nlohmann::json& command);
   void show_reservations(AppChannel& channel, std::uint64_t call);
