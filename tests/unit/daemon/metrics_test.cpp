@@ -1,5 +1,6 @@
 // The metrics (docs/metrics.md): the latency buckets, the per-thread counters read while
 // their thread writes them, and the exposition text a scrape gets.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -142,7 +143,7 @@ TEST(WorkerMetrics, CountsRequestsPerQueueLabel) {
 TEST(WorkerMetrics, QueueLabelsAreBounded) {
   m::WorkerMetrics w;
   for (std::size_t i = 0; i < m::WorkerMetrics::kMaxQueueLabels; ++i) {
-    EXPECT_NE(w.queue("q" + std::to_string(i))->label, m::kOtherQueues);
+    EXPECT_NE(w.queue(fmt::format("q{}", i))->label, m::kOtherQueues);
   }
   EXPECT_EQ(w.queue("one-too-many")->label, m::kOtherQueues);
   EXPECT_EQ(w.queue("q0")->label, "q0");  // those seen before keep their own
@@ -180,7 +181,7 @@ TEST(WorkerMetrics, ReadWhileTheOwnerWrites) {
   std::thread owner([&] {
     for (int i = 0; i < kRequests; ++i) {
       m::RequestDone r;
-      r.queue = w.queue("q" + std::to_string(i % 300));  // past the limit: "(other)"
+      r.queue = w.queue(fmt::format("q{}", i % 300));  // past the limit: "(other)"
       r.status = 200;
       r.first_byte_us = 10;
       w.request_done(r);
