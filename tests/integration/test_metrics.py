@@ -246,8 +246,12 @@ class Exposition(MetricsCase):
             rounds += 1
         self.assertGreater(rounds, 5)
         grown = rss_kib(service.pid) - rss_before
-        # 20 connections x 16 pipelined scrapes of a few KiB each at most, plus slack.
-        self.assertLess(grown, 64 * 1024, f"httpapid grew by {grown} KiB")
+        # 20 connections x 16 pipelined scrapes of a few KiB each at most, plus slack. Not
+        # under AddressSanitizer: its quarantine holds back up to 256 MiB of freed memory and
+        # its shadow and redzones add more, so RSS says nothing there (the debug run asserts
+        # it; this run still checks that the others are served).
+        if not under_asan(service.pid):
+            self.assertLess(grown, 64 * 1024, f"httpapid grew by {grown} KiB")
         for s in stuck:
             s.close()
 
@@ -258,6 +262,11 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError(f"no VmRSS for {pid}")
+
+
+def under_asan(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
 
 
 class RealPrometheus(MetricsCase):
