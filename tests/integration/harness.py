@@ -621,6 +621,16 @@ class ServiceTestCase(unittest.TestCase):
         return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, env=self.app_env(), timeout=timeout)
 
+    # -- administration
+
+    def httpcfg(self, *args, check=True):
+        """Runs httpcfg against this test's service; with `check`, a failure fails the test."""
+        r = subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir, *args],
+                           capture_output=True, text=True, timeout=30)
+        if check:
+            self.assertEqual(r.returncode, 0, f"httpcfg {' '.join(args)}: {r.stderr}")
+        return r
+
     # -- clients
 
     def conn(self, port, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):

@@ -28,13 +28,6 @@ from harness import ServiceTestCase, binary, free_port, http, wait_until  # noqa
 
 class BuiltinCase(ServiceTestCase):
 
-    def httpcfg(self, *args, check=True):
-        r = subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir] + list(args),
-                           capture_output=True, text=True, timeout=30)
-        if check:
-            self.assertEqual(r.returncode, 0, f"httpcfg {' '.join(args)}: {r.stderr}")
-        return r
-
     def set_health(self, url):
         self.httpcfg("set", "setting", "--key", "health_url", "--value", url)
 

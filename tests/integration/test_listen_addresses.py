@@ -113,13 +113,6 @@ class ListenAddressesTest(ServiceTestCase):
 
     IO_THREADS = 2  # every bound address has a socket per I/O thread
 
-    def httpcfg(self, *args, check=True):
-        r = subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir] + list(args),
-                           capture_output=True, text=True, timeout=30)
-        if check:
-            self.assertEqual(r.returncode, 0, f"httpcfg {' '.join(args)}: {r.stderr}")
-        return r
-
     def client_loop(self, host, port):
         loop = ClientLoop(host, port)
         self.addCleanup(loop.stop)  # also when the test fails half-way

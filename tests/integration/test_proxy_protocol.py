@@ -61,13 +61,6 @@ class ProxyProtocolTest(ServiceTestCase):
         self.httpcfg("iplisten", "add", "--ipport", f"{MARKED}:{self.port}", "--proxy-protocol",
                      "--trusted", f"{BALANCER}/32")
 
-    def httpcfg(self, *args, check=True):
-        r = subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir] + list(args),
-                           capture_output=True, text=True, timeout=30)
-        if check:
-            self.assertEqual(r.returncode, 0, f"httpcfg {' '.join(args)}: {r.stderr}")
-        return r
-
     def connect(self, source=BALANCER, destination=MARKED, port=None):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(harness.DEFAULT_TIMEOUT)
