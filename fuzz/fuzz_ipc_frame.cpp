@@ -82,6 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     decode_and_reencode<ipc::SendResponse>(frame);
     decode_and_reencode<ipc::SendBody>(frame);
     decode_and_reencode<ipc::SendTrailers>(frame);
+    decode_and_reencode<ipc::LogData>(frame);
     decode_and_reencode<ipc::FlushCache>(frame);
     decode_and_reencode<ipc::AddFragment>(frame);
     decode_and_reencode<ipc::ReadFragment>(frame);

@@ -881,6 +881,28 @@ HTTPAPI_API httpapi_error httpapi_send_body(httpapi_request *request, const void
 HTTPAPI_API httpapi_error httpapi_send_trailers(httpapi_request *request,
                                                 const httpapi_header *trailers, size_t count);
 
+/* What a request's access-log line takes from the application (HTTP.sys's
+ * HTTP_LOG_FIELDS_DATA, less what the service knows itself). */
+typedef struct httpapi_log_data {
+  uint32_t substatus;    /* sc-substatus / "substatus", e.g. 2 for IIS's 401.2; default 0 */
+  const char *username;  /* cs-username / NCSA's authuser / "username": the authenticated
+                            user; NULL or "" = none ("-"); at most 256 bytes, printable
+                            ASCII without spaces */
+} httpapi_log_data;
+
+/* Sets the access-log fields of `request` that only the application knows (docs/access-logs.md);
+ * they apply to the line logged when its response ends, by the URL group's log or the
+ * server-wide one. A later call replaces an earlier one. Call it before the call that ends
+ * the response: the fields travel with the next send (no write of their own, unless
+ * BUFFER_DATA is full).
+ * Errors: INVALID_PARAMETER (NULL request or data, a username too long or with a space or
+ * control character), INVALID_STATE (the response already ended), CONNECTION_GONE,
+ * SHUTDOWN (the queue handle was closed), SERVICE_UNAVAILABLE, VERSION_MISMATCH (httpapid
+ * is older than this library and cannot take the fields: update it). The caller keeps ownership of
+ * `data`. One thread at a time per request. */
+HTTPAPI_API httpapi_error httpapi_request_set_log_data(httpapi_request *request,
+                                                       const httpapi_log_data *data);
+
 /* Abandons the request: the service closes its client connection (as HTTP.sys's
  * HttpCancelHttpRequest); on HTTP/2 it resets only the request's stream (RST_STREAM
  * CANCEL), and the connection's other streams go on. A request whose response finished is

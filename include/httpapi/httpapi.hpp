@@ -306,6 +306,12 @@ class Request {
     return start(status, std::span<const Header>(headers.begin(), headers.size()), {}, 0);
   }
   [[nodiscard]] httpapi_error cancel() { return httpapi_cancel(h_.get()); }
+  // The access log's sub-status and user name for this request ("" = none); before the
+  // response ends (httpapi_request_set_log_data).
+  [[nodiscard]] httpapi_error set_log_data(std::uint32_t substatus, const std::string& username) {
+    const httpapi_log_data data{substatus, username.c_str()};
+    return httpapi_request_set_log_data(h_.get(), &data);
+  }
   // OK once the client left; TIMEOUT / WOULD_BLOCK while it is there. Another thread may
   // wait here while this one streams: see httpapi_wait_for_disconnect.
   [[nodiscard]] httpapi_error wait_for_disconnect(int timeout_ms = -1) {

@@ -90,6 +90,9 @@ httpapi_error write_after_held(httpapi_request& request, std::string frames, boo
   return all.empty() ? HTTPAPI_OK : write_or_break(*request.queue, all);
 }
 
+// httpapi_log_data's username: generous for an account name, and a bound on the line.
+constexpr std::size_t kMaxLogUsername = 256;
+
 constexpr std::uint32_t kResponseFlags =
     HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA |
     HTTPAPI_SEND_FLAG_NO_AUTO_CHUNKING | HTTPAPI_SEND_FLAG_BUFFER_DATA |
@@ -513,6 +516,23 @@ extern "C" httpapi_error httpapi_send_trailers(httpapi_request* request,
   request->response_finished = true;
   mark_ended(request);
   return HTTPAPI_OK;
+}
+
+extern "C" httpapi_error httpapi_request_set_log_data(httpapi_request* request,
+                                                      const httpapi_log_data* data) {
+  if (!request || !data) return HTTPAPI_ERROR_INVALID_PARAMETER;
+  const std::string_view username = data->username ? data->username : "";
+  // A log field is one token in W3C and NCSA lines: a space would split it.
+  if (username.size() > kMaxLogUsername ||
+      !httpapi::http1::syntax::all_of(username, httpapi::http1::syntax::k_target)) {
+    return HTTPAPI_ERROR_INVALID_PARAMETER;
+  }
+  if (request->response_finished) return HTTPAPI_ERROR_INVALID_STATE;
+  if (httpapi_error e = sendable(request); e != HTTPAPI_OK) return e;
+  if (request->queue->channel.version() < 4) return HTTPAPI_ERROR_VERSION_MISMATCH;
+  std::string frame;
+  ipc::encode(frame, ipc::LogData{request->info.request_id, data->substatus, username});
+  return write_after_held(*request, std::move(frame), true);
 }
 
 extern "C" httpapi_error httpapi_cancel(httpapi_request* request) {

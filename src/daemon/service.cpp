@@ -139,6 +139,7 @@ void Service::route_messages() {
   control_.handle(Role::queue, Type::send_response, to(broker_, &RequestBroker::on_send));
   control_.handle(Role::queue, Type::send_body, to(broker_, &RequestBroker::on_send));
   control_.handle(Role::queue, Type::send_trailers, to(broker_, &RequestBroker::on_send));
+  control_.handle(Role::queue, Type::log_data, to(broker_, &RequestBroker::on_send));
   control_.handle(Role::queue, Type::cancel, to(broker_, &RequestBroker::on_cancel));
   control_.handle(Role::queue, Type::decline, to(broker_, &RequestBroker::on_decline));
   control_.handle(Role::queue, Type::seen, to(broker_, &RequestBroker::on_seen));

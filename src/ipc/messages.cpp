@@ -378,6 +378,21 @@ bool decode(const Frame& f, SendTrailers& m) {
   return r.ok() && count_headers(m.trailers) >= 0;
 }
 
+bool encode(std::string& out, const LogData& m) {
+  FrameWriter w(out, raw(Type::log_data), m.request);
+  w.u32(m.substatus).bytes(m.username);
+  return w.finish();
+}
+
+bool decode(const Frame& f, LogData& m) {
+  if (!is(f, Type::log_data)) return false;
+  FrameReader r(f);
+  m.request = f.tag;
+  m.substatus = r.u32();
+  m.username = r.bytes();
+  return r.ok();
+}
+
 bool encode(std::string& out, const Cancel& m) {
   FrameWriter w(out, raw(Type::cancel), m.request);
   return w.finish();

@@ -43,6 +43,7 @@ enum class Type : std::uint16_t {
   read_fragment = 34,  // read a fragment back; the Result's detail carries the bytes
   seen = 35,           // tag = request id; handed to application code (version 2)
   seen_counter = 36,   // one descriptor: the counter that replaces `seen` (version 3)
+  log_data = 37,       // tag = request id; what the access log takes from the application
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -206,6 +207,14 @@ struct SendTrailers {
   std::string_view trailers;  // header list
 };
 
+// The fields of a request's access-log line only the application knows (HTTP.sys's
+// HTTP_LOG_FIELDS_DATA): they travel before the response's last piece.
+struct LogData {
+  std::uint64_t request = 0;
+  std::uint32_t substatus = 0;
+  std::string_view username;  // empty: none
+};
+
 struct Cancel {
   std::uint64_t request = 0;
 };
@@ -341,6 +350,7 @@ bool encode(std::string& out, const ReadBody& m);
 bool encode(std::string& out, const SendResponse& m);
 bool encode(std::string& out, const SendBody& m);
 bool encode(std::string& out, const SendTrailers& m);
+bool encode(std::string& out, const LogData& m);
 bool encode(std::string& out, const Cancel& m);
 bool encode(std::string& out, const Request& m);
 bool encode(std::string& out, const Body& m);
@@ -373,6 +383,7 @@ bool decode(const Frame& f, ReadBody& m);
 bool decode(const Frame& f, SendResponse& m);
 bool decode(const Frame& f, SendBody& m);
 bool decode(const Frame& f, SendTrailers& m);
+bool decode(const Frame& f, LogData& m);
 bool decode(const Frame& f, Cancel& m);
 bool decode(const Frame& f, Request& m);
 bool decode(const Frame& f, Body& m);

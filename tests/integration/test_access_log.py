@@ -60,10 +60,11 @@ class AccessLogCase(ServiceTestCase):
         return found
 
     def w3c_rows(self, name, count):
+        lines = self.wait_lines(name, count)
         with open(os.path.join(self.access_dir, f"{name}.log"), encoding="utf-8") as f:
             text = f.read()
         fields = re.findall(r"^#Fields: (.*)$", text, re.M)[-1].split(" ")
-        return [dict(zip(fields, l.split(" "))) for l in self.wait_lines(name, count)]
+        return [dict(zip(fields, l.split(" "))) for l in lines]
 
     def get(self, path, **kw):
         headers = [("User-Agent", UA), ("Referer", "http://ref.test/page")]
@@ -206,6 +207,42 @@ class Protocols(AccessLogCase):
         for r in secure:
             self.assertRegex(r["tls"], r"^TLSv1\.[23]$")
             self.assertGreater(r["bytes_out"], 0)
+
+
+class ApplicationFields(AccessLogCase):
+    """httpapi_request_set_log_data: the sub-status and user name only the application
+    knows reach every format, over HTTP/1.1 and HTTP/2; a later call replaces an earlier one,
+    a username with a space is refused, and a call after the response ended is too."""
+
+    def serve_log_data(self, fmt):
+        self.httpcfg("set", "setting", "--key", "access_log_format", "--value", fmt)
+        app = self.start_app([binary("HTTPAPI_RESPONSE_FEATURES"), f"http://+:{self.port}/r/"],
+                             "features")
+        r = self.get("/r/logdata")
+        self.assertEqual((r.status, r.body), (200, b"HTTPAPI_ERROR_INVALID_PARAMETER HTTPAPI_OK"))
+        h2 = curl("--http2-prior-knowledge", f"http://127.0.0.1:{self.port}/r/logdata")
+        self.assertEqual((h2.returncode, h2.stdout), (0, b"HTTPAPI_ERROR_INVALID_PARAMETER HTTPAPI_OK"), h2.stderr)
+        self.assertEqual(self.get("/r/nothing-set").status, 404)
+        wait_until(lambda: app.stderr().count("log data after the end: HTTPAPI_ERROR_INVALID_STATE") == 2,
+                   10, what="the late calls refused")
+
+    def test_w3c(self):
+        self.serve_log_data("w3c")
+        rows = self.w3c_rows("httpapid", 3)
+        self.assertEqual([(r["cs-username"], r["sc-substatus"]) for r in rows],
+                         [("alice@example", "7")] * 2 + [("-", "0")])
+
+    def test_ncsa(self):
+        self.serve_log_data("ncsa")
+        users = [l.split(" ")[2] for l in self.wait_lines("httpapid", 3)]
+        self.assertEqual(users, ["alice@example", "alice@example", "-"])
+
+    def test_json(self):
+        self.serve_log_data("json")
+        rows = [json.loads(l) for l in self.wait_lines("httpapid", 3)]
+        self.assertEqual([(r["protocol"], r["username"], r["substatus"]) for r in rows],
+                         [("HTTP/1.1", "alice@example", 7), ("HTTP/2", "alice@example", 7),
+                          ("HTTP/1.1", None, 0)])
 
 
 class Rollover(AccessLogCase):

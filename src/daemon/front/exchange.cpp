@@ -335,6 +335,7 @@ void Exchange::clear() {
   access_.user_agent.clear();
   access_.referer.clear();
   access_.cookie.clear();
+  access_.username.clear();
   access_.queue.clear();
   access_.reason.clear();
   access_.status = 0;
@@ -457,6 +458,11 @@ void Exchange::on_body_input() {
 // ---- the response -----------------------------------------------------------------------
 
 void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
+  if (part.kind == ResponsePart::Kind::log_data) {
+    access_.substatus = part.substatus;
+    access_.username = std::move(part.username);
+    return;
+  }
   const bool chunks = part.chunk_list();
   if (part.kind == ResponsePart::Kind::head) end_connection_if_draining();
   if ((part.flags & HTTPAPI_SEND_FLAG_GOAWAY) && !goaway_) {
@@ -497,6 +503,8 @@ void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
     case ResponsePart::Kind::trailers:
       if (!stream_.response_started() || !valid_fields(part.fields)) return abort("Internal");
       break;
+    case ResponsePart::Kind::log_data:
+      break;  // taken above: it neither starts nor ends anything
   }
   // The application's last word: the service has forgotten the request. Ending the response
   // may start the next request on this very object, so nothing follows the call.

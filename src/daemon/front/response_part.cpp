@@ -30,6 +30,7 @@ bool ResponsePart::more_data() const noexcept { return flags & HTTPAPI_SEND_FLAG
 
 bool ResponsePart::ends_response() const noexcept {
   if (kind == Kind::trailers) return true;
+  if (kind == Kind::log_data) return false;
   if (kind == Kind::head && status < 200 && status != 101) return false;
   return !more_data();
 }
@@ -60,6 +61,14 @@ bool decode_response_part(const ipc::Frame& frame, ResponsePart& part) {
       if (!ipc::decode(frame, m)) return false;
       part.kind = ResponsePart::Kind::trailers;
       own(part, {}, m.trailers, {});
+      return true;
+    }
+    case ipc::Type::log_data: {
+      ipc::LogData m;
+      if (!ipc::decode(frame, m)) return false;
+      part.kind = ResponsePart::Kind::log_data;
+      part.substatus = m.substatus;
+      part.username.assign(m.username);
       return true;
     }
     default:

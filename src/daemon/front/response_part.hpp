@@ -1,4 +1,5 @@
-// One piece of an application's response: a send_response, send_body or send_trailers frame,
+// One piece of an application's response: a send_response, send_body, send_trailers or
+// log_data frame,
 // decoded once on the service loop into a value that owns its bytes, so it travels to the
 // connection's I/O thread without the frame (with its SendAttachments, when its body is a
 // chunk list).
@@ -6,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "ipc/body_chunks.hpp"
@@ -18,6 +20,7 @@ struct ResponsePart {
     head,      // send_response: status line, fields and the first body bytes
     body,      // send_body
     trailers,  // send_trailers: ends a chunked body
+    log_data,  // log_data: the access log's fields only the application knows
   };
   Kind kind = Kind::body;
   std::uint32_t flags = 0;          // HTTPAPI_SEND_FLAG_* and ipc::kBodyIsChunkList
@@ -29,6 +32,8 @@ struct ResponsePart {
   std::string_view fields;  // ipc header list: the head's fields, or the trailers
   std::string_view body;    // head and body: the bytes, or a chunk list (chunk_list())
   std::unique_ptr<char[]> bytes;
+  std::uint32_t substatus = 0;  // log_data
+  std::string username;         // log_data; empty: none
 
   bool chunk_list() const noexcept { return flags & ipc::kBodyIsChunkList; }
   bool more_data() const noexcept;
@@ -37,7 +42,8 @@ struct ResponsePart {
   bool ends_response() const noexcept;
 };
 
-// Decodes a send_response, send_body or send_trailers frame; false when it is malformed.
+// Decodes a send_response, send_body, send_trailers or log_data frame; false when it is
+// malformed.
 bool decode_response_part(const ipc::Frame& frame, ResponsePart& part);
 
 }  // namespace httpapi::daemon

@@ -97,6 +97,7 @@ void AccessFile::open(std::int64_t now) {
   if (fd_ < 0) return;
   written_ = ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
   period_ = period;
+  same_period_second_ = INT64_MIN;
   header_bytes_ = 0;
   const std::string header = access_file_header(style_, now);
   if (!header.empty()) {
@@ -128,7 +129,11 @@ bool AccessFile::must_roll(std::int64_t time_ms, std::size_t pending, std::size_
   }
   // Periods only move forward: a line stamped just before the hour, written just after,
   // stays in the new file rather than starting the old period again.
-  return period_of(time_ms) > period_;
+  const std::int64_t second = time_ms / 1000;
+  if (second == same_period_second_) return false;
+  if (period_of(time_ms) > period_) return true;
+  same_period_second_ = second;
+  return false;
 }
 
 void AccessFile::roll(std::int64_t time_ms) {

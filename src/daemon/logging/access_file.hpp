@@ -64,6 +64,9 @@ class AccessFile {
   std::uint64_t written_ = 0;  // bytes in the file, header included
   std::uint64_t header_bytes_ = 0;
   std::string period_;  // hourly and daily: the period the open file holds
+  // A second whose lines were found to be in period_: the period is formatted once a second,
+  // not once a line.
+  std::int64_t same_period_second_ = INT64_MIN;
   std::chrono::steady_clock::time_point next_open_attempt_{};
 };
 

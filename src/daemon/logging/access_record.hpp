@@ -39,13 +39,14 @@ struct AccessRecord {
   std::string user_agent;
   std::string referer;
   std::string cookie;
+  std::string username;  // the application's (httpapi_request_set_log_data); empty: none
   int version_major = 1;
   int version_minor = 1;
   std::string tls_protocol;  // "TLSv1.3"; empty on a cleartext connection
   std::string queue;         // the request queue's name, when it has one and it mattered
   std::string reason;        // the service's own answers: the error log's reason (NotFound, ...)
   std::uint16_t status = 0;  // 0: no response was sent (the connection ended first)
-  std::uint32_t substatus = 0;
+  std::uint32_t substatus = 0;  // the application's; HTTP.sys has none of its own
   // IIS's sc-win32-status: 0 done; 64 the client left before the response was complete;
   // 1236 the service cut it (cancelled, broken response, reset).
   std::uint32_t win32_status = 0;

@@ -1,6 +1,6 @@
 #include "daemon/logging/json_format.hpp"
 
-#include <fmt/format.h>
+#include "daemon/logging/log_text.hpp"
 
 namespace httpapi::daemon {
 namespace {
@@ -33,6 +33,14 @@ std::size_t utf8_sequence(std::string_view s) {
   return length;
 }
 
+// ,"key":value
+void append_key_number(std::string& out, std::string_view key, std::uint64_t value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  append_decimal(out, value);
+}
+
 void append_text_or_null(std::string& out, std::string_view text) {
   if (text.empty()) {
     out += "null";
@@ -58,7 +66,7 @@ void append_json_string(std::string& out, std::string_view text) {
         case '\t': out += "\\t"; break;
         default:
           if (byte < 0x20 || byte == 0x7f) {
-            fmt::format_to(std::back_inserter(out), "\\u{:04x}", byte);
+            append_hex_byte(out, "\\u00", byte, false);
           } else {
             out += c;
           }
@@ -70,7 +78,7 @@ void append_json_string(std::string& out, std::string_view text) {
       out.append(text.substr(i, length));
       i += length;
     } else {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", byte);
+      append_hex_byte(out, "\\u00", byte, false);
       ++i;
     }
   }
@@ -80,13 +88,19 @@ void append_json_string(std::string& out, std::string_view text) {
 void append_json_line(std::string& out, const AccessRecord& r, CivilClock& utc) {
   const CivilTime t = utc.at(r.time_ms);
   const SplitUri uri = split_uri(r.uri);
-  auto it = std::back_inserter(out);
-  fmt::format_to(it, "{{\"time\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"client\":", t.year,
-                 t.month, t.day, t.hour, t.minute, t.second, t.millisecond);
+  out += "{\"time\":\"";
+  append_date(out, t);
+  out += 'T';
+  append_clock(out, t);
+  out += '.';
+  append_padded(out, static_cast<unsigned>(t.millisecond), 3);
+  out += "Z\",\"client\":";
   append_json_string(out, r.client_ip);
-  fmt::format_to(it, ",\"client_port\":{},\"server\":", r.client_port);
+  append_key_number(out, "client_port", r.client_port);
+  out += ",\"server\":";
   append_json_string(out, r.server_ip);
-  fmt::format_to(it, ",\"server_port\":{},\"method\":", r.server_port);
+  append_key_number(out, "server_port", r.server_port);
+  out += ",\"method\":";
   append_text_or_null(out, r.method);
   out += ",\"uri\":";
   append_text_or_null(out, uri.stem);
@@ -98,18 +112,24 @@ void append_json_line(std::string& out, const AccessRecord& r, CivilClock& utc) 
   append_text_or_null(out, protocol_name(r));
   out += ",\"tls\":";
   append_text_or_null(out, r.tls_protocol);
-  fmt::format_to(it,
-                 ",\"status\":{},\"substatus\":{},\"win32_status\":{},\"bytes_in\":{},"
-                 "\"bytes_out\":{},\"time_taken_ms\":{},\"queue\":",
-                 r.status, r.substatus, r.win32_status, r.bytes_in, r.bytes_out,
-                 r.time_taken_ms);
+  append_key_number(out, "status", r.status);
+  append_key_number(out, "substatus", r.substatus);
+  append_key_number(out, "win32_status", r.win32_status);
+  append_key_number(out, "bytes_in", r.bytes_in);
+  append_key_number(out, "bytes_out", r.bytes_out);
+  append_key_number(out, "time_taken_ms", r.time_taken_ms);
+  out += ",\"queue\":";
   append_text_or_null(out, r.queue);
-  fmt::format_to(it, ",\"cache\":\"{}\",\"reason\":", cache_name(r.cache));
+  out += ",\"cache\":\"";
+  out += cache_name(r.cache);
+  out += "\",\"reason\":";
   append_text_or_null(out, r.reason);
   out += ",\"user_agent\":";
   append_text_or_null(out, r.user_agent);
   out += ",\"referer\":";
   append_text_or_null(out, r.referer);
+  out += ",\"username\":";
+  append_text_or_null(out, r.username);
   out += "}\n";
 }
 

@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include <fmt/format.h>
+#include "daemon/logging/log_text.hpp"
 
 namespace httpapi::daemon {
 namespace {
@@ -30,7 +30,7 @@ void append_ncsa_quoted(std::string& out, std::string_view text) {
       out += '\\';
       out += c;
     } else if (byte < 0x20 || byte == 0x7f) {
-      fmt::format_to(std::back_inserter(out), "\\x{:02x}", byte);
+      append_hex_byte(out, "\\x", byte, false);
     } else {
       out += c;
     }
@@ -41,10 +41,23 @@ void append_ncsa_line(std::string& out, const AccessRecord& r, CivilClock& clock
   const CivilTime t = clock.at(r.time_ms);
   const long offset_minutes = t.utc_offset_seconds / 60;
   append_or_dash(out, r.client_ip);
-  fmt::format_to(std::back_inserter(out), " - - [{:02}/{}/{:04}:{:02}:{:02}:{:02} {}{:02}{:02}] \"",
-                 t.day, kMonths[(t.month - 1) % 12], t.year, t.hour, t.minute, t.second,
-                 offset_minutes < 0 ? '-' : '+', std::labs(offset_minutes) / 60,
-                 std::labs(offset_minutes) % 60);
+  out += " - ";
+  append_or_dash(out, r.username);
+  out += " [";
+  append_padded(out, static_cast<unsigned>(t.day), 2);
+  out += '/';
+  out += kMonths[(t.month - 1) % 12];
+  out += '/';
+  append_padded(out, static_cast<unsigned>(t.year), 4);
+  for (const int part : {t.hour, t.minute, t.second}) {
+    out += ':';
+    append_padded(out, static_cast<unsigned>(part), 2);
+  }
+  out += ' ';
+  out += offset_minutes < 0 ? '-' : '+';
+  append_padded(out, static_cast<unsigned>(std::labs(offset_minutes) / 60), 2);
+  append_padded(out, static_cast<unsigned>(std::labs(offset_minutes) % 60), 2);
+  out += "] \"";
   if (r.method.empty()) {
     out += '-';
   } else {
@@ -54,7 +67,11 @@ void append_ncsa_line(std::string& out, const AccessRecord& r, CivilClock& clock
     out += ' ';
     out += protocol_name(r);
   }
-  fmt::format_to(std::back_inserter(out), "\" {} {}\n", r.status, r.bytes_out);
+  out += "\" ";
+  append_decimal(out, r.status);
+  out += ' ';
+  append_decimal(out, r.bytes_out);
+  out += '\n';
 }
 
 }  // namespace httpapi::daemon

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/logging/log_text.hpp"
 #include "httpapi/httpapi.h"
 
 namespace httpapi::daemon {
@@ -65,19 +66,13 @@ const std::string& computer_name() {
   return name;
 }
 
-void append_number(std::string& out, std::uint64_t value) {
-  fmt::format_to(std::back_inserter(out), "{}", value);
-}
+void append_number(std::string& out, std::uint64_t value) { append_decimal(out, value); }
 
 void append_field(std::string& out, Field field, const AccessStyle& style,
                   const AccessRecord& r, const CivilTime& t) {
   switch (field) {
-    case Field::date:
-      fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}", t.year, t.month, t.day);
-      return;
-    case Field::time:
-      fmt::format_to(std::back_inserter(out), "{:02}:{:02}:{:02}", t.hour, t.minute, t.second);
-      return;
+    case Field::date: return append_date(out, t);
+    case Field::time: return append_clock(out, t);
     case Field::site_name: return append_w3c_value(out, style.site_name);
     case Field::computer_name: return append_w3c_value(out, computer_name());
     case Field::server_ip: return append_w3c_value(out, r.server_ip);
@@ -85,7 +80,7 @@ void append_field(std::string& out, Field field, const AccessStyle& style,
     case Field::uri_stem: return append_w3c_value(out, split_uri(r.uri).stem);
     case Field::uri_query: return append_w3c_value(out, split_uri(r.uri).query);
     case Field::server_port: return append_number(out, r.server_port);
-    case Field::user_name: return append_w3c_value(out, {});
+    case Field::user_name: return append_w3c_value(out, r.username);
     case Field::client_ip: return append_w3c_value(out, r.client_ip);
     case Field::client_port: return append_number(out, r.client_port);
     case Field::version: return append_w3c_value(out, protocol_name(r));
@@ -163,16 +158,20 @@ void append_w3c_value(std::string& out, std::string_view value) {
     out += '-';
     return;
   }
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == ' ') {
+  // Runs of characters that need nothing are appended whole.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(value[i]);
+    if (byte > 0x20 && byte != 0x7f) continue;
+    out.append(value.substr(run, i - run));
+    if (byte == ' ') {
       out += '+';
-    } else if (byte < 0x20 || byte == 0x7f) {
-      fmt::format_to(std::back_inserter(out), "%{:02X}", byte);
     } else {
-      out += c;
+      append_hex_byte(out, "%", byte, true);
     }
+    run = i + 1;
   }
+  out.append(value.substr(run));
 }
 
 }  // namespace httpapi::daemon

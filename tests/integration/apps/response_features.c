@@ -14,6 +14,9 @@
  *                    HTTPAPI_CACHE_USER_INVALIDATES; /untyped/... the same without Content-Type
  *   /opaque          101 with OPAQUE, then echoes the client's bytes until it closes its side,
  *                    then sends "bye" and ends the stream
+ *   /logdata         httpapi_request_set_log_data: a refused username (with a space), then
+ *                    {2, "bob"} replaced by {7, "alice@example"}, a streamed answer whose
+ *                    body lists the two results; the late call's result goes to stderr
  *   /flush/PATH      httpapi_flush_response_cache(PREFIX PATH, RECURSIVE); the body is
  *                    "removed N" or the error name; /flush-exact/PATH without RECURSIVE;
  *                    /flush-parent the parent of PREFIX, which this queue does not own
@@ -161,6 +164,23 @@ static void opaque(httpapi_request *request) {
   httpapi_send_body(request, "bye", 3, 0);
 }
 
+static void log_data(httpapi_request *request) {
+  char report[128];
+  const httpapi_log_data spaced = {1, "alice smith"};
+  const httpapi_log_data first = {2, "bob"};
+  const httpapi_log_data second = {7, "alice@example"};
+  const httpapi_error refused = httpapi_request_set_log_data(request, &spaced);
+  httpapi_request_set_log_data(request, &first);
+  httpapi_response response = {200, NULL, NULL, 0, NULL, 0};
+  httpapi_send_response(request, &response, HTTPAPI_SEND_FLAG_MORE_DATA);
+  const httpapi_error replaced = httpapi_request_set_log_data(request, &second);
+  snprintf(report, sizeof report, "%s %s", httpapi_error_name(refused),
+           httpapi_error_name(replaced));
+  httpapi_send_body(request, report, strlen(report), 0);
+  const httpapi_error late = httpapi_request_set_log_data(request, &first);
+  fprintf(stderr, "log data after the end: %s\n", httpapi_error_name(late));
+}
+
 static void answer(httpapi_request *request) {
   const httpapi_bytes path = httpapi_request_get_info(request)->url.path;
   char p[512];
@@ -176,6 +196,8 @@ static void answer(httpapi_request *request) {
     flush(request, flush_path + 7, HTTPAPI_FLUSH_FLAG_RECURSIVE, 0);
   } else if (exact_path) {
     flush(request, exact_path + 13, 0, 0);
+  } else if (strstr(p, "/logdata")) {
+    log_data(request);
   } else if (strstr(p, "/opaque")) {
     opaque(request);
   } else if (strstr(p, "/cached/")) {

@@ -110,6 +110,20 @@ TEST(NcsaFormat, CommonLogFormat) {
             "HTTP/1.1\" 200 345\n");
 }
 
+TEST(AccessFormats, TheApplicationsUsernameAndSubstatusInEveryFormat) {
+  AccessRecord r = sample();
+  r.username = "alice@example";
+  r.substatus = 7;
+  EXPECT_EQ(line(AccessFormat::w3c, r),
+            "2026-12-04 13:45:01 127.0.0.1 GET /app/a+b x=1&y=\"2\" 8080 alice@example "
+            "192.0.2.7 Mozilla/5.0+(X11;+Linux) http://ref.test/ 200 7 0 17\n");
+  EXPECT_EQ(line(AccessFormat::ncsa, r).substr(0, 26), "192.0.2.7 - alice@example ");
+  const auto j = nlohmann::json::parse(line(AccessFormat::json, r));
+  EXPECT_EQ(j["username"], "alice@example");
+  EXPECT_EQ(j["substatus"], 7);
+  EXPECT_TRUE(nlohmann::json::parse(line(AccessFormat::json, sample()))["username"].is_null());
+}
+
 TEST(NcsaFormat, QuotesBackslashesAndControlsAreEscaped) {
   AccessRecord r = sample();
   r.method = "GET";

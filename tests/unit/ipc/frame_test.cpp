@@ -257,6 +257,19 @@ TEST(Messages, MalformedHeaderListIsRejected) {
   EXPECT_FALSE(ipc::decode(only_frame(out), m));
 }
 
+TEST(Messages, LogData) {
+  std::string out;
+  ASSERT_TRUE(ipc::encode(out, ipc::LogData{9, 7, "alice@example"}));
+  ipc::LogData m;
+  ASSERT_TRUE(ipc::decode(only_frame(out), m));
+  EXPECT_EQ(m.request, 9u);
+  EXPECT_EQ(m.substatus, 7u);
+  EXPECT_EQ(m.username, "alice@example");
+  out.clear();
+  ipc::encode(out, ipc::Cancel{9});
+  EXPECT_FALSE(ipc::decode(only_frame(out), m));  // another type
+}
+
 TEST(Messages, BodyAndSends) {
   std::string out;
   std::string trailers;
