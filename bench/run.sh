@@ -475,7 +475,7 @@ done
 with_access_log_for a  # off again
 if [[ $WITH_L == 1 ]]; then
   ACCESS_NOTE="(l), (m): $(grep -vc '^#' "$WORK/a/state/logs/access/httpapid.log" 2>/dev/null || echo 0) lines in the access log; $("$HTTPCFG_BIN" --state-dir "$WORK/a/state" show servicestate | grep '^Access log lines' || true)
-(m): $(grep -c '^200$' "$WORK/scrapes.log" 2>/dev/null || echo 0) scrapes answered 200, $(grep -vc '^200$' "$WORK/scrapes.log" 2>/dev/null || echo 0) not"
+(m): $(grep -c '^200$' "$WORK/scrapes.log" 2>/dev/null || true) scrapes answered 200, $(grep -vc '^200$' "$WORK/scrapes.log" 2>/dev/null || true) not"
   log "$ACCESS_NOTE"
 fi
 
