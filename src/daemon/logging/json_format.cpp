@@ -53,35 +53,33 @@ void append_text_or_null(std::string& out, std::string_view text) {
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
+  // Runs of characters that need no escape (printable ASCII, valid UTF-8) are appended whole.
+  std::size_t run = 0;
   std::size_t i = 0;
   while (i < text.size()) {
-    const char c = text[i];
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (byte < 0x20 || byte == 0x7f) {
-            append_hex_byte(out, "\\u00", byte, false);
-          } else {
-            out += c;
-          }
-      }
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte >= 0x20 && byte < 0x7f && byte != '"' && byte != '\\') {
       ++i;
       continue;
     }
-    if (const std::size_t length = utf8_sequence(text.substr(i)); length > 0) {
-      out.append(text.substr(i, length));
-      i += length;
-    } else {
-      append_hex_byte(out, "\\u00", byte, false);
-      ++i;
+    if (byte >= 0x80) {
+      if (const std::size_t length = utf8_sequence(text.substr(i)); length > 0) {
+        i += length;
+        continue;
+      }
     }
+    out.append(text.substr(run, i - run));
+    switch (byte) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: append_hex_byte(out, "\\u00", byte, false);  // controls, DEL, bytes not UTF-8
+    }
+    run = ++i;
   }
+  out.append(text.substr(run));
   out += '"';
 }
 
