@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "daemon/control/handover_channel.hpp"
+#include "daemon/control/spawner.hpp"
 #include "daemon/diagnostics.hpp"
 #include "daemon/privilege.hpp"
 #include "daemon/service.hpp"
@@ -38,9 +39,9 @@ void raise_descriptor_limit() {
 }
 
 // Everything that must happen before the service opens its store, as the user it runs as:
-// directories, the change of user, no_new_privs, the store's move from /run, the filter.
-// Throws with a message saying what went wrong.
-void prepare(const Options& options) {
+// directories, the change of user, no_new_privs, the spawner, the store's move from /run,
+// the filter. Returns the spawner; throws with a message saying what went wrong.
+httpapi::daemon::Spawner prepare(const Options& options) {
   std::string error;
   auto check = [&error](bool ok) {
     if (!ok) throw std::runtime_error(error);
@@ -63,8 +64,17 @@ void prepare(const Options& options) {
                               "the right to bind ports below 1024\n");
   }
   check(httpapi::daemon::forbid_new_privileges(error));
+  // Here, and nowhere else, a copy of this process holds just what a new httpapid needs:
+  // its user and capability, no_new_privs, no store, no socket, no thread, no filter
+  // (spawner.hpp). Without it the service runs, and only `httpcfg upgrade` is refused.
+  httpapi::daemon::Spawner spawner = httpapi::daemon::Spawner::fork_process(error);
+  if (spawner.pid() <= 0) {
+    httpapi::daemon::diagnose(LogLevel::warning, "httpapid: {}; httpcfg upgrade will be "
+                                                 "refused until a restart\n", error);
+  }
   check(httpapi::daemon::migrate_legacy_store(options, error));
   if (options.seccomp) check(httpapi::daemon::install_syscall_filter(error));
+  return spawner;
 }
 
 // What `httpcfg upgrade` needs from how this process started (docs/operations.md,
@@ -163,8 +173,8 @@ int main(int argc, char** argv) {
   // Connected before the change of user: the notify socket's permissions never matter.
   auto notifier = httpapi::daemon::SystemdNotifier::from_environment();
   try {
-    prepare(options);
-    httpapi::daemon::Service service(options, std::move(notifier));
+    httpapi::daemon::Spawner spawner = prepare(options);
+    httpapi::daemon::Service service(options, std::move(notifier), std::move(spawner));
     return service.run();
   } catch (const std::exception& error) {
     httpapi::daemon::diagnose(LogLevel::error, "httpapid: {}\n", error.what());

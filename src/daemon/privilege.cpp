@@ -20,24 +20,37 @@ namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
+constexpr std::uint64_t kBind = std::uint64_t{1} << CAP_NET_BIND_SERVICE;
+
 // capset(2) directly: libcap would be a dependency for one call. Version 3 takes two
 // 32-bit words per set.
-bool set_capabilities(std::uint64_t effective, std::uint64_t permitted) {
+bool set_capabilities(std::uint64_t effective, std::uint64_t permitted,
+                      std::uint64_t inheritable = 0) {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   data[0].effective = static_cast<std::uint32_t>(effective);
   data[1].effective = static_cast<std::uint32_t>(effective >> 32);
   data[0].permitted = static_cast<std::uint32_t>(permitted);
   data[1].permitted = static_cast<std::uint32_t>(permitted >> 32);
+  data[0].inheritable = static_cast<std::uint32_t>(inheritable);
+  data[1].inheritable = static_cast<std::uint32_t>(inheritable >> 32);
   return ::syscall(SYS_capset, &header, data) == 0;
 }
 
-std::uint64_t permitted_capabilities() {
+struct CapabilitySets {
+  std::uint64_t permitted = ~std::uint64_t{0};  // all, when they cannot be read
+  std::uint64_t inheritable = 0;
+};
+
+CapabilitySets current_capabilities() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
-  if (::syscall(SYS_capget, &header, data) != 0) return ~std::uint64_t{0};
-  return data[0].permitted | (std::uint64_t{data[1].permitted} << 32);
+  if (::syscall(SYS_capget, &header, data) != 0) return {};
+  return {data[0].permitted | (std::uint64_t{data[1].permitted} << 32),
+          data[0].inheritable | (std::uint64_t{data[1].inheritable} << 32)};
 }
+
+std::uint64_t permitted_capabilities() { return current_capabilities().permitted; }
 
 // Drops every capability but `keep` from the bounding set, which needs CAP_SETPCAP: under
 // systemd the unit's CapabilityBoundingSet= has done it already and EPERM is expected.
@@ -118,7 +131,7 @@ bool become(const ServiceAccount& account, std::string& error) {
     ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   }
   ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  const std::uint64_t bind = std::uint64_t{1} << CAP_NET_BIND_SERVICE;
+  const std::uint64_t bind = kBind;
   const std::uint64_t held = permitted_capabilities();
   if (!set_capabilities(bind & held, bind & held) && (held & ~bind) != 0) {
     // Only a set with more than the one capability must shrink. Under systemd with its
@@ -131,6 +144,25 @@ bool become(const ServiceAccount& account, std::string& error) {
   // A way back to root would mean the change did not happen.
   if (account.uid != 0 && ::setresuid(0, 0, 0) == 0) {
     error = "the change of user did not hold: root could be taken back";
+    return false;
+  }
+  return true;
+}
+
+bool pass_on_bind_capability(std::string& error) {
+  if (::geteuid() == 0) return true;
+  const CapabilitySets held = current_capabilities();
+  if ((held.permitted & kBind) == 0) return true;  // the service has none to pass on
+  // The ambient set takes only what is permitted and inheritable. Under systemd's
+  // SystemCallFilter= capset fails (EPERM), but there AmbientCapabilities= has left it
+  // inheritable already.
+  if (!set_capabilities(0, kBind, kBind) && (held.inheritable & kBind) == 0) {
+    error = fmt::format("cannot make CAP_NET_BIND_SERVICE inheritable: {}", errno_text());
+    return false;
+  }
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0) != 0) {
+    error = fmt::format("cannot raise CAP_NET_BIND_SERVICE in the ambient set: {}",
+                        errno_text());
     return false;
   }
   return true;

@@ -37,6 +37,15 @@ bool hand_over(const ServiceAccount& account, const std::vector<std::string>& di
 // capabilities belong to a thread.
 bool become(const ServiceAccount& account, std::string& error);
 
+// In the spawner (control/spawner.hpp), the process that starts the next httpapid of an
+// upgrade: CAP_NET_BIND_SERVICE, when this process holds it, goes into its inheritable and
+// ambient sets, so that the program it starts keeps it (the execve of a program without file
+// capabilities by a user other than root keeps the ambient set only), and out of its
+// effective set (it binds nothing itself). Nothing else is passed on. As root nothing is
+// done: root's execve gives root's capabilities anyway. False with `error` when it is held
+// but cannot be passed on.
+bool pass_on_bind_capability(std::string& error);
+
 // PR_SET_NO_NEW_PRIVS: nothing this process could execute gains privileges.
 bool forbid_new_privileges(std::string& error);
 

@@ -59,9 +59,10 @@ std::vector<std::unique_ptr<IoWorker>> make_workers(Service& service, const Opti
 
 }  // namespace
 
-Service::Service(Options options, SystemdNotifier notifier)
+Service::Service(Options options, SystemdNotifier notifier, Spawner spawner)
     : options_(std::move(options)),
       notifier_(std::move(notifier)),
+      spawner_(std::move(spawner)),
       store_(open_store(options_)),
       access_log_(std::make_unique<AccessLog>(options_.log_dir + "/access",
                                               kAccessLogBuffer)),
@@ -176,7 +177,9 @@ int Service::run() {
            HTTPAPI_VERSION_STRING, control_.path(), workers_.size(),
            workers_.size() == 1 ? "" : "s");
   publish_control_gauges();
-  // After an upgrade systemd must follow this process (NotifyAccess=all in the unit).
+  // After an upgrade the old process, still the main PID, names this one to systemd
+  // (NotifyAccess=main hears only the main PID); this MAINPID= of its own counts where a
+  // unit has NotifyAccess=all.
   notifier_.send(fmt::format("{}READY=1\nSTATUS={}",
                              predecessor_ >= 0 ? fmt::format("MAINPID={}\n", ::getpid()) : "",
                              status_line()));

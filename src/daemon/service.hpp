@@ -21,6 +21,7 @@
 #include "daemon/control/control_server.hpp"
 #include "daemon/control/queue_calls.hpp"
 #include "daemon/control/queue_registry.hpp"
+#include "daemon/control/spawner.hpp"
 #include "daemon/control/upgrade_launcher.hpp"
 #include "daemon/control/request_broker.hpp"
 #include "daemon/control/url_groups.hpp"
@@ -45,8 +46,9 @@ class IoWorker;
 
 class Service {
  public:
-  // `notifier` tells systemd how the service is (inactive outside systemd).
-  Service(Options options, SystemdNotifier notifier = {});
+  // `notifier` tells systemd how the service is (inactive outside systemd); `spawner`
+  // starts the new process of an upgrade (none: upgrades are refused).
+  Service(Options options, SystemdNotifier notifier = {}, Spawner spawner = {});
   ~Service();
 
   // Runs until SIGTERM/SIGINT, then drains and returns the exit status.
@@ -131,6 +133,7 @@ class Service {
 
   Options options_;
   SystemdNotifier notifier_;
+  Spawner spawner_;
   std::unique_ptr<config::ConfigStore> store_;
   // Made before the workers and the URL groups, gone after them: every request's line
   // reaches it until the last I/O thread stops.
@@ -152,7 +155,7 @@ class Service {
 
   // The service loop's parts; each uses only those declared before it.
   ControlServer control_;
-  UpgradeLauncher upgrade_{service_loop(),
+  UpgradeLauncher upgrade_{service_loop(), spawner_,
                            {[this](int socket) { send_handover_state(socket); },
                             [this](bool taken, const std::string& message) {
                               upgrade_finished(taken, message);

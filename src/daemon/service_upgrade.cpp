@@ -1,5 +1,7 @@
 // The service's part of `httpcfg upgrade` (docs/operations.md, "Upgrades"). The old process
-// starts the new binary (UpgradeLauncher), which says hello on the hand-over socket; the old
+// has its spawner start the new binary (UpgradeLauncher, Spawner: also under --seccomp,
+// whose filter keeps execve from the service itself), which says hello on the hand-over
+// socket; the old
 // one sends what it holds that the store does not: the registered URLs and the queues they
 // route to (as JSON), then the control socket's and every port's listening descriptor. Both
 // accept on the same sockets for a moment; once the new one says it serves, the old one stops
@@ -54,10 +56,6 @@ void Service::start_upgrade(AppChannel& channel, std::uint64_t call, const std::
   } else if (drain_.phase() != Drain::Phase::serving) {
     refusal = "httpapid is draining; run httpcfg resume first (during the grace period), or "
               "let the drain finish and start the service again";
-  } else if (options_.seccomp) {
-    // The filter allows no execve (and traps what it does not allow).
-    refusal = "httpapid runs with --seccomp, which forbids starting programs; restart it "
-              "instead (applications reconnect by themselves)";
   }
   if (!refusal.empty()) {
     return channel.reply(call, HTTPAPI_ERROR_INVALID_STATE, 0, "upgrade refused: " + refusal);
@@ -92,6 +90,9 @@ void Service::send_handover_state(int socket) {
 }
 
 void Service::upgrade_finished(bool taken, const std::string& message) {
+  // systemd follows the main PID, and with the unit's NotifyAccess=main only this process,
+  // still the main one, may name the next (it is in the unit's cgroup, so systemd takes it).
+  if (taken) notifier_.send("MAINPID=" + message);
   AppChannel* channel = control_.find(upgrade_channel_);
   if (channel && !channel->closing()) {
     if (taken) {
@@ -250,6 +251,7 @@ void Service::release_held() {
 
 void Service::describe_upgrade(json& out) const {
   out = {{"pid", ::getpid()},
+                {"spawner_pid", spawner_.pid() > 0 ? json(spawner_.pid()) : json(nullptr)},
                 {"in_progress", upgrade_.busy() && !retiring_},
                 {"replaced_by", retiring_ ? json(upgrade_.pid()) : json(nullptr)},
                 {"predecessor_connected", predecessor_ >= 0},

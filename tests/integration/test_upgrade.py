@@ -4,9 +4,11 @@ refused connection and no failed request; the applications move to the new proce
 restarting; a binary that fails to start, a second upgrade at once and a non-root caller are
 refused while the old process keeps serving.
 
-The new httpapid is a child of the old one, not of this test: the test makes itself a child
-subreaper, so the new process is reparented here when the old one exits and its exit status
-can be read."""
+The new httpapid is a child of the old one's spawner (src/daemon/control/spawner.hpp), not of
+this test: the test makes itself a child subreaper, so the new process is reparented here when
+the old one (and with it its spawner) exits, and its exit status can be read.
+test_upgrade_unit.py upgrades a service started as the systemd unit starts it (--user httpapi
+--seccomp) with the helpers of `Upgrading` below."""
 
 import ctypes
 import json
@@ -156,12 +158,11 @@ def wait_reaped(pid, timeout):
     raise AssertionError(f"httpapid {pid} still running after {timeout} s")
 
 
-class UpgradeTest(ServiceTestCase):
-    IO_THREADS = 2
+class Upgrading:
+    """Mixed into a ServiceTestCase: upgrades and their outcome. The processes that took over
+    are stopped at the end and must exit 0."""
 
     def setUp(self):
-        if "--seccomp" in os.environ.get("HTTPAPI_IT_SERVICE_ARGS", ""):
-            self.skipTest("httpapid --seccomp refuses upgrades (it may not start programs)")
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         super().setUp()
         self.port = free_port()
@@ -229,6 +230,10 @@ class UpgradeTest(ServiceTestCase):
             except OSError:
                 return False
         wait_until(ok, 15, interval=0.1, what=f"{path} answered by {app}")
+
+
+class UpgradeTest(Upgrading, ServiceTestCase):
+    IO_THREADS = 2
 
     def upgrade_under_load(self, *args, label):
         app = self.start_echo(f"http://+:{self.port}/u/", name="U")

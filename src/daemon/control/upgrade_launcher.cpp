@@ -1,21 +1,20 @@
 #include "daemon/control/upgrade_launcher.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <thread>
+#include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "daemon/control/handover_channel.hpp"
+#include "daemon/control/spawner.hpp"
 #include "daemon/diagnostics.hpp"
 #include "daemon/loop/event_loop.hpp"
 
@@ -24,22 +23,32 @@ extern char** environ;
 namespace httpapi::daemon {
 namespace {
 
-// This process's environment with the hand-over descriptor's number set.
+// This process's environment with the hand-over descriptor's number set. WATCHDOG_PID
+// names this process: left out, the new one takes systemd's WATCHDOG_USEC as its own and
+// pings once it is the main PID (docs/operations.md, "Upgrades").
 std::vector<std::string> child_environment(int fd) {
   std::vector<std::string> variables;
   const std::string name = std::string(handover::kEnvironment) + "=";
   for (char** entry = environ; *entry; ++entry) {
-    if (!std::string_view(*entry).starts_with(name)) variables.emplace_back(*entry);
+    const std::string_view variable(*entry);
+    if (variable.starts_with(name) || variable.starts_with("WATCHDOG_PID=")) continue;
+    variables.emplace_back(variable);
   }
   variables.push_back(name + std::to_string(fd));
   return variables;
 }
 
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (std::string& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
+// How a child ended, from its wait status.
+std::string ending(int status) {
+  if (WIFEXITED(status)) {
+    return fmt::format("it exited with status {} before taking over (its reason is in the "
+                       "lines above, on the same standard error as this one's)",
+                       WEXITSTATUS(status));
+  }
+  if (WIFSIGNALED(status)) {
+    return fmt::format("it was killed by signal {} before taking over", WTERMSIG(status));
+  }
+  return "it ended before taking over";
 }
 
 }  // namespace
@@ -54,30 +63,18 @@ std::string UpgradeLauncher::start(const std::string& binary,
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
     return fmt::format("cannot make the hand-over socket: {}", std::strerror(errno));
   }
-  // The child's end survives exec; nothing else this process holds does (all CLOEXEC).
-  ::fcntl(pair[1], F_SETFD, 0);
   std::vector<std::string> argv{binary};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
-  std::vector<std::string> envp = child_environment(pair[1]);
-  std::vector<char*> argv_pointers = pointers(argv);
-  std::vector<char*> envp_pointers = pointers(envp);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = 0;
-  const int error = ::posix_spawn(&pid, binary.c_str(), nullptr, &attributes,
-                                  argv_pointers.data(), envp_pointers.data());
-  posix_spawnattr_destroy(&attributes);
-  ::close(pair[1]);
-  if (error != 0) {
+  std::string why;
+  int error = 0;
+  const pid_t pid = spawner_.spawn(binary, argv, child_environment(Spawner::kChildDescriptor),
+                                   pair[1], why, error);
+  ::close(pair[1]);  // the spawner passed its own copy on
+  if (pid < 0) {
     ::close(pair[0]);
-    return fmt::format("cannot start {}: {}; {}", binary, std::strerror(error),
-                       error == EPERM ? "with --seccomp httpapid may not start programs: "
-                                        "restart it instead"
-                                      : "give the path of an httpapid binary with --binary");
+    return error != 0 ? fmt::format("cannot start {}: {}; give the path of an httpapid binary "
+                                    "with --binary", binary, why)
+                      : fmt::format("cannot start {}: {}", binary, why);
   }
   socket_ = pair[0];
   pid_ = pid;
@@ -132,7 +129,6 @@ void UpgradeLauncher::on_readable() {
 void UpgradeLauncher::tick() {
   if (pid_ <= 0 || taken_ || seconds_left_ == 0) return;
   if (--seconds_left_ > 0) return;
-  ::kill(pid_, SIGKILL);
   fail(fmt::format("it did not take over within {} s and was killed (is it an httpapid "
                    "that knows the hand-over?)",
                    kDeadlineSeconds));
@@ -140,21 +136,9 @@ void UpgradeLauncher::tick() {
 
 std::string UpgradeLauncher::exit_text() {
   // It closed its end, so it is exiting: a short wait for its status is worth the message.
-  for (int i = 0; i < 50; ++i) {
-    int status = 0;
-    if (::waitpid(child_, &status, WNOHANG) == child_) {
-      reaped_ = true;
-      if (WIFEXITED(status)) {
-        return fmt::format("it exited with status {} before taking over (its reason is in "
-                           "the lines above, on the same standard error as this one's)",
-                           WEXITSTATUS(status));
-      }
-      if (WIFSIGNALED(status)) {
-        return fmt::format("it was killed by signal {} before taking over",
-                           WTERMSIG(status));
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (const std::optional<int> status = spawner_.wait_exit(child_, 500)) {
+    reaped_ = true;
+    return ending(*status);
   }
   return "it closed the hand-over socket before taking over";
 }
@@ -162,11 +146,9 @@ std::string UpgradeLauncher::exit_text() {
 void UpgradeLauncher::fail(const std::string& why) {
   const pid_t pid = child_;
   if (!reaped_) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-    }
+    // Only the spawner may kill and wait for it (the filter lets this process do neither).
+    spawner_.kill(pid);
+    spawner_.wait_exit(pid, 2000);
     reaped_ = true;
   }
   if (socket_ >= 0) {

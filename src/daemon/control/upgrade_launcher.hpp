@@ -1,8 +1,8 @@
-// The old httpapid's side of `httpcfg upgrade` (docs/operations.md, "Upgrades"): starts the
-// new binary with this one's command line and one end of a hand-over socket, answers its
-// hello with the state (the service's hook), and reports how it ended: taken over, or why
-// not (it failed to start, said why, exited, or stayed silent past the deadline). Service
-// loop only.
+// The old httpapid's side of `httpcfg upgrade` (docs/operations.md, "Upgrades"): has the
+// spawner (spawner.hpp) start the new binary with this one's command line and one end of a
+// hand-over socket, answers its hello with the state (the service's hook), and reports how
+// it ended: taken over, or why not (it failed to start, said why, exited, or stayed silent
+// past the deadline). Service loop only.
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +14,7 @@
 namespace httpapi::daemon {
 
 class EventLoop;
+class Spawner;
 
 class UpgradeLauncher {
  public:
@@ -23,7 +24,8 @@ class UpgradeLauncher {
     // It took over (true, its PID in `message`) or failed (false, why).
     std::function<void(bool taken, const std::string& message)> finished;
   };
-  UpgradeLauncher(EventLoop& loop, Hooks hooks) : loop_(loop), hooks_(std::move(hooks)) {}
+  UpgradeLauncher(EventLoop& loop, Spawner& spawner, Hooks hooks)
+      : loop_(loop), spawner_(spawner), hooks_(std::move(hooks)) {}
   ~UpgradeLauncher();
   UpgradeLauncher(const UpgradeLauncher&) = delete;
   UpgradeLauncher& operator=(const UpgradeLauncher&) = delete;
@@ -49,6 +51,7 @@ class UpgradeLauncher {
   std::string exit_text();
 
   EventLoop& loop_;
+  Spawner& spawner_;  // the service's; it starts, kills and waits for the new process
   Hooks hooks_;
   int socket_ = -1;
   pid_t pid_ = 0;      // while busy
