@@ -10,7 +10,12 @@ under a throwaway overlay.
   container on root directory is not supported"), and --ephemeral would copy the whole root
   on a file system without snapshots; so the overlay is mounted here, in a mount namespace
   of its own (unshare), where nothing of it shows on the host and it vanishes with nspawn.
-- Its own network namespace (loopback only), UTS, IPC, PID and mount namespaces.
+- Its own network namespace (loopback only), UTS, IPC, PID and mount namespaces, and the
+  unified cgroup hierarchy (cgroup2) whatever the host mounts, as on a Debian 12 server (on
+  a host with the hybrid layout, as this one, nspawn would otherwise hand the container the
+  v1 controllers, read-only). One thing no nspawn container has: bpf() is refused inside,
+  so its systemd enforces no DevicePolicy= and no IP firewall (it says so at debug level:
+  "BPF device control is not supported: Operation not permitted").
 - It boots basic.target, not the host's default: the services enabled on this machine
   (nginx, postgresql, prometheus, haproxy ...) would start otherwise, on its ports, for
   nothing. A test starts what it needs with systemctl.
@@ -112,7 +117,8 @@ class BootedContainer:
         argv = [UNSHARE, "--mount", "--propagation=private", "--", "sh", "-c", script, "sh",
                 self.layers] + nspawn
         self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.console,
-                                      stderr=subprocess.STDOUT, env=dict(ENVIRONMENT),
+                                      stderr=subprocess.STDOUT,
+                                      env=dict(ENVIRONMENT, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1"),
                                       preexec_fn=self._enter_cgroups)
         deadline = time.monotonic() + timeout
         self.leader = self._wait_for_leader(deadline)
@@ -203,6 +209,18 @@ class BootedContainer:
         """A process inside the container that the caller talks to through pipes; it dies
         with the container's PID namespace at the latest."""
         return subprocess.Popen(self.command(argv), env=dict(ENVIRONMENT), **kwargs)
+
+    def host_cgroup2(self, inside_path):
+        """The host's path of the container's cgroup2 directory inside_path (a unit's, as
+        /proc/PID/cgroup shows it inside), or None without cgroup2. nspawn puts the
+        container under a "payload" cgroup of its own below the one made here."""
+        for path in self.cgroups:
+            if os.path.exists(os.path.join(path, "cgroup.controllers")):  # cgroup2 only
+                for top in (os.path.join(path, "payload"), path):
+                    candidate = os.path.join(top, inside_path.lstrip("/"))
+                    if os.path.isdir(candidate):
+                        return candidate
+        return None
 
     def failed_units(self):
         return self.run(["systemctl", "--failed", "--no-legend", "--plain"], check=False).stdout
