@@ -10,6 +10,7 @@ packages=(
   libssl-dev libnghttp2-dev libsqlite3-dev
   libseccomp-dev                      # httpapid --seccomp
   systemd                             # systemd-analyze rates dist/systemd/httpapid.service
+  systemd-container                   # systemd-nspawn boots the packaged unit (test_systemd.py)
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libhttp-parser-dev                  # differential testing of our HTTP/1.1 parser

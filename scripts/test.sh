@@ -29,7 +29,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if [ $quick -eq 1 ]; then
   run_suite debug -LE package
 else
-  # integration_package builds the .debs (scripts/package.sh) and installs them: once.
+  # integration_packages builds the .debs (scripts/package.sh) once; integration_package
+  # installs them on this machine, integration_systemd in a container booted with systemd.
   run_suite debug
 fi
 if [ $quick -eq 0 ]; then
@@ -42,9 +43,10 @@ if [ $quick -eq 0 ]; then
   # call as "invalid vptr" (GCC 12's libsanitizer, IsAccessibleMemoryRange).
   # Not integration_testssl: an outside scanner's 100 s of handshakes; what it sends is
   # covered under the sanitizers by integration_tls and the fuzz target.
-  # Not integration_package: the packages are built by debhelper with Debian's flags
-  # whatever the flavour, and were tested in the debug run.
-  run_suite sanitize -E '^integration_(descriptor_limit|testssl|package)$'
+  # Not the `package` label (integration_packages, _package, _systemd): the packages are
+  # built by debhelper with Debian's flags whatever the flavour, and were tested in the
+  # debug run.
+  run_suite sanitize -E '^integration_(descriptor_limit|testssl)$' -LE package
   echo "== fuzz smoke (each target ${FUZZ_SECONDS:-15} s)"
   bash scripts/build.sh fuzz
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"

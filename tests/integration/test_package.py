@@ -22,11 +22,11 @@ running (here: a container), and /usr/sbin/policy-rc.d, if present, forbids it a
   on a port below 1024 and serves curl; the installed httpcfg talks to the service.
 - Purge removes every file, the store and the logs; the account stays.
 
-HTTPAPI_PACKAGES=DIR uses the .debs already built there (scripts/package.sh --out DIR)
-instead of building them (about 3 minutes of the 2 cores; the ctest entry runs alone).
+HTTPAPI_PACKAGES=DIR uses the .debs already built there (scripts/package.sh --out DIR; ctest's
+fixture `integration_packages` does it once for this test and test_systemd.py) instead of
+building them (about 3 minutes of the 2 cores; debian_packages.py).
 """
 
-import glob
 import grp
 import gzip
 import os
@@ -42,9 +42,10 @@ import tempfile
 import time
 import unittest
 
+import debian_packages
+from debian_packages import PACKAGES
 from harness import REPO, Proc, curl, wait_until
 
-PACKAGES = ("httpapid", "httpcfg", "libhttpapi1", "libhttpapi-dev")
 SERVICE_USER = "httpapi"
 CAP_NET_BIND_SERVICE = 1 << 10
 UNIT = "/lib/systemd/system/httpapid.service"
@@ -57,16 +58,6 @@ def run(argv, timeout=120, check=True, **kwargs):
         raise AssertionError(f"{' '.join(argv)} failed ({r.returncode}):\n"
                              f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
     return r
-
-
-def project_version():
-    parts = {}
-    with open(os.path.join(REPO, "include", "httpapi", "httpapi.h")) as f:
-        for line in f:
-            m = re.match(r"#define HTTPAPI_VERSION_(MAJOR|MINOR|PATCH) (\d+)$", line.strip())
-            if m:
-                parts[m.group(1)] = m.group(2)
-    return f"{parts['MAJOR']}.{parts['MINOR']}.{parts['PATCH']}"
 
 
 def installed(package):
@@ -117,11 +108,11 @@ class Packages(unittest.TestCase):
             if os.path.exists(path):
                 raise unittest.SkipTest(f"{path} exists outside a package (installed by "
                                         "hand?): the package would replace it")
-        cls.version = project_version()
+        cls.version = debian_packages.project_version()
         cls.tmp = tempfile.mkdtemp(prefix="httpapi-pkg-")
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         os.chmod(cls.tmp, 0o755)  # the service, as httpapi, reaches its runtime dir inside
-        cls.debs = cls.find_or_build_debs()
+        cls.debs = debian_packages.find_or_build(cls.tmp)
         cls.account_existed = cls.user_exists()
         cls.saved = cls.move_state_aside()
         cls.addClassCleanup(cls.restore_machine)
@@ -132,30 +123,6 @@ class Packages(unittest.TestCase):
         sys.stderr.write(f"\n[installed {len(cls.debs)} packages in "
                          f"{time.monotonic() - started:.0f} s; the {SERVICE_USER} account "
                          f"{'existed' if cls.account_existed else 'was made by postinst'}] ")
-
-    @classmethod
-    def find_or_build_debs(cls):
-        directory = os.environ.get("HTTPAPI_PACKAGES")
-        if not directory:
-            directory = os.path.join(cls.tmp, "debs")
-            started = time.monotonic()
-            r = subprocess.run(["bash", os.path.join(REPO, "scripts", "package.sh"), "--out",
-                                directory], capture_output=True, text=True, timeout=1500)
-            if r.returncode != 0:
-                raise AssertionError(f"scripts/package.sh failed ({r.returncode}):\n"
-                                     f"{r.stdout[-6000:]}\n{r.stderr[-4000:]}")
-            lintian = [l for l in r.stdout.splitlines() if re.match(r"[EWI]: ", l)]
-            sys.stderr.write(f"\n[scripts/package.sh: {time.monotonic() - started:.0f} s; "
-                             f"lintian: {len(lintian)} tags] " + "\n".join(lintian) + "\n")
-        debs = []
-        for package in PACKAGES:
-            found = glob.glob(os.path.join(directory, f"{package}_{cls.version}_*.deb"))
-            if len(found) != 1:
-                raise AssertionError(f"{directory}: expected one {package}_{cls.version}_*.deb"
-                                     f", found {found}; build with scripts/package.sh --out "
-                                     f"{directory}")
-            debs.append(os.path.abspath(found[0]))
-        return debs
 
     @staticmethod
     def user_exists():
