@@ -3,8 +3,8 @@
 test_package.py installs the packages on this machine but starts the unit's ExecStart by
 hand, since this machine's PID 1 is not systemd. Here the same .debs go into a container
 that boots this machine's own OS with systemd 252 as PID 1 (booted_container.py:
-systemd-nspawn --directory=/ --volatile=overlay --boot --private-network; its writes land in
-a tmpfs and go with it), and systemd runs the unit as shipped:
+an overlay of / on a tmpfs in its own mount namespace, booted with systemd-nspawn --boot
+--private-network; its writes go with it), and systemd runs the unit as shipped:
 
 1. `apt-get install ./*.deb` where the httpapi account does not exist (deleted in the
    container first): the postinst makes it (a system user and group, no login shell, the
@@ -23,6 +23,10 @@ a tmpfs and go with it), and systemd runs the unit as shipped:
    prefix reaches a message.
 6. The watchdog: with WatchdogSec=4 (a drop-in), WatchdogTimestamp moves and the unit stays
    up, same PID, no restart, for more than twice the interval.
+6u. `httpcfg upgrade` under the unit as shipped (--user httpapi --seccomp): systemd follows
+   the new MainPID (the old main PID sent MAINPID=), the unit stays active with no restart,
+   the new process has the old one's user, capabilities and filter, the old one exits, and
+   the application answers through the new one.
 7. `systemctl stop`: inactive, Result=success, exit status 0, STOPPING=1 received;
    `systemd-analyze security httpapid` online, inside: exposure at most 2.0.
 8. `apt-get purge`: the files, the store, the logs and the enablement go; the account stays.
@@ -474,6 +478,35 @@ class SystemdUnit(unittest.TestCase):
         self.inside(["rm", "-f", DROP_IN])
         self.inside(["systemctl", "daemon-reload"])
         self.inside(["systemctl", "restart", UNIT], timeout=60)
+
+    # -- 6u: an upgrade under systemd (docs/operations.md, "Upgrades", "Under systemd")
+
+    def test_6u_upgrade_moves_the_main_pid_and_keeps_serving(self):
+        old = self.show("MainPID")["MainPID"]
+        before = self.proc_status(old)
+        self.assertEqual(before["Seccomp"].strip(), "2", "the shipped unit runs --seccomp")
+        with self.timed("upgrade"):
+            self.inside(["httpcfg", "upgrade"], timeout=60)
+
+        def moved():
+            unit = self.show("MainPID", "ActiveState", "NRestarts")
+            return unit if unit["MainPID"] not in ("0", old) else None
+        unit = wait_until(moved, 20, interval=0.2, what="systemd following the new MainPID")
+        self.assertEqual((unit["ActiveState"], unit["NRestarts"]), ("active", "0"))
+        new = unit["MainPID"]
+        wait_until(lambda: self.inside(["test", "-e", f"/proc/{old}"], check=False)
+                   .returncode != 0, 20, interval=0.2, what="the old httpapid's exit")
+        after = self.proc_status(new)
+        for field in ("Uid", "Gid", "CapEff", "CapPrm", "CapBnd", "CapAmb", "NoNewPrivs",
+                      "Seccomp"):
+            self.assertEqual(after[field], before[field], field)
+        self.assertIn(f"MAINPID={new}", " ".join(self.notifications(old)))
+
+        def served():
+            r = self.curl_inside(f"http://127.0.0.1:{HELLO_PORT}/hello/upgraded")
+            return r.returncode == 0 and r.stdout.rstrip().endswith("Hello, World!")
+        wait_until(served, 20, interval=0.2, what="hello answering through the new httpapid")
+        self.assertEqual(self.show("ActiveState", "Result")["Result"], "success")
 
     # -- 7: stop, and the exposure
 
