@@ -58,18 +58,16 @@ void release(std::string& buffer) {
 Connection::Connection(IoWorker& worker, std::unique_ptr<Transport> transport, std::uint64_t id,
                        const sockaddr_storage& local, const sockaddr_storage& remote,
                        ProxyMode proxy)
-    : worker_(worker), transport_(std::move(transport)), id_(id), local_(local), remote_(remote),
-      local_ip_(ip_text(local)), remote_ip_(ip_text(remote)), local_port_(port_of(local)),
-      remote_port_(port_of(remote)),
-      opened_(monotonic_ms()), proxy_mode_(proxy) {
+    : worker_(worker), transport_(std::move(transport)), id_(id), opened_(monotonic_ms()),
+      local_(&worker.local_endpoint(local)), remote_(remote),
+      proxy_mode_(proxy) {
   session_ = std::make_unique<Http1Session>(*this, monotonic_ms());
-  output_.use_pool(worker_.buffers());
   interest_ = EPOLLIN | EPOLLRDHUP;
-  worker_.loop().watch(transport_->descriptor(), interest_,
-                       [this](std::uint32_t events) { on_events(events); });
+  worker_.loop().watch(transport_->descriptor(), interest_, *this);
 }
 
 Connection::~Connection() {
+  if (sending_) worker_.send_states().give(std::move(sending_));
   if (transport_->descriptor() >= 0) worker_.loop().unwatch(transport_->descriptor());
   if (bandwidth_timer_ >= 0) {
     worker_.loop().unwatch(bandwidth_timer_);
@@ -242,7 +240,6 @@ bool Connection::take_proxy_header(std::string_view peeked) {
   proxy::parse_header(p.bytes, proxy::Limits{kMaxProxyHeader}, p.header);
   p.balancer = remote_;
   remote_ = p.header.source;
-  remote_ip_ = ip_text(p.header.source);
   return true;
 }
 
@@ -311,7 +308,7 @@ void Connection::begin_shutdown() {
 
 int Connection::hand_off() {
   if (state_ != State::open || proxy_mode_ != ProxyMode::none || proxied_ || peer_eof_ ||
-      bandwidth_wait_ || !paused_.empty() || in_start_ != in_.size() || !output_.empty() ||
+      bandwidth_wait_ || !paused_.empty() || in_start_ != in_.size() || !output_empty() ||
       transport_->handshaking() || transport_->tls_session() ||
       transport_->has_buffered_input()) {
     return -1;
@@ -326,7 +323,8 @@ int Connection::hand_off() {
 
 void Connection::on_tick(std::uint64_t now) {
   const Timers t = timers();
-  if (send_rate_.too_slow(t.min_send_rate, output_.next_piece(), now)) {
+  if (sending_ && sending_->send_rate.too_slow(t.min_send_rate, sending_->queue.next_piece(),
+                                               now)) {
     log_error(session_->current_request(), 0, "Timer_MinBytesPerSecond");
     return close_now();
   }
@@ -338,7 +336,7 @@ void Connection::on_tick(std::uint64_t now) {
   }
   switch (state_) {
     case State::closing:
-      if (output_.empty() && now - linger_started_ >= kLingerMs) close_now();
+      if (output_empty() && now - linger_started_ >= kLingerMs) close_now();
       return;
     case State::open:
       return session_->on_tick(now, t);
@@ -373,11 +371,11 @@ Timers Connection::timers() const {
 void Connection::release_idle_buffers() {
   release(in_);
   in_start_ = 0;
-  output_.release_memory();
+  if (sending_ && sending_->queue.empty()) give_back_send_state();
 }
 
 std::string Connection::remote_text() const { return endpoint_text(remote_); }
-std::string Connection::local_text() const { return endpoint_text(local_); }
+std::string Connection::local_text() const { return endpoint_text(local()); }
 
 std::string_view Connection::state_name() const noexcept {
   switch (state_) {
@@ -395,11 +393,12 @@ void Connection::log_error(const RequestLog& request, int status, std::string_vi
       request.method.empty()
           ? ""
           : fmt::format("HTTP/{}.{}", request.version_major, request.version_minor);
+  const IpText client_ip = remote_ip();
   ErrorLogEntry entry;
-  entry.client_ip = remote_ip_;
-  entry.client_port = remote_port_;
-  entry.server_ip = local_ip_;
-  entry.server_port = local_port_;
+  entry.client_ip = client_ip;
+  entry.client_port = remote_port();
+  entry.server_ip = local_ip();
+  entry.server_port = local_port();
   entry.version = version;
   entry.method = request.method;
   entry.uri = request.uri;
@@ -412,44 +411,30 @@ void Connection::log_error(const RequestLog& request, int status, std::string_vi
 
 // ---- output -----------------------------------------------------------------------------
 
+OutputQueue& Connection::output() {
+  if (!sending_) sending_ = worker_.send_states().take();
+  return sending_->queue;
+}
+
+// The state goes back as soon as all is written, for the next connection with output: an
+// idle connection then holds none (given back a second later instead, the states of a
+// burst of connections would lie freed between them, and malloc would keep those pages).
+// A queue that kept a buffer too large for the BufferPool keeps it, and its state, until
+// the connection is idle (release_idle_buffers), so that a run of large responses does not
+// allocate it again for each one.
+void Connection::give_back_send_state() {
+  worker_.send_states().give(std::move(sending_));
+}
+
 void Connection::flush() {
   flush_queued_ = false;
-  BandwidthLimit* bandwidth =
-      group_ && group_->bandwidth().limited() ? &group_->bandwidth() : nullptr;
-  bool refused = false;  // the client's socket took less than it was given
   bandwidth_wait_ = false;
-  while (!output_.empty()) {
-    std::size_t length = static_cast<std::size_t>(
-        std::min<std::uint64_t>(output_.next_piece(), kMaxWrite));
-    if (bandwidth && (length = bandwidth->take(length, monotonic_ms())) == 0) {
-      if (!wait_for_bandwidth()) return close_now();
-      break;
-    }
-    // A TLS record that could not be finished goes again whole, past the bandwidth share.
-    length = std::max(length, transport_->must_repeat());
-    const ssize_t n = output_.write_some(*transport_, length);
-    if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
-    if (n > 0) {
-      send_rate_.sent(static_cast<std::size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      refused = true;
-      break;
-    }
-    // A file shorter than the range its application promised: the client was told a
-    // length the connection can no longer keep.
-    if (n < 0 && errno == ENODATA) log_error(session_->current_request(), 0, "Internal");
-    return close_now();
-  }
-  if (refused) {
-    send_rate_.refused(monotonic_ms());
-  } else {
-    send_rate_.took_everything();
+  if (sending_) {
+    if (!write_output(*sending_)) return;  // closed
+    if (sending_->queue.empty() && !sending_->queue.holds_memory()) give_back_send_state();
   }
   update_throttle();
-  if (output_.empty() && closing() && !lingering_) {
+  if (output_empty() && closing() && !lingering_) {
     // Half-close and read what the client still sends, so our last response is not
     // destroyed by a reset when unread request bytes are in the kernel buffer.
     lingering_ = true;
@@ -460,13 +445,57 @@ void Connection::flush() {
   update_interest();
 }
 
+// Writes what the group's bandwidth and the client's socket take; false when it closed the
+// connection.
+bool Connection::write_output(SendState& sending) {
+  OutputQueue& output = sending.queue;
+  BandwidthLimit* bandwidth =
+      group_ && group_->bandwidth().limited() ? &group_->bandwidth() : nullptr;
+  bool refused = false;  // the client's socket took less than it was given
+  while (!output.empty()) {
+    std::size_t length = static_cast<std::size_t>(
+        std::min<std::uint64_t>(output.next_piece(), kMaxWrite));
+    if (bandwidth && (length = bandwidth->take(length, monotonic_ms())) == 0) {
+      if (!wait_for_bandwidth()) {
+        close_now();
+        return false;
+      }
+      break;
+    }
+    // A TLS record that could not be finished goes again whole, past the bandwidth share.
+    length = std::max(length, transport_->must_repeat());
+    const ssize_t n = output.write_some(*transport_, length);
+    if (bandwidth) bandwidth->give_back(n > 0 ? length - static_cast<std::size_t>(n) : length);
+    if (n > 0) {
+      sending.send_rate.sent(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      refused = true;
+      break;
+    }
+    // A file shorter than the range its application promised: the client was told a
+    // length the connection can no longer keep.
+    if (n < 0 && errno == ENODATA) log_error(session_->current_request(), 0, "Internal");
+    close_now();
+    return false;
+  }
+  if (refused) {
+    sending.send_rate.refused(monotonic_ms());
+  } else {
+    sending.send_rate.took_everything();
+  }
+  return true;
+}
+
 // A client that reads slower than its applications answer: the applications' channels are
 // paused (the service stops reading them) until the backlog shrinks. The head of the line is
 // paused for the connection's own output; later pipelined responses for what waits behind it,
 // but never through the head's channel, whose response must keep flowing for theirs to move.
 void Connection::update_throttle() {
   const bool was_backlogged = output_backlogged_;
-  output_backlogged_ = backlogged(output_backlogged_, {output_.buffered(), output_.files()});
+  output_backlogged_ = backlogged(output_backlogged_, output_pending());
   if (was_backlogged && !output_backlogged_ && !closed()) session_->output_drained();
   waiting_backlogged_ = backlogged(waiting_backlogged_, session_->waiting_output());
   if (paused_.empty() && !output_backlogged_ && !waiting_backlogged_) return;
@@ -503,7 +532,7 @@ void Connection::update_throttle() {
 void Connection::update_interest() {
   std::uint32_t want = 0;
   if (!peer_eof_ && (!input_full() || closing())) want |= EPOLLIN | EPOLLRDHUP;
-  if (!output_.empty() && !bandwidth_wait_) want |= EPOLLOUT;
+  if (!output_empty() && !bandwidth_wait_) want |= EPOLLOUT;
   if (transport_->read_wants_writable()) want |= EPOLLOUT;
   if ((want & EPOLLIN) && transport_->has_buffered_input()) worker_.read_later(id_);
   if (want != interest_) {
@@ -524,7 +553,8 @@ bool Connection::wait_for_bandwidth() {
     });
   }
   bandwidth_wait_ = true;
-  const std::uint64_t ms = group_->bandwidth().wait_ms(output_.next_piece(), monotonic_ms());
+  const std::uint64_t ms =
+      group_->bandwidth().wait_ms(sending_ ? sending_->queue.next_piece() : 0, monotonic_ms());
   itimerspec when{};
   when.it_value.tv_sec = static_cast<time_t>(ms / 1000);
   when.it_value.tv_nsec = static_cast<long>(ms % 1000) * 1000000;

@@ -211,7 +211,7 @@ void Http1Session::on_tick(std::uint64_t now, const Timers& t) {
         connection_.log_error(kNoRequest, 0, "Timer_HeaderWait");
         connection_.close_now();
       }
-    } else if (!connection_.output().empty()) {
+    } else if (!connection_.output_empty()) {
       last_activity_ = now;  // still sending the last response: not idle yet
     } else if (expired(last_activity_, now, t.idle_connection)) {
       if (served_any_) connection_.log_error(kNoRequest, 0, "Timer_ConnectionIdle");

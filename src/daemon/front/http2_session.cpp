@@ -401,7 +401,7 @@ bool Http2Session::stream_timers(std::uint64_t now, const Timers& t) {
     // Responses held back by the client's windows, with the socket idle: the client reads
     // nothing and keeps its window closed (a zero-window slow read).
     const PendingOutput waiting = waiting_output();
-    const bool stalled = connection_.output().empty() &&
+    const bool stalled = connection_.output_empty() &&
                          (waiting.bytes > 0 || waiting.files > 0);
     if (stalled) {
       window_rate_.refused(now);
@@ -482,8 +482,8 @@ void Http2Session::on_tick(std::uint64_t now, const Timers& t) {
   std::vector<Http2Stream*> open;
   for (auto& [id, stream] : streams_) open.push_back(stream.get());
   for (Http2Stream* stream : open) stream->on_tick(now, t);
-  if (!connection_.output().empty()) connection_.flush();  // a reset a timer made
-  if (!streams_.empty() || !connection_.output().empty()) {
+  if (!connection_.output_empty()) connection_.flush();  // a reset a timer made
+  if (!streams_.empty() || !connection_.output_empty()) {
     last_activity_ = now;
     return;
   }
@@ -523,7 +523,7 @@ std::string_view Http2Session::state_name() const {
 // connection's own output; past the connection's high mark every application with a
 // response in progress is paused until the client reads (Connection::update_throttle).
 PendingOutput Http2Session::waiting_output() const {
-  PendingOutput total{connection_.output().buffered(), connection_.output().files()};
+  PendingOutput total = connection_.output_pending();
   for (const auto& [id, stream] : streams_) {
     const PendingOutput waiting = stream->waiting_output();
     total.bytes += waiting.bytes;

@@ -34,6 +34,8 @@ class OutputQueue {
   // Bytes held in memory, not yet written: what backpressure is about.
   std::size_t buffered() const noexcept { return bytes_.size() - sent_; }
   std::size_t files() const noexcept { return files_.size(); }
+  // Keeps a buffer of its own (one too large for the pool, while it is not released).
+  bool holds_memory() const noexcept { return bytes_.capacity() > BufferPool::kInline; }
   // The size of the next piece write_some would write: memory up to the next file, or
   // what is left of that file.
   std::uint64_t next_piece() const noexcept;

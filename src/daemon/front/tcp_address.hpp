@@ -3,9 +3,11 @@
 // idle keep-alive connections can be many (bench/idle.sh).
 #pragma once
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace httpapi::daemon {
@@ -21,6 +23,11 @@ class TcpAddress {
     sockaddr_storage storage{};
     std::memcpy(&storage, &address_, sizeof address_);
     return storage;
+  }
+  // The port, which IPv4 and IPv6 keep at the same place; 0 for any other family.
+  std::uint16_t port() const noexcept {
+    const bool ip = address_.sin6_family == AF_INET || address_.sin6_family == AF_INET6;
+    return ip ? ntohs(address_.sin6_port) : 0;
   }
 
  private:

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace httpapi::daemon {
 
@@ -24,6 +25,15 @@ int fd_of(std::uint64_t key) { return static_cast<int>(static_cast<std::uint32_t
 std::uint32_t generation_of(std::uint64_t key) { return static_cast<std::uint32_t>(key >> 32); }
 
 }  // namespace
+
+class EventLoop::HandlerWatcher final : public Watcher {
+ public:
+  explicit HandlerWatcher(Handler handler) : handler_(std::move(handler)) {}
+  void on_events(std::uint32_t events) override { handler_(events); }
+
+ private:
+  Handler handler_;
+};
 
 EventLoop::EventLoop(unsigned index) : index_(index) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -56,20 +66,47 @@ EventLoop::~EventLoop() {
   ::close(epoll_fd_);
 }
 
-void EventLoop::watch(int fd, std::uint32_t events, Handler handler) {
+EventLoop::Registration* EventLoop::registration(int fd) noexcept {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= registrations_.size()) return nullptr;
+  return &registrations_[static_cast<std::size_t>(fd)];
+}
+
+void EventLoop::watch(int fd, std::uint32_t events, Watcher& watcher) {
+  if (fd < 0) return;
+  if (static_cast<std::size_t>(fd) >= registrations_.size()) {
+    registrations_.resize(static_cast<std::size_t>(fd) + 1);
+  }
+  // A handler the loop kept for the descriptor's previous registration goes with it.
+  if (auto it = handlers_.find(fd); it != handlers_.end()) {
+    unwatched_handlers_.push_back(std::move(it->second));
+    handlers_.erase(it);
+  }
   const std::uint32_t generation = ++last_generation_;
-  registrations_[fd] = Registration{generation, std::move(handler)};
+  registrations_[static_cast<std::size_t>(fd)] = Registration{&watcher, generation};
   control(EPOLL_CTL_ADD, fd, events, generation);
 }
 
+void EventLoop::watch(int fd, std::uint32_t events, Handler handler) {
+  if (fd < 0) return;
+  auto owned = std::make_unique<HandlerWatcher>(std::move(handler));
+  HandlerWatcher& watcher = *owned;
+  watch(fd, events, watcher);
+  handlers_[fd] = std::move(owned);
+}
+
 void EventLoop::modify(int fd, std::uint32_t events) {
-  auto it = registrations_.find(fd);
-  if (it != registrations_.end()) control(EPOLL_CTL_MOD, fd, events, it->second.generation);
+  if (const Registration* r = registration(fd); r && r->watcher) {
+    control(EPOLL_CTL_MOD, fd, events, r->generation);
+  }
 }
 
 void EventLoop::unwatch(int fd) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  registrations_.erase(fd);
+  if (Registration* r = registration(fd)) *r = Registration{};
+  if (auto it = handlers_.find(fd); it != handlers_.end()) {
+    unwatched_handlers_.push_back(std::move(it->second));
+    handlers_.erase(it);
+  }
 }
 
 void EventLoop::control(int operation, int fd, std::uint32_t events,
@@ -118,10 +155,9 @@ void EventLoop::every_second(Task tick) { ticks_.push_back(std::move(tick)); }
 void EventLoop::dispatch(std::uint64_t key, std::uint32_t events) {
   // A handler earlier in the batch may have unwatched this descriptor, or closed it and
   // watched another under the same number: only its own registration's events count.
-  auto it = registrations_.find(fd_of(key));
-  if (it == registrations_.end() || it->second.generation != generation_of(key)) return;
-  Handler handler = it->second.handler;  // keep the callable alive while it runs
-  handler(events);
+  const Registration* r = registration(fd_of(key));
+  if (!r || !r->watcher || r->generation != generation_of(key)) return;
+  r->watcher->on_events(events);  // a handler it unwatches lives until the batch is over
 }
 
 // Tasks first, so what they queue for the hook (requests submitted during the batch) goes
@@ -162,6 +198,7 @@ bool EventLoop::turn(int timeout_ms) {
   const int n = epoll_wait(epoll_fd_, events, 256, timeout_ms);
   if (n < 0) return errno == EINTR;
   for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
+  unwatched_handlers_.clear();
   end_batch();
   return true;
 }

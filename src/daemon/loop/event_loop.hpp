@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -18,6 +20,19 @@ class EventLoop {
   using Handler = std::function<void(std::uint32_t events)>;
   using Task = std::function<void()>;
 
+  // An object that handles its own descriptor's events. Registered by reference, it costs
+  // the loop a slot in a table indexed by descriptor and no allocation: a client connection
+  // is one, and idle keep-alive connections can be many (bench/idle.sh). The watcher must
+  // outlive its registration (unwatch() before it is destroyed, or close the descriptor
+  // first and let the slot be taken over).
+  class Watcher {
+   public:
+    virtual void on_events(std::uint32_t events) = 0;
+
+   protected:
+    ~Watcher() = default;
+  };
+
   explicit EventLoop(unsigned index);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
@@ -25,9 +40,13 @@ class EventLoop {
 
   unsigned index() const noexcept { return index_; }
 
-  // Registers `fd` for `events` (EPOLLIN/EPOLLOUT/...). The handler runs on this loop, for
-  // this registration's events only: an event still pending for a descriptor that was closed
-  // earlier in the batch never reaches a new one given the same number. Loop thread only.
+  // Registers `fd` for `events` (EPOLLIN/EPOLLOUT/...). The watcher (or handler) runs on this
+  // loop, for this registration's events only: an event still pending for a descriptor that
+  // was closed earlier in the batch never reaches a new one given the same number. Loop
+  // thread only.
+  void watch(int fd, std::uint32_t events, Watcher& watcher);
+  // The same for the few descriptors that are not objects of their own (listeners, timers,
+  // channels): the loop keeps the handler.
   void watch(int fd, std::uint32_t events, Handler handler);
   void modify(int fd, std::uint32_t events);
   // Takes effect at once: the rest of the current batch delivers nothing more for `fd`.
@@ -57,11 +76,14 @@ class EventLoop {
   void stop();  // any thread
 
  private:
+  // What epoll's event data names, with the generation it carries (key_of in the .cpp).
   struct Registration {
-    std::uint32_t generation;
-    Handler handler;
+    Watcher* watcher = nullptr;  // null: not watched
+    std::uint32_t generation = 0;
   };
+  class HandlerWatcher;
 
+  Registration* registration(int fd) noexcept;
   void control(int operation, int fd, std::uint32_t events, std::uint32_t generation);
   void dispatch(std::uint64_t key, std::uint32_t events);
   void wake();
@@ -77,7 +99,12 @@ class EventLoop {
   int timer_fd_ = -1;
   std::atomic<bool> running_{false};
   std::atomic<std::thread::id> owner_{};
-  std::unordered_map<int, Registration> registrations_;
+  // Indexed by descriptor: numbers are small and dense. A deque grows without moving its
+  // slots (no reallocation of one large block while connections arrive).
+  std::deque<Registration> registrations_;
+  std::unordered_map<int, std::unique_ptr<HandlerWatcher>> handlers_;
+  // Handlers unwatched during a batch, possibly by themselves: destroyed after it.
+  std::vector<std::unique_ptr<HandlerWatcher>> unwatched_handlers_;
   std::uint32_t last_generation_ = 0;
   std::vector<Task> ticks_;
   std::vector<Task> batch_end_;

@@ -130,7 +130,7 @@ void IoWorker::stop_accepting() {
   accepting_ = false;
   while (!listeners_.empty()) remove_listener(listeners_.begin()->first);
   std::vector<Connection*> all;
-  for (auto& [id, connection] : connections_) all.push_back(connection.get());
+  for (auto& [id, connection] : connections_) all.push_back(&connection);
   for (Connection* connection : all) connection->begin_shutdown();
   if (connections_.empty()) service_.worker_drained(index());
 }
@@ -148,7 +148,7 @@ void IoWorker::retire(std::uint64_t grace_ms) {
 void IoWorker::hand_off_idle() {
   std::vector<std::uint64_t> gone;
   for (auto& [id, connection] : connections_) {
-    const int fd = connection->hand_off();
+    const int fd = connection.hand_off();
     if (fd < 0) continue;
     service_.hand_off_connection(fd);
     gone.push_back(id);
@@ -172,14 +172,14 @@ void IoWorker::adopt_connection(int fd) {
     return;
   }
   const std::uint64_t id = service_.next_connection_id();
-  connections_[id] = std::make_unique<Connection>(*this, std::make_unique<TcpTransport>(fd), id,
-                                                  local, remote, ProxyMode::none);
+  connections_.try_emplace(id, *this, std::make_unique<TcpTransport>(fd), id, local, remote,
+                           ProxyMode::none);
 }
 
 std::size_t IoWorker::close_all() {
   std::vector<Connection*> all;
   for (auto& [id, connection] : connections_) {
-    if (!connection->closed()) all.push_back(connection.get());
+    if (!connection.closed()) all.push_back(&connection);
   }
   for (Connection* connection : all) connection->close_now();
   return all.size();
@@ -221,8 +221,8 @@ void IoWorker::on_accept(int listen_fd, bool secure) {
     } else {
       transport = std::make_unique<TcpTransport>(fd);
     }
-    connections_[id] = std::make_unique<Connection>(*this, std::move(transport), id, local,
-                                                    remote, proxy_mode(local, remote));
+    connections_.try_emplace(id, *this, std::move(transport), id, local, remote,
+                             proxy_mode(local, remote));
     metrics_.accepted();
   }
 }
@@ -287,10 +287,10 @@ nlohmann::json IoWorker::describe_connections() const {
   for (const auto& [id, c] : connections_) {
     nlohmann::json entry = {{"id", id},
                             {"worker", index()},
-                            {"remote", c->remote_text()},
-                            {"local", c->local_text()},
-                            {"state", c->state_name()}};
-    if (const tls::SessionInfo* session = c->tls_session()) {
+                            {"remote", c.remote_text()},
+                            {"local", c.local_text()},
+                            {"state", c.state_name()}};
+    if (const tls::SessionInfo* session = c.tls_session()) {
       entry["tls"] = {{"protocol", session->protocol},
                       {"cipher", session->cipher},
                       {"sni", session->sni}};
@@ -302,7 +302,7 @@ nlohmann::json IoWorker::describe_connections() const {
 
 Connection* IoWorker::find(std::uint64_t connection_id) {
   auto it = connections_.find(connection_id);
-  return it == connections_.end() ? nullptr : it->second.get();
+  return it == connections_.end() ? nullptr : &it->second;
 }
 
 void IoWorker::deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
@@ -336,15 +336,16 @@ void IoWorker::tick() {
   const std::uint64_t now = monotonic_ms();
   std::vector<Connection*> all;
   all.reserve(connections_.size());
-  for (auto& [id, connection] : connections_) all.push_back(connection.get());
+  for (auto& [id, connection] : connections_) all.push_back(&connection);
   for (Connection* connection : all) connection->on_tick(now);
   if (retiring_ && retire_deadline_ != 0 && now >= retire_deadline_) {
     retire_deadline_ = 0;  // once: what could not move closes after its next response
     all.clear();
-    for (auto& [id, connection] : connections_) all.push_back(connection.get());
+    for (auto& [id, connection] : connections_) all.push_back(&connection);
     for (Connection* connection : all) connection->begin_shutdown();
   }
   http1_streams_.trim(kSpareStreams);
+  send_states_.trim(kSpareStreams);
   buffers_.trim(kSpareStreams);
   sample_connections();
 }
@@ -354,7 +355,7 @@ void IoWorker::tick() {
 void IoWorker::sample_connections() {
   std::array<std::uint64_t, metrics::kConnectionStates> counts{};
   for (const auto& [id, connection] : connections_) {
-    ++counts[static_cast<std::size_t>(metrics::connection_state_of(connection->state_name()))];
+    ++counts[static_cast<std::size_t>(metrics::connection_state_of(connection.state_name()))];
   }
   metrics_.sample_connections(counts);
 }

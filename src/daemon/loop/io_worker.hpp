@@ -15,11 +15,14 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "daemon/loop/event_loop.hpp"
+#include "daemon/front/local_endpoints.hpp"
 #include "daemon/front/buffer_pool.hpp"
+#include "daemon/front/connection.hpp"
 #include "daemon/front/http1_stream_pool.hpp"
 #include "daemon/front/response_part.hpp"
 #include "daemon/front/self_answer.hpp"
 #include "daemon/front/send_attachments.hpp"
+#include "daemon/front/send_state_pool.hpp"
 #include "daemon/metrics/worker_metrics.hpp"
 #include "daemon/policy/settings.hpp"
 #include "proxy/proxy_endpoints.hpp"
@@ -27,9 +30,7 @@
 
 namespace httpapi::daemon {
 
-class Connection;
 class Service;
-enum class ProxyMode : std::uint8_t;
 
 class IoWorker {
  public:
@@ -51,6 +52,11 @@ class IoWorker {
   Service& service() noexcept { return service_; }
   Http1StreamPool& http1_streams() noexcept { return http1_streams_; }
   BufferPool& buffers() noexcept { return buffers_; }
+  SendStatePool& send_states() noexcept { return send_states_; }
+  // One copy of a local endpoint and its IP's text for all the connections accepted on it.
+  const LocalEndpoint& local_endpoint(const sockaddr_storage& local) {
+    return local_endpoints_.find_or_add(local);
+  }
   // This thread's counters: written by it alone, read by scrapes on any thread.
   metrics::WorkerMetrics& metrics() noexcept { return metrics_; }
   const metrics::WorkerMetrics& metrics() const noexcept { return metrics_; }
@@ -123,7 +129,10 @@ class IoWorker {
   std::shared_ptr<const proxy::ProxyEndpoints> proxy_endpoints_;
   Http1StreamPool http1_streams_;  // declared before connections_: their sessions give back
   BufferPool buffers_;             // likewise
-  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  SendStatePool send_states_{buffers_};  // likewise
+  LocalEndpoints local_endpoints_;       // likewise: connections point into it
+  // Each connection lives in its map node: one allocation, not a node and an object.
+  std::unordered_map<std::uint64_t, Connection> connections_;
   std::vector<std::uint64_t> to_flush_;
   bool accepting_ = true;
   bool retiring_ = false;          // an upgrade: connections go to the new process

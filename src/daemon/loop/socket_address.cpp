@@ -7,20 +7,23 @@
 
 namespace httpapi::daemon {
 
-std::string ip_text(const sockaddr_storage& address) {
-  char text[INET6_ADDRSTRLEN] = {};
+IpText::IpText(const sockaddr_storage& address) noexcept {
   if (address.ss_family == AF_INET) {
     const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
-    inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
+    inet_ntop(AF_INET, &v4.sin_addr, text_, sizeof text_);
   } else if (address.ss_family == AF_INET6) {
     const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
     if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
-      inet_ntop(AF_INET, &v6.sin6_addr.s6_addr[12], text, sizeof text);
+      inet_ntop(AF_INET, &v6.sin6_addr.s6_addr[12], text_, sizeof text_);
     } else {
-      inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
+      inet_ntop(AF_INET6, &v6.sin6_addr, text_, sizeof text_);
     }
   }
-  return text;
+  size_ = std::strlen(text_);
+}
+
+std::string ip_text(const sockaddr_storage& address) {
+  return std::string(std::string_view(IpText(address)));
 }
 
 std::uint16_t port_of(const sockaddr_storage& address) {

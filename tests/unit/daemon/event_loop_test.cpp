@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "daemon/loop/event_loop.hpp"
@@ -68,6 +70,75 @@ TEST(EventLoop, EventOfAClosedDescriptorNeverReachesTheNextOneWithItsNumber) {
   EXPECT_EQ(successor_events, 0);
   ::close(fds[0]);
   ::close(fds[1]);
+}
+
+// The same interleaving for objects registered by reference (client connections): the
+// closed descriptor's pending event reaches neither the successor nor the old object.
+namespace {
+struct CountingWatcher final : d::EventLoop::Watcher {
+  std::function<void()> on_first;
+  int events = 0;
+  void on_events(std::uint32_t) override {
+    ++events;
+    if (on_first) std::exchange(on_first, nullptr)();
+  }
+};
+}  // namespace
+
+TEST(EventLoop, EventOfAClosedDescriptorNeverReachesTheNextWatcherWithItsNumber) {
+  d::EventLoop loop(0);
+  int fds[2] = {ready_fd(), ready_fd()};
+  CountingWatcher watchers[2], successor;
+  bool replaced = false;
+  auto replace = [&](int other) {
+    replaced = true;
+    loop.unwatch(fds[other]);
+    ::close(fds[other]);
+    const int fd = idle_fd();
+    if (fd != fds[other]) {
+      ASSERT_EQ(::dup2(fd, fds[other]), fds[other]);
+      ::close(fd);
+    }
+    watchers[other].on_first = nullptr;
+    loop.watch(fds[other], EPOLLIN, successor);
+    loop.stop();
+  };
+  watchers[0].on_first = [&] { if (!replaced) replace(1); };
+  watchers[1].on_first = [&] { if (!replaced) replace(0); };
+  loop.watch(fds[0], EPOLLIN, watchers[0]);
+  loop.watch(fds[1], EPOLLIN, watchers[1]);
+  loop.run();
+  EXPECT_TRUE(replaced);
+  EXPECT_EQ(watchers[0].events + watchers[1].events, 1);
+  EXPECT_EQ(successor.events, 0);
+  loop.unwatch(fds[0]);
+  loop.unwatch(fds[1]);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+// A handler the loop keeps may unwatch its own descriptor (a channel that closes on its
+// peer's end): it runs to its end with its captures intact (AddressSanitizer would catch a
+// handler destroyed under it), and is never called again.
+TEST(EventLoop, AHandlerThatUnwatchesItselfFinishesAndIsNotCalledAgain) {
+  d::EventLoop loop(0);
+  bool timed_out = false;
+  stop_on_tick(loop, timed_out);
+  const int fd = ready_fd();
+  int calls = 0;
+  std::string after_unwatch;
+  const std::string capture = "still here";
+  loop.watch(fd, EPOLLIN, [&loop, &calls, &after_unwatch, fd, capture](std::uint32_t) {
+    ++calls;
+    loop.unwatch(fd);
+    after_unwatch = capture;
+    loop.post([&loop] { loop.stop(); });
+  });
+  loop.run();
+  EXPECT_FALSE(timed_out);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(after_unwatch, "still here");
+  ::close(fd);
 }
 
 TEST(EventLoop, UnwatchInsideABatchSuppressesThatDescriptorsLaterEvents) {
