@@ -1,11 +1,12 @@
 // One piece of an application's response: a send_response, send_body or send_trailers frame,
 // decoded once on the service loop into a value that owns its bytes, so it travels to the
 // connection's I/O thread without the frame (with its SendAttachments, when its body is a
-// chunk list).
+// chunk list). Its buffer is one of the I/O thread's HandOffBuffers when the caller gives
+// one, and goes back there once the response part is written.
 #pragma once
 
 #include <cstdint>
-#include <memory>
+#include <string>
 #include <string_view>
 
 #include "ipc/body_chunks.hpp"
@@ -24,11 +25,18 @@ struct ResponsePart {
   std::uint16_t status = 0;         // head
   std::uint16_t cache_kind = 0;     // head: httpapi_cache_policy_kind
   std::uint32_t cache_seconds = 0;  // head
-  // Views into `bytes`, which the part owns: they stay valid when the part is moved.
+  // Views into `bytes`, which the part owns: they stay valid when the part is moved (the
+  // moves point them into the new owner's buffer).
   std::string_view reason;  // head; empty: the standard phrase
   std::string_view fields;  // ipc header list: the head's fields, or the trailers
   std::string_view body;    // head and body: the bytes, or a chunk list (chunk_list())
-  std::unique_ptr<char[]> bytes;
+  std::string bytes;
+
+  ResponsePart() = default;
+  ResponsePart(ResponsePart&& other) noexcept { *this = std::move(other); }
+  ResponsePart& operator=(ResponsePart&& other) noexcept;
+  ResponsePart(const ResponsePart&) = delete;
+  ResponsePart& operator=(const ResponsePart&) = delete;
 
   bool chunk_list() const noexcept { return flags & ipc::kBodyIsChunkList; }
   bool more_data() const noexcept;
@@ -38,6 +46,7 @@ struct ResponsePart {
 };
 
 // Decodes a send_response, send_body or send_trailers frame; false when it is malformed.
+// The bytes are copied into part.bytes, whose capacity is used when it has enough.
 bool decode_response_part(const ipc::Frame& frame, ResponsePart& part);
 
 }  // namespace httpapi::daemon

@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "daemon/loop/event_loop.hpp"
+#include "daemon/loop/hand_off_buffers.hpp"
 #include "daemon/front/buffer_pool.hpp"
 #include "daemon/front/http1_stream_pool.hpp"
 #include "daemon/front/response_part.hpp"
@@ -51,6 +52,9 @@ class IoWorker {
   Service& service() noexcept { return service_; }
   Http1StreamPool& http1_streams() noexcept { return http1_streams_; }
   BufferPool& buffers() noexcept { return buffers_; }
+  // The buffers of what crosses between this thread and the service loop: request frames
+  // (taken here, given back by the service loop) and response parts (the other way round).
+  HandOffBuffers& hand_off_buffers() noexcept { return hand_off_buffers_; }
   // This thread's counters: written by it alone, read by scrapes on any thread.
   metrics::WorkerMetrics& metrics() noexcept { return metrics_; }
   const metrics::WorkerMetrics& metrics() const noexcept { return metrics_; }
@@ -123,6 +127,7 @@ class IoWorker {
   std::shared_ptr<const proxy::ProxyEndpoints> proxy_endpoints_;
   Http1StreamPool http1_streams_;  // declared before connections_: their sessions give back
   BufferPool buffers_;             // likewise
+  HandOffBuffers hand_off_buffers_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::uint64_t> to_flush_;
   bool accepting_ = true;
