@@ -4,7 +4,9 @@
 #  1. callgrind: httpapid --io-threads 1 and httpapi-hello each run under
 #     valgrind --tool=callgrind; counters are zeroed after a warm-up, exactly N requests are
 #     sent (bench/loop_client.py, C connections, one request in flight each), then dumped.
-#     Prints instructions per request and the top functions, inclusive and exclusive.
+#     Prints instructions per request, allocations (malloc and the other allocators, as
+#     operator new reaches them) and free calls per request (from callgrind's call records,
+#     bench/stats.py callgrind-calls), and the top functions, inclusive and exclusive.
 #  2. strace -c: system calls per request of both processes, same fixed load, no valgrind.
 #  3. perf (when it works here): cpu-clock samples of both processes under full wrk load
 #     (server on CPU 0, wrk on CPU 1), kernel included: the share of time in syscalls.
@@ -20,8 +22,13 @@
 # bench/tls.sh's TLS settings, under callgrind (master_process off) and strace -c, for the
 # comparison. perf is skipped with --tls.
 #
+# With --app echo the application is httpapi-echo (`--url`, as its help shows, no tuning
+# flags) instead of httpapi-hello: the JSON of every request is its per-request work.
+# --depth D pipelines D requests per connection (loop_client.py --depth).
+#
 # Usage: bench/profile.sh [--requests N] [--connections C] [--top K] [--perf-seconds S]
 #                         [--commit REV] [--upstream-keepalive N] [--keep] [--tls]
+#                         [--app hello|echo] [--depth D]
 #                         [--skip-callgrind] [--skip-strace] [--skip-nginx]
 #                         (--perf-seconds 0 skips perf)
 set -euo pipefail
@@ -36,6 +43,8 @@ SKIP_CALLGRIND=0
 SKIP_STRACE=0
 SKIP_NGINX=0
 TLS=0
+APP=hello
+DEPTH=1
 UPSTREAM_KEEPALIVE=32  # nginx's idle upstream connections in (c), as in run.sh
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -50,12 +59,18 @@ while [[ $# -gt 0 ]]; do
     --skip-strace) SKIP_STRACE=1 ;;
     --skip-nginx) SKIP_NGINX=1 ;;
     --tls) TLS=1; PERF_SECONDS=0 ;;
+    --app) APP=$2; shift ;;
+    --depth) DEPTH=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 
+case "$APP" in
+  hello|echo) ;;
+  *) echo "profile.sh: --app takes hello or echo, not $APP" >&2; exit 2 ;;
+esac
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 BUILD_DIR=${PROFILE_BUILD_DIR:-$ROOT/build-profile}
@@ -72,14 +87,14 @@ if [[ -n $COMMIT_REV ]]; then
   SHA=$(git -C "$ROOT" rev-parse --verify "$COMMIT_REV^{commit}") || die "no commit $COMMIT_REV"
   BUILD_DIR=$ROOT/build-profile-${SHA:0:12}
   REVISION=${SHA:0:12}
-  if [[ ! -x $BUILD_DIR/src/daemon/httpapid || ! -x $BUILD_DIR/examples/httpapi-hello ||
+  if [[ ! -x $BUILD_DIR/src/daemon/httpapid || ! -x $BUILD_DIR/examples/httpapi-$APP ||
         ! -x $BUILD_DIR/tools/httpcfg/httpcfg ]]; then
     EXPORT_DIR=$(mktemp -d /tmp/httpapi-profile-src.XXXXXX)
     log "exporting $REVISION to $EXPORT_DIR and building it in $BUILD_DIR"
     git -C "$ROOT" archive --format=tar "$SHA" | tar -x -C "$EXPORT_DIR"
     rc=0
     cmake -S "$EXPORT_DIR" -B "$BUILD_DIR" "${FLAGS[@]}" >&2 || rc=$?
-    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpcfg >&2 || rc=$?
+    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid "httpapi-$APP" httpcfg >&2 || rc=$?
     rm -rf "$EXPORT_DIR"
     [[ $rc == 0 ]] || die "building $REVISION failed"
   fi
@@ -89,10 +104,12 @@ else
     log "configuring $BUILD_DIR (Release + -g -fno-omit-frame-pointer)"
     cmake -S "$ROOT" -B "$BUILD_DIR" "${FLAGS[@]}" >&2
   fi
-  cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpcfg >&2 || die "build failed"
+  cmake --build "$BUILD_DIR" --target httpapid "httpapi-$APP" httpcfg >&2 || die "build failed"
 fi
 HTTPAPID=$BUILD_DIR/src/daemon/httpapid
-HELLO=$BUILD_DIR/examples/httpapi-hello
+HELLO=$BUILD_DIR/examples/httpapi-$APP
+APP_ARGS=()
+[[ $APP == hello ]] || APP_ARGS=(--url)
 HTTPCFG=$BUILD_DIR/tools/httpcfg/httpcfg
 SCHEME=http
 [[ $TLS == 0 ]] || SCHEME=https
@@ -150,13 +167,17 @@ start_pair() {  # start_pair NAME WRAPPER...
       die "httpcfg sslcert add failed"
   fi
   (cd "$dir" && HTTPAPI_CONTROL=$dir/state/control.sock exec taskset -c 0 "$@" \
-     ${1:+--callgrind-out-file=$dir/callgrind.hello} "$HELLO" "$SCHEME://+:$port/") \
+     ${1:+--callgrind-out-file=$dir/callgrind.hello} "$HELLO" "${APP_ARGS[@]}" "$SCHEME://+:$port/") \
     >"$dir/hello.log" 2>&1 &
   HELLO_PID=$!
   STARTED+=("$HELLO_PID")
-  wait_for 60 "httpapi-hello" grep -q '^ready$' "$dir/hello.log"
+  wait_for 60 "httpapi-$APP" grep -q '^ready$' "$dir/hello.log"
   URL="$SCHEME://127.0.0.1:$port/"
-  [[ $(curl -ksS "$URL") == "Hello, World!" ]] || die "($name) $URL does not answer Hello, World!"
+  if [[ $APP == hello ]]; then
+    [[ $(curl -ksS "$URL") == "Hello, World!" ]] || die "($name) $URL does not answer Hello, World!"
+  else
+    curl -ksS "$URL" | grep -q '"app":"echo"' || die "($name) $URL does not answer echo's JSON"
+  fi
 }
 stop_pair() {
   local pid
@@ -166,12 +187,17 @@ stop_pair() {
     wait "$pid" 2>/dev/null || true
   done
 }
-load() { taskset -c 1 python3 "$BENCH/loop_client.py" --requests "$1" --connections "$CONNECTIONS" "$URL" >&2; }
+LOAD_ARGS=(--depth "$DEPTH")
+[[ $APP == hello ]] || LOAD_ARGS+=(--any-body)
+load() {
+  taskset -c 1 python3 "$BENCH/loop_client.py" --requests "$1" --connections "$CONNECTIONS" \
+    "${LOAD_ARGS[@]}" "$URL" >&2
+}
 
 echo "## Profile of $(date -u '+%Y-%m-%d %H:%M UTC'), $REVISION"
 echo
 echo "Build: $BUILD_DIR (Release -O3 plus -g -fno-omit-frame-pointer). Load: $REQUESTS requests,"
-echo "$CONNECTIONS keep-alive connections, one request in flight each (bench/loop_client.py)$([[ $TLS == 0 ]] || echo ",
+echo "$CONNECTIONS keep-alive connections, $DEPTH request(s) in flight each (bench/loop_client.py)$([[ $TLS == 0 ]] || echo ",
 over TLS (ECDSA P-256 certificate, session resumption off as in bench/tls.sh)")."
 echo
 
@@ -188,6 +214,10 @@ annotate() {  # annotate FILE LABEL
   echo "Exclusive (self), top $TOP:"
   echo '```'
   python3 "$BENCH/stats.py" callgrind-top "$file.self" "$REQUESTS" "$TOP" self
+  echo '```'
+  echo
+  echo '```'
+  python3 "$BENCH/stats.py" callgrind-calls "$file" "$REQUESTS"
   echo '```'
   echo
   echo "Inclusive, top $TOP:"
@@ -211,7 +241,7 @@ profile_callgrind() {
   stop_pair
   # The first dump (.1) holds exactly the measured interval: zeroed before, dumped after.
   annotate "$WORK/callgrind/callgrind.httpapid.1" "httpapid (callgrind)"
-  annotate "$WORK/callgrind/callgrind.hello.1" "httpapi-hello + libhttpapi (callgrind)"
+  annotate "$WORK/callgrind/callgrind.hello.1" "httpapi-$APP + libhttpapi (callgrind)"
 }
 [[ $SKIP_CALLGRIND == 1 ]] || profile_callgrind
 
@@ -247,7 +277,7 @@ profile_strace() {
   wait "$S1" "$S2" 2>/dev/null || true
   stop_pair
   syscalls "$WORK/strace.httpapid" "httpapid"
-  syscalls "$WORK/strace.hello" "httpapi-hello"
+  syscalls "$WORK/strace.hello" "httpapi-$APP"
 }
 [[ $SKIP_STRACE == 1 ]] || profile_strace
 

@@ -602,6 +602,47 @@ def callgrind_top(argv):
     return 0
 
 
+# The C library's allocation entry points; operator new and the containers reach them too.
+ALLOCATORS = ("malloc", "calloc", "realloc", "aligned_alloc", "posix_memalign", "memalign")
+
+
+def callgrind_calls(argv):
+    """callgrind-calls CALLGRIND_OUT REQUESTS: calls of malloc (all allocators) and free per
+    request, read from the call records (cfn=/calls=) of a callgrind output file, where
+    callgrind_annotate only shows costs. Calls from inside an allocator (realloc's own malloc)
+    are left out, so each allocation a program asks for counts once."""
+    path, requests = argv[0], int(argv[1])
+    names = {}       # compressed "(id)" -> function name
+    current = None   # the calling function of the records that follow
+    callee = None
+    counts = {}
+
+    def name_of(spec):
+        m = re.match(r"^\((\d+)\)(?:\s+(.*))?$", spec.strip())
+        if not m:
+            return spec.strip()
+        if m.group(2):
+            names[m.group(1)] = m.group(2)
+        return names.get(m.group(1), spec.strip())
+
+    for line in open(path, errors="replace"):
+        if line.startswith("fn="):
+            current = name_of(line[3:])
+            callee = None
+        elif line.startswith("cfn="):
+            callee = name_of(line[4:])
+        elif line.startswith("calls=") and callee is not None:
+            calls = int(line[6:].split()[0])
+            base = callee.split("'")[0]
+            caller = (current or "").split("'")[0]
+            if caller not in ALLOCATORS + ("free",):
+                counts[base] = counts.get(base, 0) + calls
+    allocations = sum(counts.get(n, 0) for n in ALLOCATORS)
+    print(f"allocations (malloc, calloc, realloc, ...) per request: {allocations / requests:.2f}")
+    print(f"free per request: {counts.get('free', 0) / requests:.2f}")
+    return 0
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -625,6 +666,8 @@ def main():
         return files_report(rest)
     if cmd == "callgrind-top":
         return callgrind_top(rest)
+    if cmd == "callgrind-calls":
+        return callgrind_calls(rest)
     if cmd == "wait-quiet":
         return wait_quiet(rest)
     if cmd == "cputicks":

@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -16,144 +18,191 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <httpapi/httpapi.hpp>
 
+#include "json_writer.hpp"
+
 namespace {
 
-std::string endpoint(const sockaddr_storage& address) {
+using echo::JsonWriter;
+
+// "ip:port", or "[ip]:port" for IPv6, written into `out`.
+std::string_view endpoint(const sockaddr_storage& address, std::array<char, 64>& out) {
   char ip[INET6_ADDRSTRLEN] = "?";
   unsigned port = 0;
+  bool bracketed = false;
   if (address.ss_family == AF_INET) {
     const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
     inet_ntop(AF_INET, &v4.sin_addr, ip, sizeof ip);
     port = ntohs(v4.sin_port);
-    return std::string(ip) + ":" + std::to_string(port);
+  } else {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+    port = ntohs(v6.sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
+      inet_ntop(AF_INET, &v6.sin6_addr.s6_addr[12], ip, sizeof ip);
+    } else {
+      inet_ntop(AF_INET6, &v6.sin6_addr, ip, sizeof ip);
+      bracketed = true;
+    }
   }
-  const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
-  port = ntohs(v6.sin6_port);
-  if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
-    inet_ntop(AF_INET, &v6.sin6_addr.s6_addr[12], ip, sizeof ip);
-    return std::string(ip) + ":" + std::to_string(port);
-  }
-  inet_ntop(AF_INET6, &v6.sin6_addr, ip, sizeof ip);
-  return "[" + std::string(ip) + "]:" + std::to_string(port);
+  const int n = bracketed ? std::snprintf(out.data(), out.size(), "[%s]:%u", ip, port)
+                          : std::snprintf(out.data(), out.size(), "%s:%u", ip, port);
+  const int written = std::clamp(n, 0, static_cast<int>(out.size()) - 1);  // cut if too long
+  return {out.data(), static_cast<std::size_t>(written)};
 }
 
+// SHA-256 in hex. One object serves every request: the digest's implementation is looked up
+// once (EVP_sha256() alone looks it up at every init), and its context is reused.
 class Sha256 {
  public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  void update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
-  std::string hex() {
+  Sha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
+  ~Sha256() {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
+  }
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  std::string_view hex(std::string_view data) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned length = 0;
+    EVP_DigestInit_ex(ctx_, md_ ? md_ : EVP_sha256(), nullptr);
+    EVP_DigestUpdate(ctx_, data.data(), data.size());
     EVP_DigestFinal_ex(ctx_, digest, &length);
-    static const char* digits = "0123456789abcdef";
-    std::string out;
+    static constexpr char kDigits[] = "0123456789abcdef";
     for (unsigned i = 0; i < length; ++i) {
-      out += digits[digest[i] >> 4];
-      out += digits[digest[i] & 15];
+      hex_[2 * i] = kDigits[digest[i] >> 4];
+      hex_[2 * i + 1] = kDigits[digest[i] & 15];
     }
-    return out;
+    return {hex_, 2 * length};
   }
 
  private:
+  EVP_MD* md_;
   EVP_MD_CTX* ctx_;
+  char hex_[2 * EVP_MAX_MD_SIZE];
 };
 
-// Invalid UTF-8 is replaced (U+FFFD) when the JSON is written, never an error.
-std::string text(std::string_view bytes) { return std::string(bytes); }
-
 // An absent value (no SNI, no ALPN) is JSON null.
-nlohmann::json text_or_null(httpapi_bytes bytes) {
-  return bytes.data ? nlohmann::json(text(httpapi::view(bytes))) : nlohmann::json(nullptr);
+void text_or_null(JsonWriter& json, httpapi_bytes bytes) {
+  if (bytes.data) {
+    json.string(httpapi::view(bytes));
+  } else {
+    json.null();
+  }
 }
 
-nlohmann::json describe_certificate(const httpapi_client_certificate* certificate) {
-  if (!certificate) return nullptr;
-  Sha256 der;
-  der.update(httpapi::view(certificate->der));
-  return {{"subject", text(httpapi::view(certificate->subject))},
-          {"issuer", text(httpapi::view(certificate->issuer))},
-          {"sha256", der.hex()},
-          {"verified", certificate->verified != 0}};
+void describe_certificate(JsonWriter& json, const httpapi_client_certificate* certificate,
+                          Sha256& sha256) {
+  if (!certificate) {
+    json.null();
+    return;
+  }
+  json.begin_object();
+  json.key("subject").string(httpapi::view(certificate->subject));
+  json.key("issuer").string(httpapi::view(certificate->issuer));
+  json.key("sha256").string(sha256.hex(httpapi::view(certificate->der)));
+  json.key("verified").boolean(certificate->verified != 0);
+  json.end_object();
 }
 
 // What the TLS handshake settled (docs/tls.md); null for plain http.
-nlohmann::json describe_tls(const httpapi_tls_info* tls) {
-  if (!tls) return nullptr;
-  return {{"protocol", text(httpapi::view(tls->protocol))},
-          {"cipher", text(httpapi::view(tls->cipher))},
-          {"sni", text_or_null(tls->sni)},
-          {"alpn", text_or_null(tls->alpn)},
-          {"resumed", tls->resumed != 0},
-          {"client_cert", describe_certificate(tls->client_certificate)}};
+void describe_tls(JsonWriter& json, const httpapi_tls_info* tls, Sha256& sha256) {
+  if (!tls) {
+    json.null();
+    return;
+  }
+  json.begin_object();
+  json.key("protocol").string(httpapi::view(tls->protocol));
+  json.key("cipher").string(httpapi::view(tls->cipher));
+  text_or_null(json.key("sni"), tls->sni);
+  text_or_null(json.key("alpn"), tls->alpn);
+  json.key("resumed").boolean(tls->resumed != 0);
+  describe_certificate(json.key("client_cert"), tls->client_certificate, sha256);
+  json.end_object();
 }
 
 // The version 2 TLVs of a PROXY header (docs/proxy-protocol.md); null without a header,
 // each member null when its TLV was not sent.
-nlohmann::json describe_proxy_tlvs(const httpapi_proxy_info* proxy) {
-  if (!proxy) return nullptr;
-  nlohmann::json ssl = nullptr;
-  if (proxy->ssl) {
-    ssl = {{"client", proxy->ssl_client},
-           {"verify", proxy->ssl_verify},
-           {"version", text_or_null(proxy->ssl_version)},
-           {"cn", text_or_null(proxy->ssl_cn)},
-           {"cipher", text_or_null(proxy->ssl_cipher)},
-           {"sig_alg", text_or_null(proxy->ssl_sig_alg)},
-           {"key_alg", text_or_null(proxy->ssl_key_alg)}};
+void describe_proxy_tlvs(JsonWriter& json, const httpapi_proxy_info* proxy) {
+  if (!proxy) {
+    json.null();
+    return;
   }
-  return {{"alpn", text_or_null(proxy->alpn)},
-          {"authority", text_or_null(proxy->authority)},
-          {"ssl", ssl}};
+  json.begin_object();
+  text_or_null(json.key("alpn"), proxy->alpn);
+  text_or_null(json.key("authority"), proxy->authority);
+  json.key("ssl");
+  if (proxy->ssl) {
+    json.begin_object();
+    json.key("client").number(proxy->ssl_client);
+    json.key("verify").number(proxy->ssl_verify);
+    text_or_null(json.key("version"), proxy->ssl_version);
+    text_or_null(json.key("cn"), proxy->ssl_cn);
+    text_or_null(json.key("cipher"), proxy->ssl_cipher);
+    text_or_null(json.key("sig_alg"), proxy->ssl_sig_alg);
+    text_or_null(json.key("key_alg"), proxy->ssl_key_alg);
+    json.end_object();
+  } else {
+    json.null();
+  }
+  json.end_object();
 }
 
-nlohmann::json describe(httpapi::Request& request, const std::string& app,
-                        std::uint64_t body_length, const std::string& body_sha256) {
+void describe_fields(JsonWriter& json, std::span<const httpapi_header> fields) {
+  json.begin_array();
+  for (const httpapi_header& field : fields) {
+    json.begin_array().string(httpapi::view(field.name)).string(httpapi::view(field.value));
+    json.end_array();
+  }
+  json.end_array();
+}
+
+// What the answer says about the request: every member but "served" and "pad", which the
+// caller adds before closing the object.
+void describe(JsonWriter& json, httpapi::Request& request, const std::string& app,
+              std::string_view body, Sha256& sha256) {
   const httpapi_request_info& info = request.info();
-  nlohmann::json headers = nlohmann::json::array();
-  for (std::size_t i = 0; i < info.header_count; ++i) {
-    headers.push_back({text(httpapi::view(info.headers[i].name)),
-                       text(httpapi::view(info.headers[i].value))});
+  std::array<char, 64> text;
+  json.begin_object();
+  json.key("app").string(app);
+  json.key("method").string(request.method());
+  json.key("raw_url").string(request.raw_url());
+  json.key("url").begin_object();
+  json.key("full").string(httpapi::view(info.url.full));
+  json.key("host").string(httpapi::view(info.url.host));
+  json.key("port").number(info.url.port);
+  json.key("path").string(request.path());
+  json.key("query").string(request.query());
+  json.end_object();
+  // HTTP/2 has no minor version (RFC 9113 §3): "HTTP/2", as curl prints it.
+  if (info.version_major == 2) {
+    json.key("version").string("HTTP/2");
+  } else {
+    const int n = std::snprintf(text.data(), text.size(), "HTTP/%u.%u",
+                                unsigned{info.version_major}, unsigned{info.version_minor});
+    json.key("version").string({text.data(), static_cast<std::size_t>(n)});
   }
-  nlohmann::json trailers = nlohmann::json::array();
-  for (const httpapi_header& t : request.trailers()) {
-    trailers.push_back({text(httpapi::view(t.name)), text(httpapi::view(t.value))});
+  describe_fields(json.key("headers"), {info.headers, info.header_count});
+  describe_fields(json.key("trailers"), request.trailers());
+  json.key("body_length").number(body.size());
+  json.key("body_sha256").string(sha256.hex(body));
+  json.key("remote").string(endpoint(info.remote_address, text));
+  json.key("local").string(endpoint(info.local_address, text));
+  json.key("url_context").number(info.url_context);
+  json.key("request_id").number(info.request_id);
+  json.key("connection_id").number(info.connection_id);
+  json.key("secure").boolean(request.secure());
+  describe_tls(json.key("tls"), request.tls(), sha256);
+  // The balancer, when a PROXY header named the client ("remote" is then the client).
+  json.key("proxied_by");
+  if (request.proxy()) {
+    json.string(endpoint(request.proxy()->proxied_by, text));
+  } else {
+    json.null();
   }
-  return {
-      {"app", app},
-      {"method", text(request.method())},
-      {"raw_url", text(request.raw_url())},
-      {"url",
-       {{"full", text(httpapi::view(info.url.full))},
-        {"host", text(httpapi::view(info.url.host))},
-        {"port", info.url.port},
-        {"path", text(request.path())},
-        {"query", text(request.query())}}},
-      // HTTP/2 has no minor version (RFC 9113 §3): "HTTP/2", as curl prints it.
-      {"version", info.version_major == 2
-                      ? std::string("HTTP/2")
-                      : "HTTP/" + std::to_string(info.version_major) + "." +
-                            std::to_string(info.version_minor)},
-      {"headers", headers},
-      {"trailers", trailers},
-      {"body_length", body_length},
-      {"body_sha256", body_sha256},
-      {"remote", endpoint(info.remote_address)},
-      {"local", endpoint(info.local_address)},
-      {"url_context", info.url_context},
-      {"request_id", info.request_id},
-      {"connection_id", info.connection_id},
-      {"secure", request.secure()},
-      {"tls", describe_tls(request.tls())},
-      // The balancer, when a PROXY header named the client ("remote" is then the client).
-      {"proxied_by", request.proxy() ? nlohmann::json(endpoint(request.proxy()->proxied_by))
-                                     : nlohmann::json(nullptr)},
-      {"proxy_tlvs", describe_proxy_tlvs(request.proxy())},
-  };
+  describe_proxy_tlvs(json.key("proxy_tlvs"), request.proxy());
 }
 
 // The body in `pieces` calls of about equal size after the head, without a Content-Length
@@ -415,6 +464,9 @@ int main(int argc, char** argv) {
     }
   }
 
+  Sha256 sha256;
+  std::string json;
+  const std::string padding(pad, '.');
   for (;;) {
     auto request = httpapi::Request::receive(*queue);
     if (request.error() == HTTPAPI_ERROR_SHUTDOWN) {
@@ -431,13 +483,14 @@ int main(int argc, char** argv) {
                                   std::string(httpapi::view(request->info().body)))
                             : request->read_body();
     if (!body) continue;  // the client left while sending its body
-    Sha256 hash;
-    hash.update(*body);
-    nlohmann::json answer = describe(*request, app_name, body->size(), hash.hex());
-    answer["served"] = ++served;
-    if (pad) answer["pad"] = std::string(pad, '.');
-    const std::string json =
-        answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    // Written into one string for every answer: it keeps its capacity.
+    json.clear();
+    JsonWriter writer(json);
+    describe(writer, *request, app_name, *body, sha256);
+    writer.key("served").number(++served);
+    if (pad) writer.key("pad").string(std::string_view(padding));
+    writer.end_object();
+    json += '\n';
     const httpapi_error sent = stream > 1 || !trailers.empty()
                                    ? send_in_pieces(*request, json, stream, trailers)
                                    : answer_whole(*request, json, cache_ttl);

@@ -273,8 +273,7 @@ class Request {
                                              std::span<const httpapi_data_chunk> chunks,
                                              std::uint32_t flags = 0,
                                              const httpapi_cache_policy* policy = nullptr) {
-    const std::vector<httpapi_header> c_headers =
-        to_c(std::span<const Header>(headers.begin(), headers.size()));
+    const CHeaders c_headers(std::span<const Header>(headers.begin(), headers.size()));
     httpapi_response response{};
     response.status = status;
     response.headers = c_headers.data();
@@ -298,7 +297,7 @@ class Request {
     return end_with_trailers(std::span<const Header>(trailers.begin(), trailers.size()));
   }
   [[nodiscard]] httpapi_error end_with_trailers(std::span<const Header> trailers) {
-    const std::vector<httpapi_header> c_trailers = to_c(trailers);
+    const CHeaders c_trailers(trailers);
     return httpapi_send_trailers(h_.get(), c_trailers.data(), c_trailers.size());
   }
   // An interim response (100-199 but 101), e.g. 103 Early Hints; the final one follows.
@@ -331,19 +330,34 @@ class Request {
     return true;
   }
 
-  static std::vector<httpapi_header> to_c(std::span<const Header> headers) {
-    std::vector<httpapi_header> c_headers;
-    c_headers.reserve(headers.size());
-    for (const Header& h : headers) {
-      c_headers.push_back({{h.name.data(), h.name.size()}, {h.value.data(), h.value.size()}});
+  // Fields as the C API takes them: in place for the usual few, so a response costs no
+  // allocation here, and in a vector when there are more.
+  class CHeaders {
+   public:
+    explicit CHeaders(std::span<const Header> headers) : size_(headers.size()) {
+      if (size_ > kInPlace) more_.resize(size_);
+      httpapi_header* out = size_ > kInPlace ? more_.data() : in_place_;
+      for (std::size_t i = 0; i < size_; ++i) {
+        const Header& h = headers[i];
+        out[i] = {{h.name.data(), h.name.size()}, {h.value.data(), h.value.size()}};
+      }
     }
-    return c_headers;
-  }
+    CHeaders(const CHeaders&) = delete;
+    CHeaders& operator=(const CHeaders&) = delete;
+    const httpapi_header* data() const { return size_ > kInPlace ? more_.data() : in_place_; }
+    std::size_t size() const { return size_; }
+
+   private:
+    static constexpr std::size_t kInPlace = 16;
+    std::size_t size_;
+    httpapi_header in_place_[kInPlace];
+    std::vector<httpapi_header> more_;
+  };
 
   [[nodiscard]] httpapi_error start(std::uint16_t status, std::span<const Header> headers,
                                     std::string_view body, std::uint32_t flags,
                                     const httpapi_cache_policy* policy = nullptr) {
-    const std::vector<httpapi_header> c_headers = to_c(headers);
+    const CHeaders c_headers(headers);
     httpapi_response response{};
     response.status = status;
     response.headers = c_headers.data();

@@ -144,16 +144,19 @@ httpapi_error Channel::flush_deferred() {
   return write_all({});
 }
 
+// Deferred bytes and `bytes` go out together from deferred_, which keeps its capacity for
+// the next defer: no buffer is allocated per write.
 httpapi_error Channel::write_all(std::string_view bytes, std::span<const int> descriptors) {
   std::lock_guard lock(write_mutex_);
   if (fd_ < 0) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
-  std::string joined;
-  if (!deferred_.empty()) {
-    joined = std::move(deferred_);
-    deferred_.clear();
-    joined.append(bytes);
-    bytes = joined;
-  }
+  if (deferred_.empty()) return send_all(bytes, descriptors);
+  deferred_.append(bytes);
+  const httpapi_error e = send_all(deferred_, descriptors);
+  deferred_.clear();
+  return e;
+}
+
+httpapi_error Channel::send_all(std::string_view bytes, std::span<const int> descriptors) {
   while (!bytes.empty()) {
     const ssize_t n = send_with(fd_, bytes, descriptors);
     if (n > 0) {

@@ -66,6 +66,9 @@ class Channel {
   bool take_frame(ipc::Frame& frame, bool& broken);
 
  private:
+  // write_all's loop over the socket. write_mutex_ held.
+  httpapi_error send_all(std::string_view bytes, std::span<const int> descriptors);
+
   int fd_ = -1;
   std::uint16_t version_ = 0;
   std::mutex write_mutex_;

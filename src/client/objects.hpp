@@ -129,6 +129,18 @@ struct QueueCore {
   std::unordered_map<std::uint64_t, CallResult> results;
   std::unordered_set<std::uint64_t> pending_calls;  // calls waiting for their result
   std::unordered_map<std::uint64_t, httpapi_request*> live;
+  // Requests the application released, and nodes of `live` they left, kept for the next
+  // requests: a request's buffers keep their capacity, so once warm a request costs the
+  // library no allocation (bench/RESULTS.md, "Allocations per request"). Mutex held.
+  static constexpr std::size_t kSpareRequests = 64;
+  std::vector<std::unique_ptr<httpapi_request>> spare_requests;
+  std::vector<decltype(live)::node_type> spare_live;
+  std::string outgoing;  // frames being put together for the channel (credits, seen)
+  std::unique_ptr<httpapi_request> new_request();
+  void recycle(std::unique_ptr<httpapi_request> request);
+  // Adds `request` to `live`, or takes it off. Mutex held.
+  void go_live(httpapi_request* request);
+  void leave_live(std::uint64_t request_id);
 
   enum class Waiter { receiver, other };
   // Waits (holding `lock` except while reading) until `done()` or the deadline.

@@ -25,7 +25,7 @@ extern std::atomic<int> g_initialized;
 bool QueueCore::file(const ipc::Frame& frame) {
   switch (static_cast<ipc::Type>(frame.type)) {
     case ipc::Type::request: {
-      auto request = std::make_unique<httpapi_request>();
+      std::unique_ptr<httpapi_request> request = new_request();
       request->frame.assign(frame.encoded);
       if (!build_request(*request)) {
         broken = true;
@@ -79,6 +79,52 @@ bool QueueCore::file(const ipc::Frame& frame) {
   }
 }
 
+std::unique_ptr<httpapi_request> QueueCore::new_request() {
+  if (spare_requests.empty()) return std::make_unique<httpapi_request>();
+  std::unique_ptr<httpapi_request> request = std::move(spare_requests.back());
+  spare_requests.pop_back();
+  return request;
+}
+
+// Everything but the buffers is as a new request has it; the buffers are emptied.
+void QueueCore::recycle(std::unique_ptr<httpapi_request> request) {
+  if (spare_requests.size() >= kSpareRequests) return;
+  httpapi_request fresh;
+  const auto keep = [](auto& to, auto& from) {
+    to = std::move(from);
+    to.clear();
+  };
+  keep(fresh.frame, request->frame);
+  keep(fresh.headers, request->headers);
+  keep(fresh.merged, request->merged);
+  keep(fresh.body, request->body);
+  keep(fresh.trailer_list, request->trailer_list);
+  keep(fresh.trailers, request->trailers);
+  keep(fresh.held_frames, request->held_frames);
+  keep(fresh.held_body, request->held_body);
+  *request = std::move(fresh);
+  request->shown = &request->info;  // not the moved-from object's
+  spare_requests.push_back(std::move(request));
+}
+
+void QueueCore::go_live(httpapi_request* request) {
+  const std::uint64_t id = request->info.request_id;
+  if (spare_live.empty()) {
+    live[id] = request;
+    return;
+  }
+  auto node = std::move(spare_live.back());
+  spare_live.pop_back();
+  node.key() = id;
+  node.mapped() = request;
+  live.insert(std::move(node));
+}
+
+void QueueCore::leave_live(std::uint64_t request_id) {
+  auto node = live.extract(request_id);
+  if (node && spare_live.size() < kSpareRequests) spare_live.push_back(std::move(node));
+}
+
 std::uint32_t QueueCore::wanted() const {
   // An older service (protocol 1) would answer requests taken ahead 503 if this process
   // died, so without an explicit window HTTP.sys's rule holds there.
@@ -101,7 +147,8 @@ bool QueueCore::claim_first() {
   const httpapi_request& first = *ready.front();
   adaptive.handed_over(first.backlog || ready.size() > 1);
   if (channel.version() < 2) return true;
-  std::string frames;
+  std::string& frames = outgoing;
+  frames.clear();
   if (seen_counter.valid()) {
     seen_counter.add_one();
     ask_for_requests(frames, ready.size(), false);
@@ -399,9 +446,9 @@ httpapi_error await_request(QueueCore& core, std::unique_lock<std::mutex>& lock,
   // The frame waits for the next write (the hand-over's, or before a wait blocks).
   core.waiting_receivers++;
   if (!core.broken && !core.down) {
-    std::string frame;
-    core.ask_for_requests(frame, core.ready.size(), core.ready.empty());
-    core.channel.defer(frame);
+    core.outgoing.clear();
+    core.ask_for_requests(core.outgoing, core.ready.size(), core.ready.empty());
+    core.channel.defer(core.outgoing);
   }
   const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
   const httpapi_error e =
@@ -419,7 +466,7 @@ httpapi_request* hand_over(httpapi_queue* queue) {
   std::unique_ptr<httpapi_request> request = std::move(core.ready.front());
   core.ready.pop_front();
   request->queue = queue->core;
-  core.live[request->info.request_id] = request.get();
+  core.go_live(request.get());
   return request.release();
 }
 

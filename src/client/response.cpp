@@ -50,7 +50,7 @@ void mark_ended(httpapi_request* request) {
 
 // A failed write means the service went away: the request dies with the connection (its
 // reader reconnects the queue).
-httpapi_error write_or_break(QueueCore& core, const std::string& frames) {
+httpapi_error write_or_break(QueueCore& core, std::string_view frames) {
   if (core.channel.write_all(frames) == HTTPAPI_OK) return HTTPAPI_OK;
   return HTTPAPI_ERROR_CONNECTION_GONE;
 }
@@ -77,11 +77,15 @@ void frame_held_body(httpapi_request& request) {
 
 // Writes `frames` after everything held, or holds them too while BUFFER_DATA asks for it
 // and fewer than HTTPAPI_SEND_BUFFER_BYTES are held.
-httpapi_error write_after_held(httpapi_request& request, std::string frames, bool hold) {
+httpapi_error write_after_held(httpapi_request& request, std::string_view frames, bool hold) {
   if (hold && request.held_frames.size() + request.held_body.size() + frames.size() <
                   HTTPAPI_SEND_BUFFER_BYTES) {
     request.held_frames += frames;
     return HTTPAPI_OK;
+  }
+  // Nothing held (the usual case): the frames go as they are, not copied behind nothing.
+  if (request.held_frames.empty() && request.held_body.empty()) {
+    return frames.empty() ? HTTPAPI_OK : write_or_break(*request.queue, frames);
   }
   frame_held_body(request);
   std::string all = std::move(request.held_frames);
@@ -92,6 +96,8 @@ httpapi_error write_after_held(httpapi_request& request, std::string frames, boo
 
 // httpapi_log_data's username: generous for an account name, and a bound on the line.
 constexpr std::size_t kMaxLogUsername = 256;
+// What a thread's response buffer keeps between responses; larger bodies' copies are freed.
+constexpr std::size_t kKeptFrameBytes = 256 * 1024;
 
 constexpr std::uint32_t kResponseFlags =
     HTTPAPI_SEND_FLAG_DISCONNECT | HTTPAPI_SEND_FLAG_MORE_DATA |
@@ -340,7 +346,9 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
     if (has_body(request->info)) return HTTPAPI_ERROR_INVALID_STATE;
     flags |= HTTPAPI_SEND_FLAG_MORE_DATA;  // the stream follows
   }
-  Head head;
+  // The head's field list and the frames are built in buffers of the calling thread, which
+  // keep their capacity: a response costs no allocation here.
+  thread_local Head head;
   if (httpapi_error e = check_head(*response, head); e != HTTPAPI_OK) return e;
   if (response->body_length && !response->body) return HTTPAPI_ERROR_INVALID_PARAMETER;
   if (request->response_started || request->response_finished) {
@@ -361,7 +369,13 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
     body = body.substr(0, ipc::kMaxBodyPiece);
     head_flags |= HTTPAPI_SEND_FLAG_MORE_DATA;
   }
-  std::string frames;
+  thread_local std::string frames;
+  frames.clear();
+  struct LeaveSmall {  // a large body's copy is not kept for the thread's next response
+    ~LeaveSmall() {
+      if (frames.capacity() > kKeptFrameBytes) std::string().swap(frames);
+    }
+  } leave_small;
   ipc::SendResponse message{request->info.request_id, head_flags, response->status,
                             static_cast<std::uint16_t>(policy.kind), policy.seconds,
                             head.reason, head.headers, body};
@@ -371,7 +385,7 @@ extern "C" httpapi_error httpapi_send_cacheable_response(httpapi_request* reques
   if (!rest.empty()) append_body_frames(frames, request->info.request_id, rest, flags);
   const bool hold = !interim && (flags & HTTPAPI_SEND_FLAG_BUFFER_DATA) &&
                     (flags & HTTPAPI_SEND_FLAG_MORE_DATA);
-  if (httpapi_error e = write_after_held(*request, std::move(frames), hold); e != HTTPAPI_OK) {
+  if (httpapi_error e = write_after_held(*request, frames, hold); e != HTTPAPI_OK) {
     return e;
   }
   if (!interim) response_sent(request, flags);
@@ -409,7 +423,7 @@ extern "C" httpapi_error httpapi_send_body(httpapi_request* request, const void*
     append_body_frames(frames, request->info.request_id, request->held_body, flags);
     request->held_body.clear();
   }
-  if (httpapi_error e = write_after_held(*request, std::move(frames), false); e != HTTPAPI_OK) {
+  if (httpapi_error e = write_after_held(*request, frames, false); e != HTTPAPI_OK) {
     return e;
   }
   request->response_finished = !more;
@@ -510,7 +524,7 @@ extern "C" httpapi_error httpapi_send_trailers(httpapi_request* request,
   if (!ipc::encode(frames, ipc::SendTrailers{request->info.request_id, list})) {
     return HTTPAPI_ERROR_TOO_LARGE;
   }
-  if (httpapi_error e = write_after_held(*request, std::move(frames), false); e != HTTPAPI_OK) {
+  if (httpapi_error e = write_after_held(*request, frames, false); e != HTTPAPI_OK) {
     return e;
   }
   request->response_finished = true;
@@ -554,9 +568,9 @@ extern "C" httpapi_error httpapi_cancel(httpapi_request* request) {
 extern "C" void httpapi_request_release(httpapi_request* request) {
   if (!request) return;
   if (!request->response_finished && !request->gone) httpapi_cancel(request);
-  {
-    std::lock_guard lock(request->queue->mutex);
-    request->queue->live.erase(request->info.request_id);
-  }
-  delete request;
+  // The queue outlives the lock even if this request held its last reference.
+  const std::shared_ptr<httpapi::client::QueueCore> queue = std::move(request->queue);
+  std::lock_guard lock(queue->mutex);
+  queue->leave_live(request->info.request_id);
+  queue->recycle(std::unique_ptr<httpapi_request>(request));
 }

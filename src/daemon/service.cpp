@@ -371,9 +371,11 @@ void Service::publish_proxy_endpoints() {
 // ---- from the I/O threads -------------------------------------------------------------
 
 void Service::submit(InboundRequest request) {
-  service_loop().post([this, request = std::move(request)]() mutable {
+  auto hand_over = [this, request = std::move(request)]() mutable {
     broker_.submit(std::move(request));
-  });
+  };
+  static_assert(Task::fits_inline<decltype(hand_over)>(), "a request's hand-over allocates");
+  service_loop().post(std::move(hand_over));
 }
 
 void Service::request_gone(std::uint64_t request_id) {

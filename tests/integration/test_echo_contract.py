@@ -174,6 +174,21 @@ class EchoContract(ServiceTestCase):
         self.assertEqual(blocks[-1][0], 200)
         self.assertGreater(int(dict(blocks[-1][1])["Content-Length"]), 100)
 
+    def test_any_header_bytes_make_valid_json(self):
+        # UTF-8 as it is, bytes that are not UTF-8 as U+FFFD, quotes, backslashes and tabs
+        # escaped: the answer is JSON whatever the client sent.
+        c = self.conn(self.port)
+        c.send(b"GET /a/bytes HTTP/1.1\r\nHost: h\r\n"
+               b"X-Text: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\r\n"
+               b"X-Bad: a\xffb\xc3(c\xed\xa0\x80d\r\n"
+               b"X-Escapes: \"q\" \\ tab\there\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200, r.body)
+        headers = dict(r.json()["headers"])
+        self.assertEqual(headers["X-Text"], "caf\u00e9 \u20ac \U0001f600")
+        self.assertEqual(headers["X-Bad"], "a\ufffdb\ufffd(c\ufffd\ufffd\ufffdd")
+        self.assertEqual(headers["X-Escapes"], '"q" \\ tab\there')
+
     def test_request_ids_unique_connection_id_per_connection(self):
         request_ids = []
         connection_ids = []

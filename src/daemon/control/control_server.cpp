@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -105,17 +106,18 @@ AppChannel* ControlServer::find(std::uint64_t id) {
 }
 
 void ControlServer::flush_soon(AppChannel& channel) {
-  if (flush_pending_.insert(channel.id()).second) to_flush_.push_back(channel.id());
+  if (std::find(to_flush_.begin(), to_flush_.end(), channel.id()) == to_flush_.end()) {
+    to_flush_.push_back(channel.id());
+  }
 }
 
 void ControlServer::flush_queued() {
   while (!to_flush_.empty()) {
-    std::vector<std::uint64_t> ids;
-    ids.swap(to_flush_);
-    for (std::uint64_t id : ids) {
-      flush_pending_.erase(id);
+    flushing_.swap(to_flush_);
+    for (std::uint64_t id : flushing_) {
       if (AppChannel* channel = find(id)) channel->flush();
     }
+    flushing_.clear();
   }
 }
 

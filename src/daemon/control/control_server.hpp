@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "ipc/frame.hpp"
@@ -80,8 +79,12 @@ class ControlServer {
   Channels channels_;
   std::unordered_map<std::uint32_t, Handler> handlers_;  // by key(role, type)
   std::array<ClosedHandler, 4> closed_;                  // by role
-  std::vector<std::uint64_t> to_flush_;                  // in the order they were marked
-  std::unordered_set<std::uint64_t> flush_pending_;
+  // The channels to flush at the end of the batch, in the order they were marked, each once.
+  // A list searched in full: it holds the few applications a batch wrote to, and a set's
+  // node per mark was an allocation per request. `flushing_` is the list being flushed;
+  // both keep their capacity.
+  std::vector<std::uint64_t> to_flush_;
+  std::vector<std::uint64_t> flushing_;
 };
 
 }  // namespace httpapi::daemon

@@ -31,7 +31,7 @@ void RequestBroker::submit(InboundRequest request) {
   if (!accepting_ || !queue) return fail(request.request_id, in_flight, "N/A");
   if (!queue->active) return fail(request.request_id, in_flight, "Disabled");
   if (queue->full()) return fail(request.request_id, in_flight, "QueueFull");
-  requests_.emplace(request.request_id, std::move(in_flight));
+  track(request.request_id, std::move(in_flight));
   queue->push(request.request_id);
   dispatch(*queue);
 }
@@ -86,6 +86,12 @@ void RequestBroker::on_read_body(AppChannel& handle, const ipc::Frame& frame) {
 
 void RequestBroker::on_send(AppChannel& handle, const ipc::Frame& frame) {
   ResponsePart part;
+  // Its buffer comes from the I/O thread it goes to, which gives it back once written.
+  if (const auto request = held(handle, frame.tag); request != requests_.end()) {
+    if (HandOffBuffers* buffers = hand_off_buffers(request->second.worker)) {
+      part.bytes = buffers->take();
+    }
+  }
   if (!decode_response_part(frame, part)) return handle.close("malformed send");
   SendAttachments attachments;
   std::uint64_t call = 0;
@@ -107,16 +113,12 @@ void RequestBroker::on_send(AppChannel& handle, const ipc::Frame& frame) {
   // The last piece ends the service's part.
   if (part.ends_response()) forget(request);
   if (call != 0) handle.reply(call, HTTPAPI_OK);
-  // Held by shared_ptr: posted tasks are copyable, the part and descriptors are not.
-  struct Delivery {
-    ResponsePart part;
-    SendAttachments attachments;
+  auto deliver = [&worker, connection, id = frame.tag, channel = handle.id(),
+                  part = std::move(part), attachments = std::move(attachments)]() mutable {
+    worker.deliver_response(connection, id, channel, std::move(part), std::move(attachments));
   };
-  auto delivery = std::make_shared<Delivery>(Delivery{std::move(part), std::move(attachments)});
-  worker.loop().post([&worker, connection, id = frame.tag, channel = handle.id(), delivery] {
-    worker.deliver_response(connection, id, channel, std::move(delivery->part),
-                            std::move(delivery->attachments));
-  });
+  static_assert(Task::fits_inline<decltype(deliver)>(), "a response's hand-over allocates");
+  worker.loop().post(std::move(deliver));
 }
 
 void RequestBroker::on_cancel(AppChannel& handle, const ipc::Frame& frame) {
@@ -154,7 +156,7 @@ void RequestBroker::on_seen(AppChannel& handle, const ipc::Frame& frame) {
   if (it == unseen.end()) return;
   unseen.erase(it);
   const auto request = requests_.find(call.request);
-  if (request != requests_.end()) std::string().swap(request->second.frame);
+  if (request != requests_.end()) recycle_frame(request->second);
 }
 
 // Version 3: instead of a `seen` per request, a counter the process keeps in a page it
@@ -178,7 +180,7 @@ void RequestBroker::count_seen(Holder& holder) {
   const std::uint64_t seen = holder.counter.value();
   while (holder.counted < seen && !holder.unseen.empty()) {
     const auto request = requests_.find(holder.unseen.front());
-    if (request != requests_.end()) std::string().swap(request->second.frame);
+    if (request != requests_.end()) recycle_frame(request->second);
     holder.unseen.pop_front();
     ++holder.counted;
   }
@@ -222,7 +224,7 @@ void RequestBroker::hand_over(Requests::iterator request, AppChannel& handle,
   std::string& frame = request->second.frame;
   request->second.handle = &handle;
   holder.credits--;
-  holder.held.insert(request->first);
+  hold(holder, request->first);
   // The mark (version 2) tells the library's adaptive receive window that work waits.
   ipc::mark_backlog(frame, handle.reports_seen() && queue.length() > 0);
   handle.output().append(frame);
@@ -230,7 +232,7 @@ void RequestBroker::hand_over(Requests::iterator request, AppChannel& handle,
     // Kept until application code has seen it: until then it may go to another worker.
     holder.unseen.push_back(request->first);
   } else {
-    std::string().swap(frame);
+    recycle_frame(request->second);
   }
   handle.flush_soon();
 }
@@ -250,9 +252,49 @@ std::size_t RequestBroker::held_by(const AppChannel& handle) const {
 void RequestBroker::forget(Requests::iterator request) {
   if (const AppChannel* handle = request->second.handle) {
     const auto holder = holders_.find(handle->id());
-    if (holder != holders_.end()) holder->second.held.erase(request->first);
+    if (holder != holders_.end()) unhold(holder->second, request->first);
   }
-  requests_.erase(request);
+  recycle_frame(request->second);
+  auto node = requests_.extract(request);
+  if (spare_requests_.size() < kSpareNodes) spare_requests_.push_back(std::move(node));
+}
+
+void RequestBroker::track(std::uint64_t request_id, InFlight request) {
+  if (spare_requests_.empty()) {
+    requests_.emplace(request_id, std::move(request));
+    return;
+  }
+  Requests::node_type node = std::move(spare_requests_.back());
+  spare_requests_.pop_back();
+  node.key() = request_id;
+  node.mapped() = std::move(request);
+  requests_.insert(std::move(node));
+}
+
+void RequestBroker::hold(Holder& holder, std::uint64_t request_id) {
+  if (spare_held_.empty()) {
+    holder.held.insert(request_id);
+    return;
+  }
+  HeldSet::node_type node = std::move(spare_held_.back());
+  spare_held_.pop_back();
+  node.value() = request_id;
+  holder.held.insert(std::move(node));
+}
+
+void RequestBroker::unhold(Holder& holder, std::uint64_t request_id) {
+  auto node = holder.held.extract(request_id);
+  if (node && spare_held_.size() < kSpareNodes) spare_held_.push_back(std::move(node));
+}
+
+void RequestBroker::recycle_frame(InFlight& request) {
+  std::string frame = std::exchange(request.frame, std::string());
+  if (HandOffBuffers* buffers = hand_off_buffers(request.worker)) buffers->give(std::move(frame));
+}
+
+// (The broker's unit tests run it without I/O workers.)
+HandOffBuffers* RequestBroker::hand_off_buffers(unsigned worker) const {
+  return worker < workers_.size() ? &workers_[worker]->hand_off_buffers() : nullptr;
 }
 
 void RequestBroker::release(AppChannel& handle, RequestQueue* requeue_to) {

@@ -22,6 +22,7 @@ namespace httpapi::daemon {
 
 class AppChannel;
 class CacheCalls;
+class HandOffBuffers;
 class IoWorker;
 class QueueRegistry;
 class RequestQueue;
@@ -90,10 +91,11 @@ class RequestBroker {
     std::uint32_t queue_seconds = 0;  // how long it may wait there
   };
   using Requests = std::unordered_map<std::uint64_t, InFlight>;
+  using HeldSet = std::unordered_set<std::uint64_t>;
   // What the broker knows of a handle: its credits and the requests it holds.
   struct Holder {
     std::uint32_t credits = 0;  // requests its process asked for and was not given yet
-    std::unordered_set<std::uint64_t> held;  // handed over, not yet answered
+    HeldSet held;  // handed over, not yet answered
     // Of those, the ones application code has not seen, in the order they were handed over
     // (reports_seen() only). May name requests that ended since: they are skipped.
     std::deque<std::uint64_t> unseen;
@@ -103,6 +105,13 @@ class RequestBroker {
     std::uint64_t counted = 0;
   };
 
+  // Adds a request (in a node an ended request left when there is one).
+  void track(std::uint64_t request_id, InFlight request);
+  void hold(Holder& holder, std::uint64_t request_id);
+  void unhold(Holder& holder, std::uint64_t request_id);
+  // The request's frame is no longer needed: its buffer goes back to its I/O thread.
+  void recycle_frame(InFlight& request);
+  HandOffBuffers* hand_off_buffers(unsigned worker) const;
   // The request `request_id` if it was handed to `handle`, else requests_.end().
   Requests::iterator held(const AppChannel& handle, std::uint64_t request_id);
   bool ready(const AppChannel& handle) const;
@@ -119,6 +128,12 @@ class RequestBroker {
   const std::vector<std::unique_ptr<IoWorker>>& workers_;
   Requests requests_;
   std::unordered_map<std::uint64_t, Holder> holders_;  // by channel id
+  // The nodes of ended requests, reused by the next ones: a request in flight costs the
+  // broker no allocation (bench/RESULTS.md, "Allocations per request"). At most kSpareNodes
+  // of each are kept.
+  static constexpr std::size_t kSpareNodes = 1024;
+  std::vector<Requests::node_type> spare_requests_;
+  std::vector<HeldSet::node_type> spare_held_;
   bool accepting_ = true;
 };
 

@@ -264,11 +264,11 @@ bool Connection::choose_protocol() {
 // ---- from the service loop --------------------------------------------------------------
 
 void Connection::on_response(std::uint64_t request_id, std::uint64_t channel_id,
-                             ResponsePart part, SendAttachments attachments) {
+                             const ResponsePart& part, SendAttachments attachments) {
   Exchange* exchange = session_->exchange(request_id);
   if (!exchange) return;  // stale
   exchange->relayed_by(channel_id);
-  exchange->on_response(std::move(part), attachments);
+  exchange->on_response(part, attachments);
   if (closed() || flush_queued_) return;
   flush_queued_ = true;
   worker_.flush_later(id_);

@@ -78,7 +78,7 @@ class Connection final : public EventLoop::Watcher {
   // client sent meanwhile wait in the socket for the new process.
   int hand_off();
   // From the service loop, for request `request_id` if it is still here.
-  void on_response(std::uint64_t request_id, std::uint64_t channel_id, ResponsePart part,
+  void on_response(std::uint64_t request_id, std::uint64_t channel_id, const ResponsePart& part,
                    SendAttachments attachments);
   void on_read_body(std::uint64_t request_id, std::uint32_t max);
   void on_fail(std::uint64_t request_id, const SelfAnswer& answer,

@@ -218,13 +218,18 @@ void Exchange::start(const http1::RequestHead& head) {
 
 void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& url,
                       const route::Match& match) {
-  std::string headers;
+  // Copied into the frame below: one buffer per thread serves every request.
+  thread_local std::string headers;
+  headers.clear();
   headers.reserve(head.head_length + 8 * head.field_count);
   for (std::size_t i = 0; i < head.field_count; ++i) {
     ipc::append_header(headers, head.fields[i].name, head.fields[i].value);
   }
-  // The first body bytes travel with the request, so a small body costs no read.
-  std::string body, trailers;
+  // The first body bytes travel with the request, so a small body costs no read; they are
+  // copied into the frame too.
+  thread_local std::string body;
+  body.clear();
+  std::string trailers;
   const BodyStatus body_status =
       stream_.read_body(connection_->settings().inline_body_bytes, body, trailers);
   if (body_status == BodyStatus::malformed) return reject(answer_for(stream_.body_error()));
@@ -261,8 +266,13 @@ void Exchange::submit(const http1::RequestHead& head, const http1::CookedUrl& ur
     message.flags |= HTTPAPI_REQUEST_FLAG_PROXIED;
     message.proxy = request_proxy(*proxied, proxied->balancer);
   }
-  InboundRequest inbound{request_id_, match.target.queue_id, connection_->worker().index(),
-                         connection_->id(), {}, connection_->timers().request_queue};
+  // The frame's buffer comes back from the service loop once the frame is done with.
+  InboundRequest inbound{request_id_,
+                         match.target.queue_id,
+                         connection_->worker().index(),
+                         connection_->id(),
+                         connection_->worker().hand_off_buffers().take(),
+                         connection_->timers().request_queue};
   inbound.frame.reserve(2 * ipc::kSockaddrSize + 2 * head.head_length + url.full.size() +
                         body.size() + ipc::tls_tail_size(message.tls) +
                         ipc::proxy_tail_size(message.proxy) + 256);
@@ -457,10 +467,10 @@ void Exchange::on_body_input() {
 
 // ---- the response -----------------------------------------------------------------------
 
-void Exchange::on_response(ResponsePart part, SendAttachments& attachments) {
+void Exchange::on_response(const ResponsePart& part, SendAttachments& attachments) {
   if (part.kind == ResponsePart::Kind::log_data) {
     access_.substatus = part.substatus;
-    access_.username = std::move(part.username);
+    access_.username = part.fields;
     return;
   }
   const bool chunks = part.chunk_list();

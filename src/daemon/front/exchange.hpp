@@ -54,7 +54,7 @@ class Exchange {
   // More body input arrived: a read the application is waiting on may be answered.
   void on_body_input();
   // From the service loop (Connection::on_*).
-  void on_response(ResponsePart part, SendAttachments& attachments);
+  void on_response(const ResponsePart& part, SendAttachments& attachments);
   void on_read_body(std::uint32_t max);
   void on_fail(const SelfAnswer& answer, const std::string& queue_name);
   void on_cancel();

@@ -186,7 +186,9 @@ bool Http1Stream::write_head(const ResponsePart& head, std::uint64_t body_size) 
   in.shutting_down = connection_->shutting_down() && session_->is_last(*this);
   in.date = http_date_now();
   in.server = connection_->settings().server_header;
-  std::string bytes;
+  // Rendered here, then copied to the output: one buffer per thread serves every response.
+  thread_local std::string bytes;
+  bytes.clear();
   const http1::ResponsePlan plan = http1::plan_response(in, fields, bytes);
   if (plan.error != http1::ResponseError::none) return false;
   if (!bytes.empty()) send(bytes);

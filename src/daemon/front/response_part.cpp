@@ -1,6 +1,6 @@
 #include "daemon/front/response_part.hpp"
 
-#include <cstring>
+#include <utility>
 
 #include "httpapi/httpapi.h"
 #include "ipc/messages.hpp"
@@ -8,23 +8,42 @@
 namespace httpapi::daemon {
 namespace {
 
-// Copies the three variable fields into one buffer the part owns.
+// Copies the three variable fields into the one buffer the part owns.
 void own(ResponsePart& part, std::string_view reason, std::string_view fields,
          std::string_view body) {
-  part.bytes = std::make_unique_for_overwrite<char[]>(reason.size() + fields.size() + body.size());
-  char* at = part.bytes.get();
-  auto keep = [&at](std::string_view from) {
-    if (!from.empty()) std::memcpy(at, from.data(), from.size());
-    const std::string_view kept(at, from.size());
-    at += from.size();
-    return kept;
-  };
-  part.reason = keep(reason);
-  part.fields = keep(fields);
-  part.body = keep(body);
+  part.bytes.clear();
+  part.bytes.reserve(reason.size() + fields.size() + body.size());
+  part.bytes.append(reason).append(fields).append(body);
+  const char* at = part.bytes.data();
+  part.reason = {at, reason.size()};
+  part.fields = {at + reason.size(), fields.size()};
+  part.body = {at + reason.size() + fields.size(), body.size()};
+}
+
+// `view` into `from`'s bytes, as the same range of `to`'s.
+std::string_view rebase(std::string_view view, const char* from, const char* to) {
+  if (view.empty()) return {};
+  return {to + (view.data() - from), view.size()};
 }
 
 }  // namespace
+
+ResponsePart& ResponsePart::operator=(ResponsePart&& other) noexcept {
+  if (this == &other) return *this;
+  kind = other.kind;
+  flags = other.flags;
+  status = other.status;
+  cache_kind = other.cache_kind;
+  cache_seconds = other.cache_seconds;
+  substatus = other.substatus;
+  const char* from = other.bytes.data();
+  bytes = std::move(other.bytes);
+  reason = rebase(other.reason, from, bytes.data());
+  fields = rebase(other.fields, from, bytes.data());
+  body = rebase(other.body, from, bytes.data());
+  other.reason = other.fields = other.body = {};
+  return *this;
+}
 
 bool ResponsePart::more_data() const noexcept { return flags & HTTPAPI_SEND_FLAG_MORE_DATA; }
 
@@ -68,7 +87,7 @@ bool decode_response_part(const ipc::Frame& frame, ResponsePart& part) {
       if (!ipc::decode(frame, m)) return false;
       part.kind = ResponsePart::Kind::log_data;
       part.substatus = m.substatus;
-      part.username.assign(m.username);
+      own(part, {}, m.username, {});
       return true;
     }
     default:

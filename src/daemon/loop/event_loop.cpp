@@ -169,11 +169,12 @@ void EventLoop::end_batch() {
   } while (!tasks_.empty());
 }
 
+// The two vectors trade places and keep their capacity: a busy loop allocates nothing here.
 void EventLoop::run_tasks() {
   while (!tasks_.empty()) {
-    std::vector<Task> batch;
-    batch.swap(tasks_);
-    for (auto& task : batch) task();
+    in_progress_.swap(tasks_);
+    for (auto& task : in_progress_) task();
+    in_progress_.clear();
   }
 }
 

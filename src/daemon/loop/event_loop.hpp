@@ -13,12 +13,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/loop/task.hpp"
+
 namespace httpapi::daemon {
 
 class EventLoop {
  public:
   using Handler = std::function<void(std::uint32_t events)>;
-  using Task = std::function<void()>;
 
   // An object that handles its own descriptor's events. Registered by reference, it costs
   // the loop a slot in a table indexed by descriptor and no allocation: a client connection
@@ -109,6 +110,7 @@ class EventLoop {
   std::vector<Task> ticks_;
   std::vector<Task> batch_end_;
   std::vector<Task> tasks_;  // loop thread only: posted here, or taken from other threads
+  std::vector<Task> in_progress_;  // the tasks being run; kept with its capacity for the next run
   std::mutex posted_mutex_;
   std::vector<Task> posted_;  // by other threads, announced on wake_fd_
 };

@@ -309,8 +309,9 @@ void IoWorker::deliver_response(std::uint64_t connection_id, std::uint64_t reque
                                 std::uint64_t channel_id, ResponsePart part,
                                 SendAttachments attachments) {
   if (Connection* c = find(connection_id)) {
-    c->on_response(request_id, channel_id, std::move(part), std::move(attachments));
+    c->on_response(request_id, channel_id, part, std::move(attachments));
   }
+  hand_off_buffers_.give(std::move(part.bytes));  // for the service loop's next response
 }
 
 void IoWorker::read_body(std::uint64_t connection_id, std::uint64_t request_id,

@@ -16,6 +16,7 @@
 
 #include "daemon/loop/event_loop.hpp"
 #include "daemon/front/local_endpoints.hpp"
+#include "daemon/loop/hand_off_buffers.hpp"
 #include "daemon/front/buffer_pool.hpp"
 #include "daemon/front/connection.hpp"
 #include "daemon/front/http1_stream_pool.hpp"
@@ -57,6 +58,9 @@ class IoWorker {
   const LocalEndpoint& local_endpoint(const sockaddr_storage& local) {
     return local_endpoints_.find_or_add(local);
   }
+  // The buffers of what crosses between this thread and the service loop: request frames
+  // (taken here, given back by the service loop) and response parts (the other way round).
+  HandOffBuffers& hand_off_buffers() noexcept { return hand_off_buffers_; }
   // This thread's counters: written by it alone, read by scrapes on any thread.
   metrics::WorkerMetrics& metrics() noexcept { return metrics_; }
   const metrics::WorkerMetrics& metrics() const noexcept { return metrics_; }
@@ -131,6 +135,7 @@ class IoWorker {
   BufferPool buffers_;             // likewise
   SendStatePool send_states_{buffers_};  // likewise
   LocalEndpoints local_endpoints_;       // likewise: connections point into it
+  HandOffBuffers hand_off_buffers_;
   // Each connection lives in its map node: one allocation, not a node and an object.
   std::unordered_map<std::uint64_t, Connection> connections_;
   std::vector<std::uint64_t> to_flush_;
