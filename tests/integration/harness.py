@@ -77,6 +77,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_privileged_port(candidates):
+    """The first of `candidates` (ports below 1024) free on every address. Suites that run
+    at the same time search different ranges, so they rarely race for one port."""
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port below 1024")
+
+
 def wait_until(predicate, timeout=DEFAULT_TIMEOUT, interval=0.02, what="condition"):
     """Polls predicate() until it returns a true value; returns it, or raises AssertionError."""
     deadline = time.monotonic() + timeout

@@ -34,7 +34,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -44,7 +43,7 @@ import unittest
 
 import debian_packages
 from debian_packages import PACKAGES
-from harness import REPO, Proc, curl, wait_until
+from harness import REPO, Proc, curl, free_privileged_port, wait_until
 
 SERVICE_USER = "httpapi"
 CAP_NET_BIND_SERVICE = 1 << 10
@@ -65,17 +64,6 @@ def installed(package):
                        text=True)
     return r.returncode == 0 and "installed" in r.stdout and "not-installed" not in r.stdout
 
-
-def privileged_port():
-    """A free port below 1024, to show the one capability at work."""
-    for port in range(700, 1024):  # not 80, which test_privilege.py tries first
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))
-                return port
-            except OSError:
-                continue
-    raise AssertionError("no free port below 1024")
 
 
 def proc_status(pid):
@@ -263,7 +251,7 @@ class Packages(unittest.TestCase):
         linked = run(["ldd", hello]).stdout
         # /lib is /usr/lib on Debian 12 (merged /usr), and ld.so may name either.
         self.assertRegex(linked, r"libhttpapi\.so\.1 => (/usr)?/lib/[^ ]+/libhttpapi\.so\.1")
-        port = privileged_port()
+        port = free_privileged_port(range(700, 1024))  # not 80: test_privilege.py tries it first
         app_env = {"PATH": env["PATH"], "HTTPAPI_CONTROL": control}
         app = Proc("hello", [hello, f"http://+:{port}/hello/"], app_env, self.tmp)
         self.addCleanup(app.release)

@@ -31,8 +31,8 @@ import threading
 import time
 import unittest
 
-from harness import (REPO, ServiceTestCase, binary, connect_result, curl, free_port, http,
-                     wait_until)
+from harness import (REPO, ServiceTestCase, binary, connect_result, curl, free_port,
+                     free_privileged_port, http, wait_until)
 from tls_support import Certs
 
 SERVICE_USER = "httpapi"
@@ -56,17 +56,6 @@ def proc_status(pid, task=None):
     with open(path) as f:
         return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
 
-
-def privileged_port():
-    """80 when it is free, else another free port below 1024."""
-    for port in [80] + list(range(81, 1024)):
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))
-                return port
-            except OSError:
-                continue
-    raise AssertionError("no free port below 1024")
 
 
 def owner(path):
@@ -120,7 +109,7 @@ class PrivilegeDrop(RootOnly):
         for name in ("", "config.db", "control.sock", "logs", "logs/httperr1.log"):
             self.assertEqual(owner(os.path.join(self.state_dir, name)), SERVICE_USER, name)
         # Ports open as applications register: a privileged one, after the change.
-        port = privileged_port()
+        port = free_privileged_port([80] + list(range(81, 1024)))
         self.start_echo(f"http://+:{port}/x/", name="eighty")
         r = http(port, path="/x/after-drop")
         self.assertEqual(r.status, 200)

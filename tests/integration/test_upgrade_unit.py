@@ -30,7 +30,7 @@ import struct
 import time
 import unittest
 
-from harness import Proc, ServiceTestCase, binary, curl, wait_until
+from harness import Proc, ServiceTestCase, binary, curl, free_privileged_port, wait_until
 from test_upgrade import Load, Upgrading, wait_reaped
 
 SERVICE_USER = "httpapi"
@@ -44,17 +44,6 @@ def proc_status(pid):
     with open(f"/proc/{pid}/status") as f:
         return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
 
-
-def privileged_port():
-    """A free port below 1024 (from the top: test_privilege.py tries 80 up)."""
-    for port in range(1023, 900, -1):
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))
-                return port
-            except OSError:
-                continue
-    raise AssertionError("no free port below 1024")
 
 
 def gone(pid):
@@ -113,8 +102,8 @@ class UnitUpgrade(Upgrading, ServiceTestCase):
 
     def start_as_unit(self, env=None):
         # WATCHDOG_PID as systemd sets it: the service's PID (the shell's, which it execs).
-        argv = ["sh", "-c", 'export WATCHDOG_PID=$$ && exec "$@"', "sh", "setpriv", f"--reuid={SERVICE_USER}", f"--regid={SERVICE_USER}",
-                "--init-groups", "--inh-caps=-all,+net_bind_service",
+        argv = ["sh", "-c", 'export WATCHDOG_PID=$$ && exec "$@"', "sh",
+                "setpriv", f"--reuid={SERVICE_USER}", f"--regid={SERVICE_USER}", "--init-groups", "--inh-caps=-all,+net_bind_service",
                 "--ambient-caps=-all,+net_bind_service",
                 "--bounding-set=-all,+net_bind_service", "--no-new-privs", "--",
                 binary("HTTPAPID"), "--user", SERVICE_USER, "--seccomp",
@@ -185,7 +174,8 @@ class UnitUpgrade(Upgrading, ServiceTestCase):
         second_spawner = self.spawner_of(new)
 
         # A port below 1024 that no process held before: the new process binds it itself.
-        low = privileged_port()
+        # From the top: test_privilege.py tries 80 and up.
+        low = free_privileged_port(range(1023, 900, -1))
         self.start_echo(f"http://+:{low}/low/", name="L")
         r = curl("-sS", f"http://127.0.0.1:{low}/low/x")
         self.assertEqual(r.returncode, 0, r.stderr)

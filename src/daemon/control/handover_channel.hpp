@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/control/record_socket.hpp"
+
 namespace httpapi::daemon::handover {
 
 // The record types, in the order a hand-over uses them.
@@ -20,13 +22,19 @@ enum class Record : char {
   connection = 'A',  // old -> new: an idle plain HTTP/1.1 client connection
 };
 
-enum class Received { record, closed, timeout, error };
+using Received = records::Received;
 
-// Sends one record with `descriptor` attached (-1: none). False when the peer is gone.
-bool send(int socket, Record type, std::string_view text, int descriptor = -1);
-// Receives one record: its type, text and attached descriptor (-1 when none; the caller
-// owns it). `timeout_ms` < 0 waits forever, 0 does not wait.
-Received receive(int socket, Record& type, std::string& text, int& descriptor, int timeout_ms);
+// records::send and records::receive with this socket's record types.
+inline bool send(int socket, Record type, std::string_view text, int descriptor = -1) {
+  return records::send(socket, static_cast<char>(type), text, descriptor);
+}
+inline Received receive(int socket, Record& type, std::string& text, int& descriptor,
+                        int timeout_ms) {
+  char got = 0;
+  const Received received = records::receive(socket, got, text, descriptor, timeout_ms);
+  type = static_cast<Record>(got);
+  return received;
+}
 
 // The environment variable that tells a starting httpapid which descriptor is its end of
 // the hand-over socket (set by the process it replaces, removed once read).

@@ -9,25 +9,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <set>
 #include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "daemon/control/record_socket.hpp"
 #include "daemon/diagnostics.hpp"
 #include "daemon/privilege.hpp"
 
 namespace httpapi::daemon {
 namespace {
 
-// One SOCK_SEQPACKET record each: a type byte, then text.
+using records::Received;
+
+// One record each (record_socket.hpp): a type byte, then text.
 constexpr char kSpawn = 'S';    // service -> spawner: "BINARY\0ARGC\0ARGV...\0ENV...\0" + fd
 constexpr char kKill = 'K';     // service -> spawner: "PID"
 constexpr char kStarted = 'P';  // spawner -> service: "PID"
@@ -38,64 +39,6 @@ constexpr char kEnded = 'X';    // spawner -> service: "PID WAIT-STATUS"
 constexpr int kSpawnerSocket = Spawner::kChildDescriptor;
 // posix_spawn returns once the child has exec'd; longer means the spawner is stuck.
 constexpr int kAnswerMs = 10000;
-
-bool send_record(int socket, char type, std::string_view text, int descriptor = -1) {
-  std::string record(1, type);
-  record += text;
-  iovec part{record.data(), record.size()};
-  msghdr message{};
-  message.msg_iov = &part;
-  message.msg_iovlen = 1;
-  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
-  if (descriptor >= 0) {
-    message.msg_control = control.data();
-    message.msg_controllen = control.size();
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(header), &descriptor, sizeof(int));
-  }
-  ssize_t sent;
-  do {
-    sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  return sent >= 0;
-}
-
-enum class Got { record, closed, timeout, failed };
-
-// One record and the descriptor riding along (-1: none; close-on-exec, the caller's).
-Got receive_record(int socket, char& type, std::string& text, int& descriptor,
-                   int timeout_ms) {
-  descriptor = -1;
-  pollfd readable{socket, POLLIN, 0};
-  const int ready = ::poll(&readable, 1, timeout_ms);
-  if (ready == 0) return Got::timeout;
-  if (ready < 0) return errno == EINTR ? Got::timeout : Got::failed;
-  const ssize_t length = ::recv(socket, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-  if (length == 0) return Got::closed;
-  if (length < 0) return errno == EAGAIN || errno == EINTR ? Got::timeout : Got::failed;
-  std::string buffer(static_cast<std::size_t>(length), '\0');
-  iovec part{buffer.data(), buffer.size()};
-  msghdr message{};
-  message.msg_iov = &part;
-  message.msg_iovlen = 1;
-  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
-  message.msg_control = control.data();
-  message.msg_controllen = control.size();
-  const ssize_t n = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  if (n <= 0) return n == 0 ? Got::closed : Got::failed;
-  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header;
-       header = CMSG_NXTHDR(&message, header)) {
-    if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
-      std::memcpy(&descriptor, CMSG_DATA(header), sizeof(int));
-    }
-  }
-  type = buffer[0];
-  text.assign(buffer.data() + 1, static_cast<std::size_t>(n) - 1);
-  return Got::record;
-}
 
 // ---- the spawner process ------------------------------------------------------------------
 
@@ -125,7 +68,7 @@ void answer_spawn(int socket, const std::string& text, int descriptor,
   std::vector<std::string> fields = fields_of(text);
   const std::size_t argc = fields.size() >= 2 ? std::strtoul(fields[1].c_str(), nullptr, 10) : 0;
   if (argc == 0 || fields.size() < 2 + argc) {
-    send_record(socket, kFailed, std::to_string(EINVAL));
+    records::send(socket, kFailed, std::to_string(EINVAL));
     return;
   }
   std::vector<char*> argv = pointers(fields.begin() + 2, fields.begin() + 2 + argc);
@@ -151,11 +94,11 @@ void answer_spawn(int socket, const std::string& text, int descriptor,
   posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) {
-    send_record(socket, kFailed, std::to_string(error));
+    records::send(socket, kFailed, std::to_string(error));
     return;
   }
   children.insert(pid);
-  send_record(socket, kStarted, std::to_string(pid));
+  records::send(socket, kStarted, std::to_string(pid));
 }
 
 // Every child that ended, to the service.
@@ -164,7 +107,7 @@ void report_ended(int socket, std::set<pid_t>& children) {
   pid_t pid;
   while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
     children.erase(pid);
-    if (!send_record(socket, kEnded, fmt::format("{} {}", pid, status))) ::_exit(0);
+    if (!records::send(socket, kEnded, fmt::format("{} {}", pid, status))) ::_exit(0);
   }
 }
 
@@ -186,11 +129,11 @@ void on_child(int) {}  // only so that SIGCHLD interrupts ppoll
     char type = 0;
     std::string text;
     int descriptor = -1;
-    const Got got = receive_record(socket, type, text, descriptor, 0);
-    if (got == Got::closed || got == Got::failed) ::_exit(0);  // the service is gone
-    if (got == Got::record && type == kSpawn) {
+    const Received got = records::receive(socket, type, text, descriptor, 0);
+    if (got == Received::closed || got == Received::error) ::_exit(0);  // the service is gone
+    if (got == Received::record && type == kSpawn) {
       answer_spawn(socket, text, descriptor, children);
-    } else if (got == Got::record && type == kKill) {
+    } else if (got == Received::record && type == kKill) {
       const pid_t child = static_cast<pid_t>(std::strtol(text.c_str(), nullptr, 10));
       if (children.count(child)) ::kill(child, SIGKILL);  // not waited for: not reused
     }
@@ -280,7 +223,7 @@ pid_t Spawner::spawn(const std::string& binary, const std::vector<std::string>& 
   std::string request = binary + '\0' + std::to_string(argv.size()) + '\0';
   for (const std::string& s : argv) request.append(s).push_back('\0');
   for (const std::string& s : environment) request.append(s).push_back('\0');
-  if (!send_record(socket_, kSpawn, request, descriptor)) {
+  if (!records::send(socket_, kSpawn, request, descriptor)) {
     const int failure = errno;
     error = fmt::format("cannot ask the spawner process (PID {}): {}", pid_,
                         std::strerror(failure));
@@ -291,11 +234,11 @@ pid_t Spawner::spawn(const std::string& binary, const std::vector<std::string>& 
     char type = 0;
     std::string text;
     int fd = -1;
-    const Got got = receive_record(socket_, type, text, fd, kAnswerMs);
+    const Received got = records::receive(socket_, type, text, fd, kAnswerMs);
     if (fd >= 0) ::close(fd);
-    if (got != Got::record) {
+    if (got != Received::record) {
       // A late answer would be taken for the next request's: this spawner is done.
-      error = got == Got::timeout
+      error = got == Received::timeout
                   ? fmt::format("the spawner process (PID {}) did not answer within {} s",
                                 pid_, kAnswerMs / 1000)
                   : fmt::format("the spawner process (PID {}) is gone", pid_);
@@ -313,7 +256,7 @@ pid_t Spawner::spawn(const std::string& binary, const std::vector<std::string>& 
 }
 
 void Spawner::kill(pid_t child) {
-  if (socket_ >= 0) send_record(socket_, kKill, std::to_string(child));
+  if (socket_ >= 0) records::send(socket_, kKill, std::to_string(child));
 }
 
 std::optional<int> Spawner::wait_exit(pid_t child, int timeout_ms) {
@@ -325,10 +268,10 @@ std::optional<int> Spawner::wait_exit(pid_t child, int timeout_ms) {
     char type = 0;
     std::string text;
     int fd = -1;
-    const Got got = receive_record(socket_, type, text, fd, static_cast<int>(left.count()));
+    const Received got = records::receive(socket_, type, text, fd, static_cast<int>(left.count()));
     if (fd >= 0) ::close(fd);
-    if (got == Got::timeout) return std::nullopt;
-    if (got != Got::record) {
+    if (got == Received::timeout) return std::nullopt;
+    if (got != Received::record) {
       close_socket();
       return std::nullopt;
     }

@@ -1,4 +1,4 @@
-#include "daemon/control/handover_channel.hpp"
+#include "daemon/control/record_socket.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -8,9 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
-namespace httpapi::daemon::handover {
-bool send(int socket, Record type, std::string_view text, int descriptor) {
-  std::string record(1, static_cast<char>(type));
+namespace httpapi::daemon::records {
+
+bool send(int socket, char type, std::string_view text, int descriptor) {
+  std::string record(1, type);
   record += text;
   iovec part{record.data(), record.size()};
   msghdr message{};
@@ -35,12 +36,12 @@ bool send(int socket, Record type, std::string_view text, int descriptor) {
   }
 }
 
-Received receive(int socket, Record& type, std::string& text, int& descriptor, int timeout_ms) {
+Received receive(int socket, char& type, std::string& text, int& descriptor, int timeout_ms) {
   descriptor = -1;
   pollfd readable{socket, POLLIN, 0};
   const int ready = ::poll(&readable, 1, timeout_ms);
   if (ready == 0) return Received::timeout;
-  if (ready < 0) return Received::error;
+  if (ready < 0) return errno == EINTR ? Received::timeout : Received::error;
   // The record's whole length (MSG_TRUNC), so the buffer fits it exactly.
   const ssize_t length = ::recv(socket, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
   if (length < 0) return errno == EAGAIN || errno == EINTR ? Received::timeout : Received::error;
@@ -65,9 +66,9 @@ Received receive(int socket, Record& type, std::string& text, int& descriptor, i
       std::memcpy(&descriptor, CMSG_DATA(header), sizeof(int));
     }
   }
-  type = static_cast<Record>(buffer[0]);
+  type = buffer[0];
   text.assign(buffer.data() + 1, static_cast<std::size_t>(n) - 1);
   return Received::record;
 }
 
-}  // namespace httpapi::daemon::handover
+}  // namespace httpapi::daemon::records
