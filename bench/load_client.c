@@ -321,6 +321,7 @@ static void read_log(const char *file) {
 }
 
 static void classify_refusals(void) {
+  if (failure_count == 0) return;  /* nothing to classify; and qsort may not take NULL */
   qsort(failures, failure_count, sizeof *failures, by_url);
   if (opt.log_dir) {
     DIR *dir = opendir(opt.log_dir);
@@ -351,7 +352,7 @@ static int by_outcome_and_reason(const void *a, const void *b) {
 }
 
 static void report(double elapsed) {
-  qsort(failures, failure_count, sizeof *failures, by_outcome_and_reason);
+  if (failure_count > 0) qsort(failures, failure_count, sizeof *failures, by_outcome_and_reason);
   const unsigned long long lost = sent - outcome_count[OK] - outcome_count[ABANDONED];
   printf("{\"connections\": %u, \"seconds\": %.1f, \"sent\": %llu, \"lost\": %llu, "
          "\"send_failed\": %llu, \"connects\": %llu, \"connect_failed\": %llu, "
