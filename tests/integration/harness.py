@@ -77,6 +77,13 @@ def free_port():
         return s.getsockname()[1]
 
 
+def sanitizer_build():
+    """Whether httpapid is built with AddressSanitizer. Its LeakSanitizer stops the world with
+    ptrace at exit, which the --seccomp allow-list refuses: such a process never exits."""
+    with open(binary("HTTPAPID"), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def free_privileged_port(candidates):
     """The first of `candidates` (ports below 1024) free on every address. Suites that run
     at the same time search different ranges, so they rarely race for one port."""

@@ -32,7 +32,7 @@ import time
 import unittest
 
 from harness import (REPO, ServiceTestCase, binary, connect_result, curl, free_port,
-                     free_privileged_port, http, wait_until)
+                     free_privileged_port, http, sanitizer_build, wait_until)
 from tls_support import Certs
 
 SERVICE_USER = "httpapi"
@@ -201,10 +201,9 @@ class SeccompFilter(RootOnly):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        with open(binary("HTTPAPID"), "rb") as f:
-            if b"__asan_init" in f.read():
-                raise unittest.SkipTest("a sanitizer build: LeakSanitizer stops the world "
-                                        "with ptrace at exit, which the allow-list refuses")
+        if sanitizer_build():
+            raise unittest.SkipTest("a sanitizer build: LeakSanitizer stops the world "
+                                    "with ptrace at exit, which the allow-list refuses")
 
     def test_serves_http_https_and_http2_under_the_filter(self):
         service = self.start_service("--user", SERVICE_USER, "--seccomp")
