@@ -196,6 +196,23 @@ class Upgrading:
         if problems:
             self.fail("; ".join(problems))
 
+    def refuse_missing_and_failing_binaries(self, between=lambda: None):
+        """`httpcfg upgrade` to a binary that does not exist and to one that exits 7 at once:
+        both refused with the reason (exit 1); `between` runs after the first. The caller
+        checks that the old one still serves."""
+        r = self.httpcfg("upgrade", "--binary", os.path.join(self.tmp, "no-such-httpapid"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot start", r.stderr)
+        self.assertIn("No such file", r.stderr)
+        between()
+        failing = os.path.join(self.tmp, "failing-httpapid")
+        with open(failing, "w") as f:
+            f.write("#!/bin/sh\necho 'failing-httpapid: refusing to start' >&2\nexit 7\n")
+        os.chmod(failing, 0o755)
+        r = self.httpcfg("upgrade", "--binary", failing)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("exited with status 7 before taking over", r.stderr)
+
     def httpcfg(self, *args, timeout=60):
         return subprocess.run([binary("HTTPCFG"), "--state-dir", self.state_dir, *args],
                               capture_output=True, text=True, timeout=timeout)
@@ -330,20 +347,8 @@ class UpgradeTest(Upgrading, ServiceTestCase):
     def test_a_binary_that_fails_to_start_leaves_the_old_one_serving(self):
         self.start_echo(f"http://+:{self.port}/f/", name="F")
         pid = self.state()["upgrade"]["pid"]
-        missing = os.path.join(self.tmp, "no-such-httpapid")
-        r = self.httpcfg("upgrade", "--binary", missing)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("cannot start", r.stderr)
-        self.assertIn("No such file", r.stderr)
-        self.assertFalse(self.state()["upgrade"]["in_progress"])
-        # a program that exits at once
-        failing = os.path.join(self.tmp, "failing-httpapid")
-        with open(failing, "w") as f:
-            f.write("#!/bin/sh\necho 'failing-httpapid: refusing to start' >&2\nexit 7\n")
-        os.chmod(failing, 0o755)
-        r = self.httpcfg("upgrade", "--binary", failing)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("exited with status 7 before taking over", r.stderr)
+        self.refuse_missing_and_failing_binaries(
+            between=lambda: self.assertFalse(self.state()["upgrade"]["in_progress"]))
         self.assertEqual(self.state()["upgrade"]["pid"], pid)
         self.served_by("/f/still", "F")
         self.assertTrue(self.service.alive())

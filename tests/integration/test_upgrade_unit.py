@@ -206,17 +206,7 @@ class UnitUpgrade(Upgrading, ServiceTestCase):
         self.start_echo(f"http://+:{self.port}/f/", name="F")
         pid = self.service.pid
         spawner = self.spawner_of(pid)
-        r = self.httpcfg("upgrade", "--binary", os.path.join(self.tmp, "no-such-httpapid"))
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("cannot start", r.stderr)
-        self.assertIn("No such file", r.stderr)
-        failing = os.path.join(self.tmp, "failing-httpapid")
-        with open(failing, "w") as f:
-            f.write("#!/bin/sh\necho 'failing-httpapid: refusing to start' >&2\nexit 7\n")
-        os.chmod(failing, 0o755)
-        r = self.httpcfg("upgrade", "--binary", failing)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("exited with status 7 before taking over", r.stderr)
+        self.refuse_missing_and_failing_binaries()
         self.assertIn("failing-httpapid: refusing to start", self.service.stderr())
         self.served_by("/f/still", "F")
         self.assertTrue(self.service.alive())
