@@ -12,14 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "daemon/front/buffer_pool.hpp"
+
 namespace httpapi::daemon {
 
 class HandOffBuffers {
  public:
   // Enough for the requests a burst keeps in flight on one I/O thread; more are freed.
   static constexpr std::size_t kKeep = 256;
-  // A buffer that held a large body is not kept: a few would pin megabytes.
-  static constexpr std::size_t kLargest = 64 * 1024;
 
   // An empty buffer, with the capacity a previous user left when there is one. Any thread.
   std::string take() {
@@ -29,18 +29,17 @@ class HandOffBuffers {
     free_.pop_back();
     return buffer;
   }
-  // A buffer its user is done with; one too small or too large to be worth keeping, or one
-  // past kKeep, is freed. Any thread.
+  // A buffer its user is done with; one the connections' pool would not keep either (too
+  // small, or large enough that a few would pin megabytes), or one past kKeep, is freed.
+  // Any thread.
   void give(std::string buffer) {
-    if (buffer.capacity() <= kInline || buffer.capacity() > kLargest) return;
+    if (!BufferPool::pooled(buffer)) return;
     buffer.clear();
     std::lock_guard lock(mutex_);
     if (free_.size() < kKeep) free_.push_back(std::move(buffer));
   }
 
  private:
-  static constexpr std::size_t kInline = 15;  // what a std::string holds without a heap block
-
   std::mutex mutex_;
   std::vector<std::string> free_;
 };

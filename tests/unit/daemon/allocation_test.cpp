@@ -79,7 +79,7 @@ TEST(Allocations, HandOffBuffersComeBackWithTheirCapacity) {
   EXPECT_EQ(allocations_of([&] { again = buffers.take(); }), 0u);
   EXPECT_TRUE(again.empty());
   EXPECT_EQ(again.data(), memory) << "the same block, not a new one";
-  again.assign(HandOffBuffers::kLargest + 1, 'x');
+  again.assign(BufferPool::kLargest + 1, 'x');
   buffers.give(std::move(again));
   EXPECT_EQ(buffers.take().capacity(), std::string().capacity()) << "a large one is freed";
 }
