@@ -188,6 +188,12 @@ stop_pair() {
   done
 }
 LOAD_ARGS=(--depth "$DEPTH")
+# wrk with the same depth: bench/pipeline.lua writes DEPTH requests at a time.
+wrk_load() {  # wrk_load SECONDS URL
+  local pipeline=()
+  [[ $DEPTH == 1 ]] || pipeline=(-s "$BENCH/pipeline.lua")
+  taskset -c 1 wrk -t1 -c50 -d"$1s" "${pipeline[@]}" "$2" ${pipeline[0]:+-- "$DEPTH"}
+}
 [[ $APP == hello ]] || LOAD_ARGS+=(--any-body)
 load() {
   taskset -c 1 python3 "$BENCH/loop_client.py" --requests "$1" --connections "$CONNECTIONS" \
@@ -360,7 +366,7 @@ if [[ $TLS == 1 && $SKIP_NGINX == 0 ]] && command -v nginx >/dev/null; then prof
 count_per_request() {
   local label=$1 url=$2; shift 2
   local spec name pid pids=() names=() requests
-  taskset -c 1 wrk -t1 -c50 -d2s "$url" >/dev/null  # warm-up
+  wrk_load 2 "$url" >/dev/null  # warm-up
   for spec in "$@"; do
     name=${spec%%=*} pid=${spec#*=}
     perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$pid" \
@@ -368,7 +374,7 @@ count_per_request() {
     names+=("$name")
   done
   sleep 0.5
-  taskset -c 1 wrk -t1 -c50 -d"${PERF_SECONDS}s" "$url" >"$WORK/wrk.count" 2>&1
+  wrk_load "$PERF_SECONDS" "$url" >"$WORK/wrk.count" 2>&1
   kill -INT "${pids[@]}"
   wait "${pids[@]}" 2>/dev/null || true
   requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.count")
@@ -437,12 +443,12 @@ EOF2
     wait "$NGINX_PID" "$UP_PID" 2>/dev/null || true
   fi
   start_pair perf2
-  taskset -c 1 wrk -t1 -c50 -d2s "$URL" >/dev/null  # warm-up
+  wrk_load 2 "$URL" >/dev/null  # warm-up
   log "perf record: cpu-clock samples under wrk -c50, ${PERF_SECONDS}s"
   perf record -q -e cpu-clock -F 4999 -g -p "$DAEMON_PID,$HELLO_PID" -o "$WORK/perf.data" \
     >/dev/null 2>&1 & P3=$!
   sleep 0.5
-  taskset -c 1 wrk -t1 -c50 -d"${PERF_SECONDS}s" "$URL" >"$WORK/wrk.perf" 2>&1
+  wrk_load "$PERF_SECONDS" "$URL" >"$WORK/wrk.perf" 2>&1
   kill -INT "$P3"
   wait "$P3" 2>/dev/null || true
   stop_pair

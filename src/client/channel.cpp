@@ -40,6 +40,8 @@ void Channel::reset() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   deferred_.clear();
+  ring_ = {};
+  socket_sent_ = 0;
   in_.clear();
   in_start_ = 0;
 }
@@ -144,11 +146,45 @@ httpapi_error Channel::flush_deferred() {
   return write_all({});
 }
 
+httpapi_error Channel::share_ring() {
+  if (version_ < 5) return HTTPAPI_OK;
+  int fd = -1;
+  std::string why;
+  ipc::FrameRing ring = ipc::FrameRing::create(fd, why);
+  if (!ring.valid()) return HTTPAPI_OK;
+  std::string frame;
+  ipc::encode(frame, ipc::FrameRingFrame{});
+  const int descriptors[] = {fd};
+  const httpapi_error e = write_all(frame, descriptors);
+  ::close(fd);
+  if (e != HTTPAPI_OK) return e;
+  std::lock_guard lock(write_mutex_);
+  ring_ = std::move(ring);
+  return HTTPAPI_OK;
+}
+
+bool Channel::push_to_ring(std::string_view bytes, httpapi_error& result) {
+  if (!ring_.valid() || !ring_.push(socket_sent_, deferred_, bytes)) return false;
+  deferred_.clear();
+  result = HTTPAPI_OK;
+  if (ring_.take_wake_request()) {
+    static const std::string wake = [] {
+      std::string frame;
+      ipc::encode(frame, ipc::Wake{});
+      return frame;
+    }();
+    result = send_all(wake, {});
+  }
+  return true;
+}
+
 // Deferred bytes and `bytes` go out together from deferred_, which keeps its capacity for
 // the next defer: no buffer is allocated per write.
 httpapi_error Channel::write_all(std::string_view bytes, std::span<const int> descriptors) {
   std::lock_guard lock(write_mutex_);
   if (fd_ < 0) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  httpapi_error pushed;
+  if (descriptors.empty() && push_to_ring(bytes, pushed)) return pushed;
   if (deferred_.empty()) return send_all(bytes, descriptors);
   deferred_.append(bytes);
   const httpapi_error e = send_all(deferred_, descriptors);
@@ -160,6 +196,7 @@ httpapi_error Channel::send_all(std::string_view bytes, std::span<const int> des
   while (!bytes.empty()) {
     const ssize_t n = send_with(fd_, bytes, descriptors);
     if (n > 0) {
+      socket_sent_ += static_cast<std::uint64_t>(n);
       descriptors = {};  // they went with the first bytes
       bytes.remove_prefix(static_cast<std::size_t>(n));
       continue;

@@ -11,6 +11,7 @@
 
 #include "httpapi/httpapi.h"
 #include "ipc/frame.hpp"
+#include "ipc/frame_ring.hpp"
 #include "ipc/messages.hpp"
 
 namespace httpapi::client {
@@ -40,10 +41,16 @@ class Channel {
   // httpapi_error_detail(). Errors: the call's status, SERVICE_UNAVAILABLE, PROTOCOL.
   httpapi_error call(std::uint64_t tag, const std::string& frame, std::uint64_t* value);
 
-  // Writes all of `bytes` (waiting for socket space as needed). Any thread: serialised.
-  // `descriptors` (file chunks) travel with SCM_RIGHTS on the first write, so the service
-  // has them once it has read the first byte of `bytes` (docs/protocol.md).
-  // Bytes deferred with defer() go first, in the same write.
+  // From protocol version 5: later frames without descriptors go through a ring in shared
+  // memory when they fit (ipc/frame_ring.hpp), which costs no system call unless the
+  // service asked to be woken. Without a memfd here everything keeps using the socket.
+  // Errors: as write_all.
+  httpapi_error share_ring();
+
+  // Hands all of `bytes` (whole frames) to the service: into the ring, or written to the
+  // socket (waiting for space as needed). Any thread: serialised. `descriptors` (file
+  // chunks) travel with SCM_RIGHTS on the socket, so the service has them once it has read
+  // the first byte of `bytes` (docs/protocol.md). Bytes deferred with defer() go first.
   httpapi_error write_all(std::string_view bytes, std::span<const int> descriptors = {});
 
   // Keeps `bytes` (whole frames the service need not have at once, such as receive
@@ -68,11 +75,17 @@ class Channel {
  private:
   // write_all's loop over the socket. write_mutex_ held.
   httpapi_error send_all(std::string_view bytes, std::span<const int> descriptors);
+  // Into the ring, waking the service if it asked. false: no ring, or no room now.
+  // write_mutex_ held.
+  bool push_to_ring(std::string_view bytes, httpapi_error& result);
 
   int fd_ = -1;
   std::uint16_t version_ = 0;
   std::mutex write_mutex_;
   std::string deferred_;  // write_mutex_ held
+  ipc::FrameRing ring_;   // write_mutex_ held
+  // Bytes written to the socket since it opened: the stamp of each ring record.
+  std::uint64_t socket_sent_ = 0;  // write_mutex_ held
   std::string in_;
   std::size_t in_start_ = 0;
 };

@@ -610,6 +610,16 @@ bool encode(std::string& out, const SeenCounterFrame&) {
 
 bool decode(const Frame& f, SeenCounterFrame&) { return is(f, Type::seen_counter); }
 
+bool encode(std::string& out, const FrameRingFrame&) {
+  return FrameWriter(out, raw(Type::frame_ring), 0).finish();
+}
+
+bool decode(const Frame& f, FrameRingFrame&) { return is(f, Type::frame_ring); }
+
+bool encode(std::string& out, const Wake&) { return FrameWriter(out, raw(Type::wake), 0).finish(); }
+
+bool decode(const Frame& f, Wake&) { return is(f, Type::wake); }
+
 bool encode(std::string& out, const QueueShutdown& m) {
   return FrameWriter(out, raw(Type::queue_shutdown), m.queue).finish();
 }

@@ -44,6 +44,9 @@ enum class Type : std::uint16_t {
   seen = 35,           // tag = request id; handed to application code (version 2)
   seen_counter = 36,   // one descriptor: the counter that replaces `seen` (version 3)
   log_data = 37,       // tag = request id; what the access log takes from the application
+  // library -> service, on any connection (version 5)
+  frame_ring = 38,     // one descriptor: the shared ring later frames may travel in
+  wake = 39,           // nothing: the ring has frames for a service that asked to be woken
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -237,6 +240,12 @@ struct Seen {
 // page that travels with this frame (ipc/seen_counter.hpp) instead of writing `seen`.
 struct SeenCounterFrame {};
 
+// From now on the library may write frames into the shared ring that travels with this
+// frame (ipc/frame_ring.hpp) instead of the socket.
+struct FrameRingFrame {};
+// Sent only to wake the service: what to read is in the ring.
+struct Wake {};
+
 struct QueueShutdown {
   std::uint64_t queue = 0;
 };
@@ -359,6 +368,8 @@ bool encode(std::string& out, const ShutdownQueue& m);
 bool encode(std::string& out, const Decline& m);
 bool encode(std::string& out, const Seen& m);
 bool encode(std::string& out, const SeenCounterFrame& m);
+bool encode(std::string& out, const FrameRingFrame& m);
+bool encode(std::string& out, const Wake& m);
 bool encode(std::string& out, const QueueShutdown& m);
 
 // Decoders check the frame type, the fixed part and every reference; false on anything
@@ -392,6 +403,8 @@ bool decode(const Frame& f, ShutdownQueue& m);
 bool decode(const Frame& f, Decline& m);
 bool decode(const Frame& f, Seen& m);
 bool decode(const Frame& f, SeenCounterFrame& m);
+bool decode(const Frame& f, FrameRingFrame& m);
+bool decode(const Frame& f, Wake& m);
 bool decode(const Frame& f, QueueShutdown& m);
 
 }  // namespace httpapi::ipc

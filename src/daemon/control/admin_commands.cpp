@@ -325,6 +325,19 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
     sessions.push_back({{"id", id}, {"pid", c->peer().pid}, {"uid", c->peer().uid},
                         {"groups", parts_.groups.describe(*c)}});
   }
+  // Every greeted application connection, with the protocol it speaks and how its frames
+  // arrive: an operator sees which libraries are old during an upgrade, and whether the
+  // shared ring carries the traffic (docs/protocol.md).
+  json channels = json::array();
+  static constexpr const char* kRoles[] = {"", "session", "queue", "admin"};
+  for (const auto& [id, c] : parts_.control.channels()) {
+    if (!c->greeted() || c->closing()) continue;
+    channels.push_back({{"id", id}, {"pid", c->peer().pid}, {"uid", c->peer().uid},
+                        {"role", kRoles[static_cast<int>(c->role()) & 3]},
+                        {"protocol", c->version()},
+                        {"frames_by_socket", c->frames_by_socket()},
+                        {"frames_by_ring", c->frames_by_ring()}});
+  }
   json queues = json::array();
   for (const auto& [id, q] : parts_.queues.all()) {
     queues.push_back({{"id", id},
@@ -351,7 +364,7 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
     std::uint64_t call;
   };
   auto gathering = std::make_shared<Gathering>(
-      Gathering{{{"sessions", sessions}, {"queues", queues}, {"endpoints", endpoints},
+      Gathering{{{"sessions", sessions}, {"queues", queues}, {"channels", channels}, {"endpoints", endpoints},
                  {"proxy_protocol", proxy_protocol}, {"builtin_urls", parts_.groups.describe_builtins()},
                  {"drain", parts_.drain.describe(monotonic_ms())},
                  {"tls", tls_state()}, {"connections", json::array()},

@@ -73,7 +73,19 @@ void AppChannel::on_readable() {
     if (!closing_) close(broken ? "descriptors the protocol does not allow" : "");
     return;
   }
+  take_input();
+}
+
+void AppChannel::take_input() {
   process_input();
+  // Another pass rather than a loop here: a library that writes as fast as we read must not
+  // keep the service loop from its other work.
+  if (ring_.valid() && !closing_ && pauses_ == 0 && ring_.arm_wake()) {
+    loop_.post([&server = server_, id = id_] {
+      AppChannel* channel = server.find(id);
+      if (channel && !channel->closing()) channel->take_input();
+    });
+  }
   flush();
 }
 
@@ -119,9 +131,35 @@ bool AppChannel::take_descriptors(std::size_t count, std::vector<UniqueFd>& out)
   return true;
 }
 
+// Socket frames and ring records merged in the order the library wrote them: a record
+// stamped S comes after the first S bytes of socket frames and before the rest. The socket
+// is read before the ring is drained, so a record written before socket bytes we hold is
+// always in ring_in_ by now.
 void AppChannel::process_input() {
+  if (ring_.valid() && pauses_ == 0 && !ring_.drain(ring_in_)) {
+    close("its frame ring's indexes are out of bounds");
+    return;
+  }
   std::size_t at = 0;
+  std::size_t ring_at = 0;
   while (!closing_) {
+    std::uint64_t stamp = UINT64_MAX;  // no record: every socket frame may go
+    std::string_view record;
+    std::size_t record_size = 0;
+    if (ring_at < ring_in_.size()) {
+      const auto status = ipc::next_ring_record(std::string_view(ring_in_).substr(ring_at),
+                                                stamp, record, record_size);
+      if (status == ipc::RingRecordStatus::malformed) return close("malformed ring record");
+      if (status == ipc::RingRecordStatus::incomplete) stamp = UINT64_MAX;
+      if (status == ipc::RingRecordStatus::complete && stamp < socket_done_) {
+        return close("a ring record stamped before frames already taken");
+      }
+    }
+    if (record_size > 0 && stamp == socket_done_) {
+      ring_at += record_size;
+      if (!process_ring_record(record)) return;
+      continue;
+    }
     ipc::Frame frame;
     std::size_t consumed = 0;
     const auto status = ipc::next_frame(std::string_view(in_).substr(at), frame, consumed);
@@ -130,14 +168,52 @@ void AppChannel::process_input() {
       close(status == ipc::FrameStatus::oversized ? "oversized message" : "malformed frame");
       return;
     }
+    if (socket_done_ + consumed > stamp) return close("a ring record stamped inside a frame");
     at += consumed;
+    socket_done_ += consumed;
+    ++frames_by_socket_;
     if (!greeted_) {
       if (!handle_hello(frame)) return;
       continue;
     }
-    server_.on_frame(*this, frame);
+    dispatch(frame);
   }
   in_.erase(0, at);
+  ring_in_.erase(0, ring_at);
+}
+
+bool AppChannel::process_ring_record(std::string_view frames) {
+  while (!frames.empty() && !closing_) {
+    ipc::Frame frame;
+    std::size_t consumed = 0;
+    if (ipc::next_frame(frames, frame, consumed) != ipc::FrameStatus::complete) {
+      close("a ring record that does not hold whole frames");
+      return false;
+    }
+    frames.remove_prefix(consumed);
+    ++frames_by_ring_;
+    dispatch(frame);
+  }
+  return !closing_;
+}
+
+// The ring's own frames are the channel's business; the rest go to the role's handlers.
+void AppChannel::dispatch(const ipc::Frame& frame) {
+  if (frame.type == static_cast<std::uint16_t>(ipc::Type::wake)) return;
+  if (frame.type == static_cast<std::uint16_t>(ipc::Type::frame_ring) && version_ >= 5) {
+    return attach_ring();
+  }
+  server_.on_frame(*this, frame);
+}
+
+void AppChannel::attach_ring() {
+  std::vector<UniqueFd> descriptor;
+  if (ring_.valid() || !take_descriptors(1, descriptor)) {
+    return close("a frame ring it may not send");
+  }
+  std::string why;
+  ring_ = ipc::FrameRing::attach(descriptor.front().get(), why);
+  if (!ring_.valid()) close(why);
 }
 
 bool AppChannel::handle_hello(const ipc::Frame& frame) {

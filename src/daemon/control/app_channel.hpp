@@ -13,6 +13,7 @@
 #include "daemon/loop/peer_identity.hpp"
 #include "daemon/loop/unique_fd.hpp"
 #include "ipc/frame.hpp"
+#include "ipc/frame_ring.hpp"
 #include "ipc/messages.hpp"
 
 namespace httpapi::daemon {
@@ -56,12 +57,22 @@ class AppChannel {
   bool take_descriptors(std::size_t count, std::vector<UniqueFd>& out);
   // Counted: reading resumes when every pause was matched by a resume.
   void pause_reading(bool pause);
+  std::uint16_t version() const noexcept { return version_; }
+  // Frames that came through the socket and through the shared ring (ipc/frame_ring.hpp).
+  std::uint64_t frames_by_socket() const noexcept { return frames_by_socket_; }
+  std::uint64_t frames_by_ring() const noexcept { return frames_by_ring_; }
 
  private:
   void on_events(std::uint32_t events);
   void on_readable();
+  // Processes what was read and what the ring holds, then asks the ring for a wake-up.
+  void take_input();
   void process_input();
+  // The frames of one ring record, in order. false when the channel closed.
+  bool process_ring_record(std::string_view frames);
+  void dispatch(const ipc::Frame& frame);
   bool handle_hello(const ipc::Frame& frame);
+  void attach_ring();
   // A write failed: the peer is gone, but what it wrote before (a `seen` above all) must
   // count, so the channel reads what is left before it closes.
   void close_after_reading();
@@ -82,6 +93,13 @@ class AppChannel {
   void update_interest();
   ssize_t receive(char* buffer, std::size_t size);
   std::string in_;
+  // Bytes of socket frames processed since the connection opened: what ring records' stamps
+  // count, so that the two paths are taken in the order the library wrote them.
+  std::uint64_t socket_done_ = 0;
+  ipc::FrameRing ring_;
+  std::string ring_in_;  // records copied out of the ring, not yet processed
+  std::uint64_t frames_by_socket_ = 0;
+  std::uint64_t frames_by_ring_ = 0;
   std::deque<UniqueFd> descriptors_;  // received, not yet claimed by a frame
   std::string out_;
   std::size_t out_sent_ = 0;

@@ -10,7 +10,9 @@
  *                 and no Content-Length (chunked on the wire), then _exit(0) without
  *                 finishing, releasing or closing anything;
  *   chunked-hang  the same pieces, then prints "sent" on stdout and sleeps until killed;
- *   length-exit   declares Content-Length: 1000, sends 22 bytes, then _exit(0).
+ *   length-exit   declares Content-Length: 1000, sends 22 bytes, then _exit(0);
+ *   whole-exit    sends a whole response ("whole response;"), then _exit(0) at once: what
+ *                 httpapi_send_response returned from must still reach the client.
  * Prints exactly "ready\n" once the prefix is registered; on a registration error prints
  * it on stderr and exits 2. */
 #include <httpapi/httpapi.h>
@@ -20,7 +22,8 @@
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s PREFIX [chunked-exit|chunked-hang|length-exit]\n", argv[0]);
+    fprintf(stderr, "usage: %s PREFIX [chunked-exit|chunked-hang|length-exit|whole-exit]\n",
+            argv[0]);
     return 2;
   }
   const char *prefix = argv[1];
@@ -47,6 +50,10 @@ int main(int argc, char **argv) {
   if ((e = httpapi_receive(queue, -1, &request))) {
     fprintf(stderr, "half_response: receive: %s\n", httpapi_error_name(e));
     return 1;
+  }
+  if (strcmp(mode, "whole-exit") == 0) {
+    httpapi_response whole = {200, NULL, NULL, 0, "whole response;", 15};
+    _exit(httpapi_send_response(request, &whole, 0) == HTTPAPI_OK ? 0 : 1);
   }
   const int by_length = strcmp(mode, "length-exit") == 0;
   httpapi_header headers[2] = {{{"Content-Type", 12}, {"text/plain", 10}},

@@ -1,0 +1,181 @@
+#include "ipc/frame_ring.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "ipc/frame.hpp"
+
+namespace httpapi::ipc {
+
+namespace {
+
+constexpr std::size_t kControlPage = 4096;
+constexpr std::size_t kSize = kControlPage + kRingCapacity;
+// Each index on its own cache line: the two sides write them from different CPUs.
+constexpr std::size_t kHeadAt = 0;
+constexpr std::size_t kTailAt = 64;
+constexpr std::size_t kWakeAt = 128;
+constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+
+static_assert((kRingCapacity & (kRingCapacity - 1)) == 0, "positions wrap with a mask");
+static_assert(kRingCapacity >= kMaxBodyPiece / 8, "a typical response fits");
+
+void* map(int fd) {
+  void* base = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  return base == MAP_FAILED ? nullptr : base;
+}
+
+std::uint64_t read_le64(const char* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+std::uint32_t read_le32(const char* p) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+void put_le(unsigned char* p, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i, v >>= 8) p[i] = static_cast<unsigned char>(v);
+}
+
+}  // namespace
+
+RingRecordStatus next_ring_record(std::string_view input, std::uint64_t& stamp,
+                                  std::string_view& frames, std::size_t& consumed) noexcept {
+  if (input.size() < kRingRecordHeader) return RingRecordStatus::incomplete;
+  const std::uint32_t length = read_le32(input.data() + 8);
+  if (length > kRingCapacity - kRingRecordHeader || read_le32(input.data() + 12) != 0) {
+    return RingRecordStatus::malformed;
+  }
+  if (input.size() - kRingRecordHeader < length) return RingRecordStatus::incomplete;
+  stamp = read_le64(input.data());
+  frames = input.substr(kRingRecordHeader, length);
+  consumed = kRingRecordHeader + length;
+  return RingRecordStatus::complete;
+}
+
+FrameRing::~FrameRing() {
+  if (base_) ::munmap(base_, kSize);
+}
+
+FrameRing::FrameRing(FrameRing&& other) noexcept : base_(std::exchange(other.base_, nullptr)) {}
+
+FrameRing& FrameRing::operator=(FrameRing&& other) noexcept {
+  if (this != &other) {
+    if (base_) ::munmap(base_, kSize);
+    base_ = std::exchange(other.base_, nullptr);
+  }
+  return *this;
+}
+
+FrameRing FrameRing::create(int& fd, std::string& why) {
+  fd = ::memfd_create("httpapi-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) {
+    why = std::string("memfd_create: ") + std::strerror(errno);
+    return {};
+  }
+  void* base = nullptr;
+  if (::ftruncate(fd, kSize) != 0 || ::fcntl(fd, F_ADD_SEALS, kSeals) != 0 || !(base = map(fd))) {
+    why = std::string("frame ring: ") + std::strerror(errno);
+    ::close(fd);
+    fd = -1;
+    return {};
+  }
+  return FrameRing(base);
+}
+
+FrameRing FrameRing::attach(int fd, std::string& why) {
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  struct stat status {};
+  if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+    why = "the frame ring is not a memfd sealed against shrinking and growing";
+    return {};
+  }
+  if (::fstat(fd, &status) != 0 || status.st_size != static_cast<off_t>(kSize)) {
+    why = "the frame ring does not have the ring's size";
+    return {};
+  }
+  void* base = map(fd);
+  if (!base) {
+    why = std::string("mapping the frame ring: ") + std::strerror(errno);
+    return {};
+  }
+  return FrameRing(base);
+}
+
+std::uint64_t& FrameRing::head() const noexcept {
+  return *reinterpret_cast<std::uint64_t*>(base_ + kHeadAt);
+}
+std::uint64_t& FrameRing::tail() const noexcept {
+  return *reinterpret_cast<std::uint64_t*>(base_ + kTailAt);
+}
+std::uint32_t& FrameRing::wake() const noexcept {
+  return *reinterpret_cast<std::uint32_t*>(base_ + kWakeAt);
+}
+unsigned char* FrameRing::data() const noexcept { return base_ + kControlPage; }
+
+bool FrameRing::push(std::uint64_t stamp, std::string_view first,
+                     std::string_view second) noexcept {
+  const std::size_t length = first.size() + second.size();
+  const std::size_t record = kRingRecordHeader + length;
+  const std::uint64_t at = std::atomic_ref(head()).load(std::memory_order_relaxed);
+  const std::uint64_t read = std::atomic_ref(tail()).load(std::memory_order_acquire);
+  if (record > kRingCapacity - (at - read)) return false;
+  unsigned char header[kRingRecordHeader] = {};
+  put_le(header, stamp, 8);
+  put_le(header + 8, length, 4);
+  std::uint64_t position = at;
+  auto put = [&](const void* bytes, std::size_t size) {
+    const std::size_t offset = position & (kRingCapacity - 1);
+    const std::size_t before_end = std::min(size, kRingCapacity - offset);
+    std::memcpy(data() + offset, bytes, before_end);
+    std::memcpy(data(), static_cast<const unsigned char*>(bytes) + before_end, size - before_end);
+    position += size;
+  };
+  put(header, sizeof header);
+  put(first.data(), first.size());
+  put(second.data(), second.size());
+  std::atomic_ref(head()).store(position, std::memory_order_release);
+  return true;
+}
+
+bool FrameRing::take_wake_request() noexcept {
+  // Pairs with arm_wake's fence: either the service sees the new head, or this sees its
+  // request (Dekker), so a record is never left unread with both sides asleep.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  std::atomic_ref wanted(wake());
+  return wanted.load(std::memory_order_relaxed) != 0 &&
+         wanted.exchange(0, std::memory_order_acq_rel) != 0;
+}
+
+bool FrameRing::drain(std::string& out) {
+  const std::uint64_t end = std::atomic_ref(head()).load(std::memory_order_acquire);
+  const std::uint64_t start = std::atomic_ref(tail()).load(std::memory_order_relaxed);
+  const std::uint64_t size = end - start;
+  if (size > kRingCapacity) return false;
+  const std::size_t offset = start & (kRingCapacity - 1);
+  const std::size_t before_end = std::min<std::size_t>(size, kRingCapacity - offset);
+  out.append(reinterpret_cast<const char*>(data()) + offset, before_end);
+  out.append(reinterpret_cast<const char*>(data()), size - before_end);
+  std::atomic_ref(tail()).store(end, std::memory_order_release);
+  return true;
+}
+
+bool FrameRing::arm_wake() noexcept {
+  std::atomic_ref(wake()).store(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return std::atomic_ref(head()).load(std::memory_order_acquire) !=
+         std::atomic_ref(tail()).load(std::memory_order_relaxed);
+}
+
+}  // namespace httpapi::ipc
