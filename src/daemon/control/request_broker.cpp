@@ -20,7 +20,7 @@ namespace httpapi::daemon {
 
 void RequestBroker::submit(InboundRequest request) {
   InFlight in_flight{request.queue_id, request.worker, request.connection_id, nullptr,
-                     std::move(request.frame), monotonic_ms(), request.queue_seconds};
+                     std::move(request.frame), batch_ms(), request.queue_seconds};
   RequestQueue* queue = queues_.find(request.queue_id);
   if (queue && queue->forward_to) {
     if (RequestQueue* to = queues_.find(queue->forward_to)) {

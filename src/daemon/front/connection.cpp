@@ -137,7 +137,7 @@ void Connection::on_readable() {
   if (!protocol_chosen_ && !choose_protocol()) {
     return peer_eof_ ? close_now() : update_interest();
   }
-  session_->on_input(monotonic_ms(), had_unconsumed, in_.size() - had);
+  session_->on_input(batch_ms(), had_unconsumed, in_.size() - had);
   if (closed()) return;
   flush();
   // Everything read was used (the parsed heads' views are used up by now): the buffer goes

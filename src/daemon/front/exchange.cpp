@@ -153,12 +153,6 @@ ipc::RequestProxy request_proxy(const ProxiedBy& proxied, const sockaddr_storage
   return p;
 }
 
-std::int64_t wall_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 // Client-sent text kept for a log line: bounded, as the error log's URI is.
 void keep(std::string& out, std::string_view value) { out.assign(value.substr(0, 4096)); }
 
@@ -204,7 +198,7 @@ void Exchange::start(const http1::RequestHead& head) {
   if (!connection_->enter_group(match.target.group_id)) return refuse(match.target, "ConnLimit");
   access_.queue.assign(match.target.queue_name);
   if (cacheable_) {
-    if (auto hit = cache.find(url.full, monotonic_seconds())) {
+    if (auto hit = cache.find(url.full, batch_seconds())) {
       access_.cache = CacheUse::hit;
       access_.status = hit->status;
       note_first_byte();
@@ -336,7 +330,7 @@ void Exchange::clear() {
   pending_read_ = 0;
   goaway_ = false;
   log_.clear();
-  started_us_ = monotonic_us();
+  started_us_ = batch_us();
   first_byte_us_ = 0;
   metrics_queue_ = nullptr;
   access_group_ = 0;
@@ -382,7 +376,7 @@ void Exchange::note_answer(int status, std::string_view reason) {
 }
 
 void Exchange::note_first_byte() noexcept {
-  if (first_byte_us_ == 0) first_byte_us_ = monotonic_us();
+  if (first_byte_us_ == 0) first_byte_us_ = batch_us();
 }
 
 // Into this I/O thread's own counters: no lock, no allocation (worker_metrics.hpp).
@@ -407,8 +401,8 @@ void Exchange::log_access(bool cut_short) {
   const AccessFormat server_format = connection_->settings().access_log_format;
   if (access_group_ == 0 && server_format == AccessFormat::none) return;
   AccessRecord& r = access_;
-  r.time_ms = wall_ms();
-  r.time_taken_ms = (monotonic_us() - started_us_) / 1000;
+  r.time_ms = batch_wall_ms();
+  r.time_taken_ms = (batch_us() - started_us_) / 1000;
   r.client_ip = connection_->remote_ip();
   r.client_port = connection_->remote_port();
   r.server_ip = connection_->local_ip();

@@ -27,7 +27,7 @@ class Connection;
 
 class Exchange {
  public:
-  explicit Exchange(ExchangeStream& stream) : stream_(stream), started_us_(monotonic_us()) {}
+  explicit Exchange(ExchangeStream& stream) : stream_(stream), started_us_(batch_us()) {}
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 

@@ -111,7 +111,7 @@ bool Http1Session::parse_head() {
       served_any_ = true;
       const bool at_head = line_.empty();
       connection_.consume(head.head_length);  // the views in `head` stay valid: nothing is read
-      const std::uint64_t now = monotonic_ms();
+      const std::uint64_t now = batch_ms();
       head_started_ = now;
       new_stream().start(head, at_head, now);
       return true;
@@ -138,7 +138,7 @@ void Http1Session::retire_finished() {
     pool().give(std::move(done));
     if (closes) return end_line();
     if (line_.empty()) {
-      head_started_ = last_activity_ = monotonic_ms();  // the idle timer starts now
+      head_started_ = last_activity_ = batch_ms();  // the idle timer starts now
     } else {
       line_.front()->become_head();
     }

@@ -1,5 +1,7 @@
 #include "daemon/loop/event_loop.hpp"
 
+#include "daemon/loop/monotonic_clock.hpp"
+
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -198,6 +200,7 @@ bool EventLoop::turn(int timeout_ms) {
   epoll_event events[256];
   const int n = epoll_wait(epoll_fd_, events, 256, timeout_ms);
   if (n < 0) return errno == EINTR;
+  const BatchClockScope batch;
   for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
   unwatched_handlers_.clear();
   end_batch();
