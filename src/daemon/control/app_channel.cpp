@@ -136,10 +136,7 @@ bool AppChannel::take_descriptors(std::size_t count, std::vector<UniqueFd>& out)
 // is read before the ring is drained, so a record written before socket bytes we hold is
 // always in ring_in_ by now.
 void AppChannel::process_input() {
-  if (ring_.valid() && pauses_ == 0 && !ring_.drain(ring_in_)) {
-    close("its frame ring's indexes are out of bounds");
-    return;
-  }
+  if (pauses_ == 0 && !drain_ring()) return;
   std::size_t at = 0;
   std::size_t ring_at = 0;
   while (!closing_) {
@@ -180,6 +177,12 @@ void AppChannel::process_input() {
   }
   in_.erase(0, at);
   ring_in_.erase(0, ring_at);
+}
+
+bool AppChannel::drain_ring() {
+  if (!ring_.valid() || ring_.drain(ring_in_)) return true;
+  close("its frame ring's indexes are out of bounds");
+  return false;
 }
 
 bool AppChannel::process_ring_record(std::string_view frames) {
@@ -285,6 +288,8 @@ void AppChannel::close_after_reading() {
       if (n < 0 && errno == EINTR) continue;
       break;
     }
+    // Paused or not, what the peer put in its ring before it went counts as its last bytes.
+    if (!drain_ring()) return;
     process_input();
     if (!closing_) close({});
   });

@@ -68,6 +68,9 @@ class AppChannel {
   // Processes what was read and what the ring holds, then asks the ring for a wake-up.
   void take_input();
   void process_input();
+  // Copies what the ring holds into ring_in_. false (and the channel closed) when its
+  // indexes are impossible.
+  bool drain_ring();
   // The frames of one ring record, in order. false when the channel closed.
   bool process_ring_record(std::string_view frames);
   void dispatch(const ipc::Frame& frame);
