@@ -1,14 +1,8 @@
 #include "ipc/frame_ring.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cstring>
-#include <utility>
 
 #include "ipc/frame.hpp"
 
@@ -22,15 +16,9 @@ constexpr std::size_t kSize = kControlPage + kRingCapacity;
 constexpr std::size_t kHeadAt = 0;
 constexpr std::size_t kTailAt = 64;
 constexpr std::size_t kWakeAt = 128;
-constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
 
 static_assert((kRingCapacity & (kRingCapacity - 1)) == 0, "positions wrap with a mask");
 static_assert(kRingCapacity >= kMaxBodyPiece / 8, "a typical response fits");
-
-void* map(int fd) {
-  void* base = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  return base == MAP_FAILED ? nullptr : base;
-}
 
 std::uint64_t read_le64(const char* p) {
   std::uint64_t v = 0;
@@ -64,65 +52,30 @@ RingRecordStatus next_ring_record(std::string_view input, std::uint64_t& stamp,
   return RingRecordStatus::complete;
 }
 
-FrameRing::~FrameRing() {
-  if (base_) ::munmap(base_, kSize);
-}
-
-FrameRing::FrameRing(FrameRing&& other) noexcept : base_(std::exchange(other.base_, nullptr)) {}
-
-FrameRing& FrameRing::operator=(FrameRing&& other) noexcept {
-  if (this != &other) {
-    if (base_) ::munmap(base_, kSize);
-    base_ = std::exchange(other.base_, nullptr);
-  }
-  return *this;
-}
-
 FrameRing FrameRing::create(int& fd, std::string& why) {
-  fd = ::memfd_create("httpapi-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) {
-    why = std::string("memfd_create: ") + std::strerror(errno);
-    return {};
-  }
-  void* base = nullptr;
-  if (::ftruncate(fd, kSize) != 0 || ::fcntl(fd, F_ADD_SEALS, kSeals) != 0 || !(base = map(fd))) {
-    why = std::string("frame ring: ") + std::strerror(errno);
-    ::close(fd);
-    fd = -1;
-    return {};
-  }
-  return FrameRing(base);
+  FrameRing ring;
+  ring.page_ = SealedPage::create("httpapi-ring", kSize, fd, why);
+  return ring;
 }
 
 FrameRing FrameRing::attach(int fd, std::string& why) {
-  const int seals = ::fcntl(fd, F_GET_SEALS);
-  struct stat status {};
-  if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
-    why = "the frame ring is not a memfd sealed against shrinking and growing";
-    return {};
-  }
-  if (::fstat(fd, &status) != 0 || status.st_size != static_cast<off_t>(kSize)) {
-    why = "the frame ring does not have the ring's size";
-    return {};
-  }
-  void* base = map(fd);
-  if (!base) {
-    why = std::string("mapping the frame ring: ") + std::strerror(errno);
-    return {};
-  }
-  return FrameRing(base);
+  FrameRing ring;
+  ring.page_ = SealedPage::attach(
+      fd, {"the frame ring", kSize, /*exact_size=*/true, /*sealed_grow=*/true, /*writable=*/true},
+      why);
+  return ring;
 }
 
 std::uint64_t& FrameRing::head() const noexcept {
-  return *reinterpret_cast<std::uint64_t*>(base_ + kHeadAt);
+  return *reinterpret_cast<std::uint64_t*>(page_.base() + kHeadAt);
 }
 std::uint64_t& FrameRing::tail() const noexcept {
-  return *reinterpret_cast<std::uint64_t*>(base_ + kTailAt);
+  return *reinterpret_cast<std::uint64_t*>(page_.base() + kTailAt);
 }
 std::uint32_t& FrameRing::wake() const noexcept {
-  return *reinterpret_cast<std::uint32_t*>(base_ + kWakeAt);
+  return *reinterpret_cast<std::uint32_t*>(page_.base() + kWakeAt);
 }
-unsigned char* FrameRing::data() const noexcept { return base_ + kControlPage; }
+unsigned char* FrameRing::data() const noexcept { return page_.base() + kControlPage; }
 
 bool FrameRing::push(std::uint64_t stamp, std::string_view first,
                      std::string_view second) noexcept {

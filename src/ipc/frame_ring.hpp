@@ -27,6 +27,8 @@
 #include <string>
 #include <string_view>
 
+#include "ipc/sealed_page.hpp"
+
 namespace httpapi::ipc {
 
 inline constexpr std::size_t kRingCapacity = 128 * 1024;
@@ -41,13 +43,6 @@ RingRecordStatus next_ring_record(std::string_view input, std::uint64_t& stamp,
 
 class FrameRing {
  public:
-  FrameRing() = default;
-  ~FrameRing();
-  FrameRing(FrameRing&& other) noexcept;
-  FrameRing& operator=(FrameRing&& other) noexcept;
-  FrameRing(const FrameRing&) = delete;
-  FrameRing& operator=(const FrameRing&) = delete;
-
   // The library's side: a new, empty ring. `fd` receives the sealed memfd to send (the
   // caller closes it once sent). Invalid, with `why`, when there is no memfd here (e.g. a
   // seccomp filter): the library then writes everything to the socket.
@@ -56,7 +51,7 @@ class FrameRing {
   // shrinking and growing, of exactly the ring's size. Does not take `fd`.
   static FrameRing attach(int fd, std::string& why);
 
-  bool valid() const noexcept { return base_ != nullptr; }
+  bool valid() const noexcept { return page_.valid(); }
 
   // Library: appends one record of `first` then `second` (both whole frames), stamped with
   // the bytes written to the socket so far. false when it does not fit now.
@@ -73,13 +68,12 @@ class FrameRing {
   bool arm_wake() noexcept;
 
  private:
-  explicit FrameRing(void* base) : base_(static_cast<unsigned char*>(base)) {}
   std::uint64_t& head() const noexcept;
   std::uint64_t& tail() const noexcept;
   std::uint32_t& wake() const noexcept;
   unsigned char* data() const noexcept;
 
-  unsigned char* base_ = nullptr;
+  SealedPage page_;
 };
 
 }  // namespace httpapi::ipc

@@ -13,17 +13,12 @@
 #include <cstdint>
 #include <string>
 
+#include "ipc/sealed_page.hpp"
+
 namespace httpapi::ipc {
 
 class SeenCounter {
  public:
-  SeenCounter() = default;
-  ~SeenCounter();
-  SeenCounter(SeenCounter&& other) noexcept;
-  SeenCounter& operator=(SeenCounter&& other) noexcept;
-  SeenCounter(const SeenCounter&) = delete;
-  SeenCounter& operator=(const SeenCounter&) = delete;
-
   // The library's side: a new counter at 0, writable. `fd` receives the sealed memfd to
   // send (the caller closes it once sent). An invalid counter and `why` on failure (no
   // memfd here, e.g. a seccomp filter): the library then reports with `seen` frames.
@@ -33,15 +28,15 @@ class SeenCounter {
   // it is not.
   static SeenCounter attach(int fd, std::string& why);
 
-  bool valid() const noexcept { return word_ != nullptr; }
+  bool valid() const noexcept { return page_.valid(); }
   // Library: one more request handed to application code (release: the hand-over follows).
   void add_one() noexcept;
   // Service: how many the peer says it handed over. Untrusted: a peer may write anything.
   std::uint64_t value() const noexcept;
 
  private:
-  explicit SeenCounter(void* word) : word_(static_cast<std::uint64_t*>(word)) {}
-  std::uint64_t* word_ = nullptr;
+  std::uint64_t& word() const noexcept;
+  SealedPage page_;
 };
 
 }  // namespace httpapi::ipc

@@ -8,15 +8,12 @@
 
 #include <cstdio>
 
+#include "test_fd.hpp"
+
 namespace httpapi::ipc {
 namespace {
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+using testing::Fd;
 
 TEST(SeenCounter, TheServiceSeesWhatTheLibraryCounts) {
   Fd fd;
