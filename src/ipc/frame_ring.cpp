@@ -89,10 +89,13 @@ bool FrameRing::push(std::uint64_t stamp, std::string_view first,
   put_le(header + 8, length, 4);
   std::uint64_t position = at;
   auto put = [&](const void* bytes, std::size_t size) {
+    if (size == 0) return;  // an empty view may have no address at all
     const std::size_t offset = position & (kRingCapacity - 1);
     const std::size_t before_end = std::min(size, kRingCapacity - offset);
     std::memcpy(data() + offset, bytes, before_end);
-    std::memcpy(data(), static_cast<const unsigned char*>(bytes) + before_end, size - before_end);
+    if (before_end < size) {
+      std::memcpy(data(), static_cast<const unsigned char*>(bytes) + before_end, size - before_end);
+    }
     position += size;
   };
   put(header, sizeof header);

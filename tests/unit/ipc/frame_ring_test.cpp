@@ -68,6 +68,18 @@ TEST(FrameRing, TheServiceReadsRecordsInOrderWithTheirStamps) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(FrameRing, EmptyViewsWithoutAnAddressMakeAnEmptyRecord) {
+  Pair ring;
+  ASSERT_TRUE(ring.library.push(3, std::string_view{}, std::string_view{}));
+  ASSERT_TRUE(ring.library.push(4, "x", std::string_view{}));
+  std::string out;
+  ASSERT_TRUE(ring.service.drain(out));
+  const auto got = records(out);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].frames, "");
+  EXPECT_EQ(got[1].frames, "x");
+}
+
 TEST(FrameRing, RecordsWrapAroundTheEndIntact) {
   Pair ring;
   const std::string big(kRingCapacity / 3, 'x');
