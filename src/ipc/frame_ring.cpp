@@ -83,7 +83,9 @@ bool FrameRing::push(std::uint64_t stamp, std::string_view first,
   const std::size_t record = kRingRecordHeader + length;
   const std::uint64_t at = std::atomic_ref(head()).load(std::memory_order_relaxed);
   const std::uint64_t read = std::atomic_ref(tail()).load(std::memory_order_acquire);
-  if (record > kRingCapacity - (at - read)) return false;
+  // The tail is the service's to write; never trust it past the ring's size.
+  const std::uint64_t used = at - read;
+  if (used > kRingCapacity || record > kRingCapacity - used) return false;
   unsigned char header[kRingRecordHeader] = {};
   put_le(header, stamp, 8);
   put_le(header + 8, length, 4);

@@ -140,6 +140,16 @@ TEST(FrameRing, ImpossibleIndexesBreakTheRing) {
   ::munmap(page, 4096);
 }
 
+TEST(FrameRing, AnImpossibleTailStopsTheLibraryWriting) {
+  Pair ring;
+  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ring.fd.fd, 0);
+  ASSERT_NE(page, MAP_FAILED);
+  static_cast<std::uint64_t*>(page)[8] = 1;  // tail (at 64) beyond head (0)
+  EXPECT_FALSE(ring.library.push(0, std::string(kRingCapacity * 2, 'x'), ""));
+  EXPECT_FALSE(ring.library.push(0, "small", ""));
+  ::munmap(page, 4096);
+}
+
 TEST(FrameRing, AttachRefusesWhatIsNotASealedRing) {
   Fd plain;
   plain.fd = ::memfd_create("not-a-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
