@@ -147,7 +147,6 @@ void AppChannel::process_input() {
       const auto status = ipc::next_ring_record(std::string_view(ring_in_).substr(ring_at),
                                                 stamp, record, record_size);
       if (status == ipc::RingRecordStatus::malformed) return close("malformed ring record");
-      if (status == ipc::RingRecordStatus::incomplete) stamp = UINT64_MAX;
       if (status == ipc::RingRecordStatus::complete && stamp < socket_done_) {
         return close("a ring record stamped before frames already taken");
       }
@@ -202,10 +201,8 @@ bool AppChannel::process_ring_record(std::string_view frames) {
 
 // The ring's own frames are the channel's business; the rest go to the role's handlers.
 void AppChannel::dispatch(const ipc::Frame& frame) {
-  if (frame.type == static_cast<std::uint16_t>(ipc::Type::wake)) return;
-  if (frame.type == static_cast<std::uint16_t>(ipc::Type::frame_ring) && version_ >= 5) {
-    return attach_ring();
-  }
+  if (ipc::Wake wake; ipc::decode(frame, wake)) return;
+  if (ipc::FrameRingFrame ring; version_ >= 5 && ipc::decode(frame, ring)) return attach_ring();
   server_.on_frame(*this, frame);
 }
 
