@@ -25,10 +25,12 @@
 # With --app echo the application is httpapi-echo (`--url`, as its help shows, no tuning
 # flags) instead of httpapi-hello: the JSON of every request is its per-request work.
 # --depth D pipelines D requests per connection (loop_client.py --depth).
+# --access-log w3c|ncsa|json turns httpapid's server-wide access log on (httpcfg set setting
+# --key access_log_format) in every pair it starts: the cost of the log, as run.sh's (l).
 #
 # Usage: bench/profile.sh [--requests N] [--connections C] [--top K] [--perf-seconds S]
 #                         [--commit REV] [--upstream-keepalive N] [--keep] [--tls]
-#                         [--app hello|echo] [--depth D]
+#                         [--app hello|echo] [--depth D] [--access-log FORMAT]
 #                         [--skip-callgrind] [--skip-strace] [--skip-nginx]
 #                         (--perf-seconds 0 skips perf)
 set -euo pipefail
@@ -45,6 +47,7 @@ SKIP_NGINX=0
 TLS=0
 APP=hello
 DEPTH=1
+ACCESS_LOG=none
 UPSTREAM_KEEPALIVE=32  # nginx's idle upstream connections in (c), as in run.sh
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -58,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --skip-callgrind) SKIP_CALLGRIND=1 ;;
     --skip-strace) SKIP_STRACE=1 ;;
     --skip-nginx) SKIP_NGINX=1 ;;
+    --access-log) ACCESS_LOG=$2; shift ;;
     --tls) TLS=1; PERF_SECONDS=0 ;;
     --app) APP=$2; shift ;;
     --depth) DEPTH=$2; shift ;;
@@ -161,6 +165,10 @@ start_pair() {  # start_pair NAME WRAPPER...
   DAEMON_PID=$!
   STARTED+=("$DAEMON_PID")
   wait_for 60 "httpapid control socket" test -S "$dir/state/control.sock"
+  if [[ $ACCESS_LOG != none ]]; then
+    "$HTTPCFG" --state-dir "$dir/state" set setting --key access_log_format \
+      --value "$ACCESS_LOG" >&2 || die "httpcfg set setting access_log_format failed (root?)"
+  fi
   if [[ $TLS == 1 ]]; then
     "$HTTPCFG" --state-dir "$dir/state" sslcert add --ipport "0.0.0.0:$port" \
       --cert "$WORK/cert.pem" --key "$WORK/key.pem" --disablehttp2 --disablesessionid >&2 ||
@@ -204,7 +212,8 @@ echo "## Profile of $(date -u '+%Y-%m-%d %H:%M UTC'), $REVISION"
 echo
 echo "Build: $BUILD_DIR (Release -O3 plus -g -fno-omit-frame-pointer). Load: $REQUESTS requests,"
 echo "$CONNECTIONS keep-alive connections, $DEPTH request(s) in flight each (bench/loop_client.py)$([[ $TLS == 0 ]] || echo ",
-over TLS (ECDSA P-256 certificate, session resumption off as in bench/tls.sh)")."
+over TLS (ECDSA P-256 certificate, session resumption off as in bench/tls.sh)")$([[ $ACCESS_LOG == none ]] || echo ",
+httpapid's server-wide access log on ($ACCESS_LOG)")."
 echo
 
 # ---- 1. callgrind -------------------------------------------------------------------------

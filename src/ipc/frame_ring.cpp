@@ -129,6 +129,11 @@ bool FrameRing::drain(std::string& out) {
   return true;
 }
 
+bool FrameRing::has_records() const noexcept {
+  return std::atomic_ref(head()).load(std::memory_order_acquire) !=
+         std::atomic_ref(tail()).load(std::memory_order_relaxed);
+}
+
 bool FrameRing::arm_wake() noexcept {
   std::atomic_ref(wake()).store(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);

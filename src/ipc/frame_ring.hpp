@@ -63,6 +63,8 @@ class FrameRing {
   // Service: appends every byte the library published to `out` and frees its space. false
   // when the ring's indexes are impossible (the peer scribbled on them).
   bool drain(std::string& out);
+  // Service, polling while busy: whether the library published anything not yet drained.
+  bool has_records() const noexcept;
   // Service, done for now: asks for a wake-up on the next push, then tells whether a push
   // came in between (then drain again: its wake request may have been missed).
   bool arm_wake() noexcept;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -78,15 +79,30 @@ void AppChannel::on_readable() {
 
 void AppChannel::take_input() {
   process_input();
-  // Another pass rather than a loop here: a library that writes as fast as we read must not
-  // keep the service loop from its other work.
-  if (ring_.valid() && !closing_ && pauses_ == 0 && ring_.arm_wake()) {
-    loop_.post([&server = server_, id = id_] {
-      AppChannel* channel = server.find(id);
-      if (channel && !channel->closing()) channel->take_input();
-    });
+  if (ring_.valid() && !closing_ && pauses_ == 0) {
+    idle_polls_ = 0;
+    if (!std::exchange(ring_polled_, true)) server_.poll_ring_soon(id_);
   }
   flush();
+}
+
+bool AppChannel::poll_ring() {
+  if (closing_ || pauses_ > 0) {
+    ring_polled_ = false;
+    return false;
+  }
+  if (ring_.has_records()) {
+    take_input();
+    return ring_polled_;
+  }
+  if (++idle_polls_ < kIdlePolls) return true;
+  arm_ring();  // polled again only if a record arrived meanwhile
+  return false;
+}
+
+void AppChannel::arm_ring() {
+  ring_polled_ = false;
+  if (!closing_ && pauses_ == 0 && ring_.arm_wake()) take_input();
 }
 
 // A read that also collects the descriptors of file chunks. The control buffer holds the

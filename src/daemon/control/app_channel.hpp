@@ -58,6 +58,14 @@ class AppChannel {
   // Counted: reading resumes when every pause was matched by a resume.
   void pause_reading(bool pause);
   std::uint16_t version() const noexcept { return version_; }
+  // The ring while the service loop is busy (ControlServer::poll_rings): takes what it
+  // holds. false when the channel stops being polled: it idled for kIdlePolls turns (its
+  // wake-up is then armed), closed, or is paused (resuming reads it again).
+  bool poll_ring();
+  // The loop is about to sleep: asks the library for a wake-up on its next record, or takes
+  // what arrived meanwhile (and is polled again).
+  void arm_ring();
+  static constexpr unsigned kIdlePolls = 64;
   // Frames that came through the socket and through the shared ring (ipc/frame_ring.hpp).
   std::uint64_t frames_by_socket() const noexcept { return frames_by_socket_; }
   std::uint64_t frames_by_ring() const noexcept { return frames_by_ring_; }
@@ -65,7 +73,8 @@ class AppChannel {
  private:
   void on_events(std::uint32_t events);
   void on_readable();
-  // Processes what was read and what the ring holds, then asks the ring for a wake-up.
+  // Processes what was read and what the ring holds; a channel with a ring is then polled
+  // while the loop is busy.
   void take_input();
   void process_input();
   // Copies what the ring holds into ring_in_. false (and the channel closed) when its
@@ -100,6 +109,8 @@ class AppChannel {
   // count, so that the two paths are taken in the order the library wrote them.
   std::uint64_t socket_done_ = 0;
   ipc::FrameRing ring_;
+  bool ring_polled_ = false;  // in ControlServer's list of rings to poll
+  unsigned idle_polls_ = 0;   // polls in a row that found the ring empty
   std::string ring_in_;  // records copied out of the ring, not yet processed
   std::uint64_t frames_by_socket_ = 0;
   std::uint64_t frames_by_ring_ = 0;

@@ -20,7 +20,9 @@
 
 namespace httpapi::daemon {
 
-ControlServer::ControlServer(EventLoop& loop) : loop_(loop) {}
+ControlServer::ControlServer(EventLoop& loop) : loop_(loop) {
+  loop_.add_poller([this] { poll_rings(); }, [this] { arm_rings(); });
+}
 
 ControlServer::~ControlServer() {
   if (fd_ >= 0) ::close(fd_);
@@ -119,6 +121,29 @@ void ControlServer::flush_queued() {
     }
     flushing_.clear();
   }
+}
+
+void ControlServer::poll_ring_soon(std::uint64_t channel_id) {
+  polled_.push_back(channel_id);
+  loop_.stay_awake();
+}
+
+void ControlServer::poll_rings() {
+  polling_.swap(polled_);
+  for (const std::uint64_t id : polling_) {
+    if (AppChannel* channel = find(id); channel && channel->poll_ring()) polled_.push_back(id);
+  }
+  polling_.clear();
+  if (!polled_.empty()) loop_.stay_awake();
+}
+
+// A channel that took input while arming is listed again by poll_ring_soon.
+void ControlServer::arm_rings() {
+  polling_.swap(polled_);
+  for (const std::uint64_t id : polling_) {
+    if (AppChannel* channel = find(id)) channel->arm_ring();
+  }
+  polling_.clear();
 }
 
 void ControlServer::on_frame(AppChannel& channel, const ipc::Frame& frame) {

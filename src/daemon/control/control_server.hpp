@@ -62,12 +62,17 @@ class ControlServer {
   void flush_soon(AppChannel& channel);
   void flush_queued();
 
+  // From AppChannel: its ring has frames now and then, so it is read after each batch of
+  // events while the loop is busy, rather than woken by a write (EventLoop::add_poller).
+  void poll_ring_soon(std::uint64_t channel_id);
   // From AppChannel.
   void on_frame(AppChannel& channel, const ipc::Frame& frame);
   void on_channel_closed(AppChannel& channel);
 
  private:
   void accept();
+  void poll_rings();
+  void arm_rings();
   static std::uint32_t key(ipc::Role role, std::uint16_t type) {
     return static_cast<std::uint32_t>(role) << 16 | type;
   }
@@ -85,6 +90,10 @@ class ControlServer {
   // both keep their capacity.
   std::vector<std::uint64_t> to_flush_;
   std::vector<std::uint64_t> flushing_;
+  // The channels whose rings are polled, each once (AppChannel keeps the mark); `polling_`
+  // is the list being walked.
+  std::vector<std::uint64_t> polled_;
+  std::vector<std::uint64_t> polling_;
 };
 
 }  // namespace httpapi::daemon

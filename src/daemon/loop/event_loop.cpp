@@ -196,13 +196,23 @@ void EventLoop::run_once(int timeout_ms) {
   end_batch();
 }
 
+void EventLoop::add_poller(Task poll, Task idle) {
+  pollers_.push_back({std::move(poll), std::move(idle)});
+}
+
 bool EventLoop::turn(int timeout_ms) {
   epoll_event events[256];
-  const int n = epoll_wait(epoll_fd_, events, 256, timeout_ms);
+  const bool polling = stay_awake_;
+  const int n = epoll_wait(epoll_fd_, events, 256, polling ? 0 : timeout_ms);
   if (n < 0) return errno == EINTR;
+  stay_awake_ = false;
   const BatchClockScope batch;
   for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
   unwatched_handlers_.clear();
+  // Once per turn, not in end_batch's rounds: a source that never runs dry must not keep
+  // the loop from its descriptors.
+  const bool going_to_sleep = polling && n == 0;
+  for (Poller& poller : pollers_) going_to_sleep ? poller.idle() : poller.poll();
   end_batch();
   return true;
 }

@@ -63,6 +63,16 @@ class EventLoop {
   // order they were added (the service's and the I/O worker's share loop 0). Loop thread only.
   void on_batch_end(Task hook) { batch_end_.push_back(std::move(hook)); }
 
+  // Work that epoll cannot announce: records an application put in its frame ring (shared
+  // memory). Waking the loop for each batch of them costs the application a write and the
+  // loop a read, so a busy loop looks instead: while some batch asked it to stay_awake(),
+  // the next wait does not sleep, and after that wait's events every `poll` hook runs. When
+  // such a wait finds no event at all, the `idle` hooks run instead: they ask their sources
+  // for a wake-up before the loop sleeps (or find work and ask it to stay awake again).
+  // Loop thread only.
+  void add_poller(Task poll, Task idle);
+  void stay_awake() noexcept { stay_awake_ = true; }
+
   // Runs `tick` once a second on this loop (timers that need second resolution).
   void every_second(Task tick);
 
@@ -109,6 +119,12 @@ class EventLoop {
   std::uint32_t last_generation_ = 0;
   std::vector<Task> ticks_;
   std::vector<Task> batch_end_;
+  struct Poller {
+    Task poll;
+    Task idle;
+  };
+  std::vector<Poller> pollers_;
+  bool stay_awake_ = false;
   std::vector<Task> tasks_;  // loop thread only: posted here, or taken from other threads
   std::vector<Task> in_progress_;  // the tasks being run; kept with its capacity for the next run
   std::mutex posted_mutex_;

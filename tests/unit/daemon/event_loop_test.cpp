@@ -375,3 +375,97 @@ TEST(EventLoop, RunOnceHandlesReadyEventsAndThenPostedTasks) {
   loop.unwatch(fd);
   ::close(fd);
 }
+
+// Pollers (the frame rings): a loop asked to stay awake does not sleep; a wait that finds no
+// event calls the idle hooks instead of the poll hooks, and the loop sleeps only when none
+// of them asked it to stay awake again.
+TEST(EventLoop, ALoopAskedToStayAwakeDoesNotSleep) {
+  d::EventLoop loop(0);
+  bool timed_out = false;
+  int polls = 0;
+  int idles = 0;
+  loop.add_poller(
+      [&] {
+        if (++polls == 1) loop.stay_awake();
+      },
+      [&] {
+        if (++idles < 4) return loop.stay_awake();
+        loop.stop();
+      });
+  stop_on_tick(loop, timed_out);
+  const int fd = ready_fd();
+  loop.watch(fd, EPOLLIN, [&](std::uint32_t) { consume(fd); });
+  loop.run();
+  EXPECT_FALSE(timed_out) << "the loop slept although a poller asked it to stay awake";
+  EXPECT_EQ(polls, 1);  // the turn with the event; the waits after it found none
+  EXPECT_EQ(idles, 4);
+  ::close(fd);
+}
+
+TEST(EventLoop, AfterTheIdleHooksTheLoopSleepsUntilAnEvent) {
+  d::EventLoop loop(0);
+  bool timed_out = false;
+  std::vector<std::string> order;
+  const int first = ready_fd();
+  const int later = idle_fd();
+  std::thread writer;
+  loop.add_poller(
+      [&] {
+        order.push_back("poll");
+        if (order.size() == 2) loop.stay_awake();  // after the first event
+      },
+      [&] {
+        order.push_back("idle");
+        writer = std::thread([later] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          const std::uint64_t one = 1;
+          [[maybe_unused]] auto n = ::write(later, &one, sizeof one);
+        });
+      });
+  stop_on_tick(loop, timed_out);
+  loop.watch(first, EPOLLIN, [&](std::uint32_t) {
+    consume(first);
+    order.push_back("event");
+  });
+  loop.watch(later, EPOLLIN, [&](std::uint32_t) {
+    consume(later);
+    order.push_back("later event");
+    loop.stop();
+  });
+  loop.run();
+  writer.join();
+  EXPECT_FALSE(timed_out);
+  EXPECT_EQ(order, (std::vector<std::string>{"event", "poll", "idle", "later event", "poll"}));
+  ::close(first);
+  ::close(later);
+}
+
+// A source that never runs dry, and whose work posts tasks, is polled once per turn: the
+// loop still reaches its descriptors.
+TEST(EventLoop, APollerThatNeverRunsDryDoesNotStarveTheDescriptors) {
+  d::EventLoop loop(0);
+  bool timed_out = false;
+  int polls = 0;
+  const int fd = idle_fd();
+  loop.add_poller(
+      [&] {
+        ++polls;
+        loop.stay_awake();
+        loop.post([] {});
+        if (polls == 1) {
+          const std::uint64_t one = 1;
+          [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+        }
+      },
+      [&] { loop.stay_awake(); });
+  stop_on_tick(loop, timed_out);
+  loop.watch(fd, EPOLLIN, [&](std::uint32_t) {
+    consume(fd);
+    loop.stop();
+  });
+  loop.post([] {});  // from this thread: wakes the loop for its first turn
+  loop.run();
+  EXPECT_FALSE(timed_out);
+  EXPECT_EQ(polls, 2);  // the first turn's, and the one with the descriptor's event
+  ::close(fd);
+}
