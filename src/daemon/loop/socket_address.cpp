@@ -6,20 +6,39 @@
 #include <cstring>
 
 namespace httpapi::daemon {
+namespace {
+
+// What inet_ntop(AF_INET) writes, without its sprintf per octet: the access log asks for
+// the client's address with every request, and glibc's took 1,700 instructions of it
+// (bench/profile.sh --access-log w3c).
+std::size_t format_ipv4(const unsigned char* bytes, char* out) noexcept {
+  char* at = out;
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) *at++ = '.';
+    const unsigned value = bytes[i];
+    if (value >= 100) *at++ = static_cast<char>('0' + value / 100);
+    if (value >= 10) *at++ = static_cast<char>('0' + value / 10 % 10);
+    *at++ = static_cast<char>('0' + value % 10);
+  }
+  *at = '\0';
+  return static_cast<std::size_t>(at - out);
+}
+
+}  // namespace
 
 IpText::IpText(const sockaddr_storage& address) noexcept {
   if (address.ss_family == AF_INET) {
     const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
-    inet_ntop(AF_INET, &v4.sin_addr, text_, sizeof text_);
+    size_ = format_ipv4(reinterpret_cast<const unsigned char*>(&v4.sin_addr), text_);
   } else if (address.ss_family == AF_INET6) {
     const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
     if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
-      inet_ntop(AF_INET, &v6.sin6_addr.s6_addr[12], text_, sizeof text_);
+      size_ = format_ipv4(&v6.sin6_addr.s6_addr[12], text_);
     } else {
       inet_ntop(AF_INET6, &v6.sin6_addr, text_, sizeof text_);
+      size_ = std::strlen(text_);
     }
   }
-  size_ = std::strlen(text_);
 }
 
 std::string ip_text(const sockaddr_storage& address) {
