@@ -75,7 +75,7 @@ void append_json_string(std::string& out, std::string_view text) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default: append_hex_byte(out, "\\u00", byte, false);  // controls, DEL, bytes not UTF-8
+      default: append_hex_byte(out, "\\u00", byte);  // controls, DEL, bytes not UTF-8
     }
     run = ++i;
   }

@@ -47,13 +47,12 @@ inline void append_clock(std::string& out, const CivilTime& t) {
   append_padded(out, static_cast<unsigned>(t.second), 2);
 }
 
-// `prefix` and two hex digits of `byte`: W3C's %XX, or NCSA's \xXX with prefix "\x".
-inline void append_hex_byte(std::string& out, std::string_view prefix, unsigned char byte,
-                            bool upper) {
-  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+// `prefix` and two lowercase hex digits of `byte`: NCSA's \xXX, JSON's \u00XX.
+inline void append_hex_byte(std::string& out, std::string_view prefix, unsigned char byte) {
+  constexpr char kDigits[] = "0123456789abcdef";
   out += prefix;
-  out += digits[byte >> 4];
-  out += digits[byte & 0xf];
+  out += kDigits[byte >> 4];
+  out += kDigits[byte & 0xf];
 }
 
 }  // namespace httpapi::daemon

@@ -30,7 +30,7 @@ void append_ncsa_quoted(std::string& out, std::string_view text) {
       out += '\\';
       out += c;
     } else if (byte < 0x20 || byte == 0x7f) {
-      append_hex_byte(out, "\\x", byte, false);
+      append_hex_byte(out, "\\x", byte);
     } else {
       out += c;
     }

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <charconv>
+#include <iterator>
+
 #include <fmt/format.h>
 
-#include "daemon/logging/log_text.hpp"
 #include "httpapi/httpapi.h"
 
 namespace httpapi::daemon {
@@ -66,39 +68,110 @@ const std::string& computer_name() {
   return name;
 }
 
-void append_number(std::string& out, std::uint64_t value) { append_decimal(out, value); }
+// A field's value: text (escaped when written), a number, or the request's date or time.
+struct Value {
+  enum class Kind : std::uint8_t { text, number, date, time } kind = Kind::text;
+  std::string_view text;
+  std::uint64_t number = 0;
+};
 
-void append_field(std::string& out, Field field, const AccessStyle& style,
-                  const AccessRecord& r, const CivilTime& t) {
+Value text(std::string_view value) { return {Value::Kind::text, value, 0}; }
+Value number(std::uint64_t value) { return {Value::Kind::number, {}, value}; }
+
+Value value_of(Field field, const AccessStyle& style, const AccessRecord& r) {
   switch (field) {
-    case Field::date: return append_date(out, t);
-    case Field::time: return append_clock(out, t);
-    case Field::site_name: return append_w3c_value(out, style.site_name);
-    case Field::computer_name: return append_w3c_value(out, computer_name());
-    case Field::server_ip: return append_w3c_value(out, r.server_ip);
-    case Field::method: return append_w3c_value(out, r.method);
-    case Field::uri_stem: return append_w3c_value(out, split_uri(r.uri).stem);
-    case Field::uri_query: return append_w3c_value(out, split_uri(r.uri).query);
-    case Field::server_port: return append_number(out, r.server_port);
-    case Field::user_name: return append_w3c_value(out, r.username);
-    case Field::client_ip: return append_w3c_value(out, r.client_ip);
-    case Field::client_port: return append_number(out, r.client_port);
-    case Field::version: return append_w3c_value(out, protocol_name(r));
-    case Field::user_agent: return append_w3c_value(out, r.user_agent);
-    case Field::cookie: return append_w3c_value(out, r.cookie);
-    case Field::referer: return append_w3c_value(out, r.referer);
-    case Field::host: return append_w3c_value(out, r.host);
-    case Field::status: return append_number(out, r.status);
-    case Field::substatus: return append_number(out, r.substatus);
-    case Field::win32_status: return append_number(out, r.win32_status);
-    case Field::bytes_sent: return append_number(out, r.bytes_out);
-    case Field::bytes_received: return append_number(out, r.bytes_in);
-    case Field::time_taken: return append_number(out, r.time_taken_ms);
-    case Field::reason: return append_w3c_value(out, r.reason);
-    case Field::queue_name: return append_w3c_value(out, r.queue);
-    case Field::tls_protocol: return append_w3c_value(out, r.tls_protocol);
-    case Field::cache: return append_w3c_value(out, cache_name(r.cache));
+    case Field::date: return {Value::Kind::date, {}, 0};
+    case Field::time: return {Value::Kind::time, {}, 0};
+    case Field::site_name: return text(style.site_name);
+    case Field::computer_name: return text(computer_name());
+    case Field::server_ip: return text(r.server_ip);
+    case Field::method: return text(r.method);
+    case Field::uri_stem: return text(split_uri(r.uri).stem);
+    case Field::uri_query: return text(split_uri(r.uri).query);
+    case Field::server_port: return number(r.server_port);
+    case Field::user_name: return text(r.username);
+    case Field::client_ip: return text(r.client_ip);
+    case Field::client_port: return number(r.client_port);
+    case Field::version: return text(protocol_name(r));
+    case Field::user_agent: return text(r.user_agent);
+    case Field::cookie: return text(r.cookie);
+    case Field::referer: return text(r.referer);
+    case Field::host: return text(r.host);
+    case Field::status: return number(r.status);
+    case Field::substatus: return number(r.substatus);
+    case Field::win32_status: return number(r.win32_status);
+    case Field::bytes_sent: return number(r.bytes_out);
+    case Field::bytes_received: return number(r.bytes_in);
+    case Field::time_taken: return number(r.time_taken_ms);
+    case Field::reason: return text(r.reason);
+    case Field::queue_name: return text(r.queue);
+    case Field::tls_protocol: return text(r.tls_protocol);
+    case Field::cache: return text(cache_name(r.cache));
   }
+  return {};
+}
+
+// The most a value can take: every byte of a text escaped (%XX), 20 digits, a date, a time.
+std::size_t room_for(const Value& value) {
+  switch (value.kind) {
+    case Value::Kind::text: return value.text.empty() ? 1 : 3 * value.text.size();
+    case Value::Kind::number: return 20;
+    case Value::Kind::date: return 10;
+    case Value::Kind::time: return 8;
+  }
+  return 0;
+}
+
+// The writers below fill room already made: a line is sized for its longest form once, then
+// cut to what was written, instead of a capacity check for every piece of it.
+char* put_padded(char* at, unsigned value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    at[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return at + width;
+}
+
+char* put_w3c_text(char* at, std::string_view value) {
+  if (value.empty()) {
+    *at++ = '-';
+    return at;
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte > 0x20 && byte != 0x7f) {
+      *at++ = c;
+    } else if (byte == ' ') {
+      *at++ = '+';
+    } else {
+      at[0] = '%';
+      at[1] = kHex[byte >> 4];
+      at[2] = kHex[byte & 0xf];
+      at += 3;
+    }
+  }
+  return at;
+}
+
+char* put_value(char* at, const Value& value, const CivilTime& t) {
+  switch (value.kind) {
+    case Value::Kind::text: return put_w3c_text(at, value.text);
+    case Value::Kind::number: return std::to_chars(at, at + 20, value.number).ptr;
+    case Value::Kind::date:
+      at = put_padded(at, static_cast<unsigned>(t.year), 4);
+      *at++ = '-';
+      at = put_padded(at, static_cast<unsigned>(t.month), 2);
+      *at++ = '-';
+      return put_padded(at, static_cast<unsigned>(t.day), 2);
+    case Value::Kind::time:
+      at = put_padded(at, static_cast<unsigned>(t.hour), 2);
+      *at++ = ':';
+      at = put_padded(at, static_cast<unsigned>(t.minute), 2);
+      *at++ = ':';
+      return put_padded(at, static_cast<unsigned>(t.second), 2);
+  }
+  return at;
 }
 
 }  // namespace
@@ -142,36 +215,33 @@ std::string w3c_header(const AccessStyle& style, std::int64_t now_ms) {
 void append_w3c_line(std::string& out, const AccessStyle& style, const AccessRecord& record,
                      CivilClock& utc) {
   const std::uint64_t fields = effective(style.fields);
-  const CivilTime t = utc.at(record.time_ms);
-  bool first = true;
+  Value values[std::size(kFields)];
+  std::size_t count = 0;
+  std::size_t room = 1;  // the newline
   for (const FieldName& f : kFields) {
     if (!(fields & f.bit)) continue;
-    if (!first) out += ' ';
-    first = false;
-    append_field(out, f.field, style, record, t);
+    values[count] = value_of(f.field, style, record);
+    room += 1 + room_for(values[count]);
+    ++count;
   }
-  out += '\n';
+  const CivilTime t = utc.at(record.time_ms);
+  const std::size_t start = out.size();
+  out.resize(start + room);
+  char* const line = out.data() + start;
+  char* at = line;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i > 0) *at++ = ' ';
+    at = put_value(at, values[i], t);
+  }
+  *at++ = '\n';
+  out.resize(start + static_cast<std::size_t>(at - line));
 }
 
 void append_w3c_value(std::string& out, std::string_view value) {
-  if (value.empty()) {
-    out += '-';
-    return;
-  }
-  // Runs of characters that need nothing are appended whole.
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(value[i]);
-    if (byte > 0x20 && byte != 0x7f) continue;
-    out.append(value.substr(run, i - run));
-    if (byte == ' ') {
-      out += '+';
-    } else {
-      append_hex_byte(out, "%", byte, true);
-    }
-    run = i + 1;
-  }
-  out.append(value.substr(run));
+  const std::size_t start = out.size();
+  out.resize(start + room_for(text(value)));
+  char* const begin = out.data() + start;
+  out.resize(start + static_cast<std::size_t>(put_w3c_text(begin, value) - begin));
 }
 
 }  // namespace httpapi::daemon

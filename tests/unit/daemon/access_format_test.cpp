@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 
 #include <filesystem>
 #include <fstream>
@@ -93,6 +94,46 @@ TEST(W3cFormat, ControlCharactersCannotSplitALine) {
   r.user_agent = "evil\r\n2026-01-01 forged\tline\x7f";
   const std::string out = line(AccessFormat::w3c, r, HTTPAPI_LOG_FIELD_USER_AGENT);
   EXPECT_EQ(out, "evil%0D%0A2026-01-01+forged%09line%7F\n");
+}
+
+// The line is written into room made for its longest form: every field, every byte escaped,
+// every number at its widest, after what the buffer already held (the sanitizer build
+// checks that nothing is written past the room).
+TEST(W3cFormat, EveryFieldAtItsLongestAfterEarlierLines) {
+  AccessRecord r = sample();
+  const std::string controls(300, '\x01');
+  for (std::string* text : {&r.client_ip, &r.server_ip, &r.method, &r.host, &r.user_agent,
+                            &r.referer, &r.cookie, &r.username, &r.tls_protocol, &r.queue,
+                            &r.reason}) {
+    *text = controls;
+  }
+  r.uri = controls + "?" + controls;
+  r.time_taken_ms = r.bytes_in = r.bytes_out = UINT64_MAX;
+  r.substatus = r.win32_status = UINT32_MAX;
+  r.client_port = r.server_port = r.status = UINT16_MAX;
+  AccessStyle style;
+  style.format = AccessFormat::w3c;
+  style.fields = w3c_known_fields();
+  style.site_name = controls;
+  CivilClock utc(false), clock(false);
+  std::string out = "earlier line\n";
+  append_access_line(out, style, r, utc, clock);
+  ASSERT_EQ(out.substr(0, 13), "earlier line\n");
+  const std::string written = out.substr(13);
+  const std::string escaped = [&] {
+    std::string e;
+    for (std::size_t i = 0; i < controls.size(); ++i) e += "%01";
+    return e;
+  }();
+  EXPECT_EQ(written.back(), '\n');
+  EXPECT_EQ(written.find_first_of(std::string("\x01\r", 2)), std::string::npos);
+  EXPECT_NE(written.find(" 18446744073709551615 "), std::string::npos);
+  EXPECT_NE(written.find(" 4294967295 "), std::string::npos);
+  EXPECT_NE(written.find(" 65535 "), std::string::npos);
+  EXPECT_NE(written.find(" " + escaped + " "), std::string::npos);
+  std::size_t values = 1;
+  for (const char c : written) values += c == ' ';
+  EXPECT_EQ(values, static_cast<std::size_t>(std::popcount(w3c_known_fields())));
 }
 
 TEST(W3cFormat, EmptyValuesAreDashes) {
