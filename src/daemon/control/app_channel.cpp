@@ -52,6 +52,9 @@ void AppChannel::reply(std::uint64_t call, std::uint32_t status, std::uint64_t v
 void AppChannel::on_events(std::uint32_t events) {
   if (closing_) return;
   if (events & EPOLLOUT) flush();
+  // epoll reports a hang-up whatever was asked for: a paused channel would get it on every
+  // turn until its resume. The peer is gone; what it wrote is taken now, and it closes.
+  if ((events & (EPOLLHUP | EPOLLERR)) && pauses_ > 0) return close_after_reading();
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable();
 }
 

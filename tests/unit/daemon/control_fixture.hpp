@@ -1,5 +1,5 @@
 // Real application channels for the service-loop parts: each channel is one end of a Unix
-// socket pair, registered on an event loop that the tests never run (they call the parts
+// socket pair, registered on an event loop that most tests never run (they call the parts
 // directly); the other end is the application's, from which a test reads what it was sent.
 #pragma once
 
