@@ -205,14 +205,21 @@ void RequestBroker::move_waiting(RequestQueue& from, RequestQueue& to) {
   dispatch(to);
 }
 
+// A receiver is chosen only for a request that is there to give it: the choice moves the
+// round robin on, and a process that asks again after every request (its credits arriving
+// to an empty queue) would otherwise move it past the other processes each time.
 void RequestBroker::dispatch(RequestQueue& queue) {
-  while (AppChannel* receiver = queue.next_receiver([this](const AppChannel* handle) {
-           return ready(*handle);
-         })) {
-    std::uint64_t id;
-    if (!queue.pop(id)) break;
+  std::uint64_t id;
+  while (queue.front(id)) {
     const auto request = requests_.find(id);
-    if (request == requests_.end()) continue;  // the client left while it waited
+    if (request == requests_.end()) {  // the client left while it waited
+      queue.pop(id);
+      continue;
+    }
+    AppChannel* receiver =
+        queue.next_receiver([this](const AppChannel* handle) { return ready(*handle); });
+    if (!receiver) return;
+    queue.pop(id);
     hand_over(request, *receiver, queue);
   }
 }

@@ -11,6 +11,12 @@ bool RequestQueue::pop(std::uint64_t& request_id) {
   return true;
 }
 
+bool RequestQueue::front(std::uint64_t& request_id) const {
+  if (waiting_.empty()) return false;
+  request_id = waiting_.front();
+  return true;
+}
+
 std::vector<std::uint64_t> RequestQueue::take_all() {
   std::vector<std::uint64_t> all(waiting_.begin(), waiting_.end());
   waiting_.clear();

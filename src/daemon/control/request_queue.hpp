@@ -35,6 +35,8 @@ class RequestQueue {
   }
   void remove(std::uint64_t request_id);
   bool pop(std::uint64_t& request_id);
+  // The request pop() would take; false when none waits.
+  bool front(std::uint64_t& request_id) const;
   std::vector<std::uint64_t> take_all();
   // Takes out, in queue order, every waiting request for which `done(id)` is true.
   template <typename Predicate>

@@ -106,6 +106,30 @@ TEST_F(RequestBrokerTest, OnlyHandlesWithCreditsGetRequests) {
   EXPECT_EQ(requests_to(idle), std::vector<std::uint64_t>{3});
 }
 
+// Two processes with credits take turns at requests that arrive one at a time, whether or
+// not the one that got a request asks again right after (its credits then arrive to an empty
+// queue): neither a dispatch that finds the queue empty nor the ask moves the turn on.
+TEST_F(RequestBrokerTest, ProcessesWithCreditsTakeTurnsAtRequestsArrivingOneByOne) {
+  auto& first = handle();
+  auto& second = handle();
+  receive(first, 64);
+  receive(second, 64);
+  for (const bool asks_again : {false, true}) {
+    std::vector<std::uint64_t> to_first, to_second;
+    for (std::uint64_t id = 1; id <= 6; ++id) {
+      submit(id + (asks_again ? 10 : 0));
+      const auto got_first = requests_to(first);
+      const auto got_second = requests_to(second);
+      to_first.insert(to_first.end(), got_first.begin(), got_first.end());
+      to_second.insert(to_second.end(), got_second.begin(), got_second.end());
+      if (asks_again) receive(got_first.empty() ? second : first, 1);
+    }
+    const std::uint64_t base = asks_again ? 10 : 0;
+    EXPECT_EQ(to_first, (std::vector<std::uint64_t>{base + 1, base + 3, base + 5})) << asks_again;
+    EXPECT_EQ(to_second, (std::vector<std::uint64_t>{base + 2, base + 4, base + 6})) << asks_again;
+  }
+}
+
 TEST_F(RequestBrokerTest, AClientThatLeavesEndsTheRequestWhereverItIs) {
   auto& app = handle();
   receive(app, 1);
