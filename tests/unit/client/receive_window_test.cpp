@@ -14,11 +14,11 @@ TEST(ReceiveWindow, StartsAtHttpSysRuleOfOne) {
 TEST(ReceiveWindow, DoublesWhileRequestsWaitUpToItsLargest) {
   ReceiveWindow window;
   std::vector<std::uint32_t> sizes;
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < 8; ++i) {
     window.handed_over(true);
     sizes.push_back(window.size());
   }
-  EXPECT_EQ(sizes, (std::vector<std::uint32_t>{2, 4, 8, 16, 16, 16}));
+  EXPECT_EQ(sizes, (std::vector<std::uint32_t>{2, 4, 8, 16, 32, 64, 64, 64}));
   EXPECT_EQ(window.size(), ReceiveWindow::kLargest);
 }
 
