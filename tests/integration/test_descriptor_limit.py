@@ -8,7 +8,7 @@ import socket
 import time
 import unittest
 
-from harness import ServiceTestCase, free_port, http, wait_until
+from harness import ServiceTestCase, free_port, http, sanitizer_build, wait_until
 
 HARD_LIMIT = 64
 EXTRA_CONNECTIONS = 100  # well above what 64 descriptors hold
@@ -44,6 +44,11 @@ class DescriptorLimitTest(ServiceTestCase):
     def test_soft_limit_raised_to_hard(self):
         self.assertEqual(nofile_limits(self.service.pid), (HARD_LIMIT, HARD_LIMIT))
 
+    # UndefinedBehaviorSanitizer checks a dynamic type it has not seen yet by probing memory
+    # through a pipe; with no descriptor left its pipe2() fails (EMFILE, seen with strace) and
+    # it reports an "invalid vptr" that is not there ("<memory cannot be printed>"; the same
+    # run under AddressSanitizer alone is clean). The debug tree runs this test.
+    @unittest.skipIf(sanitizer_build(), "the sanitizers' own checks need free descriptors")
     def test_exhausted_descriptors_neither_spin_nor_lose_connections(self):
         held = []
         for _ in range(EXTRA_CONNECTIONS):
