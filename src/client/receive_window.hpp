@@ -11,11 +11,11 @@
 //
 // The largest window is how many requests one wake-up of a busy process can carry. Where the
 // service and the application share a CPU, every batch costs a switch to the application
-// and back: 16 made those switches a fifth of all CPU time under pipelined load, 64 took
-// httpapi-hello from 295k to 437k pipelined requests per second (bench/profile.sh and
-// bench/RESULTS.md, "A larger receive window"). 128 and 256 gained 4% and 10% more there,
-// and nothing one request at a time (one run each), for up to four times the requests a
-// process may hold that another worker could have taken.
+// and back: with 16 those switches were a fifth of all CPU time under pipelined load, and 64
+// took httpapi-hello from 285k to 432k pipelined requests per second (bench/run.sh, same
+// machine; bench/RESULTS.md, "A larger receive window"). A trial of 128 and 256 (one 5 s run
+// each) gained 4% and 10% more there and nothing one request at a time, for up to four times
+// the requests a process may hold that another worker could have taken.
 #pragma once
 
 #include <algorithm>

@@ -246,12 +246,15 @@ class Exposition(MetricsCase):
             rounds += 1
         self.assertGreater(rounds, 5)
         grown = rss_kib(service.pid) - rss_before
-        # 20 connections x 16 pipelined scrapes of a few KiB each at most, plus slack. Not
-        # under AddressSanitizer: its quarantine holds back up to 256 MiB of freed memory and
-        # its shadow and redzones add more, so RSS says nothing there (the debug run asserts
-        # it; this run still checks that the others are served).
+        # Each stuck connection holds at most the output high mark (1 MiB) plus one pipeline
+        # of scrapes past it, and 256 KiB of unparsed input: about 28 MiB for 20, which the
+        # allocator's per-thread arenas about double. Measured 44-70 MiB after 4 s, and 58
+        # MiB after 12 s (four times the scrapes): bounded, not growing with time. Not under
+        # AddressSanitizer: its quarantine holds back up to 256 MiB of freed memory and its
+        # shadow and redzones add more, so RSS says nothing there (the debug run asserts it;
+        # this run still checks that the others are served).
         if not under_asan(service.pid):
-            self.assertLess(grown, 64 * 1024, f"httpapid grew by {grown} KiB")
+            self.assertLess(grown, 96 * 1024, f"httpapid grew by {grown} KiB")
         for s in stuck:
             s.close()
 
