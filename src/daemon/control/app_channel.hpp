@@ -65,7 +65,6 @@ class AppChannel {
   // The loop is about to sleep: asks the library for a wake-up on its next record, or takes
   // what arrived meanwhile (and is polled again).
   void arm_ring();
-  static constexpr unsigned kIdlePolls = 64;
   // Frames that came through the socket and through the shared ring (ipc/frame_ring.hpp).
   std::uint64_t frames_by_socket() const noexcept { return frames_by_socket_; }
   std::uint64_t frames_by_ring() const noexcept { return frames_by_ring_; }
@@ -109,6 +108,7 @@ class AppChannel {
   // count, so that the two paths are taken in the order the library wrote them.
   std::uint64_t socket_done_ = 0;
   ipc::FrameRing ring_;
+  static constexpr unsigned kIdlePolls = 64;  // empty polls before the ring is armed
   bool ring_polled_ = false;  // in ControlServer's list of rings to poll
   unsigned idle_polls_ = 0;   // polls in a row that found the ring empty
   std::string ring_in_;  // records copied out of the ring, not yet processed
