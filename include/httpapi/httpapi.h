@@ -583,7 +583,7 @@ typedef struct httpapi_request_info {
 
 /* How many requests the service may hand this queue handle ahead of httpapi_receive calls.
  * By default (or after `requests` = 0) the window adapts: it starts at 1, HTTP.sys's rule
- * (a request is handed over only to a thread waiting in httpapi_receive), doubles up to 16
+ * (a request is handed over only to a thread waiting in httpapi_receive), doubles up to 64
  * while the application keeps finding other requests waiting behind the one it receives,
  * and halves back towards 1 when it finds none; a busy process thus takes requests in
  * batches, one read for many, which is much faster under load. A fixed window (1 to 1024)

@@ -233,6 +233,10 @@ struct httpapi_request {
   // HTTPAPI_SEND_FLAG_BUFFER_DATA: frames and body bytes not yet written to the service
   std::string held_frames;
   std::string held_body;
+
+  // Back to how a new request is, the buffers emptied but keeping their memory, for the
+  // next request (QueueCore::recycle). Every member above is named in it.
+  void reset();
 };
 
 namespace httpapi::client {

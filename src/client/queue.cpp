@@ -86,24 +86,9 @@ std::unique_ptr<httpapi_request> QueueCore::new_request() {
   return request;
 }
 
-// Everything but the buffers is as a new request has it; the buffers are emptied.
 void QueueCore::recycle(std::unique_ptr<httpapi_request> request) {
   if (spare_requests.size() >= kSpareRequests) return;
-  httpapi_request fresh;
-  const auto keep = [](auto& to, auto& from) {
-    to = std::move(from);
-    to.clear();
-  };
-  keep(fresh.frame, request->frame);
-  keep(fresh.headers, request->headers);
-  keep(fresh.merged, request->merged);
-  keep(fresh.body, request->body);
-  keep(fresh.trailer_list, request->trailer_list);
-  keep(fresh.trailers, request->trailers);
-  keep(fresh.held_frames, request->held_frames);
-  keep(fresh.held_body, request->held_body);
-  *request = std::move(fresh);
-  request->shown = &request->info;  // not the moved-from object's
+  request->reset();
   spare_requests.push_back(std::move(request));
 }
 

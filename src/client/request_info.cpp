@@ -121,6 +121,31 @@ bool build_request(httpapi_request& r) {
 
 }  // namespace httpapi::client
 
+void httpapi_request::reset() {
+  queue.reset();
+  frame.clear();
+  info = {};
+  headers.clear();
+  merged.clear();
+  tls = {};
+  client_certificate = {};
+  proxy = {};
+  body.clear();
+  body_start = 0;
+  read_outstanding = false;
+  body_end = false;
+  gone = false;
+  ended = false;
+  backlog = false;
+  shown = &info;
+  trailer_list.clear();
+  trailers.clear();
+  response_started = false;
+  response_finished = false;
+  held_frames.clear();
+  held_body.clear();
+}
+
 void httpapi_request::keep_trailers(std::string_view list) {
   trailer_list.assign(list);
   trailers.clear();

@@ -3,32 +3,8 @@
 #include <cstring>
 
 namespace httpapi::ipc {
-namespace {
-
-template <typename T>
-T load_le(const char* p) noexcept {
-  T value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    value = static_cast<T>(value | static_cast<T>(static_cast<T>(static_cast<unsigned char>(p[i])) << (8 * i)));
-  }
-  return value;
-}
-
-template <typename T>
-void store_le(char* p, T value) noexcept {
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    p[i] = static_cast<char>((value >> (8 * i)) & 0xff);
-  }
-}
-
-template <typename T>
-void append_le(std::string& out, T value) {
-  char buf[sizeof(T)];
-  store_le(buf, value);
-  out.append(buf, sizeof(T));
-}
-
-}  // namespace
+using detail::load_le;
+using detail::store_le;
 
 // Header layout: u32 size (whole frame), u16 type, u16 fixed_length, u64 tag.
 FrameStatus next_frame(std::string_view input, Frame& frame, std::size_t& consumed) noexcept {
@@ -48,104 +24,32 @@ FrameStatus next_frame(std::string_view input, Frame& frame, std::size_t& consum
   return FrameStatus::complete;
 }
 
-FrameWriter::FrameWriter(std::string& out, std::uint16_t type, std::uint64_t tag)
-    : out_(out), start_(out.size()) {
-  append_le<std::uint32_t>(out_, 0);  // size, patched by finish()
-  append_le<std::uint16_t>(out_, type);
-  append_le<std::uint16_t>(out_, 0);  // fixed length, patched by finish()
-  append_le<std::uint64_t>(out_, tag);
-}
-
-FrameWriter& FrameWriter::u8(std::uint8_t value) {
-  out_.push_back(static_cast<char>(value));
-  return *this;
-}
-FrameWriter& FrameWriter::u16(std::uint16_t value) {
-  append_le(out_, value);
-  return *this;
-}
-FrameWriter& FrameWriter::u32(std::uint32_t value) {
-  append_le(out_, value);
-  return *this;
-}
-FrameWriter& FrameWriter::u64(std::uint64_t value) {
-  append_le(out_, value);
-  return *this;
-}
-FrameWriter& FrameWriter::raw(std::string_view fixed_bytes) {
-  out_.append(fixed_bytes);
-  return *this;
-}
-
-FrameWriter& FrameWriter::bytes(std::string_view value) {
-  if (pending_count_ == kMaxVarRefs) {
-    overflow_ = true;
-    return *this;
-  }
-  pending_[pending_count_++] = Pending{out_.size() - start_, value};
-  append_le<std::uint64_t>(out_, 0);  // {offset, length}, patched by finish()
-  return *this;
-}
-
 bool FrameWriter::finish() {
-  const std::size_t fixed_length = out_.size() - start_ - kHeaderSize;
-  std::size_t total = out_.size() - start_;
+  std::size_t total = kHeaderSize + fixed_size_;
   for (std::size_t i = 0; i < pending_count_; ++i) total += pending_[i].value.size();
-  if (overflow_ || total > kMaxFrameSize || fixed_length > UINT16_MAX) {
-    out_.resize(start_);
-    return false;
-  }
-  const std::size_t variable_start = out_.size();
+  if (overflow_ || total > kMaxFrameSize) return false;
+  std::uint32_t offset = 0;
   for (std::size_t i = 0; i < pending_count_; ++i) {
-    const std::size_t offset = out_.size() - variable_start;
-    out_.append(pending_[i].value);
-    char* ref = out_.data() + start_ + pending_[i].ref_at;
-    store_le(ref, static_cast<std::uint32_t>(offset));
-    store_le(ref + 4, static_cast<std::uint32_t>(pending_[i].value.size()));
+    const auto length = static_cast<std::uint32_t>(pending_[i].value.size());
+    store_le(fixed_ + pending_[i].ref_at, offset);
+    store_le(fixed_ + pending_[i].ref_at + 4, length);
+    offset += length;
   }
-  store_le(out_.data() + start_, static_cast<std::uint32_t>(total));
-  store_le(out_.data() + start_ + 6, static_cast<std::uint16_t>(fixed_length));
+  const std::size_t start = out_.size();
+  out_.resize(start + total);
+  char* at = out_.data() + start;
+  store_le(at, static_cast<std::uint32_t>(total));
+  store_le(at + 4, type_);
+  store_le(at + 6, static_cast<std::uint16_t>(fixed_size_));
+  store_le(at + 8, tag_);
+  std::memcpy(at + kHeaderSize, fixed_, fixed_size_);
+  at += kHeaderSize + fixed_size_;
+  for (std::size_t i = 0; i < pending_count_; ++i) {
+    if (pending_[i].value.empty()) continue;  // data() may be null
+    std::memcpy(at, pending_[i].value.data(), pending_[i].value.size());
+    at += pending_[i].value.size();
+  }
   return true;
-}
-
-std::string_view FrameReader::take(std::size_t length) {
-  if (!ok_ || frame_.fixed.size() - at_ < length) {
-    ok_ = false;
-    return {};
-  }
-  std::string_view field = frame_.fixed.substr(at_, length);
-  at_ += length;
-  return field;
-}
-
-std::uint8_t FrameReader::u8() {
-  auto field = take(1);
-  return field.empty() ? 0 : static_cast<std::uint8_t>(field[0]);
-}
-std::uint16_t FrameReader::u16() {
-  auto field = take(2);
-  return field.empty() ? 0 : load_le<std::uint16_t>(field.data());
-}
-std::uint32_t FrameReader::u32() {
-  auto field = take(4);
-  return field.empty() ? 0 : load_le<std::uint32_t>(field.data());
-}
-std::uint64_t FrameReader::u64() {
-  auto field = take(8);
-  return field.empty() ? 0 : load_le<std::uint64_t>(field.data());
-}
-std::string_view FrameReader::raw(std::size_t length) { return take(length); }
-
-std::string_view FrameReader::bytes() {
-  auto ref = take(8);
-  if (ref.empty()) return {};
-  const std::uint32_t offset = load_le<std::uint32_t>(ref.data());
-  const std::uint32_t length = load_le<std::uint32_t>(ref.data() + 4);
-  if (offset > frame_.variable.size() || length > frame_.variable.size() - offset) {
-    ok_ = false;
-    return {};
-  }
-  return frame_.variable.substr(offset, length);
 }
 
 }  // namespace httpapi::ipc

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -44,35 +45,87 @@ enum class FrameStatus : std::uint8_t { complete, incomplete, malformed, oversiz
 // disconnected (the stream cannot be resynchronised).
 FrameStatus next_frame(std::string_view input, Frame& frame, std::size_t& consumed) noexcept;
 
+inline constexpr std::size_t kMaxFixedSize = 1024;  // every message's fixed part fits
+
+namespace detail {
+template <typename T>
+T load_le(const char* p) noexcept {
+  T value = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) {
+    value = static_cast<T>(value | static_cast<T>(static_cast<T>(static_cast<unsigned char>(p[i])) << (8 * i)));
+  }
+  return value;
+}
+
+template <typename T>
+void store_le(char* p, T value) noexcept {
+  for (std::size_t i = 0; i < sizeof(T); ++i) p[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+}  // namespace detail
+
 // Appends one frame to `out`. Fixed fields are written in order; variable fields are
 // appended to the variable area at finish(), so the views given to bytes() must stay valid
-// until then.
+// until then. The fixed part is gathered in the writer and `out` grows once, at finish():
+// a frame per request is on the hot path, and a string append per field cost more than
+// the rest of the encoding.
 class FrameWriter {
  public:
-  FrameWriter(std::string& out, std::uint16_t type, std::uint64_t tag);
+  FrameWriter(std::string& out, std::uint16_t type, std::uint64_t tag)
+      : out_(out), tag_(tag), type_(type) {}
   FrameWriter(const FrameWriter&) = delete;
   FrameWriter& operator=(const FrameWriter&) = delete;
 
-  FrameWriter& u8(std::uint8_t value);
-  FrameWriter& u16(std::uint16_t value);
-  FrameWriter& u32(std::uint32_t value);
-  FrameWriter& u64(std::uint64_t value);
-  FrameWriter& raw(std::string_view fixed_bytes);  // fixed-width bytes, in place
-  FrameWriter& bytes(std::string_view value);      // a variable field
-  // Completes the frame. Returns false (and removes the partial frame) when it would
-  // exceed kMaxFrameSize or kMaxVarRefs.
+  FrameWriter& u8(std::uint8_t value) { return put(value); }
+  FrameWriter& u16(std::uint16_t value) { return put(value); }
+  FrameWriter& u32(std::uint32_t value) { return put(value); }
+  FrameWriter& u64(std::uint64_t value) { return put(value); }
+  // fixed-width bytes, in place
+  FrameWriter& raw(std::string_view fixed_bytes) {
+    if (char* at = room(fixed_bytes.size())) std::memcpy(at, fixed_bytes.data(), fixed_bytes.size());
+    return *this;
+  }
+  // a variable field
+  FrameWriter& bytes(std::string_view value) {
+    if (pending_count_ == kMaxVarRefs) {
+      overflow_ = true;
+      return *this;
+    }
+    pending_[pending_count_++] = Pending{fixed_size_, value};
+    room(8);  // {offset, length}, filled in by finish()
+    return *this;
+  }
+  // Completes the frame. Returns false (and appends nothing) when it would exceed
+  // kMaxFrameSize, kMaxFixedSize or kMaxVarRefs.
   bool finish();
 
  private:
+  template <typename T>
+  FrameWriter& put(T value) {
+    if (char* at = room(sizeof(T))) detail::store_le(at, value);
+    return *this;
+  }
+  char* room(std::size_t size) {
+    if (kMaxFixedSize - fixed_size_ < size) {
+      overflow_ = true;
+      return nullptr;
+    }
+    char* at = fixed_ + fixed_size_;
+    fixed_size_ += size;
+    return at;
+  }
+
   std::string& out_;
-  std::size_t start_;
+  std::uint64_t tag_;
+  std::uint16_t type_;
+  bool overflow_ = false;
   struct Pending {
-    std::size_t ref_at;
+    std::size_t ref_at;  // in fixed_
     std::string_view value;
   };
-  Pending pending_[kMaxVarRefs];
   std::size_t pending_count_ = 0;
-  bool overflow_ = false;
+  Pending pending_[kMaxVarRefs];
+  std::size_t fixed_size_ = 0;
+  char fixed_[kMaxFixedSize];
 };
 
 // Reads fixed fields in order and resolves variable references against the frame.
@@ -82,16 +135,39 @@ class FrameReader {
  public:
   explicit FrameReader(const Frame& frame) : frame_(frame) {}
 
-  std::uint8_t u8();
-  std::uint16_t u16();
-  std::uint32_t u32();
-  std::uint64_t u64();
-  std::string_view raw(std::size_t length);
-  std::string_view bytes();
+  std::uint8_t u8() { return get<std::uint8_t>(); }
+  std::uint16_t u16() { return get<std::uint16_t>(); }
+  std::uint32_t u32() { return get<std::uint32_t>(); }
+  std::uint64_t u64() { return get<std::uint64_t>(); }
+  std::string_view raw(std::size_t length) { return take(length); }
+  std::string_view bytes() {
+    const std::string_view ref = take(8);
+    if (ref.empty()) return {};
+    const auto offset = detail::load_le<std::uint32_t>(ref.data());
+    const auto length = detail::load_le<std::uint32_t>(ref.data() + 4);
+    if (offset > frame_.variable.size() || length > frame_.variable.size() - offset) {
+      ok_ = false;
+      return {};
+    }
+    return frame_.variable.substr(offset, length);
+  }
   bool ok() const noexcept { return ok_; }
 
  private:
-  std::string_view take(std::size_t length);
+  template <typename T>
+  T get() {
+    const std::string_view field = take(sizeof(T));
+    return field.empty() ? 0 : detail::load_le<T>(field.data());
+  }
+  std::string_view take(std::size_t length) {
+    if (!ok_ || frame_.fixed.size() - at_ < length) {
+      ok_ = false;
+      return {};
+    }
+    const std::string_view field = frame_.fixed.substr(at_, length);
+    at_ += length;
+    return field;
+  }
   const Frame& frame_;
   std::size_t at_ = 0;
   bool ok_ = true;
