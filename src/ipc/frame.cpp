@@ -1,5 +1,6 @@
 #include "ipc/frame.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace httpapi::ipc {
@@ -35,9 +36,23 @@ bool FrameWriter::finish() {
     store_le(fixed_ + pending_[i].ref_at + 4, length);
     offset += length;
   }
-  const std::size_t start = out_.size();
-  out_.resize(start + total);
-  char* at = out_.data() + start;
+  if (out_.capacity() - out_.size() >= total) {
+    append_to(out_, total);
+  } else {
+    // A variable field may view `out` itself: it is copied before the old buffer goes.
+    std::string grown;
+    grown.reserve(std::max(out_.size() + total, 2 * out_.capacity()));
+    grown.assign(out_);
+    append_to(grown, total);
+    out_.swap(grown);
+  }
+  return true;
+}
+
+void FrameWriter::append_to(std::string& out, std::size_t total) const {
+  const std::size_t start = out.size();
+  out.resize(start + total);
+  char* at = out.data() + start;
   store_le(at, static_cast<std::uint32_t>(total));
   store_le(at + 4, type_);
   store_le(at + 6, static_cast<std::uint16_t>(fixed_size_));
@@ -49,7 +64,6 @@ bool FrameWriter::finish() {
     std::memcpy(at, pending_[i].value.data(), pending_[i].value.size());
     at += pending_[i].value.size();
   }
-  return true;
 }
 
 }  // namespace httpapi::ipc

@@ -113,6 +113,8 @@ class FrameWriter {
     fixed_size_ += size;
     return at;
   }
+  // The whole frame, `total` bytes, at the end of `out`, which has the room.
+  void append_to(std::string& out, std::size_t total) const;
 
   std::string& out_;
   std::uint64_t tag_;

@@ -140,6 +140,41 @@ TEST(Frame, WriterRefusesFramesOverTheLimit) {
   EXPECT_EQ(out, "keep");  // nothing partial left behind
 }
 
+TEST(Frame, WriterRefusesAFixedPartOverItsRoom) {
+  std::string out = "keep";
+  ipc::FrameWriter w(out, 1, 2);
+  w.raw(std::string(ipc::kMaxFixedSize - 4, 'f')).u32(1);  // exactly full
+  w.u8(2);
+  EXPECT_FALSE(w.finish());
+  EXPECT_EQ(out, "keep");
+  ipc::FrameWriter fits(out, 1, 2);
+  fits.raw(std::string(ipc::kMaxFixedSize - 4, 'f')).u32(1);
+  EXPECT_TRUE(fits.finish());
+  const std::string written = out.substr(4);
+  EXPECT_EQ(only_frame(written).fixed.size(), ipc::kMaxFixedSize);
+}
+
+// The writer copies variable fields at finish(); one may view the very string the frame
+// goes into (a frame held and sent again), also when that string has to grow for it.
+TEST(Frame, AFieldMayViewTheStringItIsWrittenInto) {
+  for (const std::size_t spare : {std::size_t{0}, std::size_t{4096}}) {
+    std::string out(300, 'a');
+    out.reserve(out.size() + spare);
+    const std::string expected = out;
+    const char* before = out.data();
+    ipc::FrameWriter w(out, 5, 6);
+    w.bytes(std::string_view(out).substr(0, 300)).bytes(std::string_view(out).substr(10, 5));
+    ASSERT_TRUE(w.finish());
+    EXPECT_EQ(out.data() == before, spare > 0);  // grown in place only when there was room
+    const std::string written = out.substr(300);
+    const ipc::Frame frame = only_frame(written);
+    ipc::FrameReader r(frame);
+    EXPECT_EQ(r.bytes(), expected);
+    EXPECT_EQ(r.bytes(), "aaaaa");
+    EXPECT_TRUE(r.ok());
+  }
+}
+
 TEST(Messages, HelloRoundTripAndBadMagic) {
   std::string out;
   ipc::Hello hello;
