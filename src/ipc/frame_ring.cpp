@@ -141,4 +141,8 @@ bool FrameRing::arm_wake() noexcept {
          std::atomic_ref(tail()).load(std::memory_order_relaxed);
 }
 
+void FrameRing::disarm_wake() noexcept {
+  std::atomic_ref(wake()).store(0, std::memory_order_relaxed);
+}
+
 }  // namespace httpapi::ipc

@@ -68,6 +68,9 @@ class FrameRing {
   // Service, done for now: asks for a wake-up on the next push, then tells whether a push
   // came in between (then drain again: its wake request may have been missed).
   bool arm_wake() noexcept;
+  // Service, polling again after arm_wake found a push: no wake-up is wanted after all (the
+  // library would otherwise write one to the socket at its next push).
+  void disarm_wake() noexcept;
 
  private:
   std::uint64_t& head() const noexcept;

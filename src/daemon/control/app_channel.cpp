@@ -105,7 +105,10 @@ bool AppChannel::poll_ring() {
 
 void AppChannel::arm_ring() {
   ring_polled_ = false;
-  if (!closing_ && pauses_ == 0 && ring_.arm_wake()) take_input();
+  if (closing_ || pauses_ > 0 || !ring_.arm_wake()) return;
+  // A record came in meanwhile: the ring is polled again, so no wake-up is wanted.
+  ring_.disarm_wake();
+  take_input();
 }
 
 // A read that also collects the descriptors of file chunks. The control buffer holds the

@@ -306,8 +306,8 @@ Connection* IoWorker::find(std::uint64_t connection_id) {
 }
 
 void IoWorker::deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
-                                std::uint64_t channel_id, ResponsePart part,
-                                SendAttachments attachments) {
+                                std::uint64_t channel_id, ResponsePart&& part,
+                                SendAttachments&& attachments) {
   if (Connection* c = find(connection_id)) {
     c->on_response(request_id, channel_id, part, std::move(attachments));
   }

@@ -96,8 +96,8 @@ class IoWorker {
 
   // --- from the service loop, through post(): act on the connection if it still exists
   void deliver_response(std::uint64_t connection_id, std::uint64_t request_id,
-                        std::uint64_t channel_id, ResponsePart part,
-                        SendAttachments attachments);
+                        std::uint64_t channel_id, ResponsePart&& part,
+                        SendAttachments&& attachments);
   void read_body(std::uint64_t connection_id, std::uint64_t request_id, std::uint32_t max);
   void fail_request(std::uint64_t connection_id, std::uint64_t request_id,
                     SelfAnswer answer, const std::string& queue_name);

@@ -107,5 +107,20 @@ TEST_F(AppChannelTest, APausedChannelWhosePeerHangsUpTakesItsRingAndCloses) {
   EXPECT_TRUE(app.channel->closing());
 }
 
+// The loop goes idle and arms the ring, but a record came in just before: the channel takes
+// it and is polled again, so the library's next push needs no wake-up through the socket.
+// (The fixture's channels are not the control server's: its pollers do not reach them, so
+// the test calls what they would.)
+TEST_F(AppChannelTest, ARingArmedTooLateIsPolledAgainWithoutAskingForAWake) {
+  Application& app = ring_peer();
+  push(7);
+  app.channel->arm_ring();  // the loop going idle
+  ASSERT_EQ(taken_, std::vector<std::uint64_t>{7});
+  push(8);
+  EXPECT_FALSE(ring_.take_wake_request());
+  EXPECT_TRUE(app.channel->poll_ring()) << "still polled";
+  EXPECT_EQ(taken_, (std::vector<std::uint64_t>{7, 8}));
+}
+
 }  // namespace
 }  // namespace httpapi::daemon::testing

@@ -128,6 +128,17 @@ TEST(FrameRing, AWakeIsAskedForOnlyAfterTheServiceArmed) {
   EXPECT_TRUE(ring.service.arm_wake()) << "b and c are waiting";
 }
 
+TEST(FrameRing, ADisarmedRingAsksForNoWake) {
+  Pair ring;
+  ring.service.arm_wake();
+  ring.service.disarm_wake();
+  ASSERT_TRUE(ring.library.push(0, "a", ""));
+  EXPECT_FALSE(ring.library.take_wake_request());
+  EXPECT_TRUE(ring.service.arm_wake()) << "a is waiting";
+  ASSERT_TRUE(ring.library.push(0, "b", ""));
+  EXPECT_TRUE(ring.library.take_wake_request()) << "armed again";
+}
+
 TEST(FrameRing, ImpossibleIndexesBreakTheRing) {
   Pair ring;
   // A peer that scribbles on the control page: head far beyond what the ring can hold.
