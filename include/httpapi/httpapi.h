@@ -904,7 +904,8 @@ HTTPAPI_API httpapi_error httpapi_request_set_log_data(httpapi_request *request,
                                                        const httpapi_log_data *data);
 
 /* Abandons the request: the service closes its client connection (as HTTP.sys's
- * HttpCancelHttpRequest); on HTTP/2 it resets only the request's stream (RST_STREAM
+ * HttpCancelHttpRequest), after writing what the response sent before the cancel (the
+ * client sees it cut short); on HTTP/2 it resets only the request's stream (RST_STREAM
  * CANCEL), and the connection's other streams go on. A request whose response finished is
  * left alone (OK). The handle must still be released.
  * Errors: INVALID_PARAMETER (NULL), SERVICE_UNAVAILABLE (the queue handle was closed or

@@ -178,6 +178,25 @@ class HalfResponse(ServiceTestCase):
         self.assertEqual(r.body, b"first part;second part;")
         self.assertEqual(http(self.port, path="/b/").status, 200)
 
+    def test_pieces_and_cancel_taken_at_once_still_reach_the_client(self):
+        # httpapid is stopped while the app sends two pieces and cancels, so it takes all
+        # three in one turn: the pieces must still be written before the connection closes
+        # (a close right after the cancel dropped them, as it did for an app that exits just
+        # after sending, when its exit was seen in the same turn as its last sends).
+        app = self.start_half_response(f"http://+:{self.port}/half/", "cancel-on-usr1")
+        c = self.conn(self.port)
+        c.send(harness.build_request("GET", "/half/x"))
+        self.assertEqual(app.read_line(5), b"received\n")
+        os.kill(self.service.pid, signal.SIGSTOP)
+        try:
+            app.send_signal(signal.SIGUSR1)
+            self.assertEqual(app.read_line(5), b"sent\n")
+        finally:
+            os.kill(self.service.pid, signal.SIGCONT)
+        self.check_cut_chunked(c)
+        e = self.log_for(c.local_port)
+        self.assertEqual(e.s_reason, "Request_Cancelled", e.line)
+
     def test_curl_sees_incomplete_body(self):
         self.start_half_response(f"http://+:{self.port}/half/", "chunked-exit")
         t0 = time.monotonic()

@@ -54,10 +54,12 @@ class ExchangeStream {
   // (which ends the connection, as HTTP.sys does).
   virtual void write_cached(const CachedResponse& entry) = 0;
   virtual void answer_self(const SelfAnswer& answer) = 0;
-  // The exchange cannot be completed (the application broke its response, cancelled it, or
-  // its queue asked for a reset): the protocol ends it the hard way, closing (or with
-  // `reset`, resetting) what it must; earlier responses are delivered first (behind them,
-  // a reset becomes a close, which would otherwise destroy them).
+  // The exchange cannot be completed (the application broke its response, cancelled it or
+  // went away, or its queue asked for a reset): the protocol ends it the hard way, closing
+  // (or with `reset`, resetting) what it must; earlier responses are delivered first (behind
+  // them, a reset becomes a close, which would otherwise destroy them). Without `reset`, the
+  // response bytes the application sent before still reach the client (HTTP/1.1: then the
+  // connection closes, so the client sees the response cut short).
   virtual void abort(bool reset) = 0;
 
   // For the access log: request bytes read (head and body, as the protocol carried them)

@@ -308,8 +308,12 @@ void Http1Stream::answer_self(const SelfAnswer& answer) {
 // Behind earlier responses, a reset would destroy them in the client's receive path too:
 // the connection closes after them instead, this response never sent.
 void Http1Stream::abort(bool reset) {
-  if (at_head_) return reset ? connection_->reset_now() : connection_->close_now();
-  later_output_.clear();
+  // A close right away would drop what is queued but not yet written: a response the
+  // application's last sends started in this batch would vanish whole.
+  if (reset) {
+    if (at_head_) return connection_->reset_now();
+    later_output_.clear();
+  }
   complete(true);
 }
 

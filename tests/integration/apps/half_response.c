@@ -12,17 +12,23 @@
  *   chunked-hang  the same pieces, then prints "sent" on stdout and sleeps until killed;
  *   length-exit   declares Content-Length: 1000, sends 22 bytes, then _exit(0);
  *   whole-exit    sends a whole response ("whole response;"), then _exit(0) at once: what
- *                 httpapi_send_response returned from must still reach the client.
+ *                 httpapi_send_response returned from must still reach the client;
+ *   cancel-on-usr1  prints "received" once it has the request, waits for SIGUSR1, then sends
+ *                 the chunked-exit pieces, cancels the request (httpapi_cancel), prints
+ *                 "sent" and sleeps until killed: a test that stops httpapid meanwhile gets
+ *                 the pieces and the cancel to the service at once.
  * Prints exactly "ready\n" once the prefix is registered; on a registration error prints
  * it on stderr and exits 2. */
 #include <httpapi/httpapi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s PREFIX [chunked-exit|chunked-hang|length-exit|whole-exit]\n",
+    fprintf(stderr,
+            "usage: %s PREFIX [chunked-exit|chunked-hang|length-exit|whole-exit|cancel-on-usr1]\n",
             argv[0]);
     return 2;
   }
@@ -46,6 +52,12 @@ int main(int argc, char **argv) {
   printf("ready\n");
   fflush(stdout);
 
+  const int cancel_on_usr1 = strcmp(mode, "cancel-on-usr1") == 0;
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  if (cancel_on_usr1) sigprocmask(SIG_BLOCK, &usr1, NULL);  /* before a test can send it */
+
   httpapi_request *request;
   if ((e = httpapi_receive(queue, -1, &request))) {
     fprintf(stderr, "half_response: receive: %s\n", httpapi_error_name(e));
@@ -54,6 +66,12 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "whole-exit") == 0) {
     httpapi_response whole = {200, NULL, NULL, 0, "whole response;", 15};
     _exit(httpapi_send_response(request, &whole, 0) == HTTPAPI_OK ? 0 : 1);
+  }
+  if (cancel_on_usr1) {
+    printf("received\n");
+    fflush(stdout);
+    int signo;
+    sigwait(&usr1, &signo);
   }
   const int by_length = strcmp(mode, "length-exit") == 0;
   httpapi_header headers[2] = {{{"Content-Type", 12}, {"text/plain", 10}},
@@ -64,7 +82,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "half_response: send: %s\n", httpapi_error_name(e));
     return 1;
   }
-  if (strcmp(mode, "chunked-hang") == 0) {
+  if (cancel_on_usr1 && (e = httpapi_cancel(request))) {
+    fprintf(stderr, "half_response: cancel: %s\n", httpapi_error_name(e));
+    return 1;
+  }
+  if (strcmp(mode, "chunked-hang") == 0 || cancel_on_usr1) {
     printf("sent\n");
     fflush(stdout);
     for (;;) pause();
