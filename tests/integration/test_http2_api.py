@@ -383,6 +383,26 @@ class Http2Api(ServiceTestCase):
         self.assertEqual(status(c.wait(c.request("/e/after"))), 200)
         self.wait_log(lambda e: e.s_reason == "Request_Cancelled", what="Request_Cancelled")
 
+    def test_pieces_and_cancel_taken_at_once_reach_the_client_before_the_reset(self):
+        # As test_app_failure's HTTP/1.1 case: httpapid is stopped while the application
+        # sends two pieces and cancels, so it takes all three in one turn. The pieces go out,
+        # then RST_STREAM CANCEL tells the client the response was cut short.
+        app = self.start_half_response(f"http://+:{self.port}/half/", "cancel-on-usr1")
+        c = self.client()
+        stream = c.request("/half/x")
+        self.assertEqual(app.read_line(10), b"received\n")
+        os.kill(self.service.pid, signal.SIGSTOP)
+        try:
+            app.send_signal(signal.SIGUSR1)
+            self.assertEqual(app.read_line(10), b"sent\n")
+        finally:
+            os.kill(self.service.pid, signal.SIGCONT)
+        s = c.wait(stream)
+        self.assertEqual(status(s), 200)
+        self.assertEqual(bytes(s.body), b"first part;second part;")
+        self.assertEqual(s.reset, CANCEL)
+        self.assertFalse(s.ended)
+
     def test_a_client_rst_stream_ends_the_applications_wait_for_disconnect(self):
         app = self.start_stream_app()
         c = self.client()
