@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# bench/common.sh: helpers shared by fault_load.sh, workers.sh, files.sh, idle.sh, tls.sh and
-# h2.sh (sourced, not run).
+# bench/common.sh: helpers shared by ab.sh, fault_load.sh, workers.sh, files.sh, idle.sh, tls.sh
+# and h2.sh (sourced, not run).
 # The sourcing script sets NAME (its log prefix) and KEEP (1 keeps WORK), calls
 # release_build TARGET..., make_work and then start_service; everything it starts goes into
 # STARTED and is stopped by PID on exit.
