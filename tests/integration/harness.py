@@ -21,6 +21,7 @@ Rules the harness keeps:
 """
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -635,6 +636,23 @@ class ServiceTestCase(unittest.TestCase):
 
     def start_half_response(self, url, mode="chunked-exit"):
         return self.start_app([binary("HTTPAPI_HALF_RESPONSE"), url, mode], f"half-{mode}")
+
+    def cancel_while_service_stopped(self, half_response):
+        """With a `cancel-on-usr1` half-response app that has its request: stops httpapid,
+        lets the app send its two pieces and cancel, then lets httpapid go on, so it takes
+        the pieces and the cancel in one turn."""
+        with self.service_stopped():
+            half_response.send_signal(signal.SIGUSR1)
+            self.assertEqual(half_response.read_line(10), b"sent\n")
+
+    @contextlib.contextmanager
+    def service_stopped(self):
+        """httpapid SIGSTOPped for the block: what applications send meanwhile waits for it."""
+        os.kill(self.service.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.service.pid, signal.SIGCONT)
 
     def run_app(self, argv, timeout=15):
         """Runs an application that is expected to exit; returns CompletedProcess."""

@@ -187,12 +187,7 @@ class HalfResponse(ServiceTestCase):
         c = self.conn(self.port)
         c.send(harness.build_request("GET", "/half/x"))
         self.assertEqual(app.read_line(5), b"received\n")
-        os.kill(self.service.pid, signal.SIGSTOP)
-        try:
-            app.send_signal(signal.SIGUSR1)
-            self.assertEqual(app.read_line(5), b"sent\n")
-        finally:
-            os.kill(self.service.pid, signal.SIGCONT)
+        self.cancel_while_service_stopped(app)
         self.check_cut_chunked(c)
         e = self.log_for(c.local_port)
         self.assertEqual(e.s_reason, "Request_Cancelled", e.line)

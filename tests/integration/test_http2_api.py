@@ -391,12 +391,7 @@ class Http2Api(ServiceTestCase):
         c = self.client()
         stream = c.request("/half/x")
         self.assertEqual(app.read_line(10), b"received\n")
-        os.kill(self.service.pid, signal.SIGSTOP)
-        try:
-            app.send_signal(signal.SIGUSR1)
-            self.assertEqual(app.read_line(10), b"sent\n")
-        finally:
-            os.kill(self.service.pid, signal.SIGCONT)
+        self.cancel_while_service_stopped(app)
         s = c.wait(stream)
         self.assertEqual(status(s), 200)
         self.assertEqual(bytes(s.body), b"first part;second part;")

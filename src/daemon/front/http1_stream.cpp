@@ -305,11 +305,12 @@ void Http1Stream::answer_self(const SelfAnswer& answer) {
   complete(true);
 }
 
-// Behind earlier responses, a reset would destroy them in the client's receive path too:
-// the connection closes after them instead, this response never sent.
+// Without a reset, what the response queued is written, then the connection closes: a
+// close right away would drop it, and a response the application's last sends started in
+// this turn would vanish whole. A reset at the head of the line drops it; behind earlier
+// responses a reset would destroy them in the client's receive path too, so the connection
+// closes after them instead, this response never sent.
 void Http1Stream::abort(bool reset) {
-  // A close right away would drop what is queued but not yet written: a response the
-  // application's last sends started in this batch would vanish whole.
   if (reset) {
     if (at_head_) return connection_->reset_now();
     later_output_.clear();
