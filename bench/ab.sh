@@ -11,33 +11,33 @@
 # (min-max) over rounds; then B/A of the medians.
 #
 # Usage: bench/ab.sh --base REV [--with REV] [--rounds N] [--duration SECONDS] [--record]
+#                    [--no-build] [--keep]
 #   --base      side A: a commit, exported with `git archive` and built once into
 #               <repo>/build-release-<sha> (kept for the next run, as run.sh --commit does)
-#   --with      side B: a commit too (default: the working tree, built in build-release)
+#   --with      side B: a commit too (default: the working tree, built incrementally in
+#               BUILD_DIR, default build-release; --no-build uses what is there)
 #   --rounds    pairs of runs (default 6)
 #   --duration  seconds per measured run (default 8)
 #   --record    append the table to bench/RESULTS.md
+#   --keep      keep the temporary directory (logs, the runs' raw figures)
 set -euo pipefail
 
-BASE='' WITH='' ROUNDS=6 DURATION=8 RECORD=0
+BASE='' WITH='' ROUNDS=6 DURATION=8 RECORD=0 BUILD=1 KEEP=0
 ARGS="$*"
+NAME=ab
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --base) BASE=$2; shift ;;
     --with) WITH=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
     --duration) DURATION=$2; shift ;;
-    --record) RECORD=1 ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) echo "ab.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    *) common_option "$1" ;;
   esac
   shift
 done
 
-NAME=ab
-KEEP=0
-# shellcheck source=bench/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 [[ -n $BASE ]] || die "--base REV is required (see --help)"
 for tool in wrk taskset python3 cmake ninja git; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
@@ -49,10 +49,8 @@ taskset -pc 1 $$ >/dev/null
 build_side() {
   local rev=$1 dir sha src
   if [[ -z $rev ]]; then
-    dir=$ROOT/build-release
-    [[ -f $dir/build.ninja ]] ||
-      cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHTTPAPI_TESTS=OFF >&2
-    cmake --build "$dir" --target httpapid httpapi-hello >&2 || die "building the working tree failed"
+    release_build "$BUILD" httpapid httpapi-hello
+    dir=$BUILD_DIR
   else
     sha=$(git -C "$ROOT" rev-parse --verify "$rev^{commit}") || die "no commit $rev"
     dir=$ROOT/build-release-${sha:0:12}
