@@ -62,7 +62,7 @@ Connection::Connection(IoWorker& worker, std::unique_ptr<Transport> transport, s
       local_(&worker.local_endpoint(local)), remote_(remote),
       proxy_mode_(proxy) {
   session_ = std::make_unique<Http1Session>(*this, monotonic_ms());
-  interest_ = EPOLLIN | EPOLLRDHUP;
+  interest_ = EPOLLIN | EPOLLRDHUP | edge_trigger();
   worker_.loop().watch(transport_->descriptor(), interest_, *this);
 }
 
@@ -79,6 +79,16 @@ Connection::~Connection() {
 Service& Connection::service() noexcept { return worker_.service(); }
 const Settings& Connection::settings() const noexcept { return worker_.settings(); }
 
+// Edge-triggered is safe because every path that stops short of a drained socket changes
+// the interest when it resumes (EPOLL_CTL_MOD polls the socket again): on_readable reads
+// until a short read (to the end of stream once epoll reported the peer's FIN, which comes
+// with no edge of its own when it arrived with the data) unless the input is full, which
+// drops EPOLLIN until there is room; write_output writes until the socket refuses unless the
+// bandwidth limit waits, which drops EPOLLOUT until its timer.
+std::uint32_t Connection::edge_trigger() const noexcept {
+  return transport_->short_read_drains() ? EPOLLET : 0u;
+}
+
 bool Connection::input_full() const noexcept { return in_.size() - in_start_ >= kMaxBuffered; }
 
 // ---- input ------------------------------------------------------------------------------
@@ -90,6 +100,7 @@ void Connection::on_events(std::uint32_t events) {
     if (!closed() && transport_->read_wants_writable()) on_readable();
   }
   if (closed()) return;
+  if (events & EPOLLRDHUP) peer_shut_down_ = true;
   if (events & (EPOLLIN | EPOLLRDHUP)) on_readable();
   if (closed()) return;
   // Both directions are gone (reset, or our shutdown plus theirs): nothing can be delivered.
@@ -114,7 +125,8 @@ void Connection::on_readable() {
     if (n > 0) {
       if (closing()) continue;  // lingering: discard what still arrives
       in_.append(buffer, static_cast<std::size_t>(n));
-      if (static_cast<std::size_t>(n) < sizeof buffer) break;
+      // A short read took all the data; the end of stream behind it is read, not waited for.
+      if (static_cast<std::size_t>(n) < sizeof buffer && !peer_shut_down_) break;
       continue;
     }
     if (n == 0) {
@@ -535,6 +547,7 @@ void Connection::update_interest() {
   if (!output_empty() && !bandwidth_wait_) want |= EPOLLOUT;
   if (transport_->read_wants_writable()) want |= EPOLLOUT;
   if ((want & EPOLLIN) && transport_->has_buffered_input()) worker_.read_later(id_);
+  want |= edge_trigger();
   if (want != interest_) {
     interest_ = want;
     worker_.loop().modify(transport_->descriptor(), want);

@@ -157,6 +157,7 @@ class Connection final : public EventLoop::Watcher {
   bool choose_protocol();
   void leave_group();
   void update_interest();
+  std::uint32_t edge_trigger() const noexcept;
   void update_throttle();
   bool wait_for_bandwidth();
   bool write_output(SendState& sending);
@@ -189,6 +190,7 @@ class Connection final : public EventLoop::Watcher {
   State state_ = State::open;
   ProxyMode proxy_mode_;          // none once the PROXY stage is over
   bool peer_eof_ = false;
+  bool peer_shut_down_ = false;  // epoll reported EPOLLRDHUP: the FIN is there to be read
   bool shutting_down_ = false;
   bool lingering_ = false;
   bool protocol_chosen_ = false;  // the session matches what the client speaks

@@ -16,6 +16,7 @@ class TcpTransport final : public Transport {
 
   int descriptor() const noexcept override { return socket_; }
   ssize_t read(char* buffer, std::size_t size) override;
+  bool short_read_drains() const noexcept override { return true; }
   ssize_t write(std::span<const iovec> parts) override;
   ssize_t send_file(int file, std::uint64_t& offset, std::size_t length) override;
   void set_cork(bool on) override;

@@ -54,6 +54,10 @@ class Transport {
   virtual bool read_wants_writable() const noexcept { return false; }
   // Input already taken from the socket but not yet returned by read: epoll cannot tell.
   virtual bool has_buffered_input() const noexcept { return false; }
+  // A read that returned less than it was asked for took all the socket held, so the loop
+  // may watch the socket edge-triggered: the kernel then skips re-polling it after every
+  // read. False for TLS, whose reads return one record and may leave more in the socket.
+  virtual bool short_read_drains() const noexcept { return false; }
   // After a write that would block, the next write must offer at least this many of the
   // same bytes again (a TLS record cannot be taken back); 0 when free.
   virtual std::size_t must_repeat() const noexcept { return 0; }
