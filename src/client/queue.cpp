@@ -436,7 +436,9 @@ httpapi_error await_request(QueueCore& core, std::unique_lock<std::mutex>& lock,
     core.ask_for_requests(core.outgoing, core.ready.size(), core.ready.empty());
     core.channel.defer(core.outgoing);
   }
-  const Clock::time_point deadline = deadline_after(std::max(timeout_ms, 0));
+  // Under load a request is usually waiting already: the clock is read only to sleep.
+  Clock::time_point deadline{};
+  if (timeout_ms >= 0 && core.ready.empty()) deadline = deadline_after(timeout_ms);
   const httpapi_error e =
       core.wait(lock, timeout_ms < 0 ? nullptr : &deadline, QueueCore::Waiter::receiver,
                 [&] { return !core.ready.empty() || core.shut_down; });

@@ -269,7 +269,7 @@ void Http1Stream::end_response(std::string_view trailers, bool disconnect) {
     connection_->log_error(exchange_.log(), 0, "Internal");
     close = true;
   }
-  drain_started_ = monotonic_ms();
+  drain_started_ = batch_ms();
   complete(close);
 }
 

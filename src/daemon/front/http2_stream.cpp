@@ -341,7 +341,7 @@ bool Http2Stream::write_file(UniqueFd fd, std::uint64_t offset, std::uint64_t le
 
 void Http2Stream::end_response(std::string_view trailers, bool disconnect) {
   ended_ = true;
-  drain_started_ = monotonic_ms();
+  drain_started_ = batch_ms();
   if (body_allowed_ && declared_length_ != UINT64_MAX && body_sent_ != declared_length_) {
     // Fewer bytes than declared: the client would wait forever for the rest.
     connection_.log_error(exchange_.log(), 0, "Internal");
@@ -478,7 +478,7 @@ void Http2Stream::submit_http1_text(std::string_view head, std::string_view body
   out_.assign(head_only_ ? std::string_view() : body);
   out_start_ = 0;
   ended_ = true;
-  drain_started_ = monotonic_ms();
+  drain_started_ = batch_ms();
   body_allowed_ = !head_only_;
   submit_head(body_allowed_);
 }
