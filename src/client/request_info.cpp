@@ -121,6 +121,12 @@ bool build_request(httpapi_request& r) {
 
 }  // namespace httpapi::client
 
+// A member added to httpapi_request and forgotten here would carry one request's state into
+// the next: the size is pinned so that adding one (or a field to a public struct it holds)
+// stops the build here. Check reset(), then update the number. (64-bit libstdc++.)
+static_assert(sizeof(void*) != 8 || sizeof(httpapi_request) == 1776,
+              "httpapi_request changed: name every member in httpapi_request::reset()");
+
 void httpapi_request::reset() {
   queue.reset();
   frame.clear();
