@@ -203,7 +203,40 @@ Spawner& Spawner::operator=(Spawner&& other) noexcept {
   return *this;
 }
 
-Spawner::~Spawner() { close_socket(); }
+namespace {
+
+// True once `pid` (the spawner, a child of ours) has exited: its /proc entry is a zombie or
+// gone. The kernel hands an exiting process's children on before it makes it a zombie, so by
+// then a new httpapid it started has its new parent. Without wait4, which the filter does
+// not allow (docs/operations.md, "The spawner"), the zombie stays until the service exits.
+bool exited(pid_t pid) {
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  char stat[512];
+  const ssize_t n = ::read(fd, stat, sizeof stat - 1);
+  ::close(fd);
+  if (n <= 0) return true;
+  // "PID (comm) S ...": the state follows the last ')' (comm may hold one too).
+  const std::string_view text(stat, static_cast<std::size_t>(n));
+  const std::size_t paren = text.rfind(')');
+  return paren == std::string_view::npos || paren + 2 >= text.size() ||
+         text[paren + 2] == 'Z' || text[paren + 2] == 'X';
+}
+
+}  // namespace
+
+// The spawner ends at EOF on its socket, and the service waits for that before it goes on to
+// exit: a new httpapid the spawner started is then reparented (to systemd under the unit)
+// before the old service's own end is seen, so whoever waits for it, systemd included, gets
+// the new process's exit status in turn.
+Spawner::~Spawner() {
+  close_socket();
+  if (pid_ <= 0) return;
+  constexpr int kWaitMs = 2000;  // past this, PR_SET_PDEATHSIG ends it with the service
+  for (int waited = 0; waited < kWaitMs && !exited(pid_); ++waited) ::usleep(1000);
+}
 
 void Spawner::close_socket() noexcept {
   if (socket_ >= 0) ::close(socket_);
