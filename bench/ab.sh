@@ -47,22 +47,14 @@ taskset -pc 1 $$ >/dev/null
 
 # build_side REV|"" -> prints the build directory (REV empty: the working tree)
 build_side() {
-  local rev=$1 dir sha src
+  local rev=$1 dir sha
   if [[ -z $rev ]]; then
     release_build "$BUILD" httpapid httpapi-hello
     dir=$BUILD_DIR
   else
     sha=$(git -C "$ROOT" rev-parse --verify "$rev^{commit}") || die "no commit $rev"
     dir=$ROOT/build-release-${sha:0:12}
-    if [[ ! -x $dir/src/daemon/httpapid || ! -x $dir/examples/httpapi-hello ]]; then
-      src=$(mktemp -d /tmp/httpapi-ab-src.XXXXXX)
-      git -C "$ROOT" archive --format=tar "$sha" | tar -x -C "$src"
-      local rc=0
-      cmake -S "$src" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHTTPAPI_TESTS=OFF >&2 || rc=$?
-      [[ $rc != 0 ]] || cmake --build "$dir" --target httpapid httpapi-hello >&2 || rc=$?
-      rm -rf "$src"
-      [[ $rc == 0 ]] || die "building $rev failed"
-    fi
+    build_commit "$sha" "$dir" RELEASE_FLAGS httpapid httpapi-hello
   fi
   echo "$dir"
 }

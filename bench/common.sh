@@ -26,6 +26,8 @@ common_option() {
   esac
 }
 die() { printf '[%s] error: %s\n' "$NAME" "$*" >&2; exit 1; }
+# shellcheck source=bench/build_commit.sh
+source "$BENCH/build_commit.sh"
 
 # release_build BUILD TARGET...: with BUILD=1 (or a target missing) builds the targets in
 # BUILD_DIR, configuring a Release build there first if there is none.
@@ -34,7 +36,7 @@ release_build() {
   for target in "$HTTPAPID" "$ECHO"; do [[ -x $target ]] || missing=1; done
   [[ $build == 1 || $missing == 1 ]] || return 0
   if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHTTPAPI_TESTS=OFF >&2 ||
+    cmake -S "$ROOT" -B "$BUILD_DIR" "${RELEASE_FLAGS[@]}" >&2 ||
       die "cmake configure failed"
   fi
   log "building in $BUILD_DIR"

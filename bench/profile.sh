@@ -80,28 +80,20 @@ ROOT=$(cd "$BENCH/.." && pwd)
 BUILD_DIR=${PROFILE_BUILD_DIR:-$ROOT/build-profile}
 log() { printf '[profile] %s\n' "$*" >&2; }
 die() { printf '[profile] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/build_commit.sh
+source "$BENCH/build_commit.sh"
 for tool in valgrind callgrind_annotate callgrind_control strace wrk curl python3 taskset openssl; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 taskset -pc 1 $$ >/dev/null
 
-FLAGS=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DHTTPAPI_TESTS=OFF
+FLAGS=("${RELEASE_FLAGS[@]}"
        "-DCMAKE_CXX_FLAGS=-g -fno-omit-frame-pointer" "-DCMAKE_C_FLAGS=-g -fno-omit-frame-pointer")
 if [[ -n $COMMIT_REV ]]; then
   SHA=$(git -C "$ROOT" rev-parse --verify "$COMMIT_REV^{commit}") || die "no commit $COMMIT_REV"
   BUILD_DIR=$ROOT/build-profile-${SHA:0:12}
   REVISION=${SHA:0:12}
-  if [[ ! -x $BUILD_DIR/src/daemon/httpapid || ! -x $BUILD_DIR/examples/httpapi-$APP ||
-        ! -x $BUILD_DIR/tools/httpcfg/httpcfg ]]; then
-    EXPORT_DIR=$(mktemp -d /tmp/httpapi-profile-src.XXXXXX)
-    log "exporting $REVISION to $EXPORT_DIR and building it in $BUILD_DIR"
-    git -C "$ROOT" archive --format=tar "$SHA" | tar -x -C "$EXPORT_DIR"
-    rc=0
-    cmake -S "$EXPORT_DIR" -B "$BUILD_DIR" "${FLAGS[@]}" >&2 || rc=$?
-    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid "httpapi-$APP" httpcfg >&2 || rc=$?
-    rm -rf "$EXPORT_DIR"
-    [[ $rc == 0 ]] || die "building $REVISION failed"
-  fi
+  build_commit "$SHA" "$BUILD_DIR" FLAGS httpapid "httpapi-$APP" httpcfg
 else
   REVISION="$(git -C "$ROOT" rev-parse --short HEAD) + working tree"
   if [[ ! -f $BUILD_DIR/build.ninja ]]; then

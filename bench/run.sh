@@ -101,6 +101,8 @@ CLIENT_CPU=1
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/build_commit.sh
+source "$BENCH/build_commit.sh"
 
 for tool in wrk nginx curl taskset python3 cc cmake ninja; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
@@ -121,24 +123,12 @@ if [[ -n $COMMIT_REV ]]; then
 fi
 HTTPAPID=$BUILD_DIR/src/daemon/httpapid
 HELLO=$BUILD_DIR/examples/httpapi-hello
-EXPORT_DIR=
 if [[ -n $COMMIT_REV ]]; then
-  if [[ ! -x $HTTPAPID || ! -x $HELLO ]]; then
-    EXPORT_DIR=$(mktemp -d /tmp/httpapi-bench-src.XXXXXX)
-    log "exporting ${SHA:0:12} to $EXPORT_DIR and building it in $BUILD_DIR"
-    git -C "$ROOT" archive --format=tar "$SHA" | tar -x -C "$EXPORT_DIR"
-    rc=0
-    cmake -S "$EXPORT_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DHTTPAPI_TESTS=OFF >&2 || rc=$?
-    [[ $rc != 0 ]] || cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpapi-echo httpcfg >&2 || rc=$?
-    rm -rf "$EXPORT_DIR"
-    [[ $rc == 0 ]] || die "building ${SHA:0:12} failed"
-  fi
+  build_commit "$SHA" "$BUILD_DIR" RELEASE_FLAGS httpapid httpapi-hello httpapi-echo httpcfg
 elif [[ $BUILD == 1 || ! -x $HTTPAPID || ! -x $HELLO ]]; then
   if [[ ! -f $BUILD_DIR/build.ninja ]]; then
     log "configuring a release build in $BUILD_DIR"
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DHTTPAPI_TESTS=OFF >&2 || die "cmake configure failed"
+    cmake -S "$ROOT" -B "$BUILD_DIR" "${RELEASE_FLAGS[@]}" >&2 || die "cmake configure failed"
   fi
   log "building (release) in $BUILD_DIR"
   if ! cmake --build "$BUILD_DIR" --target httpapid httpapi-hello httpapi-echo httpcfg >&2; then
