@@ -41,7 +41,7 @@
 #                     [--keep] [--scenarios LIST]
 #   --record     append the table, machine, commit and commands to bench/RESULTS.md
 #   --commit     benchmark a committed revision instead of the working tree: its sources are
-#                exported with `git archive` to a temporary directory and built once into
+#                exported with `git archive` to <repo>/build-release-<sha>-src and built once into
 #                <repo>/build-release-<sha> (kept for the next run); git state is not touched
 #   --duration   seconds per wrk run (default 10)
 #   --rounds     rounds (default 3)
