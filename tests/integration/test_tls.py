@@ -80,6 +80,51 @@ class HttpsBasics(TlsTestCase):
         self.assertEqual(plain_http(plain, path="/c/").json()["secure"], False)
         self.assertIsNone(plain_http(plain, path="/c/").json()["tls"])
 
+    def test_plain_connections_are_watched_edge_triggered_and_tls_ones_are_not(self):
+        # docs/architecture.md, "The event loop": a plain socket is drained by a short read,
+        # a TLS one may hold more records than one read returns. Read back from httpapid's
+        # epoll descriptors (/proc/PID/fdinfo), three idle keep-alive connections of each.
+        cert = self.certs.self_signed("server", "localhost", ["localhost"])
+        self.bind(f"0.0.0.0:{self.port}", cert)
+        plain = free_port()
+        self.start_echo(f"https://+:{self.port}/s/", name="s")
+        self.start_echo(f"http://+:{plain}/p/", name="p")
+        before = self.edge_triggered_registrations()
+        connections = []
+        try:
+            for _ in range(3):
+                connections.append((http.client.HTTPConnection("127.0.0.1", plain, timeout=10),
+                                    "/p/"))
+                connections.append((http.client.HTTPSConnection(
+                    "localhost", self.port, timeout=10, context=client_context(cert[0])), "/s/"))
+            for connection, path in connections:
+                connection.request("GET", path)
+                answer = connection.getresponse()
+                self.assertEqual(answer.status, 200)
+                answer.read()
+            self.assertEqual(self.edge_triggered_registrations() - before, 3)
+        finally:
+            for connection, _ in connections:
+                connection.close()
+
+    def edge_triggered_registrations(self):
+        """Descriptors httpapid's epoll instances watch with EPOLLET."""
+        EPOLLET = 1 << 31
+        count = 0
+        fds = f"/proc/{self.service.pid}/fd"
+        for fd in os.listdir(fds):
+            try:
+                if os.readlink(f"{fds}/{fd}") != "anon_inode:[eventpoll]":
+                    continue
+                with open(f"/proc/{self.service.pid}/fdinfo/{fd}") as f:
+                    for line in f:
+                        if line.startswith("tfd:"):
+                            events = int(line.split()[3], 16)
+                            count += bool(events & EPOLLET)
+            except FileNotFoundError:
+                continue
+        return count
+
     def test_keep_alive_requests_and_a_large_body_over_tls(self):
         cert = self.certs.self_signed("server", "localhost", ["localhost"])
         self.bind(f"0.0.0.0:{self.port}", cert)

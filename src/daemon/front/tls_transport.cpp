@@ -79,9 +79,10 @@ ssize_t TlsTransport::read(char* buffer, std::size_t size) {
     if (r == 1) {
       total += n;
       // Read-ahead took what the socket had; when none of it is left, another SSL_read would
-      // only ask the socket again and get EAGAIN: a system call per request for nothing
-      // (a TLS socket is watched level-triggered, see short_read_drains: epoll says when more comes). Bulk input (a record's worth or
-      // more) keeps reading until the socket is empty, as before, to drain it per wake-up.
+      // only ask the socket again and get EAGAIN: a system call per request for nothing (a
+      // TLS socket is watched level-triggered, Transport::short_read_drains: epoll says when
+      // more comes). Bulk input (a record's worth or more) keeps reading until the socket is
+      // empty, as before, to drain it per wake-up.
       if (total < kRecord && SSL_has_pending(ssl_) != 1) break;
       continue;
     }
