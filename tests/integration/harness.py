@@ -24,6 +24,7 @@ import atexit
 import contextlib
 import json
 import os
+import random
 import select
 import shutil
 import signal
@@ -72,10 +73,21 @@ DEFAULT_TIMEOUT = 10.0
 
 
 def free_port():
-    """A TCP port nobody listens on right now (bind port 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free on every address right now, from outside the kernel's ephemeral range.
+    A port from that range (bind port 0) may be the local port of another test's outgoing
+    connection a moment later, and httpapid then cannot bind it (SHARING_VIOLATION)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low, high = (int(x) for x in f.read().split())
+    first, last = (10000, low - 1) if low > 11000 else (high + 1, 65535)
+    for _ in range(1000):
+        port = random.randint(first, last)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("0.0.0.0", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError(f"no free port in {first}-{last}")
 
 
 def sanitizer_build():
