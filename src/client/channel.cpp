@@ -44,6 +44,11 @@ void Channel::reset() {
   socket_sent_ = 0;
   in_.clear();
   in_start_ = 0;
+  socket_received_ = 0;
+  library_ring_ = {};
+  ring_in_.clear();
+  ring_start_ = 0;
+  merge_ = {};
 }
 
 httpapi_error Channel::call(std::uint64_t tag, const std::string& frame, std::uint64_t* value) {
@@ -163,6 +168,22 @@ httpapi_error Channel::share_ring() {
   return HTTPAPI_OK;
 }
 
+httpapi_error Channel::share_library_ring() {
+  if (version_ < 6) return HTTPAPI_OK;
+  int fd = -1;
+  std::string why;
+  ipc::FrameRing ring = ipc::FrameRing::create(fd, why);
+  if (!ring.valid()) return HTTPAPI_OK;  // the service keeps writing to the socket
+  // Ours before the frame leaves: the service may answer through the ring at once.
+  library_ring_ = std::move(ring);
+  std::string frame;
+  ipc::encode(frame, ipc::LibraryRingFrame{});
+  const int descriptors[] = {fd};
+  const httpapi_error e = write_all(frame, descriptors);
+  ::close(fd);
+  return e;
+}
+
 bool Channel::push_to_ring(std::string_view bytes, httpapi_error& result) {
   if (!ring_.valid() || !ring_.push(socket_sent_, deferred_, bytes)) return false;
   deferred_.clear();
@@ -212,55 +233,113 @@ httpapi_error Channel::send_all(std::string_view bytes, std::span<const int> des
   return HTTPAPI_OK;
 }
 
-httpapi_error Channel::read_some(const Clock::time_point* deadline, int wake_fd) {
-  if (in_start_ == in_.size()) {
-    in_.clear();
-    in_start_ = 0;
-  } else if (in_start_ > 256 * 1024) {
-    in_.erase(0, in_start_);
-    in_start_ = 0;
+namespace {
+
+// Drops the bytes before `start` once they are all of `buffer`, or many.
+void drop_taken(std::string& buffer, std::size_t& start) {
+  if (start == buffer.size()) {
+    buffer.clear();
+    start = 0;
+  } else if (start > 256 * 1024) {
+    buffer.erase(0, start);
+    start = 0;
   }
-  for (;;) {
-    pollfd p[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    const int ready = ::poll(p, wake_fd >= 0 ? 2 : 1, remaining_ms(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) return HTTPAPI_ERROR_TIMEOUT;
-    if (p[1].revents & POLLIN) {
-      std::uint64_t count;
-      while (::read(wake_fd, &count, sizeof count) > 0) {
-      }
-      if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) return HTTPAPI_ERROR_WOULD_BLOCK;
-    }
-    break;
+}
+
+}  // namespace
+
+void Channel::compact() {
+  drop_taken(in_, in_start_);
+  drop_taken(ring_in_, ring_start_);
+}
+
+bool Channel::drain_library_ring() {
+  return !library_ring_.valid() || library_ring_.drain(ring_in_);
+}
+
+// A record can be taken once every socket byte written before it is here.
+bool Channel::ring_frame_ready() const {
+  if (merge_.inside_record()) return true;
+  std::uint64_t stamp = 0;
+  std::string_view frames;
+  std::size_t size = 0;
+  switch (ipc::next_ring_record(std::string_view(ring_in_).substr(ring_start_), stamp, frames,
+                                size)) {
+    case ipc::RingRecordStatus::complete:
+      return stamp <= socket_received_;
+    case ipc::RingRecordStatus::malformed:
+      return true;  // take_frame says so
+    case ipc::RingRecordStatus::incomplete:
+      return false;
   }
+  return false;
+}
+
+bool Channel::receive_available(bool& closed) {
   char buffer[64 * 1024];
   bool got = false;
   for (;;) {
     const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
     if (n > 0) {
       in_.append(buffer, static_cast<std::size_t>(n));
+      socket_received_ += static_cast<std::uint64_t>(n);
       got = true;
-      if (static_cast<std::size_t>(n) < sizeof buffer) return HTTPAPI_OK;
+      if (static_cast<std::size_t>(n) < sizeof buffer) return true;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return got ? HTTPAPI_OK : HTTPAPI_ERROR_TIMEOUT;
+    closed = !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    return got;
+  }
+}
+
+// The ring first: while the service keeps it filled, reading costs no system call. The
+// socket is read when the ring has nothing, or nothing that may go before the socket's bytes.
+httpapi_error Channel::read_some(const Clock::time_point* deadline, int wake_fd) {
+  compact();
+  for (;;) {
+    if (!drain_library_ring()) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+    if (ring_frame_ready()) return HTTPAPI_OK;
+    // The service is asked for a wake-up before this thread sleeps (and before a caller
+    // that polls fd() does); a record it pushed meanwhile is taken instead.
+    if (library_ring_.valid() && library_ring_.arm_wake()) {
+      library_ring_.disarm_wake();
+      continue;
     }
-    return got ? HTTPAPI_OK : HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+    pollfd p[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    const int ready = ::poll(p, wake_fd >= 0 ? 2 : 1, remaining_ms(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) return HTTPAPI_ERROR_TIMEOUT;  // the wake-up stays asked for
+    if (library_ring_.valid()) library_ring_.disarm_wake();  // awake: none is wanted now
+    if (p[1].revents & POLLIN) {
+      std::uint64_t count;
+      while (::read(wake_fd, &count, sizeof count) > 0) {
+      }
+      if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) return HTTPAPI_ERROR_WOULD_BLOCK;
+    }
+    // Every record the service pushed before it wrote the bytes read here is drained
+    // after the read, so take_frame never passes one by.
+    bool closed = false;
+    if (receive_available(closed)) {
+      return drain_library_ring() ? HTTPAPI_OK : HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+    }
+    if (closed) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
   }
 }
 
 bool Channel::take_frame(ipc::Frame& frame, bool& broken) {
-  std::size_t consumed = 0;
-  const auto status =
-      ipc::next_frame(std::string_view(in_).substr(in_start_), frame, consumed);
-  if (status == ipc::FrameStatus::complete) {
-    in_start_ += consumed;
-    return true;
+  for (;;) {
+    const ipc::FrameMerge::Step step =
+        merge_.next(std::string_view(in_).substr(in_start_),
+                    std::string_view(ring_in_).substr(ring_start_), frame);
+    in_start_ += step.socket_used;
+    ring_start_ += step.ring_used;
+    if (step.status != ipc::FrameMerge::Status::frame) {
+      broken = step.status == ipc::FrameMerge::Status::malformed;
+      return false;
+    }
+    if (ipc::Wake wake; !ipc::decode(frame, wake)) return true;  // a wake-up was only that
   }
-  broken = status != ipc::FrameStatus::incomplete;
-  return false;
 }
 
 }  // namespace httpapi::client

@@ -11,6 +11,7 @@
 
 #include "httpapi/httpapi.h"
 #include "ipc/frame.hpp"
+#include "ipc/frame_merge.hpp"
 #include "ipc/frame_ring.hpp"
 #include "ipc/messages.hpp"
 
@@ -46,6 +47,11 @@ class Channel {
   // service asked to be woken. Without a memfd here everything keeps using the socket.
   // Errors: as write_all.
   httpapi_error share_ring();
+  // From protocol version 6, on a queue connection: the service's later frames (requests
+  // above all) come through a second ring when they fit, read without a system call while
+  // this process is busy; the service writes a `wake` to the socket only when a reader is
+  // about to sleep (docs/protocol.md, *The library's ring*). Errors: as write_all.
+  httpapi_error share_library_ring();
 
   // Hands all of `bytes` (whole frames) to the service: into the ring, or written to the
   // socket (waiting for space as needed). Any thread: serialised. `descriptors` (file
@@ -61,15 +67,18 @@ class Channel {
   // to it. Errors as write_all.
   httpapi_error flush_deferred();
 
-  // Reads what is available, waiting until `deadline` for the first byte (no deadline:
-  // wait forever; deadline in the past: do not wait). One reader at a time. A readable
-  // `wake_fd` (an eventfd, drained here) ends the wait early with WOULD_BLOCK.
-  // Errors: TIMEOUT (nothing arrived), SERVICE_UNAVAILABLE (closed by the service).
+  // Takes what is available from the library's ring and the socket, waiting until
+  // `deadline` for something (no deadline: wait forever; deadline in the past: do not
+  // wait). One reader at a time. A readable `wake_fd` (an eventfd, drained here) ends the
+  // wait early with WOULD_BLOCK. Before it waits, or returns TIMEOUT, it asks the service
+  // for a wake-up on its next record, so a caller polling fd() sees that record.
+  // Errors: TIMEOUT (nothing arrived), SERVICE_UNAVAILABLE (closed by the service, or its
+  // ring's indexes are impossible).
   httpapi_error read_some(const Clock::time_point* deadline, int wake_fd = -1);
 
-  // Takes the next complete frame from what was read. The views stay valid until the next
-  // read_some or take_frame. false when no complete frame is buffered; sets `broken` when
-  // the buffered bytes can never form a frame.
+  // Takes the next frame, in the order the service wrote them to socket and ring. The
+  // views stay valid until the next read_some. false when no complete frame is here; sets
+  // `broken` when the bytes can never form one.
   bool take_frame(ipc::Frame& frame, bool& broken);
 
  private:
@@ -78,6 +87,14 @@ class Channel {
   // Into the ring, waking the service if it asked. false: no ring, or no room now.
   // write_mutex_ held.
   bool push_to_ring(std::string_view bytes, httpapi_error& result);
+  // Reads the socket without waiting; true when bytes came. `closed`: the service closed it.
+  bool receive_available(bool& closed);
+  // Copies the library ring's records into ring_in_; false when its indexes are impossible.
+  bool drain_library_ring();
+  // Whether take_frame can take something from the ring now, without socket bytes.
+  bool ring_frame_ready() const;
+  // Before ring_in_ grows: drops what was taken (take_frame's views end here).
+  void compact();
 
   int fd_ = -1;
   std::uint16_t version_ = 0;
@@ -86,8 +103,14 @@ class Channel {
   ipc::FrameRing ring_;   // write_mutex_ held
   // Bytes written to the socket since it opened: the stamp of each ring record.
   std::uint64_t socket_sent_ = 0;  // write_mutex_ held
+  // What was read and not yet taken; the reader's, one at a time.
   std::string in_;
   std::size_t in_start_ = 0;
+  std::uint64_t socket_received_ = 0;  // bytes read from the socket since it opened
+  ipc::FrameRing library_ring_;         // the service writes, this side reads
+  std::string ring_in_;
+  std::size_t ring_start_ = 0;
+  ipc::FrameMerge merge_;
 };
 
 }  // namespace httpapi::client

@@ -203,6 +203,7 @@ httpapi_error QueueCore::connect() {
   if (httpapi_error e = channel.call(create, frame, &id); e != HTTPAPI_OK) return e;
   if (httpapi_error e = share_seen_counter(); e != HTTPAPI_OK) return e;
   if (httpapi_error e = channel.share_ring(); e != HTTPAPI_OK) return e;
+  if (httpapi_error e = channel.share_library_ring(); e != HTTPAPI_OK) return e;
   for (const auto& [property, value] : properties) {
     frame.clear();
     ipc::encode(frame, ipc::QueueProperty{++next_call, property, value});

@@ -18,8 +18,8 @@ namespace httpapi::ipc {
 inline constexpr std::uint32_t kMagic = 0x49504148;  // "HAPI" read as little-endian bytes
 // The newest version this side speaks, and the oldest it still accepts from a peer. Version 2
 // added `seen` and the request flag kRequestBacklog, version 3 `seen_counter`, version 4
-// `log_data`, version 5 `frame_ring` and `wake` (docs/protocol.md).
-inline constexpr std::uint16_t kProtocolVersion = 5;
+// `log_data`, version 5 `frame_ring` and `wake`, version 6 `library_ring` (docs/protocol.md).
+inline constexpr std::uint16_t kProtocolVersion = 6;
 inline constexpr std::uint16_t kMinProtocolVersion = 1;
 inline constexpr std::size_t kHeaderSize = 16;
 // Largest frame either side accepts. A peer that announces more is disconnected.

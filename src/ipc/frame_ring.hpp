@@ -14,7 +14,12 @@
 // The service must then see the two paths in the order the library wrote them, so each
 // record in the ring carries a stamp: how many bytes the library had written to the socket
 // before it. The service processes socket frames up to a record's stamp, then the record
-// (see RingMerge in the service's AppChannel).
+// (ipc/frame_merge.hpp).
+//
+// From protocol version 6 a queue connection has a second ring with the roles reversed (the
+// library's ring: the service pushes its frames, requests above all, and the library
+// drains). Below, "library" means the side that pushes and "service" the side that drains;
+// the library always creates the memfd, so the service maps only what it checked.
 //
 // Layout: a control page (head: bytes the library ever wrote, tail: bytes the service ever
 // read, wake: 1 when the service wants a wake-up), then kRingCapacity bytes of records, each

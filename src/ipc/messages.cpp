@@ -620,6 +620,12 @@ bool encode(std::string& out, const Wake&) { return FrameWriter(out, raw(Type::w
 
 bool decode(const Frame& f, Wake&) { return is(f, Type::wake); }
 
+bool encode(std::string& out, const LibraryRingFrame&) {
+  return FrameWriter(out, raw(Type::library_ring), 0).finish();
+}
+
+bool decode(const Frame& f, LibraryRingFrame&) { return is(f, Type::library_ring); }
+
 bool encode(std::string& out, const QueueShutdown& m) {
   return FrameWriter(out, raw(Type::queue_shutdown), m.queue).finish();
 }

@@ -1,4 +1,4 @@
-// The messages of the service <-> library protocol, version 3 (docs/protocol.md).
+// The messages of the service <-> library protocol, version 6 (docs/protocol.md).
 // Each message has a typed struct, an encoder that appends a frame to a buffer, and a
 // decoder that validates a frame completely before anything uses it.
 #pragma once
@@ -47,6 +47,9 @@ enum class Type : std::uint16_t {
   // library -> service, on any connection (version 5)
   frame_ring = 38,     // one descriptor: the shared ring later frames may travel in
   wake = 39,           // nothing: the ring has frames for a service that asked to be woken
+                       // (version 6: also service -> library, for a library that asked)
+  // library -> service, on a queue connection (version 6)
+  library_ring = 44,   // one descriptor: the shared ring the service's later frames may travel in
   // service -> library, on a queue connection
   request = 40,       // tag = request id
   body = 41,          // tag = request id; answers read_body
@@ -243,8 +246,13 @@ struct SeenCounterFrame {};
 // From now on the library may write frames into the shared ring that travels with this
 // frame (ipc/frame_ring.hpp) instead of the socket.
 struct FrameRingFrame {};
-// Sent only to wake the service: what to read is in the ring.
+// Sent only to wake the service (or, version 6, the library): what to read is in the ring.
 struct Wake {};
+
+// From now on the service may write its frames to this queue connection into the shared
+// ring that travels with this frame (ipc/frame_ring.hpp, the roles reversed) instead of the
+// socket.
+struct LibraryRingFrame {};
 
 struct QueueShutdown {
   std::uint64_t queue = 0;
@@ -370,6 +378,7 @@ bool encode(std::string& out, const Seen& m);
 bool encode(std::string& out, const SeenCounterFrame& m);
 bool encode(std::string& out, const FrameRingFrame& m);
 bool encode(std::string& out, const Wake& m);
+bool encode(std::string& out, const LibraryRingFrame& m);
 bool encode(std::string& out, const QueueShutdown& m);
 
 // Decoders check the frame type, the fixed part and every reference; false on anything
@@ -405,6 +414,7 @@ bool decode(const Frame& f, Seen& m);
 bool decode(const Frame& f, SeenCounterFrame& m);
 bool decode(const Frame& f, FrameRingFrame& m);
 bool decode(const Frame& f, Wake& m);
+bool decode(const Frame& f, LibraryRingFrame& m);
 bool decode(const Frame& f, QueueShutdown& m);
 
 }  // namespace httpapi::ipc

@@ -336,7 +336,9 @@ void AdminCommands::service_state(AppChannel& channel, std::uint64_t call) {
                         {"role", kRoles[static_cast<int>(c->role()) & 3]},
                         {"protocol", c->version()},
                         {"frames_by_socket", c->frames_by_socket()},
-                        {"frames_by_ring", c->frames_by_ring()}});
+                        {"frames_by_ring", c->frames_by_ring()},
+                        {"bytes_to_socket", c->bytes_to_socket()},
+                        {"bytes_to_ring", c->bytes_to_ring()}});
   }
   json queues = json::array();
   for (const auto& [id, q] : parts_.queues.all()) {

@@ -153,43 +153,22 @@ bool AppChannel::take_descriptors(std::size_t count, std::vector<UniqueFd>& out)
   return true;
 }
 
-// Socket frames and ring records merged in the order the library wrote them: a record
-// stamped S comes after the first S bytes of socket frames and before the rest. The socket
-// is read before the ring is drained, so a record written before socket bytes we hold is
-// always in ring_in_ by now.
+// Socket frames and ring records merged in the order the library wrote them
+// (ipc/frame_merge.hpp). The socket is read before the ring is drained, so a record written
+// before socket bytes we hold is always in ring_in_ by now.
 void AppChannel::process_input() {
   if (pauses_ == 0 && !drain_ring()) return;
   std::size_t at = 0;
   std::size_t ring_at = 0;
   while (!closing_) {
-    std::uint64_t stamp = UINT64_MAX;  // no record: every socket frame may go
-    std::string_view record;
-    std::size_t record_size = 0;
-    if (ring_at < ring_in_.size()) {
-      const auto status = ipc::next_ring_record(std::string_view(ring_in_).substr(ring_at),
-                                                stamp, record, record_size);
-      if (status == ipc::RingRecordStatus::malformed) return close("malformed ring record");
-      if (status == ipc::RingRecordStatus::complete && stamp < socket_done_) {
-        return close("a ring record stamped before frames already taken");
-      }
-    }
-    if (record_size > 0 && stamp == socket_done_) {
-      ring_at += record_size;
-      if (!process_ring_record(record)) return;
-      continue;
-    }
     ipc::Frame frame;
-    std::size_t consumed = 0;
-    const auto status = ipc::next_frame(std::string_view(in_).substr(at), frame, consumed);
-    if (status == ipc::FrameStatus::incomplete) break;
-    if (status != ipc::FrameStatus::complete) {
-      close(status == ipc::FrameStatus::oversized ? "oversized message" : "malformed frame");
-      return;
-    }
-    if (socket_done_ + consumed > stamp) return close("a ring record stamped inside a frame");
-    at += consumed;
-    socket_done_ += consumed;
-    ++frames_by_socket_;
+    const ipc::FrameMerge::Step step = merge_.next(
+        std::string_view(in_).substr(at), std::string_view(ring_in_).substr(ring_at), frame);
+    if (step.status == ipc::FrameMerge::Status::malformed) return close(step.why);
+    at += step.socket_used;
+    ring_at += step.ring_used;
+    if (step.status == ipc::FrameMerge::Status::incomplete) break;
+    ++(step.from_ring ? frames_by_ring_ : frames_by_socket_);
     if (!greeted_) {
       if (!handle_hello(frame)) return;
       continue;
@@ -206,36 +185,27 @@ bool AppChannel::drain_ring() {
   return false;
 }
 
-bool AppChannel::process_ring_record(std::string_view frames) {
-  while (!frames.empty() && !closing_) {
-    ipc::Frame frame;
-    std::size_t consumed = 0;
-    if (ipc::next_frame(frames, frame, consumed) != ipc::FrameStatus::complete) {
-      close("a ring record that does not hold whole frames");
-      return false;
-    }
-    frames.remove_prefix(consumed);
-    ++frames_by_ring_;
-    dispatch(frame);
-  }
-  return !closing_;
-}
-
 // The ring's own frames are the channel's business; the rest go to the role's handlers.
 void AppChannel::dispatch(const ipc::Frame& frame) {
   if (ipc::Wake wake; ipc::decode(frame, wake)) return;
-  if (ipc::FrameRingFrame ring; version_ >= 5 && ipc::decode(frame, ring)) return attach_ring();
+  if (ipc::FrameRingFrame ring; version_ >= 5 && ipc::decode(frame, ring)) {
+    return attach(ring_, "frame ring");
+  }
+  if (ipc::LibraryRingFrame ring; version_ >= 6 && ipc::decode(frame, ring)) {
+    return attach(library_ring_, "library ring");
+  }
   server_.on_frame(*this, frame);
 }
 
-void AppChannel::attach_ring() {
+// One ring of each kind per connection, each sent with its descriptor.
+void AppChannel::attach(ipc::FrameRing& ring, std::string_view what) {
   std::vector<UniqueFd> descriptor;
-  if (ring_.valid() || !take_descriptors(1, descriptor)) {
-    return close("a frame ring it may not send");
+  if (ring.valid() || !take_descriptors(1, descriptor)) {
+    return close(fmt::format("a {} it may not send", what));
   }
   std::string why;
-  ring_ = ipc::FrameRing::attach(descriptor.front().get(), why);
-  if (!ring_.valid()) close(why);
+  ring = ipc::FrameRing::attach(descriptor.front().get(), why);
+  if (!ring.valid()) close(why);
 }
 
 bool AppChannel::handle_hello(const ipc::Frame& frame) {
@@ -263,8 +233,22 @@ bool AppChannel::handle_hello(const ipc::Frame& frame) {
   return true;
 }
 
+// The library may write anything into the ring's control page; FrameRing::push never trusts
+// it past the ring's bounds, and a ring it spoiled only sends its frames to the socket.
+void AppChannel::route_output() {
+  const std::string_view fresh = std::string_view(out_).substr(out_routed_);
+  if (library_ring_.valid() && library_ring_.push(socket_routed_, fresh, {})) {
+    bytes_to_ring_ += fresh.size();
+    out_.resize(out_routed_);
+    if (!library_ring_.take_wake_request()) return;
+    ipc::encode(out_, ipc::Wake{});
+  }
+  route_to_socket();
+}
+
 void AppChannel::flush() {
   if (write_failed_) return;
+  if (out_routed_ < out_.size()) route_output();
   while (out_sent_ < out_.size()) {
     const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
                              MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -276,6 +260,7 @@ void AppChannel::flush() {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     out_.clear();
     out_sent_ = 0;
+    out_routed_ = 0;
     write_failed_ = true;  // no more requests for a peer that is gone (writable())
     close_after_reading();
     return;
@@ -283,8 +268,10 @@ void AppChannel::flush() {
   if (out_sent_ == out_.size()) {
     out_.clear();
     out_sent_ = 0;
+    out_routed_ = 0;
   } else if (out_sent_ > 1024 * 1024) {
     out_.erase(0, out_sent_);
+    out_routed_ -= out_sent_;
     out_sent_ = 0;
   }
   if (want_write_ != !out_.empty()) {

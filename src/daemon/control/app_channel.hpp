@@ -13,6 +13,7 @@
 #include "daemon/loop/peer_identity.hpp"
 #include "daemon/loop/unique_fd.hpp"
 #include "ipc/frame.hpp"
+#include "ipc/frame_merge.hpp"
 #include "ipc/frame_ring.hpp"
 #include "ipc/messages.hpp"
 
@@ -43,6 +44,16 @@ class AppChannel {
 
   // Appends to the output buffer, which flush() writes now and flush_soon() at the batch end.
   std::string& output() { return out_; }
+  // Appends an unsolicited notice (request_gone, queue_shutdown) that goes to the socket
+  // even when the library's ring is shared: it must make the application's queue
+  // descriptor readable (httpapi_queue_fd) whether or not the library asked for a wake-up.
+  template <typename Notice>
+  void notify(const Notice& notice) {
+    if (out_routed_ < out_.size()) route_output();
+    ipc::encode(out_, notice);
+    route_to_socket();
+    flush_soon();
+  }
   void flush();
   // Has the output written at the end of the current batch of events (ControlServer).
   void flush_soon();
@@ -68,6 +79,9 @@ class AppChannel {
   // Frames that came through the socket and through the shared ring (ipc/frame_ring.hpp).
   std::uint64_t frames_by_socket() const noexcept { return frames_by_socket_; }
   std::uint64_t frames_by_ring() const noexcept { return frames_by_ring_; }
+  // Bytes of frames to the library by socket and (protocol 6) by its ring.
+  std::uint64_t bytes_to_socket() const noexcept { return socket_routed_; }
+  std::uint64_t bytes_to_ring() const noexcept { return bytes_to_ring_; }
 
  private:
   void on_events(std::uint32_t events);
@@ -79,11 +93,17 @@ class AppChannel {
   // Copies what the ring holds into ring_in_. false (and the channel closed) when its
   // indexes are impossible.
   bool drain_ring();
-  // The frames of one ring record, in order. false when the channel closed.
-  bool process_ring_record(std::string_view frames);
   void dispatch(const ipc::Frame& frame);
   bool handle_hello(const ipc::Frame& frame);
-  void attach_ring();
+  // Maps the ring a frame_ring (library_ring_: protocol 6) frame brought; `what` names it.
+  void attach(ipc::FrameRing& ring, std::string_view what);
+  // Moves what was appended to out_ since the last flush to the library's ring when it
+  // fits there, else to the socket's part of out_.
+  void route_output();
+  void route_to_socket() noexcept {
+    socket_routed_ += out_.size() - out_routed_;
+    out_routed_ = out_.size();
+  }
   // A write failed: the peer is gone, but what it wrote before (a `seen` above all) must
   // count, so the channel reads what is left before it closes.
   void close_after_reading();
@@ -104,9 +124,8 @@ class AppChannel {
   void update_interest();
   ssize_t receive(char* buffer, std::size_t size);
   std::string in_;
-  // Bytes of socket frames processed since the connection opened: what ring records' stamps
-  // count, so that the two paths are taken in the order the library wrote them.
-  std::uint64_t socket_done_ = 0;
+  // Socket frames and ring records in the order the library wrote them.
+  ipc::FrameMerge merge_;
   ipc::FrameRing ring_;
   static constexpr unsigned kIdlePolls = 64;  // empty polls before the ring is armed
   bool ring_polled_ = false;  // in ControlServer's list of rings to poll
@@ -117,6 +136,13 @@ class AppChannel {
   std::deque<UniqueFd> descriptors_;  // received, not yet claimed by a frame
   std::string out_;
   std::size_t out_sent_ = 0;
+  // out_ up to here goes to the socket; what follows was appended since the last flush.
+  std::size_t out_routed_ = 0;
+  // Protocol 6: frames to the library go into its ring when they fit, each record stamped
+  // with the bytes this channel had put on the socket before it (socket_routed_).
+  ipc::FrameRing library_ring_;
+  std::uint64_t socket_routed_ = 0;
+  std::uint64_t bytes_to_ring_ = 0;
 };
 
 }  // namespace httpapi::daemon

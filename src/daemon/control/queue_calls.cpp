@@ -92,8 +92,7 @@ void QueueCalls::on_shutdown_queue(AppChannel& handle, const ipc::Frame& frame) 
   for (std::uint64_t id : queues_.handles_of(queue->id())) {
     AppChannel* other = control_.find(id);
     if (!other || other->closing()) continue;
-    ipc::encode(other->output(), ipc::QueueShutdown{queue->id()});
-    other->flush_soon();
+    other->notify(ipc::QueueShutdown{queue->id()});
   }
   end_queue(*queue, "AppShutdown");
   handle.reply(call.call, HTTPAPI_OK);

@@ -40,8 +40,7 @@ void RequestBroker::request_gone(std::uint64_t request_id) {
   const auto request = requests_.find(request_id);
   if (request == requests_.end()) return;
   if (AppChannel* handle = request->second.handle) {
-    ipc::encode(handle->output(), ipc::RequestGone{request_id});
-    handle->flush_soon();
+    handle->notify(ipc::RequestGone{request_id});
   } else if (RequestQueue* queue = queues_.find(request->second.queue_id)) {
     queue->remove(request_id);
   }

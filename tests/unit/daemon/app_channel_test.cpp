@@ -64,7 +64,7 @@ class AppChannelTest : public ControlFixture {
                     [this](AppChannel&, const ipc::Frame& frame) { taken_.push_back(frame.tag); });
     loop_.run_once(0);
     EXPECT_TRUE(app.channel->greeted());
-    EXPECT_EQ(app.channel->version(), 5);
+    EXPECT_EQ(app.channel->version(), ipc::kProtocolVersion);
     return app;
   }
 
