@@ -139,6 +139,7 @@ ssize_t send_with(int fd, std::string_view bytes, std::span<const int> descripto
 }  // namespace
 
 void Channel::defer(std::string_view bytes) {
+  if (bytes.empty()) return;  // most receives: the window is full, nothing to ask for
   std::lock_guard lock(write_mutex_);
   deferred_.append(bytes);
 }
