@@ -20,33 +20,18 @@ constexpr std::size_t kWakeAt = 128;
 static_assert((kRingCapacity & (kRingCapacity - 1)) == 0, "positions wrap with a mask");
 static_assert(kRingCapacity >= kMaxBodyPiece / 8, "a typical response fits");
 
-std::uint64_t read_le64(const char* p) {
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(p[i]);
-  return v;
-}
-
-std::uint32_t read_le32(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(p[i]);
-  return v;
-}
-
-void put_le(unsigned char* p, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i, v >>= 8) p[i] = static_cast<unsigned char>(v);
-}
-
 }  // namespace
 
 RingRecordStatus next_ring_record(std::string_view input, std::uint64_t& stamp,
                                   std::string_view& frames, std::size_t& consumed) noexcept {
   if (input.size() < kRingRecordHeader) return RingRecordStatus::incomplete;
-  const std::uint32_t length = read_le32(input.data() + 8);
-  if (length > kRingCapacity - kRingRecordHeader || read_le32(input.data() + 12) != 0) {
+  const std::uint32_t length = detail::load_le<std::uint32_t>(input.data() + 8);
+  const std::uint32_t reserved = detail::load_le<std::uint32_t>(input.data() + 12);
+  if (length > kRingCapacity - kRingRecordHeader || reserved != 0) {
     return RingRecordStatus::malformed;
   }
   if (input.size() - kRingRecordHeader < length) return RingRecordStatus::incomplete;
-  stamp = read_le64(input.data());
+  stamp = detail::load_le<std::uint64_t>(input.data());
   frames = input.substr(kRingRecordHeader, length);
   consumed = kRingRecordHeader + length;
   return RingRecordStatus::complete;
@@ -86,9 +71,9 @@ bool FrameRing::push(std::uint64_t stamp, std::string_view first,
   // The tail is the service's to write; never trust it past the ring's size.
   const std::uint64_t used = at - read;
   if (used > kRingCapacity || record > kRingCapacity - used) return false;
-  unsigned char header[kRingRecordHeader] = {};
-  put_le(header, stamp, 8);
-  put_le(header + 8, length, 4);
+  char header[kRingRecordHeader] = {};
+  detail::store_le<std::uint64_t>(header, stamp);
+  detail::store_le<std::uint32_t>(header + 8, static_cast<std::uint32_t>(length));
   std::uint64_t position = at;
   auto put = [&](const void* bytes, std::size_t size) {
     if (size == 0) return;  // an empty view may have no address at all
