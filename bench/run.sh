@@ -114,12 +114,10 @@ CPUS=$(nproc)  # before this script pins itself to one CPU
 taskset -pc "$CLIENT_CPU" $$ >/dev/null
 
 # ---- build ------------------------------------------------------------------------------
-SOURCE_DIR=$ROOT
 SOURCE_NOTE=
 if [[ -n $COMMIT_REV ]]; then
   SHA=$(git -C "$ROOT" rev-parse --verify "$COMMIT_REV^{commit}") || die "no commit $COMMIT_REV"
   BUILD_DIR=$ROOT/build-release-${SHA:0:12}
-  SOURCE_NOTE=
 fi
 HTTPAPID=$BUILD_DIR/src/daemon/httpapid
 HELLO=$BUILD_DIR/examples/httpapi-hello
@@ -141,6 +139,15 @@ elif [[ $BUILD == 1 || ! -x $HTTPAPID || ! -x $HELLO ]]; then
 fi
 grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD_DIR/CMakeCache.txt" ||
   die "$BUILD_DIR is not a Release build"
+# The tree as it is built, not as it is when the report is written: it may change meanwhile.
+if [[ -n $COMMIT_REV ]]; then
+  COMMIT=${SHA:0:12}
+  TREE="clean export of the commit"
+else
+  COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
+  [[ $DIRTY == 0 ]] && TREE="clean" || TREE="working tree with $DIRTY tracked files modified"
+fi
 
 # ---- temporary state, process bookkeeping -------------------------------------------------
 WORK=$(mktemp -d /tmp/httpapi-bench.XXXXXX)
@@ -489,14 +496,6 @@ log "$CACHE_NOTE"
 TABLE=$(C_KEEPALIVE=$UPSTREAM_KEEPALIVE $STATS report "$RUNS")
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 MODEL=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
-if [[ -n $COMMIT_REV ]]; then
-  COMMIT=${SHA:0:12}
-  TREE="clean export of the commit"
-else
-  COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
-  [[ $DIRTY == 0 ]] && TREE="clean" || TREE="working tree with $DIRTY tracked files modified"
-fi
 [[ -z $SOURCE_NOTE ]] || TREE="$TREE; $SOURCE_NOTE"
 NGINX_VERSION=$( (nginx -v 2>&1 || true) | sed 's/^nginx version: //')
 WRK_VERSION=$( (wrk -v 2>&1 || true) | head -1 | awk '{print $2}')
