@@ -60,7 +60,9 @@ FrameMerge::Step FrameMerge::next(std::string_view socket, std::string_view ring
     case FrameStatus::malformed:
       return malformed(step, "malformed frame");
   }
-  if (socket_taken_ + consumed > stamp) return malformed(step, "a ring record stamped inside a frame");
+  if (socket_taken_ + consumed > stamp) {
+    return malformed(step, "a ring record stamped inside a frame");
+  }
   socket_taken_ += consumed;
   step.socket_used = consumed;
   step.status = Status::frame;

@@ -202,6 +202,13 @@ class FrameRingTest(ServiceTestCase):
         self.addCleanup(p.close)
         return p
 
+    @staticmethod
+    def peek(sock):
+        try:
+            return sock.recv(65536, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return b""
+
     def channels(self):
         out = self.httpcfg("show", "servicestate", "--json").stdout
         return json.loads(out)["channels"]
@@ -268,6 +275,8 @@ class FrameRingTest(ServiceTestCase):
         # 6000 answers fill the ring the peer does not read meanwhile: the rest go through
         # the socket, and the stamps put every one back in its place.
         p.send(b"".join(queue_length(10 + i, 50) for i in range(6000)))
+        # Nothing is read until the ring is full and the socket holds 100 answers at least.
+        wait_until(lambda: len(self.peek(p.sock)) >= 100 * 36, 10, what="answers on the socket")
         self.assertEqual([p.merged_result() for _ in range(6000)], [(10 + i, 0) for i in range(6000)])
         self.assertGreater(p.by_ring, 1000)
         self.assertGreater(p.by_socket, 100)
