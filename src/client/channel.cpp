@@ -205,6 +205,9 @@ bool Channel::push_to_ring(std::string_view bytes, httpapi_error& result) {
 httpapi_error Channel::write_all(std::string_view bytes, std::span<const int> descriptors) {
   std::lock_guard lock(write_mutex_);
   if (fd_ < 0) return HTTPAPI_ERROR_SERVICE_UNAVAILABLE;
+  // flush_deferred's write after another thread took what it saw deferred: nothing to do
+  // (an empty ring record would be legal, only useless).
+  if (bytes.empty() && deferred_.empty() && descriptors.empty()) return HTTPAPI_OK;
   httpapi_error pushed;
   if (descriptors.empty() && push_to_ring(bytes, pushed)) return pushed;
   if (deferred_.empty()) return send_all(bytes, descriptors);

@@ -17,7 +17,8 @@ FrameMerge::Step malformed(FrameMerge::Step step, const char* why) {
 FrameMerge::Step FrameMerge::next(std::string_view socket, std::string_view ring,
                                   Frame& frame) noexcept {
   Step step;
-  std::uint64_t stamp = UINT64_MAX;  // no record waits: every socket frame may go
+  // The stamp of the first record still waiting for socket frames: those may go up to it.
+  std::uint64_t bound = UINT64_MAX;
   for (;;) {
     if (record_left_ > 0) {
       std::size_t consumed = 0;
@@ -33,19 +34,20 @@ FrameMerge::Step FrameMerge::next(std::string_view socket, std::string_view ring
       return step;
     }
     if (step.ring_used == ring.size()) break;
+    std::uint64_t stamp = 0;
     std::string_view frames;
     std::size_t size = 0;
     const RingRecordStatus status =
         next_ring_record(ring.substr(step.ring_used), stamp, frames, size);
     if (status == RingRecordStatus::malformed) return malformed(step, "malformed ring record");
-    if (status == RingRecordStatus::incomplete) {
-      stamp = UINT64_MAX;
-      break;
-    }
+    if (status == RingRecordStatus::incomplete) break;
     if (stamp < socket_taken_) {
       return malformed(step, "a ring record stamped before frames already taken");
     }
-    if (stamp > socket_taken_) break;
+    if (stamp > socket_taken_) {
+      bound = stamp;
+      break;
+    }
     step.ring_used += kRingRecordHeader;
     record_left_ = frames.size();
   }
@@ -60,7 +62,7 @@ FrameMerge::Step FrameMerge::next(std::string_view socket, std::string_view ring
     case FrameStatus::malformed:
       return malformed(step, "malformed frame");
   }
-  if (socket_taken_ + consumed > stamp) {
+  if (socket_taken_ + consumed > bound) {
     return malformed(step, "a ring record stamped inside a frame");
   }
   socket_taken_ += consumed;
