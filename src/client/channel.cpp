@@ -44,7 +44,6 @@ void Channel::reset() {
   socket_sent_ = 0;
   in_.clear();
   in_start_ = 0;
-  socket_received_ = 0;
   library_ring_ = {};
   ring_in_.clear();
   ring_start_ = 0;
@@ -261,7 +260,8 @@ bool Channel::drain_library_ring() {
   return !library_ring_.valid() || library_ring_.drain(ring_in_);
 }
 
-// A record can be taken once every socket byte written before it is here.
+// A record can be taken once every socket byte written before it is here: those taken, and
+// those read and not yet taken.
 bool Channel::ring_frame_ready() const {
   if (merge_.inside_record()) return true;
   std::uint64_t stamp = 0;
@@ -270,7 +270,7 @@ bool Channel::ring_frame_ready() const {
   switch (ipc::next_ring_record(std::string_view(ring_in_).substr(ring_start_), stamp, frames,
                                 size)) {
     case ipc::RingRecordStatus::complete:
-      return stamp <= socket_received_;
+      return stamp <= merge_.socket_taken() + (in_.size() - in_start_);
     case ipc::RingRecordStatus::malformed:
       return true;  // take_frame says so
     case ipc::RingRecordStatus::incomplete:
@@ -286,7 +286,6 @@ bool Channel::receive_available(bool& closed) {
     const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
     if (n > 0) {
       in_.append(buffer, static_cast<std::size_t>(n));
-      socket_received_ += static_cast<std::uint64_t>(n);
       got = true;
       if (static_cast<std::size_t>(n) < sizeof buffer) return true;
       continue;

@@ -106,7 +106,6 @@ class Channel {
   // What was read and not yet taken; the reader's, one at a time.
   std::string in_;
   std::size_t in_start_ = 0;
-  std::uint64_t socket_received_ = 0;  // bytes read from the socket since it opened
   ipc::FrameRing library_ring_;         // the service writes, this side reads
   std::string ring_in_;
   std::size_t ring_start_ = 0;
