@@ -4,6 +4,8 @@
 // canonical form can only shrink, which is what makes the in-place rewrite safe.
 #include "http1/url_cooker.hpp"
 
+#include <cstring>
+
 #include "http1/syntax.hpp"
 
 namespace httpapi::http1 {
@@ -23,7 +25,12 @@ struct Writer {
     out[pos++] = c;
   }
   void put(std::string_view s) noexcept {
-    for (char c : s) put(c);
+    if (out.size() - pos < s.size()) {
+      overflow = true;
+      s = s.substr(0, out.size() - pos);
+    }
+    if (!s.empty()) std::memcpy(out.data() + pos, s.data(), s.size());
+    pos += s.size();
   }
   std::string_view view(std::size_t from) const noexcept {
     return {out.data() + from, pos - from};

@@ -26,16 +26,9 @@ FrameStatus next_frame(std::string_view input, Frame& frame, std::size_t& consum
 }
 
 bool FrameWriter::finish() {
-  std::size_t total = kHeaderSize + fixed_size_;
-  for (std::size_t i = 0; i < pending_count_; ++i) total += pending_[i].value.size();
-  if (overflow_ || total > kMaxFrameSize) return false;
-  std::uint32_t offset = 0;
-  for (std::size_t i = 0; i < pending_count_; ++i) {
-    const auto length = static_cast<std::uint32_t>(pending_[i].value.size());
-    store_le(fixed_ + pending_[i].ref_at, offset);
-    store_le(fixed_ + pending_[i].ref_at + 4, length);
-    offset += length;
-  }
+  if (overflow_ || variable_size_ > kMaxFrameSize) return false;
+  const std::size_t total = kHeaderSize + fixed_size_ + variable_size_;
+  if (total > kMaxFrameSize) return false;
   if (out_.capacity() - out_.size() >= total) {
     append_to(out_, total);
   } else {
@@ -60,9 +53,10 @@ void FrameWriter::append_to(std::string& out, std::size_t total) const {
   std::memcpy(at + kHeaderSize, fixed_, fixed_size_);
   at += kHeaderSize + fixed_size_;
   for (std::size_t i = 0; i < pending_count_; ++i) {
-    if (pending_[i].value.empty()) continue;  // data() may be null
-    std::memcpy(at, pending_[i].value.data(), pending_[i].value.size());
-    at += pending_[i].value.size();
+    const Pending& value = pending_[i];
+    if (value.size == 0) continue;  // data may be null
+    std::memcpy(at, value.data, value.size);
+    at += value.size;
   }
 }
 

@@ -77,6 +77,7 @@ class alignas(64) WorkerMetrics {
   void read(MetricsSnapshot& out) const;
 
  private:
+  QueueSlot* find_or_publish(std::string_view label);
   QueueSlot* publish(std::string_view label);
 
   // Readers walk slots_[0, published_): each pointer is stored before the count that
@@ -91,6 +92,10 @@ class alignas(64) WorkerMetrics {
     }
   };
   std::unordered_map<std::string, QueueSlot*, LabelHash, std::equal_to<>> by_label_;
+  // The last label asked for and its slot: consecutive requests mostly go to one queue, and
+  // a compare is cheaper than hashing the name again.
+  std::string last_label_;
+  QueueSlot* last_slot_ = nullptr;
   std::vector<std::unique_ptr<QueueSlot>> owned_;
   QueueSlot* no_queue_ = nullptr;
   QueueSlot* other_ = nullptr;
