@@ -147,7 +147,9 @@ constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
   for (char c : s) {
     if (!is_digit(c)) return false;
     const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
+    // v * 10 + d <= UINT64_MAX, without a division per digit
+    constexpr std::uint64_t kLimit = UINT64_MAX / 10;
+    if (v > kLimit || (v == kLimit && d > UINT64_MAX % 10)) return false;
     v = v * 10 + d;
   }
   out = v;
