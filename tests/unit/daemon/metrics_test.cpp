@@ -140,6 +140,21 @@ TEST(WorkerMetrics, CountsRequestsPerQueueLabel) {
   EXPECT_EQ(s.cache_hit_bytes, 500u);
 }
 
+// The thread remembers the last label it was asked for: asking for others in turn still
+// gives each its own slot.
+TEST(WorkerMetrics, AlternatingLabelsKeepTheirSlots) {
+  m::WorkerMetrics w;
+  m::QueueSlot* a = w.queue("a");
+  m::QueueSlot* b = w.queue("b");
+  ASSERT_NE(a, b);
+  EXPECT_EQ(w.queue("a"), a);
+  EXPECT_EQ(w.queue("b"), b);
+  EXPECT_EQ(w.queue("ab")->label, "ab");
+  EXPECT_EQ(w.queue("a"), a);
+  EXPECT_EQ(w.queue("")->label, m::kUnnamedQueue);
+  EXPECT_EQ(w.queue(m::kUnnamedQueue), w.queue(""));
+}
+
 TEST(WorkerMetrics, QueueLabelsAreBounded) {
   m::WorkerMetrics w;
   for (std::size_t i = 0; i < m::WorkerMetrics::kMaxQueueLabels; ++i) {

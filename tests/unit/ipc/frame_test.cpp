@@ -140,6 +140,25 @@ TEST(Frame, WriterRefusesFramesOverTheLimit) {
   EXPECT_EQ(out, "keep");  // nothing partial left behind
 }
 
+// The variable area's size is kept as fields come: a frame of exactly kMaxFrameSize bytes
+// is written, one byte more is not, however the bytes are spread over the fields.
+TEST(Frame, WriterTakesAFrameOfExactlyTheLimit) {
+  constexpr std::size_t fixed = 4 + 2 * 8;  // Body: flags, data and trailers
+  const std::size_t room = ipc::kMaxFrameSize - ipc::kHeaderSize - fixed;
+  std::string out;
+  const std::string data(room, 'x');
+  EXPECT_TRUE(ipc::encode(out, ipc::Body{1, 0, data, {}}));
+  EXPECT_EQ(out.size(), ipc::kMaxFrameSize);
+  ipc::Body back;
+  ASSERT_TRUE(ipc::decode(only_frame(out), back));
+  EXPECT_EQ(back.data, data);
+  out.clear();
+  EXPECT_FALSE(ipc::encode(out, ipc::Body{1, 0, data + "x", {}}));
+  const std::string half(room / 2 + 1, 'y');
+  EXPECT_FALSE(ipc::encode(out, ipc::Body{1, 0, half, half}));
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(Frame, WriterRefusesAFixedPartOverItsRoom) {
   std::string out = "keep";
   ipc::FrameWriter w(out, 1, 2);
