@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstring>
 #include <iterator>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -69,16 +71,17 @@ const std::string& computer_name() {
 }
 
 // A field's value: text (escaped when written), a number, or the request's date or time.
+// No member initializers: a line keeps an array of these, filled before it is read.
 struct Value {
-  enum class Kind : std::uint8_t { text, number, date, time } kind = Kind::text;
+  enum class Kind : std::uint8_t { text, number, date, time } kind;
   std::string_view text;
-  std::uint64_t number = 0;
+  std::uint64_t number;
 };
 
 Value text(std::string_view value) { return {Value::Kind::text, value, 0}; }
 Value number(std::uint64_t value) { return {Value::Kind::number, {}, value}; }
 
-Value value_of(Field field, const AccessStyle& style, const AccessRecord& r) {
+Value value_of(Field field, const AccessStyle& style, const AccessRecord& r, const SplitUri& uri) {
   switch (field) {
     case Field::date: return {Value::Kind::date, {}, 0};
     case Field::time: return {Value::Kind::time, {}, 0};
@@ -86,8 +89,8 @@ Value value_of(Field field, const AccessStyle& style, const AccessRecord& r) {
     case Field::computer_name: return text(computer_name());
     case Field::server_ip: return text(r.server_ip);
     case Field::method: return text(r.method);
-    case Field::uri_stem: return text(split_uri(r.uri).stem);
-    case Field::uri_query: return text(split_uri(r.uri).query);
+    case Field::uri_stem: return text(uri.stem);
+    case Field::uri_query: return text(uri.query);
     case Field::server_port: return number(r.server_port);
     case Field::user_name: return text(r.username);
     case Field::client_ip: return text(r.client_ip);
@@ -154,24 +157,63 @@ char* put_w3c_text(char* at, std::string_view value) {
   return at;
 }
 
-char* put_value(char* at, const Value& value, const CivilTime& t) {
+// A line's date and time change once a second: they are rendered then, not for every line.
+struct RenderedSecond {
+  std::int64_t second;
+  char date[10];  // YYYY-MM-DD
+  char time[8];   // hh:mm:ss
+};
+
+const RenderedSecond& rendered_second(std::int64_t ms, CivilClock& utc) {
+  thread_local constinit RenderedSecond cache{std::numeric_limits<std::int64_t>::min(), {}, {}};
+  const std::int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  if (second == cache.second) return cache;
+  const CivilTime t = utc.at(ms);
+  char* at = put_padded(cache.date, static_cast<unsigned>(t.year), 4);
+  *at++ = '-';
+  at = put_padded(at, static_cast<unsigned>(t.month), 2);
+  *at++ = '-';
+  put_padded(at, static_cast<unsigned>(t.day), 2);
+  at = put_padded(cache.time, static_cast<unsigned>(t.hour), 2);
+  *at++ = ':';
+  at = put_padded(at, static_cast<unsigned>(t.minute), 2);
+  *at++ = ':';
+  put_padded(at, static_cast<unsigned>(t.second), 2);
+  cache.second = second;
+  return cache;
+}
+
+char* put_value(char* at, const Value& value, const RenderedSecond& when) {
   switch (value.kind) {
     case Value::Kind::text: return put_w3c_text(at, value.text);
     case Value::Kind::number: return std::to_chars(at, at + 20, value.number).ptr;
     case Value::Kind::date:
-      at = put_padded(at, static_cast<unsigned>(t.year), 4);
-      *at++ = '-';
-      at = put_padded(at, static_cast<unsigned>(t.month), 2);
-      *at++ = '-';
-      return put_padded(at, static_cast<unsigned>(t.day), 2);
+      std::memcpy(at, when.date, sizeof when.date);
+      return at + sizeof when.date;
     case Value::Kind::time:
-      at = put_padded(at, static_cast<unsigned>(t.hour), 2);
-      *at++ = ':';
-      at = put_padded(at, static_cast<unsigned>(t.minute), 2);
-      *at++ = ':';
-      return put_padded(at, static_cast<unsigned>(t.second), 2);
+      std::memcpy(at, when.time, sizeof when.time);
+      return at + sizeof when.time;
   }
   return at;
+}
+
+// The fields a style writes, in kFields' order: worked out when the set changes, not for
+// every line.
+struct FieldList {
+  std::uint64_t fields;
+  std::size_t count;
+  Field order[std::size(kFields)];
+};
+
+const FieldList& field_list(std::uint64_t fields) {
+  thread_local constinit FieldList list{0, 0, {}};
+  if (list.fields == fields) return list;
+  list.count = 0;
+  for (const FieldName& f : kFields) {
+    if (fields & f.bit) list.order[list.count++] = f.field;
+  }
+  list.fields = fields;
+  return list;
 }
 
 }  // namespace
@@ -214,24 +256,22 @@ std::string w3c_header(const AccessStyle& style, std::int64_t now_ms) {
 
 void append_w3c_line(std::string& out, const AccessStyle& style, const AccessRecord& record,
                      CivilClock& utc) {
-  const std::uint64_t fields = effective(style.fields);
+  const FieldList& list = field_list(effective(style.fields));
+  const SplitUri uri = split_uri(record.uri);
   Value values[std::size(kFields)];
-  std::size_t count = 0;
   std::size_t room = 1;  // the newline
-  for (const FieldName& f : kFields) {
-    if (!(fields & f.bit)) continue;
-    values[count] = value_of(f.field, style, record);
-    room += 1 + room_for(values[count]);
-    ++count;
+  for (std::size_t i = 0; i < list.count; ++i) {
+    values[i] = value_of(list.order[i], style, record, uri);
+    room += 1 + room_for(values[i]);
   }
-  const CivilTime t = utc.at(record.time_ms);
+  const RenderedSecond& when = rendered_second(record.time_ms, utc);
   const std::size_t start = out.size();
   out.resize(start + room);
   char* const line = out.data() + start;
   char* at = line;
-  for (std::size_t i = 0; i < count; ++i) {
+  for (std::size_t i = 0; i < list.count; ++i) {
     if (i > 0) *at++ = ' ';
-    at = put_value(at, values[i], t);
+    at = put_value(at, values[i], when);
   }
   *at++ = '\n';
   out.resize(start + static_cast<std::size_t>(at - line));

@@ -89,6 +89,25 @@ TEST(W3cFormat, SelectedFieldsFollowIisOrderWhateverTheBits) {
             "HTTP/1.1 example.test:8080 345 17 q1 - miss\n");
 }
 
+// The formatter keeps the last second's date and time and the last field list: lines that
+// change either, one after the other, still get their own.
+TEST(W3cFormat, EachLineHasItsOwnSecondAndFields) {
+  const std::uint64_t when = HTTPAPI_LOG_FIELD_DATE | HTTPAPI_LOG_FIELD_TIME;
+  AccessRecord r = sample();
+  r.time_ms = 1798761599999;  // 2026-12-31 23:59:59.999 UTC
+  EXPECT_EQ(line(AccessFormat::w3c, r, when), "2026-12-31 23:59:59\n");
+  r.time_ms += 1;
+  EXPECT_EQ(line(AccessFormat::w3c, r, when), "2027-01-01 00:00:00\n");
+  EXPECT_EQ(line(AccessFormat::w3c, r, HTTPAPI_LOG_FIELD_STATUS), "200\n");
+  r.time_ms -= 1;
+  EXPECT_EQ(line(AccessFormat::w3c, r, when | HTTPAPI_LOG_FIELD_STATUS),
+            "2026-12-31 23:59:59 200\n");
+  r.time_ms = -1;  // before the epoch: the second before it, not the one after
+  EXPECT_EQ(line(AccessFormat::w3c, r, HTTPAPI_LOG_FIELD_TIME), "23:59:59\n");
+  r.time_ms = 0;
+  EXPECT_EQ(line(AccessFormat::w3c, r, HTTPAPI_LOG_FIELD_TIME), "00:00:00\n");
+}
+
 TEST(W3cFormat, ControlCharactersCannotSplitALine) {
   AccessRecord r = sample();
   r.user_agent = "evil\r\n2026-01-01 forged\tline\x7f";
