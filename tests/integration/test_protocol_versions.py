@@ -5,8 +5,11 @@ service chooses the version, and the library must then use nothing newer, for ex
 
 The older service here is a fake: a control socket that speaks version N. It answers every
 call with success, hands the queue one request once the library asks for some, and records
-every message type the library sent. The application is the real httpapi-hello."""
+every message type the library sent, by the socket or, from version 5, through the frame
+ring it shares (read the way src/ipc/frame_ring.cpp lays it out). The application is the
+real httpapi-hello."""
 
+import mmap
 import os
 import socket
 import struct
@@ -14,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -28,6 +30,7 @@ ADDED_IN = {35: 2, 36: 3, 37: 4, T_FRAME_RING: 5, 39: 5, T_LIBRARY_RING: 6}
 CALLS = {10, 11, 12, 13, 14, 15, 16, 20, 26, 27, 28, 30, 32, 33, 34}
 ROLE_QUEUE = 2
 REQUEST_ID = 77
+CONTROL_PAGE, CAPACITY = 4096, 128 * 1024  # the frame ring: head at 0, tail at 64
 
 
 def frame(msg_type, tag, fixed=b"", variable=b""):
@@ -76,40 +79,82 @@ class OldService:
             threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
 
     def serve(self, conn):
-        buffered, role, requested = b"", None, False
+        """Frames from the socket and from the connection's frame ring, polled every 10 ms
+        (the fake never asks for a wake-up), each handled as it comes."""
+        state = {"buffered": b"", "role": None, "requested": False, "ring": None, "fds": []}
+        conn.settimeout(0.01)
         while True:
             try:
                 data, fds, _, _ = socket.recv_fds(conn, 65536, 16)
+                if not data:
+                    return
+            except socket.timeout:
+                data, fds = b"", []
             except OSError:
                 return
-            for fd in fds:
-                os.close(fd)
-            if not data:
-                return
-            buffered += data
-            while len(buffered) >= 16 and len(buffered) >= struct.unpack_from("<I", buffered)[0]:
-                size, msg_type, fixed_len, tag = struct.unpack_from("<IHHQ", buffered)
-                f, buffered = buffered[:size], buffered[size:]
-                with self.lock:
-                    self.sent_types.add(msg_type)
-                if msg_type == T_HELLO:
-                    _, low, high, role = struct.unpack_from("<IHHB", f, 16)
-                    chosen = min(high, self.version)
-                    conn.sendall(frame(T_HELLO_ACK, 0, struct.pack("<IHIQ", MAGIC, chosen, 0, 1)))
-                elif msg_type in CALLS:
-                    with self.lock:
-                        self.next_id += 1
-                        value = self.next_id
-                    conn.sendall(frame(T_RESULT, tag, *with_fields(struct.pack("<IQ", 0, value), b"")))
-                elif msg_type == T_RECEIVE and role == ROLE_QUEUE and not requested:
-                    requested = True
-                    conn.sendall(request_frame())
-                elif msg_type == T_SEND_RESPONSE and tag == REQUEST_ID:
-                    status = struct.unpack_from("<H", f, 20)[0]
-                    at = 16 + fixed_len
-                    body_at, body_len = struct.unpack_from("<II", f, 16 + 12 + 16)
-                    with self.lock:
-                        self.response = (status, f[at + body_at:at + body_at + body_len])
+            state["fds"] += fds
+            state["buffered"] += data
+            for f in self.split(state, "buffered"):
+                self.handle(conn, state, f)
+            if state["ring"] is not None:
+                for f in self.drain(state["ring"]):
+                    self.handle(conn, state, f)
+
+    @staticmethod
+    def split(state, key):
+        frames, buffered = [], state[key]
+        while len(buffered) >= 16 and len(buffered) >= struct.unpack_from("<I", buffered)[0]:
+            size = struct.unpack_from("<I", buffered)[0]
+            frames.append(buffered[:size])
+            buffered = buffered[size:]
+        state[key] = buffered
+        return frames
+
+    @staticmethod
+    def drain(ring):
+        """Every frame of the records the library published since the last drain."""
+        head, tail = struct.unpack_from("<Q", ring, 0)[0], struct.unpack_from("<Q", ring, 64)[0]
+        start, length = tail % CAPACITY, head - tail
+        first = min(length, CAPACITY - start)
+        data = ring[CONTROL_PAGE + start:CONTROL_PAGE + start + first] + \
+            ring[CONTROL_PAGE:CONTROL_PAGE + length - first]
+        struct.pack_into("<Q", ring, 64, head)
+        records = {"records": b""}
+        frames = []
+        while data:
+            length = struct.unpack_from("<I", data, 8)[0]
+            records["records"] = data[16:16 + length]
+            frames += OldService.split(records, "records")
+            data = data[16 + length:]
+        return frames
+
+    def handle(self, conn, state, f):
+        size, msg_type, fixed_len, tag = struct.unpack_from("<IHHQ", f)
+        with self.lock:
+            self.sent_types.add(msg_type)
+        if msg_type in (T_FRAME_RING, T_LIBRARY_RING):
+            fd = state["fds"].pop(0)
+            if msg_type == T_FRAME_RING:
+                state["ring"] = mmap.mmap(fd, CONTROL_PAGE + CAPACITY)
+            os.close(fd)
+        elif msg_type == T_HELLO:
+            _, low, high, state["role"] = struct.unpack_from("<IHHB", f, 16)
+            chosen = min(high, self.version)
+            conn.sendall(frame(T_HELLO_ACK, 0, struct.pack("<IHIQ", MAGIC, chosen, 0, 1)))
+        elif msg_type in CALLS:
+            with self.lock:
+                self.next_id += 1
+                value = self.next_id
+            conn.sendall(frame(T_RESULT, tag, *with_fields(struct.pack("<IQ", 0, value), b"")))
+        elif msg_type == T_RECEIVE and state["role"] == ROLE_QUEUE and not state["requested"]:
+            state["requested"] = True
+            conn.sendall(request_frame())
+        elif msg_type == T_SEND_RESPONSE and tag == REQUEST_ID:
+            status = struct.unpack_from("<H", f, 20)[0]
+            at = 16 + fixed_len
+            body_at, body_len = struct.unpack_from("<II", f, 16 + 12 + 16)
+            with self.lock:
+                self.response = (status, f[at + body_at:at + body_at + body_len])
 
     def close(self):
         self.listener.close()
@@ -132,7 +177,7 @@ class OlderServiceTest(unittest.TestCase):
         return service
 
     def test_a_request_is_served_with_nothing_newer_than_the_service_chose(self):
-        for version in (1, 2, 4):
+        for version in (1, 2, 4, 5, 6):
             with self.subTest(version=version):
                 service = self.start(version)
                 wait_until(lambda: service.response, 10, what=f"the answer via version {version}")
@@ -141,15 +186,12 @@ class OlderServiceTest(unittest.TestCase):
                 self.assertEqual(newer, set(), f"sent to a version {version} service")
 
     def test_the_library_ring_is_shared_only_from_version_6(self):
-        # From version 5 the library's frames travel in its frame ring, which the fake does
-        # not read, so what is checked is what it sends by the socket: both rings are shared
-        # in the queue's connect, before the application's session adds its URL (type 12).
-        for version, expected in ((5, {T_FRAME_RING}), (6, {T_FRAME_RING, T_LIBRARY_RING})):
+        # Both rings are shared in the queue's connect, before its first receive.
+        for version, expected in ((4, set()), (5, {T_FRAME_RING}),
+                                  (6, {T_FRAME_RING, T_LIBRARY_RING})):
             with self.subTest(version=version):
                 service = self.start(version)
-                wait_until(lambda: {12} | expected <= service.sent_types, 10,
-                           what=f"the URL added after the queue's rings, version {version}")
-                time.sleep(0.3)  # the queue connection's last bytes are read by now
+                wait_until(lambda: service.response, 10, what=f"the answer via version {version}")
                 shared = service.sent_types & {T_FRAME_RING, T_LIBRARY_RING}
                 self.assertEqual(shared, expected)
 
