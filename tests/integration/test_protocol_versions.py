@@ -133,7 +133,10 @@ class OldService:
         with self.lock:
             self.sent_types.add(msg_type)
         if msg_type in (T_FRAME_RING, T_LIBRARY_RING):
-            fd = state["fds"].pop(0)
+            # The rings come in that order; other descriptors (the seen counter's page) are
+            # told apart by their size.
+            fd = next(fd for fd in state["fds"] if os.fstat(fd).st_size == CONTROL_PAGE + CAPACITY)
+            state["fds"].remove(fd)
             if msg_type == T_FRAME_RING:
                 state["ring"] = mmap.mmap(fd, CONTROL_PAGE + CAPACITY)
             os.close(fd)
