@@ -54,6 +54,33 @@ def request_frame():
     return frame(T_REQUEST, REQUEST_ID, fixed, variable)
 
 
+def split_frames(data):
+    """The whole frames at the start of `data`, and what is left."""
+    frames = []
+    while len(data) >= 16 and len(data) >= struct.unpack_from("<I", data)[0]:
+        size = struct.unpack_from("<I", data)[0]
+        frames.append(data[:size])
+        data = data[size:]
+    return frames, data
+
+
+def drain(ring):
+    """The frames of every record the library published since the last drain; each record
+    is {u64 stamp, u32 length, u32 0} and `length` bytes of whole frames."""
+    head, tail = struct.unpack_from("<Q", ring, 0)[0], struct.unpack_from("<Q", ring, 64)[0]
+    start, length = tail % CAPACITY, head - tail
+    first = min(length, CAPACITY - start)
+    data = ring[CONTROL_PAGE + start:CONTROL_PAGE + start + first] + \
+        ring[CONTROL_PAGE:CONTROL_PAGE + length - first]
+    struct.pack_into("<Q", ring, 64, head)
+    frames = []
+    while data:
+        length = struct.unpack_from("<I", data, 8)[0]
+        frames += split_frames(data[16:16 + length])[0]
+        data = data[16 + length:]
+    return frames
+
+
 class OldService:
     """A control socket that speaks protocol `version` at most."""
 
@@ -81,52 +108,28 @@ class OldService:
     def serve(self, conn):
         """Frames from the socket and from the connection's frame ring, polled every 10 ms
         (the fake never asks for a wake-up), each handled as it comes."""
-        state = {"buffered": b"", "role": None, "requested": False, "ring": None, "fds": []}
+        state = {"role": None, "requested": False, "ring": None, "fds": []}
+        buffered = b""
         conn.settimeout(0.01)
-        while True:
-            try:
-                data, fds, _, _ = socket.recv_fds(conn, 65536, 16)
-                if not data:
+        try:
+            while True:
+                try:
+                    data, fds, _, _ = socket.recv_fds(conn, 65536, 16)
+                    if not data:
+                        return
+                except socket.timeout:
+                    data, fds = b"", []
+                except OSError:
                     return
-            except socket.timeout:
-                data, fds = b"", []
-            except OSError:
-                return
-            state["fds"] += fds
-            state["buffered"] += data
-            for f in self.split(state, "buffered"):
-                self.handle(conn, state, f)
-            if state["ring"] is not None:
-                for f in self.drain(state["ring"]):
+                state["fds"] += fds
+                frames, buffered = split_frames(buffered + data)
+                if state["ring"] is not None:
+                    frames += drain(state["ring"])
+                for f in frames:
                     self.handle(conn, state, f)
-
-    @staticmethod
-    def split(state, key):
-        frames, buffered = [], state[key]
-        while len(buffered) >= 16 and len(buffered) >= struct.unpack_from("<I", buffered)[0]:
-            size = struct.unpack_from("<I", buffered)[0]
-            frames.append(buffered[:size])
-            buffered = buffered[size:]
-        state[key] = buffered
-        return frames
-
-    @staticmethod
-    def drain(ring):
-        """Every frame of the records the library published since the last drain."""
-        head, tail = struct.unpack_from("<Q", ring, 0)[0], struct.unpack_from("<Q", ring, 64)[0]
-        start, length = tail % CAPACITY, head - tail
-        first = min(length, CAPACITY - start)
-        data = ring[CONTROL_PAGE + start:CONTROL_PAGE + start + first] + \
-            ring[CONTROL_PAGE:CONTROL_PAGE + length - first]
-        struct.pack_into("<Q", ring, 64, head)
-        records = {"records": b""}
-        frames = []
-        while data:
-            length = struct.unpack_from("<I", data, 8)[0]
-            records["records"] = data[16:16 + length]
-            frames += OldService.split(records, "records")
-            data = data[16 + length:]
-        return frames
+        finally:
+            for fd in state["fds"]:
+                os.close(fd)
 
     def handle(self, conn, state, f):
         size, msg_type, fixed_len, tag = struct.unpack_from("<IHHQ", f)
