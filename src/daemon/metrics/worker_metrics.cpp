@@ -20,17 +20,14 @@ WorkerMetrics::~WorkerMetrics() = default;
 
 QueueSlot* WorkerMetrics::queue(std::string_view name) {
   const std::string_view label = name.empty() ? kUnnamedQueue : name;
-  if (last_slot_ != nullptr && label == last_label_) return last_slot_;
-  QueueSlot* slot = find_or_publish(label);
-  last_label_.assign(label);
-  last_slot_ = slot;
-  return slot;
-}
-
-QueueSlot* WorkerMetrics::find_or_publish(std::string_view label) {
-  if (const auto it = by_label_.find(label); it != by_label_.end()) return it->second;
+  if (last_slot_ != nullptr && last_slot_->label == label) return last_slot_;
+  if (const auto it = by_label_.find(label); it != by_label_.end()) {
+    last_slot_ = it->second;
+    return last_slot_;
+  }
   if (owned_.size() >= kMaxQueueLabels + 2) return other_;
-  return publish(label);
+  last_slot_ = publish(label);
+  return last_slot_;
 }
 
 QueueSlot* WorkerMetrics::publish(std::string_view label) {

@@ -77,7 +77,6 @@ class alignas(64) WorkerMetrics {
   void read(MetricsSnapshot& out) const;
 
  private:
-  QueueSlot* find_or_publish(std::string_view label);
   QueueSlot* publish(std::string_view label);
 
   // Readers walk slots_[0, published_): each pointer is stored before the count that
@@ -92,9 +91,8 @@ class alignas(64) WorkerMetrics {
     }
   };
   std::unordered_map<std::string, QueueSlot*, LabelHash, std::equal_to<>> by_label_;
-  // The last label asked for and its slot: consecutive requests mostly go to one queue, and
-  // a compare is cheaper than hashing the name again.
-  std::string last_label_;
+  // The slot found last: consecutive requests mostly go to one queue, and comparing its
+  // label is cheaper than hashing the name again.
   QueueSlot* last_slot_ = nullptr;
   std::vector<std::unique_ptr<QueueSlot>> owned_;
   QueueSlot* no_queue_ = nullptr;
